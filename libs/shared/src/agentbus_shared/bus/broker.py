@@ -1,0 +1,62 @@
+"""One way to make a NATS broker: from settings, with credentials, TLS and sane reconnects."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from faststream.nats import NatsBroker
+from faststream.nats.security import NatsCredentials, NatsSecurity, NatsUserPassword
+
+from agentbus_shared.logging import get_logger
+from agentbus_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBroker:
+    """A ``NatsBroker`` for the process ``name`` (shown to the server as the client name).
+
+    Reconnects forever with a short wait: a restart of nats-server must not
+    take a service down. Credentials come from ``NATS_CREDS_FILE`` or
+    ``NATS_USER``/``NATS_PASSWORD``; TLS from ``NATS_TLS_CA_FILE``.
+    """
+    options: dict[str, Any] = {
+        "name": f"agentbus-{name}",
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 5,
+        "allow_reconnect": True,
+        "ping_interval": 20,
+        "max_outstanding_pings": 3,
+        "error_cb": _log_error,
+        "disconnected_cb": _log_disconnected,
+        "reconnected_cb": _log_reconnected,
+    }
+    tls = (
+        ssl.create_default_context(cafile=settings.nats_tls_ca_file)
+        if settings.nats_tls_ca_file
+        else None
+    )
+    security: NatsSecurity | None = None
+    if settings.nats_creds_file:
+        security = NatsCredentials(settings.nats_creds_file, ssl_context=tls)
+    elif settings.nats_user:
+        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        security = NatsUserPassword(settings.nats_user, password, ssl_context=tls)
+    elif tls is not None:
+        security = NatsSecurity(ssl_context=tls)
+    options.update(extra)
+    return NatsBroker(settings.nats_url, security=security, log_level=0, **options)
+
+
+async def _log_error(error: Exception) -> None:
+    log.warning("nats.error", error=str(error))
+
+
+async def _log_disconnected() -> None:
+    log.warning("nats.disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("nats.reconnected")

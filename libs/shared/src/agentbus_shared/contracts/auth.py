@@ -1,0 +1,611 @@
+"""Contract of the auth service: RPC operations ``rpc.auth.v1.*``, events ``events.auth.*``, routes.
+
+Passwords, codes and secrets are plain ``str`` fields declared with
+``repr=False``: they must cross the bus intact (``SecretStr`` would serialise
+to stars) yet never show up in a repr or log line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import EmailStr, Field
+
+from agentbus_shared.contracts.common import Contract, Empty, Page, PageQuery, Role, Scope
+from agentbus_shared.contracts.events import EventData
+from agentbus_shared.contracts.http import Route
+
+SERVICE = "auth"
+
+Password = str
+_password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
+_code: dict[str, Any] = {"min_length": 4, "max_length": 64, "repr": False}
+
+
+# ------------------------------------------------------------------ tokens
+class TokenPair(Contract):
+    access_token: str = Field(repr=False)
+    refresh_token: str = Field(repr=False)
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class MfaChallenge(Contract):
+    mfa_required: Literal[True] = True
+    challenge_token: str = Field(repr=False)
+
+
+class AccessTokenClaims(Contract):
+    """Claims of an access token (API.md): what the gateway verifies and turns into a Principal."""
+
+    model_config = Contract.model_config | {"extra": "ignore"}
+
+    sub: str
+    tid: str
+    sid: str | None = None
+    scope: str = ""
+    roles: list[str] = []
+    iss: str
+    aud: str | list[str]
+    iat: int
+    nbf: int
+    exp: int
+    jti: str
+    typ: Literal["user", "service_account"] = "user"
+
+
+class Jwks(Contract):
+    """The public JSON Web Key Set plus what the edge needs to cache it."""
+
+    keys: list[dict[str, Any]]
+    etag: str
+    max_age: int = Field(description="seconds a client may cache this key set")
+
+
+# ------------------------------------------------------------------ views
+class UserView(Contract):
+    id: str
+    email: str
+    display_name: str | None = None
+    email_verified: bool = False
+    mfa_enabled: bool = False
+
+
+class TenantRef(Contract):
+    id: str
+    name: str
+    role: Role
+
+
+class RegisterCommand(Contract):
+    email: EmailStr
+    password: Password = Field(**_password)
+    tenant_name: str = Field(min_length=1, max_length=100)
+    display_name: str | None = Field(None, max_length=100)
+
+
+class RegisterResult(Contract):
+    user: UserView
+    tenant: TenantRef
+    tokens: TokenPair
+
+
+class LoginCommand(Contract):
+    email: EmailStr
+    password: Password = Field(**_password)
+
+
+class MfaCompleteCommand(Contract):
+    challenge_token: str = Field(min_length=1, max_length=4096, repr=False)
+    code: str = Field(**_code)
+
+
+class RefreshCommand(Contract):
+    refresh_token: str = Field(min_length=1, max_length=512, repr=False)
+
+
+class MeResult(Contract):
+    user: UserView
+    tenant: TenantRef
+    scopes: list[str]
+
+
+class SessionView(Contract):
+    id: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    current: bool = False
+
+
+class SessionRef(Contract):
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class EmailVerifyCommand(Contract):
+    code: str = Field(**_code)
+
+
+class PasswordForgotCommand(Contract):
+    email: EmailStr
+
+
+class PasswordResetCommand(Contract):
+    email: EmailStr
+    code: str = Field(**_code)
+    new_password: Password = Field(**_password)
+
+
+class PasswordChangeCommand(Contract):
+    current_password: Password = Field(**_password)
+    new_password: Password = Field(**_password)
+
+
+class TotpEnrollment(Contract):
+    secret: str = Field(repr=False)
+    otpauth_uri: str = Field(repr=False)
+
+
+class TotpCodeCommand(Contract):
+    code: str = Field(**_code)
+
+
+class RecoveryCodes(Contract):
+    recovery_codes: list[str] = Field(repr=False)
+
+
+class ServiceAccountCreate(Contract):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=32)
+
+
+class ServiceAccountCreated(Contract):
+    id: str
+    name: str
+    client_id: str
+    client_secret: str = Field(repr=False)
+    scopes: list[str]
+
+
+class ServiceAccountView(Contract):
+    id: str
+    name: str
+    client_id: str
+    scopes: list[str]
+    created_at: datetime
+    created_by: str | None = None
+    revoked_at: datetime | None = None
+
+
+class ServiceAccountRef(Contract):
+    service_account_id: str = Field(min_length=1, max_length=64)
+
+
+class ClientCredentialsGrant(Contract):
+    grant_type: Literal["client_credentials"]
+    client_id: str = Field(min_length=1, max_length=128)
+    client_secret: str = Field(min_length=1, max_length=256, repr=False)
+    scope: str | None = Field(None, max_length=1024)
+
+
+class ClientCredentialsToken(Contract):
+    access_token: str = Field(repr=False)
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scope: str
+
+
+# ------------------------------------------------------------------ tenants
+class TenantView(Contract):
+    id: str
+    name: str
+    plan: str
+    created_at: datetime
+
+
+class MemberView(Contract):
+    user_id: str
+    email: str
+    display_name: str | None = None
+    role: Role
+    joined_at: datetime
+
+
+class InviteCreate(Contract):
+    email: EmailStr
+    role: Role = Role.MEMBER
+
+
+class InviteCreated(Contract):
+    id: str
+    token: str = Field(repr=False)
+    email: str
+    role: Role
+    expires_at: datetime
+
+
+class InviteAccept(Contract):
+    token: str = Field(min_length=1, max_length=512, repr=False)
+    password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
+    display_name: str | None = Field(None, max_length=100)
+
+
+class RoleChange(Contract):
+    """Body of ``PATCH /tenants/members/{user_id}``."""
+
+    role: Role
+
+
+class MemberUpdate(RoleChange):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class MemberRef(Contract):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class Operation:
+    """RPC operation names under ``rpc.auth.v1.``."""
+
+    PING = "ping"
+    JWKS = "jwks"
+    REGISTER = "register"
+    LOGIN = "login"
+    MFA_COMPLETE = "mfa.complete"
+    REFRESH = "refresh"
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout.all"
+    ME = "me"
+    SESSIONS_LIST = "sessions.list"
+    SESSIONS_REVOKE = "sessions.revoke"
+    EMAIL_SEND = "email.send"
+    EMAIL_VERIFY = "email.verify"
+    PASSWORD_FORGOT = "password.forgot"
+    PASSWORD_RESET = "password.reset"
+    PASSWORD_CHANGE = "password.change"
+    TOTP_ENROLL = "mfa.totp.enroll"
+    TOTP_VERIFY = "mfa.totp.verify"
+    TOTP_DISABLE = "mfa.totp.disable"
+    SERVICE_ACCOUNTS_CREATE = "service_accounts.create"
+    SERVICE_ACCOUNTS_LIST = "service_accounts.list"
+    SERVICE_ACCOUNTS_REVOKE = "service_accounts.revoke"
+    OAUTH_TOKEN = "oauth.token"
+    TENANT_CURRENT = "tenants.current"
+    MEMBERS_LIST = "tenants.members.list"
+    MEMBERS_UPDATE = "tenants.members.update"
+    MEMBERS_REMOVE = "tenants.members.remove"
+    INVITES_CREATE = "tenants.invites.create"
+    INVITES_ACCEPT = "tenants.invites.accept"
+
+
+# ------------------------------------------------------------------ events
+class TenantCreated(EventData):
+    service = SERVICE
+    event_type = "tenant.created"
+
+    tenant_id: str
+    name: str
+    owner_user_id: str
+    created_at: datetime
+
+
+class UserRegistered(EventData):
+    service = SERVICE
+    event_type = "user.registered"
+
+    user_id: str
+    tenant_id: str
+    email: str
+    display_name: str | None = None
+
+
+class SessionRevoked(EventData):
+    """The gateway rejects access tokens of this session until ``expires_at``."""
+
+    service = SERVICE
+    event_type = "session.revoked"
+
+    session_id: str
+    user_id: str
+    tenant_id: str
+    reason: str
+    revoked_at: datetime
+    expires_at: datetime = Field(description="when the last access token of the session expires")
+
+
+class MemberChanged(EventData):
+    service = SERVICE
+    event_type = "member.changed"
+
+    tenant_id: str
+    user_id: str
+    role: Role | None = Field(description="the new role; None when the member was removed")
+    changed_by: str
+
+
+class EmailRequested(EventData):
+    """A message for the mailer. Its secret parts stay out of the event: the mailer renders links."""
+
+    service = SERVICE
+    event_type = "email.requested"
+
+    to: str
+    template: Literal["verify_email", "password_reset", "invite", "security_alert"]
+    variables: dict[str, str] = Field(default_factory=dict, repr=False)
+
+
+# ------------------------------------------------------------------ routes
+_A = "/api/v1/auth"
+_T = "/api/v1/tenants"
+
+
+def _r(method: Any, path: str, op: str, summary: str, **kw: Any) -> Route:
+    kw.setdefault("tags", ("auth",) if path.startswith(_A) else ("tenants",))
+    return Route(method=method, path=path, service=SERVICE, operation=op, summary=summary, **kw)
+
+
+ROUTES: tuple[Route, ...] = (
+    _r(
+        "POST",
+        f"{_A}/register",
+        Operation.REGISTER,
+        "Create a tenant and its owner",
+        access="public",
+        body=RegisterCommand,
+        response=RegisterResult,
+        status=201,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/token",
+        Operation.LOGIN,
+        "Log in with email and password",
+        access="public",
+        body=LoginCommand,
+        response=TokenPair,
+        rate_group="strict",
+        extra_statuses=(202,),
+    ),
+    _r(
+        "POST",
+        f"{_A}/mfa/complete",
+        Operation.MFA_COMPLETE,
+        "Finish a login with a TOTP or recovery code",
+        access="public",
+        body=MfaCompleteCommand,
+        response=TokenPair,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/refresh",
+        Operation.REFRESH,
+        "Rotate a refresh token",
+        access="public",
+        body=RefreshCommand,
+        response=TokenPair,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/logout",
+        Operation.LOGOUT,
+        "Revoke the current session",
+        access="user",
+        status=204,
+    ),
+    _r(
+        "POST",
+        f"{_A}/logout/all",
+        Operation.LOGOUT_ALL,
+        "Revoke every session of the user",
+        access="user",
+        status=204,
+    ),
+    _r(
+        "GET",
+        f"{_A}/me",
+        Operation.ME,
+        "The caller, their tenant and scopes",
+        access="user",
+        response=MeResult,
+    ),
+    _r(
+        "GET",
+        f"{_A}/sessions",
+        Operation.SESSIONS_LIST,
+        "The user's sessions",
+        access="user",
+        response=Page[SessionView],
+    ),
+    _r(
+        "DELETE",
+        f"{_A}/sessions/{{session_id}}",
+        Operation.SESSIONS_REVOKE,
+        "Revoke one session",
+        access="user",
+        status=204,
+    ),
+    _r(
+        "POST",
+        f"{_A}/email/send",
+        Operation.EMAIL_SEND,
+        "Send an email verification code",
+        access="user",
+        status=204,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/email/verify",
+        Operation.EMAIL_VERIFY,
+        "Verify the email with a code",
+        access="user",
+        body=EmailVerifyCommand,
+        status=204,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/password/forgot",
+        Operation.PASSWORD_FORGOT,
+        "Request a password reset code",
+        access="public",
+        body=PasswordForgotCommand,
+        status=202,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/password/reset",
+        Operation.PASSWORD_RESET,
+        "Reset the password with a code",
+        access="public",
+        body=PasswordResetCommand,
+        status=204,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/password/change",
+        Operation.PASSWORD_CHANGE,
+        "Change the password",
+        access="user",
+        body=PasswordChangeCommand,
+        status=204,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/mfa/totp/enroll",
+        Operation.TOTP_ENROLL,
+        "Start TOTP enrollment",
+        access="user",
+        response=TotpEnrollment,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/mfa/totp/verify",
+        Operation.TOTP_VERIFY,
+        "Confirm TOTP enrollment",
+        access="user",
+        body=TotpCodeCommand,
+        response=RecoveryCodes,
+        rate_group="strict",
+    ),
+    _r(
+        "DELETE",
+        f"{_A}/mfa/totp",
+        Operation.TOTP_DISABLE,
+        "Disable TOTP",
+        access="user",
+        body=TotpCodeCommand,
+        status=204,
+        rate_group="strict",
+    ),
+    _r(
+        "POST",
+        f"{_A}/service-accounts",
+        Operation.SERVICE_ACCOUNTS_CREATE,
+        "Create a service account",
+        access="user",
+        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
+        body=ServiceAccountCreate,
+        response=ServiceAccountCreated,
+        status=201,
+    ),
+    _r(
+        "GET",
+        f"{_A}/service-accounts",
+        Operation.SERVICE_ACCOUNTS_LIST,
+        "List service accounts",
+        access="user",
+        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
+        query=PageQuery,
+        response=Page[ServiceAccountView],
+    ),
+    _r(
+        "DELETE",
+        f"{_A}/service-accounts/{{service_account_id}}",
+        Operation.SERVICE_ACCOUNTS_REVOKE,
+        "Revoke a service account",
+        access="user",
+        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
+        status=204,
+    ),
+    _r(
+        "POST",
+        f"{_A}/oauth/token",
+        Operation.OAUTH_TOKEN,
+        "Client-credentials grant",
+        access="public",
+        body=ClientCredentialsGrant,
+        response=ClientCredentialsToken,
+        rate_group="strict",
+        form_body=True,
+    ),
+    _r(
+        "GET",
+        f"{_T}/current",
+        Operation.TENANT_CURRENT,
+        "The caller's tenant",
+        scopes=(Scope.TENANT_READ,),
+        response=TenantView,
+    ),
+    _r(
+        "GET",
+        f"{_T}/members",
+        Operation.MEMBERS_LIST,
+        "Members with their roles",
+        scopes=(Scope.MEMBERS_READ,),
+        query=PageQuery,
+        response=Page[MemberView],
+    ),
+    _r(
+        "POST",
+        f"{_T}/invites",
+        Operation.INVITES_CREATE,
+        "Invite someone to the tenant",
+        access="user",
+        scopes=(Scope.MEMBERS_MANAGE,),
+        body=InviteCreate,
+        response=InviteCreated,
+        status=201,
+    ),
+    _r(
+        "POST",
+        f"{_T}/invites/accept",
+        Operation.INVITES_ACCEPT,
+        "Accept an invite",
+        access="public",
+        body=InviteAccept,
+        response=RegisterResult,
+        rate_group="strict",
+    ),
+    _r(
+        "PATCH",
+        f"{_T}/members/{{user_id}}",
+        Operation.MEMBERS_UPDATE,
+        "Change a member's role",
+        access="user",
+        scopes=(Scope.MEMBERS_MANAGE,),
+        body=RoleChange,
+        response=MemberView,
+    ),
+    _r(
+        "DELETE",
+        f"{_T}/members/{{user_id}}",
+        Operation.MEMBERS_REMOVE,
+        "Remove a member",
+        access="user",
+        scopes=(Scope.MEMBERS_MANAGE,),
+        status=204,
+    ),
+)
+
+__all__ = ["ROUTES", "SERVICE", "Empty", "Operation"]

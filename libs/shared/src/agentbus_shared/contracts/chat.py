@@ -1,0 +1,296 @@
+"""Contract of the chat service: RPC ``rpc.chat.v1.*``, frames on ``streams.chat.<id>``, usage events.
+
+A streamed run: the gateway picks ``stream_id``, subscribes to
+``streams.chat.<stream_id>``, then requests ``stream.start``. Chat publishes
+:class:`StreamFrame` messages with increasing ``seq``: ``conversation`` first,
+then ``agent``/``delta``/``tool_call``/``tool_result``/``handoff``, and
+exactly one terminal ``final`` or ``error``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
+from agentbus_shared.contracts.events import EventData
+from agentbus_shared.contracts.http import Route
+
+SERVICE = "chat"
+
+MAX_MESSAGE_CHARS = 32_000
+
+
+class Usage(Contract):
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
+
+
+class ChatRequest(Contract):
+    """Body of ``POST /chat`` and ``POST /chat/stream``."""
+
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    conversation_id: str | None = Field(None, max_length=64)
+    agent: str | None = Field(
+        None, max_length=64, description="start with this agent instead of triage"
+    )
+
+
+class ChatResult(Contract):
+    conversation_id: str
+    agent: str
+    output: str
+    usage: Usage
+
+
+class StreamStart(ChatRequest):
+    stream_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class StreamStarted(Contract):
+    conversation_id: str
+    stream_id: str
+
+
+class StreamRef(Contract):
+    stream_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+FrameEvent = Literal[
+    "conversation", "agent", "delta", "tool_call", "tool_result", "handoff", "final", "error"
+]
+TERMINAL_EVENTS: frozenset[str] = frozenset({"final", "error"})
+
+
+class StreamFrame(Contract):
+    """One frame of a chat run, as published on ``streams.chat.<stream_id>``.
+
+    ``data`` by event: conversation ``{conversation_id, stream_id}``, agent
+    ``{name}``, delta ``{text}``, tool_call ``{call_id, name, arguments}``,
+    tool_result ``{call_id, output}``, handoff ``{from, to}``, final
+    ``{output, agent, usage}``, error ``{code, message}``.
+    """
+
+    seq: int = Field(ge=1)
+    event: FrameEvent
+    data: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        return self.event in TERMINAL_EVENTS
+
+
+class AgentView(Contract):
+    name: str
+    description: str
+    handoffs: list[str]
+    tools: list[str]
+    model: str | None = None
+
+
+class ToolView(Contract):
+    key: str
+    description: str
+    agents: list[str]
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="JSON schema of the arguments"
+    )
+
+
+class ToolsQuery(Contract):
+    agent: str | None = Field(None, max_length=64)
+
+
+class ConversationView(Contract):
+    id: str
+    title: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    last_agent: str | None = None
+
+
+class ConversationRef(Contract):
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class TitleChange(Contract):
+    """Body of ``PATCH /conversations/{conversation_id}``."""
+
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ConversationUpdate(TitleChange):
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class SearchQuery(PageQuery):
+    q: str = Field(min_length=1, max_length=256)
+
+
+class SearchHit(Contract):
+    conversation_id: str
+    message_id: str
+    snippet: str
+    rank: float
+    created_at: datetime
+
+
+class MessagesQuery(PageQuery):
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class MessageView(Contract):
+    id: str
+    role: Literal["user", "assistant", "tool"]
+    agent: str | None = None
+    content: str
+    created_at: datetime
+    status: Literal["complete", "partial", "error"] = "complete"
+
+
+class Operation:
+    PING = "ping"
+    CHAT = "chat"
+    STREAM_START = "stream.start"
+    STREAM_CANCEL = "stream.cancel"
+    AGENTS_LIST = "agents.list"
+    TOOLS_LIST = "tools.list"
+    CONVERSATIONS_LIST = "conversations.list"
+    CONVERSATIONS_SEARCH = "conversations.search"
+    CONVERSATIONS_GET = "conversations.get"
+    CONVERSATIONS_MESSAGES = "conversations.messages"
+    CONVERSATIONS_UPDATE = "conversations.update"
+    CONVERSATIONS_DELETE = "conversations.delete"
+
+
+# ------------------------------------------------------------------ events
+class UsageRecorded(EventData):
+    """One finished (or cancelled) run's usage. The event id is the run id: publishing twice is harmless."""
+
+    service = SERVICE
+    event_type = "usage.recorded"
+
+    run_id: str
+    tenant_id: str
+    user_id: str
+    conversation_id: str
+    model: str
+    agent: str
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    messages: int = Field(1, ge=0)
+    recorded_at: datetime
+
+
+class ConversationDeleted(EventData):
+    service = SERVICE
+    event_type = "conversation.deleted"
+
+    tenant_id: str
+    conversation_id: str
+    deleted_by: str
+
+
+# ------------------------------------------------------------------ routes
+_V = "/api/v1"
+
+
+def _r(method: Any, path: str, op: str, summary: str, **kw: Any) -> Route:
+    kw.setdefault("tags", ("chat",))
+    return Route(
+        method=method, path=f"{_V}{path}", service=SERVICE, operation=op, summary=summary, **kw
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    _r(
+        "POST",
+        "/chat",
+        Operation.CHAT,
+        "Send a message and wait for the whole reply",
+        scopes=(Scope.CONVERSATIONS_WRITE,),
+        body=ChatRequest,
+        response=ChatResult,
+        timeout=120.0,
+    ),
+    _r(
+        "POST",
+        "/chat/streams/{stream_id}/cancel",
+        Operation.STREAM_CANCEL,
+        "Stop a streamed run",
+        scopes=(Scope.CONVERSATIONS_WRITE,),
+        status=202,
+    ),
+    _r(
+        "GET",
+        "/agents",
+        Operation.AGENTS_LIST,
+        "The agents",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        response=Page[AgentView],
+    ),
+    _r(
+        "GET",
+        "/tools",
+        Operation.TOOLS_LIST,
+        "The tools, optionally for one agent",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        query=ToolsQuery,
+        response=Page[ToolView],
+    ),
+    _r(
+        "GET",
+        "/conversations",
+        Operation.CONVERSATIONS_LIST,
+        "The caller's conversations, newest first",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        query=PageQuery,
+        response=Page[ConversationView],
+    ),
+    _r(
+        "GET",
+        "/conversations/search",
+        Operation.CONVERSATIONS_SEARCH,
+        "Full-text search over the caller's messages",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        query=SearchQuery,
+        response=Page[SearchHit],
+    ),
+    _r(
+        "GET",
+        "/conversations/{conversation_id}",
+        Operation.CONVERSATIONS_GET,
+        "One conversation",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        response=ConversationView,
+    ),
+    _r(
+        "GET",
+        "/conversations/{conversation_id}/messages",
+        Operation.CONVERSATIONS_MESSAGES,
+        "A conversation's messages in order",
+        scopes=(Scope.CONVERSATIONS_READ,),
+        query=PageQuery,
+        response=Page[MessageView],
+    ),
+    _r(
+        "PATCH",
+        "/conversations/{conversation_id}",
+        Operation.CONVERSATIONS_UPDATE,
+        "Rename a conversation",
+        scopes=(Scope.CONVERSATIONS_WRITE,),
+        body=TitleChange,
+        response=ConversationView,
+    ),
+    _r(
+        "DELETE",
+        "/conversations/{conversation_id}",
+        Operation.CONVERSATIONS_DELETE,
+        "Delete a conversation and its agent memory",
+        scopes=(Scope.CONVERSATIONS_DELETE,),
+        status=204,
+    ),
+)
+"""``POST /chat/stream`` is the gateway's own SSE route over ``stream.start``."""

@@ -1,0 +1,53 @@
+"""Every NATS subject Agentbus uses, built in one place (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import re
+
+SERVICES = ("gateway", "auth", "chat", "billing")
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def _token(value: str, what: str) -> str:
+    # A subject token must not contain dots or wildcards, or a caller could widen a subscription.
+    if not _TOKEN.match(value):
+        raise ValueError(f"invalid {what} for a subject token: {value!r}")
+    return value
+
+
+def rpc(service: str, operation: str) -> str:
+    """``rpc.<service>.v1.<operation>``: core request-reply, queue group = service."""
+    return f"rpc.{_token(service, 'service')}.v1.{operation}"
+
+
+def rpc_prefix(service: str) -> str:
+    return f"rpc.{_token(service, 'service')}.v1."
+
+
+def event(service: str, tenant_id: str, event_type: str) -> str:
+    """``events.<service>.<tenant_id>.<event_type>`` (event_type may contain dots)."""
+    return f"events.{_token(service, 'service')}.{_token(tenant_id, 'tenant id')}.{event_type}"
+
+
+def events_of(service: str, event_type: str = ">", tenant_id: str = "*") -> str:
+    """Filter subject for one service's events, e.g. ``events.auth.*.tenant.created``."""
+    return f"events.{service}.{tenant_id}.{event_type}"
+
+
+def chat_stream(stream_id: str) -> str:
+    """``streams.chat.<stream_id>``: the frames of one chat run (core pub/sub)."""
+    return f"streams.chat.{_token(stream_id, 'stream id')}"
+
+
+def stripe_webhook(event_type: str) -> str:
+    """``stripe.webhooks.<event_type>`` (Stripe types contain dots: ``invoice.paid``)."""
+    return f"stripe.webhooks.{event_type}"
+
+
+def dead_letter(service: str, consumer: str) -> str:
+    return f"dlq.{_token(service, 'service')}.{_token(consumer, 'consumer')}"
+
+
+SYSTEM_TENANT = "system"
+"""Tenant token for events that belong to no tenant (platform-wide)."""

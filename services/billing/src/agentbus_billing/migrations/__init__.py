@@ -1,0 +1,1 @@
+"""Alembic tree of the billing service (schema ``billing``)."""
