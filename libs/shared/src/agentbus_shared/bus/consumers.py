@@ -13,6 +13,7 @@ message can be delivered again after a crash between commit and ack.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,8 +100,19 @@ class DurableConsumer:
             pull_sub=PullSub(batch_size=min(64, self.max_workers * 4), timeout=5.0),
             max_workers=self.max_workers,
             ack_policy=AckPolicy.MANUAL,
+            decoder=decode_json_types,
             title=f"{self.service}.{self.name}",
         )
+
+
+async def decode_json_types(
+    msg: StreamMessage[Any], default: Callable[[StreamMessage[Any]], Awaitable[Any]]
+) -> Any:
+    """JSON for every ``…+json`` content type too (CloudEvents travel as ``application/cloudevents+json``)."""
+    content_type = msg.content_type or ""
+    if content_type.startswith("application/") and content_type.endswith("+json"):
+        return json.loads(msg.body)
+    return await default(msg)
 
 
 def _consumer_middleware(

@@ -45,6 +45,7 @@ class EventData(BaseModel):
 
 
 D = TypeVar("D", bound=BaseModel)
+E = TypeVar("E", bound=EventData)
 
 
 class CloudEvent(BaseModel, Generic[D]):
@@ -78,15 +79,16 @@ class CloudEvent(BaseModel, Generic[D]):
 
 
 def make_event(
-    data: EventData,
+    data: E,
     *,
     tenant_id: str,
     subject: str | None = None,
     event_id: str | None = None,
     time: datetime | None = None,
-) -> CloudEvent[EventData]:
+) -> CloudEvent[E]:
     """Wrap ``data`` in a CloudEvent. Pass ``event_id`` to make a retried emit idempotent."""
-    return CloudEvent[EventData](
+    # Typed by the concrete class: a CloudEvent[EventData] would serialise ``data`` as {}.
+    return CloudEvent[type(data)](  # type: ignore[misc]
         id=event_id or new_id("evt"),
         source=f"agentbus/{data.service}",
         type=data.cloud_type(),

@@ -18,6 +18,7 @@ temporary data directories. Nothing assumes a server on a standard port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import os
@@ -125,12 +126,23 @@ def nats_url(nats_server: NatsServer | SharedServer) -> str:
 @pytest.fixture
 async def broker(nats_url: str) -> AsyncIterator[NatsBroker]:
     """A connected broker for the test itself to publish, request and subscribe with."""
-    test_broker = NatsBroker(nats_url, log_level=0)
+    test_broker = NatsBroker(nats_url, log_level=0, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     await test_broker.connect()
     try:
         yield test_broker
     finally:
-        await test_broker.stop()
+        await stop_broker(test_broker)
+
+
+async def stop_broker(nats_broker: NatsBroker) -> None:
+    """Stop a broker even when its server is gone (drain is refused while reconnecting)."""
+    connection = nats_broker._connection
+    try:
+        await nats_broker.stop()
+    except Exception:
+        if connection is not None and not connection.is_closed:
+            with contextlib.suppress(Exception):
+                await connection.close()
 
 
 def _wipe_jetstream(url: str) -> None:
