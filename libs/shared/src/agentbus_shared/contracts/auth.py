@@ -66,7 +66,7 @@ class Jwks(Contract):
     """The public JSON Web Key Set plus what the edge needs to cache it."""
 
     keys: list[dict[str, Any]]
-    etag: str
+    etag: str = Field(description="strong entity tag of the key set, quotes included (RFC 9110)")
     max_age: int = Field(description="seconds a client may cache this key set")
 
 
