@@ -24,6 +24,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ def nats_url(nats_server: NatsServer | SharedServer) -> str:
 @pytest.fixture
 async def broker(nats_url: str) -> AsyncIterator[NatsBroker]:
     """A connected broker for the test itself to publish, request and subscribe with."""
-    test_broker = NatsBroker(nats_url, log_level=0, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    test_broker = NatsBroker(
+        nats_url, log_level=0, max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
     await test_broker.connect()
     try:
         yield test_broker
@@ -163,7 +166,7 @@ def _wipe_jetstream(url: str) -> None:
 
 # ------------------------------------------------------------------ PostgreSQL
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL for the session, holding a migrated template database."""
     external = os.environ.get("TEST_DATABASE_URL")
     container = None
@@ -176,9 +179,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
         server = PostgresServer.attach(f"postgresql://postgres@{host}:{port}/postgres")
         _wait(server.ready, "postgres container")
     else:
-        owned = server = PostgresServer(
-            tmp_path_factory.mktemp("postgres") / "data", persistent=False
-        ).start()
+        # Not under pytest's temp root: every pytest session resets that root to 0700,
+        # which would lock the server user out of the data directory of a concurrent run.
+        private = Path(tempfile.mkdtemp(prefix="agentbus-test-postgres-"))
+        owned = server = PostgresServer(private / "data", persistent=False).start()
     try:
         server.psql(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
         server.ensure_database(TEMPLATE_DB)
@@ -188,6 +192,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     finally:
         if owned is not None:
             owned.stop()
+            shutil.rmtree(owned.data_dir.parent, ignore_errors=True)
         if container is not None:
             container.stop()
 
