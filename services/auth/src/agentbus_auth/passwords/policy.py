@@ -21,7 +21,7 @@ _LEET = str.maketrans(
 _WRAPPING = re.compile(r"^[^a-z]*(?P<core>[a-z](?:.*[a-z])?)[^a-z]*$")
 _SEQUENCES = (
     "abcdefghijklmnopqrstuvwxyz",
-    "01234567890",
+    "0123456789" * 3,
     "qwertyuiopasdfghjklzxcvbnm",
     "qwertzuiopasdfghjklyxcvbnm",
     "azertyuiopqsdfghjklmwxcvbn",
