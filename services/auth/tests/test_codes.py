@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 from agentbus_auth.audit.repository import AuditKind, entries
@@ -151,7 +152,7 @@ async def test_the_last_five_passwords_cannot_be_reused(client: Any) -> None:
     account = await client.register()
     token = account.access_token
     passwords = [client.password] + [f"rotating-passphrase-{n}-quokka" for n in range(5)]
-    for previous, new in zip(passwords, passwords[1:], strict=False):
+    for previous, new in itertools.pairwise(passwords):
         await client.call(
             "password.change", {"current_password": previous, "new_password": new}, token=token
         )

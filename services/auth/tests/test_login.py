@@ -27,9 +27,7 @@ async def test_login_returns_tokens_with_exactly_the_agreed_claims(client: Any) 
     }  # fmt: skip
     assert (claims.iss, claims.aud, claims.typ) == ("agentbus", "agentbus-api", "user")
     assert claims.exp - claims.iat == 900
-    assert claims.sid and claims.sid.startswith("ses_")
-    header = client.app.services.keyring.jwks().keys
-    assert any(k["kid"] == client.app.services.keyring.active_kid for k in header)
+    assert str(claims.sid).startswith("ses_")
     logins = await audit_kinds(client, AuditKind.LOGIN_SUCCEEDED)
     assert logins[0].user_id == account.user_id
     assert logins[0].ip == client.ip

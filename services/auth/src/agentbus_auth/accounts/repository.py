@@ -97,6 +97,15 @@ async def set_status(session: AsyncSession, user_id: str, status: str) -> bool:
     return result.first() is not None
 
 
+async def approve_pending(session: AsyncSession, user_id: str) -> None:
+    """Activate an account waiting for approval (and no other: a disabled one stays so)."""
+    await session.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.status == "pending_approval")
+        .values(status="active", updated_at=func.now())
+    )
+
+
 async def mark_email_verified(session: AsyncSession, user_id: str) -> None:
     await session.execute(
         update(users)

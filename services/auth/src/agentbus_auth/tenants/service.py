@@ -17,6 +17,7 @@ from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import CodeKey, token_hash
 from agentbus_auth.errors import (
+    AccountDisabled,
     AlreadyMember,
     InvalidCredentials,
     InvalidInvite,
@@ -278,6 +279,8 @@ class TenantService:
             raise PasswordRequired()
         new_hash: str | None = None
         if user is not None:
+            if user.status == "disabled":
+                raise AccountDisabled()
             attempt = await self._login.begin_attempt(user.email, meta)
             if not (await self._hasher.verify(user.password_hash, cmd.password)).ok:
                 await attempt.failed()
@@ -311,7 +314,7 @@ class TenantService:
                     tenant_id=invite.tenant_id,
                 )
             else:
-                await accounts_repo.set_status(session, user_id, "active")
+                await accounts_repo.approve_pending(session, user_id)  # the invite vouches
             if not await repo.add_member(session, invite.tenant_id, user_id, invite.role):
                 raise AlreadyMember()
             await emit(
