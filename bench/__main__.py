@@ -87,7 +87,7 @@ def render(results: list[dict[str, Any]], outcomes: dict[str, tuple[int, float]]
             ratio = ""
             base = values.get(r.get("baseline") or "")
             if base and base["value"]:
-                ratio = f"{r['value'] / base['value']:.2f}× {base['name']}"
+                ratio = f"{r['value'] / base['value']:.2f}x {base['name']}"
             lines.append(
                 f"| {r['name']} | {_fmt(r['value'])} | {r['unit']} | {r.get('spread') or ''} | {ratio} |"
             )
