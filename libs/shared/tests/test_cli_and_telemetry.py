@@ -73,8 +73,11 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
-    previous = trace.get_tracer_provider()
-    trace._TRACER_PROVIDER = provider  # the global can be set once per process; tests swap it
+    # The global can be set once per process; tests swap it. Restore the raw global (None
+    # until set): restoring get_tracer_provider()'s proxy would make the proxy delegate to
+    # itself, and every later span in this process would recurse without end.
+    previous = trace._TRACER_PROVIDER
+    trace._TRACER_PROVIDER = provider
     try:
         runtime = ServiceRuntime(
             "demo", ServiceSettings(nats_url=nats_url, environment="test"), configure_process=False
@@ -91,4 +94,4 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
         assert server.parent is not None
         assert server.parent.span_id == client.context.span_id
     finally:
-        trace._TRACER_PROVIDER = previous  # type: ignore[assignment]
+        trace._TRACER_PROVIDER = previous
