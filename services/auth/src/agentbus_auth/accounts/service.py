@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,7 @@ from agentbus_auth.errors import (
     WeakPassword,
 )
 from agentbus_auth.events import emit
-from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.mail.requests import request_mail, security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
@@ -328,11 +327,4 @@ class AccountService:
             await self._alert(session, user, "Your password was changed")
 
     async def _alert(self, session: AsyncSession, user: User, what: str) -> None:
-        await request_mail(
-            session,
-            to=user.email,
-            template="security_alert",
-            name=user.display_name or user.email,
-            what=what,
-            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        )
+        await security_alert(session, email=user.email, display_name=user.display_name, what=what)

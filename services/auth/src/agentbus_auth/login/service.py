@@ -8,7 +8,7 @@ unknown email, wrong password, locked account — says the same words.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.accounts.repository import User
@@ -24,7 +24,7 @@ from agentbus_auth.errors import (
     NoMembership,
     TooManyAttempts,
 )
-from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.passwords.hasher import PasswordHasher
@@ -67,28 +67,32 @@ class LoginService:
         if user is None or not verification.ok:
             await self._failed(attempt, user, meta, cmd.email)
             raise InvalidCredentials()
+        # Parameters changed since this hash was made: store a new one (argon2 off the loop).
+        rehashed = await self._hasher.hash(cmd.password) if verification.needs_rehash else None
         try:
-            member = await self._usable_membership(user, cmd.tenant_id)
+            async with self._db.transaction() as session:
+                member = await self._usable_membership(session, user, cmd.tenant_id)
+                if rehashed is not None:
+                    await accounts_repo.replace_hash(
+                        session, user.id, old=user.password_hash, new=rehashed
+                    )
+                if await mfa_repo.has_confirmed_factor(session, user.id):
+                    challenge = await self._mfa.open_challenge(
+                        session, user_id=user.id, tenant_id=member.tenant_id, meta=meta
+                    )
+                else:
+                    challenge = None
+                    tokens = await self._sessions.start(session, member, meta)
+                    await record(
+                        session,
+                        AuditKind.LOGIN_SUCCEEDED,
+                        user_id=user.id,
+                        tenant_id=member.tenant_id,
+                        meta=meta,
+                    )
         except AgentbusError:
             await attempt.succeeded()  # the password was right: no lockout for that
             raise
-        if verification.needs_rehash:
-            await self._rehash(user, cmd.password)
-        async with self._db.transaction() as session:
-            if await mfa_repo.has_confirmed_factor(session, user.id):
-                challenge = await self._mfa.open_challenge(
-                    session, user_id=user.id, tenant_id=member.tenant_id, meta=meta
-                )
-            else:
-                challenge = None
-                tokens = await self._sessions.start(session, member, meta)
-                await record(
-                    session,
-                    AuditKind.LOGIN_SUCCEEDED,
-                    user_id=user.id,
-                    tenant_id=member.tenant_id,
-                    meta=meta,
-                )
         if challenge is not None:
             await attempt.release()  # the count stands until the second factor is right
             return challenge
@@ -182,32 +186,26 @@ class LoginService:
                     seconds=locked_for,
                 )
                 if user is not None:
-                    await request_mail(
+                    await security_alert(
                         session,
-                        to=user.email,
-                        template="security_alert",
-                        name=user.display_name or user.email,
+                        email=user.email,
+                        display_name=user.display_name,
                         what="Your account was locked after repeated failed sign-in attempts",
-                        when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     )
                 log.warning("login.account_locked", seconds=locked_for, known=user is not None)
 
-    async def _usable_membership(self, user: User, tenant_id: str | None) -> Member:
+    @staticmethod
+    async def _usable_membership(
+        session: AsyncSession, user: User, tenant_id: str | None
+    ) -> Member:
         if user.status == "pending_approval":
             raise AccountPending()
         if user.status != "active":
             raise AccountDisabled()
-        async with self._db.session() as session:
-            if tenant_id is not None:
-                member = await tenants_repo.member(session, tenant_id, user.id)
-            else:
-                member = await tenants_repo.first_membership(session, user.id)
+        if tenant_id is not None:
+            member = await tenants_repo.member(session, tenant_id, user.id)
+        else:
+            member = await tenants_repo.first_membership(session, user.id)
         if member is None:
             raise NoMembership()
         return member
-
-    async def _rehash(self, user: User, password: str) -> None:
-        new_hash = await self._hasher.hash(password)
-        async with self._db.transaction() as session:
-            await accounts_repo.replace_hash(session, user.id, old=user.password_hash, new=new_hash)
-        log.info("password.rehashed", user_id=user.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,4 +28,18 @@ async def request_mail(
         session,
         EmailRequested(to=to, template=template, variables=variables, secret_ref=secret_ref),
         tenant_id=tenant_id,
+    )
+
+
+async def security_alert(
+    session: AsyncSession, *, email: str, display_name: str | None, what: str
+) -> None:
+    """Tell the account's owner that something security-relevant happened to it."""
+    await request_mail(
+        session,
+        to=email,
+        template="security_alert",
+        name=display_name or email,
+        what=what,
+        when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -35,7 +35,7 @@ from agentbus_auth.errors import (
     MfaNotEnabled,
     MfaNotEnrolled,
 )
-from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as repo
 from agentbus_auth.throttle import LoginThrottle, Refused, account_key
 from agentbus_shared.contracts.auth import MfaChallenge, RecoveryCodes, TotpEnrollment
@@ -182,11 +182,6 @@ class MfaService:
     async def _alert(self, session: AsyncSession, user_id: str, what: str) -> None:
         user = await accounts_repo.by_id(session, user_id)
         if user is not None:
-            await request_mail(
-                session,
-                to=user.email,
-                template="security_alert",
-                name=user.display_name or user.email,
-                what=what,
-                when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            await security_alert(
+                session, email=user.email, display_name=user.display_name, what=what
             )
