@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,3 +159,22 @@ async def test_ensuring_keys_twice_creates_nothing_new(client: Any) -> None:
     async with db.session() as session:
         count = await session.scalar(text("SELECT count(*) FROM auth.signing_keys"))
     assert count == 2
+
+
+async def test_a_running_service_picks_up_a_rotation_done_elsewhere(
+    start_auth: Any, client_for: Any
+) -> None:
+    app = await start_auth(keys_reload_interval=0.2)
+    client = client_for(app)
+    account = await client.register()
+    old_kid = kid_of(account.access_token)
+    services = app.services
+    # As `agentbus auth keys rotate` does from another process: the database only.
+    await rotate(app.runtime.db, services.box, key_timings(services.settings), force=True)
+    for _ in range(50):
+        fresh = (await client.login(account.email, client.password)).data["access_token"]
+        if kid_of(fresh) != old_kid:
+            break
+        await asyncio.sleep(0.1)
+    assert kid_of(fresh) != old_kid
+    assert client.claims(account.access_token).sub == account.user_id
