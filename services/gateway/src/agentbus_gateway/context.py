@@ -1,0 +1,157 @@
+"""What every request gets before any route sees it: an id, a body-size cap, a client IP, metrics.
+
+:class:`RequestContext` is a plain ASGI middleware (no per-request task, no
+buffering, so server-sent events stream through untouched).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from collections.abc import Sequence
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentbus_gateway.problems import REQUEST_ID_HEADER, problem_response
+from agentbus_shared.errors import PayloadTooLarge
+from agentbus_shared.ids import new_id
+from agentbus_shared.metrics import LATENCY_BUCKETS
+
+HTTP_REQUESTS = Counter(
+    "agentbus_http_requests_total",
+    "HTTP requests answered by the gateway, by method, route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "agentbus_http_request_seconds",
+    "Time to answer an HTTP request (to the end of the body; whole stream for SSE).",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def request_id_from(raw: str | None) -> str:
+    """The client's ``X-Request-ID`` when it is a sane value, a fresh id otherwise."""
+    if raw and _SANE_REQUEST_ID.match(raw):
+        return raw
+    return new_id("req")
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The caller's address: the peer, unless the peer is a trusted proxy.
+
+    Behind trusted proxies, ``X-Forwarded-For`` is read from the right (the
+    hop nearest to us) and the first address that is not a trusted proxy is
+    the client; anything further left was written by the client and is not
+    believed.
+    """
+    peer = peer or "unknown"
+    if not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop if _is_ip(hop) else peer
+    return hops[0] if hops and _is_ip(hops[0]) else peer
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+class RequestContext:
+    """Request id in and out, client IP, body-size limit, request metrics by route template."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, trusted_proxies: Sequence[Network] = ()
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.trusted_proxies = list(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        request_id = request_id_from(headers.get("x-request-id"))
+        peer = scope.get("client")
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_ip"] = client_ip(
+            peer[0] if peer else None, headers.get("x-forwarded-for"), self.trusted_proxies
+        )
+        started = time.perf_counter()
+        status = 500
+        id_header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), id_header]
+            await send(message)
+
+        try:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                declared = headers.get("content-length")
+                if (
+                    declared is not None
+                    and declared.isdigit()
+                    and int(declared) > self.max_body_bytes
+                ):
+                    await _reject_too_large(scope, receive, send_with_id)
+                    return
+                await self.app(scope, self._capped(receive), send_with_id)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_SECONDS.labels(method, template).observe(time.perf_counter() - started)
+
+    def _capped(self, receive: Receive) -> Receive:
+        """``receive`` that refuses a body growing past the limit (chunked bodies have no length)."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+            return message
+
+        return capped
+
+
+async def _reject_too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    from starlette.requests import Request
+
+    response = problem_response(PayloadTooLarge(), Request(scope, receive))
+    await response(scope, receive, send)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
