@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentbus_gateway.problems import REQUEST_ID_HEADER, problem_response
@@ -114,14 +115,17 @@ class RequestContext:
         try:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 declared = headers.get("content-length")
-                if (
-                    declared is not None
-                    and declared.isdigit()
-                    and int(declared) > self.max_body_bytes
-                ):
-                    await _reject_too_large(scope, receive, send_with_id)
-                    return
-                await self.app(scope, self._capped(receive), send_with_id)
+                if declared is not None:
+                    if not declared.isdigit() or int(declared) > self.max_body_bytes:
+                        await _reject_too_large(scope, receive, send_with_id)
+                        return
+                elif "transfer-encoding" in headers:
+                    buffered = await self._read_capped(receive)
+                    if buffered is None:
+                        await _reject_too_large(scope, receive, send_with_id)
+                        return
+                    receive = _replay(buffered, receive)
+                await self.app(scope, receive, send_with_id)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             route = scope.get("route")
@@ -129,26 +133,39 @@ class RequestContext:
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
             HTTP_SECONDS.labels(method, template).observe(time.perf_counter() - started)
 
-    def _capped(self, receive: Receive) -> Receive:
-        """``receive`` that refuses a body growing past the limit (chunked bodies have no length)."""
-        seen = 0
-        limit = self.max_body_bytes
-
-        async def capped() -> Message:
-            nonlocal seen
+    async def _read_capped(self, receive: Receive) -> bytes | None:
+        """A body of unannounced length, read whole; ``None`` once it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
-        return capped
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that hands out ``body`` once, then whatever the connection says next."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _reject_too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    from starlette.requests import Request
-
     response = problem_response(PayloadTooLarge(), Request(scope, receive))
     await response(scope, receive, send)
 
