@@ -330,7 +330,8 @@ def start_gateway(nats_url: str, redis_url: str, streams: None) -> Callable[...,
     """``async with start_gateway(**settings) as gw`` for tests that need their own settings."""
 
     def start(**overrides: Any) -> Any:
-        return serve_gateway(gateway_settings(nats_url, redis_url, **overrides))
+        servers = {"nats_url": nats_url, "redis_url": redis_url}
+        return serve_gateway(gateway_settings(**(servers | overrides)))
 
     return start
 

@@ -32,7 +32,7 @@ from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.events import EventRef
-from agentbus_shared.errors import BadRequest
+from agentbus_shared.errors import AgentbusError, BadRequest, ServiceUnavailable
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
@@ -193,9 +193,17 @@ class StreamRoutes:
         await self._slots.acquire(stream_id, **owner)
         subscription: Subscription | None = None
         try:
-            subscription = await self._connection().subscribe(subject, cb=inbox.put)
-        except BaseException:
+            connection = self._connection()
+            subscription = await connection.subscribe(subject, cb=inbox.put)
+            # Once the client has its 200, events published from any connection must reach us.
+            await connection.flush(timeout=2)
+        except BaseException as exc:
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
             await self._slots.release(stream_id, **owner)
+            if isinstance(exc, Exception) and not isinstance(exc, AgentbusError):
+                raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
             raise
         OPEN_STREAMS.labels(kind).inc()
         closed = False
