@@ -61,9 +61,7 @@ async def test_tenant_bucket_is_shared_by_its_users(client: Any, tokens: Any) ->
     assert other_tenant.status_code == 200
 
 
-async def test_refused_request_costs_nothing_in_the_other_buckets(
-    client: Any, tokens: Any
-) -> None:
+async def test_refused_request_costs_nothing_in_the_other_buckets(client: Any, tokens: Any) -> None:
     for _ in range(3):
         assert (await client.get(TENANT, headers=tokens.bearer(sub="u_1"))).status_code == 200
     for _ in range(3):  # refused by u_1's bucket: the tenant's bucket must not be charged
@@ -72,9 +70,7 @@ async def test_refused_request_costs_nothing_in_the_other_buckets(
     assert (await client.get(TENANT, headers=tokens.bearer(sub="u_2"))).status_code == 200
 
 
-async def test_anonymous_routes_are_limited_per_client_ip(
-    client: Any, fake_billing: Any
-) -> None:
+async def test_anonymous_routes_are_limited_per_client_ip(client: Any, fake_billing: Any) -> None:
     statuses = [(await client.get(PLANS)).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
 

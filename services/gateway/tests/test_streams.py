@@ -160,10 +160,12 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
     gateway: Any, tokens: Any, redis_url: str
 ) -> None:
     headers = tokens.bearer(sub="u_gone")
-    async with httpx.AsyncClient(base_url=gateway.url) as leaving:
-        async with leaving.stream("GET", BILLING, headers=headers) as response:
-            assert response.status_code == 200
-            await anext(e async for e in sse(response))  # a heartbeat: the stream is live
+    async with (
+        httpx.AsyncClient(base_url=gateway.url) as leaving,
+        leaving.stream("GET", BILLING, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        await anext(e async for e in sse(response))  # a heartbeat: the stream is live
     redis = aioredis.Redis.from_url(redis_url)
     try:
         for _ in range(50):
