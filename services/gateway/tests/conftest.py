@@ -10,8 +10,9 @@ would have been sent.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +28,13 @@ from joserfc.jwk import OKPKey
 from agentbus_gateway.app import create_app
 from agentbus_gateway.settings import GatewaySettings
 from agentbus_shared.bus import Meta, OptionalPrincipal, Reply, apply_streams
-from agentbus_shared.contracts import chat
+from agentbus_shared.contracts import ROUTES, chat
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import NotFound, PaymentRequired
 from agentbus_shared.runtime import ServiceRuntime
-from agentbus_shared.servers import free_port
+from agentbus_shared.servers import NatsServer, free_port
 from agentbus_shared.settings import ServiceSettings
 
 ALL_SCOPES = " ".join(s.value for s in Scope)
@@ -364,3 +365,87 @@ async def spawn_fake(nats_url: str) -> AsyncIterator[Callable[..., Awaitable[Fak
             return fake
 
         yield spawn
+
+
+# ------------------------------------------------------------------ for synchronous clients
+GENEROUS_LIMITS = {
+    group: {"ip": {"limit": 1_000_000, "window": 60}}
+    for group in ("strict", "anonymous", "authenticated", "operator", "edge", "webhooks")
+}
+
+
+class ThreadedStack:
+    """The gateway and a responder for every route, in a thread with its own event loop.
+
+    For synchronous HTTP clients (schemathesis): every declared operation of
+    auth, chat and billing answers with an echo; chat streams end with ``final``.
+    """
+
+    def __init__(self, nats_url: str, redis_url: str, signing_key: OKPKey) -> None:
+        self.nats_url = nats_url
+        self.redis_url = redis_url
+        self.tokens = TokenFactory(signing_key)
+        self.url = ""
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="gateway-stack", daemon=True)
+
+    def __enter__(self) -> ThreadedStack:
+        self._thread.start()
+        if not self._ready.wait(90):
+            raise TimeoutError("the threaded gateway did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            connection = await nats.connect(self.nats_url)
+            await apply_streams(connection.jetstream(), STREAMS)
+            await connection.close()
+            fakes = [
+                make_fake_auth(self.nats_url, self.tokens.key),
+                make_fake_chat(self.nats_url),
+                make_fake_billing(self.nats_url),
+            ]
+            for fake in fakes:
+                for route in ROUTES:
+                    known = fake.runtime.rpc_router.operations
+                    if route.service == fake.name and route.operation not in known:
+                        fake.operation(route.operation)
+            settings = gateway_settings(
+                self.nats_url, self.redis_url, rate_limits=GENEROUS_LIMITS, rpc_timeout=5.0
+            )
+            async with running(*fakes), serve_gateway(settings) as gateway:
+                self.url = gateway.url
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+
+@pytest.fixture(scope="module")
+def gateway_thread(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: Any
+) -> Iterator[ThreadedStack]:
+    """A gateway for a whole module (its own nats-server), driven from synchronous code."""
+    nats_server = NatsServer(tmp_path_factory.mktemp("nats") / "data", persistent=False).start()
+    try:
+        key = OKPKey.generate_key("Ed25519", auto_kid=True)
+        with ThreadedStack(nats_server.url, redis_server.url, key) as stack:
+            yield stack
+    finally:
+        nats_server.stop()
