@@ -153,3 +153,15 @@ async def test_unknown_kids_refresh_the_key_set_at_most_once_per_cooldown(
         )
         assert response.status_code == 401
     assert fake_auth.jwks_calls == calls_before + 1
+
+
+async def test_token_of_a_withdrawn_key_is_refused_once_the_key_set_changes(
+    client: Any, tokens: Any, fake_auth: Any
+) -> None:
+    old = tokens.bearer()
+    assert (await client.get(TENANT, headers=old)).status_code == 200
+    new_key = OKPKey.generate_key("Ed25519", auto_kid=True)
+    fake_auth.keys[:] = [new_key]  # the old key is withdrawn (e.g. compromised)
+    fresh = {"Authorization": f"Bearer {tokens.issue(key=new_key)}"}
+    assert (await client.get(TENANT, headers=fresh)).status_code == 200
+    assert (await client.get(TENANT, headers=old)).status_code == 401

@@ -78,6 +78,7 @@ def create_app(
         await revoked.on_session_revoked(event)
 
     guard = Guard(
+        runtime.redis,
         TokenVerifier(
             keys,
             issuer=settings.token_issuer,

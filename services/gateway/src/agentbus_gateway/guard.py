@@ -11,15 +11,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from fastapi import Request
+from redis.exceptions import NoScriptError, RedisError
 
-from agentbus_gateway.limits import Bucket, RateLimiter
+from agentbus_gateway.limits import Bucket, Decision, RateLimiter
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.settings import GroupLimits
 from agentbus_gateway.tokens import TokenVerifier, principal_of, token_rejected
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.http import Access, Route
 from agentbus_shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Admission:
 class Guard:
     def __init__(
         self,
+        redis: aioredis.Redis,
         verifier: TokenVerifier,
         revoked: RevokedSessions,
         limiter: RateLimiter,
@@ -59,6 +65,7 @@ class Guard:
         *,
         fail_open_groups: frozenset[str] = frozenset(),
     ) -> None:
+        self._redis = redis
         self._verifier = verifier
         self._revoked = revoked
         self._limiter = limiter
@@ -78,18 +85,29 @@ class Guard:
         principal: Principal | None = None
         if policy.access != "public":
             principal = principal_of(await self._verifier.verify(bearer_token(request)))
-            if principal.session_id and await self._revoked.is_revoked(principal.session_id):
-                raise token_rejected("revoked", "The session of this token has been revoked.")
-        rate_headers = await self._charge(request, policy.rate_group, principal, meta.client_ip)
+        buckets = self._buckets(policy.rate_group, principal, meta.client_ip)
+        session_id = principal.session_id if principal is not None else None
+        try:
+            revoked, decision = await self._consult(session_id, buckets)
+        except ServiceUnavailable:
+            if principal is None and policy.rate_group in self._fail_open:
+                return Admission(None, meta, {})
+            raise
+        if revoked:
+            raise token_rejected("revoked", "The session of this token has been revoked.")
+        rate_headers = decision.headers()
+        request.state.rate_headers = rate_headers
+        if not decision.allowed:
+            raise self._limiter.refusal(decision)
         if principal is not None:
             if policy.access == "user" and principal.kind != "user":
                 raise Forbidden("This operation needs a user, not a service account.")
             principal.require(*policy.scopes)
         return Admission(principal, meta, rate_headers)
 
-    async def _charge(
-        self, request: Request, group: str, principal: Principal | None, client_ip: str | None
-    ) -> Mapping[str, str]:
+    def _buckets(
+        self, group: str, principal: Principal | None, client_ip: str | None
+    ) -> tuple[Bucket, ...]:
         limits = self._rate_limits[group]
         buckets: list[Bucket] = []
         if limits.ip is not None:
@@ -98,17 +116,40 @@ class Guard:
             buckets.append(Bucket(group, "user", principal.subject, limits.user))
         if principal is not None and limits.tenant is not None:
             buckets.append(Bucket(group, "tenant", principal.tenant_id, limits.tenant))
-        try:
-            decision = await self._limiter.hit(tuple(buckets))
-        except ServiceUnavailable:
-            if group in self._fail_open:
-                return {}
-            raise
-        headers = decision.headers()
-        request.state.rate_headers = headers
-        if not decision.allowed:
-            raise self._limiter.refusal(decision)
-        return headers
+        return tuple(buckets)
+
+    async def _consult(
+        self, session_id: str | None, buckets: tuple[Bucket, ...]
+    ) -> tuple[bool, Decision]:
+        """Revocation check and rate-limit charge in one Redis round trip. Fails closed (503)."""
+        if session_id is None and not buckets:
+            return False, Decision(True, ())
+        for attempt in (1, 2):
+            pipe = self._redis.pipeline(transaction=False)
+            if session_id is not None:
+                self._revoked.queue_check(pipe, session_id)
+            if buckets:
+                self._limiter.queue(pipe, buckets)
+            try:
+                results = await pipe.execute(raise_on_error=False)
+                if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                    await self._limiter.load_script()  # Redis restarted: the script is gone
+                    continue
+            except (RedisError, OSError) as exc:
+                log.warning("edge.redis_unavailable", error=type(exc).__name__)
+                raise ServiceUnavailable(
+                    "Rate limits and sessions cannot be checked right now.", retry_after=2
+                ) from None
+            failed = next((r for r in results if isinstance(r, Exception)), None)
+            if failed is not None:
+                log.warning("edge.redis_error", error=type(failed).__name__)
+                raise ServiceUnavailable(
+                    "Rate limits and sessions cannot be checked right now.", retry_after=2
+                )
+            revoked = bool(results[0]) if session_id is not None else False
+            decision = self._limiter.decide(buckets, results[-1]) if buckets else Decision(True, ())
+            return revoked, decision
+        raise ServiceUnavailable("Rate limiting is unavailable.", retry_after=2)
 
     def dependency(self, policy: AccessPolicy) -> Callable[[Request], Awaitable[Admission]]:
         """A FastAPI dependency admitting callers by ``policy``."""

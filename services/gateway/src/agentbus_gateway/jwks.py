@@ -61,6 +61,10 @@ class KeySetCache:
     def snapshot(self) -> KeySetSnapshot | None:
         return self._snapshot
 
+    def holds(self, kid: str) -> bool:
+        """Whether the current key set still has this key (no fetch)."""
+        return self._snapshot is not None and kid in self._snapshot.keys
+
     async def current(self) -> KeySetSnapshot:
         """The key set, fetched now if there is none yet; 503 when auth cannot be reached.
 

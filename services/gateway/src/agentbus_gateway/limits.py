@@ -19,11 +19,14 @@ one lease.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from agentbus_gateway.settings import Quota
@@ -152,31 +155,36 @@ def _seconds(window: float) -> int:
 
 
 class RateLimiter:
-    """Checks and charges buckets atomically. Raises 503 when Redis cannot be asked."""
+    """Checks and charges buckets atomically, queued on a pipeline the caller sends.
+
+    The script is called by its SHA (``EVALSHA``) so a request costs no script
+    upload; after a Redis restart :meth:`load_script` puts it back.
+    """
 
     def __init__(self, redis: aioredis.Redis) -> None:
-        self._script = redis.register_script(_GCRA)
+        self._redis = redis
+        self._sha = hashlib.sha1(_GCRA.encode(), usedforsecurity=False).hexdigest()
 
-    async def hit(self, buckets: tuple[Bucket, ...]) -> Decision:
-        """Charge one request to every bucket, or to none if any refuses."""
-        if not buckets:
-            return Decision(True, ())
+    def queue(self, pipe: Pipeline, buckets: tuple[Bucket, ...]) -> None:
+        """Queue charging one request to every bucket, or to none if any refuses."""
         args: list[int] = []
         for bucket in buckets:
             interval_us = max(1, round(bucket.quota.window * 1_000_000 / bucket.quota.limit))
             args += [interval_us, bucket.quota.limit]
-        try:
-            allowed, rows = await self._script(keys=[b.key for b in buckets], args=args)
-        except (RedisError, OSError) as exc:
-            log.warning("ratelimit.unavailable", error=type(exc).__name__)
-            raise ServiceUnavailable(
-                "Rate limiting is unavailable; try again shortly.", retry_after=2
-            ) from None
+        pipe.evalsha(self._sha, len(buckets), *[b.key for b in buckets], *args)
+
+    @staticmethod
+    def decide(buckets: tuple[Bucket, ...], reply: Any) -> Decision:
+        """The decision in the script's reply (``queue``'s result)."""
+        allowed, rows = reply
         states = tuple(
             BucketState(bucket, int(row[0]), int(row[1]) / 1e6, int(row[2]) / 1e6)
             for bucket, row in zip(buckets, rows, strict=True)
         )
         return Decision(bool(allowed), states, max(s.retry_after for s in states))
+
+    async def load_script(self) -> None:
+        await self._redis.script_load(_GCRA)
 
     @staticmethod
     def refusal(decision: Decision) -> RateLimited:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from agentbus_shared.bus import DurableConsumer, RetryPolicy
@@ -53,6 +54,10 @@ class RevokedSessions:
             return False
         await self._redis.set(self.key(session_id), b"1", px=remaining_ms)
         return True
+
+    def queue_check(self, pipe: Pipeline, session_id: str) -> None:
+        """Queue the check on a pipeline; its result is truthy when the session was revoked."""
+        pipe.exists(self.key(session_id))
 
     async def is_revoked(self, session_id: str) -> bool:
         """Whether the session was revoked. Fails closed: 503 when Redis cannot say."""

@@ -11,6 +11,8 @@ exactly as configured, and the shape of :class:`AccessTokenClaims`.
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from joserfc import jws
@@ -55,8 +57,12 @@ class TokenVerifier:
         audience: str,
         algorithms: Sequence[str] = ("Ed25519",),
         leeway: int = 30,
+        cache_size: int = 10_000,
     ) -> None:
         self._keys = keys
+        self._leeway = leeway
+        self._cache: OrderedDict[str, tuple[AccessTokenClaims, str]] = OrderedDict()
+        self._cache_size = cache_size
         self._algorithms = frozenset(algorithms)
         self._registry = JWSRegistry(algorithms=list(algorithms))
         self._claims = JWTClaimsRegistry(
@@ -71,7 +77,26 @@ class TokenVerifier:
         )
 
     async def verify(self, token: str) -> AccessTokenClaims:
-        """The token's claims once its signature and claims hold."""
+        """The token's claims once its signature and claims hold.
+
+        A token verified before is answered from a bounded cache (clients send
+        the same token many times) while it has not expired and its key is
+        still in auth's key set.
+        """
+        cached = self._cache.get(token)
+        if cached is not None:
+            claims, kid = cached
+            if claims.exp > time.time() - self._leeway and self._keys.holds(kid):
+                self._cache.move_to_end(token)
+                return claims
+            del self._cache[token]
+        claims, kid = await self._verify(token)
+        self._cache[token] = (claims, kid)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> tuple[AccessTokenClaims, str]:
         if len(token) > MAX_TOKEN_BYTES:
             raise token_rejected("malformed")
         try:
@@ -93,7 +118,7 @@ class TokenVerifier:
             valid = False
         if not valid:
             raise token_rejected("signature")
-        return self._checked_claims(compact.payload)
+        return self._checked_claims(compact.payload), kid
 
     def _checked_claims(self, payload: bytes | None) -> AccessTokenClaims:
         try:
