@@ -219,3 +219,8 @@ async def test_openapi_documents_every_declared_route_with_its_models(client: An
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
 async def test_api_docs_are_served(client: Any, path: str) -> None:
     assert (await client.get(path)).status_code == 200
+
+
+async def test_every_response_carries_exactly_one_request_id(client: Any) -> None:
+    for response in (await client.get("/health"), await client.get("/api/v1/billing/plans")):
+        assert len(response.headers.get_list("x-request-id")) == 1

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 import structlog
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,7 @@ from agentbus_gateway.problems import REQUEST_ID_HEADER, problem_response
 from agentbus_shared.errors import PayloadTooLarge
 from agentbus_shared.ids import new_id
 from agentbus_shared.metrics import LATENCY_BUCKETS
+from agentbus_shared.telemetry import extract_trace_context, tracer
 
 HTTP_REQUESTS = Counter(
     "agentbus_http_requests_total",
@@ -109,11 +111,20 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), id_header]
+                response_headers = list(message.get("headers", []))
+                if not any(name.lower() == id_header[0] for name, _ in response_headers):
+                    response_headers.append(id_header)
+                message["headers"] = response_headers
             await send(message)
 
+        span_context = extract_trace_context(headers) if "traceparent" in headers else None
         try:
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
+            with (
+                structlog.contextvars.bound_contextvars(request_id=request_id),
+                tracer().start_as_current_span(
+                    f"HTTP {scope['method']}", context=span_context, kind=SpanKind.SERVER
+                ) as span,
+            ):
                 declared = headers.get("content-length")
                 if declared is not None:
                     if not declared.isdigit() or int(declared) > self.max_body_bytes:
@@ -126,6 +137,10 @@ class RequestContext:
                         return
                     receive = _replay(buffered, receive)
                 await self.app(scope, receive, send_with_id)
+                if span.is_recording():
+                    template = getattr(scope.get("route"), "path", None) or "unmatched"
+                    span.update_name(f"{scope['method']} {template}")
+                    span.set_attribute("http.response.status_code", status)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             route = scope.get("route")
