@@ -270,13 +270,26 @@ def stripe_payloads(count: int, prefix: str) -> list[bytes]:
     return requests
 
 
-def latency_results(prefix: str, latencies: list[float], elapsed: float) -> list[Result]:
+def latency_results(
+    prefix: str, latencies: list[float], elapsed: float, baseline: str | None = None
+) -> list[Result]:
+    """Throughput, p50 and p99; each compared with the same result of ``baseline`` if given."""
     stats = describe([x * 1000 for x in latencies])
     spread = f"p50 {stats['p50']:.2f} ms, p99 {stats['p99']:.2f} ms, n={len(latencies)}"
+
+    def base(what: str) -> str | None:
+        return f"{baseline} {what}" if baseline else None
+
     return [
-        Result(f"{prefix} throughput", len(latencies) / elapsed, "req/s", spread=spread),
-        Result(f"{prefix} p50", stats["p50"], "ms"),
-        Result(f"{prefix} p99", stats["p99"], "ms"),
+        Result(
+            f"{prefix} throughput",
+            len(latencies) / elapsed,
+            "req/s",
+            spread=spread,
+            baseline=base("throughput"),
+        ),
+        Result(f"{prefix} p50", stats["p50"], "ms", baseline=base("p50")),
+        Result(f"{prefix} p99", stats["p99"], "ms", baseline=base("p99")),
     ]
 
 
@@ -291,6 +304,7 @@ def run(seconds: float) -> None:
     from agentbus_shared.contracts.streams import STREAMS
     from agentbus_shared.servers import NatsServer, RedisServer, free_port
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     key = OKPKey.generate_key("Ed25519", auto_kid=True)
     key_file = work / "key.json"
@@ -357,7 +371,7 @@ def run(seconds: float) -> None:
             wait_http(f"http://127.0.0.1:{monolith_port}{ROUTE_PATH}", auth)
             results: list[Result] = []
             for concurrency in (1, 50):
-                measured: dict[str, tuple[list[float], float]] = {}
+                measured: dict[str, list[float]] = {}
                 for name, port in (("monolith", monolith_port), ("gateway", gateway_port)):
                     uvloop.run(load(port, read, concurrency=concurrency, seconds=1.0))  # warm-up
                     latencies, failures, elapsed = uvloop.run(
@@ -365,26 +379,13 @@ def run(seconds: float) -> None:
                     )
                     if failures:
                         raise RuntimeError(f"{name}: {failures} requests failed")
-                    measured[name] = (latencies, elapsed)
-                    results += latency_results(f"{name} c={concurrency}", latencies, elapsed)
-                mono, gate = measured["monolith"], measured["gateway"]
-                mono_stats, gate_stats = describe(mono[0]), describe(gate[0])
-                results.append(
-                    Result(
-                        f"gateway/monolith throughput c={concurrency}",
-                        (len(gate[0]) / gate[1]) / (len(mono[0]) / mono[1]),
-                        "ratio",
-                        baseline=f"monolith c={concurrency} throughput",
+                    measured[name] = latencies
+                    baseline = f"monolith c={concurrency}" if name == "gateway" else None
+                    results += latency_results(
+                        f"{name} c={concurrency}", latencies, elapsed, baseline
                     )
-                )
-                results.append(
-                    Result(
-                        f"added p99 c={concurrency}",
-                        (gate_stats["p99"] - mono_stats["p99"]) * 1000,
-                        "ms",
-                        baseline=f"monolith c={concurrency} p99",
-                    )
-                )
+                added = describe(measured["gateway"])["p99"] - describe(measured["monolith"])["p99"]
+                results.append(Result(f"added p99 c={concurrency}", added * 1000, "ms"))
             for concurrency, count in ((1, 500), (50, 4000)):
                 payloads = stripe_payloads(count, f"c{concurrency}x")
                 latencies, failures, elapsed = uvloop.run(
@@ -402,6 +403,7 @@ def run(seconds: float) -> None:
                         f"n={len(latencies)}, each acked by JetStream",
                     )
                 )
+    load_after = os.getloadavg()[0]
     write_results(
         "gateway_forwarding",
         f"uv run python -m bench.gateway_forwarding --seconds {seconds:g}",
@@ -411,7 +413,9 @@ def run(seconds: float) -> None:
             "with the gateway's own token check, revocation check and Redis GCRA rate limit, "
             "then the handler in-process. Gateway: the same checks, then NATS request-reply to "
             "a separate service process running the same handler. All on this 2-core machine, "
-            "client included; uvloop + httptools on both servers."
+            "client included; uvloop + httptools on both servers. Load average (1 min) "
+            f"before/after the run: {load_before:.1f}/{load_after:.1f} (other work on the "
+            "machine competes for the same cores)."
         ),
     )
 
