@@ -153,3 +153,17 @@ async def test_revocation_already_past_its_tokens_life_is_not_stored(
         assert 0 < await redis.pttl(RevokedSessions.key("s_new")) <= 60_000
     finally:
         await redis.aclose()
+
+
+def test_production_refuses_the_development_webhook_secret(monkeypatch: Any) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRETS", raising=False)
+    with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
+        GatewaySettings(environment="production")
+    # The gateway has no database: an unset DATABASE_URL is no reason to refuse.
+    settings = GatewaySettings(environment="production", stripe_webhook_secrets="whsec_live")
+    assert settings.webhook_secrets() == ["whsec_live"]

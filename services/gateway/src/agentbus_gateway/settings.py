@@ -124,6 +124,10 @@ class GatewaySettings(ServiceSettings):
             self.rate_limits.setdefault(group, limits)
         return self
 
+    def insecure_settings(self) -> list[str]:
+        """As for every service, except the database: the gateway has none to protect."""
+        return [name for name in super().insecure_settings() if not name.startswith("DATABASE_URL")]
+
     def webhook_secrets(self) -> list[str]:
         return [
             s.strip()
