@@ -137,3 +137,19 @@ async def test_forwarded_for_through_a_trusted_proxy_is_the_client(
             TENANT, headers={**tokens.bearer(), "X-Forwarded-For": "198.51.100.7"}
         )
     assert response.json()["meta"]["client_ip"] == "198.51.100.7"
+
+
+async def test_limits_survive_redis_losing_its_scripts(
+    client: Any, tokens: Any, redis_url: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    assert (await client.get(TENANT, headers=tokens.bearer())).status_code == 200
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        await redis.script_flush()  # as after a Redis restart
+    finally:
+        await redis.aclose()
+    response = await client.get(TENANT, headers=tokens.bearer())
+    assert response.status_code == 200
+    assert response.headers["ratelimit"].startswith('"authenticated-user";r=1;')
