@@ -34,6 +34,7 @@ from bench.common import Result, describe, write_results
 
 ROUTE_PATH = "/api/v1/tenants/current"
 WEBHOOK_SECRET = "whsec_bench"
+SLICES = 6
 HIGH = {"limit": 100_000_000, "window": 60}
 BENCH_LIMITS = {
     "authenticated": {"user": HIGH, "tenant": HIGH},
@@ -371,19 +372,36 @@ def run(seconds: float) -> None:
             wait_http(f"http://127.0.0.1:{monolith_port}{ROUTE_PATH}", auth)
             results: list[Result] = []
             for concurrency in (1, 50):
-                measured: dict[str, list[float]] = {}
-                for name, port in (("monolith", monolith_port), ("gateway", gateway_port)):
+                # Alternate short slices of both, so load that comes and goes on the machine
+                # falls on both sides alike.
+                targets = {"monolith": monolith_port, "gateway": gateway_port}
+                measured: dict[str, list[float]] = {name: [] for name in targets}
+                spent = dict.fromkeys(targets, 0.0)
+                for port in targets.values():
                     uvloop.run(load(port, read, concurrency=concurrency, seconds=1.0))  # warm-up
-                    latencies, failures, elapsed = uvloop.run(
-                        load(port, read, concurrency=concurrency, seconds=seconds)
-                    )
-                    if failures:
-                        raise RuntimeError(f"{name}: {failures} requests failed")
-                    measured[name] = latencies
-                    baseline = f"monolith c={concurrency}" if name == "gateway" else None
-                    results += latency_results(
-                        f"{name} c={concurrency}", latencies, elapsed, baseline
-                    )
+                for turn in range(SLICES):
+                    for name in sorted(targets, reverse=turn % 2 == 1):
+                        latencies, failures, elapsed = uvloop.run(
+                            load(
+                                targets[name],
+                                read,
+                                concurrency=concurrency,
+                                seconds=seconds / SLICES,
+                            )
+                        )
+                        if failures:
+                            raise RuntimeError(f"{name}: {failures} requests failed")
+                        measured[name] += latencies
+                        spent[name] += elapsed
+                results += latency_results(
+                    f"monolith c={concurrency}", measured["monolith"], spent["monolith"]
+                )
+                results += latency_results(
+                    f"gateway c={concurrency}",
+                    measured["gateway"],
+                    spent["gateway"],
+                    f"monolith c={concurrency}",
+                )
                 added = describe(measured["gateway"])["p99"] - describe(measured["monolith"])["p99"]
                 results.append(Result(f"added p99 c={concurrency}", added * 1000, "ms"))
             for concurrency, count in ((1, 500), (50, 4000)):
@@ -430,7 +448,7 @@ def main() -> None:
     monolith.add_argument("port", type=int)
     monolith.add_argument("redis_url")
     monolith.add_argument("key_file", type=Path)
-    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--seconds", type=float, default=12.0, help="per side and concurrency")
     args = parser.parse_args()
     if args.role == "service":
         serve_service(args.nats_url, args.key_file)
