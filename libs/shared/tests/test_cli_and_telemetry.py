@@ -73,11 +73,9 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
-    # The global can be set once per process; tests swap it. Restore the raw global (None
-    # until set): restoring get_tracer_provider()'s proxy would make the proxy delegate to
-    # itself, and every later span in this process would recurse without end.
+    # The raw global (None when unset): restoring the proxy itself would make it recurse.
     previous = trace._TRACER_PROVIDER
-    trace._TRACER_PROVIDER = provider
+    trace._TRACER_PROVIDER = provider  # the global can be set once per process; tests swap it
     try:
         runtime = ServiceRuntime(
             "demo", ServiceSettings(nats_url=nats_url, environment="test"), configure_process=False
@@ -94,4 +92,4 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
         assert server.parent is not None
         assert server.parent.span_id == client.context.span_id
     finally:
-        trace._TRACER_PROVIDER = previous
+        trace._TRACER_PROVIDER = previous  # type: ignore[assignment]
