@@ -194,11 +194,7 @@ class ServiceRuntime:
         log.info("service.started", instance=self.instance)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _cancel_and_wait(self._tasks)
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.broker.stop()
@@ -259,6 +255,27 @@ class ServiceRuntime:
             timeout_graceful_shutdown=10,
         )
         uvicorn.Server(config).run()
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[None]], *, timeout: float = 15.0) -> None:
+    """Cancel ``tasks`` and wait until they end, cancelling again while any keeps running.
+
+    Python 3.11's ``asyncio.wait_for`` swallows a cancellation that arrives as its
+    awaitable completes (nats-py and our loops use it), so one ``cancel()`` can be lost
+    and a background loop would then run on, holding the shutdown forever.
+    """
+    pending = {task for task in tasks if not task.done()}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in pending:
+        log.warning("background.not_stopped", task=task.get_name())
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
 
 
 async def _supervise(name: str, fn: Callable[[], Awaitable[None]]) -> None:

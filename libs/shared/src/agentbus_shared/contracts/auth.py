@@ -19,7 +19,11 @@ from agentbus_shared.contracts.http import Route
 SERVICE = "auth"
 
 TOKEN_ISSUER = "agentbus"
+"""Default ``iss`` of access tokens (auth reads ``AUTH_ISSUER``; the gateway checks the same)."""
 TOKEN_AUDIENCE = "agentbus-api"
+"""Default ``aud`` of access tokens (auth reads ``AUTH_AUDIENCE``; the gateway checks the same)."""
+ACCESS_TOKEN_TYPE = "at+jwt"
+"""JOSE header ``typ`` of access tokens (RFC 9068)."""
 
 Password = str
 _password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
@@ -62,7 +66,7 @@ class Jwks(Contract):
     """The public JSON Web Key Set plus what the edge needs to cache it."""
 
     keys: list[dict[str, Any]]
-    etag: str
+    etag: str = Field(description="strong entity tag of the key set, quotes included (RFC 9110)")
     max_age: int = Field(description="seconds a client may cache this key set")
 
 
@@ -89,14 +93,22 @@ class RegisterCommand(Contract):
 
 
 class RegisterResult(Contract):
+    """The new account. Under the ``approval`` signup policy ``tokens`` is ``None`` until approved."""
+
     user: UserView
     tenant: TenantRef
-    tokens: TokenPair
+    tokens: TokenPair | None = None
+    status: Literal["active", "pending_approval"] = "active"
 
 
 class LoginCommand(Contract):
     email: EmailStr
     password: Password = Field(**_password)
+    tenant_id: str | None = Field(
+        None,
+        max_length=64,
+        description="the tenant to log in to, for a user in several (default: the first joined)",
+    )
 
 
 class MfaCompleteCommand(Contract):
@@ -338,6 +350,11 @@ class EmailRequested(EventData):
     to: str
     template: Literal["verify_email", "password_reset", "invite", "security_alert"]
     variables: dict[str, str] = Field(default_factory=dict, repr=False)
+    secret_ref: str | None = Field(
+        None,
+        description="id of the one-time secret (code or invite) the mailer derives and renders; "
+        "the secret itself never travels on the bus",
+    )
 
 
 # ------------------------------------------------------------------ routes
@@ -361,6 +378,7 @@ ROUTES: tuple[Route, ...] = (
         response=RegisterResult,
         status=201,
         rate_group="strict",
+        extra_statuses=(202,),
     ),
     _r(
         "POST",
@@ -423,6 +441,7 @@ ROUTES: tuple[Route, ...] = (
         Operation.SESSIONS_LIST,
         "The user's sessions",
         access="user",
+        query=PageQuery,
         response=Page[SessionView],
     ),
     _r(
@@ -611,4 +630,4 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
-__all__ = ["ROUTES", "SERVICE", "Empty", "Operation"]
+__all__ = ["ROUTES", "SERVICE", "TOKEN_AUDIENCE", "TOKEN_ISSUER", "Empty", "Operation"]

@@ -1,0 +1,1 @@
+"""User accounts: registration, profile, email verification, passwords, approval."""

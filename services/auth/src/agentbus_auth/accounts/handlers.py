@@ -1,0 +1,50 @@
+"""RPC operations of accounts: decode, call the service, encode."""
+
+from __future__ import annotations
+
+from agentbus_auth.accounts.service import AccountService
+from agentbus_shared.bus import CallerPrincipal, Meta, Reply, RpcRouter
+from agentbus_shared.contracts.auth import (
+    EmailVerifyCommand,
+    MeResult,
+    Operation,
+    PasswordChangeCommand,
+    PasswordForgotCommand,
+    PasswordResetCommand,
+    RegisterCommand,
+    RegisterResult,
+)
+
+
+def register_operations(ops: RpcRouter, accounts: AccountService) -> None:
+    @ops.operation(Operation.REGISTER, description="Create a tenant and its owner.")
+    async def register(cmd: RegisterCommand, meta: Meta) -> Reply[RegisterResult]:
+        result = await accounts.register(cmd, meta)
+        return Reply(result, status=202 if result.status == "pending_approval" else 201)
+
+    @ops.operation(Operation.ME, description="The caller, their tenant and scopes.")
+    async def me(principal: CallerPrincipal) -> MeResult:
+        return await accounts.me(principal)
+
+    @ops.operation(Operation.EMAIL_SEND, description="Mail an email verification code.")
+    async def email_send(principal: CallerPrincipal) -> None:
+        await accounts.send_verification(principal.user_id)
+
+    @ops.operation(Operation.EMAIL_VERIFY, description="Verify the email with a code.")
+    async def email_verify(cmd: EmailVerifyCommand, principal: CallerPrincipal, meta: Meta) -> None:
+        await accounts.verify_email(principal.user_id, cmd.code, meta)
+
+    @ops.operation(Operation.PASSWORD_FORGOT, description="Mail a reset code (202 always).")
+    async def password_forgot(cmd: PasswordForgotCommand, meta: Meta) -> Reply[None]:
+        await accounts.forgot_password(str(cmd.email), meta)
+        return Reply(None, status=202)
+
+    @ops.operation(Operation.PASSWORD_RESET, description="Reset the password with a code.")
+    async def password_reset(cmd: PasswordResetCommand, meta: Meta) -> None:
+        await accounts.reset_password(cmd, meta)
+
+    @ops.operation(Operation.PASSWORD_CHANGE, description="Change the password.")
+    async def password_change(
+        cmd: PasswordChangeCommand, principal: CallerPrincipal, meta: Meta
+    ) -> None:
+        await accounts.change_password(principal, cmd, meta)

@@ -1,0 +1,1 @@
+"""The audit trail: logins and security events with time, user and IP."""

@@ -1,0 +1,108 @@
+"""Writing and reading the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.audit.models import audit_events
+from agentbus_shared.contracts.common import RequestMeta
+
+
+class AuditKind:
+    """What the trail records (logins and security events)."""
+
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_REFUSED = "login.refused"
+    ACCOUNT_LOCKED = "account.locked"
+    MFA_CHALLENGED = "mfa.challenged"
+    MFA_FAILED = "mfa.failed"
+    MFA_ENABLED = "mfa.enabled"
+    MFA_DISABLED = "mfa.disabled"
+    RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    REFRESH_REUSE_DETECTED = "refresh.reuse_detected"
+    SESSION_REVOKED = "session.revoked"
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105
+    PASSWORD_RESET = "password.reset"  # noqa: S105
+    EMAIL_VERIFIED = "email.verified"
+    USER_REGISTERED = "user.registered"
+    USER_APPROVED = "user.approved"
+    MEMBER_CHANGED = "member.changed"
+    INVITE_CREATED = "invite.created"
+    INVITE_ACCEPTED = "invite.accepted"
+    KEY_ROTATED = "key.rotated"
+    SERVICE_ACCOUNT_CREATED = "service_account.created"
+    SERVICE_ACCOUNT_REVOKED = "service_account.revoked"
+    CLIENT_AUTH_FAILED = "client.auth_failed"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    occurred_at: datetime
+    kind: str
+    tenant_id: str | None
+    user_id: str | None
+    actor_id: str | None
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+async def record(
+    session: AsyncSession,
+    kind: str,
+    *,
+    user_id: str | None = None,
+    tenant_id: str | None = None,
+    actor_id: str | None = None,
+    meta: RequestMeta | None = None,
+    **details: Any,
+) -> None:
+    """Add an entry to the trail, in the caller's transaction."""
+    await session.execute(
+        insert(audit_events).values(
+            kind=kind,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            actor_id=actor_id,
+            ip=meta.client_ip if meta else None,
+            user_agent=(meta.user_agent or "")[:256] or None if meta else None,
+            details=details,
+        )
+    )
+
+
+async def entries(
+    session: AsyncSession,
+    *,
+    user_id: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Newest first, optionally for one user or one kind."""
+    t = audit_events
+    query = select(t).order_by(t.c.id.desc()).limit(limit)
+    if user_id is not None:
+        query = query.where(t.c.user_id == user_id)
+    if kind is not None:
+        query = query.where(t.c.kind == kind)
+    rows = (await session.execute(query)).all()
+    return [
+        AuditEntry(
+            occurred_at=r.occurred_at,
+            kind=r.kind,
+            tenant_id=r.tenant_id,
+            user_id=r.user_id,
+            actor_id=r.actor_id,
+            ip=r.ip,
+            user_agent=r.user_agent,
+            details=dict(r.details),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,210 @@
+"""``agentbus auth …``: operator commands for signing keys, accounts and the audit trail.
+
+They talk to the database (and Redis for unlocking) with the same settings as
+the service. Against the dev stack, ``--var-dir var`` reads the URLs from
+``var/stack.json`` and the generated secrets from ``var/dev-secrets.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import redis.asyncio as aioredis
+import typer
+
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.app import key_timings
+from agentbus_auth.audit.repository import AuditKind, entries, record
+from agentbus_auth.crypto import SecretBox
+from agentbus_auth.keys import repository as keys_repo
+from agentbus_auth.keys.service import RotationTooSoon, published, rotate
+from agentbus_auth.models import SCHEMA
+from agentbus_auth.settings import AuthSettings
+from agentbus_auth.throttle import LockoutPolicy, LoginThrottle, account_key
+from agentbus_shared.db import Database
+
+app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys (next → active → retired).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+
+T = TypeVar("T")
+
+VarDir = Annotated[
+    Path | None,
+    typer.Option(help="A dev stack's var directory: take its URLs and generated secrets."),
+]
+
+
+def settings_for(var_dir: Path | None) -> AuthSettings:
+    """The service's settings, completed from a dev stack's files when ``var_dir`` is given."""
+    if var_dir is not None:
+        stack = var_dir / "stack.json"
+        if stack.exists():
+            for name, url in json.loads(stack.read_text()).get("urls", {}).items():
+                os.environ.setdefault(name, url)
+        secrets_file = var_dir / "dev-secrets.json"
+        if secrets_file.exists():
+            for name, value in json.loads(secrets_file.read_text()).items():
+                os.environ.setdefault(name, value)
+    return AuthSettings()
+
+
+def _run(var_dir: Path | None, work: Callable[[AuthSettings, Database], Awaitable[T]]) -> T:
+    settings = settings_for(var_dir)
+
+    async def main() -> T:
+        db = Database(
+            settings.database_url.get_secret_value(),
+            schema=SCHEMA,
+            application_name="agentbus-auth-cli",
+            pool_size=1,
+        )
+        try:
+            return await work(settings, db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    force: Annotated[
+        bool, typer.Option(help="Rotate even if the next key is younger than the JWKS cache age.")
+    ] = False,
+    var_dir: VarDir = None,
+) -> None:
+    """Promote the next key to active, retire the active one, create a new next key.
+
+    No outstanding token becomes invalid: the retired key stays published until
+    every token it signed has expired.
+    """
+
+    async def work(settings: AuthSettings, db: Database) -> None:
+        box = SecretBox(settings.key_encryption_key.get_secret_value())
+        try:
+            result = await rotate(db, box, key_timings(settings), force=force)
+        except RotationTooSoon as exc:
+            typer.echo(f"not rotated: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"active:  {result.activated}")
+        typer.echo(f"next:    {result.next}")
+        if result.retired:
+            until = result.retired_published_until
+            typer.echo(f"retired: {result.retired} (published until {until:%Y-%m-%d %H:%M:%S} UTC)")
+        typer.echo(
+            f"running replicas sign with the new key within {settings.keys_reload_interval:.0f}s"
+        )
+
+    _run(var_dir, work)
+
+
+@keys_app.command("list")
+def keys_list(var_dir: VarDir = None) -> None:
+    """Every signing key with its state and whether the JWKS publishes it."""
+
+    async def work(_settings: AuthSettings, db: Database) -> None:
+        async with db.session() as session:
+            keys = await keys_repo.all_keys(session)
+        shown = {k.kid for k in published(keys, datetime.now(UTC))}
+        for key in keys:
+            marks = "published" if key.kid in shown else "unpublished"
+            until = f" until {key.publish_until:%Y-%m-%d %H:%M:%S}" if key.publish_until else ""
+            typer.echo(
+                f"{key.kid}  {key.state:<8} created {key.created_at:%Y-%m-%d %H:%M:%S}  "
+                f"{marks}{until}"
+            )
+
+    _run(var_dir, work)
+
+
+@users_app.command("pending")
+def users_pending(var_dir: VarDir = None) -> None:
+    """Accounts waiting for approval (signup policy ``approval``)."""
+
+    async def work(_settings: AuthSettings, db: Database) -> None:
+        async with db.session() as session:
+            users = await accounts_repo.pending_approval(session)
+        for user in users:
+            typer.echo(f"{user.id}  {user.email}  signed up {user.created_at:%Y-%m-%d %H:%M}")
+
+    _run(var_dir, work)
+
+
+@users_app.command("approve")
+def users_approve(email: str, var_dir: VarDir = None) -> None:
+    """Let a pending account log in."""
+
+    async def work(_settings: AuthSettings, db: Database) -> None:
+        async with db.transaction() as session:
+            user = await accounts_repo.by_email(session, email)
+            if user is None:
+                typer.echo(f"no account with email {email}", err=True)
+                raise typer.Exit(1)
+            changed = await accounts_repo.set_status(session, user.id, "active")
+            if changed:
+                await record(session, AuditKind.USER_APPROVED, user_id=user.id, actor_id="cli")
+        typer.echo(f"{email}: {'approved' if changed else 'already active'}")
+
+    _run(var_dir, work)
+
+
+@users_app.command("unlock")
+def users_unlock(email: str, var_dir: VarDir = None) -> None:
+    """Lift a login lockout now."""
+    settings = settings_for(var_dir)
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+        try:
+            await LoginThrottle(client, LockoutPolicy()).unlock(account_key(email))
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+    typer.echo(f"{email}: unlocked")
+
+
+@app.command("audit")
+def audit(
+    email: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. account.locked.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    var_dir: VarDir = None,
+) -> None:
+    """The newest audit entries (logins and security events) as JSON lines."""
+
+    async def work(_settings: AuthSettings, db: Database) -> None:
+        async with db.session() as session:
+            user_id = None
+            if email:
+                user = await accounts_repo.by_email(session, email)
+                if user is None:
+                    typer.echo(f"no account with email {email}", err=True)
+                    raise typer.Exit(1)
+                user_id = user.id
+            found = await entries(session, user_id=user_id, kind=kind, limit=limit)
+        for entry in found:
+            typer.echo(
+                json.dumps(
+                    {
+                        "at": entry.occurred_at.isoformat(),
+                        "kind": entry.kind,
+                        "user_id": entry.user_id,
+                        "tenant_id": entry.tenant_id,
+                        "actor_id": entry.actor_id,
+                        "ip": entry.ip,
+                        "details": entry.details,
+                    }
+                )
+            )
+
+    _run(var_dir, work)

@@ -1,0 +1,1 @@
+"""One-time codes (email verification, password reset): stored as MACs, single-use, attempt-limited."""

@@ -1,0 +1,164 @@
+"""Domain errors of the auth service, each with its stable code (mapped to problem details once,
+at the gateway, through the shared error hierarchy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentbus_shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+
+CREDENTIALS_MESSAGE = "The email or password is not correct, or the account is locked."
+"""One wording for an unknown email, a wrong password and a locked account (no enumeration)."""
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    default_message = CREDENTIALS_MESSAGE
+
+
+class AccountLocked(RateLimited):
+    code = "account_locked"
+    default_message = CREDENTIALS_MESSAGE
+
+
+class TooManyAttempts(RateLimited):
+    code = "too_many_attempts"
+    default_message = "Too many attempts; try again later."
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "invalid_refresh_token"
+    default_message = "The refresh token is not valid."
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+    default_message = "The refresh token was already used; the session has been revoked."
+
+
+class InvalidChallenge(Unauthorized):
+    code = "invalid_mfa_challenge"
+    default_message = "The MFA challenge is not valid or has expired; log in again."
+
+
+class InvalidMfaCode(Unauthorized):
+    code = "invalid_mfa_code"
+    default_message = "The code is not correct."
+
+
+class InvalidCode(BadRequest):
+    code = "invalid_code"
+    default_message = "The code is not correct or has expired."
+
+
+class InvalidInvite(BadRequest):
+    code = "invalid_invite"
+    default_message = "The invite is not valid, was already used or has expired."
+
+
+class InvalidClient(Unauthorized):
+    code = "invalid_client"
+    default_message = "The client credentials are not valid."
+
+
+class InvalidScope(BadRequest):
+    code = "invalid_scope"
+    default_message = "The requested scope is not allowed."
+
+
+class WeakPassword(ValidationFailed):
+    code = "weak_password"
+
+    def __init__(self, reasons: list[str], *, field: str = "password") -> None:
+        details: list[dict[str, Any]] = [
+            {"loc": [field], "msg": reason, "type": "weak_password"} for reason in reasons
+        ]
+        super().__init__("The password is too weak: " + " ".join(reasons), details=details)
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class SignupClosed(Forbidden):
+    code = "signup_closed"
+    default_message = "Sign-up is by invitation only."
+
+
+class AccountPending(Forbidden):
+    code = "account_pending_approval"
+    default_message = "The account is waiting for approval."
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    default_message = "The account is disabled."
+
+
+class NoMembership(Forbidden):
+    code = "no_membership"
+    default_message = "The account is not a member of this tenant."
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    default_message = "The last owner of a tenant cannot be removed or demoted."
+
+
+class OwnerOnly(Forbidden):
+    code = "owner_only"
+    default_message = "Only an owner can grant, change or remove the owner role."
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    default_message = "No such member in this tenant."
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    default_message = "This person is already a member of the tenant."
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    default_message = "No such session."
+
+
+class ServiceAccountNotFound(NotFound):
+    code = "service_account_not_found"
+    default_message = "No such service account."
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "TOTP is already enabled."
+
+
+class MfaNotEnrolled(Conflict):
+    code = "mfa_not_enrolled"
+    default_message = "Start TOTP enrollment first."
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "TOTP is not enabled."
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+    default_message = "The email address is already verified."
+
+
+class PasswordRequired(BadRequest):
+    code = "password_required"
+    default_message = "A password is required."

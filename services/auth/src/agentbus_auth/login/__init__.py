@@ -1,0 +1,1 @@
+"""Logging in: password check under lockout, MFA challenge, token issue."""

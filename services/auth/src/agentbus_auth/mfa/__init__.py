@@ -1,0 +1,1 @@
+"""TOTP factors, recovery codes and login challenges."""

@@ -1,0 +1,187 @@
+"""TOTP enrollment and checks, recovery codes, and the challenge between password and second factor.
+
+- A TOTP code is accepted for the current time step and one step either side,
+  and each time step only once per user (``last_used_step`` only grows), so an
+  observed code cannot be replayed.
+- Ten recovery codes are shown once at enrollment and stored as MACs; each
+  works once (atomic ``UPDATE … WHERE used_at IS NULL``).
+- The TOTP secret is sealed under the key-encryption key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import pyotp
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.crypto import (
+    CodeKey,
+    SecretBox,
+    new_recovery_code,
+    new_token,
+    normalize_code,
+    token_hash,
+)
+from agentbus_auth.errors import (
+    AccountLocked,
+    InvalidMfaCode,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaNotEnrolled,
+)
+from agentbus_auth.mail.requests import security_alert
+from agentbus_auth.mfa import repository as repo
+from agentbus_auth.throttle import LoginThrottle, Refused, account_key
+from agentbus_shared.contracts.auth import MfaChallenge, RecoveryCodes, TotpEnrollment
+from agentbus_shared.contracts.common import RequestMeta
+from agentbus_shared.db import Database
+from agentbus_shared.errors import NotFound
+from agentbus_shared.ids import new_id
+
+RECOVERY_CODES = 10
+_STEP = 30
+_RECOVERY_PURPOSE = "recovery"
+
+SecondFactor = Literal["totp", "recovery_code"]
+
+
+def totp_step(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // _STEP)
+
+
+class MfaService:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        code_key: CodeKey,
+        throttle: LoginThrottle,
+        *,
+        issuer: str,
+        challenge_ttl: int,
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._code_key = code_key
+        self._throttle = throttle
+        self._issuer = issuer
+        self._challenge_ttl = challenge_ttl
+
+    # ---------------------------------------------------------------- second factor
+    async def check_second_factor(
+        self, session: AsyncSession, user_id: str, code: str
+    ) -> SecondFactor | None:
+        """Accept a TOTP code (once per time step) or spend a recovery code; ``None`` if neither."""
+        normalized = normalize_code(code)
+        if normalized.isdigit() and len(normalized) == 6:
+            factor = await repo.factor(session, user_id)
+            if factor is None:
+                return None
+            step = self._matching_step(factor, normalized)
+            if step is not None and await repo.claim_step(session, user_id, step):
+                return "totp"
+            return None
+        mac = self._code_key.mac(_RECOVERY_PURPOSE, normalized)
+        if await repo.use_recovery_code(session, user_id, mac):
+            return "recovery_code"
+        return None
+
+    def _matching_step(self, factor: repo.Factor, code: str) -> int | None:
+        secret = self._box.open(factor.secret_sealed, bound_to=f"totp:{factor.user_id}").decode()
+        totp = pyotp.TOTP(secret)
+        now = totp_step()
+        for step in (now - 1, now, now + 1):
+            if hmac.compare_digest(totp.generate_otp(step), code):
+                return step
+        return None
+
+    # ---------------------------------------------------------------- challenges
+    async def open_challenge(
+        self, session: AsyncSession, *, user_id: str, tenant_id: str, meta: RequestMeta
+    ) -> MfaChallenge:
+        token = new_token("mfa")
+        await repo.add_challenge(
+            session,
+            challenge_id=new_id("mfc"),
+            token_hash=token_hash(token),
+            user_id=user_id,
+            tenant_id=tenant_id,
+            expires_at=datetime.now(UTC) + timedelta(seconds=self._challenge_ttl),
+        )
+        await record(
+            session, AuditKind.MFA_CHALLENGED, user_id=user_id, tenant_id=tenant_id, meta=meta
+        )
+        return MfaChallenge(challenge_token=token)
+
+    # ---------------------------------------------------------------- enrollment
+    async def enroll(self, user_id: str) -> TotpEnrollment:
+        async with self._db.transaction() as session:
+            user = await accounts_repo.by_id(session, user_id)
+            if user is None:
+                raise NotFound()
+            existing = await repo.factor(session, user_id)
+            if existing is not None and existing.confirmed:
+                raise MfaAlreadyEnabled()
+            secret = pyotp.random_base32()
+            sealed = self._box.seal(secret.encode(), bound_to=f"totp:{user_id}")
+            await repo.start_enrollment(session, user_id, sealed)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=self._issuer)
+        return TotpEnrollment(secret=secret, otpauth_uri=uri)
+
+    async def confirm(self, user_id: str, code: str, meta: RequestMeta) -> RecoveryCodes:
+        """Finish enrollment with a first code; the recovery codes, shown this once."""
+        codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
+        async with self._db.transaction() as session:
+            factor = await repo.factor(session, user_id)
+            if factor is None:
+                raise MfaNotEnrolled()
+            if factor.confirmed:
+                raise MfaAlreadyEnabled()
+            step = self._matching_step(factor, normalize_code(code))
+            if step is None or not await repo.claim_step(session, user_id, step):
+                raise InvalidMfaCode()
+            await repo.confirm(session, user_id)
+            await repo.replace_recovery_codes(
+                session,
+                user_id,
+                [self._code_key.mac(_RECOVERY_PURPOSE, normalize_code(c)) for c in codes],
+            )
+            await record(session, AuditKind.MFA_ENABLED, user_id=user_id, meta=meta)
+            await self._alert(session, user_id, "Two-factor authentication was turned on")
+        return RecoveryCodes(recovery_codes=codes)
+
+    async def disable(self, user_id: str, code: str, meta: RequestMeta) -> None:
+        """Turn TOTP off with a current code or a recovery code (guessing counts toward lockout)."""
+        async with self._db.session() as session:
+            user = await accounts_repo.by_id(session, user_id)
+            enabled = await repo.has_confirmed_factor(session, user_id)
+        if user is None or not enabled:
+            raise MfaNotEnabled()
+        attempt = await self._throttle.begin(account_key(user.email), meta.client_ip)
+        if isinstance(attempt, Refused):
+            raise AccountLocked(retry_after=attempt.retry_after)
+        async with self._db.transaction() as session:
+            used = await self.check_second_factor(session, user_id, code)
+            if used is not None:
+                await repo.remove_factor(session, user_id)
+                await record(
+                    session, AuditKind.MFA_DISABLED, user_id=user_id, meta=meta, with_=used
+                )
+                await self._alert(session, user_id, "Two-factor authentication was turned off")
+        if used is None:
+            await attempt.failed()
+            raise InvalidMfaCode()
+        await attempt.succeeded()
+
+    async def _alert(self, session: AsyncSession, user_id: str, what: str) -> None:
+        user = await accounts_repo.by_id(session, user_id)
+        if user is not None:
+            await security_alert(
+                session, email=user.email, display_name=user.display_name, what=what
+            )

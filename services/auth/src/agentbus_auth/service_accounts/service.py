@@ -1,0 +1,193 @@
+"""Service accounts: created by a tenant's admins with a subset of their own scopes, secrets shown
+once and stored hashed, tokens through the client-credentials grant, revocable at once.
+
+A service account's tokens carry its id as ``sid``: revoking the account
+publishes ``session.revoked`` for that id, so the gateway refuses its
+outstanding tokens immediately, exactly as for a user's session.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.crypto import new_token, same, token_hash
+from agentbus_auth.errors import InvalidClient, InvalidScope, ServiceAccountNotFound
+from agentbus_auth.events import emit
+from agentbus_auth.pagination import decode_cursor, encode_cursor
+from agentbus_auth.service_accounts import repository as repo
+from agentbus_auth.sessions.service import revocation_expiry
+from agentbus_auth.sessions.tokens import AccessTokens
+from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, Grants
+from agentbus_shared.contracts.auth import (
+    ClientCredentialsGrant,
+    ClientCredentialsToken,
+    ServiceAccountCreate,
+    ServiceAccountCreated,
+    ServiceAccountView,
+    SessionRevoked,
+)
+from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
+from agentbus_shared.db import Database
+from agentbus_shared.errors import Forbidden
+from agentbus_shared.ids import new_id
+
+_DECOY_HASH = token_hash("decoy")
+_KNOWN_SCOPES = frozenset(s.value for s in Scope)
+
+
+def _view(account: repo.ServiceAccount) -> ServiceAccountView:
+    return ServiceAccountView(
+        id=account.id,
+        name=account.name,
+        client_id=account.client_id,
+        scopes=account.scopes,
+        created_at=account.created_at,
+        created_by=account.created_by,
+        revoked_at=account.revoked_at,
+    )
+
+
+class ServiceAccountService:
+    def __init__(self, db: Database, tokens: AccessTokens, grants: Grants) -> None:
+        self._db = db
+        self._tokens = tokens
+        self._grants = grants
+
+    async def create(
+        self, principal: Principal, cmd: ServiceAccountCreate, meta: RequestMeta
+    ) -> ServiceAccountCreated:
+        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
+        requested = sorted(set(cmd.scopes))
+        unknown = [s for s in requested if s not in _KNOWN_SCOPES]
+        if unknown:
+            raise InvalidScope(f"Unknown scopes: {' '.join(unknown)}", details={"unknown": unknown})
+        secret = new_token("abs")
+        account_id, client_id = new_id("sa"), new_id("cli")
+        async with self._db.transaction() as session:
+            creator = await tenants_repo.member(session, principal.tenant_id, principal.user_id)
+            if creator is None:
+                raise Forbidden("Only a member of the tenant can create its service accounts.")
+            user = await accounts_repo.by_id(session, principal.user_id)
+            own = set(
+                self._grants.scopes(
+                    creator.role,
+                    email=creator.email,
+                    email_verified=user.email_verified if user else False,
+                )
+            )
+            beyond = [s for s in requested if s not in own or s in SERVICE_ACCOUNT_FORBIDDEN]
+            if beyond:
+                raise InvalidScope(
+                    "A service account can only get scopes its creator holds (never "
+                    "platform:operate).",
+                    details={"not_allowed": beyond},
+                )
+            await repo.add(
+                session,
+                account_id=account_id,
+                tenant_id=principal.tenant_id,
+                name=cmd.name,
+                client_id=client_id,
+                secret_hash=token_hash(secret),
+                scopes=requested,
+                created_by=principal.user_id,
+            )
+            await record(
+                session,
+                AuditKind.SERVICE_ACCOUNT_CREATED,
+                tenant_id=principal.tenant_id,
+                actor_id=principal.user_id,
+                meta=meta,
+                service_account_id=account_id,
+                scopes=requested,
+            )
+        return ServiceAccountCreated(
+            id=account_id,
+            name=cmd.name,
+            client_id=client_id,
+            client_secret=secret,
+            scopes=requested,
+        )
+
+    async def list(self, principal: Principal, page: PageQuery) -> Page[ServiceAccountView]:
+        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
+        cursor = decode_cursor(page.cursor, 1)
+        async with self._db.session() as session:
+            rows = await repo.in_tenant(
+                session,
+                principal.tenant_id,
+                limit=page.limit + 1,
+                after=cursor[0] if cursor else None,
+            )
+        items = [_view(r) for r in rows[: page.limit]]
+        more = len(rows) > page.limit
+        return Page[ServiceAccountView](
+            items=items, next_cursor=encode_cursor(items[-1].id) if more and items else None
+        )
+
+    async def revoke(self, principal: Principal, account_id: str, meta: RequestMeta) -> None:
+        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
+        async with self._db.transaction() as session:
+            revoked = await repo.revoke(session, principal.tenant_id, account_id)
+            if revoked is None:
+                if await repo.exists(session, principal.tenant_id, account_id):
+                    return  # revoked already
+                raise ServiceAccountNotFound()
+            now = datetime.now(UTC)
+            await emit(
+                session,
+                SessionRevoked(
+                    session_id=revoked.id,
+                    user_id=revoked.id,
+                    tenant_id=revoked.tenant_id,
+                    reason="service_account_revoked",
+                    revoked_at=now,
+                    expires_at=revocation_expiry(now, self._tokens.ttl),
+                ),
+                tenant_id=revoked.tenant_id,
+            )
+            await record(
+                session,
+                AuditKind.SERVICE_ACCOUNT_REVOKED,
+                tenant_id=principal.tenant_id,
+                actor_id=principal.subject,
+                meta=meta,
+                service_account_id=account_id,
+            )
+
+    async def token(
+        self, grant: ClientCredentialsGrant, meta: RequestMeta
+    ) -> ClientCredentialsToken:
+        """The client-credentials grant: an access token for a live account with a right secret."""
+        async with self._db.session() as session:
+            account = await repo.by_client_id(session, grant.client_id)
+        presented = token_hash(grant.client_secret)
+        secret_ok = same(account.secret_hash if account else _DECOY_HASH, presented)
+        if account is None or not secret_ok or account.revoked_at is not None:
+            async with self._db.transaction() as session:
+                await record(
+                    session,
+                    AuditKind.CLIENT_AUTH_FAILED,
+                    tenant_id=account.tenant_id if account else None,
+                    meta=meta,
+                    client_id=grant.client_id[:128],
+                )
+            raise InvalidClient()
+        scopes = sorted(set(grant.scope.split())) if grant.scope else account.scopes
+        beyond = [s for s in scopes if s not in account.scopes]
+        if beyond:
+            raise InvalidScope(details={"not_allowed": beyond})
+        issued = self._tokens.issue(
+            subject=account.id,
+            tenant_id=account.tenant_id,
+            session_id=account.id,
+            scopes=scopes,
+            roles=[],
+            typ="service_account",
+        )
+        return ClientCredentialsToken(
+            access_token=issued.token, expires_in=self._tokens.ttl, scope=issued.scope
+        )

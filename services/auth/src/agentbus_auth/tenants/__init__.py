@@ -1,0 +1,1 @@
+"""Tenants, memberships with their roles, invites, and each tenant's plan."""

@@ -1,0 +1,254 @@
+"""All SQL on tenants, memberships and invites. Every membership query takes the tenant id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.accounts.models import users
+from agentbus_auth.tenants.models import invites, memberships, tenants
+from agentbus_shared.contracts.common import Role
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    plan: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    """A membership seen with its user: what tokens and member lists are made of."""
+
+    tenant_id: str
+    tenant_name: str
+    user_id: str
+    email: str
+    display_name: str | None
+    status: str
+    email_verified: bool
+    role: Role
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: str
+    tenant_id: str
+    email: str
+    role: Role
+    expires_at: datetime
+
+
+async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Tenant:
+    row = (
+        await session.execute(
+            insert(tenants)
+            .values(id=tenant_id, name=name)
+            .returning(tenants.c.id, tenants.c.name, tenants.c.plan, tenants.c.created_at)
+        )
+    ).one()
+    return Tenant(**row._mapping)
+
+
+async def tenant(
+    session: AsyncSession, tenant_id: str, *, for_update: bool = False
+) -> Tenant | None:
+    query = select(tenants.c.id, tenants.c.name, tenants.c.plan, tenants.c.created_at).where(
+        tenants.c.id == tenant_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return Tenant(**row._mapping) if row else None
+
+
+async def apply_plan(
+    session: AsyncSession, tenant_id: str, *, plan: str, status: str, changed_at: datetime
+) -> bool:
+    """Record the tenant's plan unless a newer plan event was applied already (out-of-order safe)."""
+    result = await session.execute(
+        update(tenants)
+        .where(
+            tenants.c.id == tenant_id,
+            or_(tenants.c.plan_changed_at.is_(None), tenants.c.plan_changed_at <= changed_at),
+        )
+        .values(plan=plan, plan_status=status, plan_changed_at=changed_at)
+        .returning(tenants.c.id)
+    )
+    return result.first() is not None
+
+
+def _member_query() -> Select[Any]:
+    return select(
+        memberships.c.tenant_id,
+        tenants.c.name.label("tenant_name"),
+        memberships.c.user_id,
+        users.c.email,
+        users.c.display_name,
+        users.c.status,
+        users.c.email_verified_at.is_not(None).label("email_verified"),
+        memberships.c.role,
+        memberships.c.joined_at,
+    ).select_from(
+        memberships.join(users, users.c.id == memberships.c.user_id).join(
+            tenants, tenants.c.id == memberships.c.tenant_id
+        )
+    )
+
+
+def _member(row: object) -> Member:
+    values = dict(row._mapping)  # type: ignore[attr-defined]
+    values["role"] = Role(values["role"])
+    return Member(**values)
+
+
+async def member(
+    session: AsyncSession, tenant_id: str, user_id: str, *, for_update: bool = False
+) -> Member | None:
+    query = _member_query().where(
+        memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id
+    )
+    if for_update:
+        query = query.with_for_update(of=memberships)
+    row = (await session.execute(query)).first()
+    return _member(row) if row else None
+
+
+async def first_membership(session: AsyncSession, user_id: str) -> Member | None:
+    """The tenant a user logs in to by default: the first one joined."""
+    row = (
+        await session.execute(
+            _member_query()
+            .where(memberships.c.user_id == user_id)
+            .order_by(memberships.c.joined_at, memberships.c.tenant_id)
+            .limit(1)
+        )
+    ).first()
+    return _member(row) if row else None
+
+
+async def members(
+    session: AsyncSession, tenant_id: str, *, limit: int, after: tuple[datetime, str] | None
+) -> list[Member]:
+    query = (
+        _member_query()
+        .where(memberships.c.tenant_id == tenant_id)
+        .order_by(memberships.c.joined_at, memberships.c.user_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(memberships.c.joined_at, memberships.c.user_id) > tuple_(*after))
+    return [_member(r) for r in (await session.execute(query)).all()]
+
+
+async def add_member(session: AsyncSession, tenant_id: str, user_id: str, role: Role) -> bool:
+    """False when the user is a member already."""
+    result = await session.execute(
+        pg_insert(memberships)
+        .values(tenant_id=tenant_id, user_id=user_id, role=role.value)
+        .on_conflict_do_nothing()
+        .returning(memberships.c.user_id)
+    )
+    return result.first() is not None
+
+
+async def set_role(session: AsyncSession, tenant_id: str, user_id: str, role: Role) -> None:
+    await session.execute(
+        update(memberships)
+        .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+        .values(role=role.value)
+    )
+
+
+async def remove_member(session: AsyncSession, tenant_id: str, user_id: str) -> None:
+    await session.execute(
+        delete(memberships).where(
+            memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id
+        )
+    )
+
+
+async def owner_count(session: AsyncSession, tenant_id: str) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(memberships)
+        .where(memberships.c.tenant_id == tenant_id, memberships.c.role == Role.OWNER.value)
+    )
+    return int(count or 0)
+
+
+async def add_invite(
+    session: AsyncSession,
+    *,
+    invite_id: str,
+    tenant_id: str,
+    email: str,
+    role: Role,
+    token_hash: bytes,
+    created_by: str,
+    expires_at: datetime,
+) -> None:
+    await session.execute(
+        insert(invites).values(
+            id=invite_id,
+            tenant_id=tenant_id,
+            email=email,
+            email_normalized=email.strip().lower(),
+            role=role.value,
+            token_hash=token_hash,
+            created_by=created_by,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def open_invite(session: AsyncSession, token_hash: bytes) -> Invite | None:
+    row = (
+        await session.execute(
+            select(
+                invites.c.id,
+                invites.c.tenant_id,
+                invites.c.email,
+                invites.c.role,
+                invites.c.expires_at,
+            ).where(
+                invites.c.token_hash == token_hash,
+                invites.c.accepted_at.is_(None),
+                invites.c.expires_at > func.now(),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Invite(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        email=row.email,
+        role=Role(row.role),
+        expires_at=row.expires_at,
+    )
+
+
+async def claim_invite(session: AsyncSession, invite_id: str, user_id: str) -> bool:
+    """Mark the invite used, once: False if it was used or expired meanwhile."""
+    result = await session.execute(
+        update(invites)
+        .where(
+            and_(
+                invites.c.id == invite_id,
+                invites.c.accepted_at.is_(None),
+                invites.c.expires_at > func.now(),
+            )
+        )
+        .values(accepted_at=func.now(), accepted_by=user_id)
+        .returning(invites.c.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,364 @@
+"""Tenants: the current tenant, members and their roles, invites, and the plan billing reports.
+
+Tenant isolation: every query is scoped by the caller's ``tenant_id`` from
+the verified principal, so a member of another tenant is simply not found.
+Authorization uses the actor's role as stored now, not as remembered by the
+token. The last owner cannot be removed or demoted: the tenant row is locked
+while owners are counted, so two concurrent demotions cannot both pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.crypto import CodeKey, token_hash
+from agentbus_auth.errors import (
+    AccountDisabled,
+    AlreadyMember,
+    InvalidCredentials,
+    InvalidInvite,
+    LastOwner,
+    MemberNotFound,
+    OwnerOnly,
+    PasswordRequired,
+)
+from agentbus_auth.events import emit
+from agentbus_auth.login.service import LoginService
+from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.mfa import repository as mfa_repo
+from agentbus_auth.pagination import decode_cursor, encode_cursor
+from agentbus_auth.passwords.hasher import PasswordHasher
+from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.sessions.service import SessionService
+from agentbus_auth.tenants import repository as repo
+from agentbus_auth.tenants.invites import invite_token
+from agentbus_auth.tenants.repository import Member
+from agentbus_shared.contracts.auth import (
+    InviteAccept,
+    InviteCreate,
+    InviteCreated,
+    MemberChanged,
+    MemberUpdate,
+    MemberView,
+    RegisterResult,
+    TenantRef,
+    TenantView,
+    UserRegistered,
+    UserView,
+)
+from agentbus_shared.contracts.billing import SubscriptionChanged
+from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Role, Scope
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.db import Database
+from agentbus_shared.errors import Forbidden, NotFound
+from agentbus_shared.ids import new_id
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_MANAGERS = (Role.OWNER, Role.ADMIN)
+ENDED_SUBSCRIPTION = frozenset({"canceled", "incomplete_expired"})
+FREE_PLAN = "free"
+
+
+def member_view(member: Member) -> MemberView:
+    return MemberView(
+        user_id=member.user_id,
+        email=member.email,
+        display_name=member.display_name,
+        role=member.role,
+        joined_at=member.joined_at,
+    )
+
+
+class TenantService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        sessions: SessionService,
+        login: LoginService,
+        hasher: PasswordHasher,
+        code_key: CodeKey,
+        policy: PasswordPolicy,
+        invite_ttl: int,
+    ) -> None:
+        self._db = db
+        self._sessions = sessions
+        self._login = login
+        self._hasher = hasher
+        self._code_key = code_key
+        self._policy = policy
+        self._invite_ttl = invite_ttl
+
+    # ---------------------------------------------------------------- reading
+    async def current(self, principal: Principal) -> TenantView:
+        async with self._db.session() as session:
+            tenant = await repo.tenant(session, principal.tenant_id)
+        if tenant is None:
+            raise NotFound("The tenant does not exist.")
+        return TenantView(
+            id=tenant.id, name=tenant.name, plan=tenant.plan, created_at=tenant.created_at
+        )
+
+    async def members(self, principal: Principal, page: PageQuery) -> Page[MemberView]:
+        principal.require(Scope.MEMBERS_READ)
+        cursor = decode_cursor(page.cursor, 2)
+        after = (datetime.fromisoformat(cursor[0]), str(cursor[1])) if cursor else None
+        async with self._db.session() as session:
+            rows = await repo.members(
+                session, principal.tenant_id, limit=page.limit + 1, after=after
+            )
+        items = [member_view(m) for m in rows[: page.limit]]
+        more = len(rows) > page.limit
+        last = rows[page.limit - 1] if more else None
+        return Page[MemberView](
+            items=items,
+            next_cursor=encode_cursor(last.joined_at.isoformat(), last.user_id) if last else None,
+        )
+
+    # ---------------------------------------------------------------- managing members
+    async def _actor(self, session: AsyncSession, principal: Principal) -> Member:
+        """The acting member as stored now; refuses anyone who may not manage members."""
+        principal.require(Scope.MEMBERS_MANAGE)
+        actor = await repo.member(session, principal.tenant_id, principal.user_id)
+        if actor is None or actor.role not in _MANAGERS:
+            raise Forbidden("Only owners and admins manage members.")
+        return actor
+
+    async def change_role(
+        self, principal: Principal, cmd: MemberUpdate, meta: RequestMeta
+    ) -> MemberView:
+        async with self._db.transaction() as session:
+            await repo.tenant(session, principal.tenant_id, for_update=True)
+            actor = await self._actor(session, principal)
+            target = await repo.member(session, principal.tenant_id, cmd.user_id)
+            if target is None:
+                raise MemberNotFound()
+            if Role.OWNER in (target.role, cmd.role) and actor.role is not Role.OWNER:
+                raise OwnerOnly()
+            if target.role is cmd.role:
+                return member_view(target)
+            if (
+                target.role is Role.OWNER
+                and await repo.owner_count(session, principal.tenant_id) <= 1
+            ):
+                raise LastOwner()
+            await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
+            await self._announce(session, principal, target, cmd.role, meta)
+            # Tokens carry the role: end the member's sessions here so no token keeps the old one.
+            await self._sessions.revoke(
+                session,
+                reason="role_changed",
+                user_id=target.user_id,
+                tenant_id=principal.tenant_id,
+                meta=meta,
+                actor_id=principal.user_id,
+            )
+            updated = await repo.member(session, principal.tenant_id, cmd.user_id)
+        assert updated is not None
+        return member_view(updated)
+
+    async def remove(self, principal: Principal, user_id: str, meta: RequestMeta) -> None:
+        async with self._db.transaction() as session:
+            await repo.tenant(session, principal.tenant_id, for_update=True)
+            actor = await self._actor(session, principal)
+            target = await repo.member(session, principal.tenant_id, user_id)
+            if target is None:
+                raise MemberNotFound()
+            if target.role is Role.OWNER:
+                if actor.role is not Role.OWNER:
+                    raise OwnerOnly()
+                if await repo.owner_count(session, principal.tenant_id) <= 1:
+                    raise LastOwner()
+            await repo.remove_member(session, principal.tenant_id, user_id)
+            await self._announce(session, principal, target, None, meta)
+            await self._sessions.revoke(
+                session,
+                reason="member_removed",
+                user_id=user_id,
+                tenant_id=principal.tenant_id,
+                meta=meta,
+                actor_id=principal.user_id,
+            )
+
+    async def _announce(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        target: Member,
+        role: Role | None,
+        meta: RequestMeta,
+    ) -> None:
+        await emit(
+            session,
+            MemberChanged(
+                tenant_id=principal.tenant_id,
+                user_id=target.user_id,
+                role=role,
+                changed_by=principal.subject,
+            ),
+            tenant_id=principal.tenant_id,
+        )
+        await record(
+            session,
+            AuditKind.MEMBER_CHANGED,
+            user_id=target.user_id,
+            tenant_id=principal.tenant_id,
+            actor_id=principal.subject,
+            meta=meta,
+            old_role=target.role.value,
+            new_role=role.value if role else None,
+        )
+
+    # ---------------------------------------------------------------- invites
+    async def invite(
+        self, principal: Principal, cmd: InviteCreate, meta: RequestMeta
+    ) -> InviteCreated:
+        invite_id = new_id("inv")
+        token = invite_token(self._code_key, invite_id)
+        expires_at = datetime.now(UTC) + timedelta(seconds=self._invite_ttl)
+        async with self._db.transaction() as session:
+            actor = await self._actor(session, principal)
+            if cmd.role is Role.OWNER and actor.role is not Role.OWNER:
+                raise OwnerOnly()
+            existing = await accounts_repo.by_email(session, cmd.email)
+            if existing and await repo.member(session, principal.tenant_id, existing.id):
+                raise AlreadyMember()
+            await repo.add_invite(
+                session,
+                invite_id=invite_id,
+                tenant_id=principal.tenant_id,
+                email=str(cmd.email),
+                role=cmd.role,
+                token_hash=token_hash(token),
+                created_by=principal.user_id,
+                expires_at=expires_at,
+            )
+            await request_mail(
+                session,
+                to=str(cmd.email),
+                template="invite",
+                tenant_id=principal.tenant_id,
+                secret_ref=invite_id,
+                inviter=actor.display_name or actor.email,
+                tenant_name=actor.tenant_name,
+                role=cmd.role.value,
+                expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+            await record(
+                session,
+                AuditKind.INVITE_CREATED,
+                tenant_id=principal.tenant_id,
+                actor_id=principal.user_id,
+                meta=meta,
+                invite_id=invite_id,
+                role=cmd.role.value,
+            )
+        return InviteCreated(
+            id=invite_id, token=token, email=str(cmd.email), role=cmd.role, expires_at=expires_at
+        )
+
+    async def accept_invite(self, cmd: InviteAccept, meta: RequestMeta) -> RegisterResult:
+        """Join the inviting tenant.
+
+        An existing account proves itself with its password (and, with MFA on,
+        gets no tokens here: it logs in with its second factor as usual); a new
+        account is created with the invited, and thereby verified, email.
+        """
+        async with self._db.session() as session:
+            invite = await repo.open_invite(session, token_hash(cmd.token))
+            user = await accounts_repo.by_email(session, invite.email) if invite else None
+        if invite is None:
+            raise InvalidInvite()
+        if cmd.password is None:
+            raise PasswordRequired()
+        new_hash: str | None = None
+        if user is not None:
+            if user.status == "disabled":
+                raise AccountDisabled()
+            attempt = await self._login.begin_attempt(user.email, meta)
+            if not (await self._hasher.verify(user.password_hash, cmd.password)).ok:
+                await attempt.failed()
+                raise InvalidCredentials()
+            await attempt.succeeded()
+        else:
+            self._policy.enforce(cmd.password, email=invite.email, display_name=cmd.display_name)
+            new_hash = await self._hasher.hash(cmd.password)
+        user_id = user.id if user else new_id("usr")
+        async with self._db.transaction() as session:
+            if not await repo.claim_invite(session, invite.id, user_id):
+                raise InvalidInvite()
+            if new_hash is not None:
+                await accounts_repo.add(
+                    session,
+                    user_id=user_id,
+                    email=invite.email,
+                    display_name=cmd.display_name,
+                    password_hash=new_hash,
+                    status="active",
+                    email_verified=True,
+                )
+                await emit(
+                    session,
+                    UserRegistered(
+                        user_id=user_id,
+                        tenant_id=invite.tenant_id,
+                        email=invite.email,
+                        display_name=cmd.display_name,
+                    ),
+                    tenant_id=invite.tenant_id,
+                )
+            else:
+                await accounts_repo.approve_pending(session, user_id)  # the invite vouches
+            if not await repo.add_member(session, invite.tenant_id, user_id, invite.role):
+                raise AlreadyMember()
+            await emit(
+                session,
+                MemberChanged(
+                    tenant_id=invite.tenant_id,
+                    user_id=user_id,
+                    role=invite.role,
+                    changed_by=user_id,
+                ),
+                tenant_id=invite.tenant_id,
+            )
+            await record(
+                session,
+                AuditKind.INVITE_ACCEPTED,
+                user_id=user_id,
+                tenant_id=invite.tenant_id,
+                meta=meta,
+                invite_id=invite.id,
+                new_account=new_hash is not None,
+            )
+            member = await repo.member(session, invite.tenant_id, user_id)
+            assert member is not None
+            has_mfa = await mfa_repo.has_confirmed_factor(session, user_id)
+            tokens = None if has_mfa else await self._sessions.start(session, member, meta)
+        return RegisterResult(
+            user=UserView(
+                id=user_id,
+                email=member.email,
+                display_name=member.display_name,
+                email_verified=member.email_verified,
+                mfa_enabled=has_mfa,
+            ),
+            tenant=TenantRef(id=member.tenant_id, name=member.tenant_name, role=member.role),
+            tokens=tokens,
+        )
+
+    # ---------------------------------------------------------------- plan (from billing)
+    async def apply_subscription(
+        self, session: AsyncSession, event: CloudEvent[SubscriptionChanged]
+    ) -> None:
+        change = event.data
+        plan = FREE_PLAN if change.status in ENDED_SUBSCRIPTION else change.plan
+        applied = await repo.apply_plan(
+            session, change.tenant_id, plan=plan, status=change.status, changed_at=event.time
+        )
+        log.info("tenant.plan_event", tenant_id=change.tenant_id, plan=plan, applied=applied)

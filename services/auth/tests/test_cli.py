@@ -1,0 +1,106 @@
+"""``agentbus auth …``: key rotation and listing, approvals, unlocking, the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from agentbus_auth.cli import app, settings_for
+from agentbus_shared import cli as agentbus_cli
+
+runner = CliRunner()
+
+
+async def invoke(*args: str) -> Result:
+    # The commands run their own event loop: keep it off this test's loop.
+    return await asyncio.to_thread(runner.invoke, app, list(args))
+
+
+async def test_keys_rotate_refuses_too_soon_then_rotates_when_forced(client: Any) -> None:
+    account = await client.register()
+    too_soon = await invoke("keys", "rotate")
+    assert too_soon.exit_code == 1
+    assert "not rotated" in too_soon.output
+
+    old_kid = client.app.services.keyring.active_kid
+    rotated = await invoke("keys", "rotate", "--force")
+    assert rotated.exit_code == 0, rotated.output
+    assert f"retired: {old_kid}" in rotated.output
+
+    await client.app.services.keyring.load()
+    assert client.app.services.keyring.active_kid != old_kid
+    assert client.claims(account.access_token).sub == account.user_id
+
+    listed = await invoke("keys", "list")
+    lines = listed.output.strip().splitlines()
+    assert len(lines) == 3
+    assert sum("active" in line for line in lines) == 1
+    assert all("published" in line for line in lines)
+
+    audit = await invoke("audit", "--kind", "key.rotated")
+    entries = [json.loads(line) for line in audit.output.strip().splitlines()]
+    assert entries[0]["details"]["retired"] == old_kid
+
+
+async def test_pending_accounts_are_listed_and_approved(start_auth: Any, client_for: Any) -> None:
+    client = client_for(await start_auth(signup_policy="approval"))
+    await client.call(
+        "register", {"email": "later@example.com", "password": client.password, "tenant_name": "L"}
+    )
+    pending = await invoke("users", "pending")
+    assert "later@example.com" in pending.output
+    approved = await invoke("users", "approve", "later@example.com")
+    assert "approved" in approved.output
+    assert (await client.login("later@example.com", client.password)).data["access_token"]
+    again = await invoke("users", "approve", "later@example.com")
+    assert "already active" in again.output
+    unknown = await invoke("users", "approve", "nobody@example.com")
+    assert unknown.exit_code == 1
+
+
+async def test_unlock_lifts_a_lockout(client: Any) -> None:
+    account = await client.register()
+    for _ in range(5):
+        await client.error("login", {"email": account.email, "password": "wrong-guess-abcdef"})
+    assert (
+        await client.error("login", {"email": account.email, "password": client.password})
+    ).status == 429
+    result = await invoke("users", "unlock", account.email)
+    assert result.exit_code == 0
+    assert (await client.login(account.email, client.password)).data["access_token"]
+
+
+async def test_audit_shows_a_users_logins(client: Any) -> None:
+    account = await client.register()
+    await client.login(account.email, client.password)
+    result = await invoke("audit", "--email", account.email, "--kind", "login.succeeded")
+    entries = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [(e["user_id"], e["ip"]) for e in entries] == [(account.user_id, client.ip)]
+    missing = await invoke("audit", "--email", "nobody@example.com")
+    assert missing.exit_code == 1
+
+
+def test_a_dev_stack_var_dir_provides_urls_and_secrets(tmp_path: Path, monkeypatch: Any) -> None:
+    for name in ("DATABASE_URL", "AUTH_KEY_ENCRYPTION_KEY", "AUTH_CODE_KEY"):
+        monkeypatch.setenv(name, "")  # remembered, so the values read below are undone after
+        monkeypatch.delenv(name)
+    (tmp_path / "stack.json").write_text(
+        json.dumps({"urls": {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/agentbus"}})
+    )
+    (tmp_path / "dev-secrets.json").write_text(
+        json.dumps({"AUTH_KEY_ENCRYPTION_KEY": "dev-insecure-generated-1"})
+    )
+    settings = settings_for(tmp_path)
+    assert settings.database_url.get_secret_value().endswith(":1/agentbus")
+    assert settings.key_encryption_key.get_secret_value() == "dev-insecure-generated-1"
+
+
+def test_the_operator_cli_has_the_auth_commands() -> None:
+    agentbus_cli._add_service_commands()
+    result = runner.invoke(agentbus_cli.app, ["auth", "keys", "--help"])
+    assert result.exit_code == 0
+    assert "rotate" in result.output

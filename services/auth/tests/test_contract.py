@@ -1,0 +1,56 @@
+"""The RPC side of the auth routes: every operation answers, with the shapes the gateway forwards."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agentbus_shared.contracts.auth import ROUTES, Operation
+
+
+def operations() -> set[str]:
+    return {v for k, v in vars(Operation).items() if k.isupper()}
+
+
+async def test_every_declared_operation_is_served(client: Any) -> None:
+    assert operations() <= set(client.app.runtime.rpc_router.operations)
+    assert {route.operation for route in ROUTES} <= operations()
+
+
+async def test_path_parameters_reach_the_operation_by_name(client: Any) -> None:
+    """The gateway merges path parameters into the command under their names."""
+    owner = await client.register()
+    expected = {
+        "session_id": ("sessions.revoke", "session_not_found"),
+        "service_account_id": ("service_accounts.revoke", "service_account_not_found"),
+        "user_id": ("tenants.members.remove", "member_not_found"),
+    }
+    for route in ROUTES:
+        for name in re.findall(r"{(\w+)}", route.path):
+            operation, not_found = expected[name]
+            if route.operation != operation:
+                continue
+            error = await client.error(operation, {name: "x_unknown"}, token=owner.access_token)
+            assert (error.status, error.code) == (404, not_found)
+
+
+async def test_public_operations_need_no_caller_and_private_ones_do(client: Any) -> None:
+    for route in ROUTES:
+        if route.access == "public" or route.operation == Operation.JWKS:
+            continue
+        error = await client.error(route.operation, {})
+        assert error.status in {401, 422}, route.operation
+
+
+async def test_unknown_fields_are_refused(client: Any) -> None:
+    error = await client.error(
+        "login", {"email": "a@example.com", "password": "x" * 12, "admin": True}
+    )
+    assert (error.status, error.code) == (422, "validation_failed")
+    assert error.details[0]["loc"] == ["admin"]
+
+
+async def test_errors_never_leak_internals(client: Any) -> None:
+    error = await client.error("refresh", {"refresh_token": "rt_" + "x" * 40})
+    assert "Traceback" not in error.message
+    assert "sqlalchemy" not in error.message.lower()

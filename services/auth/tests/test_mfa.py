@@ -1,0 +1,151 @@
+"""TOTP: enrollment, the login challenge, the replay guard, recovery codes, attempt limits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyotp
+
+from agentbus_auth.audit.repository import AuditKind, entries
+
+STEP = 30
+
+
+def code_at(secret: str, steps_from_now: int) -> str:
+    """The TOTP code of a time step near now (the service accepts one step either side)."""
+    return pyotp.TOTP(secret).at(time.time() + steps_from_now * STEP)
+
+
+async def enroll(client: Any, account: Any) -> tuple[str, list[str]]:
+    """Turn TOTP on with the previous step's code; the secret and the recovery codes."""
+    enrollment = (await client.call("mfa.totp.enroll", token=account.access_token)).data
+    assert enrollment["otpauth_uri"].startswith("otpauth://totp/")
+    codes = await client.call(
+        "mfa.totp.verify", {"code": code_at(enrollment["secret"], -1)}, token=account.access_token
+    )
+    return enrollment["secret"], codes.data["recovery_codes"]
+
+
+async def challenge(client: Any, account: Any) -> str:
+    reply = await client.login(account.email, client.password)
+    assert reply.status == 202
+    assert reply.data["mfa_required"] is True
+    return str(reply.data["challenge_token"])
+
+
+async def test_login_with_totp_needs_the_second_factor(client: Any) -> None:
+    account = await client.register()
+    secret, recovery = await enroll(client, account)
+    assert len(recovery) == 10
+    assert len(set(recovery)) == 10
+
+    token = await challenge(client, account)
+    tokens = (
+        await client.call("mfa.complete", {"challenge_token": token, "code": code_at(secret, 0)})
+    ).data
+    assert client.claims(tokens["access_token"]).sub == account.user_id
+    me = (await client.call("me", token=tokens["access_token"])).data
+    assert me["user"]["mfa_enabled"] is True
+
+
+async def test_totp_code_replay_is_rejected(client: Any) -> None:
+    account = await client.register()
+    secret, _ = await enroll(client, account)
+    code = code_at(secret, 0)
+    first = await challenge(client, account)
+    await client.call("mfa.complete", {"challenge_token": first, "code": code})
+
+    second = await challenge(client, account)
+    replay = await client.error("mfa.complete", {"challenge_token": second, "code": code})
+    assert (replay.status, replay.code) == (401, "invalid_mfa_code")
+    # An older step than the last accepted one is refused too.
+    older = await client.error(
+        "mfa.complete", {"challenge_token": second, "code": code_at(secret, -1)}
+    )
+    assert older.code == "invalid_mfa_code"
+    fresh = await client.call(
+        "mfa.complete", {"challenge_token": second, "code": code_at(secret, 1)}
+    )
+    assert fresh.data["access_token"]
+
+
+async def test_recovery_code_works_once(client: Any) -> None:
+    account = await client.register()
+    _, recovery = await enroll(client, account)
+    first = await challenge(client, account)
+    tokens = (
+        await client.call("mfa.complete", {"challenge_token": first, "code": recovery[0].lower()})
+    ).data
+    assert tokens["access_token"]
+
+    second = await challenge(client, account)
+    again = await client.error("mfa.complete", {"challenge_token": second, "code": recovery[0]})
+    assert again.code == "invalid_mfa_code"
+    other = await client.call("mfa.complete", {"challenge_token": second, "code": recovery[1]})
+    assert other.data["access_token"]
+    async with client.app.runtime.db.session() as session:
+        used = await entries(session, kind=AuditKind.RECOVERY_CODE_USED)
+    assert len(used) == 2
+
+
+async def test_a_challenge_takes_a_limited_number_of_attempts(client: Any) -> None:
+    account = await client.register()
+    secret, _ = await enroll(client, account)
+    token = await challenge(client, account)
+    for _ in range(client.app.services.settings.mfa_challenge_attempts):
+        error = await client.error("mfa.complete", {"challenge_token": token, "code": "000000"})
+        assert error.code in {"invalid_mfa_code", "account_locked"}
+    spent = await client.error(
+        "mfa.complete", {"challenge_token": token, "code": code_at(secret, 0)}
+    )
+    assert (spent.status, spent.code) == (401, "invalid_mfa_challenge")
+
+
+async def test_wrong_second_factors_count_toward_the_account_lockout(client: Any) -> None:
+    account = await client.register()
+    await enroll(client, account)
+    for _ in range(5):
+        token = await challenge(client, account)
+        await client.error("mfa.complete", {"challenge_token": token, "code": "123456"})
+    locked = await client.error("login", {"email": account.email, "password": client.password})
+    assert (locked.status, locked.code) == (429, "account_locked")
+
+
+async def test_a_challenge_works_once(client: Any) -> None:
+    account = await client.register()
+    secret, _ = await enroll(client, account)
+    token = await challenge(client, account)
+    await client.call("mfa.complete", {"challenge_token": token, "code": code_at(secret, 0)})
+    again = await client.error(
+        "mfa.complete", {"challenge_token": token, "code": code_at(secret, 1)}
+    )
+    assert again.code == "invalid_mfa_challenge"
+
+
+async def test_enrolling_twice_and_verifying_without_enrolling_are_refused(client: Any) -> None:
+    account = await client.register()
+    never = await client.error("mfa.totp.verify", {"code": "123456"}, token=account.access_token)
+    assert (never.status, never.code) == (409, "mfa_not_enrolled")
+    enrollment = (await client.call("mfa.totp.enroll", token=account.access_token)).data
+    wrong = await client.error("mfa.totp.verify", {"code": "000000"}, token=account.access_token)
+    assert wrong.code == "invalid_mfa_code"
+    await client.call(
+        "mfa.totp.verify", {"code": code_at(enrollment["secret"], 0)}, token=account.access_token
+    )
+    twice = await client.error("mfa.totp.enroll", token=account.access_token)
+    assert (twice.status, twice.code) == (409, "mfa_already_enabled")
+
+
+async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
+    account = await client.register()
+    secret, _ = await enroll(client, account)
+    wrong = await client.error("mfa.totp.disable", {"code": "000000"}, token=account.access_token)
+    assert wrong.code == "invalid_mfa_code"
+    await client.call("mfa.totp.disable", {"code": code_at(secret, 0)}, token=account.access_token)
+    tokens = (await client.login(account.email, client.password)).data
+    assert tokens["access_token"]  # no challenge any more
+    again = await client.error("mfa.totp.disable", {"code": "000000"}, token=account.access_token)
+    assert again.code == "mfa_not_enabled"
+    alerts = await client.mails(account.email, "security_alert", count=2)
+    assert "turned off" in str(alerts[-1].get_payload(decode=True))

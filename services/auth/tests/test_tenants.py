@@ -1,0 +1,321 @@
+"""Tenants: members and roles, the last owner, isolation between tenants, invites, the plan."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import nats
+from sqlalchemy import update
+
+from agentbus_auth.tenants.models import invites
+from agentbus_shared.contracts.billing import SubscriptionChanged
+from agentbus_shared.contracts.events import make_event
+
+
+async def join(client: Any, owner: Any, role: str, email: str | None = None) -> Any:
+    """A new account invited into ``owner``'s tenant with ``role``; its tokens there."""
+    email = email or client.new_email(role)
+    invite = await client.call(
+        "tenants.invites.create", {"email": email, "role": role}, token=owner.access_token
+    )
+    accepted = await client.call(
+        "tenants.invites.accept",
+        {"token": invite.data["token"], "password": client.password, "display_name": role.title()},
+    )
+    data = accepted.data
+    return type(owner)(
+        email=email,
+        password=client.password,
+        user_id=data["user"]["id"],
+        tenant_id=data["tenant"]["id"],
+        access_token=data["tokens"]["access_token"],
+        refresh_token=data["tokens"]["refresh_token"],
+    )
+
+
+async def test_current_tenant_has_the_free_plan_by_default(client: Any) -> None:
+    owner = await client.register(tenant_name="Initech")
+    tenant = (await client.call("tenants.current", token=owner.access_token)).data
+    assert (tenant["id"], tenant["name"], tenant["plan"]) == (owner.tenant_id, "Initech", "free")
+    assert datetime.fromisoformat(tenant["created_at"]) <= datetime.now(UTC)
+
+
+async def test_members_are_listed_with_their_roles_page_by_page(client: Any) -> None:
+    owner = await client.register()
+    await join(client, owner, "admin")
+    await join(client, owner, "viewer")
+    listed = (await client.call("tenants.members.list", token=owner.access_token)).data
+    assert [m["role"] for m in listed["items"]] == ["owner", "admin", "viewer"]
+    assert listed["next_cursor"] is None
+    first = (await client.call("tenants.members.list", {"limit": 2}, token=owner.access_token)).data
+    rest = await client.call(
+        "tenants.members.list",
+        {"limit": 2, "cursor": first["next_cursor"]},
+        token=owner.access_token,
+    )
+    assert [m["role"] for m in first["items"] + rest.data["items"]] == ["owner", "admin", "viewer"]
+
+
+async def test_an_invite_brings_a_new_member_in_once(client: Any, events: Any) -> None:
+    owner = await client.register(tenant_name="Guild")
+    invite = (
+        await client.call(
+            "tenants.invites.create",
+            {"email": "newbie@example.com", "role": "member"},
+            token=owner.access_token,
+        )
+    ).data
+    assert invite["token"].startswith("inv_")
+    mailed = (await client.mails("newbie@example.com", "invite"))[0]
+    assert invite["token"] in mailed.get_payload(decode=True).decode()
+    assert "Guild" in mailed["Subject"]
+
+    accepted = await client.call(
+        "tenants.invites.accept",
+        {"token": invite["token"], "password": client.password, "display_name": "Newbie"},
+    )
+    assert accepted.data["tenant"] == {"id": owner.tenant_id, "name": "Guild", "role": "member"}
+    assert accepted.data["user"]["email_verified"] is True
+    claims = client.claims(accepted.data["tokens"]["access_token"])
+    assert (claims.tid, claims.roles) == (owner.tenant_id, ["member"])
+
+    again = await client.error(
+        "tenants.invites.accept", {"token": invite["token"], "password": client.password}
+    )
+    assert (again.status, again.code) == (400, "invalid_invite")
+    changed = await events("events.auth.*.member.changed", 1)
+    assert changed[0]["data"]["role"] == "member"
+
+
+async def test_an_existing_account_accepts_an_invite_with_its_password(client: Any) -> None:
+    owner = await client.register()
+    existing = await client.register()
+    invite = await client.call(
+        "tenants.invites.create",
+        {"email": existing.email, "role": "admin"},
+        token=owner.access_token,
+    )
+    wrong = await client.error(
+        "tenants.invites.accept", {"token": invite.data["token"], "password": "not-the-password-x"}
+    )
+    assert wrong.status == 401
+    accepted = await client.call(
+        "tenants.invites.accept", {"token": invite.data["token"], "password": client.password}
+    )
+    assert accepted.data["user"]["id"] == existing.user_id
+    assert accepted.data["tenant"]["role"] == "admin"
+
+
+async def test_invites_need_a_password_and_a_valid_token(client: Any) -> None:
+    owner = await client.register()
+    invite = await client.call(
+        "tenants.invites.create",
+        {"email": "x@example.com", "role": "member"},
+        token=owner.access_token,
+    )
+    missing = await client.error("tenants.invites.accept", {"token": invite.data["token"]})
+    assert (missing.status, missing.code) == (400, "password_required")
+    weak = await client.error(
+        "tenants.invites.accept", {"token": invite.data["token"], "password": "password12345"}
+    )
+    assert weak.code == "weak_password"
+    bogus = await client.error(
+        "tenants.invites.accept", {"token": "inv_bogus", "password": client.password}
+    )
+    assert bogus.code == "invalid_invite"
+
+
+async def test_an_expired_invite_is_refused(client: Any) -> None:
+    owner = await client.register()
+    invite = await client.call(
+        "tenants.invites.create",
+        {"email": "late@example.com", "role": "member"},
+        token=owner.access_token,
+    )
+    async with client.app.runtime.db.transaction() as session:
+        await session.execute(
+            update(invites).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    error = await client.error(
+        "tenants.invites.accept", {"token": invite.data["token"], "password": client.password}
+    )
+    assert error.code == "invalid_invite"
+
+
+async def test_inviting_a_current_member_conflicts(client: Any) -> None:
+    owner = await client.register()
+    error = await client.error(
+        "tenants.invites.create", {"email": owner.email, "role": "member"}, token=owner.access_token
+    )
+    assert (error.status, error.code) == (409, "already_member")
+
+
+async def test_admin_changes_roles_and_the_member_sessions_end(client: Any, events: Any) -> None:
+    owner = await client.register()
+    admin = await join(client, owner, "admin")
+    member = await join(client, owner, "member")
+    updated = await client.call(
+        "tenants.members.update",
+        {"user_id": member.user_id, "role": "viewer"},
+        token=admin.access_token,
+    )
+    assert updated.data["role"] == "viewer"
+    assert (await client.error("refresh", {"refresh_token": member.refresh_token})).status == 401
+    revoked = await events("events.auth.*.session.revoked", 1)
+    assert revoked[0]["data"]["reason"] == "role_changed"
+    relogin = (await client.login(member.email, client.password, tenant_id=owner.tenant_id)).data
+    assert client.claims(relogin["access_token"]).roles == ["viewer"]
+
+
+async def test_only_an_owner_grants_or_touches_the_owner_role(client: Any) -> None:
+    owner = await client.register()
+    admin = await join(client, owner, "admin")
+    member = await join(client, owner, "member")
+    promote = await client.error(
+        "tenants.members.update",
+        {"user_id": member.user_id, "role": "owner"},
+        token=admin.access_token,
+    )
+    assert (promote.status, promote.code) == (403, "owner_only")
+    demote = await client.error(
+        "tenants.members.update",
+        {"user_id": owner.user_id, "role": "admin"},
+        token=admin.access_token,
+    )
+    assert demote.code == "owner_only"
+    invite = await client.error(
+        "tenants.invites.create",
+        {"email": "boss@example.com", "role": "owner"},
+        token=admin.access_token,
+    )
+    assert invite.code == "owner_only"
+    remove = await client.error(
+        "tenants.members.remove", {"user_id": owner.user_id}, token=admin.access_token
+    )
+    assert remove.code == "owner_only"
+
+
+async def test_the_last_owner_cannot_be_demoted_or_removed(client: Any) -> None:
+    owner = await client.register()
+    demote = await client.error(
+        "tenants.members.update",
+        {"user_id": owner.user_id, "role": "admin"},
+        token=owner.access_token,
+    )
+    assert (demote.status, demote.code) == (409, "last_owner")
+    remove = await client.error(
+        "tenants.members.remove", {"user_id": owner.user_id}, token=owner.access_token
+    )
+    assert remove.code == "last_owner"
+
+    second = await join(client, owner, "admin")
+    await client.call(
+        "tenants.members.update",
+        {"user_id": second.user_id, "role": "owner"},
+        token=owner.access_token,
+    )
+    await client.call(
+        "tenants.members.remove", {"user_id": owner.user_id}, token=owner.access_token
+    )
+    members = (await client.call("tenants.members.list", token=second.access_token)).data["items"]
+    assert [(m["user_id"], m["role"]) for m in members] == [(second.user_id, "owner")]
+
+
+async def test_members_and_viewers_cannot_manage_members(client: Any) -> None:
+    owner = await client.register()
+    member = await join(client, owner, "member")
+    error = await client.error(
+        "tenants.members.remove", {"user_id": owner.user_id}, token=member.access_token
+    )
+    assert error.status == 403
+
+
+async def test_tenant_a_admin_cannot_touch_tenant_b_members(client: Any) -> None:
+    owner_a = await client.register(tenant_name="A")
+    admin_a = await join(client, owner_a, "admin")
+    owner_b = await client.register(tenant_name="B")
+    member_b = await join(client, owner_b, "member")
+
+    for operation, payload in [
+        ("tenants.members.update", {"user_id": member_b.user_id, "role": "viewer"}),
+        ("tenants.members.update", {"user_id": owner_b.user_id, "role": "member"}),
+        ("tenants.members.remove", {"user_id": member_b.user_id}),
+        ("tenants.members.remove", {"user_id": owner_b.user_id}),
+    ]:
+        error = await client.error(operation, payload, token=admin_a.access_token)
+        assert (error.status, error.code) == (404, "member_not_found")
+    listed = (await client.call("tenants.members.list", token=admin_a.access_token)).data["items"]
+    assert {m["user_id"] for m in listed} == {owner_a.user_id, admin_a.user_id}
+    still = (await client.call("tenants.members.list", token=owner_b.access_token)).data["items"]
+    assert [(m["user_id"], m["role"]) for m in still] == [
+        (owner_b.user_id, "owner"),
+        (member_b.user_id, "member"),
+    ]
+    assert (await client.call("refresh", {"refresh_token": member_b.refresh_token})).data
+
+
+async def test_a_removed_member_loses_access_to_the_tenant(client: Any) -> None:
+    owner = await client.register()
+    member = await join(client, owner, "member")
+    await client.call(
+        "tenants.members.remove", {"user_id": member.user_id}, token=owner.access_token
+    )
+    assert (await client.error("refresh", {"refresh_token": member.refresh_token})).status == 401
+    login = await client.error("login", {"email": member.email, "password": client.password})
+    assert (login.status, login.code) == (403, "no_membership")
+
+
+async def test_the_plan_follows_billing_subscription_events_in_any_order(
+    client: Any, nats_url: str
+) -> None:
+    owner = await client.register()
+    now = datetime.now(UTC)
+
+    def changed(plan: str, status: str, at: datetime) -> Any:
+        return make_event(
+            SubscriptionChanged(tenant_id=owner.tenant_id, plan=plan, status=status),
+            tenant_id=owner.tenant_id,
+            time=at,
+        )
+
+    newer = changed("pro", "active", now)
+    older = changed("starter", "active", now - timedelta(minutes=5))
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for event in (newer, older, newer):  # out of order, and a redelivery
+            await js.publish(
+                event.nats_subject,
+                event.to_bytes(),
+                headers={"content-type": "application/cloudevents+json"},
+            )
+    finally:
+        await nc.close()
+    tenant = await wait_for_plan(client, owner, "pro")
+    assert tenant["plan"] == "pro"
+
+    canceled = changed("pro", "canceled", now + timedelta(minutes=1))
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().publish(
+            canceled.nats_subject,
+            canceled.to_bytes(),
+            headers={"content-type": "application/cloudevents+json"},
+        )
+    finally:
+        await nc.close()
+    assert (await wait_for_plan(client, owner, "free"))["plan"] == "free"
+
+
+async def wait_for_plan(
+    client: Any, owner: Any, plan: str, timeout: float = 10.0
+) -> dict[str, Any]:
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        tenant = (await client.call("tenants.current", token=owner.access_token)).data
+        if tenant["plan"] == plan or asyncio.get_running_loop().time() > deadline:
+            return dict(tenant)
+        await asyncio.sleep(0.1)
