@@ -1,0 +1,526 @@
+"""Rules of a chat run: accept it, run the agents, persist what happened, account for it.
+
+A run goes through three steps:
+
+1. :meth:`ChatService.accept` — scope, agent, quota (402/429 before any
+   model call), the conversation (created or owned), its lease (409 while
+   another run writes into it), the run row and the user's message, in one
+   transaction.
+2. :meth:`ChatService.execute` — the Agents SDK run with the conversation's
+   memory, its events mapped to frames; stopped by a cancel, the run
+   timeout, the input guardrail or an error, always with exactly one
+   terminal frame.
+3. ``_finish`` — the reply (complete, or partial after a cancel), tool
+   results, the run's outcome, the released lease and the usage event (id =
+   run id) in one transaction, before the terminal frame goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import nats.errors
+from agents import (
+    Agent,
+    AgentsException,
+    InputGuardrailTripwireTriggered,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    RunConfig,
+    Runner,
+)
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.exc import IntegrityError
+
+from agentbus_chat.agents.catalog import TRIAGE
+from agentbus_chat.agents.context import ChatContext
+from agentbus_chat.agents.guardrails import Screening, input_screen
+from agentbus_chat.conversations.memory import ConversationMemory
+from agentbus_chat.conversations.repository import ConversationRepository, Owner
+from agentbus_chat.conversations.service import (
+    ConversationBusy,
+    ConversationNotFound,
+    title_from,
+)
+from agentbus_chat.llm.backends import ModelBackend, RunModelProvider, UsageLedger
+from agentbus_chat.llm.tokens import item_tokens
+from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
+from agentbus_chat.models import outbox
+from agentbus_chat.runs.frames import FrameSink, SilentSink
+from agentbus_chat.runs.quota import QuotaGate
+from agentbus_chat.runs.registry import LiveRun, LiveRuns
+from agentbus_chat.runs.repository import RUNNING, RunRepository
+from agentbus_chat.runs.tracker import RunTracker
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.chat import (
+    ChatRequest,
+    ChatResult,
+    StreamCancelled,
+    Usage,
+    UsageRecorded,
+)
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.db import Database, Outbox
+from agentbus_shared.errors import (
+    AgentbusError,
+    Conflict,
+    GatewayTimeout,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from agentbus_shared.ids import new_id
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Status = Literal["completed", "cancelled", "failed", "interrupted"]
+
+
+class UnknownAgent(ValidationFailed):
+    code = "unknown_agent"
+    default_message = "There is no agent of that name."
+
+
+class InputRejected(ValidationFailed):
+    code = "input_rejected"
+
+
+class ModelFailed(AgentbusError):
+    code = "model_failed"
+    status = 502
+    title = "Bad gateway"
+    default_message = "The model could not produce a reply."
+
+
+class StreamExists(Conflict):
+    code = "stream_exists"
+    default_message = "A run with this stream id already exists."
+
+
+class StreamNotFound(NotFound):
+    code = "stream_not_found"
+    default_message = "There is no stream with this id."
+
+
+class ShuttingDown(ServiceUnavailable):
+    code = "shutting_down"
+    default_message = "This chat replica is shutting down; try again."
+
+
+@dataclass(frozen=True)
+class AcceptedRun:
+    run_id: str
+    principal: Principal
+    conversation_id: str
+    agent: str
+    message: str
+    user_message_id: str
+    stream_id: str | None = None
+
+    @property
+    def owner(self) -> Owner:
+        return Owner.of(self.principal)
+
+
+@dataclass
+class Outcome:
+    status: Status
+    agent: str
+    output: str
+    usage: Usage
+    error_code: str | None = None
+    error_message: str | None = None
+    blocked: Screening | None = field(default=None, repr=False)
+
+    def terminal_frame(self) -> tuple[Literal["final", "error"], dict[str, Any]]:
+        if self.status == "completed":
+            return "final", {
+                "output": self.output,
+                "agent": self.agent,
+                "usage": self.usage.model_dump(),
+            }
+        return "error", {
+            "code": self.error_code or "run_failed",
+            "message": self.error_message or "",
+        }
+
+
+_MESSAGES = {
+    "cancelled": "The run was cancelled; the partial reply was saved.",
+    "shutdown": "The chat service restarted during the run; the partial reply was saved.",
+    "timeout": "The run took too long and was stopped.",
+    "max_turns": "The agents needed too many steps to answer.",
+    "model_error": "The model made an invalid request (for example, a tool it may not use).",
+    "run_failed": "The reply could not be completed.",
+}
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        settings: ChatSettings,
+        db: Database,
+        conversations: ConversationRepository,
+        runs: RunRepository,
+        team: dict[str, Agent[ChatContext]],
+        backend: ModelBackend,
+        quota: QuotaGate,
+        live: LiveRuns,
+        connection: Callable[[], NatsClient],
+        instance: str,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._conversations = conversations
+        self._runs = runs
+        self._team = team
+        self._backend = backend
+        self._quota = quota
+        self._live = live
+        self._connection = connection
+        self._instance = instance
+        self._outbox = Outbox(outbox)
+        self._guardrail = input_screen(settings.max_input_tokens)
+
+    # ------------------------------------------------------------ the two entry points
+    async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
+        """Run to the end and answer with the whole reply (``POST /chat``)."""
+        live = LiveRun(run_id=new_id("run"), conversation_id="")
+        run = await self.accept(principal, request, live)
+        try:
+            outcome = await self.execute(run, SilentSink(), live)
+        finally:
+            await self._live.unregister(live)
+        if outcome.status == "completed":
+            return ChatResult(
+                conversation_id=run.conversation_id,
+                agent=outcome.agent,
+                output=outcome.output,
+                usage=outcome.usage,
+            )
+        raise _error_for(outcome)
+
+    async def start_stream(
+        self, principal: Principal, request: ChatRequest, stream_id: str, sink: FrameSink
+    ) -> AcceptedRun:
+        """Accept a streamed run and run it in the background (``stream.start``)."""
+        live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=stream_id)
+        run = await self.accept(principal, request, live)
+
+        async def work() -> None:
+            await self.execute(run, sink, live)
+
+        self._live.spawn(live, work())
+        return run
+
+    async def cancel(self, principal: Principal, stream_id: str) -> StreamCancelled:
+        """Stop the caller's streamed run, on whichever replica runs it."""
+        principal.require(Scope.CONVERSATIONS_WRITE)
+        owner = Owner.of(principal)
+        async with self._db.session() as session:
+            row = await self._runs.by_stream(session, owner, stream_id)
+        if row is None:
+            raise StreamNotFound()
+        if row.status != RUNNING:
+            return StreamCancelled(stream_id=stream_id, status=row.status)
+        try:
+            await self._connection().request(
+                subjects.chat_run_cancel(stream_id), b"", timeout=self._settings.rpc_timeout
+            )
+        except nats.errors.NoRespondersError:
+            return StreamCancelled(stream_id=stream_id, status=await self._orphaned(row))
+        except (nats.errors.TimeoutError, TimeoutError):
+            raise GatewayTimeout(
+                "The replica running the stream did not answer.", retry_after=1
+            ) from None
+        return StreamCancelled(stream_id=stream_id, status="cancelling")
+
+    async def _orphaned(self, run: Any) -> str:
+        """No replica runs ``run`` any more: record it as interrupted and free its conversation."""
+        async with self._db.transaction() as session:
+            marked = await self._runs.finish(
+                session,
+                run.id,
+                status="interrupted",
+                agent=run.agent,
+                model=run.model,
+                input_tokens=run.input_tokens,
+                output_tokens=run.output_tokens,
+                error_code="orphaned",
+            )
+            if marked:
+                await self._conversations.release_lease(session, run.conversation_id, run.id)
+                return "interrupted"
+            current = await self._runs.get(session, run.id)
+        return str(current.status) if current is not None else "interrupted"
+
+    # ------------------------------------------------------------ step 1
+    async def accept(
+        self, principal: Principal, request: ChatRequest, live: LiveRun
+    ) -> AcceptedRun:
+        """Check everything a run needs, record it, and register it as live on this replica."""
+        try:
+            principal.require(Scope.CONVERSATIONS_WRITE)
+            if not self._live.accepting:
+                raise ShuttingDown(retry_after=1)
+            agent = request.agent or TRIAGE
+            if agent not in self._team:
+                raise UnknownAgent(details={"agent": agent, "known": sorted(self._team)})
+            await self._quota.check(principal)
+            await self._live.register(live)
+            try:
+                run = await self._record_start(principal, request, live, agent)
+            except BaseException:
+                await self._live.unregister(live)
+                raise
+        except AgentbusError as exc:
+            REFUSED.labels(exc.code).inc()
+            raise
+        live.conversation_id = run.conversation_id
+        return run
+
+    async def _record_start(
+        self, principal: Principal, request: ChatRequest, live: LiveRun, agent: str
+    ) -> AcceptedRun:
+        owner = Owner.of(principal)
+        try:
+            async with self._db.transaction() as session:
+                if request.conversation_id:
+                    row = await self._conversations.get(session, owner, request.conversation_id)
+                    if row is None:
+                        raise ConversationNotFound()
+                    conversation_id = str(row.id)
+                else:
+                    row = await self._conversations.create(
+                        session, owner, title=title_from(request.message)
+                    )
+                    conversation_id = str(row.id)
+                claimed = await self._conversations.claim_lease(
+                    session, owner, conversation_id, live.run_id, self._settings.lease_seconds
+                )
+                if not claimed:
+                    raise ConversationBusy(retry_after=1)
+                await self._runs.start(
+                    session,
+                    owner,
+                    run_id=live.run_id,
+                    conversation_id=conversation_id,
+                    stream_id=live.stream_id,
+                    agent=agent,
+                    instance=self._instance,
+                )
+                message_id = await self._conversations.add_message(
+                    session,
+                    owner,
+                    conversation_id,
+                    role="user",
+                    content=request.message,
+                    run_id=live.run_id,
+                )
+        except IntegrityError:
+            raise StreamExists() from None
+        return AcceptedRun(
+            run_id=live.run_id,
+            principal=principal,
+            conversation_id=conversation_id,
+            agent=agent,
+            message=request.message,
+            user_message_id=message_id,
+            stream_id=live.stream_id,
+        )
+
+    # ------------------------------------------------------------ step 2
+    async def execute(self, run: AcceptedRun, sink: FrameSink, live: LiveRun) -> Outcome:
+        """Run the agents; persist and account for the outcome; end with one terminal frame."""
+        started = time.monotonic()
+        ledger = UsageLedger()
+        tracker = RunTracker(sink, run.agent)
+        await sink.emit(
+            "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
+        )
+        await tracker.announce(run.agent)
+        outcome = await self._run_agents(run, tracker, ledger, live)
+        try:
+            await self._finish(run, outcome, tracker, ledger)
+        except Exception:
+            log.exception("run.persist_failed", run_id=run.run_id)
+        kind, data = outcome.terminal_frame()
+        await sink.emit(kind, data)
+        RUNS.labels(outcome.agent if outcome.agent in self._team else "other", outcome.status).inc()
+        RUN_SECONDS.labels(outcome.status).observe(time.monotonic() - started)
+        return outcome
+
+    async def _run_agents(
+        self, run: AcceptedRun, tracker: RunTracker, ledger: UsageLedger, live: LiveRun
+    ) -> Outcome:
+        memory = ConversationMemory(
+            self._db,
+            self._conversations,
+            tenant_id=run.principal.tenant_id,
+            conversation_id=run.conversation_id,
+            token_budget=self._settings.history_token_budget,
+        )
+        config = RunConfig(
+            model_provider=RunModelProvider(self._backend, ledger),
+            model_settings=self._backend.model_settings,
+            input_guardrails=[self._guardrail],
+            tracing_disabled=not self._settings.tracing,
+            workflow_name="agentbus-chat",
+            group_id=run.conversation_id,
+        )
+        context = ChatContext(run.principal, run.conversation_id, run.run_id)
+        error: tuple[str, str | None] | None = None
+        blocked: Screening | None = None
+        final_output: Any = None
+        result = Runner.run_streamed(
+            self._team[run.agent],
+            run.message,
+            context=context,
+            session=memory,
+            max_turns=self._settings.max_turns,
+            run_config=config,
+        )
+        live.attach(result)
+        try:
+            async with asyncio.timeout(self._settings.run_timeout):
+                async for event in result.stream_events():
+                    await tracker.on_event(event)
+            final_output = result.final_output
+        except InputGuardrailTripwireTriggered as exc:
+            info = exc.guardrail_result.output.output_info
+            blocked = info if isinstance(info, Screening) else Screening(False, "input_blocked", "")
+            error = (blocked.code, blocked.message)
+        except TimeoutError:
+            error = ("timeout", None)
+        except MaxTurnsExceeded:
+            error = ("max_turns", None)
+        except ModelBehaviorError as exc:
+            log.warning("run.model_error", run_id=run.run_id, error=str(exc)[:300])
+            error = ("model_error", None)
+        except (AgentsException, AgentbusError, Exception) as exc:
+            log.exception("run.failed", run_id=run.run_id, error=type(exc).__name__)
+            error = ("run_failed", None)
+        usage = Usage(input_tokens=ledger.input_tokens, output_tokens=ledger.output_tokens)
+        agent = tracker.agent
+        if live.cancel_reason is not None and error is None and final_output is None:
+            status: Status = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
+            code = "cancelled" if status == "cancelled" else "shutdown"
+            return Outcome(status, agent, tracker.reply, usage, code, _MESSAGES[code])
+        if error is not None:
+            code, message = error
+            return Outcome(
+                "failed",
+                agent,
+                tracker.reply,
+                usage,
+                code,
+                message or _MESSAGES.get(code, ""),
+                blocked,
+            )
+        return Outcome("completed", agent, str(final_output), usage)
+
+    # ------------------------------------------------------------ step 3
+    async def _finish(
+        self, run: AcceptedRun, outcome: Outcome, tracker: RunTracker, ledger: UsageLedger
+    ) -> None:
+        owner = run.owner
+        async with self._db.transaction() as session:
+            if not await self._runs.finish(
+                session,
+                run.run_id,
+                status=outcome.status,
+                agent=outcome.agent,
+                model=ledger.model or None,
+                input_tokens=ledger.input_tokens,
+                output_tokens=ledger.output_tokens,
+                error_code=outcome.error_code,
+            ):
+                log.warning("run.already_finished", run_id=run.run_id)
+            for exchange in tracker.tools:
+                await self._conversations.add_message(
+                    session,
+                    owner,
+                    run.conversation_id,
+                    role="tool",
+                    content=f"[{exchange.name}] {exchange.output}",
+                    agent=exchange.agent,
+                    run_id=run.run_id,
+                )
+            reply_status = {
+                "completed": "complete",
+                "cancelled": "partial",
+                "interrupted": "partial",
+            }
+            if outcome.output:
+                await self._conversations.add_message(
+                    session,
+                    owner,
+                    run.conversation_id,
+                    role="assistant",
+                    content=outcome.output,
+                    agent=outcome.agent,
+                    status=reply_status.get(outcome.status, "error"),
+                    run_id=run.run_id,
+                )
+            if outcome.status in ("cancelled", "interrupted") and outcome.output:
+                # The SDK keeps the user's turn of a cancelled run but not the partial reply.
+                partial = {"role": "assistant", "content": outcome.output}
+                await self._conversations.add_memory(
+                    session, owner.tenant_id, run.conversation_id, [(partial, item_tokens(partial))]
+                )
+            if outcome.blocked is not None:
+                await self._conversations.set_message_status(
+                    session, owner, run.user_message_id, "error"
+                )
+                await self._conversations.forget_user_turn(
+                    session, owner.tenant_id, run.conversation_id, run.message
+                )
+            await self._conversations.touch(
+                session, owner, run.conversation_id, last_agent=outcome.agent
+            )
+            await self._conversations.release_lease(session, run.conversation_id, run.run_id)
+            if ledger.calls:
+                await self._outbox.add(session, _usage_event(run, outcome, ledger))
+        RUN_TOKENS.labels("input").inc(ledger.input_tokens)
+        RUN_TOKENS.labels("output").inc(ledger.output_tokens)
+
+
+def _usage_event(run: AcceptedRun, outcome: Outcome, ledger: UsageLedger) -> Any:
+    return make_event(
+        UsageRecorded(
+            run_id=run.run_id,
+            tenant_id=run.principal.tenant_id,
+            user_id=run.principal.subject,
+            conversation_id=run.conversation_id,
+            model=ledger.model or "unknown",
+            agent=outcome.agent,
+            input_tokens=ledger.input_tokens,
+            output_tokens=ledger.output_tokens,
+            messages=1,
+            recorded_at=datetime.now(UTC),
+        ),
+        tenant_id=run.principal.tenant_id,
+        subject=run.conversation_id,
+        event_id=run.run_id,
+    )
+
+
+def _error_for(outcome: Outcome) -> AgentbusError:
+    code = outcome.error_code or "run_failed"
+    message = outcome.error_message or _MESSAGES.get(code, "")
+    if outcome.blocked is not None:
+        return InputRejected(message, code=code)
+    if code == "timeout":
+        return GatewayTimeout(message, code="run_timeout")
+    if outcome.status in ("cancelled", "interrupted"):
+        return ShuttingDown(message, retry_after=1)
+    return ModelFailed(message, code=code)
