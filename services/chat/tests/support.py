@@ -72,6 +72,8 @@ class FakeBilling:
 
     plans: dict[str, Entitlements] = field(default_factory=dict)
     calls: list[tuple[str, Principal | None, dict[str, Any]]] = field(default_factory=list)
+    unreachable: bool = False
+    """Answer like a billing whose dependencies are down (503)."""
 
     def calls_of(self, operation: str) -> list[tuple[str, Principal | None, dict[str, Any]]]:
         return [c for c in self.calls if c[0] == operation]
@@ -89,6 +91,8 @@ class FakeBilling:
     ) -> dict[str, Any]:
         if caller is None:
             return {"error": {"code": "unauthorized", "message": "no principal", "status": 401}}
+        if self.unreachable:
+            return {"error": {"code": "service_unavailable", "message": "down", "status": 503}}
         if operation == "entitlements.get":
             found = self.plans.get(body["tenant_id"])
             if found is None:

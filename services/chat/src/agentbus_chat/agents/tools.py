@@ -212,7 +212,7 @@ def describe_billing(summary: BillingSummary) -> str:
 
 
 def _plain(snippet: str) -> str:
-    return snippet.replace("<b>", "").replace("</b>", "").replace("\n", " ")
+    return snippet.replace("**", "").replace("\n", " ")
 
 
 def _first_error(exc: ValidationError) -> str:
