@@ -51,7 +51,7 @@ async def _usage_events(broker: NatsBroker) -> int:
     return int((info.state.subjects or {}).get(USAGE_SUBJECT, 0))
 
 
-async def test_cancel_reaching_another_replica_stops_the_stream_with_a_terminal_frame_and_saves_the_partial_reply(
+async def test_cancel_on_another_replica_stops_the_stream_with_a_terminal_frame_and_saves_partial_reply(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
 ) -> None:
     slow = settings.model_copy(update={"builtin_token_delay": 0.05})

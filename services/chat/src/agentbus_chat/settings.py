@@ -32,6 +32,7 @@ class ChatSettings(ServiceSettings):
         None, description="API key of the OpenAI-compatible server, if it wants one"
     )
     model_timeout: float = Field(120.0, gt=0, description="seconds per model request")
+    model_max_retries: int = Field(2, ge=0, le=10, description="retries of a failed model request")
     builtin_token_delay: float = Field(
         0.02, ge=0, description="seconds between two words streamed by the builtin model"
     )

@@ -81,7 +81,9 @@ def build_backend(settings: ChatSettings, agents: dict[str, AgentSpec]) -> Model
         if settings.openai_api_key is None:
             raise ValueError("the openai backend needs OPENAI_API_KEY")
         client = AsyncOpenAI(
-            api_key=settings.openai_api_key.get_secret_value(), timeout=settings.model_timeout
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeout=settings.model_timeout,
+            max_retries=settings.model_max_retries,
         )
         return ModelBackend(
             kind,
@@ -95,7 +97,10 @@ def build_backend(settings: ChatSettings, agents: dict[str, AgentSpec]) -> Model
         )
     api_key = settings.model_api_key.get_secret_value() if settings.model_api_key else "unused"
     client = AsyncOpenAI(
-        base_url=settings.model_base_url, api_key=api_key, timeout=settings.model_timeout
+        base_url=settings.model_base_url,
+        api_key=api_key,
+        timeout=settings.model_timeout,
+        max_retries=settings.model_max_retries,
     )
     return ModelBackend(
         kind,

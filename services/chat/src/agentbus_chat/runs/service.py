@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import nats.errors
+import openai
 from agents import (
     Agent,
     AgentsException,
@@ -159,6 +160,7 @@ _MESSAGES = {
     "timeout": "The run took too long and was stopped.",
     "max_turns": "The agents needed too many steps to answer.",
     "model_error": "The model made an invalid request (for example, a tool it may not use).",
+    "model_unavailable": "The model provider could not be reached or refused the request.",
     "run_failed": "The reply could not be completed.",
 }
 
@@ -403,6 +405,9 @@ class ChatService:
             error = ("timeout", None)
         except MaxTurnsExceeded:
             error = ("max_turns", None)
+        except openai.APIError as exc:
+            log.warning("run.model_unavailable", run_id=run.run_id, error=type(exc).__name__)
+            error = ("model_unavailable", None)
         except ModelBehaviorError as exc:
             log.warning("run.model_error", run_id=run.run_id, error=str(exc)[:300])
             error = ("model_error", None)
