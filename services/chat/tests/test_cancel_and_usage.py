@@ -40,6 +40,8 @@ async def _stop_serving(runtime: ServiceRuntime, operation: str) -> None:
     for subscriber in runtime.broker.subscribers:
         if getattr(subscriber, "_resolved_subject_string", None) == f"rpc.chat.v1.{operation}":
             await subscriber.stop()
+            # The UNSUB must reach the server before the next request is routed.
+            await runtime.broker.connection.flush()
             return
     raise AssertionError(f"no subscriber for {operation}")
 

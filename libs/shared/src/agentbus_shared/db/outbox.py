@@ -209,5 +209,8 @@ class OutboxRelay:
             if count >= self._batch_size:
                 continue
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as the
+            # timeout fires comes out of wait_for as TimeoutError, and the relay never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wakeup.wait()
