@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from agentbus_shared.bus.events import EventPublisher
+from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.db.database import Database
 from agentbus_shared.logging import get_logger
@@ -197,6 +198,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelled()
                 failures += 1
                 log.warning("outbox.relay_failed", error=type(exc).__name__, failures=failures)
                 count = 0
@@ -214,3 +216,4 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_interval):
                     await self._wakeup.wait()
+            raise_if_cancelled()

@@ -1,11 +1,20 @@
 """Agent memory of a conversation: an Agents SDK ``Session`` over ``chat.agent_items``.
 
-Our own session rather than the SDK's ``SQLAlchemySession``: every row carries
-the tenant (the SDK tables have no tenant column), the history handed to the
-model is trimmed to a token budget, and a trimmed or cancelled history is
-made coherent before a model sees it (it starts at a user turn, and no tool
-call is left without its output or the other way round — providers reject
-both).
+Our own session rather than the SDK's ``SQLAlchemySession``:
+
+- every row carries the tenant (the SDK tables have no tenant column);
+- the history handed to the model is trimmed to a token budget, and made
+  coherent before a model sees it (it starts at a user turn; no tool call is
+  left without its output or the other way round — providers reject both);
+- one session serves one run: it reads the history once and keeps the run's
+  new items in memory until :meth:`ConversationMemory.flush` writes them in
+  the run's final transaction, together with the reply and the usage event.
+  The SDK reads and appends the session many times per run (about 35 calls
+  for a run with one handoff); buffered, that is one read and one insert.
+  A run that never finishes (a crash) leaves no half-written turn behind.
+
+One run at a time per conversation (the lease) is what makes a per-run
+buffer safe.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any
 from agents.items import TResponseInputItem
 from agents.memory.session import SessionABC
 from pydantic_core import to_jsonable_python
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_chat.conversations.repository import ConversationRepository
 from agentbus_chat.llm.tokens import item_tokens
@@ -26,7 +36,7 @@ _OUTPUT_TYPES = ("function_call_output",)
 
 
 class ConversationMemory(SessionABC):
-    """The memory of one conversation of one tenant, trimmed to ``token_budget`` when read."""
+    """The memory of one conversation of one tenant, for one run."""
 
     def __init__(
         self,
@@ -43,32 +53,62 @@ class ConversationMemory(SessionABC):
         self._repository = repository
         self._tenant_id = tenant_id
         self._budget = token_budget
+        self._history: list[Any] | None = None
+        self._pending: list[Any] = []
+
+    @property
+    def pending(self) -> list[Any]:
+        """Items this run added that are not written yet."""
+        return list(self._pending)
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
-        async with self._db.session() as session:
-            items = await self._repository.memory(
-                session, self._tenant_id, self.session_id, token_budget=self._budget
-            )
-        history = coherent(items)
+        if self._history is None:
+            async with self._db.session() as session:
+                self._history = await self._repository.memory(
+                    session, self._tenant_id, self.session_id, token_budget=self._budget
+                )
+        items = coherent([*self._history, *self._pending])
         if limit is not None and limit > 0:
-            history = coherent(history[-limit:])
-        return history
+            items = coherent(items[-limit:])
+        return items
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
-        if not items:
-            return
-        rows = [(to_jsonable_python(item), item_tokens(item)) for item in items]
-        async with self._db.transaction() as session:
-            await self._repository.add_memory(session, self._tenant_id, self.session_id, rows)
+        self._pending.extend(to_jsonable_python(item) for item in items)
 
     async def pop_item(self) -> TResponseInputItem | None:
+        if self._pending:
+            return self._pending.pop()  # type: ignore[no-any-return]
         async with self._db.transaction() as session:
             item = await self._repository.pop_memory(session, self._tenant_id, self.session_id)
+        if self._history:
+            self._history.pop()
         return item  # type: ignore[no-any-return]
 
     async def clear_session(self) -> None:
+        self._pending.clear()
+        self._history = []
         async with self._db.transaction() as session:
             await self._repository.clear_memory(session, self._tenant_id, self.session_id)
+
+    def append(self, item: Mapping[str, Any]) -> None:
+        """Add an item of our own (the partial reply of a cancelled run)."""
+        self._pending.append(dict(item))
+
+    def discard(self) -> None:
+        """Forget this run's items (a refused turn must not reach later prompts)."""
+        self._pending.clear()
+
+    async def flush(self, session: AsyncSession) -> int:
+        """Write this run's items in the caller's transaction; returns how many."""
+        if not self._pending:
+            return 0
+        rows = [(item, item_tokens(item)) for item in self._pending]
+        await self._repository.add_memory(session, self._tenant_id, self.session_id, rows)
+        written = len(self._pending)
+        if self._history is not None:
+            self._history.extend(self._pending)
+        self._pending.clear()
+        return written
 
 
 def coherent(items: list[Any]) -> list[Any]:

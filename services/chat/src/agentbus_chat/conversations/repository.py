@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import Row, and_, case, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_chat.models import SEARCH_CONFIG, agent_items, conversations, messages
@@ -41,20 +41,30 @@ def _owned(table: Any, owner: Owner) -> Any:
 
 class ConversationRepository:
     # ------------------------------------------------------------ conversations
-    async def create(self, session: AsyncSession, owner: Owner, *, title: str | None) -> AnyRow:
-        row = (
+    async def create(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        *,
+        title: str | None,
+        run_id: str | None = None,
+        lease_seconds: float = 0,
+    ) -> AnyRow:
+        """A new conversation; with ``run_id``, already leased to that run."""
+        values: dict[str, Any] = {
+            "id": new_id("conv"),
+            "tenant_id": owner.tenant_id,
+            "user_id": owner.user_id,
+            "title": title,
+        }
+        if run_id is not None:
+            values["active_run_id"] = run_id
+            values["lease_expires_at"] = func.now() + _seconds(lease_seconds)
+        return (
             await session.execute(
-                insert(conversations)
-                .values(
-                    id=new_id("conv"),
-                    tenant_id=owner.tenant_id,
-                    user_id=owner.user_id,
-                    title=title,
-                )
-                .returning(*conversations.c)
+                insert(conversations).values(**values).returning(*conversations.c)
             )
         ).one()
-        return row
 
     async def get(self, session: AsyncSession, owner: Owner, conversation_id: str) -> AnyRow | None:
         return (
@@ -130,10 +140,22 @@ class ConversationRepository:
         )
         return True
 
-    async def touch(
-        self, session: AsyncSession, owner: Owner, conversation_id: str, *, last_agent: str | None
+    async def end_run(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        conversation_id: str,
+        run_id: str,
+        *,
+        last_agent: str | None,
     ) -> None:
-        values: dict[str, Any] = {"updated_at": func.now()}
+        """Record the run's last agent and give up its lease (if it still holds it)."""
+        holds = conversations.c.active_run_id == run_id
+        values: dict[str, Any] = {
+            "updated_at": func.now(),
+            "active_run_id": case((holds, None), else_=conversations.c.active_run_id),
+            "lease_expires_at": case((holds, None), else_=conversations.c.lease_expires_at),
+        }
         if last_agent:
             values["last_agent"] = last_agent
         await session.execute(
@@ -365,29 +387,6 @@ class ConversationRepository:
             )
         ).one_or_none()
         return row.item if row is not None else None
-
-    async def forget_user_turn(
-        self, session: AsyncSession, tenant_id: str, conversation_id: str, content: str
-    ) -> bool:
-        """Drop the newest memory item if it is the user message ``content`` (a refused turn)."""
-        newest = (
-            await session.execute(
-                select(agent_items.c.seq, agent_items.c.item)
-                .where(
-                    agent_items.c.tenant_id == tenant_id,
-                    agent_items.c.conversation_id == conversation_id,
-                )
-                .order_by(agent_items.c.seq.desc())
-                .limit(1)
-            )
-        ).one_or_none()
-        if newest is None:
-            return False
-        item = newest.item if isinstance(newest.item, dict) else {}
-        if item.get("role") != "user" or item.get("content") != content:
-            return False
-        await session.execute(delete(agent_items).where(agent_items.c.seq == newest.seq))
-        return True
 
     async def clear_memory(
         self, session: AsyncSession, tenant_id: str, conversation_id: str

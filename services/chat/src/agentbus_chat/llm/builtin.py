@@ -447,7 +447,9 @@ class BuiltinModel(Model):
                         return f"Your {subject} is {fact.group(2).strip()}."
             return f"You have not told me your {subject} yet. Tell me and I will remember it."
         statement = _FACT.search(turn.user_text)
-        if statement and not turn.user_text.rstrip().endswith("?"):
+        # A specialist treats "my page is broken" as a request, not a fact to remember.
+        noting = name == "triage" or "remember" in turn.user_text.lower()
+        if statement and noting and not turn.user_text.rstrip().endswith("?"):
             subject, value = statement.group(1).strip().lower(), statement.group(2).strip()
             return f"Noted: your {subject} is {value}. I will remember that."
         if _GREETING.search(turn.user_text):

@@ -26,6 +26,7 @@ from nats.aio.subscription import Subscription
 
 from agentbus_chat.conversations.repository import ConversationRepository
 from agentbus_chat.metrics import LIVE_RUNS
+from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts import subjects
 from agentbus_shared.db import Database
 from agentbus_shared.logging import get_logger
@@ -139,6 +140,7 @@ class LiveRuns:
                             session, run_ids, self._lease_seconds
                         )
                 except Exception as exc:
+                    raise_if_cancelled()
                     log.warning("run.lease_renewal_failed", error=type(exc).__name__)
         except asyncio.CancelledError:
             await self.shutdown()

@@ -49,7 +49,6 @@ from agentbus_chat.conversations.service import (
     title_from,
 )
 from agentbus_chat.llm.backends import ModelBackend, RunModelProvider, UsageLedger
-from agentbus_chat.llm.tokens import item_tokens
 from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
 from agentbus_chat.models import outbox
 from agentbus_chat.runs.frames import FrameSink, SilentSink
@@ -297,20 +296,23 @@ class ChatService:
         try:
             async with self._db.transaction() as session:
                 if request.conversation_id:
-                    row = await self._conversations.get(session, owner, request.conversation_id)
-                    if row is None:
-                        raise ConversationNotFound()
-                    conversation_id = str(row.id)
+                    conversation_id = request.conversation_id
+                    claimed = await self._conversations.claim_lease(
+                        session, owner, conversation_id, live.run_id, self._settings.lease_seconds
+                    )
+                    if not claimed:
+                        if await self._conversations.get(session, owner, conversation_id) is None:
+                            raise ConversationNotFound()
+                        raise ConversationBusy(retry_after=1)
                 else:
                     row = await self._conversations.create(
-                        session, owner, title=title_from(request.message)
+                        session,
+                        owner,
+                        title=title_from(request.message),
+                        run_id=live.run_id,
+                        lease_seconds=self._settings.lease_seconds,
                     )
                     conversation_id = str(row.id)
-                claimed = await self._conversations.claim_lease(
-                    session, owner, conversation_id, live.run_id, self._settings.lease_seconds
-                )
-                if not claimed:
-                    raise ConversationBusy(retry_after=1)
                 await self._runs.start(
                     session,
                     owner,
@@ -346,13 +348,20 @@ class ChatService:
         started = time.monotonic()
         ledger = UsageLedger()
         tracker = RunTracker(sink, run.agent)
+        memory = ConversationMemory(
+            self._db,
+            self._conversations,
+            tenant_id=run.principal.tenant_id,
+            conversation_id=run.conversation_id,
+            token_budget=self._settings.history_token_budget,
+        )
         await sink.emit(
             "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
         )
         await tracker.announce(run.agent)
-        outcome = await self._run_agents(run, tracker, ledger, live)
+        outcome = await self._run_agents(run, memory, tracker, ledger, live)
         try:
-            await self._finish(run, outcome, tracker, ledger)
+            await self._finish(run, outcome, memory, tracker, ledger)
         except Exception:
             log.exception("run.persist_failed", run_id=run.run_id)
         kind, data = outcome.terminal_frame()
@@ -362,15 +371,13 @@ class ChatService:
         return outcome
 
     async def _run_agents(
-        self, run: AcceptedRun, tracker: RunTracker, ledger: UsageLedger, live: LiveRun
+        self,
+        run: AcceptedRun,
+        memory: ConversationMemory,
+        tracker: RunTracker,
+        ledger: UsageLedger,
+        live: LiveRun,
     ) -> Outcome:
-        memory = ConversationMemory(
-            self._db,
-            self._conversations,
-            tenant_id=run.principal.tenant_id,
-            conversation_id=run.conversation_id,
-            token_budget=self._settings.history_token_budget,
-        )
         config = RunConfig(
             model_provider=RunModelProvider(self._backend, ledger),
             model_settings=self._backend.model_settings,
@@ -435,7 +442,12 @@ class ChatService:
 
     # ------------------------------------------------------------ step 3
     async def _finish(
-        self, run: AcceptedRun, outcome: Outcome, tracker: RunTracker, ledger: UsageLedger
+        self,
+        run: AcceptedRun,
+        outcome: Outcome,
+        memory: ConversationMemory,
+        tracker: RunTracker,
+        ledger: UsageLedger,
     ) -> None:
         owner = run.owner
         async with self._db.transaction() as session:
@@ -476,23 +488,18 @@ class ChatService:
                     status=reply_status.get(outcome.status, "error"),
                     run_id=run.run_id,
                 )
-            if outcome.status in ("cancelled", "interrupted") and outcome.output:
-                # The SDK keeps the user's turn of a cancelled run but not the partial reply.
-                partial = {"role": "assistant", "content": outcome.output}
-                await self._conversations.add_memory(
-                    session, owner.tenant_id, run.conversation_id, [(partial, item_tokens(partial))]
-                )
             if outcome.blocked is not None:
+                memory.discard()
                 await self._conversations.set_message_status(
                     session, owner, run.user_message_id, "error"
                 )
-                await self._conversations.forget_user_turn(
-                    session, owner.tenant_id, run.conversation_id, run.message
-                )
-            await self._conversations.touch(
-                session, owner, run.conversation_id, last_agent=outcome.agent
+            elif outcome.status in ("cancelled", "interrupted") and outcome.output:
+                # The SDK keeps the user's turn of a cancelled run but not the partial reply.
+                memory.append({"role": "assistant", "content": outcome.output})
+            await memory.flush(session)
+            await self._conversations.end_run(
+                session, owner, run.conversation_id, run.run_id, last_agent=outcome.agent
             )
-            await self._conversations.release_lease(session, run.conversation_id, run.run_id)
             if ledger.calls:
                 await self._outbox.add(session, _usage_event(run, outcome, ledger))
         RUN_TOKENS.labels("input").inc(ledger.input_tokens)
