@@ -314,8 +314,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
         results = asyncio.run(measure(args.quick, Path(tmp)))
+    load_after = os.getloadavg()[0]
     write_results(
         MODULE,
         COMMAND + (" --quick" if args.quick else ""),
@@ -326,7 +328,9 @@ def main() -> None:
             "each run hands off from triage to support and streams a ~45-word reply. Chat runs "
             "as its own process against its own nats-server and PostgreSQL; the benchmark "
             "client shares the same 2 cores. The through-the-gateway SSE number is added once "
-            "the gateway relay has landed."
+            "the gateway relay has landed. "
+            f"1-minute load average {load_before:.1f} before, {load_after:.1f} after "
+            "(other work on the machine competes for the same cores)."
         ),
     )
 
