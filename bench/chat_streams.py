@@ -38,7 +38,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import nats
 import psutil
@@ -110,7 +109,9 @@ async def one_stream(nc: NatsClient) -> StreamTiming:
     return timing
 
 
-async def streams_at(nc: NatsClient, concurrency: int, total: int) -> tuple[list[StreamTiming], float]:
+async def streams_at(
+    nc: NatsClient, concurrency: int, total: int
+) -> tuple[list[StreamTiming], float]:
     """``total`` streams, ``concurrency`` at a time; returns their timings and the wall time."""
     gate = asyncio.Semaphore(concurrency)
 
@@ -210,7 +211,9 @@ def rss_mib(process: psutil.Process) -> float:
     return float(process.memory_info().rss) / 2**20
 
 
-def timing_results(label: str, timings: list[StreamTiming], wall: float, baseline: dict[str, str]) -> list[Result]:
+def timing_results(
+    label: str, timings: list[StreamTiming], wall: float, baseline: dict[str, str]
+) -> list[Result]:
     ok = [t for t in timings if t.ok]
     first = describe([t.first_frame * 1000 for t in ok])
     delta = describe([t.first_delta * 1000 for t in ok])
