@@ -193,3 +193,25 @@ async def test_chat_needs_a_principal_with_the_write_scope(
         anonymous = exc
     assert forbidden.status == 403
     assert anonymous.status == 401
+
+
+async def test_the_model_sees_only_as_much_history_as_the_token_budget_allows(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+) -> None:
+    filler = "Tell me more about it. " + "This sentence only pads the conversation out. " * 12
+    async with running(settings.model_copy(update={"history_token_budget": 256})):
+        opening = await client.chat("My code word is falcon.")
+        conversation = opening["conversation_id"]
+        recent = await client.chat("What is my code word?", conversation_id=conversation)
+        for _ in range(3):
+            await client.chat(filler, conversation_id=conversation)
+        later = await client.chat("What is my code word?", conversation_id=conversation)
+
+    assert recent["output"] == "Your code word is falcon."
+    assert later["output"].startswith("You have not told me your code word yet")
+    stored = await sql(
+        "SELECT count(*) AS n FROM chat.agent_items WHERE conversation_id = :c", c=conversation
+    )
+    assert stored[0].n == 12, "trimming limits what the model sees, not what is kept"
+    growth = later["usage"]["input_tokens"] - recent["usage"]["input_tokens"]
+    assert growth < 256, "at most the budget's worth of history more than the short conversation"
