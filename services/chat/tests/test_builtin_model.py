@@ -16,7 +16,8 @@ from agentbus_chat.agents.catalog import DEFAULT_AGENTS, AgentCatalog, AgentSpec
 from agentbus_chat.agents.guardrails import latest_user_text, screen
 from agentbus_chat.agents.tools import build_tools
 from agentbus_chat.conversations.memory import coherent
-from agentbus_chat.llm.builtin import BuiltinModel, MessageStep, ToolCallStep, arithmetic_expression
+from agentbus_chat.llm.builtin import BuiltinModel
+from agentbus_chat.llm.reading import MessageStep, ToolCallStep, arithmetic_expression
 from agentbus_chat.llm.tokens import count_tokens, words
 from agentbus_shared.contracts.chat import SearchHit
 from agentbus_shared.contracts.common import Principal

@@ -20,15 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import nats.errors
 import openai
 from agents import (
     Agent,
-    AgentsException,
     InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
     ModelBehaviorError,
@@ -52,6 +51,16 @@ from agentbus_chat.llm.backends import ModelBackend, RunModelProvider, UsageLedg
 from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
 from agentbus_chat.models import outbox
 from agentbus_chat.runs.frames import FrameSink, SilentSink
+from agentbus_chat.runs.outcome import (
+    MESSAGES,
+    Outcome,
+    ShuttingDown,
+    Status,
+    StreamExists,
+    StreamNotFound,
+    UnknownAgent,
+    error_for,
+)
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRun, LiveRuns
 from agentbus_chat.runs.repository import RUNNING, RunRepository
@@ -70,49 +79,12 @@ from agentbus_shared.contracts.events import make_event
 from agentbus_shared.db import Database, Outbox
 from agentbus_shared.errors import (
     AgentbusError,
-    Conflict,
     GatewayTimeout,
-    NotFound,
-    ServiceUnavailable,
-    ValidationFailed,
 )
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
-
-Status = Literal["completed", "cancelled", "failed", "interrupted"]
-
-
-class UnknownAgent(ValidationFailed):
-    code = "unknown_agent"
-    default_message = "There is no agent of that name."
-
-
-class InputRejected(ValidationFailed):
-    code = "input_rejected"
-
-
-class ModelFailed(AgentbusError):
-    code = "model_failed"
-    status = 502
-    title = "Bad gateway"
-    default_message = "The model could not produce a reply."
-
-
-class StreamExists(Conflict):
-    code = "stream_exists"
-    default_message = "A run with this stream id already exists."
-
-
-class StreamNotFound(NotFound):
-    code = "stream_not_found"
-    default_message = "There is no stream with this id."
-
-
-class ShuttingDown(ServiceUnavailable):
-    code = "shutting_down"
-    default_message = "This chat replica is shutting down; try again."
 
 
 @dataclass(frozen=True)
@@ -128,40 +100,6 @@ class AcceptedRun:
     @property
     def owner(self) -> Owner:
         return Owner.of(self.principal)
-
-
-@dataclass
-class Outcome:
-    status: Status
-    agent: str
-    output: str
-    usage: Usage
-    error_code: str | None = None
-    error_message: str | None = None
-    blocked: Screening | None = field(default=None, repr=False)
-
-    def terminal_frame(self) -> tuple[Literal["final", "error"], dict[str, Any]]:
-        if self.status == "completed":
-            return "final", {
-                "output": self.output,
-                "agent": self.agent,
-                "usage": self.usage.model_dump(),
-            }
-        return "error", {
-            "code": self.error_code or "run_failed",
-            "message": self.error_message or "",
-        }
-
-
-_MESSAGES = {
-    "cancelled": "The run was cancelled; the partial reply was saved.",
-    "shutdown": "The chat service restarted during the run; the partial reply was saved.",
-    "timeout": "The run took too long and was stopped.",
-    "max_turns": "The agents needed too many steps to answer.",
-    "model_error": "The model made an invalid request (for example, a tool it may not use).",
-    "model_unavailable": "The model provider could not be reached or refused the request.",
-    "run_failed": "The reply could not be completed.",
-}
 
 
 class ChatService:
@@ -208,7 +146,7 @@ class ChatService:
                 output=outcome.output,
                 usage=outcome.usage,
             )
-        raise _error_for(outcome)
+        raise error_for(outcome)
 
     async def start_stream(
         self, principal: Principal, request: ChatRequest, stream_id: str, sink: FrameSink
@@ -418,7 +356,7 @@ class ChatService:
         except ModelBehaviorError as exc:
             log.warning("run.model_error", run_id=run.run_id, error=str(exc)[:300])
             error = ("model_error", None)
-        except (AgentsException, AgentbusError, Exception) as exc:
+        except Exception as exc:
             log.exception("run.failed", run_id=run.run_id, error=type(exc).__name__)
             error = ("run_failed", None)
         usage = Usage(input_tokens=ledger.input_tokens, output_tokens=ledger.output_tokens)
@@ -426,7 +364,7 @@ class ChatService:
         if live.cancel_reason is not None and error is None and final_output is None:
             status: Status = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
             code = "cancelled" if status == "cancelled" else "shutdown"
-            return Outcome(status, agent, tracker.reply, usage, code, _MESSAGES[code])
+            return Outcome(status, agent, tracker.reply, usage, code, MESSAGES[code])
         if error is not None:
             code, message = error
             return Outcome(
@@ -435,7 +373,7 @@ class ChatService:
                 tracker.reply,
                 usage,
                 code,
-                message or _MESSAGES.get(code, ""),
+                message or MESSAGES.get(code, ""),
                 blocked,
             )
         return Outcome("completed", agent, str(final_output), usage)
@@ -524,15 +462,3 @@ def _usage_event(run: AcceptedRun, outcome: Outcome, ledger: UsageLedger) -> Any
         subject=run.conversation_id,
         event_id=run.run_id,
     )
-
-
-def _error_for(outcome: Outcome) -> AgentbusError:
-    code = outcome.error_code or "run_failed"
-    message = outcome.error_message or _MESSAGES.get(code, "")
-    if outcome.blocked is not None:
-        return InputRejected(message, code=code)
-    if code == "timeout":
-        return GatewayTimeout(message, code="run_timeout")
-    if outcome.status in ("cancelled", "interrupted"):
-        return ShuttingDown(message, retry_after=1)
-    return ModelFailed(message, code=code)
