@@ -134,9 +134,10 @@ class ChatService:
     async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
         """Run to the end and answer with the whole reply (``POST /chat``)."""
         live = LiveRun(run_id=new_id("run"), conversation_id="")
-        run = await self.accept(principal, request, live)
+        sink = SilentSink()
+        run = await self.accept(principal, request, live, sink)
         try:
-            outcome = await self.execute(run, SilentSink(), live)
+            outcome = await self.execute(run, sink, live)
         finally:
             await self._live.unregister(live)
         if outcome.status == "completed":
@@ -153,7 +154,7 @@ class ChatService:
     ) -> AcceptedRun:
         """Accept a streamed run and run it in the background (``stream.start``)."""
         live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=stream_id)
-        run = await self.accept(principal, request, live)
+        run = await self.accept(principal, request, live, sink)
 
         async def work() -> None:
             await self.execute(run, sink, live)
@@ -204,9 +205,13 @@ class ChatService:
 
     # ------------------------------------------------------------ step 1
     async def accept(
-        self, principal: Principal, request: ChatRequest, live: LiveRun
+        self, principal: Principal, request: ChatRequest, live: LiveRun, sink: FrameSink
     ) -> AcceptedRun:
-        """Check everything a run needs, record it, and register it as live on this replica."""
+        """Check everything a run needs, record it, register it as live, send its first frame.
+
+        The ``conversation`` frame leaves before ``stream.start`` answers, so the client has
+        the conversation id as early as possible and no later than the reply.
+        """
         try:
             principal.require(Scope.CONVERSATIONS_WRITE)
             if not self._live.accepting:
@@ -225,6 +230,9 @@ class ChatService:
             REFUSED.labels(exc.code).inc()
             raise
         live.conversation_id = run.conversation_id
+        await sink.emit(
+            "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
+        )
         return run
 
     async def _record_start(
@@ -282,7 +290,10 @@ class ChatService:
 
     # ------------------------------------------------------------ step 2
     async def execute(self, run: AcceptedRun, sink: FrameSink, live: LiveRun) -> Outcome:
-        """Run the agents; persist and account for the outcome; end with one terminal frame."""
+        """Run the agents; persist and account for the outcome; end with one terminal frame.
+
+        The ``conversation`` frame has gone out already (:meth:`accept`).
+        """
         started = time.monotonic()
         ledger = UsageLedger()
         tracker = RunTracker(sink, run.agent)
@@ -292,9 +303,6 @@ class ChatService:
             tenant_id=run.principal.tenant_id,
             conversation_id=run.conversation_id,
             token_budget=self._settings.history_token_budget,
-        )
-        await sink.emit(
-            "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
         )
         await tracker.announce(run.agent)
         outcome = await self._run_agents(run, memory, tracker, ledger, live)
