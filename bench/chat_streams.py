@@ -8,18 +8,24 @@ token delay. Streams are driven exactly as the gateway drives them: subscribe
 to ``streams.chat.<stream_id>``, then request ``rpc.chat.v1.stream.start``;
 the clock starts before the request.
 
-Measured (at the bus; the through-the-gateway SSE number comes once the
-gateway's relay has landed):
+Measured, at the bus and through the gateway:
 
 - time to first frame (``conversation``) and to first ``delta``, at 1 and at
   100 concurrent streams;
 - frames per second received, at 1 and at 100 concurrent streams;
 - resident memory of the chat process before and after 1,000 runs.
 
+Through the gateway: the gateway runs as its own process (``python -m
+agentbus_gateway``, with redis-server), a client posts to
+``/api/v1/chat/stream`` with a bearer token (signed by a key whose JWKS this
+process serves as auth would) and reads the SSE events; the clock starts
+before the request is written.
+
 Baselines, in the same run on the same servers: the round trip of
 ``rpc.chat.v1.ping`` (the chat process's responder with no work behind it)
-for the latency numbers, and raw core pub/sub of frame-sized messages through
-the same nats-server for the throughput numbers.
+for the latency numbers at the bus, and raw core pub/sub of frame-sized
+messages through the same nats-server for the throughput numbers; the
+through-the-gateway numbers name the same measurement at the bus as theirs.
 
     uv run python -m bench.chat_streams [--quick]
 """
@@ -38,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import nats
 import psutil
@@ -46,12 +53,13 @@ from nats.aio.msg import Msg
 
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus import headers as h
+from agentbus_shared.bus.streams import apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.billing import Entitlements, PlanLimits
 from agentbus_shared.contracts.common import Principal, Scope
-from agentbus_shared.contracts.streams import ENTITLEMENTS
+from agentbus_shared.contracts.streams import ENTITLEMENTS, STREAMS
 from agentbus_shared.ids import new_id
-from agentbus_shared.servers import NatsServer, PostgresServer, free_port
+from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, free_port
 from bench.common import Result, describe, write_results
 
 MODULE = "chat_streams"
@@ -207,13 +215,170 @@ async def wait_for_chat(nc: NatsClient, process: subprocess.Popen[bytes]) -> Non
     raise RuntimeError("the chat service did not answer its ping")
 
 
+# ------------------------------------------------------------------ through the gateway
+HIGH_LIMIT = {"limit": 100_000_000, "window": 60}
+GATEWAY_LIMITS = {
+    group: {"ip": HIGH_LIMIT, "user": HIGH_LIMIT, "tenant": HIGH_LIMIT}
+    for group in ("authenticated", "strict", "anonymous", "operator", "edge", "webhooks")
+}
+
+
+@dataclass
+class Gateway:
+    url: str
+    token: str
+
+
+async def serve_jwks(nc: NatsClient) -> str:
+    """Answer ``rpc.auth.v1.jwks`` as auth does; return a token signed with the key."""
+    from joserfc import jwt
+    from joserfc.jwk import OKPKey
+
+    from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
+
+    key = OKPKey.generate_key("Ed25519", auto_kid=True)
+    public = key.as_dict(private=False) | {"use": "sig", "alg": "Ed25519"}
+    answer = json.dumps(
+        {"data": Jwks(keys=[public], etag=str(key.kid)[:16], max_age=3600).model_dump()}
+    ).encode()
+
+    async def on_request(msg: Msg) -> None:
+        await msg.respond(answer)
+
+    await nc.subscribe(subjects.rpc("auth", "jwks"), queue="auth", cb=on_request)
+    now = int(time.time())
+    claims = {
+        "sub": PRINCIPAL.subject,
+        "tid": TENANT,
+        "sid": "sess_bench",
+        "scope": " ".join(sorted(PRINCIPAL.scopes)),
+        "roles": ["owner"],
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "jti": "jti_bench",
+    }
+    return str(jwt.encode({"alg": "Ed25519", "kid": key.kid}, claims, key, algorithms=["Ed25519"]))
+
+
+def start_gateway(nats_url: str, redis_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "GATEWAY_SERVICES": '["chat"]',
+        "GATEWAY_RATE_LIMITS": json.dumps(GATEWAY_LIMITS),
+        "GATEWAY_SSE_MAX_PER_USER": "1000",
+        "GATEWAY_SSE_MAX_PER_TENANT": "1000",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agentbus_gateway"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+async def wait_for_gateway(gateway: Gateway, process: subprocess.Popen[bytes], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    seen = "nothing"
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            with contextlib.suppress(httpx.HTTPError):
+                ready = await client.get(f"{gateway.url}/health/ready")
+                agents = await client.get(
+                    f"{gateway.url}/api/v1/agents",
+                    headers={"Authorization": f"Bearer {gateway.token}"},
+                )
+                seen = f"ready {ready.status_code} {ready.text[:200]}, agents {agents.status_code}"
+                if ready.status_code == 200 and agents.status_code == 200:
+                    return
+            await asyncio.sleep(0.3)
+    tail = await asyncio.to_thread(_tail, log)
+    raise RuntimeError(f"the gateway did not become ready ({seen}):\n{tail}")
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:] if log.exists() else ""
+
+
+async def one_sse_stream(client: Any, gateway: Gateway) -> StreamTiming:
+    """One ``POST /api/v1/chat/stream``, read to its terminal event."""
+    timing = StreamTiming()
+    started = time.perf_counter()
+    async with client.stream(
+        "POST",
+        f"{gateway.url}/api/v1/chat/stream",
+        json={"message": MESSAGE},
+        headers={"Authorization": f"Bearer {gateway.token}"},
+    ) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"chat/stream answered {response.status_code}")
+        async for line in response.aiter_lines():
+            if not line.startswith("event:"):
+                continue
+            now = time.perf_counter()
+            event = line.removeprefix("event:").strip()
+            timing.frames += 1
+            if timing.frames == 1:
+                timing.first_frame = now - started
+            if event == "delta" and timing.first_delta != timing.first_delta:
+                timing.first_delta = now - started
+            if event in ("final", "error"):
+                timing.done = now - started
+                timing.ok = event == "final"
+                break
+    return timing
+
+
+async def sse_streams_at(
+    gateway: Gateway, concurrency: int, total: int
+) -> tuple[list[StreamTiming], float]:
+    import httpx
+
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def gated() -> StreamTiming:
+            async with gate:
+                return await one_sse_stream(client, gateway)
+
+        started = time.perf_counter()
+        timings = await asyncio.gather(*(gated() for _ in range(total)))
+        return list(timings), time.perf_counter() - started
+
+
 def rss_mib(process: psutil.Process) -> float:
     return float(process.memory_info().rss) / 2**20
 
 
+BUS_BASELINES = {
+    "time to first frame": "rpc.chat.v1.ping round trip",
+    "time to first delta": "rpc.chat.v1.ping round trip",
+    "frames per second": "raw core pub/sub",
+}
+
+
 def timing_results(
-    label: str, timings: list[StreamTiming], wall: float, baseline: dict[str, str]
+    label: str, timings: list[StreamTiming], wall: float, *, compared_with: str | None = None
 ) -> list[Result]:
+    """The three results of one setting; ``compared_with`` names the label of their baselines
+    (the same measurement at the bus), else the bus baselines (ping, raw pub/sub)."""
+
+    def base(metric: str) -> str:
+        return f"{metric}, {compared_with}" if compared_with else BUS_BASELINES[metric]
+
     ok = [t for t in timings if t.ok]
     first = describe([t.first_frame * 1000 for t in ok])
     delta = describe([t.first_delta * 1000 for t in ok])
@@ -225,7 +390,7 @@ def timing_results(
             first["median"],
             "ms",
             spread.format(**first),
-            baseline=baseline["latency"],
+            baseline=base("time to first frame"),
             extra={"failed": len(timings) - len(ok)},
         ),
         Result(
@@ -233,7 +398,7 @@ def timing_results(
             delta["median"],
             "ms",
             spread.format(**delta),
-            baseline=baseline["latency"],
+            baseline=base("time to first delta"),
         ),
         Result(
             f"frames per second, {label}",
@@ -241,7 +406,7 @@ def timing_results(
             "frames/s",
             f"{frames} frames in {wall:.2f} s, {len(ok) / wall:.1f} runs/s, "
             f"{frames / max(1, len(ok)):.0f} frames per run",
-            baseline=baseline["throughput"],
+            baseline=base("frames per second"),
         ),
     ]
 
@@ -249,7 +414,9 @@ def timing_results(
 async def measure(quick: bool, workdir: Path) -> list[Result]:
     nats_server = NatsServer(workdir / "nats", persistent=False).start()
     postgres = PostgresServer(workdir / "postgres" / "data", persistent=False).start()
+    redis_server = RedisServer(workdir / "redis" / "data", persistent=False).start()
     chat: subprocess.Popen[bytes] | None = None
+    gateway_process: subprocess.Popen[bytes] | None = None
     try:
         database_url = postgres.ensure_database("bench_chat")
         for service in manifest.with_schema():
@@ -271,13 +438,25 @@ async def measure(quick: bool, workdir: Path) -> list[Result]:
         raw_rate = await raw_pubsub_rate(nc, 20_000 if quick else 100_000, b"x" * frame_size)
         concurrent, wall_100 = await streams_at(nc, 100, 200 if quick else 500)
 
+        # Every stream, as `agentbus streams apply` does: the gateway binds to auth's events.
+        await apply_streams(nc.jetstream(), STREAMS)
+        token = await serve_jwks(nc)
+        gateway_port = free_port()
+        gateway_process = start_gateway(
+            nats_server.url, redis_server.url, gateway_port, workdir / "gateway.log"
+        )
+        gateway = Gateway(f"http://127.0.0.1:{gateway_port}", token)
+        await wait_for_gateway(gateway, gateway_process, workdir / "gateway.log")
+        await sse_streams_at(gateway, 10, 30)  # warm-up
+        sse_sequential, sse_wall_1 = await sse_streams_at(gateway, 1, 30 if quick else 100)
+        sse_concurrent, sse_wall_100 = await sse_streams_at(gateway, 100, 200 if quick else 500)
+
         runs = 200 if quick else 1000
         before = rss_mib(process)
         await streams_at(nc, 20, runs)
         after = rss_mib(process)
         await nc.close()
 
-        baseline = {"latency": "rpc.chat.v1.ping round trip", "throughput": "raw core pub/sub"}
         results = [
             Result(
                 "rpc.chat.v1.ping round trip",
@@ -291,8 +470,17 @@ async def measure(quick: bool, workdir: Path) -> list[Result]:
                 "frames/s",
                 f"{frame_size}-byte messages, one publisher, one subscriber, same server",
             ),
-            *timing_results("1 stream", sequential, wall_1, baseline),
-            *timing_results("100 concurrent streams", concurrent, wall_100, baseline),
+            *timing_results("1 stream", sequential, wall_1),
+            *timing_results("100 concurrent streams", concurrent, wall_100),
+            *timing_results(
+                "1 stream, via gateway SSE", sse_sequential, sse_wall_1, compared_with="1 stream"
+            ),
+            *timing_results(
+                "100 concurrent streams, via gateway SSE",
+                sse_concurrent,
+                sse_wall_100,
+                compared_with="100 concurrent streams",
+            ),
             Result(
                 f"chat process memory growth over {runs} runs",
                 after - before,
@@ -303,12 +491,14 @@ async def measure(quick: bool, workdir: Path) -> list[Result]:
         ]
         return results
     finally:
-        if chat is not None and chat.poll() is None:
-            chat.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                chat.wait(20)
-            if chat.poll() is None:
-                chat.kill()
+        for child in (gateway_process, chat):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(20)
+                if child.poll() is None:
+                    child.kill()
+        redis_server.stop()
         postgres.stop()
         nats_server.stop()
 
@@ -326,12 +516,12 @@ def main() -> None:
         COMMAND + (" --quick" if args.quick else ""),
         results,
         notes=(
-            "Measured at the bus, as the gateway subscribes (streams.chat.<id>) and requests "
-            "stream.start; the clock starts before the request. Builtin model, zero token delay; "
+            "At the bus: subscribed to streams.chat.<id>, then stream.start, as the gateway does. "
+            "Via gateway SSE: POST /api/v1/chat/stream through the gateway process. The clock "
+            "starts before the request in both. Builtin model, zero token delay; "
             "each run hands off from triage to support and streams a ~45-word reply. Chat runs "
             "as its own process against its own nats-server and PostgreSQL; the benchmark "
-            "client shares the same 2 cores. The through-the-gateway SSE number is added once "
-            "the gateway relay has landed. "
+            "client shares the same 2 cores. "
             f"1-minute load average {load_before:.1f} before, {load_after:.1f} after "
             "(other work on the machine competes for the same cores)."
         ),
