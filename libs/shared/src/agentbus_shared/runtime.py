@@ -33,6 +33,7 @@ from agentbus_shared.bus.consumers import DurableConsumer
 from agentbus_shared.bus.events import EventPublisher
 from agentbus_shared.bus.rpc import RpcClient, RpcRouter
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
+from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts.common import Ping
 from agentbus_shared.contracts.streams import buckets_owned_by, streams_owned_by
 from agentbus_shared.db.database import Database
@@ -287,6 +288,7 @@ async def _supervise(name: str, fn: Callable[[], Awaitable[None]]) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            raise_if_cancelled()
             failures += 1
             delay = min(30.0, 0.5 * 2**failures)
             log.exception("background.crashed", task=name, restart_in=delay)

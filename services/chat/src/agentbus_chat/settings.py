@@ -1,9 +1,77 @@
-"""Settings of the chat service: the shared ones plus ``CHAT_*``."""
+"""Settings of the chat service: the shared ones plus ``CHAT_*`` (and ``OPENAI_API_KEY``)."""
 
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.settings import ServiceSettings, env
+
+ModelBackend = Literal["builtin", "openai", "openai_compatible"]
 
 
 class ChatSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_")
+
+    # ------------------------------------------------------------ models
+    model_backend: ModelBackend | None = Field(
+        None,
+        description="builtin, openai or openai_compatible; when unset: openai_compatible if "
+        "CHAT_MODEL_BASE_URL is set, openai if OPENAI_API_KEY is set, builtin otherwise",
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias=env("OPENAI_API_KEY"))
+    model_name: str | None = Field(
+        None, description="model of every agent that names none (gpt-4.1-mini for openai)"
+    )
+    model_base_url: str | None = Field(
+        None, description="base URL of an OpenAI-compatible server, e.g. http://localhost:11434/v1"
+    )
+    model_api_key: SecretStr | None = Field(
+        None, description="API key of the OpenAI-compatible server, if it wants one"
+    )
+    model_timeout: float = Field(120.0, gt=0, description="seconds per model request")
+    model_max_retries: int = Field(2, ge=0, le=10, description="retries of a failed model request")
+    builtin_token_delay: float = Field(
+        0.02, ge=0, description="seconds between two words streamed by the builtin model"
+    )
+    tracing: bool = Field(False, description="export Agents SDK traces (needs OPENAI_API_KEY)")
+
+    # ------------------------------------------------------------ runs
+    max_turns: int = Field(8, ge=1, le=50)
+    run_timeout: float = Field(300.0, gt=0, description="seconds a run may take in all")
+    history_token_budget: int = Field(
+        6000, ge=256, description="tokens of conversation memory sent to the model"
+    )
+    max_input_tokens: int = Field(
+        4000, ge=16, description="largest user message the input guardrail lets through"
+    )
+    lease_seconds: float = Field(
+        30.0, ge=3, description="a conversation's run lease; renewed while the run lives"
+    )
+    shutdown_grace: float = Field(
+        10.0, ge=0, description="seconds to let runs finish their terminal frame on shutdown"
+    )
+
+    # ------------------------------------------------------------ quotas
+    entitlements_ttl: float = Field(
+        5.0, ge=0, description="seconds a tenant's entitlements are cached"
+    )
+    entitlements_stale_ttl: float = Field(
+        3600.0, ge=0, description="seconds cached entitlements are used while billing is down"
+    )
+    quota_fail_open: bool = Field(
+        True,
+        description="allow runs when billing is unreachable and nothing is cached "
+        "(see docs/adr/chat-quota-when-billing-is-unreachable.md)",
+    )
+
+    def resolved_backend(self) -> ModelBackend:
+        if self.model_backend is not None:
+            return self.model_backend
+        if self.model_base_url:
+            return "openai_compatible"
+        if self.openai_api_key is not None:
+            return "openai"
+        return "builtin"

@@ -18,6 +18,7 @@ from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
 from agentbus_shared.bus import headers as h
+from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.errors import ServiceUnavailable
 from agentbus_shared.logging import get_logger
@@ -89,6 +90,7 @@ class EventPublisher:
                     subject, payload, timeout=self._timeout, stream=stream, headers=all_headers
                 )
             except _RETRYABLE as exc:
+                raise_if_cancelled()
                 last_error = exc
                 log.warning(
                     "publish.retry", subject=subject, attempt=attempt, error=type(exc).__name__

@@ -58,6 +58,13 @@ class StreamRef(Contract):
     stream_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
+class StreamCancelled(Contract):
+    """Answer of ``stream.cancel`` (202): ``cancelling`` while the run stops, else how it already ended."""
+
+    stream_id: str
+    status: Literal["cancelling", "completed", "cancelled", "failed", "interrupted"]
+
+
 FrameEvent = Literal[
     "conversation", "agent", "delta", "tool_call", "tool_result", "handoff", "final", "error"
 ]
@@ -221,6 +228,7 @@ ROUTES: tuple[Route, ...] = (
         Operation.STREAM_CANCEL,
         "Stop a streamed run",
         scopes=(Scope.CONVERSATIONS_WRITE,),
+        response=StreamCancelled,
         status=202,
     ),
     _r(

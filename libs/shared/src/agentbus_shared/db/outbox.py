@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from agentbus_shared.bus.events import EventPublisher
+from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.db.database import Database
 from agentbus_shared.logging import get_logger
@@ -197,6 +198,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelled()
                 failures += 1
                 log.warning("outbox.relay_failed", error=type(exc).__name__, failures=failures)
                 count = 0
@@ -209,5 +211,9 @@ class OutboxRelay:
             if count >= self._batch_size:
                 continue
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as the
+            # timeout fires comes out of wait_for as TimeoutError, and the relay never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wakeup.wait()
+            raise_if_cancelled()

@@ -1,0 +1,1 @@
+"""Agents as data, their tools with per-agent scoping, and the input guardrail."""

@@ -1,0 +1,1 @@
+"""Conversations, their messages, search and agent memory."""

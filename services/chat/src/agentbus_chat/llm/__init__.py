@@ -1,0 +1,1 @@
+"""Model backends: the builtin deterministic model, OpenAI and OpenAI-compatible servers."""

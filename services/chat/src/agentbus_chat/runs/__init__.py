@@ -1,0 +1,1 @@
+"""Chat runs: quota, conversation lease, the agent run, stream frames, cancel, usage."""

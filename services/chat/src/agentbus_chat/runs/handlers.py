@@ -1,0 +1,48 @@
+"""RPC operations of chat runs: decode, call the service, encode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nats.aio.client import Client as NatsClient
+
+from agentbus_chat.runs.frames import NatsFrameSink
+from agentbus_chat.runs.service import ChatService
+from agentbus_shared.bus import CallerPrincipal, Reply, RpcRouter
+from agentbus_shared.contracts.chat import (
+    ChatRequest,
+    ChatResult,
+    Operation,
+    StreamCancelled,
+    StreamRef,
+    StreamStart,
+    StreamStarted,
+)
+
+CHAT_WORKERS = 64
+
+
+def register(router: RpcRouter, service: ChatService, connection: Callable[[], NatsClient]) -> None:
+    @router.operation(
+        Operation.CHAT,
+        max_workers=CHAT_WORKERS,
+        description="Send a message; answer with the reply.",
+    )
+    async def chat(cmd: ChatRequest, principal: CallerPrincipal) -> ChatResult:
+        return await service.chat(principal, cmd)
+
+    @router.operation(
+        Operation.STREAM_START,
+        description="Accept a streamed run; frames follow on streams.chat.<stream_id>.",
+    )
+    async def stream_start(cmd: StreamStart, principal: CallerPrincipal) -> StreamStarted:
+        request = ChatRequest(
+            message=cmd.message, conversation_id=cmd.conversation_id, agent=cmd.agent
+        )
+        sink = NatsFrameSink(connection(), cmd.stream_id)
+        run = await service.start_stream(principal, request, cmd.stream_id, sink)
+        return StreamStarted(conversation_id=run.conversation_id, stream_id=cmd.stream_id)
+
+    @router.operation(Operation.STREAM_CANCEL, description="Stop a streamed run.")
+    async def stream_cancel(cmd: StreamRef, principal: CallerPrincipal) -> Reply[StreamCancelled]:
+        return Reply(await service.cancel(principal, cmd.stream_id), status=202)

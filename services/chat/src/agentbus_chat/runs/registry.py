@@ -1,0 +1,159 @@
+"""The runs alive on this replica: their cancel subscriptions, lease renewals and shutdown.
+
+A cancel may reach any replica (``rpc.chat.v1.stream.cancel`` is served by
+the queue group). The replica running a streamed run therefore listens on
+``chat.runs.<stream_id>.cancel`` for as long as the run lives; the replica
+that got the RPC checks the caller owns the run and requests that subject.
+Nobody answering means no replica runs it any more.
+
+Each run holds a lease on its conversation (one run at a time per
+conversation); one loop per replica renews the leases of all its live runs,
+so a replica that dies releases its conversations when the lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents import RunResultStreaming
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from agentbus_chat.conversations.repository import ConversationRepository
+from agentbus_chat.metrics import LIVE_RUNS
+from agentbus_shared.cancellation import raise_if_cancelled
+from agentbus_shared.contracts import subjects
+from agentbus_shared.db import Database
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+CancelReason = Literal["cancelled", "shutdown"]
+
+
+@dataclass
+class LiveRun:
+    """One run on this replica; ``cancel`` stops its agent run wherever it is."""
+
+    run_id: str
+    conversation_id: str
+    stream_id: str | None = None
+    cancel_reason: CancelReason | None = None
+    task: asyncio.Task[None] | None = None
+    _result: RunResultStreaming | None = field(default=None, repr=False)
+    _subscription: Subscription | None = field(default=None, repr=False)
+
+    def attach(self, result: RunResultStreaming) -> None:
+        self._result = result
+        if self.cancel_reason is not None:
+            result.cancel(mode="immediate")
+
+    def cancel(self, reason: CancelReason) -> None:
+        if self.cancel_reason is not None:
+            return
+        self.cancel_reason = reason
+        if self._result is not None and not self._result.is_complete:
+            self._result.cancel(mode="immediate")
+
+
+class LiveRuns:
+    def __init__(
+        self,
+        connection: Callable[[], NatsClient],
+        db: Database,
+        conversations: ConversationRepository,
+        *,
+        lease_seconds: float,
+        shutdown_grace: float,
+    ) -> None:
+        self._connection = connection
+        self._db = db
+        self._conversations = conversations
+        self._lease_seconds = lease_seconds
+        self._shutdown_grace = shutdown_grace
+        self._runs: dict[str, LiveRun] = {}
+        self._closing = False
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @property
+    def accepting(self) -> bool:
+        return not self._closing
+
+    async def register(self, run: LiveRun) -> None:
+        """Track ``run``; for a streamed run, listen for its cancel before anyone can send one."""
+        if run.stream_id is not None:
+            run._subscription = await self._connection().subscribe(
+                subjects.chat_run_cancel(run.stream_id), cb=self._on_cancel(run)
+            )
+        self._runs[run.run_id] = run
+        LIVE_RUNS.set(len(self._runs))
+
+    async def unregister(self, run: LiveRun) -> None:
+        self._runs.pop(run.run_id, None)
+        LIVE_RUNS.set(len(self._runs))
+        if run._subscription is not None:
+            with contextlib.suppress(Exception):
+                await run._subscription.unsubscribe()
+            run._subscription = None
+
+    def spawn(self, run: LiveRun, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background for ``run``; it unregisters itself when done."""
+
+        async def supervised() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("run.crashed", run_id=run.run_id)
+            finally:
+                await self.unregister(run)
+
+        run.task = asyncio.create_task(supervised(), name=f"run-{run.run_id}")
+
+    def _on_cancel(self, run: LiveRun) -> Callable[[Msg], Coroutine[Any, Any, None]]:
+        async def on_cancel(msg: Msg) -> None:
+            log.info("run.cancel_requested", run_id=run.run_id)
+            run.cancel("cancelled")
+            if msg.reply:
+                with contextlib.suppress(Exception):
+                    await msg.respond(b"cancelling")
+
+        return on_cancel
+
+    async def keep_leases(self) -> None:
+        """Renew the leases of live runs until cancelled; on cancel, wind the runs down first."""
+        try:
+            while True:
+                await asyncio.sleep(self._lease_seconds / 3)
+                run_ids = list(self._runs)
+                if not run_ids:
+                    continue
+                try:
+                    async with self._db.transaction() as session:
+                        await self._conversations.renew_leases(
+                            session, run_ids, self._lease_seconds
+                        )
+                except Exception as exc:
+                    raise_if_cancelled()
+                    log.warning("run.lease_renewal_failed", error=type(exc).__name__)
+        except asyncio.CancelledError:
+            await self.shutdown()
+            raise
+
+    async def shutdown(self) -> None:
+        """Stop every live run: each ends with a terminal frame and its partial reply saved."""
+        self._closing = True
+        runs = list(self._runs.values())
+        for run in runs:
+            run.cancel("shutdown")
+        tasks = [r.task for r in runs if r.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self._shutdown_grace)
+            for task in pending:
+                task.cancel()

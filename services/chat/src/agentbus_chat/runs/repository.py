@@ -1,0 +1,86 @@
+"""All SQL of runs: one row per chat run, found by its stream id for cancels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_chat.conversations.repository import Owner
+from agentbus_chat.models import runs
+
+RUNNING = "running"
+
+
+class RunRepository:
+    async def start(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        *,
+        run_id: str,
+        conversation_id: str,
+        stream_id: str | None,
+        agent: str,
+        instance: str,
+    ) -> None:
+        await session.execute(
+            insert(runs).values(
+                id=run_id,
+                tenant_id=owner.tenant_id,
+                user_id=owner.user_id,
+                conversation_id=conversation_id,
+                stream_id=stream_id,
+                status=RUNNING,
+                agent=agent,
+                instance=instance,
+            )
+        )
+
+    async def finish(
+        self,
+        session: AsyncSession,
+        run_id: str,
+        *,
+        status: str,
+        agent: str,
+        model: str | None,
+        input_tokens: int,
+        output_tokens: int,
+        error_code: str | None,
+    ) -> bool:
+        """Record the outcome once; False if the run was already finished (e.g. marked interrupted)."""
+        finished = (
+            await session.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == RUNNING)
+                .values(
+                    status=status,
+                    agent=agent,
+                    model=model,
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    error_code=error_code,
+                    finished_at=func.now(),
+                )
+                .returning(runs.c.id)
+            )
+        ).one_or_none()
+        return finished is not None
+
+    async def by_stream(
+        self, session: AsyncSession, owner: Owner, stream_id: str
+    ) -> Row[Any] | None:
+        return (
+            await session.execute(
+                select(runs).where(
+                    runs.c.stream_id == stream_id,
+                    runs.c.tenant_id == owner.tenant_id,
+                    runs.c.user_id == owner.user_id,
+                )
+            )
+        ).one_or_none()
+
+    async def get(self, session: AsyncSession, run_id: str) -> Row[Any] | None:
+        return (await session.execute(select(runs).where(runs.c.id == run_id))).one_or_none()

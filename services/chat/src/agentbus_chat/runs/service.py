@@ -1,0 +1,472 @@
+"""Rules of a chat run: accept it, run the agents, persist what happened, account for it.
+
+A run goes through three steps:
+
+1. :meth:`ChatService.accept` — scope, agent, quota (402/429 before any
+   model call), the conversation (created or owned), its lease (409 while
+   another run writes into it), the run row and the user's message, in one
+   transaction.
+2. :meth:`ChatService.execute` — the Agents SDK run with the conversation's
+   memory, its events mapped to frames; stopped by a cancel, the run
+   timeout, the input guardrail or an error, always with exactly one
+   terminal frame.
+3. ``_finish`` — the reply (complete, or partial after a cancel), tool
+   results, the run's outcome, the released lease and the usage event (id =
+   run id) in one transaction, before the terminal frame goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import nats.errors
+import openai
+from agents import (
+    Agent,
+    InputGuardrailTripwireTriggered,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    RunConfig,
+    Runner,
+)
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.exc import IntegrityError
+
+from agentbus_chat.agents.catalog import TRIAGE
+from agentbus_chat.agents.context import ChatContext
+from agentbus_chat.agents.guardrails import Screening, input_screen
+from agentbus_chat.conversations.memory import ConversationMemory
+from agentbus_chat.conversations.repository import ConversationRepository, Owner
+from agentbus_chat.conversations.service import (
+    ConversationBusy,
+    ConversationNotFound,
+    title_from,
+)
+from agentbus_chat.llm.backends import ModelBackend, RunModelProvider, UsageLedger
+from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
+from agentbus_chat.models import outbox
+from agentbus_chat.runs.frames import FrameSink, SilentSink
+from agentbus_chat.runs.outcome import (
+    MESSAGES,
+    Outcome,
+    ShuttingDown,
+    Status,
+    StreamExists,
+    StreamNotFound,
+    UnknownAgent,
+    error_for,
+)
+from agentbus_chat.runs.quota import QuotaGate
+from agentbus_chat.runs.registry import LiveRun, LiveRuns
+from agentbus_chat.runs.repository import RUNNING, RunRepository
+from agentbus_chat.runs.tracker import RunTracker
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.chat import (
+    ChatRequest,
+    ChatResult,
+    StreamCancelled,
+    Usage,
+    UsageRecorded,
+)
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.db import Database, Outbox
+from agentbus_shared.errors import (
+    AgentbusError,
+    GatewayTimeout,
+)
+from agentbus_shared.ids import new_id
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class AcceptedRun:
+    run_id: str
+    principal: Principal
+    conversation_id: str
+    agent: str
+    message: str
+    user_message_id: str
+    stream_id: str | None = None
+
+    @property
+    def owner(self) -> Owner:
+        return Owner.of(self.principal)
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        settings: ChatSettings,
+        db: Database,
+        conversations: ConversationRepository,
+        runs: RunRepository,
+        team: dict[str, Agent[ChatContext]],
+        backend: ModelBackend,
+        quota: QuotaGate,
+        live: LiveRuns,
+        connection: Callable[[], NatsClient],
+        instance: str,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._conversations = conversations
+        self._runs = runs
+        self._team = team
+        self._backend = backend
+        self._quota = quota
+        self._live = live
+        self._connection = connection
+        self._instance = instance
+        self._outbox = Outbox(outbox)
+        self._guardrail = input_screen(settings.max_input_tokens)
+
+    # ------------------------------------------------------------ the two entry points
+    async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
+        """Run to the end and answer with the whole reply (``POST /chat``)."""
+        live = LiveRun(run_id=new_id("run"), conversation_id="")
+        sink = SilentSink()
+        run = await self.accept(principal, request, live, sink)
+        try:
+            outcome = await self.execute(run, sink, live)
+        finally:
+            await self._live.unregister(live)
+        if outcome.status == "completed":
+            return ChatResult(
+                conversation_id=run.conversation_id,
+                agent=outcome.agent,
+                output=outcome.output,
+                usage=outcome.usage,
+            )
+        raise error_for(outcome)
+
+    async def start_stream(
+        self, principal: Principal, request: ChatRequest, stream_id: str, sink: FrameSink
+    ) -> AcceptedRun:
+        """Accept a streamed run and run it in the background (``stream.start``)."""
+        live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=stream_id)
+        run = await self.accept(principal, request, live, sink)
+
+        async def work() -> None:
+            await self.execute(run, sink, live)
+
+        self._live.spawn(live, work())
+        return run
+
+    async def cancel(self, principal: Principal, stream_id: str) -> StreamCancelled:
+        """Stop the caller's streamed run, on whichever replica runs it."""
+        principal.require(Scope.CONVERSATIONS_WRITE)
+        owner = Owner.of(principal)
+        async with self._db.session() as session:
+            row = await self._runs.by_stream(session, owner, stream_id)
+        if row is None:
+            raise StreamNotFound()
+        if row.status != RUNNING:
+            return StreamCancelled(stream_id=stream_id, status=row.status)
+        try:
+            await self._connection().request(
+                subjects.chat_run_cancel(stream_id), b"", timeout=self._settings.rpc_timeout
+            )
+        except nats.errors.NoRespondersError:
+            return StreamCancelled(stream_id=stream_id, status=await self._orphaned(row))
+        except (nats.errors.TimeoutError, TimeoutError):
+            raise GatewayTimeout(
+                "The replica running the stream did not answer.", retry_after=1
+            ) from None
+        return StreamCancelled(stream_id=stream_id, status="cancelling")
+
+    async def _orphaned(self, run: Any) -> str:
+        """No replica runs ``run`` any more: record it as interrupted and free its conversation."""
+        async with self._db.transaction() as session:
+            marked = await self._runs.finish(
+                session,
+                run.id,
+                status="interrupted",
+                agent=run.agent,
+                model=run.model,
+                input_tokens=run.input_tokens,
+                output_tokens=run.output_tokens,
+                error_code="orphaned",
+            )
+            if marked:
+                await self._conversations.release_lease(session, run.conversation_id, run.id)
+                return "interrupted"
+            current = await self._runs.get(session, run.id)
+        return str(current.status) if current is not None else "interrupted"
+
+    # ------------------------------------------------------------ step 1
+    async def accept(
+        self, principal: Principal, request: ChatRequest, live: LiveRun, sink: FrameSink
+    ) -> AcceptedRun:
+        """Check everything a run needs, record it, register it as live, send its first frame.
+
+        The ``conversation`` frame leaves before ``stream.start`` answers, so the client has
+        the conversation id as early as possible and no later than the reply.
+        """
+        try:
+            principal.require(Scope.CONVERSATIONS_WRITE)
+            if not self._live.accepting:
+                raise ShuttingDown(retry_after=1)
+            agent = request.agent or TRIAGE
+            if agent not in self._team:
+                raise UnknownAgent(details={"agent": agent, "known": sorted(self._team)})
+            await self._quota.check(principal)
+            await self._live.register(live)
+            try:
+                run = await self._record_start(principal, request, live, agent)
+            except BaseException:
+                await self._live.unregister(live)
+                raise
+        except AgentbusError as exc:
+            REFUSED.labels(exc.code).inc()
+            raise
+        live.conversation_id = run.conversation_id
+        await sink.emit(
+            "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
+        )
+        return run
+
+    async def _record_start(
+        self, principal: Principal, request: ChatRequest, live: LiveRun, agent: str
+    ) -> AcceptedRun:
+        owner = Owner.of(principal)
+        try:
+            async with self._db.transaction() as session:
+                if request.conversation_id:
+                    conversation_id = request.conversation_id
+                    claimed = await self._conversations.claim_lease(
+                        session, owner, conversation_id, live.run_id, self._settings.lease_seconds
+                    )
+                    if not claimed:
+                        if await self._conversations.get(session, owner, conversation_id) is None:
+                            raise ConversationNotFound()
+                        raise ConversationBusy(retry_after=1)
+                else:
+                    row = await self._conversations.create(
+                        session,
+                        owner,
+                        title=title_from(request.message),
+                        run_id=live.run_id,
+                        lease_seconds=self._settings.lease_seconds,
+                    )
+                    conversation_id = str(row.id)
+                await self._runs.start(
+                    session,
+                    owner,
+                    run_id=live.run_id,
+                    conversation_id=conversation_id,
+                    stream_id=live.stream_id,
+                    agent=agent,
+                    instance=self._instance,
+                )
+                message_id = await self._conversations.add_message(
+                    session,
+                    owner,
+                    conversation_id,
+                    role="user",
+                    content=request.message,
+                    run_id=live.run_id,
+                )
+        except IntegrityError:
+            raise StreamExists() from None
+        return AcceptedRun(
+            run_id=live.run_id,
+            principal=principal,
+            conversation_id=conversation_id,
+            agent=agent,
+            message=request.message,
+            user_message_id=message_id,
+            stream_id=live.stream_id,
+        )
+
+    # ------------------------------------------------------------ step 2
+    async def execute(self, run: AcceptedRun, sink: FrameSink, live: LiveRun) -> Outcome:
+        """Run the agents; persist and account for the outcome; end with one terminal frame.
+
+        The ``conversation`` frame has gone out already (:meth:`accept`).
+        """
+        started = time.monotonic()
+        ledger = UsageLedger()
+        tracker = RunTracker(sink, run.agent)
+        memory = ConversationMemory(
+            self._db,
+            self._conversations,
+            tenant_id=run.principal.tenant_id,
+            conversation_id=run.conversation_id,
+            token_budget=self._settings.history_token_budget,
+        )
+        await tracker.announce(run.agent)
+        outcome = await self._run_agents(run, memory, tracker, ledger, live)
+        try:
+            await self._finish(run, outcome, memory, tracker, ledger)
+        except Exception:
+            log.exception("run.persist_failed", run_id=run.run_id)
+        kind, data = outcome.terminal_frame()
+        await sink.emit(kind, data)
+        RUNS.labels(outcome.agent if outcome.agent in self._team else "other", outcome.status).inc()
+        RUN_SECONDS.labels(outcome.status).observe(time.monotonic() - started)
+        return outcome
+
+    async def _run_agents(
+        self,
+        run: AcceptedRun,
+        memory: ConversationMemory,
+        tracker: RunTracker,
+        ledger: UsageLedger,
+        live: LiveRun,
+    ) -> Outcome:
+        config = RunConfig(
+            model_provider=RunModelProvider(self._backend, ledger),
+            model_settings=self._backend.model_settings,
+            input_guardrails=[self._guardrail],
+            tracing_disabled=not self._settings.tracing,
+            workflow_name="agentbus-chat",
+            group_id=run.conversation_id,
+        )
+        context = ChatContext(run.principal, run.conversation_id, run.run_id)
+        error: tuple[str, str | None] | None = None
+        blocked: Screening | None = None
+        final_output: Any = None
+        result = Runner.run_streamed(
+            self._team[run.agent],
+            run.message,
+            context=context,
+            session=memory,
+            max_turns=self._settings.max_turns,
+            run_config=config,
+        )
+        live.attach(result)
+        try:
+            async with asyncio.timeout(self._settings.run_timeout):
+                async for event in result.stream_events():
+                    await tracker.on_event(event)
+            final_output = result.final_output
+        except InputGuardrailTripwireTriggered as exc:
+            info = exc.guardrail_result.output.output_info
+            blocked = info if isinstance(info, Screening) else Screening(False, "input_blocked", "")
+            error = (blocked.code, blocked.message)
+        except TimeoutError:
+            error = ("timeout", None)
+        except MaxTurnsExceeded:
+            error = ("max_turns", None)
+        except openai.APIError as exc:
+            log.warning("run.model_unavailable", run_id=run.run_id, error=type(exc).__name__)
+            error = ("model_unavailable", None)
+        except ModelBehaviorError as exc:
+            log.warning("run.model_error", run_id=run.run_id, error=str(exc)[:300])
+            error = ("model_error", None)
+        except Exception as exc:
+            log.exception("run.failed", run_id=run.run_id, error=type(exc).__name__)
+            error = ("run_failed", None)
+        usage = Usage(input_tokens=ledger.input_tokens, output_tokens=ledger.output_tokens)
+        agent = tracker.agent
+        if live.cancel_reason is not None and error is None and final_output is None:
+            status: Status = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
+            code = "cancelled" if status == "cancelled" else "shutdown"
+            return Outcome(status, agent, tracker.reply, usage, code, MESSAGES[code])
+        if error is not None:
+            code, message = error
+            return Outcome(
+                "failed",
+                agent,
+                tracker.reply,
+                usage,
+                code,
+                message or MESSAGES.get(code, ""),
+                blocked,
+            )
+        return Outcome("completed", agent, str(final_output), usage)
+
+    # ------------------------------------------------------------ step 3
+    async def _finish(
+        self,
+        run: AcceptedRun,
+        outcome: Outcome,
+        memory: ConversationMemory,
+        tracker: RunTracker,
+        ledger: UsageLedger,
+    ) -> None:
+        owner = run.owner
+        async with self._db.transaction() as session:
+            if not await self._runs.finish(
+                session,
+                run.run_id,
+                status=outcome.status,
+                agent=outcome.agent,
+                model=ledger.model or None,
+                input_tokens=ledger.input_tokens,
+                output_tokens=ledger.output_tokens,
+                error_code=outcome.error_code,
+            ):
+                log.warning("run.already_finished", run_id=run.run_id)
+            for exchange in tracker.tools:
+                await self._conversations.add_message(
+                    session,
+                    owner,
+                    run.conversation_id,
+                    role="tool",
+                    content=f"[{exchange.name}] {exchange.output}",
+                    agent=exchange.agent,
+                    run_id=run.run_id,
+                )
+            reply_status = {
+                "completed": "complete",
+                "cancelled": "partial",
+                "interrupted": "partial",
+            }
+            if outcome.output:
+                await self._conversations.add_message(
+                    session,
+                    owner,
+                    run.conversation_id,
+                    role="assistant",
+                    content=outcome.output,
+                    agent=outcome.agent,
+                    status=reply_status.get(outcome.status, "error"),
+                    run_id=run.run_id,
+                )
+            if outcome.blocked is not None:
+                memory.discard()
+                await self._conversations.set_message_status(
+                    session, owner, run.user_message_id, "error"
+                )
+            elif outcome.status in ("cancelled", "interrupted") and outcome.output:
+                # The SDK keeps the user's turn of a cancelled run but not the partial reply.
+                memory.append({"role": "assistant", "content": outcome.output})
+            await memory.flush(session)
+            await self._conversations.end_run(
+                session, owner, run.conversation_id, run.run_id, last_agent=outcome.agent
+            )
+            if ledger.calls:
+                await self._outbox.add(session, _usage_event(run, outcome, ledger))
+        RUN_TOKENS.labels("input").inc(ledger.input_tokens)
+        RUN_TOKENS.labels("output").inc(ledger.output_tokens)
+
+
+def _usage_event(run: AcceptedRun, outcome: Outcome, ledger: UsageLedger) -> Any:
+    return make_event(
+        UsageRecorded(
+            run_id=run.run_id,
+            tenant_id=run.principal.tenant_id,
+            user_id=run.principal.subject,
+            conversation_id=run.conversation_id,
+            model=ledger.model or "unknown",
+            agent=outcome.agent,
+            input_tokens=ledger.input_tokens,
+            output_tokens=ledger.output_tokens,
+            messages=1,
+            recorded_at=datetime.now(UTC),
+        ),
+        tenant_id=run.principal.tenant_id,
+        subject=run.conversation_id,
+        event_id=run.run_id,
+    )

@@ -1,0 +1,231 @@
+"""Cancelling streams (from any replica), shutdown, orphaned runs, and usage events once per run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from faststream.nats import NatsBroker
+
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.chat import StreamFrame
+from agentbus_shared.contracts.streams import CHAT_EVENTS
+from agentbus_shared.runtime import ServiceRuntime
+
+from .support import ChatClient, FakeBilling, eventually, running
+
+SUPPORT_QUESTION = "I have a problem: my account settings page is broken."
+USAGE_SUBJECT = "events.chat.t_alpha.usage.recorded"
+
+
+async def _deltas(queue: asyncio.Queue[StreamFrame], count: int) -> None:
+    seen = 0
+    async with asyncio.timeout(10):
+        while seen < count:
+            if (await queue.get()).event == "delta":
+                seen += 1
+
+
+async def _until_terminal(queue: asyncio.Queue[StreamFrame]) -> StreamFrame:
+    async with asyncio.timeout(10):
+        while True:
+            frame = await queue.get()
+            if frame.terminal:
+                return frame
+
+
+async def _stop_serving(runtime: ServiceRuntime, operation: str) -> None:
+    """Take one RPC operation away from a replica, so the queue group sends it elsewhere."""
+    for subscriber in runtime.broker.subscribers:
+        if getattr(subscriber, "_resolved_subject_string", None) == f"rpc.chat.v1.{operation}":
+            await subscriber.stop()
+            # The UNSUB must reach the server before the next request is routed.
+            await runtime.broker.connection.flush()
+            return
+    raise AssertionError(f"no subscriber for {operation}")
+
+
+async def _usage_events(broker: NatsBroker) -> int:
+    info = await broker.connection.jetstream().stream_info(
+        CHAT_EVENTS.name, subjects_filter=USAGE_SUBJECT
+    )
+    return int((info.state.subjects or {}).get(USAGE_SUBJECT, 0))
+
+
+async def test_cancel_on_another_replica_stops_the_stream_with_a_terminal_frame_and_saves_partial_reply(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+) -> None:
+    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    async with running(slow) as runner:
+        stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
+        await _deltas(queue, 3)
+        async with running(slow):
+            await _stop_serving(runner, "stream.cancel")
+            reply = await client.rpc.call(
+                "chat", "stream.cancel", {"stream_id": stream.stream_id}, principal=client.caller
+            )
+            terminal = await _until_terminal(queue)
+        await unsubscribe()
+        conversation = stream.started["conversation_id"] if stream.started else ""
+        follow_up = await client.chat("Thanks!", conversation_id=conversation)
+
+    assert reply.status == 202
+    assert reply.data == {"stream_id": stream.stream_id, "status": "cancelling"}
+    assert terminal.event == "error"
+    assert terminal.data["code"] == "cancelled"
+    assert len(stream.of("delta")) < 40, "the reply stopped early"
+    partial = stream.text
+    messages = await sql(
+        "SELECT role, status, content FROM chat.messages WHERE conversation_id = :c ORDER BY seq",
+        c=conversation,
+    )
+    assert (messages[1].role, messages[1].status) == ("assistant", "partial")
+    assert messages[1].content == partial
+    run = (
+        await sql(
+            "SELECT status, output_tokens FROM chat.runs WHERE stream_id = :s", s=stream.stream_id
+        )
+    )[0]
+    assert run.status == "cancelled"
+    assert run.output_tokens > 0, "the tokens streamed before the cancel are counted"
+    memory = await sql(
+        "SELECT item FROM chat.agent_items WHERE conversation_id = :c ORDER BY seq", c=conversation
+    )
+    items = [row.item for row in memory]
+    assert items[0] == {"role": "user", "content": SUPPORT_QUESTION}
+    assert items[-3] == {"role": "assistant", "content": partial}, "the partial reply is remembered"
+    assert items[-2]["role"] == "user", "the next turn follows it"
+    assert follow_up["output"], "the conversation is free again after the cancel"
+
+
+async def test_cancelling_a_finished_stream_reports_how_it_ended(
+    chat_service: ServiceRuntime, client: ChatClient
+) -> None:
+    stream = await client.stream("Hello!")
+
+    reply = await client.call("stream.cancel", {"stream_id": stream.stream_id})
+
+    assert reply == {"stream_id": stream.stream_id, "status": "completed"}
+
+
+async def test_cancelling_someone_elses_stream_is_not_found(
+    chat_service: ServiceRuntime, client: ChatClient
+) -> None:
+    from .support import principal
+
+    stream = await client.stream("Hello!")
+    stranger = ChatClient(client.broker, principal(tenant="t_beta", user="u_eve"))
+
+    error = await stranger.error_of("stream.cancel", {"stream_id": stream.stream_id})
+
+    assert (error.status, error.code) == (404, "stream_not_found")
+
+
+async def test_cancelling_a_run_whose_replica_died_marks_it_interrupted_and_frees_the_conversation(
+    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+) -> None:
+    opening = await client.chat("Hello!")
+    conversation = opening["conversation_id"]
+    await sql(
+        "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
+        "VALUES ('run_dead', 't_alpha', 'u_ada', :c, 's_dead_stream', 'running')",
+        c=conversation,
+    )
+    await sql(
+        "UPDATE chat.conversations SET active_run_id = 'run_dead', "
+        "lease_expires_at = now() + interval '1 hour' WHERE id = :c",
+        c=conversation,
+    )
+    busy = await client.error_of("chat", {"message": "Hi", "conversation_id": conversation})
+
+    reply = await client.call("stream.cancel", {"stream_id": "s_dead_stream"})
+    after = await client.chat("Hello again!", conversation_id=conversation)
+
+    assert busy.status == 409
+    assert reply["status"] == "interrupted"
+    assert after["output"]
+
+
+async def test_an_expired_lease_of_a_dead_replica_does_not_block_the_conversation(
+    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+) -> None:
+    opening = await client.chat("Hello!")
+    await sql(
+        "UPDATE chat.conversations SET active_run_id = 'run_gone', "
+        "lease_expires_at = now() - interval '1 second' WHERE id = :c",
+        c=opening["conversation_id"],
+    )
+
+    after = await client.chat("Hello again!", conversation_id=opening["conversation_id"])
+
+    assert after["output"]
+
+
+async def test_stopping_the_service_ends_live_streams_with_a_terminal_frame_and_saves_them(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+) -> None:
+    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    async with running(slow):
+        stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
+        await _deltas(queue, 2)
+    terminal = await _until_terminal(queue)
+    await unsubscribe()
+
+    assert terminal.event == "error"
+    assert terminal.data["code"] == "shutdown"
+    run = (await sql("SELECT status FROM chat.runs WHERE stream_id = :s", s=stream.stream_id))[0]
+    assert run.status == "interrupted"
+    saved = await sql(
+        "SELECT status, content FROM chat.messages WHERE run_id IN "
+        "(SELECT id FROM chat.runs WHERE stream_id = :s) AND role = 'assistant'",
+        s=stream.stream_id,
+    )
+    assert saved[0].status == "partial"
+    assert saved[0].content == stream.text
+
+
+async def test_usage_is_published_once_per_run_even_if_the_publish_is_retried(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Any
+) -> None:
+    result = await client.chat("Hello!")
+    run = (
+        await sql(
+            "SELECT id, input_tokens, output_tokens FROM chat.runs WHERE conversation_id = :c",
+            c=result["conversation_id"],
+        )
+    )[0]
+
+    async def published() -> bool:
+        return await _usage_events(broker) == 1
+
+    await eventually(published)
+    stored = await broker.connection.jetstream().get_last_msg(CHAT_EVENTS.name, USAGE_SUBJECT)
+    # A relay that crashed between publishing and marking the row publishes it again ...
+    await sql("UPDATE chat.outbox SET published_at = NULL WHERE id = :id", id=run.id)
+
+    async def republished() -> list[Any]:
+        return await sql(
+            "SELECT 1 FROM chat.outbox WHERE id = :id AND published_at IS NOT NULL", id=run.id
+        )
+
+    await eventually(republished)
+    # ... and a publisher retrying after a lost ack sends the same message id again.
+    ack = await chat_service.publisher.publish_raw(
+        USAGE_SUBJECT,
+        stored.data or b"",
+        msg_id=run.id,
+        content_type="application/cloudevents+json",
+    )
+
+    assert ack.duplicate
+    assert await _usage_events(broker) == 1
+    event = json.loads(stored.data or b"{}")
+    assert event["id"] == run.id
+    assert event["type"] == "dev.agentbus.chat.usage.recorded"
+    assert event["data"]["run_id"] == run.id
+    assert event["data"]["tenant_id"] == "t_alpha"
+    assert event["data"]["model"] == "builtin"
+    assert event["data"]["agent"] == "triage"
+    assert event["data"]["input_tokens"] == run.input_tokens == result["usage"]["input_tokens"]
+    assert event["data"]["output_tokens"] == run.output_tokens == result["usage"]["output_tokens"]
