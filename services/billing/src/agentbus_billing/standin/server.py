@@ -87,7 +87,8 @@ class StandinState:
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return ls_server.json_response(data, status=status)
+    response: web.Response = ls_server.json_response(data, status=status)
+    return response
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -230,7 +231,9 @@ class Standin:
     async def get_subscription(self, _: web.Request, match: dict[str, str]) -> web.Response:
         return _json(self._sub_export(ls.Subscription._api_retrieve(match["id"])))
 
-    async def update_subscription(self, request: web.Request, match: dict[str, str]) -> web.Response:
+    async def update_subscription(
+        self, request: web.Request, match: dict[str, str]
+    ) -> web.Response:
         p = _items_on_plans(await _params(request))
         p.pop("expand", None)
         if p.pop("proration_behavior", None) == "none":
@@ -351,7 +354,9 @@ class Standin:
 
     async def list_meters(self, _: web.Request, __: dict[str, str]) -> web.Response:
         data = list(self.state.meters.values())
-        return _json({"object": "list", "data": data, "has_more": False, "url": "/v1/billing/meters"})
+        return _json(
+            {"object": "list", "data": data, "has_more": False, "url": "/v1/billing/meters"}
+        )
 
     async def create_meter_event(self, request: web.Request, _: dict[str, str]) -> web.Response:
         p = await _params(request)
@@ -387,7 +392,9 @@ class Standin:
             raise UserError(400, "url is required (and the stand-in needs a webhook secret)")
         events = p.get("enabled_events") or ["*"]
         endpoint_id = _id("we_")
-        register_webhook(endpoint_id, url, self.state.webhook_secret, None if "*" in events else events)
+        register_webhook(
+            endpoint_id, url, self.state.webhook_secret, None if "*" in events else events
+        )
         endpoint = {
             "id": endpoint_id,
             "object": "webhook_endpoint",
@@ -402,8 +409,12 @@ class Standin:
         return _json(endpoint)
 
     async def list_endpoints(self, _: web.Request, __: dict[str, str]) -> web.Response:
-        data = [{k: v for k, v in e.items() if k != "secret"} for e in self.state.endpoints.values()]
-        return _json({"object": "list", "data": data, "has_more": False, "url": "/v1/webhook_endpoints"})
+        data = [
+            {k: v for k, v in e.items() if k != "secret"} for e in self.state.endpoints.values()
+        ]
+        return _json(
+            {"object": "list", "data": data, "has_more": False, "url": "/v1/webhook_endpoints"}
+        )
 
     # ------------------------------------------------------------ operations
     async def reset(self, _: web.Request, __: dict[str, str]) -> web.Response:
@@ -442,8 +453,12 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     return runner
 
 
-def run(*, host: str, port: int, public_url: str, webhook_secret: str | None, webhook_url: str | None) -> None:
-    app, _ = build_app(public_url=public_url, webhook_secret=webhook_secret, webhook_url=webhook_url)
+def run(
+    *, host: str, port: int, public_url: str, webhook_secret: str | None, webhook_url: str | None
+) -> None:
+    app, _ = build_app(
+        public_url=public_url, webhook_secret=webhook_secret, webhook_url=webhook_url
+    )
 
     async def main() -> None:
         runner = await serve(app, host, port)

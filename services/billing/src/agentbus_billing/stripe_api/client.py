@@ -221,7 +221,9 @@ class StripeApi:
             ),
         )
 
-    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> StripeDict:
+    async def cancel_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> StripeDict:
         return await self.call(
             "subscriptions.cancel",
             lambda: self.client.v1.subscriptions.cancel_async(
@@ -244,5 +246,89 @@ class StripeApi:
             lambda: self.client.v1.billing.meter_events.create_async(
                 params,  # type: ignore[arg-type]
                 {"idempotency_key": f"agentbus-meter-{identifier}"},
+            ),
+        )
+
+    # ------------------------------------------------------------ catalog provisioning
+    async def find_product(self, product_id: str) -> StripeDict | None:
+        try:
+            return await self.call(
+                "products.retrieve", lambda: self.client.v1.products.retrieve_async(product_id)
+            )
+        except StripeNotFound:
+            return None
+
+    async def create_product(self, product_id: str, name: str, plan: str) -> StripeDict:
+        return await self.call(
+            "products.create",
+            lambda: self.client.v1.products.create_async(
+                {"id": product_id, "name": name, "metadata": {"plan": plan}},
+                {"idempotency_key": f"agentbus-product-{product_id}"},
+            ),
+        )
+
+    async def prices_by_lookup_key(self, lookup_key: str) -> list[StripeDict]:
+        found = await self.call(
+            "prices.list",
+            lambda: self.client.v1.prices.list_async({"lookup_keys": [lookup_key], "active": True}),
+        )
+        return list(found.get("data") or [])
+
+    async def create_price(
+        self, *, product_id: str, lookup_key: str, unit_amount: int, currency: str, interval: str
+    ) -> StripeDict:
+        params = {
+            "product": product_id,
+            "unit_amount": unit_amount,
+            "currency": currency,
+            "recurring": {"interval": interval},
+            "lookup_key": lookup_key,
+            "transfer_lookup_key": True,
+        }
+        key = f"agentbus-price-{lookup_key}-{unit_amount}-{currency}-{interval}"
+        return await self.call(
+            "prices.create",
+            lambda: self.client.v1.prices.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": key},
+            ),
+        )
+
+    async def meters(self) -> list[StripeDict]:
+        found = await self.call(
+            "billing.meters.list",
+            lambda: self.client.v1.billing.meters.list_async({"status": "active", "limit": 100}),
+        )
+        return list(found.get("data") or [])
+
+    async def create_meter(self, *, event_name: str, display_name: str) -> StripeDict:
+        params = {
+            "display_name": display_name,
+            "event_name": event_name,
+            "default_aggregation": {"formula": "sum"},
+            "customer_mapping": {"event_payload_key": "stripe_customer_id", "type": "by_id"},
+            "value_settings": {"event_payload_key": "value"},
+        }
+        return await self.call(
+            "billing.meters.create",
+            lambda: self.client.v1.billing.meters.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": f"agentbus-meter-{event_name}"},
+            ),
+        )
+
+    async def webhook_endpoints(self) -> list[StripeDict]:
+        found = await self.call(
+            "webhook_endpoints.list",
+            lambda: self.client.v1.webhook_endpoints.list_async({"limit": 100}),
+        )
+        return list(found.get("data") or [])
+
+    async def create_webhook_endpoint(self, url: str, events: list[str]) -> StripeDict:
+        return await self.call(
+            "webhook_endpoints.create",
+            lambda: self.client.v1.webhook_endpoints.create_async(
+                {"url": url, "enabled_events": events},  # type: ignore[typeddict-item]
+                {"idempotency_key": f"agentbus-webhook-{url}"},
             ),
         )

@@ -124,9 +124,7 @@ def upgrade() -> None:
         sa.Column("messages", sa.BigInteger, nullable=False),
         sa.Column("tokens", sa.BigInteger, nullable=False),
         _ts("recorded_at", nullable=False),
-        sa.Column(
-            "report_status", sa.Text, nullable=False, server_default=sa.text("'pending'")
-        ),
+        sa.Column("report_status", sa.Text, nullable=False, server_default=sa.text("'pending'")),
         sa.Column("report_attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
         _ts("reported_at"),
         sa.Column("last_error", sa.Text),
