@@ -5,9 +5,10 @@ from __future__ import annotations
 from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
-from agentbus_billing import entitlements, invoices, subscriptions, usage, webhooks
 from agentbus_billing.container import Billing
+from agentbus_billing.entitlements import handlers as entitlement_handlers
 from agentbus_billing.entitlements.service import EntitlementsService
+from agentbus_billing.invoices import handlers as invoice_handlers
 from agentbus_billing.invoices.service import InvoiceService
 from agentbus_billing.models import SCHEMA, outbox
 from agentbus_billing.plans.catalog import load_catalog
@@ -15,9 +16,12 @@ from agentbus_billing.plans.prices import PriceBook
 from agentbus_billing.plans.setup import provision
 from agentbus_billing.settings import BillingSettings
 from agentbus_billing.stripe_api.client import StripeApi
+from agentbus_billing.subscriptions import handlers as subscription_handlers
 from agentbus_billing.subscriptions.service import SubscriptionService
+from agentbus_billing.usage import handlers as usage_handlers
 from agentbus_billing.usage.reporter import MeterReporter
 from agentbus_billing.usage.service import UsageService
+from agentbus_billing.webhooks import handlers as webhook_handlers
 from agentbus_billing.webhooks.replay import WebhookReplayer
 from agentbus_billing.webhooks.service import StripeEventProcessor
 from agentbus_shared.contracts.streams import ENTITLEMENTS
@@ -38,8 +42,14 @@ def build(
     runtime.background("outbox-relay", relay.run)
     runtime.background("meter-reporter", billing.reporter.run)
     runtime.background("entitlements-sync", billing.entitlements.run)
-    for domain in (subscriptions, invoices, usage, entitlements, webhooks):
-        domain.handlers.register(runtime, billing)
+    for handlers in (
+        subscription_handlers,
+        invoice_handlers,
+        usage_handlers,
+        entitlement_handlers,
+        webhook_handlers,
+    ):
+        handlers.register(runtime, billing)
 
     @runtime.on_startup
     async def prepare_catalog() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.invoices.repository import InvoiceRecord, InvoiceRepository
+from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
 from agentbus_billing.stripe_api.client import StripeDict
@@ -46,6 +47,7 @@ class InvoiceService:
         if tenant_id is None:
             return "ignored"
         record = _record(obj, tenant_id)
+        await lock_for_transaction(session, f"invoice:{record.id}")
         stored = await self._invoices.get_for_update(session, record.id)
         if stored is not None:
             if version < stored.stripe_version:

@@ -8,6 +8,7 @@ from typing import Any, get_args
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.entitlements.service import ENTITLED_STATUSES, EntitlementsService
+from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
 from agentbus_billing.plans.catalog import Catalog, Plan
@@ -88,6 +89,7 @@ class SubscriptionService:
         tenant_id = principal.tenant_id
         if not plan.is_paid:
             async with self._db.transaction() as session:
+                await lock_for_transaction(session, f"subscription:{tenant_id}")
                 row = await self._subscriptions.get(session, tenant_id, for_update=True)
                 if row is not None and _has_live_stripe_subscription(row):
                     raise Conflict(
@@ -213,6 +215,7 @@ class SubscriptionService:
         tenant_id = await self.tenant_for(session, obj)
         if tenant_id is None:
             return "ignored"
+        await lock_for_transaction(session, f"subscription:{tenant_id}")
         row = await self._subscriptions.get(session, tenant_id, for_update=True)
         stored = row.stripe_version if row is not None and row.stripe_version else 0
         if version is not None and row is not None:
