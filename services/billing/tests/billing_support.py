@@ -14,6 +14,7 @@ import httpx
 import stripe
 from sqlalchemy import text
 
+from agentbus_billing.settings import BillingSettings
 from agentbus_billing.standin.server import Standin
 from agentbus_shared.bus import EventPublisher, RpcClient
 from agentbus_shared.contracts import subjects
@@ -23,6 +24,29 @@ from agentbus_shared.runtime import ServiceRuntime
 
 WEBHOOK_SECRET = "whsec_test_agentbus"
 STRIPE_KEY = "sk_test_agentbus"
+
+
+@dataclass
+class GatewayDouble:
+    url: str
+    received: list[dict[str, Any]]
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhooks/stripe"
+
+
+def make_settings(**overrides: Any) -> BillingSettings:
+    values: dict[str, Any] = {
+        "webhook_backoff": "0.2,0.2,0.2",
+        "webhook_max_deliver": 3,
+        "meter_report_interval": 0.2,
+        "entitlements_sync_interval": 0.5,
+        "stripe_timeout": 5.0,
+        "stripe_max_retries": 1,
+    }
+    values.update(overrides)
+    return BillingSettings(**values)
 
 
 @dataclass
@@ -130,3 +154,59 @@ async def consumer_drained(broker: Any, stream: str, durable: str) -> bool:
     """True once the durable consumer has acknowledged everything in its stream."""
     info = await broker.connection.jetstream().consumer_info(stream, durable)
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq)
+
+
+def signed(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
+    """A ``Stripe-Signature`` header for ``payload`` (what Stripe sends)."""
+    import hashlib
+    import hmac
+
+    timestamp = at or int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def operator(tenant_id: str = "t_ops") -> Principal:
+    return principal(tenant_id, Scope.PLATFORM_OPERATE, subject="u_operator")
+
+
+BILLING_TABLES = (
+    "customers",
+    "subscriptions",
+    "invoices",
+    "stripe_events",
+    "usage_records",
+    "usage_counters",
+    "usage_thresholds",
+    "entitlements_pending",
+    "plan_prices",
+    "stripe_meters",
+    "outbox",
+    "processed_events",
+)
+
+
+async def snapshot(billing: RunningBilling) -> dict[str, str]:
+    """Every row of every billing table, as text (to compare the database before and after)."""
+    tables = {}
+    for table in BILLING_TABLES:
+        rows = await billing.sql(
+            f"SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS rows FROM billing.{table} t"
+        )
+        tables[table] = rows[0].rows
+    return tables
+
+
+async def quiet(billing: RunningBilling, broker: Any) -> None:
+    """Wait until the service has consumed every webhook and published every outbox row."""
+
+    async def settled() -> bool:
+        pending = await billing.sql(
+            "SELECT (SELECT count(*) FROM billing.outbox WHERE published_at IS NULL) "
+            "+ (SELECT count(*) FROM billing.entitlements_pending) AS n"
+        )
+        return int(pending[0].n) == 0 and await consumer_drained(
+            broker, "STRIPE_WEBHOOKS", "stripe-webhooks"
+        )
+
+    await eventually(settled)

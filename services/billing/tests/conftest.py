@@ -14,7 +14,6 @@ import asyncio
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from billing_support import (
     STRIPE_KEY,
     WEBHOOK_SECRET,
+    GatewayDouble,
     RunningBilling,
     StandinServer,
+    make_settings,
 )
 
 
@@ -70,16 +71,6 @@ def standin_server() -> Iterator[StandinServer]:
 
 
 # ------------------------------------------------------------------ the gateway double
-@dataclass
-class GatewayDouble:
-    url: str
-    received: list[dict[str, Any]]
-
-    @property
-    def webhook_url(self) -> str:
-        return f"{self.url}/webhooks/stripe"
-
-
 @pytest.fixture
 async def gateway_double(broker: NatsBroker, streams: None) -> AsyncIterator[GatewayDouble]:
     """``POST /webhooks/stripe`` as the gateway serves it: verify, publish, answer after PubAck."""
@@ -130,19 +121,6 @@ async def streams(nats_url: str) -> None:
         await apply_buckets(js, BUCKETS)
     finally:
         await nc.close()
-
-
-def make_settings(**overrides: Any) -> BillingSettings:
-    values: dict[str, Any] = {
-        "webhook_backoff": "0.2,0.2,0.2",
-        "webhook_max_deliver": 3,
-        "meter_report_interval": 0.2,
-        "entitlements_sync_interval": 0.5,
-        "stripe_timeout": 5.0,
-        "stripe_max_retries": 1,
-    }
-    values.update(overrides)
-    return BillingSettings(**values)
 
 
 async def _running(settings: BillingSettings, broker: NatsBroker) -> AsyncIterator[RunningBilling]:
