@@ -20,6 +20,7 @@ from agentbus_billing.container import Billing
 from agentbus_billing.plans.setup import provision
 from agentbus_billing.settings import BillingSettings
 from agentbus_shared.contracts.billing import ReplayCommand
+from agentbus_shared.logging import configure_logging
 from agentbus_shared.runtime import ServiceRuntime
 
 app = typer.Typer(help="Billing: Stripe provisioning and webhook replay.", no_args_is_help=True)
@@ -28,6 +29,7 @@ app = typer.Typer(help="Billing: Stripe provisioning and webhook replay.", no_ar
 @asynccontextmanager
 async def _billing(connect_nats: bool) -> AsyncIterator[Billing]:
     settings = BillingSettings()
+    configure_logging("billing-cli", level=settings.log_level, fmt="console")
     runtime = ServiceRuntime("billing", settings, schema="billing", configure_process=False)
     assert runtime.db is not None
     billing = assemble(runtime, settings, runtime.db)

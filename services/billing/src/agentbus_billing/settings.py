@@ -31,6 +31,8 @@ class BillingSettings(ServiceSettings):
 
     webhook_workers: int = Field(8, ge=1, le=256)
     webhook_max_deliver: int = Field(6, ge=1)
+    webhook_ack_wait: float = Field(30.0, gt=0)
+    """Seconds before an unacknowledged delivery (its worker died) is delivered again."""
     webhook_backoff: str = "1,5,15,60,300"
     """Seconds before each redelivery of a failing webhook event (comma separated)."""
 

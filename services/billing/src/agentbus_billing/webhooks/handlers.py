@@ -30,6 +30,7 @@ def stripe_consumer(billing: Billing) -> DurableConsumer:
         subject="stripe.webhooks.>",
         retry=RetryPolicy(max_deliver=settings.webhook_max_deliver, backoff=settings.backoff()),
         max_workers=settings.webhook_workers,
+        ack_wait=settings.webhook_ack_wait,
         max_ack_pending=max(64, settings.webhook_workers * 8),
     )
 
