@@ -28,19 +28,14 @@ class StripeEventStore:
         stream_seq: int | None,
     ) -> str:
         """Store the event if new; return its status, holding its row lock for this transaction."""
-        await session.execute(
-            insert(stripe_events)
-            .values(
-                id=event_id,
-                type=event_type,
-                payload=payload,
-                stream_seq=stream_seq,
-                status="received",
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
+        statement = insert(stripe_events).values(
+            id=event_id, type=event_type, payload=payload, stream_seq=stream_seq, status="received"
         )
+        # A no-op update on conflict locks the existing row and returns it in the same round trip.
         status = await session.scalar(
-            select(stripe_events.c.status).where(stripe_events.c.id == event_id).with_for_update()
+            statement.on_conflict_do_update(
+                index_elements=["id"], set_={"status": stripe_events.c.status}
+            ).returning(stripe_events.c.status)
         )
         return str(status)
 
