@@ -195,6 +195,10 @@ class SubscriptionService:
                 return found
         return await self._subscriptions.tenant_of(session, str(obj.get("id")))
 
+    async def refresh_prices(self) -> None:
+        """Read the plan -> price mapping again (stripe-setup may have changed it)."""
+        await self._prices.load()
+
     async def link_customer(self, session: AsyncSession, tenant_id: str, customer_id: str) -> bool:
         return await self._customers.link(session, tenant_id, customer_id)
 

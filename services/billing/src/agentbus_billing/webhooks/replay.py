@@ -62,6 +62,7 @@ class WebhookReplayer:
                 deliver_policy=DeliverPolicy.BY_START_TIME,
                 opt_start_time=command.since.astimezone(UTC),
             )
+        await self._processor.refresh()
         started = time.perf_counter()
         count = applied = unchanged = failed = 0
         sub = await js.subscribe(

@@ -156,6 +156,10 @@ class StripeEventProcessor:
                 dead_lettered=True,
             )
 
+    async def refresh(self) -> None:
+        """Forget cached configuration before a replay (the operator may just have fixed it)."""
+        await self._subscriptions.refresh_prices()
+
     async def publish_entitlements(self, session: AsyncSession) -> None:
         await self._entitlements.publish_marked(session)
 
