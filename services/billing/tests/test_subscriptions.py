@@ -260,3 +260,16 @@ async def test_summary_combines_subscription_and_usage(billing: RunningBilling) 
     assert reply.data["subscription"]["plan"] == "free"
     assert {m["meter"] for m in reply.data["usage"]["meters"]} == {"messages", "tokens"}
     assert json.dumps(reply.data)
+
+
+async def test_stripe_secret_key_never_reaches_the_logs(
+    billing_with_stripe: RunningBilling, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from billing_support import STRIPE_KEY
+
+    await billing_with_stripe.call("subscription.create", {"plan": "pro"}, principal("t_secret"))
+    await billing_with_stripe.call("portal.create", {}, principal("t_secret"))
+
+    captured = capsys.readouterr()
+    assert "stripe.call" in captured.out + captured.err
+    assert STRIPE_KEY not in captured.out + captured.err

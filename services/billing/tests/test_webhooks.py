@@ -324,3 +324,56 @@ async def test_replay_since_a_time_reads_only_newer_events(
 
     assert future.data["count"] == 0
     assert (past.data["count"], past.data["applied"], past.data["unchanged"]) == (1, 0, 1)
+
+
+async def test_invoices_page_newest_first_for_the_tenant_only(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    now = int(time.time())
+    for n in range(5):
+        bill = invoice(f"in_mine{n}", "t_inv", amount=100 * (n + 1))
+        bill["created"] = now - 1000 + n
+        await billing.publish_stripe(stripe_event("invoice.finalized", bill, created=now + n))
+    await billing.publish_stripe(
+        stripe_event("invoice.paid", invoice("in_theirs", "t_other"), created=now)
+    )
+    await eventually(lambda: consumer_drained(broker, "STRIPE_WEBHOOKS", "stripe-webhooks"))
+
+    first = (await billing.call("invoices.list", {"limit": 2}, principal("t_inv"))).data
+    rest = (
+        await billing.call(
+            "invoices.list", {"limit": 10, "cursor": first["next_cursor"]}, principal("t_inv")
+        )
+    ).data
+    ids = [i["id"] for i in first["items"] + rest["items"]]
+    assert ids == [f"in_mine{n}" for n in (4, 3, 2, 1, 0)]
+    assert rest["next_cursor"] is None
+    with pytest.raises(AgentbusError) as bad:
+        await billing.call("invoices.list", {"cursor": "not-a-cursor"}, principal("t_inv"))
+    assert bad.value.status == 400
+    with pytest.raises(AgentbusError) as bad_events:
+        await billing.call("events.list", {"cursor": "%%%"}, operator())
+    assert bad_events.value.status == 400
+
+
+async def test_older_invoice_state_never_overwrites_a_newer_one(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    now = int(time.time())
+    paid = stripe_event("invoice.paid", invoice("in_order", "t_order"), created=now)
+    opened = stripe_event(
+        "invoice.finalized", invoice("in_order", "t_order", status="open"), created=now - 5
+    )
+    same_second_draft = stripe_event(
+        "invoice.created", invoice("in_order", "t_order", status="draft"), created=now
+    )
+    for event in (paid, opened, same_second_draft):
+        await billing.publish_stripe(event)
+        await eventually(lambda e=event: stored_events(billing, e["id"]))
+
+    rows = await billing.sql("SELECT status FROM billing.invoices WHERE id = 'in_order'")
+    assert [r.status for r in rows] == ["paid"]
+    outcomes = [
+        (await stored_events(billing, e["id"]))[0].outcome for e in (opened, same_second_draft)
+    ]
+    assert outcomes == ["stale", "stale"]
