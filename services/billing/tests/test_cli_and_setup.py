@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 import httpx
 import nats
@@ -14,14 +16,30 @@ import pytest
 from billing_support import STRIPE_KEY, StandinServer, stripe_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from typer.testing import CliRunner
 
-from agentbus_billing.cli import app
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.db import async_url
 
-runner = CliRunner()
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    output: str
+
+
+def agentbus(*args: str) -> Ran:
+    """``agentbus <args>`` as an operator runs it: its own process (it configures logging)."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from agentbus_shared.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    return Ran(result.returncode, result.stdout, result.stdout + result.stderr)
 
 
 @pytest.fixture
@@ -58,13 +76,13 @@ def test_stripe_setup_twice_changes_nothing(
     cli_env: dict[str, str], standin_server: StandinServer
 ) -> None:
     webhook = "http://127.0.0.1:9/webhooks/stripe"
-    first = runner.invoke(app, ["stripe-setup", "--webhook-url", webhook])
+    first = agentbus("billing", "stripe-setup", "--webhook-url", webhook)
     assert first.exit_code == 0, first.output
     mapping = rows(
         cli_env["DATABASE_URL"], "SELECT plan, price_id FROM billing.plan_prices ORDER BY plan"
     )
 
-    second = runner.invoke(app, ["stripe-setup", "--webhook-url", webhook])
+    second = agentbus("billing", "stripe-setup", "--webhook-url", webhook)
 
     assert second.exit_code == 0, second.output
     assert "7 created" in first.output
@@ -94,7 +112,7 @@ def test_stripe_setup_needs_an_api_key(
     cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("STRIPE_API_KEY")
-    result = runner.invoke(app, ["stripe-setup"])
+    result = agentbus("billing", "stripe-setup")
     assert result.exit_code != 0
     assert "STRIPE_API_KEY" in result.output
 
@@ -131,9 +149,9 @@ def test_replay_command_reapplies_from_the_stream(cli_env: dict[str, str]) -> No
 
     asyncio.run(publish())
 
-    dry = runner.invoke(app, ["replay", "--from-seq", "1", "--dry-run"])
-    applied = runner.invoke(app, ["replay", "--from-seq", "1"])
-    again = runner.invoke(app, ["replay", "--type", "invoice.paid"])
+    dry = agentbus("billing", "replay", "--from-seq", "1", "--dry-run")
+    applied = agentbus("billing", "replay", "--from-seq", "1")
+    again = agentbus("billing", "replay", "--type", "invoice.paid")
 
     assert json.loads(dry.stdout) == {
         "count": 1,
@@ -147,7 +165,7 @@ def test_replay_command_reapplies_from_the_stream(cli_env: dict[str, str]) -> No
     assert rows(cli_env["DATABASE_URL"], "SELECT id, status FROM billing.stripe_events") == [
         (event["id"], "processed")
     ]
-    refused = runner.invoke(app, ["replay", "--from-seq", "1", "--since", "2026-01-01T00:00:00"])
+    refused = agentbus("billing", "replay", "--from-seq", "1", "--since", "2026-01-01T00:00:00")
     assert refused.exit_code != 0
 
 

@@ -52,10 +52,11 @@ class InvoiceService:
         if stored is not None:
             if version < stored.stripe_version:
                 return "stale"
-            if version == stored.stripe_version and _RANK.get(record.status, 0) < _RANK.get(
+            if version == stored.stripe_version and _RANK.get(record.status, 0) <= _RANK.get(
                 stored.record.status, 0
             ):
-                return "stale"
+                # Same second, not further along: the state stored first stays (replay-stable).
+                return "unchanged" if stored.record == record else "stale"
             if stored.record == record:
                 if version > stored.stripe_version:
                     await self._invoices.save(

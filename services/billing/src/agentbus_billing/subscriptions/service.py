@@ -239,14 +239,11 @@ class SubscriptionService:
             current_period_end=_period(obj, "current_period_end"),
             cancel_at_period_end=bool(obj.get("cancel_at_period_end") or obj.get("cancel_at")),
         )
-        new_version = (
-            max(stored, version) if version is not None else (row.stripe_version if row else None)
-        )
-        new_event = (
-            event_id
-            if version is not None and version >= stored
-            else (row.stripe_event_id if row else None)
-        )
+        # Only a strictly newer event moves the version; a settled tie keeps the stored marker,
+        # so replaying either event of the tie writes nothing.
+        newer = version is not None and version > stored
+        new_version = version if newer else (row.stripe_version if row else None)
+        new_event = event_id if newer else (row.stripe_event_id if row else None)
         changed = await self._save_if_changed(
             session, tenant_id, row, state, stripe_version=new_version, stripe_event_id=new_event
         )
