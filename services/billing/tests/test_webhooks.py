@@ -163,7 +163,9 @@ async def test_handler_that_keeps_failing_is_dead_lettered_with_its_error(
     service_env: dict[str, str], streams: None, broker: NatsBroker
 ) -> None:
     unreachable = f"http://127.0.0.1:{free_port()}"
-    settings = make_settings(stripe_api_key="sk_test_down", stripe_api_base=unreachable)
+    settings = make_settings(
+        stripe_api_key="sk_test_down", stripe_api_base=unreachable, stripe_max_retries=0
+    )
     runtime = build(settings, configure_process=False)
     completed = stripe_event(
         "checkout.session.completed",
@@ -185,7 +187,7 @@ async def test_handler_that_keeps_failing_is_dead_lettered_with_its_error(
             page = (await billing.call("events.list", {"status": "dead_lettered"}, operator())).data
             return list(page["items"])
 
-        items = await eventually(dead, timeout=30)
+        items = await eventually(dead, timeout=60)
     assert items[0]["id"] == completed["id"]
     assert items[0]["attempts"] == 3
     assert "StripeUnavailable" in items[0]["last_error"]
