@@ -11,23 +11,24 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentbus_billing.app import assemble
-from agentbus_billing.container import Billing
-from agentbus_billing.plans.setup import provision
-from agentbus_billing.settings import BillingSettings
-from agentbus_shared.contracts.billing import ReplayCommand
-from agentbus_shared.logging import configure_logging
-from agentbus_shared.runtime import ServiceRuntime
+if TYPE_CHECKING:
+    from agentbus_billing.container import Billing
 
 app = typer.Typer(help="Billing: Stripe provisioning and webhook replay.", no_args_is_help=True)
 
 
 @asynccontextmanager
 async def _billing(connect_nats: bool) -> AsyncIterator[Billing]:
+    # Imported here: `agentbus --help` and other services' commands need not load Stripe.
+    from agentbus_billing.app import assemble
+    from agentbus_billing.settings import BillingSettings
+    from agentbus_shared.logging import configure_logging
+    from agentbus_shared.runtime import ServiceRuntime
+
     settings = BillingSettings()
     configure_logging("billing-cli", level=settings.log_level, fmt="console")
     runtime = ServiceRuntime("billing", settings, schema="billing", configure_process=False)
@@ -51,6 +52,8 @@ def stripe_setup(
     ] = None,
 ) -> None:
     """Provision products, prices (lookup keys) and meters in Stripe; write the plan -> price map."""
+
+    from agentbus_billing.plans.setup import provision
 
     async def run() -> None:
         async with _billing(connect_nats=False) as billing:
@@ -85,6 +88,8 @@ def replay(
     ] = False,
 ) -> None:
     """Re-apply Stripe events from STRIPE_WEBHOOKS (idempotent: replaying twice changes nothing)."""
+    from agentbus_shared.contracts.billing import ReplayCommand
+
     if since is not None and from_seq is not None:
         raise typer.BadParameter("give either --since or --from-seq")
     command = ReplayCommand(since=since, from_seq=from_seq, type=event_type, dry_run=dry_run)
