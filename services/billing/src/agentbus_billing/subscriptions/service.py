@@ -213,8 +213,9 @@ class SubscriptionService:
         """Apply a Stripe subscription object unless newer state is already stored.
 
         ``version`` is the ``created`` time of the event that carried ``obj``
-        (None for an API answer, which never moves the version). A tie with a
-        different event is settled by fetching the subscription from Stripe.
+        (None for an API answer, which never moves the version). An event of the
+        same second as the stored state is settled by fetching the subscription
+        from Stripe.
         """
         tenant_id = await self.tenant_for(session, obj)
         if tenant_id is None:
@@ -228,8 +229,9 @@ class SubscriptionService:
                 return "stale"
             if not tracked and obj.get("status") in TERMINAL_STATUSES:
                 return "stale"  # an older subscription ending; the tenant moved on
-            tie = tracked and version == stored and event_id != row.stripe_event_id
-            if tie and self._stripe.configured:
+            if tracked and version == stored and self._stripe.configured:
+                # Same second as the stored state (another event, or this one replayed after a
+                # tie was settled): Stripe's current object decides.
                 obj = await self._stripe.retrieve_subscription(str(obj["id"]))
         state = SubscriptionState(
             plan=(await self._plan_of(obj)).code,
@@ -239,11 +241,13 @@ class SubscriptionService:
             current_period_end=_period(obj, "current_period_end"),
             cancel_at_period_end=bool(obj.get("cancel_at_period_end") or obj.get("cancel_at")),
         )
-        # Only a strictly newer event moves the version; a settled tie keeps the stored marker,
-        # so replaying either event of the tie writes nothing.
-        newer = version is not None and version > stored
-        new_version = version if newer else (row.stripe_version if row else None)
-        new_event = event_id if newer else (row.stripe_event_id if row else None)
+        # A strictly newer event moves the marker. On a tie settled by Stripe the marker stays, so
+        # replaying either event writes nothing; without Stripe the later arrival wins.
+        moves = version is not None and (
+            version > stored or (version == stored and not self._stripe.configured)
+        )
+        new_version = version if moves else (row.stripe_version if row else None)
+        new_event = event_id if moves else (row.stripe_event_id if row else None)
         changed = await self._save_if_changed(
             session, tenant_id, row, state, stripe_version=new_version, stripe_event_id=new_event
         )

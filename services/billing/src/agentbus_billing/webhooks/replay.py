@@ -81,6 +81,7 @@ class WebhookReplayer:
                 outcome = await self._replay_one(msg.data, seq, dry_run=command.dry_run)
                 if outcome == "applied":
                     applied += 1
+                    log.info("stripe.replay_applied", stream_seq=seq, dry_run=command.dry_run)
                 elif outcome == "failed":
                     failed += 1
                 else:
@@ -131,6 +132,8 @@ class WebhookReplayer:
                         )
                     await store.finish(session, event.id, outcome=outcome)
             await self._processor.publish_entitlements(session)
+            if outcome == "applied":
+                log.info("stripe.replay_changed", stripe_event=event.id, type=event.type)
             return outcome
         except Exception as exc:
             log.warning("stripe.replay_failed", stripe_event=event.id, error=describe(exc))
