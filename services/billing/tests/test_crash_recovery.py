@@ -27,7 +27,7 @@ from agentbus_shared.servers import free_port
 BURST = 1000
 TENANTS = 10
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 class BillingProcess:
