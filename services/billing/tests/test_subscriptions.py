@@ -273,3 +273,50 @@ async def test_stripe_secret_key_never_reaches_the_logs(
     captured = capsys.readouterr()
     assert "stripe.call" in captured.out + captured.err
     assert STRIPE_KEY not in captured.out + captured.err
+
+
+async def test_failed_renewal_payment_moves_the_tenant_to_free_limits(
+    billing_with_stripe: RunningBilling, stripe_standin: StandinServer, broker: NatsBroker
+) -> None:
+    from billing_support import stripe_event
+    from localstripe import resources
+
+    billing = billing_with_stripe
+    await subscribed(billing, stripe_standin, broker, "t_dunning")
+    rows = await billing.sql(
+        "SELECT stripe_subscription_id FROM billing.subscriptions WHERE tenant_id = 't_dunning'"
+    )
+    subscription_id = rows[0][0]
+    # Stripe marks the subscription past_due when a renewal fails, then sends the invoice event.
+    resources.Subscription._api_retrieve(subscription_id).status = "past_due"
+    failed_invoice = {
+        "id": "in_renewal",
+        "object": "invoice",
+        "customer": (
+            await billing.sql(
+                "SELECT stripe_customer_id FROM billing.customers WHERE tenant_id = 't_dunning'"
+            )
+        )[0][0],
+        "subscription": subscription_id,
+        "status": "open",
+        "amount_due": 1900,
+        "amount_paid": 0,
+        "currency": "usd",
+        "created": int(datetime.now(UTC).timestamp()),
+    }
+    await billing.publish_stripe(
+        stripe_event(
+            "invoice.payment_failed",
+            failed_invoice,
+            created=int(datetime.now(UTC).timestamp()) + 5,
+        )
+    )
+
+    async def past_due() -> Entitlements | None:
+        found = await kv_entitlements(broker, "t_dunning")
+        return found if found and found.status == "past_due" else None
+
+    entitlements = await eventually(past_due)
+    assert entitlements.plan == "free"
+    invoices = (await billing.call("invoices.list", {}, principal("t_dunning"))).data["items"]
+    assert {(i["id"], i["status"]) for i in invoices} >= {("in_renewal", "open")}
