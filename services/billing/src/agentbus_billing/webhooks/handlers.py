@@ -54,14 +54,9 @@ def register(runtime: ServiceRuntime, billing: Billing) -> None:
         query: StripeEventsQuery, principal: CallerPrincipal
     ) -> Page[StripeEventView]:
         principal.require(Scope.PLATFORM_OPERATE)
-        async with billing.db.session() as session:
-            items, cursor = await billing.webhooks.store.page(
-                session,
-                status=query.status,
-                event_type=query.type,
-                limit=query.limit,
-                cursor=query.cursor,
-            )
+        items, cursor = await billing.webhooks.page(
+            status=query.status, event_type=query.type, limit=query.limit, cursor=query.cursor
+        )
         return Page[StripeEventView](items=items, next_cursor=cursor)
 
     @runtime.rpc_router.operation(

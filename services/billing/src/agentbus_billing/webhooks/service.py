@@ -19,6 +19,7 @@ from agentbus_billing.outcomes import Outcome
 from agentbus_billing.stripe_api.client import StripeApi
 from agentbus_billing.subscriptions.service import SubscriptionService
 from agentbus_billing.webhooks.repository import DONE, StripeEventStore
+from agentbus_shared.contracts.billing import StripeEventStatus, StripeEventView
 from agentbus_shared.db import Database
 from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.logging import get_logger
@@ -154,6 +155,20 @@ class StripeEventProcessor:
                 stream_seq=stream_seq,
                 error=describe(exc),
                 dead_lettered=True,
+            )
+
+    async def page(
+        self,
+        *,
+        status: StripeEventStatus | None,
+        event_type: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[StripeEventView], str | None]:
+        """Stored events, newest first, for operators."""
+        async with self._db.session() as session:
+            return await self.store.page(
+                session, status=status, event_type=event_type, limit=limit, cursor=cursor
             )
 
     async def refresh(self) -> None:
