@@ -379,3 +379,17 @@ async def test_older_invoice_state_never_overwrites_a_newer_one(
         (await stored_events(billing, e["id"]))[0].outcome for e in (opened, same_second_draft)
     ]
     assert outcomes == ["stale", "stale"]
+
+
+async def test_event_published_as_plain_text_is_still_applied(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    event = stripe_event("invoice.paid", invoice("in_text", "t_text"), created=int(time.time()))
+    await billing.publisher.publish_raw(
+        "stripe.webhooks.invoice.paid",
+        json.dumps(event).encode(),
+        msg_id=event["id"],
+        content_type="text/plain",
+    )
+    await eventually(lambda: consumer_drained(broker, "STRIPE_WEBHOOKS", "stripe-webhooks"))
+    assert [r.status for r in await stored_events(billing, event["id"])] == ["processed"]

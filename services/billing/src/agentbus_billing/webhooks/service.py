@@ -8,6 +8,8 @@ re-raised, so the consumer retries it later or dead-letters it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -106,6 +108,10 @@ class StripeEventProcessor:
         Raises what the handler raised, after recording the failure
         (``dead_letter_on_failure``: this was the last delivery).
         """
+        if isinstance(payload, bytes | str):
+            # Whatever content type the intake labelled it with, a Stripe event is JSON.
+            with contextlib.suppress(ValueError):
+                payload = json.loads(payload)
         try:
             event = StripeEvent.model_validate(payload)
         except ValidationError as exc:
