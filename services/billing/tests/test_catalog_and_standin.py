@@ -158,3 +158,56 @@ async def test_standin_refuses_meter_events_for_unknown_meters(
         ]
     assert refused.status_code == 400
     assert [r.status_code for r in duplicate_lookup] == [200, 400]
+
+
+def test_standin_keeps_its_objects_across_restarts_with_a_data_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from agentbus_shared.servers import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "agentbus_billing.standin",
+        "--port",
+        str(port),
+        "--data-file",
+        str(tmp_path / "standin.pickle"),
+    ]
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/_standin/health").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+        process.kill()
+        raise AssertionError("the stand-in did not start")
+
+    first = start()
+    try:
+        customer = httpx.post(f"{url}/v1/customers", headers=AUTH, data={"email": "k@example.com"})
+        httpx.post(f"{url}/v1/products", headers=AUTH, data={"id": "prod_k", "name": "K"})
+        price = httpx.post(
+            f"{url}/v1/prices",
+            headers=AUTH,
+            data={"product": "prod_k", "unit_amount": "700", "currency": "usd", "lookup_key": "kk"},
+        )
+    finally:
+        first.terminate()
+        first.wait(10)
+    second = start()
+    try:
+        again = httpx.get(f"{url}/v1/customers/{customer.json()['id']}", headers=AUTH)
+        prices = httpx.get(f"{url}/v1/prices", headers=AUTH, params={"lookup_keys[]": "kk"})
+    finally:
+        second.terminate()
+        second.wait(10)
+    assert again.status_code == 200
+    assert [p["id"] for p in prices.json()["data"]] == [price.json()["id"]]

@@ -17,7 +17,11 @@ MANIFEST = ServiceManifest(
             module="agentbus_billing.standin",
             default_port=12111,
             unless_env="STRIPE_API_KEY",
-            env={"STRIPE_STANDIN_WEBHOOK_URL": "{gateway_url}/webhooks/stripe"},
+            env={
+                "STRIPE_STANDIN_WEBHOOK_URL": "{gateway_url}/webhooks/stripe",
+                # customers and subscriptions survive a restart, like the billing database
+                "STRIPE_STANDIN_DATA_FILE": "{var_dir}/stripe-standin.pickle",
+            },
             provides={
                 "STRIPE_API_KEY": "sk_test_agentbus_standin",
                 "BILLING_STRIPE_API_BASE": "{url}",

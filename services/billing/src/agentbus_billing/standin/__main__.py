@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+from pathlib import Path
 
 from agentbus_billing.standin.server import run
 
@@ -19,6 +20,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "12111")))
     parser.add_argument("--webhook-url", default=os.environ.get("STRIPE_STANDIN_WEBHOOK_URL"))
     parser.add_argument("--public-url", default=os.environ.get("STRIPE_STANDIN_PUBLIC_URL"))
+    parser.add_argument(
+        "--data-file",
+        type=Path,
+        default=os.environ.get("STRIPE_STANDIN_DATA_FILE") or None,
+        help="Keep the stand-in's objects in this file across restarts (default: memory only).",
+    )
     args = parser.parse_args()
     secrets = [s.strip() for s in os.environ.get("STRIPE_WEBHOOK_SECRETS", "").split(",")]
     secret = next((s for s in secrets if s), None)
@@ -30,6 +37,7 @@ def main() -> None:
             public_url=public_url,
             webhook_secret=secret,
             webhook_url=args.webhook_url,
+            data_file=args.data_file,
         )
 
 

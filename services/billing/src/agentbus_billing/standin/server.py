@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import pickle
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -75,6 +77,19 @@ class StandinState:
     meter_events: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     portal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def saved(self) -> dict[str, Any]:
+        return {
+            "prices": self.prices,
+            "meters": self.meters,
+            "meter_events": self.meter_events,
+            "endpoints": self.endpoints,
+            "portal_sessions": self.portal_sessions,
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        for name, value in saved.items():
+            getattr(self, name).update(value)
 
     def reset(self) -> None:
         self.prices.clear()
@@ -159,9 +174,12 @@ class Standin:
                 if request.path.startswith("/v1/") and not ls_server.get_api_key(request):
                     return _json({"error": {"message": "Unauthorized", "type": "auth"}}, 401)
                 try:
-                    return await own(request, match.groupdict())
+                    response = await own(request, match.groupdict())
                 except UserError as exc:
                     return exc.to_response()  # type: ignore[no-any-return]
+                if request.method != "GET":
+                    ls.store.dump_to_disk()
+                return response
         return await handler(request)
 
     # ------------------------------------------------------------ prices
@@ -428,19 +446,46 @@ class Standin:
 _installed: Standin | None = None
 
 
+def _keep_in(data_file: Path | None, state: StandinState) -> None:
+    """Keep localstripe's store (and ours) in ``data_file``, or only in memory.
+
+    localstripe pickles its store to a fixed path in /tmp on every change; that
+    path is shared by every process on the machine, so it is replaced here.
+    """
+    if data_file is None:
+        ls.store.dump_to_disk = lambda: None
+        return
+
+    def dump() -> None:
+        temporary = data_file.with_suffix(".tmp")
+        with temporary.open("wb") as out:
+            pickle.dump((dict(ls.store), state.saved()), out, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(data_file)
+
+    ls.store.dump_to_disk = dump
+    if data_file.exists():
+        with data_file.open("rb") as saved:
+            objects, ours = pickle.load(saved)  # noqa: S301 - our own file under the dev var dir
+        dict.update(ls.store, objects)
+        state.restore(ours)
+
+
 def build_app(
-    *, public_url: str, webhook_secret: str | None, webhook_url: str | None = None
+    *,
+    public_url: str,
+    webhook_secret: str | None,
+    webhook_url: str | None = None,
+    data_file: Path | None = None,
 ) -> tuple[web.Application, Standin]:
     """localstripe's application with the stand-in in front (once per process: it is global)."""
     global _installed  # noqa: PLW0603 - localstripe's application and store are process-wide
-    # localstripe pickles its store to a fixed path in /tmp on every change: keep it in memory.
-    ls.store.dump_to_disk = lambda: None
     if _installed is None:
         _installed = Standin(StandinState(public_url=public_url, webhook_secret=webhook_secret))
         ls_server.app.middlewares.insert(0, _installed.middleware)
     else:
         _installed.state.public_url = public_url
         _installed.state.webhook_secret = webhook_secret
+    _keep_in(data_file, _installed.state)
     if webhook_url and webhook_secret:
         register_webhook("agentbus", webhook_url, webhook_secret, None)
     return ls_server.app, _installed
@@ -454,10 +499,19 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 
 def run(
-    *, host: str, port: int, public_url: str, webhook_secret: str | None, webhook_url: str | None
+    *,
+    host: str,
+    port: int,
+    public_url: str,
+    webhook_secret: str | None,
+    webhook_url: str | None,
+    data_file: Path | None,
 ) -> None:
     app, _ = build_app(
-        public_url=public_url, webhook_secret=webhook_secret, webhook_url=webhook_url
+        public_url=public_url,
+        webhook_secret=webhook_secret,
+        webhook_url=webhook_url,
+        data_file=data_file,
     )
 
     async def main() -> None:
