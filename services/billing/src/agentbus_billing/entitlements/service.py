@@ -9,6 +9,7 @@ bucket always catches up with the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from agentbus_shared.logging import get_logger
 log = get_logger(__name__)
 
 _MARKED = "agentbus_entitlements_marked"
+PASS_SIZE = 500
 ENTITLED_STATUSES = frozenset({"active", "trialing"})
 
 
@@ -49,6 +51,7 @@ class EntitlementsService:
         self._subscriptions = SubscriptionRepository()
         self._usage = UsageRepository()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._wakeup = asyncio.Event()
 
     async def mark(self, session: AsyncSession, tenant_id: str) -> None:
         """Note (in the caller's transaction) that ``tenant_id``'s entitlements changed.
@@ -94,8 +97,13 @@ class EntitlementsService:
         )
 
     async def publish_marked(self, session: AsyncSession) -> None:
-        """Publish the tenants marked in ``session`` (call after its transaction committed)."""
-        await self.publish(sorted(session.info.pop(_MARKED, set())))
+        """Have the tenants marked in ``session`` published now (call after its commit).
+
+        The publishing loop does it at once, so a burst of changes for one tenant
+        becomes one write.
+        """
+        if session.info.pop(_MARKED, None):
+            self._wakeup.set()
 
     async def publish(self, tenant_ids: Iterable[str]) -> None:
         """Write the current entitlements of each tenant to KV; failures stay marked for the loop."""
@@ -128,7 +136,7 @@ class EntitlementsService:
                     )
         return entitlements
 
-    async def publish_pending(self, limit: int = 500) -> int:
+    async def publish_pending(self, limit: int = PASS_SIZE) -> int:
         async with self._db.session() as session:
             tenants = list(
                 await session.scalars(
@@ -141,10 +149,13 @@ class EntitlementsService:
         return len(tenants)
 
     async def run(self) -> None:
-        """Publish marked tenants every ``sync_interval`` seconds, until cancelled."""
+        """Publish marked tenants when woken by a commit, else every ``sync_interval`` seconds."""
         while True:
-            await self.publish_pending()
-            await asyncio.sleep(self._sync_interval)
+            self._wakeup.clear()
+            if await self.publish_pending() >= PASS_SIZE:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._sync_interval)
 
     async def get(self, tenant_id: str) -> Entitlements:
         async with self._db.session() as session:
