@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import nats
+import psutil
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -206,10 +207,13 @@ async def main(count: int, workers: int) -> None:
             await processed_at_least(database_url, count, interval=0.2)
 
             burst = events(count, prefix="e2e", start=now + count)
+            billing_cpu = psutil.Process(process.pid)
+            cpu_before = sum(billing_cpu.cpu_times()[:2])
             started = time.perf_counter()
             publish_task = asyncio.create_task(publish_all(nats_server.url, burst))
             await processed_at_least(database_url, 2 * count, interval=0.05)
             end_to_end = time.perf_counter() - started
+            cpu_per_event = (sum(billing_cpu.cpu_times()[:2]) - cpu_before) / count
             await publish_task
             process.terminate()
             process.wait(30)
@@ -244,6 +248,16 @@ async def main(count: int, workers: int) -> None:
                 "workers": workers,
                 "seconds": round(end_to_end, 3),
                 "path": "publish to STRIPE_WEBHOOKS -> applied in PostgreSQL (no HTTP intake)",
+            },
+        ),
+        Result(
+            "billing_cpu_per_event",
+            cpu_per_event * 1000,
+            "ms",
+            baseline=None,
+            extra={
+                "what": "user+system CPU of the billing process per applied event, "
+                "end-to-end phase (independent of the machine's other load)"
             },
         ),
         Result(
