@@ -39,6 +39,47 @@ class StripeEventStore:
         )
         return str(status)
 
+    async def record_processed(
+        self,
+        session: AsyncSession,
+        *,
+        event_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        stream_seq: int | None,
+        outcome: str,
+    ) -> bool:
+        """Store the event as done, in the transaction that applied it.
+
+        False when it was already done: the caller rolls back, so an event applied
+        concurrently by two deliveries counts once (the second waits on the first's row).
+        """
+        status = "ignored" if outcome == "ignored" else "processed"
+        statement = insert(stripe_events).values(
+            id=event_id,
+            type=event_type,
+            payload=payload,
+            stream_seq=stream_seq,
+            status=status,
+            outcome=outcome,
+            processed_at=func.now(),
+            attempts=1,
+        )
+        result = await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "status": status,
+                    "outcome": outcome,
+                    "processed_at": func.now(),
+                    "attempts": stripe_events.c.attempts + 1,
+                    "last_error": None,
+                },
+                where=stripe_events.c.status.not_in(DONE),
+            ).returning(stripe_events.c.id)
+        )
+        return result.first() is not None
+
     async def status_of(self, session: AsyncSession, event_id: str) -> str | None:
         return await session.scalar(
             select(stripe_events.c.status).where(stripe_events.c.id == event_id).with_for_update()

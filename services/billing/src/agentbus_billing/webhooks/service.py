@@ -1,7 +1,8 @@
 """``StripeEventProcessor``: applies one Stripe event, once, in one transaction.
 
-The event is stored (unique Stripe id) and applied in the same transaction;
-a redelivered or duplicate event finds its row done and changes nothing. A
+The event is applied and stored (unique Stripe id) in the same transaction;
+a redelivered or duplicate event finds its row done, and its transaction is
+rolled back, so it changes nothing. A
 failure is recorded (attempts, last error) in a transaction of its own and
 re-raised, so the consumer retries it later or dead-letters it.
 """
@@ -20,13 +21,17 @@ from agentbus_billing.invoices.service import InvoiceService
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.stripe_api.client import StripeApi
 from agentbus_billing.subscriptions.service import SubscriptionService
-from agentbus_billing.webhooks.repository import DONE, StripeEventStore
+from agentbus_billing.webhooks.repository import StripeEventStore
 from agentbus_shared.contracts.billing import StripeEventStatus, StripeEventView
 from agentbus_shared.db import Database
 from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class _AlreadyDone(Exception):
+    """Rolls back the re-application of an event that is already stored as done."""
 
 
 class StripeEvent(BaseModel):
@@ -118,18 +123,9 @@ class StripeEventProcessor:
             await self._record_unparsed(payload, stream_seq, exc)
             raise
         try:
-            async with self._db.transaction() as session:
-                status = await self.store.record_once(
-                    session,
-                    event_id=event.id,
-                    event_type=event.type,
-                    payload=payload,
-                    stream_seq=stream_seq,
-                )
-                if status in DONE:
-                    return "duplicate"
-                outcome = await self.apply(session, event)
-                await self.store.finish(session, event.id, outcome=outcome)
+            outcome, session = await self._apply_once(event, payload, stream_seq)
+        except _AlreadyDone:
+            return "duplicate"
         except Exception as exc:
             dead = dead_letter_on_failure or isinstance(exc, PermanentFailure)
             async with self._db.transaction() as failure:
@@ -146,6 +142,22 @@ class StripeEventProcessor:
         await self._entitlements.publish_marked(session)
         log.info("stripe.event_applied", stripe_event=event.id, type=event.type, outcome=outcome)
         return outcome
+
+    async def _apply_once(
+        self, event: StripeEvent, payload: Any, stream_seq: int | None
+    ) -> tuple[Outcome, AsyncSession]:
+        async with self._db.transaction() as session:
+            outcome = await self.apply(session, event)
+            if not await self.store.record_processed(
+                session,
+                event_id=event.id,
+                event_type=event.type,
+                payload=payload,
+                stream_seq=stream_seq,
+                outcome=outcome,
+            ):
+                raise _AlreadyDone
+        return outcome, session
 
     async def _record_unparsed(
         self, payload: Any, stream_seq: int | None, exc: ValidationError
