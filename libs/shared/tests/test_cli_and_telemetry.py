@@ -73,7 +73,8 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
-    previous = trace.get_tracer_provider()
+    # The raw global (None when unset): restoring the proxy itself would make it recurse.
+    previous = trace._TRACER_PROVIDER
     trace._TRACER_PROVIDER = provider  # the global can be set once per process; tests swap it
     try:
         runtime = ServiceRuntime(

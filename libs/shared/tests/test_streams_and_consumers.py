@@ -18,7 +18,7 @@ from agentbus_shared.bus.streams import apply_buckets
 from agentbus_shared.contracts.chat import UsageRecorded
 from agentbus_shared.contracts.events import CloudEvent, make_event, parse_event
 from agentbus_shared.contracts.streams import BUCKETS, CHAT_EVENTS, DEAD_LETTERS, STREAMS
-from agentbus_shared.errors import PermanentFailure
+from agentbus_shared.errors import PermanentFailure, ServiceUnavailable
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.settings import ServiceSettings
 
@@ -53,6 +53,12 @@ async def test_same_msg_id_is_stored_once(js_broker: NatsBroker) -> None:
     assert second.duplicate
     info = await js_broker.connection.jetstream().stream_info(CHAT_EVENTS.name)
     assert info.state.messages == 1
+
+
+async def test_publish_without_a_stream_is_service_unavailable(broker: NatsBroker) -> None:
+    publisher = EventPublisher(broker, timeout=0.5, attempts=2, backoff=0.01)
+    with pytest.raises(ServiceUnavailable):
+        await publisher.publish_raw("stripe.webhooks.invoice.paid", b"{}", msg_id="evt_1")
 
 
 async def test_event_lands_on_its_subject_as_a_cloudevent(js_broker: NatsBroker) -> None:

@@ -1,75 +1,170 @@
-"""The gateway's FastAPI application."""
+"""The gateway's FastAPI application: wiring only.
+
+The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked
+consumer, the key-set refresher) serving a FastAPI app: the edge routes, the
+two streams, and one generic endpoint per declared route.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
-from agentbus_gateway.settings import GatewaySettings
-from agentbus_shared.bus import RpcClient, make_broker
-from agentbus_shared.logging import configure_logging
-from agentbus_shared.runtime import ReadinessCheck, check_readiness, ops_routes
-from agentbus_shared.telemetry import setup_tracing
+from agentbus_gateway.context import RequestContext
+from agentbus_gateway.edge import edge_router
+from agentbus_gateway.forwarding import Forwarder
+from agentbus_gateway.guard import Guard
+from agentbus_gateway.jwks import KeySetCache
+from agentbus_gateway.limits import RateLimiter, StreamSlots
+from agentbus_gateway.openapi import install_openapi
+from agentbus_gateway.problems import REQUEST_ID_HEADER, install_error_handlers
+from agentbus_gateway.revocation import SESSION_REVOKED_CONSUMER, RevokedSessions
+from agentbus_gateway.settings import EDGE_GROUP, GatewaySettings
+from agentbus_gateway.streams import StreamRoutes
+from agentbus_gateway.tokens import TokenVerifier
+from agentbus_gateway.webhooks import StripeIntake
+from agentbus_shared.bus import EventPublisher
+from agentbus_shared.contracts import ROUTES, Route
+from agentbus_shared.contracts import auth as auth_contract
+from agentbus_shared.contracts.auth import Jwks, SessionRevoked
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.runtime import ReadinessCheck, ServiceRuntime, check_readiness
+
+DESCRIPTION = """The public HTTP API of Agentbus.
+
+Errors are RFC 9457 problem details (`application/problem+json`). Authenticated
+routes take `Authorization: Bearer <access token>`. Limited responses carry
+`RateLimit-Policy` and `RateLimit`; a 429 carries `Retry-After`. Every response
+carries `X-Request-ID`.
+"""
 
 
 def create_app(
-    settings: GatewaySettings | None = None, *, configure_process: bool = True
+    settings: GatewaySettings | None = None,
+    *,
+    configure_process: bool = True,
+    routes: Iterable[Route] = ROUTES,
 ) -> FastAPI:
     settings = settings or GatewaySettings()
-    if configure_process:
-        configure_logging("gateway", level=settings.log_level, fmt=settings.log_format)
-        setup_tracing(
-            "gateway", endpoint=settings.otel_endpoint, sample_ratio=settings.otel_sample_ratio
+    routes = tuple(routes)
+    runtime = ServiceRuntime(
+        "gateway", settings, use_redis=True, configure_process=configure_process
+    )
+    assert runtime.redis is not None
+    rpc = runtime.rpc
+
+    async def fetch_jwks() -> Jwks:
+        return await rpc.request(
+            auth_contract.SERVICE,
+            auth_contract.Operation.JWKS,
+            None,
+            Jwks,
+            timeout=settings.ping_timeout * 2,
         )
-    broker = make_broker(settings, name="gateway")
-    rpc = RpcClient(broker, timeout=settings.rpc_timeout)
-    redis = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
+
+    keys = KeySetCache(
+        fetch_jwks,
+        unknown_kid_cooldown=settings.jwks_refresh_cooldown,
+        retry_interval=settings.jwks_retry_interval,
+    )
+    runtime.background("jwks-refresh", keys.keep_fresh)
+
+    revoked = RevokedSessions(runtime.redis)
+
+    @runtime.consumer(SESSION_REVOKED_CONSUMER)
+    async def on_session_revoked(event: CloudEvent[SessionRevoked]) -> None:
+        await revoked.on_session_revoked(event)
+
+    guard = Guard(
+        runtime.redis,
+        TokenVerifier(
+            keys,
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            algorithms=settings.token_algorithms,
+            leeway=settings.token_leeway,
+        ),
+        revoked,
+        RateLimiter(runtime.redis),
+        settings.rate_limits,
+        fail_open_groups=frozenset({EDGE_GROUP})
+        if settings.rate_limit_fail_open_edge
+        else frozenset(),
     )
 
-    async def nats_ready() -> bool:
-        connection = broker._connection
-        if connection is None or not connection.is_connected:
-            return False
-        await connection.flush(timeout=1)
-        return True
-
-    async def redis_ready() -> bool:
-        return bool(await redis.ping())
-
-    def service_ready(service: str) -> ReadinessCheck:
-        async def check() -> bool:
-            reply = await rpc.call(service, "ping", timeout=settings.ping_timeout)
-            return bool(reply.data.get("ok"))
-
-        return check
-
-    checks: dict[str, ReadinessCheck] = {"nats": nats_ready, "redis": redis_ready}
-    checks.update({service: service_ready(service) for service in settings.services})
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await broker.connect()
-        try:
-            yield
-        finally:
-            await broker.stop()
-            await redis.aclose()
-
-    app = FastAPI(title="Agentbus", version="0.1.0", lifespan=lifespan)
-    app.state.settings = settings
-    app.state.broker = broker
-    app.state.rpc = rpc
-    app.state.redis = redis
+    checks: dict[str, ReadinessCheck] = dict(runtime.readiness)
+    for service in settings.services:
+        checks[service] = _service_ping(runtime, service, settings.ping_timeout)
 
     async def readiness() -> tuple[bool, dict[str, str]]:
         return await check_readiness(checks, timeout=settings.ping_timeout + 1)
 
-    app.router.routes.extend(ops_routes(readiness))
+    app = FastAPI(
+        title="Agentbus",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=runtime.lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(
+        edge_router(
+            guard=guard,
+            readiness=readiness,
+            keys=keys,
+            intake=StripeIntake(
+                EventPublisher(runtime.broker, timeout=2.0, attempts=3),
+                settings.webhook_secrets(),
+                tolerance=settings.stripe_tolerance,
+            ),
+        )
+    )
+    app.include_router(
+        StreamRoutes(
+            guard=guard,
+            rpc=rpc,
+            connection=lambda: runtime.broker.connection,
+            slots=StreamSlots(
+                runtime.redis,
+                per_user=settings.sse_max_per_user,
+                per_tenant=settings.sse_max_per_tenant,
+            ),
+            heartbeat=settings.sse_heartbeat,
+            queue_size=settings.sse_queue_size,
+            idle_timeout=settings.sse_idle_timeout,
+            start_timeout=settings.rpc_timeout,
+        ).router
+    )
+    Forwarder(guard, rpc, default_timeout=settings.rpc_timeout).mount(app, routes)
+    install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "RateLimit", "RateLimit-Policy", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(
+        RequestContext,
+        max_body_bytes=settings.max_body_bytes,
+        trusted_proxies=settings.proxy_networks(),
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.keys = keys
     return app
+
+
+def _service_ping(runtime: ServiceRuntime, service: str, timeout: float) -> ReadinessCheck:
+    async def check() -> bool:
+        reply = await runtime.rpc.call(service, "ping", timeout=timeout)
+        return isinstance(reply.data, dict) and bool(reply.data.get("ok"))
+
+    return check
 
 
 def run(settings: GatewaySettings | None = None) -> None:
@@ -82,6 +177,8 @@ def run(settings: GatewaySettings | None = None) -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is read only through trusted proxies
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -1,9 +1,61 @@
-"""Settings of the gateway: the shared ones plus ``GATEWAY_*``."""
+"""Settings of the gateway: the shared ones plus ``GATEWAY_*`` (and ``STRIPE_WEBHOOK_SECRETS``).
 
-from pydantic import Field
+Complex values (lists, the rate-limit table) are read from the environment as
+JSON, e.g. ``GATEWAY_TRUSTED_PROXIES='["10.0.0.0/8"]'`` or
+``GATEWAY_RATE_LIMITS='{"strict": {"ip": {"limit": 5, "window": 60}}}'``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
+from agentbus_shared.settings import ServiceSettings, env
+
+EDGE_GROUP = "edge"
+"""Rate group of the gateway's own routes: health, readiness, metrics, JWKS."""
+WEBHOOK_GROUP = "webhooks"
+"""Rate group of the Stripe intake."""
+
+
+class Quota(BaseModel):
+    """``limit`` requests per ``window`` seconds, refilled evenly (GCRA)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    limit: int = Field(ge=1)
+    window: float = Field(gt=0)
+
+
+class GroupLimits(BaseModel):
+    """The quotas of one rate group, by what is counted. ``None``: not limited that way."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ip: Quota | None = Field(
+        None, description="per client IP (every caller, with or without token)"
+    )
+    user: Quota | None = Field(None, description="per principal (user or service account)")
+    tenant: Quota | None = Field(None, description="per tenant")
+
+
+def _q(limit: int, window: float = 60.0) -> Quota:
+    return Quota(limit=limit, window=window)
+
+
+DEFAULT_RATE_LIMITS: dict[str, GroupLimits] = {
+    # login, register, password and MFA flows: brute force is the threat
+    "strict": GroupLimits(ip=_q(30), user=_q(10)),
+    "anonymous": GroupLimits(ip=_q(300)),
+    "authenticated": GroupLimits(user=_q(600), tenant=_q(3000)),
+    "operator": GroupLimits(user=_q(60)),
+    EDGE_GROUP: GroupLimits(ip=_q(1200)),
+    WEBHOOK_GROUP: GroupLimits(ip=_q(6000)),
+}
 
 
 class GatewaySettings(ServiceSettings):
@@ -13,3 +65,75 @@ class GatewaySettings(ServiceSettings):
         ("auth", "chat", "billing"), description="services whose ping readiness needs"
     )
     ping_timeout: float = Field(1.0, gt=0)
+
+    # ---------------------------------------------------------- tokens
+    token_issuer: str = TOKEN_ISSUER
+    token_audience: str = TOKEN_AUDIENCE
+    token_algorithms: tuple[str, ...] = Field(
+        ("Ed25519", "EdDSA"), description="accepted JWS algorithms: Ed25519 only, never none/HMAC"
+    )
+    token_leeway: int = Field(30, ge=0, le=300, description="clock skew allowed, seconds")
+    jwks_refresh_cooldown: float = Field(
+        30.0, ge=0, description="least seconds between key-set refreshes caused by unknown kids"
+    )
+    jwks_retry_interval: float = Field(5.0, gt=0, description="retry delay while auth is away")
+
+    # ---------------------------------------------------------- edge
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of proxies whose X-Forwarded-For is believed",
+    )
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    # ---------------------------------------------------------- rate limits
+    rate_limits: dict[str, GroupLimits] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limit_fail_open_edge: bool = Field(
+        True, description="let health, metrics and JWKS through while Redis is down"
+    )
+
+    # ---------------------------------------------------------- server-sent events
+    sse_heartbeat: float = Field(15.0, gt=0, le=15.0)
+    sse_queue_size: int = Field(256, ge=1, description="frames buffered for a slow client")
+    sse_idle_timeout: float = Field(300.0, gt=0, description="a chat run silent this long ends")
+    sse_max_per_user: int = Field(5, ge=1)
+    sse_max_per_tenant: int = Field(50, ge=1)
+
+    # ---------------------------------------------------------- Stripe intake
+    stripe_webhook_secrets: SecretStr = Field(
+        SecretStr("dev-insecure-stripe-webhook-secret"),
+        validation_alias=env("STRIPE_WEBHOOK_SECRETS"),
+        description="comma-separated signing secrets (several during a rotation)",
+    )
+    stripe_tolerance: int = Field(300, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    @model_validator(mode="after")
+    def _sane_edge(self) -> Self:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("CORS: a wildcard origin cannot be combined with credentials")
+        # A table that names only some groups keeps the defaults of the others.
+        for group, limits in DEFAULT_RATE_LIMITS.items():
+            self.rate_limits.setdefault(group, limits)
+        return self
+
+    def insecure_settings(self) -> list[str]:
+        """As for every service, except the database: the gateway has none to protect."""
+        return [name for name in super().insecure_settings() if not name.startswith("DATABASE_URL")]
+
+    def webhook_secrets(self) -> list[str]:
+        return [
+            s.strip()
+            for s in self.stripe_webhook_secrets.get_secret_value().split(",")
+            if s.strip()
+        ]
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import nats.errors
+import nats.js.errors
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
@@ -29,6 +30,7 @@ _RETRYABLE = (
     nats.errors.TimeoutError,
     TimeoutError,
     nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,  # no stream captures the subject (yet)
     nats.errors.ConnectionReconnectingError,
     nats.errors.ConnectionClosedError,
     nats.errors.StaleConnectionError,

@@ -18,6 +18,9 @@ from agentbus_shared.contracts.http import Route
 
 SERVICE = "auth"
 
+TOKEN_ISSUER = "agentbus"
+TOKEN_AUDIENCE = "agentbus-api"
+
 Password = str
 _password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
 _code: dict[str, Any] = {"min_length": 4, "max_length": 64, "repr": False}

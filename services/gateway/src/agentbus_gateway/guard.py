@@ -1,0 +1,171 @@
+"""Who may pass: authenticate as a route's ``access`` says, rate-limit, check scopes.
+
+The order is the one DESIGN.md gives: verify the token, refuse a revoked
+session, charge the rate limit (so that refused calls are counted too), then
+check that a user is calling where a person is needed and that the token
+holds every scope of the route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import Request
+from redis.exceptions import NoScriptError, RedisError
+
+from agentbus_gateway.limits import Bucket, Decision, RateLimiter
+from agentbus_gateway.revocation import RevokedSessions
+from agentbus_gateway.settings import GroupLimits
+from agentbus_gateway.tokens import TokenVerifier, principal_of, token_rejected
+from agentbus_shared.contracts.common import Principal, RequestMeta
+from agentbus_shared.contracts.http import Access, Route
+from agentbus_shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """What a route asks of its callers."""
+
+    access: Access = "principal"
+    scopes: tuple[str, ...] = ()
+    rate_group: str = "authenticated"
+
+    @classmethod
+    def of(cls, route: Route) -> AccessPolicy:
+        return cls(access=route.access, scopes=route.scopes, rate_group=route.rate_group)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A caller let through: who (``None`` on public routes) and from where."""
+
+    principal: Principal | None
+    meta: RequestMeta
+    rate_headers: Mapping[str, str]
+
+    @property
+    def caller(self) -> Principal:
+        assert self.principal is not None, "only for routes that need a token"
+        return self.principal
+
+
+class Guard:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        verifier: TokenVerifier,
+        revoked: RevokedSessions,
+        limiter: RateLimiter,
+        rate_limits: Mapping[str, GroupLimits],
+        *,
+        fail_open_groups: frozenset[str] = frozenset(),
+    ) -> None:
+        self._redis = redis
+        self._verifier = verifier
+        self._revoked = revoked
+        self._limiter = limiter
+        self._rate_limits = rate_limits
+        self._fail_open = fail_open_groups
+
+    def knows_group(self, group: str) -> bool:
+        return group in self._rate_limits
+
+    async def admit(self, request: Request, policy: AccessPolicy) -> Admission:
+        """Let the request through or raise 401/403/429/503."""
+        meta = RequestMeta(
+            request_id=getattr(request.state, "request_id", None),
+            client_ip=getattr(request.state, "client_ip", None),
+            user_agent=request.headers.get("user-agent"),
+        )
+        principal: Principal | None = None
+        if policy.access != "public":
+            principal = principal_of(await self._verifier.verify(bearer_token(request)))
+        buckets = self._buckets(policy.rate_group, principal, meta.client_ip)
+        session_id = principal.session_id if principal is not None else None
+        try:
+            revoked, decision = await self._consult(session_id, buckets)
+        except ServiceUnavailable:
+            if principal is None and policy.rate_group in self._fail_open:
+                return Admission(None, meta, {})
+            raise
+        if revoked:
+            raise token_rejected("revoked", "The session of this token has been revoked.")
+        rate_headers = decision.headers()
+        request.state.rate_headers = rate_headers
+        if not decision.allowed:
+            raise self._limiter.refusal(decision)
+        if principal is not None:
+            if policy.access == "user" and principal.kind != "user":
+                raise Forbidden("This operation needs a user, not a service account.")
+            principal.require(*policy.scopes)
+        return Admission(principal, meta, rate_headers)
+
+    def _buckets(
+        self, group: str, principal: Principal | None, client_ip: str | None
+    ) -> tuple[Bucket, ...]:
+        limits = self._rate_limits[group]
+        buckets: list[Bucket] = []
+        if limits.ip is not None:
+            buckets.append(Bucket(group, "ip", client_ip or "unknown", limits.ip))
+        if principal is not None and limits.user is not None:
+            buckets.append(Bucket(group, "user", principal.subject, limits.user))
+        if principal is not None and limits.tenant is not None:
+            buckets.append(Bucket(group, "tenant", principal.tenant_id, limits.tenant))
+        return tuple(buckets)
+
+    async def _consult(
+        self, session_id: str | None, buckets: tuple[Bucket, ...]
+    ) -> tuple[bool, Decision]:
+        """Revocation check and rate-limit charge in one Redis round trip. Fails closed (503)."""
+        if session_id is None and not buckets:
+            return False, Decision(True, ())
+        for attempt in (1, 2):
+            pipe = self._redis.pipeline(transaction=False)
+            if session_id is not None:
+                self._revoked.queue_check(pipe, session_id)
+            if buckets:
+                self._limiter.queue(pipe, buckets)
+            try:
+                results = await pipe.execute(raise_on_error=False)
+                if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                    await self._limiter.load_script()  # Redis restarted: the script is gone
+                    continue
+            except (RedisError, OSError) as exc:
+                log.warning("edge.redis_unavailable", error=type(exc).__name__)
+                raise ServiceUnavailable(
+                    "Rate limits and sessions cannot be checked right now.", retry_after=2
+                ) from None
+            failed = next((r for r in results if isinstance(r, Exception)), None)
+            if failed is not None:
+                log.warning("edge.redis_error", error=type(failed).__name__)
+                raise ServiceUnavailable(
+                    "Rate limits and sessions cannot be checked right now.", retry_after=2
+                )
+            revoked = bool(results[0]) if session_id is not None else False
+            decision = self._limiter.decide(buckets, results[-1]) if buckets else Decision(True, ())
+            return revoked, decision
+        raise ServiceUnavailable("Rate limiting is unavailable.", retry_after=2)
+
+    def dependency(self, policy: AccessPolicy) -> Callable[[Request], Awaitable[Admission]]:
+        """A FastAPI dependency admitting callers by ``policy``."""
+
+        async def admitted(request: Request) -> Admission:
+            return await self.admit(request, policy)
+
+        return admitted
+
+
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer <token>``; 401 when there is none."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("An access token is required (Authorization: Bearer <token>).")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise token_rejected("malformed", "The Authorization header must be 'Bearer <token>'.")
+    return token.strip()

@@ -1,0 +1,114 @@
+"""What the OpenAPI document says beyond what FastAPI infers: errors, auth, scopes, limits.
+
+Every operation lists its success statuses with the route's response model,
+the problem responses it can give (``application/problem+json``), whether it
+needs a bearer token and which scopes, and its rate group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from agentbus_gateway.problems import PROBLEM_STATUSES, Problem
+from agentbus_shared.contracts.http import Route
+from agentbus_shared.errors import PROBLEM_CONTENT_TYPE
+
+BEARER = "bearerAuth"
+REF = "#/components/schemas/{model}"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": PROBLEM_STATUSES.get(status, "Error"),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
+        }
+        for status in statuses
+    }
+
+
+def error_statuses(*, authenticated: bool, has_input: bool) -> tuple[int, ...]:
+    statuses = [400, 404, 413, 429, 503, 504]
+    if authenticated:
+        statuses += [401, 403]
+    if has_input:
+        statuses.append(422)
+    return tuple(sorted(statuses))
+
+
+def security(authenticated: bool) -> list[dict[str, list[str]]]:
+    return [{BEARER: []}] if authenticated else []
+
+
+def operation_docs(route: Route) -> dict[str, Any]:
+    """``responses``, ``description`` and ``openapi_extra`` for a forwarded route."""
+    authenticated = route.access != "public"
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in (route.status, *route.extra_statuses):
+        if status == 204:
+            responses[status] = {"description": "Done; no content"}
+        elif route.response is not None:
+            responses[status] = {"model": route.response, "description": "Success"}
+        else:
+            responses[status] = {"description": "Success"}
+    has_input = bool(route.body or route.query or "{" in route.path)
+    responses.update(
+        problem_responses(*error_statuses(authenticated=authenticated, has_input=has_input))
+    )
+    lines = [f"Forwarded to `{route.subject}`.", f"Rate group: `{route.rate_group}`."]
+    if route.access == "user":
+        lines.append("Needs a user's access token (not a service account's).")
+    elif route.access == "principal":
+        lines.append("Needs an access token of a user or a service account.")
+    if route.scopes:
+        lines.append("Scopes: " + ", ".join(f"`{s}`" for s in route.scopes) + ".")
+    extra: dict[str, Any] = {"security": security(authenticated), "x-rate-group": route.rate_group}
+    if route.scopes:
+        extra["x-scopes"] = list(route.scopes)
+    if route.form_body and route.body is not None:
+        ref = {"schema": {"$ref": REF.format(model=route.body.__name__)}}
+        extra["requestBody"] = {
+            "required": True,
+            "content": {"application/json": ref, "application/x-www-form-urlencoded": ref},
+        }
+    return {"responses": responses, "description": "\n\n".join(lines), "openapi_extra": extra}
+
+
+def install_openapi(app: FastAPI, extra_models: Iterable[type[BaseModel]]) -> None:
+    """Generate the document once, with the problem model, the bearer scheme and ``extra_models``
+    (bodies FastAPI does not see, such as form-or-JSON ones) in its components."""
+    models: list[type[BaseModel]] = [Problem, *extra_models]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        _, definitions = models_json_schema(
+            [(model, "validation") for model in models], ref_template=REF
+        )
+        for name, schema in definitions.get("$defs", {}).items():
+            schemas.setdefault(name, schema)
+        components.setdefault("securitySchemes", {})[BEARER] = {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /api/v1/auth/token (Ed25519-signed JWT).",
+        }
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

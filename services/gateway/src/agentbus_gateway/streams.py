@@ -1,0 +1,229 @@
+"""The two streaming routes: a chat run's frames and a tenant's billing events, as SSE.
+
+Chat (``POST /api/v1/chat/stream``): pick a ``stream_id``, subscribe to
+``streams.chat.<stream_id>`` *first*, then request ``rpc.chat.v1.stream.start``;
+an error from chat (quota, entitlement, validation) is answered as a problem
+before any event is sent. Frames are relayed as ``id: <seq>``, ``event:
+<event>``, ``data: <json>`` until the one terminal ``final`` or ``error``. A
+client that leaves only ends the relay: the run goes on in chat and is saved.
+
+Billing (``GET /api/v1/billing/stream``): a core subscription to
+``events.billing.<tenant_id>.>``; each CloudEvent is relayed whole as an SSE
+event named by its event type (``subscription.changed``, ``invoice.changed``,
+``usage.threshold``, …) with the event id as SSE ``id``.
+"""
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from prometheus_client import Gauge
+from pydantic import ValidationError
+
+from agentbus_gateway.guard import AccessPolicy, Admission, Guard
+from agentbus_gateway.limits import StreamSlots
+from agentbus_gateway.openapi import error_statuses, problem_responses, security
+from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
+from agentbus_shared.bus import RpcClient
+from agentbus_shared.contracts import chat, subjects
+from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.events import EventRef
+from agentbus_shared.errors import AgentbusError, BadRequest, ServiceUnavailable
+from agentbus_shared.ids import new_id
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+OPEN_STREAMS = Gauge(
+    "agentbus_gateway_open_streams", "Server-sent event streams open now, by kind.", ["kind"]
+)
+
+CHAT_POLICY = AccessPolicy(access="principal", scopes=(Scope.CONVERSATIONS_WRITE,))
+BILLING_POLICY = AccessPolicy(access="principal", scopes=(Scope.BILLING_READ,))
+
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A stream of server-sent events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def chat_frame_event(msg: Msg) -> SseEvent | None:
+    """The SSE event of one chat frame; a malformed frame is skipped (and logged)."""
+    try:
+        frame = chat.StreamFrame.model_validate_json(msg.data)
+    except ValidationError:
+        log.warning("stream.bad_frame", subject=msg.subject, size=len(msg.data))
+        return None
+    return SseEvent(frame.event, frame.data, id=str(frame.seq), terminal=frame.terminal)
+
+
+def billing_event(prefix: str) -> Callable[[Msg], SseEvent | None]:
+    def to_event(msg: Msg) -> SseEvent | None:
+        try:
+            ref = EventRef.model_validate_json(msg.data)
+        except ValidationError:
+            log.warning("stream.bad_event", subject=msg.subject, size=len(msg.data))
+            return None
+        return SseEvent(msg.subject.removeprefix(prefix), msg.data, id=ref.id)
+
+    return to_event
+
+
+class StreamRoutes:
+    def __init__(
+        self,
+        *,
+        guard: Guard,
+        rpc: RpcClient,
+        connection: Callable[[], NatsClient],
+        slots: StreamSlots,
+        heartbeat: float,
+        queue_size: int,
+        idle_timeout: float,
+        start_timeout: float,
+    ) -> None:
+        self._rpc = rpc
+        self._connection = connection
+        self._slots = slots
+        self._heartbeat = heartbeat
+        self._queue_size = queue_size
+        self._idle_timeout = idle_timeout
+        self._start_timeout = start_timeout
+        self.router = APIRouter(tags=["streams"])
+        chat_admission = Annotated[Admission, Depends(guard.dependency(CHAT_POLICY))]
+        billing_admission = Annotated[Admission, Depends(guard.dependency(BILLING_POLICY))]
+
+        @self.router.post(
+            "/api/v1/chat/stream",
+            summary="Send a message and stream the run as server-sent events",
+            operation_id="chat.stream",
+            response_class=EventStreamResponse,
+            status_code=200,
+            responses={
+                **_SSE_DOC,
+                **problem_responses(*error_statuses(authenticated=True, has_input=True), 402),
+            },
+            openapi_extra={"security": security(True), "x-scopes": list(CHAT_POLICY.scopes)},
+        )
+        async def chat_stream(
+            body: chat.ChatRequest, admission: chat_admission
+        ) -> EventStreamResponse:
+            return await self.chat(body, admission)
+
+        @self.router.get(
+            "/api/v1/billing/stream",
+            summary="The tenant's billing events as server-sent events",
+            operation_id="billing.stream",
+            response_class=EventStreamResponse,
+            status_code=200,
+            responses={
+                **_SSE_DOC,
+                **problem_responses(*error_statuses(authenticated=True, has_input=False)),
+            },
+            openapi_extra={"security": security(True), "x-scopes": list(BILLING_POLICY.scopes)},
+        )
+        async def billing_stream(
+            request: Request, admission: billing_admission
+        ) -> EventStreamResponse:
+            return await self.billing(admission)
+
+    async def chat(self, body: chat.ChatRequest, admission: Admission) -> EventStreamResponse:
+        principal = admission.caller
+        stream_id = new_id("stm")
+        inbox = Inbox(self._queue_size)
+        close = await self._open(
+            "chat", stream_id, subjects.chat_stream(stream_id), inbox, admission
+        )
+        try:
+            await self._rpc.call(
+                chat.SERVICE,
+                chat.Operation.STREAM_START,
+                chat.StreamStart(**body.model_dump(), stream_id=stream_id),
+                principal=principal,
+                meta=admission.meta,
+                timeout=self._start_timeout,
+            )
+        except BaseException:
+            await close()
+            raise
+        return EventStreamResponse(
+            relay(
+                inbox,
+                chat_frame_event,
+                heartbeat=self._heartbeat,
+                idle_timeout=self._idle_timeout,
+                on_tick=self._renewer(stream_id, admission),
+            ),
+            on_close=close,
+            headers={**admission.rate_headers, "X-Stream-ID": stream_id},
+        )
+
+    async def billing(self, admission: Admission) -> EventStreamResponse:
+        tenant = admission.caller.tenant_id
+        try:
+            subject = subjects.event("billing", tenant, ">")
+        except ValueError:
+            raise BadRequest("The token's tenant cannot be streamed.") from None
+        stream_id = new_id("stm")
+        inbox = Inbox(self._queue_size)
+        close = await self._open("billing", stream_id, subject, inbox, admission)
+        return EventStreamResponse(
+            relay(
+                inbox,
+                billing_event(subject.removesuffix(">")),
+                heartbeat=self._heartbeat,
+                on_tick=self._renewer(stream_id, admission),
+            ),
+            on_close=close,
+            headers=dict(admission.rate_headers),
+        )
+
+    async def _open(
+        self, kind: str, stream_id: str, subject: str, inbox: Inbox, admission: Admission
+    ) -> Callable[[], Awaitable[None]]:
+        """Take a stream slot and subscribe; return the one cleanup that undoes both."""
+        principal = admission.caller
+        owner = {"user": principal.subject, "tenant": principal.tenant_id}
+        await self._slots.acquire(stream_id, **owner)
+        subscription: Subscription | None = None
+        try:
+            connection = self._connection()
+            subscription = await connection.subscribe(subject, cb=inbox.put)
+            # Once the client has its 200, events published from any connection must reach us.
+            await connection.flush(timeout=2)
+        except BaseException as exc:
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+            await self._slots.release(stream_id, **owner)
+            if isinstance(exc, Exception) and not isinstance(exc, AgentbusError):
+                raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
+            raise
+        OPEN_STREAMS.labels(kind).inc()
+        closed = False
+
+        async def close() -> None:
+            nonlocal closed
+            if closed:
+                return
+            closed = True
+            OPEN_STREAMS.labels(kind).dec()
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+            await self._slots.release(stream_id, **owner)
+
+        return close
+
+    def _renewer(self, stream_id: str, admission: Admission) -> Callable[[], Awaitable[None]]:
+        principal = admission.caller
+
+        async def renew() -> None:
+            await self._slots.renew(stream_id, user=principal.subject, tenant=principal.tenant_id)
+
+        return renew

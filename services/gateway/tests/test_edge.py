@@ -1,0 +1,169 @@
+"""The gateway's own routes: JWKS copy, health, readiness, metrics, CORS; revoked sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentbus_shared.contracts.auth import SessionRevoked
+from agentbus_shared.contracts.events import make_event
+
+
+async def test_jwks_is_served_from_the_cached_copy_with_etag(
+    client: Any, fake_auth: Any, signing_key: Any
+) -> None:
+    response = await client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    (key,) = response.json()["keys"]
+    assert key["kid"] == signing_key.kid
+    assert key["kty"] == "OKP"
+    assert key["crv"] == "Ed25519"
+    assert "d" not in key
+    etag = response.headers["etag"]
+    assert etag.startswith('"')
+    assert response.headers["cache-control"].startswith("public, max-age=")
+    assert 0 < int(response.headers["cache-control"].rsplit("=", 1)[1]) <= 300
+    calls = fake_auth.jwks_calls
+    again = await client.get("/.well-known/jwks.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert fake_auth.jwks_calls == calls  # answered from the copy
+
+
+async def test_jwks_without_auth_is_503(start_gateway: Any) -> None:
+    async with start_gateway() as gw:
+        response = await gw.client.get("/.well-known/jwks.json")
+    assert response.status_code == 503
+
+
+async def test_health_is_ok_while_the_process_lives(client: Any) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "x-request-id" in response.headers
+
+
+async def test_ready_names_the_parts_that_are_down(client: Any, fake_chat: Any) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 503
+    report = response.json()
+    assert report["status"] == "unavailable"
+    assert report["checks"] == {
+        "nats": "ok",
+        "redis": "ok",
+        "auth": "ok",
+        "chat": "ok",
+        "billing": "unavailable",
+    }
+
+
+async def test_ready_when_every_part_answers(
+    client: Any, fake_chat: Any, fake_billing: Any
+) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_metrics_count_requests_by_route_template_without_ids(
+    client: Any, tokens: Any
+) -> None:
+    await client.delete("/api/v1/auth/sessions/s_secret_id_123", headers=tokens.bearer())
+    await client.get("/no/such/path/u_42")
+    text = (await client.get("/metrics")).text
+    assert (
+        'agentbus_http_requests_total{method="DELETE",route="/api/v1/auth/sessions/{session_id}",'
+        'status="404"}'
+    ) in text
+    assert 'route="unmatched"' in text
+    assert "s_secret_id_123" not in text
+    assert "u_42" not in text
+    assert "agentbus_gateway_tokens_rejected_total" in text
+
+
+async def test_cors_allows_only_the_configured_origins(start_gateway: Any, fake_auth: Any) -> None:
+    async with start_gateway(cors_origins=["https://app.example.com"]) as gw:
+        allowed = await gw.client.options(
+            "/api/v1/auth/me",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        other = await gw.client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_wildcard_origin_with_credentials_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    with pytest.raises(ValidationError, match="wildcard"):
+        GatewaySettings(cors_origins=["*"], cors_allow_credentials=True)
+
+
+async def test_revoked_session_is_refused_at_once(client: Any, tokens: Any, fake_auth: Any) -> None:
+    revoked = tokens.bearer(sid="s_revoked")
+    kept = tokens.bearer(sid="s_kept")
+    assert (await client.get("/api/v1/auth/me", headers=revoked)).status_code == 200
+    now = datetime.now(UTC)
+    event = make_event(
+        SessionRevoked(
+            session_id="s_revoked",
+            user_id="u_alice",
+            tenant_id="t_acme",
+            reason="logout",
+            revoked_at=now,
+            expires_at=now + timedelta(minutes=10),
+        ),
+        tenant_id="t_acme",
+    )
+    await fake_auth.runtime.publisher.publish(event)
+    for _ in range(100):
+        response = await client.get("/api/v1/auth/me", headers=revoked)
+        if response.status_code == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+    assert (await client.get("/api/v1/auth/me", headers=kept)).status_code == 200
+
+
+async def test_revocation_already_past_its_tokens_life_is_not_stored(
+    gateway: Any, redis_url: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from agentbus_gateway.revocation import RevokedSessions
+
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        sessions = RevokedSessions(redis)
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        assert not await sessions.revoke("s_old", until=past)
+        assert not await sessions.is_revoked("s_old")
+        assert await sessions.revoke("s_new", until=datetime.now(UTC) + timedelta(seconds=60))
+        assert 0 < await redis.pttl(RevokedSessions.key("s_new")) <= 60_000
+    finally:
+        await redis.aclose()
+
+
+def test_production_refuses_the_development_webhook_secret(monkeypatch: Any) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRETS", raising=False)
+    with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
+        GatewaySettings(environment="production")
+    # The gateway has no database: an unset DATABASE_URL is no reason to refuse.
+    settings = GatewaySettings(environment="production", stripe_webhook_secrets="whsec_live")
+    assert settings.webhook_secrets() == ["whsec_live"]

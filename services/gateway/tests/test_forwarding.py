@@ -1,0 +1,226 @@
+"""The generic path: every declared route forwarded over NATS, answers and errors mapped once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from agentbus_shared.contracts import ROUTES
+
+
+async def test_path_query_and_body_are_merged_into_one_payload(
+    client: Any, tokens: Any, fake_auth: Any
+) -> None:
+    response = await client.patch(
+        "/api/v1/tenants/members/u_carol", json={"role": "admin"}, headers=tokens.bearer()
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["payload"] == {"role": "admin", "user_id": "u_carol"}
+
+    response = await client.get(
+        "/api/v1/tenants/members", params={"limit": 5}, headers=tokens.bearer()
+    )
+    assert response.json()["payload"] == {"limit": 5}
+
+
+async def test_body_cannot_choose_the_resource_of_the_path(client: Any, tokens: Any) -> None:
+    response = await client.patch(
+        "/api/v1/tenants/members/u_carol",
+        json={"role": "admin", "user_id": "u_mallory"},
+        headers=tokens.bearer(),
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_request_metadata_travels_with_the_call(client: Any, tokens: Any) -> None:
+    response = await client.get(
+        "/api/v1/tenants/current",
+        headers={**tokens.bearer(), "X-Request-ID": "req-abc.123", "User-Agent": "agent/1.0"},
+    )
+    assert response.headers["x-request-id"] == "req-abc.123"
+    meta = response.json()["meta"]
+    assert meta == {
+        "request_id": "req-abc.123",
+        "client_ip": "127.0.0.1",
+        "user_agent": "agent/1.0",
+    }
+
+
+async def test_insane_request_id_is_replaced(client: Any, tokens: Any) -> None:
+    response = await client.get(
+        "/api/v1/tenants/current", headers={**tokens.bearer(), "X-Request-ID": "a b\tc" * 50}
+    )
+    generated = response.headers["x-request-id"]
+    assert generated.startswith("req_")
+    assert response.json()["meta"]["request_id"] == generated
+
+
+async def test_public_route_answers_with_the_routes_status(client: Any) -> None:
+    body = {"email": "ann@example.com", "password": "correct horse", "tenant_name": "Acme"}
+    response = await client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 201
+    echoed = response.json()
+    assert echoed["principal"] is None
+    assert echoed["payload"] == body
+
+
+async def test_service_chooses_another_success_status(client: Any) -> None:
+    response = await client.post(
+        "/api/v1/auth/token", json={"email": "ann@example.com", "password": "pw"}
+    )
+    assert response.status_code == 202
+    assert response.json() == {"mfa_required": True, "challenge_token": "c"}
+
+
+async def test_no_content_route_answers_204_without_body(client: Any, tokens: Any) -> None:
+    response = await client.post("/api/v1/auth/logout", headers=tokens.bearer())
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+async def test_service_error_becomes_a_problem_with_its_code(client: Any, tokens: Any) -> None:
+    response = await client.delete("/api/v1/auth/sessions/s_404", headers=tokens.bearer())
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "urn:agentbus:problem:session_not_found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No such session.",
+        "code": "session_not_found",
+    }
+
+
+async def test_invalid_body_is_refused_with_field_errors(client: Any, fake_auth: Any) -> None:
+    response = await client.post("/api/v1/auth/register", json={"email": "not-an-email"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "validation_failed"
+    fields = {tuple(error["loc"]) for error in problem["errors"]}
+    assert ("body", "email") in fields
+    assert ("body", "password") in fields
+    assert not [call for call in fake_auth.calls if call[0] == "register"]
+
+
+async def test_body_that_is_not_json_is_refused(client: Any) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_token_endpoint_takes_a_form_or_json(client: Any) -> None:
+    grant = {"grant_type": "client_credentials", "client_id": "ci", "client_secret": "cs"}
+    as_form = await client.post("/api/v1/auth/oauth/token", data=grant)
+    as_json = await client.post("/api/v1/auth/oauth/token", json=grant)
+    assert as_form.status_code == as_json.status_code == 200
+    assert as_form.json()["payload"] == as_json.json()["payload"] == grant
+    wrong = await client.post(
+        "/api/v1/auth/oauth/token", content=b"x", headers={"Content-Type": "text/plain"}
+    )
+    assert wrong.status_code == 415
+    invalid = await client.post("/api/v1/auth/oauth/token", data={"grant_type": "password"})
+    assert invalid.status_code == 422
+    assert ["body", "client_id"] in [error["loc"] for error in invalid.json()["errors"]]
+
+
+async def test_missing_service_answers_503_at_once(client: Any) -> None:
+    started = time.monotonic()
+    response = await client.get("/api/v1/billing/plans")
+    assert response.status_code == 503
+    assert time.monotonic() - started < 1.0
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "service_unavailable"
+
+
+async def test_slow_service_answers_504_within_the_timeout(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    async def slow(body: Any, principal: Any, meta: Any) -> None:
+        await asyncio.sleep(3)
+
+    await spawn_fake("chat", {"agents.list": slow})
+    async with start_gateway(rpc_timeout=0.3) as gw:
+        started = time.monotonic()
+        response = await gw.client.get("/api/v1/agents", headers=tokens.bearer())
+        elapsed = time.monotonic() - started
+    assert response.status_code == 504
+    assert elapsed < 1.5
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "upstream_timeout"
+
+
+async def test_without_signing_keys_token_routes_answer_503_not_401(
+    start_gateway: Any, tokens: Any
+) -> None:
+    async with start_gateway() as gw:
+        response = await gw.client.get("/api/v1/tenants/current", headers=tokens.bearer())
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+
+
+async def test_body_over_the_limit_is_refused_with_413(start_gateway: Any, fake_auth: Any) -> None:
+    async with start_gateway(max_body_bytes=2048) as gw:
+        big = {"email": "a@example.com", "password": "x" * 4000, "tenant_name": "t"}
+        declared = await gw.client.post("/api/v1/auth/register", json=big)
+
+        async def chunks() -> Any:
+            yield b'{"email": "a@example.com", "password": "'
+            yield b"x" * 4000
+            yield b'", "tenant_name": "t"}'
+
+        chunked = await gw.client.post(
+            "/api/v1/auth/register",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
+    assert declared.status_code == 413
+    assert chunked.status_code == 413
+    assert chunked.json()["code"] == "payload_too_large"
+    assert not [call for call in fake_auth.calls if call[0] == "register"]
+
+
+async def test_unknown_path_and_wrong_method_are_problems(client: Any) -> None:
+    missing = await client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong = await client.put("/api/v1/auth/register")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+async def test_openapi_documents_every_declared_route_with_its_models(client: Any) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        responses = operation["responses"]
+        assert str(route.status) in responses
+        if route.response is not None and route.status != 204:
+            schema = responses[str(route.status)]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith(
+                route.response.__name__.replace("[", "_").replace("]", "_")
+            )
+        if route.body is not None:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert body["$ref"] == f"#/components/schemas/{route.body.__name__}"
+        if route.access != "public":
+            assert operation["security"] == [{"bearerAuth": []}]
+            assert "401" in responses
+    for path in ("/api/v1/chat/stream", "/api/v1/billing/stream", "/webhooks/stripe"):
+        assert path in document["paths"]
+    assert "/.well-known/jwks.json" in document["paths"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
+async def test_api_docs_are_served(client: Any, path: str) -> None:
+    assert (await client.get(path)).status_code == 200
+
+
+async def test_every_response_carries_exactly_one_request_id(client: Any) -> None:
+    for response in (await client.get("/health"), await client.get("/api/v1/billing/plans")):
+        assert len(response.headers.get_list("x-request-id")) == 1
