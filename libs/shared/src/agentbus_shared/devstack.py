@@ -35,7 +35,7 @@ import nats
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
-from agentbus_shared.manifest import DEV_SECRET, ServiceManifest
+from agentbus_shared.manifest import DEV_SECRET, Companion, ServiceManifest
 from agentbus_shared.servers import (
     ManagedServer,
     NatsServer,
@@ -59,6 +59,7 @@ class ServiceProcess:
     log_path: Path | None
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    health_path: str = "/health/ready"
 
     @property
     def url(self) -> str:
@@ -118,6 +119,9 @@ class DevStack:
         self.environ = dict(os.environ if environ is None else environ)
         self.servers: list[ManagedServer] = []
         self.services: list[ServiceProcess] = []
+        self.companions: list[ServiceProcess] = []
+        self.companion_env: dict[str, str] = {}
+        self.ports: dict[str, int] = {}
         self.urls: dict[str, str] = {}
         self._stopping = False
 
@@ -129,8 +133,11 @@ class DevStack:
         self._migrate()
         self.progress("applying stream definitions")
         asyncio.run(self._apply_streams())
+        self._assign_ports()
+        self._start_companions()
+        self._wait_ready(self.companions)
         self._start_services()
-        self._wait_ready()
+        self._wait_ready(self.services)
         self._write_state()
 
     def _port(self, name: str) -> int:
@@ -193,17 +200,66 @@ class DevStack:
             path.chmod(0o600)
         return stored
 
-    def _start_services(self) -> None:
-        dev_secrets = self._dev_secrets()
-        for service in manifest.discover():
-            if self.only and service.name not in self.only and service.name != "gateway":
-                continue
+    def _selected(self) -> list[ServiceManifest]:
+        return [
+            m
+            for m in manifest.discover()
+            if not self.only or m.name in self.only or m.name == "gateway"
+        ]
+
+    def _assign_ports(self) -> None:
+        for service in self._selected():
             if service.name == "gateway" and self.gateway_port:
                 port = self.gateway_port
             else:
                 port = free_port() if self.free_ports else service.default_port
             if port_open("127.0.0.1", port):
                 raise ServerError(f"port {port} for {service.name} is in use (try --free-ports)")
+            self.ports[service.name] = port
+
+    def _start_companions(self) -> None:
+        """Start each selected service's development stand-ins that the environment does not replace."""
+        dev_secrets = self._dev_secrets()
+        gateway = self.ports.get("gateway")
+        for service in self._selected():
+            for companion in service.companions:
+                if companion.unless_env and self.environ.get(companion.unless_env):
+                    self.progress(f"not starting {companion.name}: {companion.unless_env} is set")
+                    continue
+                port = free_port() if self.free_ports else companion.default_port
+                if port_open("127.0.0.1", port):
+                    raise ServerError(f"port {port} for {companion.name} is in use")
+                values = {
+                    "url": f"http://127.0.0.1:{port}",
+                    "port": str(port),
+                    "gateway_url": f"http://127.0.0.1:{gateway}" if gateway else "",
+                    "var_dir": str(self.var),
+                }
+                env = {
+                    **self.environ,
+                    **self.urls,
+                    **{k: v for k, v in dev_secrets.items() if k not in self.environ},
+                    **{k: v.format(**values) for k, v in companion.env.items()},
+                    "HTTP_HOST": "127.0.0.1",
+                    "PORT": str(port),
+                }
+                log_path = (
+                    self.var / "logs" / f"{companion.name}.log" if self.log_to_files else None
+                )
+                process = ServiceProcess(
+                    _as_manifest(companion), port, env, log_path, health_path=companion.health_path
+                )
+                self.progress(f"starting {companion.name} on {process.url}")
+                process.start()
+                self.companions.append(process)
+                for key, value in companion.provides.items():
+                    if key not in self.environ:
+                        self.companion_env[key] = value.format(**values)
+
+    def _start_services(self) -> None:
+        dev_secrets = self._dev_secrets()
+        for service in self._selected():
+            port = self.ports[service.name]
             env = {
                 **self.environ,
                 "ENVIRONMENT": self.environ.get("ENVIRONMENT", "development"),
@@ -211,6 +267,7 @@ class DevStack:
                 "AGENTBUS_VAR_DIR": str(self.var),
                 **self.urls,
                 **{k: v for k, v in dev_secrets.items() if k not in self.environ},
+                **self.companion_env,
                 **{k: v for k, v in service.env.items() if v != DEV_SECRET},
                 "HTTP_HOST": "127.0.0.1",
                 "HTTP_PORT": str(port),
@@ -222,16 +279,16 @@ class DevStack:
             process.start()
             self.services.append(process)
 
-    def _wait_ready(self, timeout: float = 90.0) -> None:
+    def _wait_ready(self, processes: list[ServiceProcess], timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = {s.manifest.name: s for s in self.services}
+        pending = {s.manifest.name: s for s in processes}
         while pending:
             for name, service in list(pending.items()):
                 if service.process is not None and service.process.poll() is not None:
                     raise ServerError(
                         f"{name} exited with {service.process.returncode} during start-up"
                     )
-                if _get_status(f"{service.url}/health/ready") == 200:
+                if _get_status(f"{service.url}{service.health_path}") == 200:
                     self.progress(f"{name} is ready")
                     del pending[name]
             if time.monotonic() > deadline:
@@ -246,6 +303,10 @@ class DevStack:
             "services": {
                 s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
                 for s in self.services
+            },
+            "companions": {
+                s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
+                for s in self.companions
             },
             "servers": {
                 server.name: {
@@ -263,7 +324,7 @@ class DevStack:
     def supervise(self) -> None:
         """Restart services that exit, until asked to stop (at most 5 restarts a minute each)."""
         while not self._stopping:
-            for service in self.services:
+            for service in [*self.companions, *self.services]:
                 process = service.process
                 if process is None or process.poll() is None or self._stopping:
                     continue
@@ -281,7 +342,7 @@ class DevStack:
 
     def stop(self) -> None:
         self._stopping = True
-        for service in reversed(self.services):
+        for service in [*reversed(self.services), *reversed(self.companions)]:
             self.progress(f"stopping {service.manifest.name}")
             service.stop()
         for server in reversed(self.servers):
@@ -289,6 +350,13 @@ class DevStack:
             server.stop()
         with contextlib.suppress(FileNotFoundError):
             (self.var / "stack.json").unlink()
+
+
+def _as_manifest(companion: Companion) -> ServiceManifest:
+    """A companion runs like a service without a schema (``python -m <module>``)."""
+    return ServiceManifest(
+        name=companion.name, module=companion.module, default_port=companion.default_port
+    )
 
 
 def _secret_names(service: ServiceManifest) -> list[str]:

@@ -16,6 +16,26 @@ DEV_SECRET = "<dev-secret>"  # noqa: S105 - a placeholder, not a secret
 
 
 @dataclass(frozen=True)
+class Companion:
+    """A development process standing in for something outside the system (e.g. a payment API).
+
+    ``agentbus dev`` starts it (``python -m <module>`` with ``HTTP_HOST`` and
+    ``PORT``) before the services, unless ``unless_env`` is set (the real thing
+    is configured), waits for ``health_path``, and gives every service the
+    ``provides`` environment. Values of ``env`` and ``provides`` may use
+    ``{url}``, ``{port}`` (the companion's), ``{gateway_url}`` and ``{var_dir}``.
+    """
+
+    name: str
+    module: str
+    default_port: int
+    unless_env: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    provides: dict[str, str] = field(default_factory=dict)
+    health_path: str = "/health"
+
+
+@dataclass(frozen=True)
 class ServiceManifest:
     name: str
     module: str
@@ -31,6 +51,8 @@ class ServiceManifest:
     needs_redis: bool = False
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment the dev stack sets for this service; ``DEV_SECRET`` values are generated."""
+    companions: tuple[Companion, ...] = ()
+    """Development stand-ins the dev stack runs for this service (see :class:`Companion`)."""
 
 
 def discover() -> list[ServiceManifest]:

@@ -174,8 +174,11 @@ class ReplayCommand(Contract):
 
 class ReplayResult(Contract):
     count: int = Field(description="events read from the stream that match the filter")
-    applied: int = 0
-    unchanged: int = 0
+    applied: int = Field(0, description="events whose re-application changed stored state")
+    unchanged: int = Field(0, description="events already reflected (or older than stored state)")
+    failed: int = Field(
+        0, description="events that could not be applied (recorded with their error)"
+    )
     dry_run: bool = False
 
 

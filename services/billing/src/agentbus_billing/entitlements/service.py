@@ -1,0 +1,162 @@
+"""Computes a tenant's entitlements and writes them to KV (key = tenant id).
+
+A change marks the tenant in ``entitlements_pending`` in the same transaction
+as the change; after commit the caller publishes, and a background loop
+publishes whatever is still marked (after a crash, or a KV outage), so the
+bucket always catches up with the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+
+from nats.js.kv import KeyValue
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_billing.models import entitlements_pending
+from agentbus_billing.periods import period_at
+from agentbus_billing.plans.catalog import Catalog
+from agentbus_billing.subscriptions.repository import SubscriptionRepository
+from agentbus_billing.usage.repository import UsageRepository
+from agentbus_shared.contracts.billing import Entitlements
+from agentbus_shared.db import Database
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_MARKED = "agentbus_entitlements_marked"
+PASS_SIZE = 500
+ENTITLED_STATUSES = frozenset({"active", "trialing"})
+
+
+class EntitlementsService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        bucket: Callable[[], Awaitable[KeyValue]],
+        *,
+        sync_interval: float = 5.0,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._bucket = bucket
+        self._sync_interval = sync_interval
+        self._subscriptions = SubscriptionRepository()
+        self._usage = UsageRepository()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._wakeup = asyncio.Event()
+
+    async def mark(self, session: AsyncSession, tenant_id: str) -> None:
+        """Note (in the caller's transaction) that ``tenant_id``'s entitlements changed.
+
+        After the transaction commits, call :meth:`publish_marked` with the same session.
+        """
+        session.info.setdefault(_MARKED, set()).add(tenant_id)
+        await session.execute(
+            insert(entitlements_pending)
+            .values(tenant_id=tenant_id, since=func.clock_timestamp())
+            .on_conflict_do_update(
+                index_elements=["tenant_id"], set_={"since": func.clock_timestamp()}
+            )
+        )
+
+    async def compute(
+        self, session: AsyncSession, tenant_id: str, *, now: datetime | None = None
+    ) -> Entitlements:
+        """Plan limits, usage so far and period; past-due or canceled tenants get the free limits."""
+        now = now or datetime.now(UTC)
+        row = await self._subscriptions.get(session, tenant_id)
+        default = self._catalog.default
+        if row is None:
+            plan, status, start, end = default, "active", None, None
+        else:
+            state = row.state
+            known = self._catalog.find(state.plan)
+            entitled = state.status in ENTITLED_STATUSES and known is not None
+            plan = known if entitled and known is not None else default
+            status, start, end = state.status, state.current_period_start, state.current_period_end
+        period = period_at(now, start, end)
+        used = await self._usage.used(session, tenant_id, period.start)
+        return Entitlements(
+            tenant_id=tenant_id,
+            plan=plan.code,
+            status=status,
+            limits=plan.limits,
+            used={"messages": used.get("messages", 0), "tokens": used.get("tokens", 0)},
+            period_start=period.start,
+            period_end=period.end,
+            features=list(plan.features),
+            updated_at=now,
+        )
+
+    async def publish_marked(self, session: AsyncSession) -> None:
+        """Have the tenants marked in ``session`` published now (call after its commit).
+
+        The publishing loop does it at once, so a burst of changes for one tenant
+        becomes one write.
+        """
+        if session.info.pop(_MARKED, None):
+            self._wakeup.set()
+
+    async def publish(self, tenant_ids: Iterable[str]) -> None:
+        """Write the current entitlements of each tenant to KV; failures stay marked for the loop."""
+        for tenant_id in dict.fromkeys(tenant_ids):
+            try:
+                await self._publish_one(tenant_id)
+            except Exception as exc:
+                log.warning("entitlements.publish_failed", tenant_id=tenant_id, error=repr(exc))
+
+    async def _publish_one(self, tenant_id: str) -> Entitlements:
+        # One writer per tenant at a time, reading after taking the lock: the last write is the newest.
+        async with self._locks[tenant_id]:
+            async with self._db.session() as session:
+                marked_at = await session.scalar(
+                    select(entitlements_pending.c.since).where(
+                        entitlements_pending.c.tenant_id == tenant_id
+                    )
+                )
+                entitlements = await self.compute(session, tenant_id)
+            bucket = await self._bucket()
+            await bucket.put(tenant_id, entitlements.model_dump_json().encode())
+            if marked_at is not None:
+                # A change marked after our read has a newer mark and stays for the next pass.
+                async with self._db.transaction() as session:
+                    await session.execute(
+                        delete(entitlements_pending).where(
+                            entitlements_pending.c.tenant_id == tenant_id,
+                            entitlements_pending.c.since == marked_at,
+                        )
+                    )
+        return entitlements
+
+    async def publish_pending(self, limit: int = PASS_SIZE) -> int:
+        async with self._db.session() as session:
+            tenants = list(
+                await session.scalars(
+                    select(entitlements_pending.c.tenant_id)
+                    .order_by(entitlements_pending.c.since)
+                    .limit(limit)
+                )
+            )
+        await self.publish(tenants)
+        return len(tenants)
+
+    async def run(self) -> None:
+        """Publish marked tenants when woken by a commit, else every ``sync_interval`` seconds."""
+        while True:
+            self._wakeup.clear()
+            if await self.publish_pending() >= PASS_SIZE:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._sync_interval)
+
+    async def get(self, tenant_id: str) -> Entitlements:
+        async with self._db.session() as session:
+            return await self.compute(session, tenant_id)

@@ -1,0 +1,1 @@
+"""The plan catalog: plans as data, their limits, and their Stripe prices."""

@@ -1,0 +1,1 @@
+"""Stripe over its official client: one place for retries, idempotency keys, logs and metrics."""

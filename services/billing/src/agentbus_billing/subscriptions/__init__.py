@@ -1,0 +1,1 @@
+"""Subscriptions: the tenant's plan and its Stripe subscription, customers and prices."""

@@ -1,0 +1,1 @@
+"""Usage: metering chat runs per tenant and period, reporting them to Stripe Billing Meters."""

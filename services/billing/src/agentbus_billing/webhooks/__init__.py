@@ -1,0 +1,1 @@
+"""Stripe webhooks: the durable consumer of STRIPE_WEBHOOKS, the event store, replay."""

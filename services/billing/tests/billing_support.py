@@ -1,0 +1,212 @@
+"""Helpers of the billing tests (imported by the tests and conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import stripe
+from sqlalchemy import text
+
+from agentbus_billing.settings import BillingSettings
+from agentbus_billing.standin.server import Standin
+from agentbus_shared.bus import EventPublisher, RpcClient
+from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.events import EventData, make_event
+from agentbus_shared.runtime import ServiceRuntime
+
+WEBHOOK_SECRET = "whsec_test_agentbus"
+STRIPE_KEY = "sk_test_agentbus"
+
+
+@dataclass
+class GatewayDouble:
+    url: str
+    received: list[dict[str, Any]]
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhooks/stripe"
+
+
+def make_settings(**overrides: Any) -> BillingSettings:
+    values: dict[str, Any] = {
+        "webhook_backoff": "0.2,0.2,0.2",
+        "webhook_max_deliver": 3,
+        "meter_report_interval": 0.2,
+        "entitlements_sync_interval": 0.5,
+        "stripe_timeout": 5.0,
+        "stripe_max_retries": 1,
+    }
+    values.update(overrides)
+    return BillingSettings(**values)
+
+
+@dataclass
+class StandinServer:
+    url: str
+    standin: Standin
+
+    def reset(self, webhook_url: str | None) -> None:
+        httpx.post(f"{self.url}/_standin/reset").raise_for_status()
+        if webhook_url:
+            httpx.post(
+                f"{self.url}/_config/webhooks/agentbus",
+                json={"url": webhook_url, "secret": WEBHOOK_SECRET},
+            ).raise_for_status()
+
+    async def complete_checkout(self, checkout_url: str) -> dict[str, Any]:
+        session_id = checkout_url.rstrip("/").rsplit("/", 1)[-1]
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                f"{self.url}/_standin/checkout/sessions/{session_id}/complete"
+            )
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def meter_events(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"{self.url}/_standin/meter_events")
+        return list(response.json()["data"])
+
+    def client(self) -> stripe.StripeClient:
+        return stripe.StripeClient(
+            STRIPE_KEY, base_addresses={"api": self.url}, http_client=stripe.HTTPXClient()
+        )
+
+
+@dataclass
+class RunningBilling:
+    runtime: ServiceRuntime
+    rpc: RpcClient
+    publisher: EventPublisher
+
+    async def sql(self, query: str, **params: Any) -> list[Any]:
+        assert self.runtime.db is not None
+        async with self.runtime.db.session() as session:
+            return list((await session.execute(text(query), params)).all())
+
+    async def call(
+        self, operation: str, payload: Any = None, principal: Principal | None = None
+    ) -> Any:
+        reply = await self.rpc.call("billing", operation, payload, principal=principal, timeout=15)
+        return reply
+
+    async def publish_event(
+        self, data: EventData, *, tenant_id: str, event_id: str | None = None
+    ) -> None:
+        event = make_event(data, tenant_id=tenant_id, event_id=event_id)
+        await self.publisher.publish(event)
+
+    async def publish_stripe(self, event: dict[str, Any], *, msg_id: str | None = None) -> Any:
+        return await self.publisher.publish_raw(
+            subjects.stripe_webhook(event["type"]),
+            json.dumps(event).encode(),
+            msg_id=msg_id or event["id"],
+        )
+
+
+def principal(tenant_id: str, *scopes: str, subject: str = "u_owner") -> Principal:
+    return Principal(
+        subject=subject,
+        tenant_id=tenant_id,
+        roles=("owner",),
+        scopes=frozenset(scopes or (Scope.BILLING_READ, Scope.BILLING_MANAGE)),
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1
+) -> Any:
+    """Poll ``check`` until it returns something truthy (and return it), or fail."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout}s (last value: {last!r})")
+
+
+def stripe_event(
+    event_type: str, obj: dict[str, Any], *, created: int, event_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": event_id or f"evt_{secrets.token_hex(8)}",
+        "object": "event",
+        "type": event_type,
+        "created": created,
+        "livemode": False,
+        "api_version": "2026-10-28",
+        "data": {"object": obj},
+    }
+
+
+async def consumer_drained(broker: Any, stream: str, durable: str) -> bool:
+    """True once the durable consumer has acknowledged everything in its stream."""
+    info = await broker.connection.jetstream().consumer_info(stream, durable)
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq)
+
+
+def signed(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
+    """A ``Stripe-Signature`` header for ``payload`` (what Stripe sends)."""
+    import hashlib
+    import hmac
+
+    timestamp = at or int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def operator(tenant_id: str = "t_ops") -> Principal:
+    return principal(tenant_id, Scope.PLATFORM_OPERATE, subject="u_operator")
+
+
+BILLING_TABLES = (
+    "customers",
+    "subscriptions",
+    "invoices",
+    "stripe_events",
+    "usage_records",
+    "usage_counters",
+    "usage_thresholds",
+    "entitlements_pending",
+    "plan_prices",
+    "stripe_meters",
+    "outbox",
+    "processed_events",
+)
+
+
+async def snapshot(billing: RunningBilling) -> dict[str, str]:
+    """Every row of every billing table, as text (to compare the database before and after)."""
+    tables = {}
+    for table in BILLING_TABLES:
+        rows = await billing.sql(
+            f"SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS rows FROM billing.{table} t"
+        )
+        tables[table] = rows[0].rows
+    return tables
+
+
+async def quiet(billing: RunningBilling, broker: Any) -> None:
+    """Wait until the service has consumed every webhook and published every outbox row."""
+
+    async def settled() -> bool:
+        pending = await billing.sql(
+            "SELECT (SELECT count(*) FROM billing.outbox WHERE published_at IS NULL) "
+            "+ (SELECT count(*) FROM billing.entitlements_pending) AS n"
+        )
+        return int(pending[0].n) == 0 and await consumer_drained(
+            broker, "STRIPE_WEBHOOKS", "stripe-webhooks"
+        )
+
+    await eventually(settled)
