@@ -141,9 +141,7 @@ def build_context(root: Path) -> list[Path]:
         base = Path(current).relative_to(root).as_posix()
         prefix = "" if base == "." else base + "/"
         directories[:] = [
-            d
-            for d in directories
-            if not excluded(prefix + d) or may_reinclude_below(prefix + d)
+            d for d in directories if not excluded(prefix + d) or may_reinclude_below(prefix + d)
         ]
         sent.extend(Path(prefix + f) for f in files if not excluded(prefix + f))
     return sorted(sent)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,7 +72,9 @@ def test_ops_image_has_every_service_and_a_postgres_client_of_the_server_version
     assert "--all-packages" in _sync_command(_build_stage_of("ops"))
     assert STAGES["ops"].base == "${POSTGRES_IMAGE}"
     default = next(
-        line for line in DOCKERFILE.read_text().splitlines() if line.startswith("ARG POSTGRES_IMAGE")
+        line
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.startswith("ARG POSTGRES_IMAGE")
     )
     compose = (derive.DEPLOY / "compose.yml").read_text()
     major = default.split(":")[1].split("-")[0]
