@@ -108,8 +108,8 @@ def _pattern(pattern: str) -> re.Pattern[str]:
 def build_context(root: Path) -> list[Path]:
     """The files ``docker build`` sends, following ``.dockerignore`` (last matching rule wins)."""
     rules: list[tuple[bool, str, re.Pattern[str]]] = []
-    for line in (root / ".dockerignore").read_text().splitlines():
-        line = line.strip()
+    for raw in (root / ".dockerignore").read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             text = line.lstrip("!").strip("/")
             rules.append((line.startswith("!"), text, _pattern(text)))
