@@ -39,7 +39,9 @@ async def publisher(broker: NatsBroker) -> EventPublisher:
 
 def tenant_created(tenant_id: str) -> object:
     return make_event(
-        TenantCreated(tenant_id=tenant_id, name="Acme", owner_user_id="u_1", created_at=datetime.now(UTC)),
+        TenantCreated(
+            tenant_id=tenant_id, name="Acme", owner_user_id="u_1", created_at=datetime.now(UTC)
+        ),
         tenant_id=tenant_id,
     )
 
@@ -94,7 +96,9 @@ async def test_relay_restarted_between_publish_and_mark_publishes_once(
         await CrashAfterPublish(db, outbox, publisher).relay_once()
     assert await stream_count(broker) == 1
     async with db.session() as session:
-        assert await session.scalar(select(func.count()).where(outbox.c.published_at.is_(None))) == 1
+        assert (
+            await session.scalar(select(func.count()).where(outbox.c.published_at.is_(None))) == 1
+        )
     # A fresh relay (the restarted process) publishes the row again: JetStream drops the copy.
     assert await OutboxRelay(db, outbox, publisher).relay_once() == 1
     assert await stream_count(broker) == 1

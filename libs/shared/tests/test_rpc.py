@@ -64,7 +64,11 @@ def principal() -> Principal:
 async def test_operation_receives_principal_and_request_metadata(runtime: ServiceRuntime) -> None:
     client = RpcClient(runtime.broker)
     reply = await client.call(
-        "demo", "greet", Greeting(name="ada"), principal=principal(), meta=RequestMeta(request_id="r-1")
+        "demo",
+        "greet",
+        Greeting(name="ada"),
+        principal=principal(),
+        meta=RequestMeta(request_id="r-1"),
     )
     assert reply.data == {"hello": "ada", "tenant": "t_1", "request": "r-1"}
 
@@ -87,7 +91,9 @@ async def test_reply_can_carry_a_status(runtime: ServiceRuntime) -> None:
     assert (reply.data, reply.status) == ({"created": "new"}, 201)
 
 
-async def test_handler_that_raises_answers_with_an_error_not_a_timeout(runtime: ServiceRuntime) -> None:
+async def test_handler_that_raises_answers_with_an_error_not_a_timeout(
+    runtime: ServiceRuntime,
+) -> None:
     started = time.perf_counter()
     with pytest.raises(AgentbusError) as caught:
         await RpcClient(runtime.broker, timeout=3).call("demo", "crash")
@@ -100,7 +106,9 @@ async def test_handler_that_raises_answers_with_an_error_not_a_timeout(runtime: 
     "payload",
     [{"nope": 1}, {"name": 42}, b"not json at all", b"\xff\xfe", b"[1, 2, 3]"],
 )
-async def test_malformed_payload_answers_validation_error(runtime: ServiceRuntime, payload: object) -> None:
+async def test_malformed_payload_answers_validation_error(
+    runtime: ServiceRuntime, payload: object
+) -> None:
     raw = await runtime.broker.connection.request("rpc.demo.v1.create", _raw(payload), timeout=2)
     body = raw.data.decode()
     assert '"status":422' in body.replace(" ", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -91,9 +92,9 @@ async def test_webhook_stream_denies_delete_and_purge(broker: NatsBroker) -> Non
 
 
 @pytest.fixture
-async def consumer_runtime(nats_url: str, js_broker: NatsBroker) -> AsyncIterator[
-    tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event]
-]:
+async def consumer_runtime(
+    nats_url: str, js_broker: NatsBroker
+) -> AsyncIterator[tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event]]:
     settings = ServiceSettings(nats_url=nats_url, environment="test")
     runtime = ServiceRuntime("billing", settings, configure_process=False)
     deliveries: list[tuple[int, float]] = []
@@ -129,7 +130,8 @@ async def next_dead_letter(broker: NatsBroker, timeout: float = 10.0) -> object:
 
 
 async def test_successful_message_is_acked_once(
-    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event], js_broker: NatsBroker
+    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event],
+    js_broker: NatsBroker,
 ) -> None:
     _, deliveries, done = consumer_runtime
     await EventPublisher(js_broker).publish(usage_event("ok"))
@@ -139,13 +141,14 @@ async def test_successful_message_is_acked_once(
 
 
 async def test_failing_message_is_retried_with_delay_then_dead_lettered(
-    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event], js_broker: NatsBroker
+    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event],
+    js_broker: NatsBroker,
 ) -> None:
     _, deliveries, _ = consumer_runtime
     ack = await EventPublisher(js_broker).publish(usage_event("broken"))
     letter = await next_dead_letter(js_broker)
     assert len(deliveries) == 3
-    gaps = [b[1] - a[1] for a, b in zip(deliveries, deliveries[1:], strict=False)]
+    gaps = [b[1] - a[1] for a, b in itertools.pairwise(deliveries)]
     assert gaps[0] >= 0.18 and gaps[1] >= 0.38  # the back-off was honoured
     headers = letter.headers  # type: ignore[attr-defined]
     assert headers[h.DLQ_ERROR] == "RuntimeError: database is on fire"
@@ -159,7 +162,8 @@ async def test_failing_message_is_retried_with_delay_then_dead_lettered(
 
 
 async def test_permanent_failure_is_dead_lettered_without_retries(
-    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event], js_broker: NatsBroker
+    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event],
+    js_broker: NatsBroker,
 ) -> None:
     _, deliveries, _ = consumer_runtime
     await EventPublisher(js_broker).publish(usage_event("permanent"))
@@ -169,7 +173,8 @@ async def test_permanent_failure_is_dead_lettered_without_retries(
 
 
 async def test_undecodable_message_is_dead_lettered(
-    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event], js_broker: NatsBroker
+    consumer_runtime: tuple[ServiceRuntime, list[tuple[int, float]], asyncio.Event],
+    js_broker: NatsBroker,
 ) -> None:
     await EventPublisher(js_broker).publish_raw(
         "events.chat.t_1.usage.recorded", b"\x00not json", msg_id="garbage-1"

@@ -183,7 +183,7 @@ class DevStack:
         path = self.var / "dev-secrets.json"
         stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
         names = {name for m in manifest.discover() for name in _secret_names(m)}
-        changed = False
+        changed = not path.exists()
         for name in sorted(names):
             if name not in stored:
                 stored[name] = DEV_SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -246,6 +246,13 @@ class DevStack:
             "services": {
                 s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
                 for s in self.services
+            },
+            "servers": {
+                server.name: {
+                    "url": server.url,
+                    "pid": server.process.pid if server.process else None,
+                }
+                for server in self.servers
             },
             "var_dir": str(self.var),
             "pid": os.getpid(),

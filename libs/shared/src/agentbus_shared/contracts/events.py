@@ -88,7 +88,8 @@ def make_event(
 ) -> CloudEvent[E]:
     """Wrap ``data`` in a CloudEvent. Pass ``event_id`` to make a retried emit idempotent."""
     # Typed by the concrete class: a CloudEvent[EventData] would serialise ``data`` as {}.
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    envelope: type[CloudEvent[E]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    return envelope(
         id=event_id or new_id("evt"),
         source=f"agentbus/{data.service}",
         type=data.cloud_type(),

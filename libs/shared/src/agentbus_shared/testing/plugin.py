@@ -126,7 +126,12 @@ def nats_url(nats_server: NatsServer | SharedServer) -> str:
 @pytest.fixture
 async def broker(nats_url: str) -> AsyncIterator[NatsBroker]:
     """A connected broker for the test itself to publish, request and subscribe with."""
-    test_broker = NatsBroker(nats_url, log_level=0, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    test_broker = NatsBroker(
+        nats_url,
+        log_level=0,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,  # type: ignore[arg-type]  # nats-py sleeps on a float
+    )
     await test_broker.connect()
     try:
         yield test_broker

@@ -1,0 +1,118 @@
+"""``uv run task bench`` (``python -m bench``): run every benchmark, then write ``bench/REPORT.md``.
+
+Each module ``bench/<area>_<what>.py`` is run as its own process (``python -m bench.<module>``),
+one after the other so they do not compete for the two cores, and writes
+``bench/out/<module>.json``. The report gathers those files: machine, date, command, every result
+with its spread and, where a result names a baseline, the ratio against it.
+
+``--only a,b`` runs a subset; ``--report-only`` rewrites the report from existing results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import OUT, machine
+
+HERE = Path(__file__).parent
+REPORT = HERE / "REPORT.md"
+
+
+def modules() -> list[str]:
+    return sorted(
+        p.stem for p in HERE.glob("*.py") if p.stem not in {"__init__", "__main__", "common"}
+    )
+
+
+def run_all(selected: list[str]) -> dict[str, tuple[int, float]]:
+    outcomes: dict[str, tuple[int, float]] = {}
+    for module in selected:
+        print(f"== bench.{module}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", f"bench.{module}"], check=False)
+        outcomes[module] = (result.returncode, time.monotonic() - started)
+    return outcomes
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def render(results: list[dict[str, Any]], outcomes: dict[str, tuple[int, float]]) -> str:
+    info = machine()
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} by `uv run task bench` "
+        f"at commit `{info['git']}`.",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+        f"Python {info['python']}, {info['os']}.",
+        "",
+        "Every number below was measured in the run that wrote this file; a ratio compares two "
+        "results of the same run. Servers (NATS, PostgreSQL, Redis) are the embedded ones, on "
+        "the same machine as the load generator.",
+        "",
+    ]
+    failed = [m for m, (code, _) in outcomes.items() if code != 0]
+    if failed:
+        lines += [f"**Benchmarks that failed in this run:** {', '.join(failed)}", ""]
+    for doc in results:
+        values = {r["name"]: r for r in doc["results"]}
+        lines += [
+            f"## {doc['benchmark']}",
+            "",
+            f"Command: `{doc['command']}`  ",
+            f"Finished: {doc['finished_at']}",
+            "",
+        ]
+        lines += [
+            "| result | value | unit | spread | vs baseline |",
+            "| --- | ---: | --- | --- | --- |",
+        ]
+        for r in doc["results"]:
+            ratio = ""
+            base = values.get(r.get("baseline") or "")
+            if base and base["value"]:
+                ratio = f"{r['value'] / base['value']:.2f}x {base['name']}"
+            lines.append(
+                f"| {r['name']} | {_fmt(r['value'])} | {r['unit']} | {r.get('spread') or ''} | {ratio} |"
+            )
+        if doc.get("notes"):
+            lines += ["", doc["notes"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default="", help="comma-separated module names")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    selected = [m for m in modules() if not args.only or m in args.only.split(",")]
+    outcomes = {} if args.report_only else run_all(selected)
+    results = []
+    for module in selected:
+        path = OUT / f"{module}.json"
+        if path.exists():
+            results.append(json.loads(path.read_text()))
+    REPORT.write_text(render(results, outcomes))
+    print(f"wrote {REPORT}")
+    return 1 if any(code != 0 for code, _ in outcomes.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
