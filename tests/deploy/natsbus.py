@@ -75,7 +75,9 @@ class SecuredNats(ManagedServer):
 
 
 def make_passwords() -> dict[str, str]:
-    return {variable: secrets.token_urlsafe(16) for variable in password_variables()}
+    # nats-server parses a variable's value as config: it must start with a letter, or "1k" is a
+    # number and "9-x" an error (docs/runbooks/first-deploy.md says so too).
+    return {variable: "p" + secrets.token_hex(16) for variable in password_variables()}
 
 
 @dataclass

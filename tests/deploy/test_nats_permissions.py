@@ -162,6 +162,8 @@ async def test_a_request_from_the_gateway_reaches_the_service_and_its_reply_come
         client = as_user[service].client
         subscription = await client.subscribe(f"rpc.{service}.v1.>", queue=service, cb=answer)
         await client.flush()
+        # A first request right after connecting may see no responders (FIELD-NOTES): flush first.
+        await as_user["gateway"].client.flush()
         reply = await as_user["gateway"].client.request(
             subjects.rpc(service, "ping"), b"{}", timeout=2
         )
@@ -275,3 +277,22 @@ async def test_services_cannot_delete_or_purge_streams_but_operators_can_manage_
     assert info.config.deny_delete
     results = await apply_streams(ops, STREAMS)
     assert {r.change for r in results} == {"unchanged"}
+
+
+@pytest.mark.parametrize(
+    ("password", "accepted"), [("p0123abcd", True), ("1k", False), ("9-x", False)]
+)
+def test_nats_passwords_must_start_with_a_letter(
+    password: str, accepted: bool, tmp_path: Path, passwords: dict[str, str]
+) -> None:
+    # Why the runbook generates "p<hex>": nats-server parses a variable's value as config.
+    (tmp_path / "nats.conf").write_text(COMPOSE_CONF.read_text())
+    (tmp_path / "accounts.conf").write_text(ACCOUNTS_CONF.read_text())
+    result = subprocess.run(
+        [str(find_binary("nats-server")), "-t", "-c", str(tmp_path / "nats.conf")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **passwords, "NATS_SYS_PASSWORD": password},
+    )
+    assert (result.returncode == 0) == accepted, result.stderr
