@@ -1,0 +1,150 @@
+"""The whole system as separate processes, started exactly as `uv run task dev` starts it.
+
+One stack per test module (session scope would couple unrelated modules through shared state;
+a stack per test costs ~15 s). Tests drive it only over HTTP, as a client would, and read what a
+real user would read outside the API: the dev mail sink under ``<var>/mail``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT = 180.0
+
+
+@dataclass
+class Stack:
+    """A running ``agentbus dev``: where things are, and how to reach them."""
+
+    process: subprocess.Popen[bytes]
+    var_dir: Path
+    state: dict[str, Any]
+
+    @property
+    def gateway_url(self) -> str:
+        return str(self.state["gateway_url"])
+
+    def service_pid(self, name: str) -> int:
+        self.refresh()
+        return int(self.state["services"][name]["pid"])
+
+    def refresh(self) -> None:
+        self.state = json.loads((self.var_dir / "stack.json").read_text())
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.gateway_url, timeout=30.0, **kwargs)
+
+    def log(self, name: str) -> str:
+        path = self.var_dir / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.gateway_url + "/health/ready", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise AssertionError("the stack did not become ready again")
+
+
+def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL"}
+    }
+    env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **(extra_env or {})})
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "agentbus"),
+            "dev",
+            "--free-ports",
+            "--var-dir",
+            str(var_dir),
+            "--log-files",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    state_file = var_dir / "stack.json"
+    while not state_file.exists():
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"agentbus dev exited during start-up:\n{output}")
+        if time.monotonic() > deadline:
+            stop_stack(process)
+            raise AssertionError("agentbus dev did not come up in time")
+        time.sleep(0.25)
+    stack = Stack(process, var_dir, json.loads(state_file.read_text()))
+    stack.wait_ready()
+    return stack
+
+
+def stop_stack(process: subprocess.Popen[bytes]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate(timeout=10)
+    return output.decode(errors="replace") if output else ""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("stack") / "var")
+    try:
+        yield running
+    finally:
+        stop_stack(running.process)
+
+
+@dataclass
+class SseEvent:
+    id: str | None
+    event: str
+    data: Any
+
+
+def read_sse(response: httpx.Response) -> Iterator[SseEvent]:
+    """Parse ``text/event-stream`` as it arrives; comment lines (heartbeats) are skipped."""
+    event_id: str | None = None
+    name = "message"
+    data_lines: list[str] = []
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            continue
+        if not line:
+            if data_lines:
+                raw = "\n".join(data_lines)
+                try:
+                    data: Any = json.loads(raw)
+                except json.JSONDecodeError:
+                    data = raw
+                yield SseEvent(event_id, name, data)
+            event_id, name, data_lines = None, "message", []
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "id":
+            event_id = value
+        elif field == "event":
+            name = value
+        elif field == "data":
+            data_lines.append(value)
