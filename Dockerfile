@@ -62,7 +62,9 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid agentbus --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin agentbus
 COPY --from=build /opt/python /opt/python
+# HOME on the writable /tmp: libraries that cache under ~ keep working on a read-only root.
 ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ENVIRONMENT=production \
@@ -106,6 +108,7 @@ RUN groupadd --system --gid 10001 agentbus \
 COPY --from=build /opt/python /opt/python
 COPY --from=build-ops /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ENVIRONMENT=production \

@@ -104,6 +104,7 @@ def test_runtime_images_hold_only_the_interpreter_and_the_venv(target: str) -> N
     for stage in reversed(ancestry(STAGES, target)):
         env.update(stage.env())
     assert env["PYTHONDONTWRITEBYTECODE"] == "1", "a read-only root needs no .pyc writes"
+    assert env["HOME"] == "/tmp", "caches under ~ must land on the writable /tmp"
     assert env["ENVIRONMENT"] == "production", "images refuse development secrets by default"
 
 
