@@ -93,7 +93,7 @@ async def test_every_service_runs_and_is_ready_with_only_its_own_bus_permissions
                 )
             processes[service.name] = (process, port, log)
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         pending = dict(processes)
         last: dict[str, str] = {}
         while pending and time.monotonic() < deadline:
