@@ -24,6 +24,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def _wipe_jetstream(url: str) -> None:
 
 # ------------------------------------------------------------------ PostgreSQL
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL for the session, holding a migrated template database."""
     external = os.environ.get("TEST_DATABASE_URL")
     container = None
@@ -181,9 +182,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
         server = PostgresServer.attach(f"postgresql://postgres@{host}:{port}/postgres")
         _wait(server.ready, "postgres container")
     else:
-        owned = server = PostgresServer(
-            tmp_path_factory.mktemp("postgres") / "data", persistent=False
-        ).start()
+        # Not under pytest's temp root: every pytest session resets that root to 0700,
+        # which would lock the server user out of the data directory of a concurrent run.
+        private = Path(tempfile.mkdtemp(prefix="agentbus-test-postgres-"))
+        owned = server = PostgresServer(private / "data", persistent=False).start()
     try:
         server.psql(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
         server.ensure_database(TEMPLATE_DB)
@@ -193,6 +195,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     finally:
         if owned is not None:
             owned.stop()
+            shutil.rmtree(owned.data_dir.parent, ignore_errors=True)
         if container is not None:
             container.stop()
 
