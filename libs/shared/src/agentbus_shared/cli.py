@@ -1,7 +1,7 @@
 """``agentbus``: the one operator CLI.
 
 Core commands live here (``dev``, ``migrate``, ``streams apply``,
-``services``); each service adds its own group (``agentbus auth …``,
+``services``, ``db backup``/``db restore``); each service adds its own group (``agentbus auth …``,
 ``agentbus billing …``) through the ``cli`` field of its manifest, so this
 module imports no service.
 """
@@ -16,7 +16,7 @@ from typing import Annotated
 import nats
 import typer
 
-from agentbus_shared import devstack, manifest, migrations
+from agentbus_shared import backup, devstack, manifest, migrations
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.settings import ServiceSettings
@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 streams_app = typer.Typer(help="JetStream streams and KV buckets.", no_args_is_help=True)
 app.add_typer(streams_app, name="streams")
+db_app = typer.Typer(help="Backups of the services' schemas.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -103,6 +105,67 @@ def streams_apply(
             await nc.close()
 
     asyncio.run(apply())
+
+
+def _schemas(services: list[str] | None) -> list[str]:
+    """The schemas of the named services (default: every service that owns one)."""
+    owned = {m.name: m.schema for m in manifest.with_schema() if m.schema}
+    unknown = sorted(set(services or ()) - set(owned))
+    if unknown:
+        raise typer.BadParameter(
+            f"no schema owned by: {', '.join(unknown)} (services with one: {', '.join(owned)})"
+        )
+    return [owned[name] for name in services or owned]
+
+
+@db_app.command("backup")
+def db_backup(
+    destination: Annotated[
+        Path, typer.Argument(help="A new directory for the archives and backup.json.")
+    ],
+    services: Annotated[
+        list[str] | None,
+        typer.Option("--service", "-s", help="Back up only these services' schemas."),
+    ] = None,
+) -> None:
+    """pg_dump each service's schema from DATABASE_URL into DESTINATION (one archive per schema)."""
+    url = ServiceSettings().database_url.get_secret_value()
+    try:
+        result = backup.backup(url, _schemas(services), destination)
+    except backup.BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for archive in result.schemas:
+        typer.echo(f"{archive.schema}: {destination / archive.file} ({archive.size} bytes)")
+    typer.echo(f"backup written to {destination} (PostgreSQL {result.server_version})")
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A directory written by `agentbus db backup`.")],
+    services: Annotated[
+        list[str] | None,
+        typer.Option("--service", "-s", help="Restore only these services' schemas."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask before replacing the schemas.")
+    ] = False,
+) -> None:
+    """Replace each schema in DATABASE_URL with its archive from SOURCE (one transaction each).
+
+    Stop the services that own the schemas first: the restore drops and recreates them.
+    """
+    url = ServiceSettings().database_url.get_secret_value()
+    schemas = _schemas(services) if services else None
+    if not yes:
+        named = ", ".join(schemas) if schemas else "every schema in the backup"
+        typer.confirm(f"Replace {named} with the backup in {source}?", abort=True)
+    try:
+        restored = backup.restore(url, source, schemas)
+    except backup.BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored: {', '.join(restored)}")
 
 
 @app.command("services")
