@@ -1,8 +1,8 @@
 """The whole system as separate processes, started exactly as `uv run task dev` starts it.
 
-One stack per test module (session scope would couple unrelated modules through shared state;
-a stack per test costs ~15 s). Tests drive it only over HTTP, as a client would, and read what a
-real user would read outside the API: the dev mail sink under ``<var>/mail``.
+Used by the end-to-end, contract, fault and fuzz suites: `start_stack` runs `agentbus dev
+--free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack` tells
+where everything is (``<var>/stack.json``); `read_sse` parses an event stream as it arrives.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 STARTUP_TIMEOUT = 180.0
 
@@ -67,7 +66,7 @@ def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack
         k: v for k, v in os.environ.items() if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL"}
     }
     env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **(extra_env or {})})
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own CLI, arguments we built
         [
             str(Path(sys.executable).parent / "agentbus"),
             "dev",
@@ -104,15 +103,6 @@ def stop_stack(process: subprocess.Popen[bytes]) -> str:
         process.kill()
         output, _ = process.communicate(timeout=10)
     return output.decode(errors="replace") if output else ""
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("stack") / "var")
-    try:
-        yield running
-    finally:
-        stop_stack(running.process)
 
 
 @dataclass
