@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +33,26 @@ def modules() -> list[str]:
     )
 
 
-def run_all(selected: list[str]) -> dict[str, tuple[int, float]]:
-    outcomes: dict[str, tuple[int, float]] = {}
+@dataclass
+class Outcome:
+    """How one benchmark process went: exit code, wall time, the machine's load around it."""
+
+    returncode: int
+    seconds: float
+    load_before: float
+    load_after: float
+
+
+def run_all(selected: list[str]) -> dict[str, Outcome]:
+    outcomes: dict[str, Outcome] = {}
     for module in selected:
         print(f"== bench.{module}", flush=True)
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", f"bench.{module}"], check=False)
-        outcomes[module] = (result.returncode, time.monotonic() - started)
+        outcomes[module] = Outcome(
+            result.returncode, time.monotonic() - started, load_before, os.getloadavg()[0]
+        )
     return outcomes
 
 
@@ -51,7 +66,7 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def render(results: list[dict[str, Any]], outcomes: dict[str, tuple[int, float]]) -> str:
+def render(results: list[dict[str, Any]], outcomes: dict[str, Outcome]) -> str:
     info = machine()
     lines = [
         "# Benchmark report",
@@ -67,9 +82,24 @@ def render(results: list[dict[str, Any]], outcomes: dict[str, tuple[int, float]]
         "the same machine as the load generator.",
         "",
     ]
-    failed = [m for m, (code, _) in outcomes.items() if code != 0]
+    failed = [m for m, outcome in outcomes.items() if outcome.returncode != 0]
     if failed:
         lines += [f"**Benchmarks that failed in this run:** {', '.join(failed)}", ""]
+    if outcomes:
+        lines += [
+            "Each benchmark ran as its own process, one after the other. The load average (1 min) "
+            "around each run shows whether anything else competed for the cores; with 2 cores, "
+            "a load above ~2 means the numbers of that run are pessimistic.",
+            "",
+            "| benchmark | exit | wall time | load before | load after |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for module, outcome in outcomes.items():
+            lines.append(
+                f"| bench.{module} | {outcome.returncode} | {outcome.seconds:.0f} s "
+                f"| {outcome.load_before:.2f} | {outcome.load_after:.2f} |"
+            )
+        lines.append("")
     for doc in results:
         values = {r["name"]: r for r in doc["results"]}
         lines += [
@@ -111,7 +141,7 @@ def main() -> int:
             results.append(json.loads(path.read_text()))
     REPORT.write_text(render(results, outcomes))
     print(f"wrote {REPORT}")
-    return 1 if any(code != 0 for code, _ in outcomes.values()) else 0
+    return 1 if any(outcome.returncode != 0 for outcome in outcomes.values()) else 0
 
 
 if __name__ == "__main__":

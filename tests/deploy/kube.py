@@ -28,11 +28,17 @@ Doc = dict[str, Any]
 
 
 def kubectl() -> str:
-    found = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    """``$KUBECTL``, else the one ``scripts/ensure-kubectl.sh`` unpacked, else ``kubectl``."""
+    fetched = DEPLOY.parent / "var" / "tools" / "root" / "usr" / "bin" / "kubectl"
+    found = (
+        os.environ.get("KUBECTL")
+        or (str(fetched) if fetched.exists() else None)
+        or shutil.which("kubectl")
+    )
     if not found:
         raise AssertionError(
-            "kubectl is needed to render deploy/k8s (kubectl kustomize): .ci/run installs it; "
-            "locally install Debian's kubectl package or set KUBECTL=/path/to/kubectl"
+            "kubectl is needed to render deploy/k8s (kubectl kustomize): `task pytest` fetches "
+            "it with scripts/ensure-kubectl.sh; or set KUBECTL=/path/to/kubectl"
         )
     return found
 

@@ -229,3 +229,34 @@ async def test_usage_is_published_once_per_run_even_if_the_publish_is_retried(
     assert event["data"]["agent"] == "triage"
     assert event["data"]["input_tokens"] == run.input_tokens == result["usage"]["input_tokens"]
     assert event["data"]["output_tokens"] == run.output_tokens == result["usage"]["output_tokens"]
+
+
+async def test_a_run_abandoned_by_a_dead_replica_is_recorded_as_interrupted(
+    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+) -> None:
+    opening = await client.chat("Hello!")
+    conversation = opening["conversation_id"]
+    await sql(
+        "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
+        "VALUES ('run_abandoned', 't_alpha', 'u_ada', :c, 's_abandoned', 'running')",
+        c=conversation,
+    )
+    await sql(
+        "UPDATE chat.conversations SET active_run_id = 'run_abandoned', "
+        "lease_expires_at = now() - interval '1 second' WHERE id = :c",
+        c=conversation,
+    )
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        rows = await sql(
+            "SELECT status, error_code, finished_at FROM chat.runs WHERE id = 'run_abandoned'"
+        )
+        if rows[0].status != "running" or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+
+    assert (rows[0].status, rows[0].error_code) == ("interrupted", "abandoned")
+    assert rows[0].finished_at is not None
+    live = await sql("SELECT count(*) AS n FROM chat.runs WHERE status = 'interrupted'")
+    assert live[0].n == 1

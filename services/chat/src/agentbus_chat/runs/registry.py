@@ -25,7 +25,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from agentbus_chat.conversations.repository import ConversationRepository
-from agentbus_chat.metrics import LIVE_RUNS
+from agentbus_chat.metrics import LIVE_RUNS, RUNS
+from agentbus_chat.runs.repository import RunRepository
 from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts import subjects
 from agentbus_shared.db import Database
@@ -74,6 +75,7 @@ class LiveRuns:
         self._connection = connection
         self._db = db
         self._conversations = conversations
+        self._run_rows = RunRepository()
         self._lease_seconds = lease_seconds
         self._shutdown_grace = shutdown_grace
         self._runs: dict[str, LiveRun] = {}
@@ -127,18 +129,25 @@ class LiveRuns:
         return on_cancel
 
     async def keep_leases(self) -> None:
-        """Renew the leases of live runs until cancelled; on cancel, wind the runs down first."""
+        """Renew the leases of live runs until cancelled; on cancel, wind the runs down first.
+
+        Each round also records runs abandoned by a dead replica (lease expired, still
+        ``running``) as interrupted, so no run stays ``running`` for ever.
+        """
         try:
             while True:
                 await asyncio.sleep(self._lease_seconds / 3)
                 run_ids = list(self._runs)
-                if not run_ids:
-                    continue
                 try:
                     async with self._db.transaction() as session:
-                        await self._conversations.renew_leases(
-                            session, run_ids, self._lease_seconds
-                        )
+                        if run_ids:
+                            await self._conversations.renew_leases(
+                                session, run_ids, self._lease_seconds
+                            )
+                        abandoned = await self._run_rows.interrupt_abandoned(session)
+                    for run_id, agent in abandoned:
+                        RUNS.labels(agent=agent, outcome="interrupted").inc()
+                        log.warning("run.abandoned", run_id=run_id)
                 except Exception as exc:
                     raise_if_cancelled()
                     log.warning("run.lease_renewal_failed", error=type(exc).__name__)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_chat.conversations.repository import Owner
-from agentbus_chat.models import runs
+from agentbus_chat.models import conversations, runs
 
 RUNNING = "running"
 
@@ -68,6 +68,28 @@ class RunRepository:
             )
         ).one_or_none()
         return finished is not None
+
+    async def interrupt_abandoned(self, session: AsyncSession) -> list[tuple[str, str]]:
+        """Mark runs nobody runs any more as interrupted: still ``running`` but no live lease.
+
+        A run holds its conversation's lease from the transaction that records it until the one
+        that finishes it, and its replica renews the lease while it lives; a replica killed
+        mid-run leaves the row ``running`` with a lease that expires. Safe to run on every
+        replica at once (the status guard makes it idempotent).
+        """
+        live_lease = exists().where(
+            and_(
+                conversations.c.active_run_id == runs.c.id,
+                conversations.c.lease_expires_at >= func.now(),
+            )
+        )
+        rows = await session.execute(
+            update(runs)
+            .where(runs.c.status == RUNNING, ~live_lease)
+            .values(status="interrupted", error_code="abandoned", finished_at=func.now())
+            .returning(runs.c.id, runs.c.agent)
+        )
+        return [(str(row.id), str(row.agent or "unknown")) for row in rows]
 
     async def by_stream(
         self, session: AsyncSession, owner: Owner, stream_id: str
