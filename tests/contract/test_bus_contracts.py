@@ -10,7 +10,9 @@ same JSON: a field the producer adds, renames or retypes fails here, not in prod
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import pytest
 from contract_capture import Captured
@@ -18,7 +20,8 @@ from contract_support import Recording, load_generator
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
-from agentbus_shared.contracts import subjects
+from agentbus_shared.bus import headers
+from agentbus_shared.contracts import ROUTES, Principal, subjects
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import TERMINAL_EVENTS, StreamFrame
 from agentbus_shared.contracts.events import CloudEvent, event_class, registered_events
@@ -26,6 +29,9 @@ from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import ErrorBody
 
 pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
+
+ROUTE_STATUSES = {route.subject: {route.status, *route.extra_statuses} for route in ROUTES}
+"""The success statuses each public route declares (a reply's ``status`` must be one of them)."""
 
 NOT_EXERCISED = {
     "rpc.billing.v1.entitlements.get": "chat's fallback when a tenant has no key in the "
@@ -90,6 +96,25 @@ def rpc_request_problems(recording: Recording, operations: dict[str, RpcSignatur
     return problems
 
 
+def principal_problems(recording: Recording) -> list[str]:
+    """The caller's principal travels in its header as a Principal (unknown fields are refused)
+    that reads back equal (scopes are a set: compared as models, not as JSON text)."""
+    problems, carried = [], 0
+    for message in rpc_requests(recording):
+        raw = message.headers.get(headers.PRINCIPAL)
+        if raw is None:
+            continue
+        carried += 1
+        try:
+            principal = Principal.model_validate_json(raw)
+        except ValidationError as exc:
+            problems.append(f"{message.subject}: principal header: {exc}")
+            continue
+        if Principal.model_validate_json(principal.model_dump_json()) != principal:
+            problems.append(f"{message.subject}: principal {raw} does not read back equal")
+    return problems if carried else ["no request carried a principal"]
+
+
 def rpc_reply_problems(recording: Recording, operations: dict[str, RpcSignature]) -> list[str]:
     """Each reply is an envelope: an error body, or data of the handler's return type."""
     replies = {m.subject: m for m in recording.messages if m.subject.startswith("_INBOX.")}
@@ -119,6 +144,11 @@ def rpc_reply_problems(recording: Recording, operations: dict[str, RpcSignature]
             continue
         if adapter.dump_python(data, mode="json") != envelope["data"]:
             problems.append(f"{request.subject}: reply data does not survive a round trip")
+        allowed = ROUTE_STATUSES.get(request.subject)
+        if "status" in envelope and allowed is not None and envelope["status"] not in allowed:
+            problems.append(
+                f"{request.subject}: answers {envelope['status']}, its route allows {allowed}"
+            )
     if answered < 60:
         problems.append(f"only {answered} RPC replies recorded")
     return problems
@@ -244,6 +274,7 @@ def test_every_captured_payload_matches_its_contract(
     """One test over one recording: a test per check would start a stack per xdist worker."""
     found = {
         "rpc request": rpc_request_problems(recording, operations),
+        "principal": principal_problems(recording),
         "rpc reply": rpc_reply_problems(recording, operations),
         "event": event_problems(recording),
         "stream frame": frame_problems(recording),
@@ -261,3 +292,34 @@ def test_request_models_come_from_the_contracts(operations: dict[str, RpcSignatu
         for model in (signature.request, signature.reply):
             if isinstance(model, type) and issubclass(model, BaseModel):
                 assert model.__module__.startswith("agentbus_shared."), (signature.subject, model)
+
+
+def test_every_route_forwards_to_an_operation_with_its_models(
+    operations: dict[str, RpcSignature],
+) -> None:
+    """The gateway's payload (path, query and body merged) is the handler's request model, and
+    the route's documented response is what the handler returns."""
+    problems = []
+    for route in ROUTES:
+        signature = operations.get(route.subject)
+        if signature is None:
+            problems.append(f"{route.method} {route.path}: nothing serves {route.subject}")
+            continue
+        sent = {
+            *re.findall(r"{(\w+)}", route.path),
+            *(route.body.model_fields if route.body else ()),
+            *(route.query.model_fields if route.query else ()),
+        }
+        read = set(signature.request.model_fields) if signature.request else set()
+        if sent != read:
+            problems.append(
+                f"{route.subject}: the gateway sends {sorted(sent)}, reads {sorted(read)}"
+            )
+        replies = (
+            get_args(signature.reply)
+            if get_origin(signature.reply) in (Union, UnionType)
+            else (signature.reply,)
+        )
+        if route.response is not None and route.response not in replies:
+            problems.append(f"{route.subject}: documented {route.response}, returns {replies}")
+    assert not problems, "\n".join(problems)
