@@ -483,7 +483,12 @@ def logout_revokes_the_access_token_at_once(client: httpx.Client, ada: Person) -
 
 
 def a_second_tenant_sees_nothing_of_the_first(
-    client: httpx.Client, ada: Person, bob: Person, journey: Journey, bob_watch: BillingWatch
+    client: httpx.Client,
+    ada: Person,
+    bob: Person,
+    journey: Journey,
+    ada_events: list[SseEvent],
+    bob_watch: BillingWatch,
 ) -> None:
     conversation = f"/api/v1/conversations/{journey.conversation_id}"
     mine = client.get("/api/v1/conversations", headers=bob.headers)
@@ -518,8 +523,12 @@ def a_second_tenant_sees_nothing_of_the_first(
     revoke = client.delete(f"/api/v1/auth/sessions/{journey.session_id}", headers=bob.headers)
     assert_problem(revoke, 404, "session_not_found")
 
-    # Every billing event of the first tenant went to its own stream only.
-    assert all(e.data["tenantid"] == bob.tenant_id for e in bob_watch.stop())
+    # The first tenant's billing events (subscription, invoice, usage thresholds) went to its
+    # own stream only, though the second tenant watched its stream all along.
+    assert {e.data["tenantid"] for e in ada_events} == {ada.tenant_id}
+    bob_events = bob_watch.stop()
+    assert all(e.data["tenantid"] == bob.tenant_id for e in bob_events)
+    assert not {e.id for e in ada_events} & {e.id for e in bob_events}
 
     # And the first tenant still has all of it.
     ada.tokens = log_in_with_second_factor(client, ada, ada.recovery_codes.pop())
@@ -549,8 +558,8 @@ def test_the_product_journey_from_sign_up_to_the_plan_limit(stack: Stack) -> Non
         subscribe_to_a_paid_plan_at_checkout(stack, client, ada, ada_watch)
         usage_is_counted_on_the_paid_plan(client, ada)
         the_quota_is_enforced(client, ada, ada_watch)
-        ada_watch.stop()
+        ada_events = ada_watch.stop()
 
         refresh_rotates_and_reuse_revokes_the_family(client, ada)
         logout_revokes_the_access_token_at_once(client, ada)
-        a_second_tenant_sees_nothing_of_the_first(client, ada, bob, journey, bob_watch)
+        a_second_tenant_sees_nothing_of_the_first(client, ada, bob, journey, ada_events, bob_watch)
