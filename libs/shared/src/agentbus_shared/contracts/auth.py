@@ -418,6 +418,7 @@ ROUTES: tuple[Route, ...] = (
         "Revoke the current session",
         access="user",
         status=204,
+        ends_session=True,
     ),
     _r(
         "POST",
@@ -426,6 +427,7 @@ ROUTES: tuple[Route, ...] = (
         "Revoke every session of the user",
         access="user",
         status=204,
+        ends_session=True,
     ),
     _r(
         "GET",
