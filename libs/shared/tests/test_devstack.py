@@ -17,7 +17,12 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def start_stack(var_dir: Path) -> subprocess.Popen[bytes]:
+def ignore_sigint() -> None:
+    """As a shell starts a background job: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_stack(var_dir: Path, *, as_background_job: bool = False) -> subprocess.Popen[bytes]:
     agentbus = Path(sys.executable).parent / "agentbus"
     return subprocess.Popen(
         [str(agentbus), "dev", "--free-ports", "--var-dir", str(var_dir), "--log-files"],
@@ -28,6 +33,7 @@ def start_stack(var_dir: Path) -> subprocess.Popen[bytes]:
             for k, v in os.environ.items()
             if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL"}
         },
+        preexec_fn=ignore_sigint if as_background_job else None,  # noqa: PLW1509
     )
 
 
@@ -107,7 +113,8 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
     assert leftovers == [], f"processes left behind: {leftovers}"
     assert not (var_dir / "stack.json").exists()
 
-    again = start_stack(var_dir)
+    # Started the way `cmd &` starts it, Ctrl-C (SIGINT) still stops it.
+    again = start_stack(var_dir, as_background_job=True)
     try:
         state = wait_for_state(var_dir, again)
         found = subprocess.run(

@@ -136,6 +136,38 @@ async def test_revoked_session_is_refused_at_once(client: Any, tokens: Any, fake
     assert (await client.get("/api/v1/auth/me", headers=kept)).status_code == 200
 
 
+async def test_logout_refuses_the_session_on_the_very_next_request(
+    client: Any, tokens: Any, fake_auth: Any
+) -> None:
+    leaving = tokens.bearer(sid="s_leaving")
+    other = tokens.bearer(sid="s_other")
+    assert (await client.get("/api/v1/auth/me", headers=leaving)).status_code == 200
+    # The fake auth publishes no SessionRevoked: only the gateway's own record can refuse it.
+    assert (await client.post("/api/v1/auth/logout", headers=leaving)).status_code == 204
+    refused = await client.get("/api/v1/auth/me", headers=leaving)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    assert (await client.get("/api/v1/auth/me", headers=other)).status_code == 200
+
+
+async def test_ending_a_session_keeps_a_longer_revocation_from_the_event(
+    gateway: Any, redis_url: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from agentbus_gateway.revocation import RevokedSessions
+
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        sessions = RevokedSessions(redis)
+        now = datetime.now(UTC)
+        assert await sessions.revoke("s_1", until=now + timedelta(minutes=10))
+        assert await sessions.revoke("s_1", until=now + timedelta(seconds=5), keep_existing=True)
+        assert await redis.pttl(RevokedSessions.key("s_1")) > 60_000
+    finally:
+        await redis.aclose()
+
+
 async def test_revocation_already_past_its_tokens_life_is_not_stored(
     gateway: Any, redis_url: str
 ) -> None:

@@ -394,6 +394,9 @@ def run(
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a background job of a non-interactive shell starts with SIGINT ignored, and
+    # Python then installs no handler of its own, so Ctrl-C (or a test's SIGINT) did nothing.
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()

@@ -105,6 +105,8 @@ class Forwarder:
         if not 200 <= status < 300:
             log.warning("forward.odd_status", target=route.subject, status=status)
             status = route.status
+        if route.ends_session:
+            await self._guard.end_session(admission)
         return reply_response(reply.data, status, dict(admission.rate_headers))
 
     def _endpoint(self, route: Route) -> Callable[..., Awaitable[Response]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis.asyncio as aioredis
 from fastapi import Request
@@ -47,6 +48,8 @@ class Admission:
     principal: Principal | None
     meta: RequestMeta
     rate_headers: Mapping[str, str]
+    token_accepted_until: datetime | None = None
+    """When the caller's access token stops being accepted (``None`` on public routes)."""
 
     @property
     def caller(self) -> Principal:
@@ -83,8 +86,11 @@ class Guard:
             user_agent=request.headers.get("user-agent"),
         )
         principal: Principal | None = None
+        accepted_until: datetime | None = None
         if policy.access != "public":
-            principal = principal_of(await self._verifier.verify(bearer_token(request)))
+            claims = await self._verifier.verify(bearer_token(request))
+            principal = principal_of(claims)
+            accepted_until = self._verifier.accepted_until(claims)
         buckets = self._buckets(policy.rate_group, principal, meta.client_ip)
         session_id = principal.session_id if principal is not None else None
         try:
@@ -103,7 +109,21 @@ class Guard:
             if policy.access == "user" and principal.kind != "user":
                 raise Forbidden("This operation needs a user, not a service account.")
             principal.require(*policy.scopes)
-        return Admission(principal, meta, rate_headers)
+        return Admission(principal, meta, rate_headers, accepted_until)
+
+    async def end_session(self, admission: Admission) -> None:
+        """Refuse the caller's session from now on, ahead of auth's ``SessionRevoked`` event.
+
+        Auth has already ended the session, and its event revokes it here too a moment later,
+        so a Redis failure is logged rather than failing the caller's request.
+        """
+        principal, until = admission.principal, admission.token_accepted_until
+        if principal is None or principal.session_id is None or until is None:
+            return
+        try:
+            await self._revoked.revoke(principal.session_id, until=until, keep_existing=True)
+        except (RedisError, OSError) as exc:
+            log.warning("session.end_unrecorded", error=type(exc).__name__)
 
     def _buckets(
         self, group: str, principal: Principal | None, client_ip: str | None

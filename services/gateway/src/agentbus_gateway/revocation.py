@@ -4,7 +4,9 @@ Auth publishes ``SessionRevoked`` (``events.auth.<tenant>.session.revoked``)
 when a session ends early (logout, password reset, refresh-token reuse). One
 durable consumer (shared by the replicas) stores each as a Redis key that
 lives until the session's last access token expires; every request with a
-token of that session is refused from then on.
+token of that session is refused from then on. A logout through this gateway
+stores the key itself before it answers (``Route.ends_session``), so the very
+next request with that token is refused; the event then sets the full lifetime.
 """
 
 from __future__ import annotations
@@ -47,12 +49,18 @@ class RevokedSessions:
     def key(session_id: str) -> str:
         return KEY_PREFIX + session_id
 
-    async def revoke(self, session_id: str, *, until: datetime) -> bool:
-        """Remember the revocation until ``until``; ``False`` when that moment has passed."""
+    async def revoke(
+        self, session_id: str, *, until: datetime, keep_existing: bool = False
+    ) -> bool:
+        """Remember the revocation until ``until``; ``False`` when that moment has passed.
+
+        ``keep_existing`` leaves a revocation already stored as it is (it may last longer: the
+        event's ``expires_at`` covers every token of the session, a caller knows only its own).
+        """
         remaining_ms = int((until - datetime.now(UTC)).total_seconds() * 1000)
         if remaining_ms <= 0:
             return False
-        await self._redis.set(self.key(session_id), b"1", px=remaining_ms)
+        await self._redis.set(self.key(session_id), b"1", px=remaining_ms, nx=keep_existing)
         return True
 
     def queue_check(self, pipe: Pipeline, session_id: str) -> None:

@@ -14,6 +14,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from joserfc import jws
 from joserfc.errors import ExpiredTokenError, JoseError
@@ -75,6 +76,10 @@ class TokenVerifier:
             sub={"essential": True},
             jti={"essential": True},
         )
+
+    def accepted_until(self, claims: AccessTokenClaims) -> datetime:
+        """The last moment this verifier accepts a token with these claims (``exp`` + leeway)."""
+        return datetime.fromtimestamp(claims.exp + self._leeway, UTC)
 
     async def verify(self, token: str) -> AccessTokenClaims:
         """The token's claims once its signature and claims hold.

@@ -420,6 +420,7 @@ ROUTES: tuple[Route, ...] = (
         "Revoke the current session",
         access="user",
         status=204,
+        ends_session=True,
     ),
     _r(
         "POST",
@@ -428,6 +429,7 @@ ROUTES: tuple[Route, ...] = (
         "Revoke every session of the user",
         access="user",
         status=204,
+        ends_session=True,
     ),
     _r(
         "GET",

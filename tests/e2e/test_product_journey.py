@@ -1,0 +1,565 @@
+"""The product journey end to end: one tenant from sign-up to the limit of a paid plan, and a
+second tenant who sees none of it.
+
+The whole system runs as ``agentbus dev`` runs it (separate processes, embedded NATS, PostgreSQL
+and Redis, the Stripe stand-in). The test is only a client over HTTP; the dev mail sink plays the
+user's mailbox and the stand-in's checkout page plays the user paying at Stripe. The plan catalog
+is the built-in one's shape with limits small enough to reach, given to billing through its own
+setting (``BILLING_PLANS_FILE``).
+
+One test walks the stages in order (they build on each other); each stage is a function named
+for the feature it proves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pyotp
+import pytest
+
+from agentbus_shared.testing.stack import SseEvent, Stack, read_sse, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "orchard-compass-velvet-58"
+STARTER_MESSAGES = 3
+FREE_MESSAGES = 20
+
+CATALOG = f"""
+default_plan = "free"
+
+[[plans]]
+code = "free"
+name = "Free"
+price_cents = 0
+features = ["chat"]
+limits = {{ messages = {FREE_MESSAGES}, tokens = 1000000, seats = 3 }}
+
+[[plans]]
+code = "starter"
+name = "Starter"
+price_cents = 1900
+lookup_key = "agentbus_starter_month"
+features = ["chat", "tools"]
+limits = {{ messages = {STARTER_MESSAGES}, seats = 10 }}
+
+[[meters]]
+meter = "messages"
+event_name = "agentbus_messages"
+display_name = "Agent messages"
+
+[[meters]]
+meter = "tokens"
+event_name = "agentbus_tokens"
+display_name = "Model tokens"
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The dev stack with a small catalog, quotas re-read often and a short SSE heartbeat."""
+    root = tmp_path_factory.mktemp("journey")
+    catalog = root / "plans.toml"
+    catalog.write_text(CATALOG)
+    running = start_stack(
+        root / "var",
+        {
+            "BILLING_PLANS_FILE": str(catalog),
+            "CHAT_ENTITLEMENTS_TTL": "0.5",
+            "GATEWAY_SSE_HEARTBEAT": "1",
+        },
+    )
+    try:
+        yield running
+    finally:
+        stop_stack(running.process)
+
+
+# ------------------------------------------------------------------ the people and their state
+@dataclass
+class Person:
+    email: str
+    tenant_name: str
+    tokens: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""
+    tenant_id: str = ""
+    totp: pyotp.TOTP | None = None
+    recovery_codes: list[str] = field(default_factory=list)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+
+@dataclass
+class Journey:
+    """What the stages learn about the first tenant, for the later stages to check."""
+
+    conversation_id: str = ""
+    stream_id: str = ""
+    session_id: str = ""
+    chat_tokens: int = 0
+
+
+# ------------------------------------------------------------------ helpers
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll ``probe`` until it returns something truthy (the system is eventually consistent)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def mailed_code(stack: Stack, to: str, template: str) -> str:
+    """The code in the newest ``template`` mail to ``to`` in the dev mail sink (``<var>/mail``)."""
+
+    def newest() -> str | None:
+        for path in sorted((stack.var_dir / "mail").glob(f"*-{template}-*.eml"), reverse=True):
+            message = message_from_bytes(path.read_bytes())
+            if message["To"] == to:
+                match = re.search(r"Code: (\d+)", message.get_payload(decode=True).decode())
+                assert match, f"no code in the {template} mail"
+                return match.group(1)
+        return None
+
+    return str(wait_for(f"a {template} mail to {to}", newest))
+
+
+def assert_problem(reply: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 problem with the API.md fields, the status and the code."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = reply.json()
+    assert {"type", "title", "status", "detail", "code"} <= problem.keys()
+    assert (problem["status"], problem["code"]) == (status, code), problem
+    return problem
+
+
+def usage_of(client: httpx.Client, person: Person) -> dict[str, Any]:
+    reply = client.get("/api/v1/billing/usage", headers=person.headers)
+    assert reply.status_code == 200, reply.text
+    usage: dict[str, Any] = reply.json()
+    usage["used"] = {m["meter"]: m["used"] for m in usage["meters"]}
+    usage["limit"] = {m["meter"]: m["limit"] for m in usage["meters"]}
+    return usage
+
+
+def wait_for_usage(
+    client: httpx.Client, person: Person, *, plan: str, messages: int
+) -> dict[str, Any]:
+    """This period's usage once billing has counted ``messages`` runs (usage events are async)."""
+
+    def counted() -> dict[str, Any] | None:
+        usage = usage_of(client, person)
+        return usage if (usage["plan"], usage["used"]["messages"]) == (plan, messages) else None
+
+    found: dict[str, Any] = wait_for(f"{messages} messages counted on {plan}", counted)
+    return found
+
+
+class BillingWatch:
+    """Reads a tenant's ``/billing/stream`` on a thread from now until stopped."""
+
+    def __init__(self, stack: Stack, person: Person) -> None:
+        self.events: list[SseEvent] = []
+        self.error: httpx.HTTPError | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._status = 0
+        self._thread = threading.Thread(
+            target=self._read, args=(stack, dict(person.headers)), daemon=True
+        )
+        self._thread.start()
+        assert self._ready.wait(30), "the billing stream did not open"
+        assert self._status == 200, f"the billing stream answered {self._status}"
+
+    def _read(self, stack: Stack, headers: dict[str, str]) -> None:
+        try:
+            with (
+                stack.client() as client,
+                client.stream("GET", "/api/v1/billing/stream", headers=headers) as reply,
+            ):
+                self._status = reply.status_code
+                self._ready.set()
+                if reply.status_code == 200:
+                    self.events.extend(read_sse(_Until(reply, self._stop)))
+        except httpx.HTTPError as exc:
+            self.error = exc  # the stack went away under the reader (a failed run's teardown)
+            self._ready.set()
+
+    def wait_for(self, event: str, **data: Any) -> SseEvent:
+        def seen() -> SseEvent | None:
+            return next(
+                (
+                    e
+                    for e in list(self.events)
+                    if e.event == event and data.items() <= e.data["data"].items()
+                ),
+                None,
+            )
+
+        found: SseEvent = wait_for(f"{event} {data} on the billing stream", seen)
+        return found
+
+    def stop(self) -> list[SseEvent]:
+        """Stop at the next line (the gateway sends a heartbeat every second here)."""
+        self._stop.set()
+        self._thread.join(10)
+        assert not self._thread.is_alive(), "the billing stream did not stop"
+        assert self.error is None, repr(self.error)
+        return list(self.events)
+
+
+class _Until:
+    """A response whose lines end once ``stop`` is set (heartbeats wake the reader)."""
+
+    def __init__(self, response: httpx.Response, stop: threading.Event) -> None:
+        self._response = response
+        self._stop = stop
+
+    def iter_lines(self) -> Iterator[str]:
+        for line in self._response.iter_lines():
+            if self._stop.is_set():
+                return
+            yield line
+
+
+def chat_stream(client: httpx.Client, person: Person, message: str) -> list[SseEvent]:
+    with client.stream(
+        "POST", "/api/v1/chat/stream", json={"message": message}, headers=person.headers
+    ) as reply:
+        assert reply.status_code == 200, reply.read().decode()
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        return list(read_sse(reply))
+
+
+def sign_up(client: httpx.Client, person: Person) -> None:
+    reply = client.post(
+        "/api/v1/auth/register",
+        json={"email": person.email, "password": PASSWORD, "tenant_name": person.tenant_name},
+    )
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert body["tenant"]["role"] == "owner"
+    assert body["user"]["email_verified"] is False
+    assert body["tokens"]["token_type"] == "Bearer"
+    person.tokens = body["tokens"]
+    person.user_id = body["user"]["id"]
+    person.tenant_id = body["tenant"]["id"]
+
+
+def log_in_with_second_factor(client: httpx.Client, person: Person, code: str) -> dict[str, Any]:
+    challenge = client.post(
+        "/api/v1/auth/token", json={"email": person.email, "password": PASSWORD}
+    )
+    assert challenge.status_code == 202, challenge.text
+    assert challenge.json()["mfa_required"] is True
+    done = client.post(
+        "/api/v1/auth/mfa/complete",
+        json={"challenge_token": challenge.json()["challenge_token"], "code": code},
+    )
+    assert done.status_code == 200, done.text
+    tokens: dict[str, Any] = done.json()
+    return tokens
+
+
+def current_session_id(client: httpx.Client, person: Person) -> str:
+    reply = client.get("/api/v1/auth/sessions", headers=person.headers)
+    assert reply.status_code == 200, reply.text
+    return str(next(s["id"] for s in reply.json()["items"] if s["current"]))
+
+
+# ------------------------------------------------------------------ the stages
+def sign_up_and_verify_the_email(stack: Stack, client: httpx.Client, ada: Person) -> None:
+    sign_up(client, ada)
+    code = mailed_code(stack, ada.email, "verify_email")
+    verified = client.post("/api/v1/auth/email/verify", json={"code": code}, headers=ada.headers)
+    assert verified.status_code == 204, verified.text
+    me = client.get("/api/v1/auth/me", headers=ada.headers).json()
+    assert me["user"]["email_verified"] is True
+    assert me["tenant"] == {"id": ada.tenant_id, "name": ada.tenant_name, "role": "owner"}
+
+
+def enable_totp(client: httpx.Client, ada: Person) -> None:
+    enrolled = client.post("/api/v1/auth/mfa/totp/enroll", headers=ada.headers)
+    assert enrolled.status_code == 200, enrolled.text
+    assert enrolled.json()["otpauth_uri"].startswith("otpauth://totp/")
+    ada.totp = pyotp.TOTP(enrolled.json()["secret"])
+    # The previous time step: the login below then uses a later step (each step counts once).
+    confirmed = client.post(
+        "/api/v1/auth/mfa/totp/verify",
+        json={"code": ada.totp.at(time.time() - 30)},
+        headers=ada.headers,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    ada.recovery_codes = confirmed.json()["recovery_codes"]
+    assert len(ada.recovery_codes) == 10
+    me = client.get("/api/v1/auth/me", headers=ada.headers).json()
+    assert me["user"]["mfa_enabled"] is True
+
+
+def log_in_with_totp(client: httpx.Client, ada: Person, journey: Journey) -> None:
+    assert ada.totp is not None
+    wrong = client.post("/api/v1/auth/token", json={"email": ada.email, "password": "not-it-1234"})
+    assert_problem(wrong, 401, "invalid_credentials")
+    ada.tokens = log_in_with_second_factor(client, ada, ada.totp.now())
+    journey.session_id = current_session_id(client, ada)
+
+
+def chat_with_a_handoff_and_a_tool_over_sse(
+    client: httpx.Client, ada: Person, journey: Journey
+) -> None:
+    frames = chat_stream(client, ada, "Please calculate (12 * 7) + 3 for my garden budget")
+    names = [f.event for f in frames]
+    ids = [int(f.id or 0) for f in frames]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
+
+    assert names[0] == "conversation"
+    journey.conversation_id = frames[0].data["conversation_id"]
+    journey.stream_id = frames[0].data["stream_id"]
+    assert "error" not in names
+    assert names.count("final") == 1 and names[-1] == "final", names
+
+    handoff = next(f.data for f in frames if f.event == "handoff")
+    assert handoff == {"from": "triage", "to": "research"}
+    call = next(f.data for f in frames if f.event == "tool_call")
+    assert call["name"] == "calculator"
+    assert call["arguments"] == {"expression": "(12 * 7) + 3"}
+    result = next(f.data for f in frames if f.event == "tool_result")
+    assert result["call_id"] == call["call_id"]
+    assert "87" in result["output"]
+    assert names.index("handoff") < names.index("tool_call") < names.index("tool_result")
+    assert names.index("tool_result") < names.index("delta")
+
+    final = frames[-1].data
+    deltas = "".join(f.data["text"] for f in frames if f.event == "delta")
+    assert deltas == final["output"] and "87" in final["output"]
+    assert final["agent"] == "research"
+    assert final["usage"]["input_tokens"] > 0 and final["usage"]["output_tokens"] > 0
+    journey.chat_tokens += final["usage"]["input_tokens"] + final["usage"]["output_tokens"]
+
+    messages = client.get(
+        f"/api/v1/conversations/{journey.conversation_id}/messages", headers=ada.headers
+    )
+    assert messages.status_code == 200, messages.text
+    said = [(m["role"], m["content"]) for m in messages.json()["items"]]
+    assert said[0] == ("user", "Please calculate (12 * 7) + 3 for my garden budget")
+    assert said[-1] == ("assistant", final["output"])
+
+
+def search_the_conversation(client: httpx.Client, ada: Person, journey: Journey) -> None:
+    listed = client.get("/api/v1/conversations", headers=ada.headers).json()["items"]
+    assert [c["id"] for c in listed] == [journey.conversation_id]
+    found = client.get("/api/v1/conversations/search", params={"q": "garden"}, headers=ada.headers)
+    assert found.status_code == 200, found.text
+    hits = found.json()["items"]
+    assert [h["conversation_id"] for h in hits] == [journey.conversation_id]
+    assert "garden" in hits[0]["snippet"].lower()
+    assert hits[0]["rank"] > 0
+
+
+def usage_is_counted_on_the_free_plan(client: httpx.Client, ada: Person, journey: Journey) -> None:
+    usage = wait_for_usage(client, ada, plan="free", messages=1)
+    assert usage["used"]["tokens"] == journey.chat_tokens
+    assert usage["limit"] == {"messages": FREE_MESSAGES, "tokens": 1000000}
+
+
+def subscribe_to_a_paid_plan_at_checkout(
+    stack: Stack, client: httpx.Client, ada: Person, watch: BillingWatch
+) -> None:
+    started = client.post(
+        "/api/v1/billing/subscription", json={"plan": "starter"}, headers=ada.headers
+    )
+    assert started.status_code == 201, started.text
+    assert started.json()["subscription"] is None
+    checkout_url = started.json()["checkout_url"]
+
+    # At "Stripe": the checkout page, and its pay button (a form post, then back to the app).
+    page = httpx.get(checkout_url, timeout=30)
+    assert page.status_code == 200 and "19.00 USD per month" in page.text, page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action, page.text
+    paid = httpx.post(urljoin(checkout_url, action.group(1)), timeout=30)
+    assert paid.status_code == 303, paid.text
+    assert paid.headers["location"].startswith(f"{stack.gateway_url}/billing?checkout=success")
+
+    # The signed checkout.session.completed webhook went through /webhooks/stripe to billing.
+    changed = watch.wait_for("subscription.changed", plan="starter", status="active")
+    assert changed.data["tenantid"] == ada.tenant_id
+    assert any(
+        "webhook.stored" in line and "checkout.session.completed" in line
+        for line in stack.log("gateway").splitlines()
+    ), "the gateway took in no checkout.session.completed webhook"
+
+    subscription = client.get("/api/v1/billing/subscription", headers=ada.headers).json()
+    assert (subscription["plan"], subscription["status"]) == ("starter", "active")
+    assert subscription["current_period_end"] is not None
+    assert subscription["cancel_at_period_end"] is False
+    current = client.get("/api/v1/tenants/current", headers=ada.headers).json()
+    assert current["plan"] == "starter"
+    invoices = wait_for(
+        "the first invoice",
+        lambda: client.get("/api/v1/billing/invoices", headers=ada.headers).json()["items"],
+    )
+    assert [(i["amount_due"], i["currency"]) for i in invoices] == [(1900, "usd")]
+
+
+def usage_is_counted_on_the_paid_plan(client: httpx.Client, ada: Person) -> None:
+    """Chat up to the plan's limit; billing counts every run and every token of this period."""
+    fresh = usage_of(client, ada)
+    assert (fresh["plan"], fresh["used"]["messages"]) == ("starter", 0)
+    assert fresh["limit"]["messages"] == STARTER_MESSAGES
+    tokens = 0
+    for turn in range(STARTER_MESSAGES):
+        reply = client.post(
+            "/api/v1/chat", json={"message": f"Hello again, turn {turn}"}, headers=ada.headers
+        )
+        assert reply.status_code == 200, reply.text
+        tokens += reply.json()["usage"]["input_tokens"] + reply.json()["usage"]["output_tokens"]
+    usage = wait_for_usage(client, ada, plan="starter", messages=STARTER_MESSAGES)
+    assert usage["used"]["tokens"] == tokens
+
+
+def the_quota_is_enforced(client: httpx.Client, ada: Person, watch: BillingWatch) -> None:
+    watch.wait_for("usage.threshold", meter="messages", percent=100)
+    # Billing rewrites the entitlements right after counting; wait out chat's cache of them
+    # (CHAT_ENTITLEMENTS_TTL=0.5 here) with room to spare.
+    time.sleep(1.5)
+    refused = client.post("/api/v1/chat", json={"message": "One more?"}, headers=ada.headers)
+    problem = assert_problem(refused, 429, "quota_exceeded")
+    assert int(refused.headers["retry-after"]) > 0, problem
+    streamed = client.post(
+        "/api/v1/chat/stream", json={"message": "One more, streamed?"}, headers=ada.headers
+    )
+    assert_problem(streamed, 429, "quota_exceeded")
+    assert usage_of(client, ada)["used"]["messages"] == STARTER_MESSAGES
+
+
+def refresh_rotates_and_reuse_revokes_the_family(client: httpx.Client, ada: Person) -> None:
+    first = ada.tokens
+    rotated = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["refresh_token"] != first["refresh_token"]
+    ada.tokens = rotated.json()
+    assert client.get("/api/v1/auth/me", headers=ada.headers).status_code == 200
+
+    reused = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert_problem(reused, 401, "refresh_token_reused")
+    # The whole family is gone: the rotated refresh token, and (once the gateway hears of it)
+    # the session's access tokens.
+    again = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+    assert again.status_code == 401, again.text
+    wait_for(
+        "the revoked session refused at the gateway",
+        lambda: client.get("/api/v1/auth/me", headers=ada.headers).status_code == 401,
+        timeout=10,
+    )
+
+
+def logout_revokes_the_access_token_at_once(client: httpx.Client, ada: Person) -> None:
+    ada.tokens = log_in_with_second_factor(client, ada, ada.recovery_codes.pop())
+    assert client.get("/api/v1/auth/me", headers=ada.headers).status_code == 200
+    out = client.post("/api/v1/auth/logout", headers=ada.headers)
+    assert out.status_code == 204, out.text
+    refused = client.get("/api/v1/auth/me", headers=ada.headers)
+    assert_problem(refused, 401, "invalid_token")
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    gone = client.post("/api/v1/auth/refresh", json={"refresh_token": ada.tokens["refresh_token"]})
+    assert gone.status_code == 401, gone.text
+
+
+def a_second_tenant_sees_nothing_of_the_first(
+    client: httpx.Client,
+    ada: Person,
+    bob: Person,
+    journey: Journey,
+    ada_events: list[SseEvent],
+    bob_watch: BillingWatch,
+) -> None:
+    conversation = f"/api/v1/conversations/{journey.conversation_id}"
+    mine = client.get("/api/v1/conversations", headers=bob.headers)
+    assert mine.status_code == 200 and mine.json()["items"] == [], mine.text
+    found = client.get("/api/v1/conversations/search", params={"q": "garden"}, headers=bob.headers)
+    assert found.status_code == 200 and found.json()["items"] == [], found.text
+    for method, path, body in (
+        ("GET", conversation, None),
+        ("GET", f"{conversation}/messages", None),
+        ("PATCH", conversation, {"title": "mine now"}),
+        ("DELETE", conversation, None),
+    ):
+        reply = client.request(method, path, json=body, headers=bob.headers)
+        assert_problem(reply, 404, "conversation_not_found")
+    cancel = client.post(f"/api/v1/chat/streams/{journey.stream_id}/cancel", headers=bob.headers)
+    assert_problem(cancel, 404, "stream_not_found")
+
+    usage = usage_of(client, bob)
+    assert (usage["plan"], usage["used"]) == ("free", {"messages": 0, "tokens": 0})
+    subscription = client.get("/api/v1/billing/subscription", headers=bob.headers).json()
+    assert subscription["plan"] == "free"
+    assert client.get("/api/v1/billing/invoices", headers=bob.headers).json()["items"] == []
+
+    members = client.get("/api/v1/tenants/members", headers=bob.headers)
+    assert members.status_code == 200, members.text
+    assert [m["email"] for m in members.json()["items"]] == [bob.email]
+    for method, body in (("PATCH", {"role": "member"}), ("DELETE", None)):
+        reply = client.request(
+            method, f"/api/v1/tenants/members/{ada.user_id}", json=body, headers=bob.headers
+        )
+        assert_problem(reply, 404, "member_not_found")
+    revoke = client.delete(f"/api/v1/auth/sessions/{journey.session_id}", headers=bob.headers)
+    assert_problem(revoke, 404, "session_not_found")
+
+    # The first tenant's billing events (subscription, invoice, usage thresholds) went to its
+    # own stream only, though the second tenant watched its stream all along.
+    assert {e.data["tenantid"] for e in ada_events} == {ada.tenant_id}
+    bob_events = bob_watch.stop()
+    assert all(e.data["tenantid"] == bob.tenant_id for e in bob_events)
+    assert not {e.id for e in ada_events} & {e.id for e in bob_events}
+
+    # And the first tenant still has all of it.
+    ada.tokens = log_in_with_second_factor(client, ada, ada.recovery_codes.pop())
+    kept = client.get(conversation, headers=ada.headers)
+    assert kept.status_code == 200 and kept.json()["title"] != "mine now", kept.text
+    assert client.get("/api/v1/billing/subscription", headers=ada.headers).json()["plan"] == (
+        "starter"
+    )
+
+
+# ------------------------------------------------------------------ the journey
+@pytest.mark.timeout(300)  # the stack's start-up is part of this one test's time
+def test_the_product_journey_from_sign_up_to_the_plan_limit(stack: Stack) -> None:
+    ada = Person("ada@journey.example", "Analytical Engines")
+    bob = Person("bob@journey.example", "Difference Works")
+    journey = Journey()
+    with stack.client() as client:
+        sign_up_and_verify_the_email(stack, client, ada)
+        enable_totp(client, ada)
+        log_in_with_totp(client, ada, journey)
+        chat_with_a_handoff_and_a_tool_over_sse(client, ada, journey)
+        search_the_conversation(client, ada, journey)
+        usage_is_counted_on_the_free_plan(client, ada, journey)
+
+        sign_up(client, bob)
+        ada_watch, bob_watch = BillingWatch(stack, ada), BillingWatch(stack, bob)
+        subscribe_to_a_paid_plan_at_checkout(stack, client, ada, ada_watch)
+        usage_is_counted_on_the_paid_plan(client, ada)
+        the_quota_is_enforced(client, ada, ada_watch)
+        ada_events = ada_watch.stop()
+
+        refresh_rotates_and_reuse_revokes_the_family(client, ada)
+        logout_revokes_the_access_token_at_once(client, ada)
+        a_second_tenant_sees_nothing_of_the_first(client, ada, bob, journey, ada_events, bob_watch)
