@@ -154,6 +154,11 @@ class ServiceRuntime:
         self._routers.append(router)
         return consumer.subscriber(router)
 
+    @property
+    def routers(self) -> tuple[NatsRouter, ...]:
+        """Every router of the process (RPC operations first), as ``start`` includes them."""
+        return (self.rpc_router.router, *self._routers)
+
     def on_startup(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         self._startup.append(fn)
         return fn
@@ -175,7 +180,7 @@ class ServiceRuntime:
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        for router in (self.rpc_router.router, *self._routers):
+        for router in self.routers:
             self.broker.include_router(router)
         await self.broker.connect()
         js = self.broker.connection.jetstream()

@@ -144,19 +144,27 @@ class RpcRouter:
             prefix=subjects.rpc_prefix(service), middlewares=[_rpc_middleware(service)]
         )
         self.operations: list[str] = []
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        """The handler of each operation, whose signature is its contract (docs and tests read it)."""
 
     def operation(
         self, name: str, *, max_workers: int = DEFAULT_WORKERS, description: str | None = None
     ) -> Callable[[Callable[..., Any]], Any]:
         """Register ``rpc.<service>.v1.<name>``; the handler's signature is its contract."""
         self.operations.append(name)
-        return self.router.subscriber(
+        subscriber = self.router.subscriber(
             name,
             queue=self.service,
             max_workers=max_workers,
             title=f"rpc.{self.service}.v1.{name}",
             description=description,
         )
+
+        def register(handler: Callable[..., Any]) -> Any:
+            self.handlers[name] = handler
+            return subscriber(handler)
+
+        return register
 
 
 # ------------------------------------------------------------------ client side

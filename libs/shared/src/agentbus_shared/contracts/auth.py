@@ -337,7 +337,9 @@ class MemberChanged(EventData):
 
     tenant_id: str
     user_id: str
-    role: Role | None = Field(description="the new role; None when the member was removed")
+    # Envelopes leave out None fields (``CloudEvent.to_bytes``): a removal arrives without
+    # ``role``, so the field needs its default for consumers to read the event at all.
+    role: Role | None = Field(None, description="the new role; None when the member was removed")
     changed_by: str
 
 

@@ -1,0 +1,304 @@
+"""A representative day of the product, driven over HTTP only, for the bus capture to record.
+
+One tenant's owner signs up, verifies the email, turns on TOTP, logs in with it, rotates tokens,
+invites a member, manages a service account, chats (a handoff and a tool in a stream), reaches
+the plan's quota, pays for a plan at the Stripe stand-in, changes and cancels it, and leaves
+by resetting the password and logging out.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+
+from agentbus_shared.testing.stack import Stack, read_sse
+
+OWNER = "ada@example.com"
+MEMBER = "bob@example.com"
+PASSWORD = "glacier-violin-tangerine-42"
+NEW_PASSWORD = "quartz-harbor-lantern-77"
+RESET_PASSWORD = "saffron-meadow-compass-19"
+
+FREE_MESSAGES = 4
+"""The free plan's message limit in this stack (the flow reaches 80 % and 100 % of it)."""
+
+
+def plans_file(directory: Path, shipped: Path) -> Path:
+    """The shipped catalog with a free plan small enough to run out of in a few messages."""
+    text = shipped.read_text()
+    small, count = re.subn(
+        r"(code = \"free\".*?limits = \{ messages = )\d+",
+        rf"\g<1>{FREE_MESSAGES}",
+        text,
+        flags=re.S,
+    )
+    assert count == 1, "the free plan's limits were not found in the catalog"
+    path = directory / "plans.toml"
+    path.write_text(small)
+    return path
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.request.url, response.text)
+    return response.json() if response.content else None
+
+
+def mailed_code(stack: Stack, to: str, template: str, count: int = 1) -> str:
+    """The code of the ``count``-th ``template`` mail to ``to`` in the dev mail sink (waits)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = [
+            message
+            for path in sorted((stack.var_dir / "mail").glob(f"*-{template}-*.eml"))
+            if (message := message_from_bytes(path.read_bytes()))["To"] == to
+        ]
+        if len(found) >= count:
+            body = found[count - 1].get_payload(decode=True).decode()
+            match = re.search(r"Code: (\d+)", body)
+            assert match, body
+            return match.group(1)
+        assert time.monotonic() < deadline, f"no {template} mail to {to}"
+        time.sleep(0.1)
+
+
+def eventually(check: Any, what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.2)
+
+
+def run_flow(stack: Stack) -> dict[str, Any]:
+    """Drive the flow; returns what later checks need (tenant id, stream id...)."""
+    with stack.client() as client:
+        ok(client.get("/health/ready"))
+        ok(client.get("/api/v1/billing/plans"))
+        owner = _sign_up_with_mfa(stack, client)
+        member = _team(client, owner)
+        _service_account(client, owner)
+        stream = _chat(client, owner)
+        _billing(stack, client, owner)
+        _leave(stack, client, owner, member)
+        return {"tenant_id": owner["tenant_id"], "stream_id": stream}
+
+
+def _sign_up_with_mfa(stack: Stack, client: httpx.Client) -> dict[str, Any]:
+    registered = ok(
+        client.post(
+            "/api/v1/auth/register",
+            json={"email": OWNER, "password": PASSWORD, "tenant_name": "Engines"},
+        ),
+        201,
+    )
+    first = registered["tokens"]
+    mailed_code(stack, OWNER, "verify_email")
+    ok(client.post("/api/v1/auth/email/send", headers=bearer(first)), 204)
+    code = mailed_code(stack, OWNER, "verify_email", count=2)
+    ok(client.post("/api/v1/auth/email/verify", json={"code": code}, headers=bearer(first)), 204)
+    ok(client.get("/api/v1/auth/me", headers=bearer(first)))
+    ok(client.get("/api/v1/tenants/current", headers=bearer(first)))
+
+    secret = ok(client.post("/api/v1/auth/mfa/totp/enroll", headers=bearer(first)))["secret"]
+    totp = pyotp.TOTP(secret)
+    recovery = ok(
+        client.post(
+            "/api/v1/auth/mfa/totp/verify",
+            json={"code": totp.at(time.time() - 30)},
+            headers=bearer(first),
+        )
+    )["recovery_codes"]
+    challenge = ok(
+        client.post("/api/v1/auth/token", json={"email": OWNER, "password": PASSWORD}), 202
+    )
+    second = ok(
+        client.post(
+            "/api/v1/auth/mfa/complete",
+            json={"challenge_token": challenge["challenge_token"], "code": totp.now()},
+        )
+    )
+    tokens = ok(
+        client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    )
+    sessions = ok(client.get("/api/v1/auth/sessions", headers=bearer(tokens)))["items"]
+    other = next(s["id"] for s in sessions if not s["current"])
+    ok(client.delete(f"/api/v1/auth/sessions/{other}", headers=bearer(tokens)), 204)
+    return {
+        "tokens": tokens,
+        "tenant_id": registered["tenant"]["id"],
+        "totp": totp,
+        "recovery": recovery,
+    }
+
+
+def _team(client: httpx.Client, owner: dict[str, Any]) -> dict[str, Any]:
+    auth = bearer(owner["tokens"])
+    invite = ok(
+        client.post(
+            "/api/v1/tenants/invites", json={"email": MEMBER, "role": "member"}, headers=auth
+        ),
+        201,
+    )
+    joined = ok(
+        client.post(
+            "/api/v1/tenants/invites/accept",
+            json={"token": invite["token"], "password": PASSWORD, "display_name": "Bob"},
+        )
+    )
+    ok(
+        client.patch(
+            f"/api/v1/tenants/members/{joined['user']['id']}", json={"role": "admin"}, headers=auth
+        )
+    )
+    ok(client.get("/api/v1/tenants/members", headers=auth))
+    return {"user_id": joined["user"]["id"], "tokens": joined["tokens"]}
+
+
+def _service_account(client: httpx.Client, owner: dict[str, Any]) -> None:
+    auth = bearer(owner["tokens"])
+    created = ok(
+        client.post(
+            "/api/v1/auth/service-accounts",
+            json={"name": "reporting", "scopes": ["conversations:read"]},
+            headers=auth,
+        ),
+        201,
+    )
+    ok(client.get("/api/v1/auth/service-accounts", headers=auth))
+    token = ok(
+        client.post(
+            "/api/v1/auth/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": created["client_id"],
+                "client_secret": created["client_secret"],
+            },
+        )
+    )
+    ok(client.get("/api/v1/conversations", headers=bearer(token)))
+    ok(client.delete(f"/api/v1/auth/service-accounts/{created['id']}", headers=auth), 204)
+
+
+def _chat(client: httpx.Client, owner: dict[str, Any]) -> str:
+    auth = bearer(owner["tokens"])
+    first = ok(client.post("/api/v1/chat", json={"message": "Hello there!"}, headers=auth))
+    conversation = first["conversation_id"]
+    events = []
+    with client.stream(
+        "POST",
+        "/api/v1/chat/stream",
+        json={"message": "What does my plan cost?", "conversation_id": conversation},
+        headers=auth,
+    ) as response:
+        assert response.status_code == 200, response.read()
+        for event in read_sse(response):
+            events.append(event)
+            if event.event in {"final", "error"}:
+                break
+    names = [e.event for e in events]
+    assert {"handoff", "tool_call", "tool_result", "final"} <= set(names), names
+    stream_id = events[0].data["stream_id"]
+    ok(client.post(f"/api/v1/chat/streams/{stream_id}/cancel", headers=auth), 202)
+
+    ok(client.get("/api/v1/agents", headers=auth))
+    ok(client.get("/api/v1/tools", params={"agent": "billing"}, headers=auth))
+    ok(client.get("/api/v1/conversations", headers=auth))
+    ok(client.get("/api/v1/conversations/search", params={"q": "plan"}, headers=auth))
+    ok(client.get(f"/api/v1/conversations/{conversation}", headers=auth))
+    ok(client.get(f"/api/v1/conversations/{conversation}/messages", headers=auth))
+    ok(client.patch(f"/api/v1/conversations/{conversation}", json={"title": "Plans"}, headers=auth))
+
+    # The free plan's quota: the third and fourth messages cross 80 % and 100 %, the fifth is refused.
+    for text in ("What is 6 times 7?", "Thanks!"):
+        ok(client.post("/api/v1/chat", json={"message": text}, headers=auth))
+    refused = eventually(
+        lambda: (
+            (
+                r := client.post("/api/v1/chat", json={"message": "One more?"}, headers=auth)
+            ).status_code
+            == 429
+            and r
+        ),
+        "the quota to be enforced",
+    )
+    assert refused.json()["code"] == "quota_exceeded", refused.text
+    ok(client.delete(f"/api/v1/conversations/{conversation}", headers=auth), 204)
+    return str(stream_id)
+
+
+def _billing(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> None:
+    auth = bearer(owner["tokens"])
+    ok(client.get("/api/v1/billing/subscription", headers=auth))
+    ok(client.get("/api/v1/billing/usage", headers=auth))
+    checkout = ok(
+        client.post("/api/v1/billing/subscription", json={"plan": "starter"}, headers=auth), 201
+    )
+    session_id = checkout["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
+    standin = stack.state["companions"]["stripe-standin"]["url"]
+    ok(httpx.post(f"{standin}/_standin/checkout/sessions/{session_id}/complete", timeout=30))
+    eventually(
+        lambda: ok(client.get("/api/v1/billing/subscription", headers=auth))["plan"] == "starter",
+        "the checkout to be applied",
+    )
+    ok(client.post("/api/v1/billing/subscription/change", json={"plan": "pro"}, headers=auth))
+    ok(client.post("/api/v1/billing/portal", headers=auth))
+    ok(
+        client.post(
+            "/api/v1/billing/subscription/cancel", json={"at_period_end": True}, headers=auth
+        )
+    )
+    eventually(
+        lambda: ok(client.get("/api/v1/billing/invoices", headers=auth))["items"],
+        "an invoice",
+    )
+    ok(client.get("/api/v1/billing/events", headers=auth))
+    ok(client.post("/api/v1/billing/events/replay", json={"dry_run": True}, headers=auth), 202)
+
+
+def _leave(
+    stack: Stack, client: httpx.Client, owner: dict[str, Any], member: dict[str, Any]
+) -> None:
+    auth = bearer(owner["tokens"])
+    ok(client.delete(f"/api/v1/tenants/members/{member['user_id']}", headers=auth), 204)
+    ok(
+        client.post(
+            "/api/v1/auth/password/change",
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=auth,
+        ),
+        204,
+    )
+    ok(
+        client.request(
+            "DELETE",
+            "/api/v1/auth/mfa/totp",
+            json={"code": owner["totp"].at(time.time() + 30)},
+            headers=auth,
+        ),
+        204,
+    )
+    ok(client.post("/api/v1/auth/logout", headers=auth), 204)
+
+    ok(client.post("/api/v1/auth/password/forgot", json={"email": OWNER}), 202)
+    code = mailed_code(stack, OWNER, "password_reset")
+    ok(
+        client.post(
+            "/api/v1/auth/password/reset",
+            json={"email": OWNER, "code": code, "new_password": RESET_PASSWORD},
+        ),
+        204,
+    )
+    again = ok(client.post("/api/v1/auth/token", json={"email": OWNER, "password": RESET_PASSWORD}))
+    ok(client.post("/api/v1/auth/logout/all", headers=bearer(again)), 204)
