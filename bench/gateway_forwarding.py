@@ -294,6 +294,17 @@ def latency_results(
     ]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time spent so far by these processes."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def run(seconds: float) -> None:
     import nats
     import uvloop
@@ -359,14 +370,34 @@ def run(seconds: float) -> None:
         }
         me = ["-m", "bench.gateway_forwarding"]
         with (
-            process([*me, "service", nats_server.url, str(key_file)], env, work / "service.log"),
-            process(["-m", "agentbus_gateway"], gateway_env, work / "gateway.log"),
+            process(
+                [*me, "service", nats_server.url, str(key_file)], env, work / "service.log"
+            ) as service,
+            process(["-m", "agentbus_gateway"], gateway_env, work / "gateway.log") as gateway,
             process(
                 [*me, "monolith", str(monolith_port), redis_server.url, str(key_file)],
                 env,
                 work / "monolith.log",
-            ),
+            ) as monolith,
         ):
+            assert nats_server.process is not None
+            assert redis_server.process is not None
+            # CPU charged to each side: its own server processes, plus the shared servers it
+            # uses (redis on both sides; nats-server only on the gateway side).
+            pids = {
+                "monolith": [monolith.pid, redis_server.process.pid],
+                "gateway": [
+                    gateway.pid,
+                    service.pid,
+                    nats_server.process.pid,
+                    redis_server.process.pid,
+                ],
+            }
+            parts = {
+                "gateway process": [gateway.pid],
+                "service process": [service.pid],
+                "nats-server": [nats_server.process.pid],
+            }
             auth = {"Authorization": f"Bearer {token}"}
             wait_http(f"http://127.0.0.1:{gateway_port}{ROUTE_PATH}", auth)
             wait_http(f"http://127.0.0.1:{monolith_port}{ROUTE_PATH}", auth)
@@ -377,10 +408,14 @@ def run(seconds: float) -> None:
                 targets = {"monolith": monolith_port, "gateway": gateway_port}
                 measured: dict[str, list[float]] = {name: [] for name in targets}
                 spent = dict.fromkeys(targets, 0.0)
+                cpu = dict.fromkeys(targets, 0.0)
+                part_cpu = dict.fromkeys(parts, 0.0)
                 for port in targets.values():
                     uvloop.run(load(port, read, concurrency=concurrency, seconds=1.0))  # warm-up
                 for turn in range(SLICES):
                     for name in sorted(targets, reverse=turn % 2 == 1):
+                        cpu_before = cpu_seconds(pids[name])
+                        parts_before = {part: cpu_seconds(p) for part, p in parts.items()}
                         latencies, failures, elapsed = uvloop.run(
                             load(
                                 targets[name],
@@ -391,6 +426,10 @@ def run(seconds: float) -> None:
                         )
                         if failures:
                             raise RuntimeError(f"{name}: {failures} requests failed")
+                        cpu[name] += cpu_seconds(pids[name]) - cpu_before
+                        if name == "gateway":
+                            for part, p in parts.items():
+                                part_cpu[part] += cpu_seconds(p) - parts_before[part]
                         measured[name] += latencies
                         spent[name] += elapsed
                 results += latency_results(
@@ -404,6 +443,32 @@ def run(seconds: float) -> None:
                 )
                 added = describe(measured["gateway"])["p99"] - describe(measured["monolith"])["p99"]
                 results.append(Result(f"added p99 c={concurrency}", added * 1000, "ms"))
+                # CPU per request does not depend on what else runs on the machine, unlike
+                # throughput: it is the cost the gateway path adds, wherever it is deployed.
+                for name in ("monolith", "gateway"):
+                    results.append(
+                        Result(
+                            f"{name} c={concurrency} CPU per request",
+                            cpu[name] / len(measured[name]) * 1000,
+                            "ms",
+                            spread="server processes"
+                            + (" + nats-server" * (name == "gateway"))
+                            + " + redis-server",
+                            baseline=(
+                                f"monolith c={concurrency} CPU per request"
+                                if name == "gateway"
+                                else None
+                            ),
+                        )
+                    )
+                for part in parts:
+                    results.append(
+                        Result(
+                            f"gateway c={concurrency} CPU per request, {part}",
+                            part_cpu[part] / len(measured["gateway"]) * 1000,
+                            "ms",
+                        )
+                    )
             for concurrency, count in ((1, 500), (50, 4000)):
                 payloads = stripe_payloads(count, f"c{concurrency}x")
                 latencies, failures, elapsed = uvloop.run(

@@ -154,3 +154,20 @@ def _raw(payload: object) -> bytes:
     import json
 
     return json.dumps(payload).encode()
+
+
+async def test_operations_resolve_the_caller_without_a_worker_thread(
+    runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Principal and metadata dependencies run on the event loop: a thread hand-off per message
+    was a quarter of a service's CPU per call."""
+    import fast_depends.utils
+
+    async def no_threads(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(f"ran in a worker thread: {_args}")
+
+    monkeypatch.setattr(fast_depends.utils, "run_in_threadpool", no_threads)
+    reply = await RpcClient(runtime.broker).call(
+        "demo", "greet", Greeting(name="ada"), principal=principal(), meta=RequestMeta()
+    )
+    assert reply.data["hello"] == "ada"

@@ -5,6 +5,7 @@ from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
 from agentbus_shared.bus.events import EventPublisher
 from agentbus_shared.bus.rpc import (
     CallerPrincipal,
+    IncomingMessage,
     Meta,
     OptionalPrincipal,
     Reply,
@@ -18,6 +19,7 @@ __all__ = [
     "CallerPrincipal",
     "DurableConsumer",
     "EventPublisher",
+    "IncomingMessage",
     "Meta",
     "OptionalPrincipal",
     "Reply",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from faststream.nats.annotations import NatsMessage
-
 from agentbus_billing.container import Billing
-from agentbus_shared.bus import CallerPrincipal, DurableConsumer, Reply, RetryPolicy
+from agentbus_shared.bus import (
+    CallerPrincipal,
+    DurableConsumer,
+    IncomingMessage,
+    Reply,
+    RetryPolicy,
+)
 from agentbus_shared.contracts.billing import (
     Operation,
     ReplayCommand,
@@ -39,7 +43,7 @@ def register(runtime: ServiceRuntime, billing: Billing) -> None:
     consumer = stripe_consumer(billing)
 
     @runtime.consumer(consumer)
-    async def on_stripe_event(body: Any, msg: NatsMessage) -> None:
+    async def on_stripe_event(body: Any, msg: IncomingMessage) -> None:
         metadata = msg.raw_message.metadata
         await billing.webhooks.process(
             body,
