@@ -105,7 +105,11 @@ class FaultStack:
             time.sleep(0.05)
 
     def start_server(self, name: str) -> ManagedServer:
-        """Start the server again on its port and data directory."""
+        """Start the server again on its port and data directory.
+
+        Call it from the main thread: the server gets a parent-death signal, which fires when
+        the *thread* that started it ends (e.g. an ``asyncio.to_thread`` worker).
+        """
         info = self.server(name)
         kinds: dict[str, type[ManagedServer]] = {
             "nats": NatsServer,
