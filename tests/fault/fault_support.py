@@ -177,7 +177,9 @@ async def send(
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
-        return Answer(label, None, {}, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+        return Answer(
+            label, None, {}, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
+        )
     try:
         body: Any = response.json()
     except ValueError:
@@ -241,3 +243,11 @@ def customer_created(event_id: str, tenant_id: str) -> dict[str, Any]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+async def poll_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
+    """``wait_for`` inside an event loop: other tasks run while it waits."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
+        await asyncio.sleep(0.02)

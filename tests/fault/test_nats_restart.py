@@ -22,6 +22,7 @@ from fault_support import (
     assert_error_answer,
     customer_created,
     fault_stack,
+    poll_until,
     ready_status,
     retry_delay,
     send,
@@ -75,8 +76,7 @@ async def _burst_with_restart(faults: FaultStack, prefix: str, sig: int) -> list
             )
 
     async def restart_mid_burst() -> None:
-        while len(answers) < BURST // 4:
-            await asyncio.sleep(0.01)
+        await poll_until("a quarter of the burst answered", lambda: len(answers) >= BURST // 4)
         await asyncio.to_thread(faults.stop_server, "nats", sig)
         await asyncio.sleep(1.0)  # an outage of a moment; deliveries meanwhile wait or get 503
         # Started from this (the main) thread: a server dies with the thread that started it

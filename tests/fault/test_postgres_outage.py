@@ -52,8 +52,9 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         for name in SERVICES:
             url = faults.service_url(name)
             wait_for(f"{name} not ready without PostgreSQL", lambda u=url: ready_status(u) == 503)
-            report = httpx.get(f"{url}/health/ready", timeout=5).json()
+            report = (await client.get(f"{url}/health/ready")).json()
             assert report["checks"]["database"] == "unavailable", (name, report)
+
         def gateway_sees_every_service_down() -> bool:
             report = httpx.get(f"{stack.gateway_url}/health/ready", timeout=5).json()
             assert report["checks"]["redis"] == "ok", report
@@ -64,10 +65,24 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
 
         # Calls that need the database: a problem saying so, with Retry-After, no hang.
         calls = [
-            ("register", "POST", "/api/v1/auth/register",
-             {"json": {"email": "pg2@example.com", "password": PASSWORD, "tenant_name": "During"}}),
-            ("login", "POST", "/api/v1/auth/token",
-             {"json": {"email": "pg@example.com", "password": PASSWORD}}),
+            (
+                "register",
+                "POST",
+                "/api/v1/auth/register",
+                {
+                    "json": {
+                        "email": "pg2@example.com",
+                        "password": PASSWORD,
+                        "tenant_name": "During",
+                    }
+                },
+            ),
+            (
+                "login",
+                "POST",
+                "/api/v1/auth/token",
+                {"json": {"email": "pg@example.com", "password": PASSWORD}},
+            ),
             ("me", "GET", "/api/v1/auth/me", {"headers": bearer}),
             ("subscription", "GET", "/api/v1/billing/subscription", {"headers": bearer}),
             ("conversations", "GET", "/api/v1/conversations", {"headers": bearer}),
@@ -97,14 +112,12 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         assert me.status_code == 200, me.text
         wait_for(
             "billing applied the new tenant's free plan",
-            lambda: faults.psql(
-                f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'"
-            )
-            == [["free"]],
+            lambda: (
+                faults.psql(f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'")
+                == [["free"]]
+            ),
         )
         assert time.monotonic() - started < 60
     assert {name: stack.service_pid(name) for name in pids} == pids
     # The registration refused during the outage left nothing behind.
-    assert faults.psql("SELECT count(*) FROM auth.users WHERE email = 'pg2@example.com'") == [
-        ["0"]
-    ]
+    assert faults.psql("SELECT count(*) FROM auth.users WHERE email = 'pg2@example.com'") == [["0"]]

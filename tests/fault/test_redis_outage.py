@@ -98,7 +98,9 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         assert forbidden_without_token.headers["content-type"].startswith(PROBLEM)
     wait_for("the gateway is ready again", lambda: ready_status(stack.gateway_url) == 200)
     for name in ("auth", "billing"):
-        wait_for(f"{name} is ready again", lambda n=name: ready_status(faults.service_url(n)) == 200)
+        wait_for(
+            f"{name} is ready again", lambda n=name: ready_status(faults.service_url(n)) == 200
+        )
     assert {name: stack.service_pid(name) for name in pids} == pids
 
 

@@ -57,17 +57,19 @@ def _one_is_unavailable(exc: BaseException) -> bool:
         return True
     module = type(exc).__module__
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if module.startswith("asyncpg") and names & _ASYNCPG_GONE:
-        return True
-    if module.startswith("redis") and names & {"ConnectionError", "TimeoutError"}:
-        return True
-    if module.startswith("sqlalchemy"):
-        # A DBAPI error raised on a connection SQLAlchemy then found dead.
-        if getattr(exc, "connection_invalidated", False):
-            return True
-        if "TimeoutError" in names and "pool" in module:  # QueuePool limit reached while down
-            return True
-    return False
+    return (
+        (module.startswith("asyncpg") and bool(names & _ASYNCPG_GONE))
+        or (module.startswith("redis") and bool(names & {"ConnectionError", "TimeoutError"}))
+        # SQLAlchemy: a DBAPI error raised on a connection it then found dead, or the pool's
+        # wait for a connection running out while the server is away.
+        or (
+            module.startswith("sqlalchemy")
+            and (
+                bool(getattr(exc, "connection_invalidated", False))
+                or ("TimeoutError" in names and "pool" in module)
+            )
+        )
+    )
 
 
 def is_dependency_unavailable(exc: BaseException) -> bool:

@@ -142,6 +142,7 @@ def create_app(
             heartbeat=settings.sse_heartbeat,
             queue_size=settings.sse_queue_size,
             idle_timeout=settings.sse_idle_timeout,
+            run_check=settings.sse_run_check,
             start_timeout=settings.rpc_timeout,
         ).router
     )
