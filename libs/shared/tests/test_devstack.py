@@ -151,3 +151,16 @@ def test_killed_runner_leaves_no_orphans(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(alive(p) for p in all_pids(state)):
         time.sleep(0.2)
     assert [pid for pid in all_pids(state) if alive(pid)] == []
+
+
+def test_free_ports_are_never_handed_out_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ports are picked before their processes bind them, so the OS may offer one again."""
+    from agentbus_shared import devstack
+
+    offered = iter([41001, 41002, 41001, 41002, 41003])
+    monkeypatch.setattr(devstack, "free_port", lambda: next(offered))
+    stack = devstack.DevStack(tmp_path, free_ports=True, progress=lambda _: None)
+
+    assert [stack._free_port() for _ in range(3)] == [41001, 41002, 41003]

@@ -49,6 +49,13 @@ async def runtime(nats_url: str) -> AsyncIterator[ServiceRuntime]:
     async def crash() -> None:
         raise RuntimeError("secret internal detail")
 
+    @ops.operation("database_down")
+    async def database_down() -> None:
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        except ConnectionRefusedError as exc:
+            raise RuntimeError("while loading the tenant") from exc
+
     @ops.operation("slow")
     async def slow() -> None:
         await asyncio.sleep(5)
@@ -100,6 +107,16 @@ async def test_handler_that_raises_answers_with_an_error_not_a_timeout(
     assert time.perf_counter() - started < 1.0
     assert (caught.value.code, caught.value.status) == ("internal_error", 500)
     assert "secret" not in caught.value.message
+
+
+async def test_handler_whose_database_is_away_answers_503_dependency_unavailable(
+    runtime: ServiceRuntime,
+) -> None:
+    with pytest.raises(AgentbusError) as caught:
+        await RpcClient(runtime.broker, timeout=3).call("demo", "database_down")
+    error = caught.value
+    assert (error.code, error.status, error.retry_after) == ("dependency_unavailable", 503, 2)
+    assert "5432" not in error.message
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,33 @@ async def test_cancelling_a_run_whose_replica_died_marks_it_interrupted_and_free
     assert after["output"]
 
 
+async def test_stream_status_tells_running_finished_and_lost_runs_apart(
+    settings: ChatSettings, client: ChatClient, sql: Any
+) -> None:
+    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    async with running(slow):
+        stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
+        await _deltas(queue, 1)
+        live = await client.call("stream.status", {"stream_id": stream.stream_id})
+        await _until_terminal(queue)
+        await unsubscribe()
+        done = await client.call("stream.status", {"stream_id": stream.stream_id})
+
+        opening = await client.chat("Hello!")
+        await sql(
+            "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
+            "VALUES ('run_lost', 't_alpha', 'u_ada', :c, 's_lost_stream', 'running')",
+            c=opening["conversation_id"],
+        )
+        lost = await client.call("stream.status", {"stream_id": "s_lost_stream"})
+        unknown = await client.error_of("stream.status", {"stream_id": "s_no_such_stream"})
+
+    assert live["status"] == "running"
+    assert done["status"] == "completed"
+    assert lost["status"] == "interrupted"  # nobody runs it: its replica died
+    assert (unknown.status, unknown.code) == (404, "stream_not_found")
+
+
 async def test_an_expired_lease_of_a_dead_replica_does_not_block_the_conversation(
     chat_service: ServiceRuntime, client: ChatClient, sql: Any
 ) -> None:

@@ -56,7 +56,15 @@ async def test_ready_names_the_parts_that_are_down(client: Any, fake_chat: Any) 
         "auth": "ok",
         "chat": "ok",
         "billing": "unavailable",
+        "signing_keys": "ok",
     }
+
+
+async def test_not_ready_until_the_signing_keys_are_loaded(start_gateway: Any) -> None:
+    async with start_gateway() as gw:  # no auth answers: no key set to verify tokens with
+        response = await gw.client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["signing_keys"] == "unavailable"
 
 
 async def test_ready_when_every_part_answers(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from agentbus_gateway.sse import Inbox, relay
+from agentbus_gateway.sse import Inbox, error_event, relay
 from agentbus_gateway.streams import chat_frame_event
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
@@ -102,6 +102,26 @@ async def test_silent_run_gets_heartbeats_then_ends_with_an_error(
     assert {"comment": "keep-alive"} in events
     assert events[-1]["event"] == "error"
     assert json.loads(events[-1]["data"])["code"] == "upstream_timeout"
+
+
+async def test_silent_stream_asks_whether_its_run_lives_and_ends_when_it_is_lost() -> None:
+    answers = [None, None, error_event("run_lost", "gone")]
+    asked: list[float] = []
+
+    async def on_silence() -> Any:
+        asked.append(asyncio.get_running_loop().time())
+        return answers[len(asked) - 1]
+
+    chunks = [
+        chunk
+        async for chunk in relay(
+            Inbox(4), chat_frame_event, heartbeat=0.15, on_silence=on_silence, silence_check=0.05
+        )
+    ]
+    assert len(asked) == 3  # asked after each silence until the answer said the run was lost
+    assert chunks[-1].startswith(b"event: error\n")
+    assert b'"run_lost"' in chunks[-1]
+    assert all(chunk == b": keep-alive\n\n" for chunk in chunks[:-1])
 
 
 async def test_slow_client_ends_its_stream_with_an_error_instead_of_buffering() -> None:

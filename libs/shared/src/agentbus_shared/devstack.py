@@ -124,6 +124,7 @@ class DevStack:
         self.ports: dict[str, int] = {}
         self.urls: dict[str, str] = {}
         self._stopping = False
+        self._handed_out: set[int] = set()
 
     # ---------------------------------------------------------- start-up
     def start(self) -> None:
@@ -141,7 +142,17 @@ class DevStack:
         self._write_state()
 
     def _port(self, name: str) -> int:
-        return free_port() if self.free_ports else DEFAULT_PORTS[name]
+        return self._free_port() if self.free_ports else DEFAULT_PORTS[name]
+
+    def _free_port(self) -> int:
+        """A free port not yet handed out by this stack: ports are picked before their
+        processes bind them, so the OS could give the same one twice (seen: the Stripe
+        stand-in on a service's port)."""
+        while True:
+            port = free_port()
+            if port not in self._handed_out:
+                self._handed_out.add(port)
+                return port
 
     def _start_servers(self) -> None:
         wanted: list[tuple[str, str, Callable[[], ManagedServer]]] = [
@@ -212,7 +223,7 @@ class DevStack:
             if service.name == "gateway" and self.gateway_port:
                 port = self.gateway_port
             else:
-                port = free_port() if self.free_ports else service.default_port
+                port = self._free_port() if self.free_ports else service.default_port
             if port_open("127.0.0.1", port):
                 raise ServerError(f"port {port} for {service.name} is in use (try --free-ports)")
             self.ports[service.name] = port
@@ -226,7 +237,7 @@ class DevStack:
                 if companion.unless_env and self.environ.get(companion.unless_env):
                     self.progress(f"not starting {companion.name}: {companion.unless_env} is set")
                     continue
-                port = free_port() if self.free_ports else companion.default_port
+                port = self._free_port() if self.free_ports else companion.default_port
                 if port_open("127.0.0.1", port):
                     raise ServerError(f"port {port} for {companion.name} is in use")
                 values = {
@@ -312,6 +323,11 @@ class DevStack:
                 server.name: {
                     "url": server.url,
                     "pid": server.process.pid if server.process else None,
+                    # enough for a tool (or a fault test) to stop it and start it again as it was
+                    "host": server.host,
+                    "port": server.port,
+                    "data_dir": str(server.data_dir),
+                    "log": str(server.log_path),
                 }
                 for server in self.servers
             },

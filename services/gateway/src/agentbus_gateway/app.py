@@ -98,6 +98,15 @@ def create_app(
     for service in settings.services:
         checks[service] = _service_ping(runtime, service, settings.ping_timeout)
 
+    async def signing_keys() -> bool:
+        # Without auth's key set no token can be verified: not ready until it is loaded (seen:
+        # "ready" right after start-up while the first fetch had failed and its retry waited).
+        if keys.snapshot is None:
+            await keys.current()
+        return True
+
+    checks["signing_keys"] = signing_keys
+
     async def readiness() -> tuple[bool, dict[str, str]]:
         return await check_readiness(checks, timeout=settings.ping_timeout + 1)
 
@@ -133,6 +142,7 @@ def create_app(
             heartbeat=settings.sse_heartbeat,
             queue_size=settings.sse_queue_size,
             idle_timeout=settings.sse_idle_timeout,
+            run_check=settings.sse_run_check,
             start_timeout=settings.rpc_timeout,
         ).router
     )

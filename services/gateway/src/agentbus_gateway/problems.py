@@ -30,6 +30,7 @@ from agentbus_shared.errors import (
     validation_errors,
 )
 from agentbus_shared.logging import get_logger
+from agentbus_shared.unavailable import as_unavailable
 
 log = get_logger(__name__)
 
@@ -139,6 +140,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(error, request)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
+        unavailable = as_unavailable(exc)
+        if unavailable is not None:  # Redis (or the bus's socket) is away: retry shortly
+            log.warning("gateway.dependency_unavailable", error=type(exc).__name__)
+            return problem_response(unavailable, request)
         log.error("gateway.crashed", error=type(exc).__name__, exc_info=exc)
         return problem_response(InternalError(), request)
 

@@ -97,6 +97,12 @@ class GatewaySettings(ServiceSettings):
     sse_heartbeat: float = Field(15.0, gt=0, le=15.0)
     sse_queue_size: int = Field(256, ge=1, description="frames buffered for a slow client")
     sse_idle_timeout: float = Field(300.0, gt=0, description="a chat run silent this long ends")
+    sse_run_check: float = Field(
+        5.0,
+        gt=0,
+        description="a chat stream silent this long asks chat whether its run still runs; "
+        "a run lost with its replica ends the stream with an error frame (run_lost)",
+    )
     sse_max_per_user: int = Field(5, ge=1)
     sse_max_per_tenant: int = Field(50, ge=1)
 

@@ -88,18 +88,24 @@ async def relay(
     heartbeat: float,
     idle_timeout: float = math.inf,
     on_tick: Callable[[], Awaitable[None]] | None = None,
+    on_silence: Callable[[], Awaitable[SseEvent | None]] | None = None,
+    silence_check: float = math.inf,
 ) -> AsyncIterator[bytes]:
     """SSE bytes from ``inbox`` until a terminal event, overflow or idle timeout.
 
     ``on_tick`` runs about every ``heartbeat`` seconds while the stream is
-    open (it renews the stream's slot).
+    open (it renews the stream's slot). ``on_silence`` runs after every
+    ``silence_check`` seconds without a message (it asks whether the source
+    still lives); the event it returns, if any, ends the stream.
     """
-    last_sent = last_tick = last_message = time.monotonic()
+    last_sent = last_tick = last_message = last_check = time.monotonic()
     while True:
         now = time.monotonic()
-        wait = max(0.0, heartbeat - (now - last_sent))
+        wait = heartbeat - (now - last_sent)
+        if on_silence is not None:
+            wait = min(wait, silence_check - (now - max(last_message, last_check)))
         try:
-            async with asyncio.timeout(wait):
+            async with asyncio.timeout(max(0.0, wait)):
                 item = await inbox.get()
         except TimeoutError:
             item = None
@@ -111,8 +117,15 @@ async def relay(
             if now - last_message >= idle_timeout:
                 yield error_event("upstream_timeout", "The run went silent.").encode()
                 return
-            last_sent = now
-            yield HEARTBEAT
+            if on_silence is not None and now - max(last_message, last_check) >= silence_check:
+                last_check = now
+                ending = await on_silence()
+                if ending is not None:
+                    yield ending.encode()
+                    return
+            if now - last_sent >= heartbeat:
+                last_sent = now
+                yield HEARTBEAT
             continue
         if isinstance(item, Overflow):
             log.warning("sse.slow_client")

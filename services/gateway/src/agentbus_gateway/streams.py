@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
-from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
+from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, error_event, relay
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
 from agentbus_shared.contracts.common import Scope
@@ -87,6 +87,7 @@ class StreamRoutes:
         queue_size: int,
         idle_timeout: float,
         start_timeout: float,
+        run_check: float = 5.0,
     ) -> None:
         self._rpc = rpc
         self._connection = connection
@@ -95,6 +96,7 @@ class StreamRoutes:
         self._queue_size = queue_size
         self._idle_timeout = idle_timeout
         self._start_timeout = start_timeout
+        self._run_check = run_check
         self.router = APIRouter(tags=["streams"])
         chat_admission = Annotated[Admission, Depends(guard.dependency(CHAT_POLICY))]
         billing_admission = Annotated[Admission, Depends(guard.dependency(BILLING_POLICY))]
@@ -159,6 +161,8 @@ class StreamRoutes:
                 heartbeat=self._heartbeat,
                 idle_timeout=self._idle_timeout,
                 on_tick=self._renewer(stream_id, admission),
+                on_silence=self._run_checker(stream_id, admission),
+                silence_check=self._run_check,
             ),
             on_close=close,
             headers={**admission.rate_headers, "X-Stream-ID": stream_id},
@@ -219,6 +223,38 @@ class StreamRoutes:
             await self._slots.release(stream_id, **owner)
 
         return close
+
+    def _run_checker(
+        self, stream_id: str, admission: Admission
+    ) -> Callable[[], Awaitable[SseEvent | None]]:
+        """Ask chat whether a silent stream's run still runs; end the stream if it does not
+        (its replica died: no terminal frame will come)."""
+
+        async def check() -> SseEvent | None:
+            try:
+                reply = await self._rpc.call(
+                    chat.SERVICE,
+                    chat.Operation.STREAM_STATUS,
+                    chat.StreamRef(stream_id=stream_id),
+                    principal=admission.caller,
+                    meta=admission.meta,
+                    timeout=self._start_timeout,
+                )
+                status = chat.StreamStatus.model_validate(reply.data).status
+            except (AgentbusError, ValidationError) as exc:
+                # Chat away or restarting: keep the stream and ask again after the next silence.
+                log.info("stream.status_unknown", stream_id=stream_id, error=type(exc).__name__)
+                return None
+            if status == "running":
+                return None
+            log.warning("stream.run_lost", stream_id=stream_id, status=status)
+            return error_event(
+                "run_lost",
+                "The run ended without its last frame (its chat replica stopped); "
+                "what was saved is in the conversation.",
+            )
+
+        return check
 
     def _renewer(self, stream_id: str, admission: Admission) -> Callable[[], Awaitable[None]]:
         principal = admission.caller

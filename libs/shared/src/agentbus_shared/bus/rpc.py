@@ -44,6 +44,7 @@ from agentbus_shared.errors import (
 from agentbus_shared.logging import get_logger
 from agentbus_shared.metrics import RPC_CALL_SECONDS, RPC_CALLS, RPC_HANDLE_SECONDS, RPC_HANDLED
 from agentbus_shared.telemetry import extract_trace_context, inject_trace_headers, tracer
+from agentbus_shared.unavailable import as_unavailable
 
 if TYPE_CHECKING:
     from faststream.message import StreamMessage
@@ -139,8 +140,13 @@ def _rpc_middleware(service: str) -> type[BaseMiddleware]:
                     return ValidationFailed(
                         details=validation_errors(exc.errors(), drop_loc_prefix=1)
                     ).to_envelope()
-                except Exception:
+                except Exception as exc:
                     outcome = "server_error"
+                    unavailable = as_unavailable(exc)
+                    if unavailable is not None:
+                        # The database or Redis is away: the caller may retry shortly.
+                        log.warning("rpc.dependency_unavailable", error=type(exc).__name__)
+                        return unavailable.to_envelope()
                     log.exception("rpc.crashed")
                     return InternalError().to_envelope()
                 finally:

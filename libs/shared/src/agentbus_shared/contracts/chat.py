@@ -65,6 +65,17 @@ class StreamCancelled(Contract):
     status: Literal["cancelling", "completed", "cancelled", "failed", "interrupted"]
 
 
+class StreamStatus(Contract):
+    """Answer of ``stream.status``: ``running`` while a replica runs it, else how it ended.
+
+    A run whose replica died is found out here (nobody runs it): it is recorded as
+    ``interrupted`` and its terminal frame will never come.
+    """
+
+    stream_id: str
+    status: Literal["running", "completed", "cancelled", "failed", "interrupted"]
+
+
 FrameEvent = Literal[
     "conversation", "agent", "delta", "tool_call", "tool_result", "handoff", "final", "error"
 ]
@@ -162,6 +173,7 @@ class Operation:
     CHAT = "chat"
     STREAM_START = "stream.start"
     STREAM_CANCEL = "stream.cancel"
+    STREAM_STATUS = "stream.status"
     AGENTS_LIST = "agents.list"
     TOOLS_LIST = "tools.list"
     CONVERSATIONS_LIST = "conversations.list"

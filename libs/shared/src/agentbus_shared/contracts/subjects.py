@@ -40,6 +40,11 @@ def chat_stream(stream_id: str) -> str:
     return f"streams.chat.{_token(stream_id, 'stream id')}"
 
 
+def chat_run_alive(stream_id: str) -> str:
+    """``chat.runs.<stream_id>.alive``: answered by the chat replica running that stream."""
+    return f"chat.runs.{_token(stream_id, 'stream id')}.alive"
+
+
 def chat_run_cancel(stream_id: str) -> str:
     """``chat.runs.<stream_id>.cancel``: heard only by the chat replica running that stream."""
     return f"chat.runs.{_token(stream_id, 'stream id')}.cancel"

@@ -17,6 +17,7 @@ from agentbus_shared.contracts.chat import (
     StreamRef,
     StreamStart,
     StreamStarted,
+    StreamStatus,
 )
 
 CHAT_WORKERS = 64
@@ -46,3 +47,10 @@ def register(router: RpcRouter, service: ChatService, connection: Callable[[], N
     @router.operation(Operation.STREAM_CANCEL, description="Stop a streamed run.")
     async def stream_cancel(cmd: StreamRef, principal: CallerPrincipal) -> Reply[StreamCancelled]:
         return Reply(await service.cancel(principal, cmd.stream_id), status=202)
+
+    @router.operation(
+        Operation.STREAM_STATUS,
+        description="Whether a streamed run still runs (a run whose replica died: interrupted).",
+    )
+    async def stream_status(cmd: StreamRef, principal: CallerPrincipal) -> StreamStatus:
+        return await service.status(principal, cmd.stream_id)

@@ -48,6 +48,7 @@ class LiveRun:
     task: asyncio.Task[None] | None = None
     _result: RunResultStreaming | None = field(default=None, repr=False)
     _subscription: Subscription | None = field(default=None, repr=False)
+    _alive: Subscription | None = field(default=None, repr=False)
 
     def attach(self, result: RunResultStreaming) -> None:
         self._result = result
@@ -60,6 +61,12 @@ class LiveRun:
         self.cancel_reason = reason
         if self._result is not None and not self._result.is_complete:
             self._result.cancel(mode="immediate")
+
+
+async def _answer_alive(msg: Msg) -> None:
+    if msg.reply:
+        with contextlib.suppress(Exception):
+            await msg.respond(b"running")
 
 
 class LiveRuns:
@@ -94,16 +101,20 @@ class LiveRuns:
             run._subscription = await self._connection().subscribe(
                 subjects.chat_run_cancel(run.stream_id), cb=self._on_cancel(run)
             )
+            run._alive = await self._connection().subscribe(
+                subjects.chat_run_alive(run.stream_id), cb=_answer_alive
+            )
         self._runs[run.run_id] = run
         LIVE_RUNS.set(len(self._runs))
 
     async def unregister(self, run: LiveRun) -> None:
         self._runs.pop(run.run_id, None)
         LIVE_RUNS.set(len(self._runs))
-        if run._subscription is not None:
-            with contextlib.suppress(Exception):
-                await run._subscription.unsubscribe()
-            run._subscription = None
+        for subscription in (run._subscription, run._alive):
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+        run._subscription = run._alive = None
 
     def spawn(self, run: LiveRun, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background for ``run``; it unregisters itself when done."""

@@ -71,6 +71,7 @@ from agentbus_shared.contracts.chat import (
     ChatRequest,
     ChatResult,
     StreamCancelled,
+    StreamStatus,
     Usage,
     UsageRecorded,
 )
@@ -183,6 +184,29 @@ class ChatService:
                 "The replica running the stream did not answer.", retry_after=1
             ) from None
         return StreamCancelled(stream_id=stream_id, status="cancelling")
+
+    async def status(self, principal: Principal, stream_id: str) -> StreamStatus:
+        """How the caller's streamed run stands; a run no replica runs any more is recorded as
+        interrupted (its replica died), so the gateway can end the client's stream."""
+        principal.require(Scope.CONVERSATIONS_WRITE)
+        owner = Owner.of(principal)
+        async with self._db.session() as session:
+            row = await self._runs.by_stream(session, owner, stream_id)
+        if row is None:
+            raise StreamNotFound()
+        if row.status != RUNNING:
+            return StreamStatus(stream_id=stream_id, status=row.status)
+        try:
+            await self._connection().request(
+                subjects.chat_run_alive(stream_id), b"", timeout=self._settings.rpc_timeout
+            )
+        except nats.errors.NoRespondersError:
+            return StreamStatus(stream_id=stream_id, status=await self._orphaned(row))
+        except (nats.errors.TimeoutError, TimeoutError):
+            raise GatewayTimeout(
+                "The replica running the stream did not answer.", retry_after=1
+            ) from None
+        return StreamStatus(stream_id=stream_id, status="running")
 
     async def _orphaned(self, run: Any) -> str:
         """No replica runs ``run`` any more: record it as interrupted and free its conversation."""

@@ -1,0 +1,136 @@
+"""kill -9 of chat while streamed runs are in flight: every stream ends with an ``error`` frame.
+
+Chat publishes frames fire-and-forget; a chat process that dies sends no terminal frame. The
+gateway asks chat ``stream.status`` after ``GATEWAY_SSE_RUN_CHECK`` seconds of silence; the
+restarted chat finds nobody runs the stream any more, records the run ``interrupted``, and the
+gateway ends the stream with ``error {code: run_lost}`` — long before the 300 s idle timeout.
+Afterwards chat serves again, and usage is recorded once per completed run, never twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fault_support import (
+    PASSWORD,
+    FaultStack,
+    fault_stack,
+    poll_until,
+    ready_status,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+STREAMS = 4  # under the per-user cap of open streams (5)
+RUN_CHECK = 2.0
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    yield from fault_stack(
+        tmp_path_factory.mktemp("chat-crash"),
+        {
+            # slow enough that the runs are mid-stream when chat dies
+            "CHAT_BUILTIN_TOKEN_DELAY": "0.3",
+            "GATEWAY_SSE_RUN_CHECK": str(RUN_CHECK),
+        },
+    )
+
+
+async def _stream(
+    client: httpx.AsyncClient, headers: dict[str, str], message: str, frames: list[dict[str, Any]]
+) -> float:
+    """Read one chat stream to its end; return how long it took."""
+    started = time.monotonic()
+    async with client.stream(
+        "POST", "/api/v1/chat/stream", json={"message": message}, headers=headers
+    ) as response:
+        assert response.status_code == 200, await response.aread()
+        event = "message"
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:"):
+                frames.append({"event": event, "data": json.loads(line.partition(":")[2])})
+    return time.monotonic() - started
+
+
+@pytest.mark.timeout(180)
+async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
+    faults: FaultStack,
+) -> None:
+    stack = faults.stack
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as client:
+        registered = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "chat@example.com", "password": PASSWORD, "tenant_name": "Chatty"},
+        )
+        assert registered.status_code == 201, registered.text
+        tenant = registered.json()["tenant"]["id"]
+        bearer = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+
+        frames: list[list[dict[str, Any]]] = [[] for _ in range(STREAMS)]
+        streams = [
+            asyncio.create_task(
+                _stream(client, bearer, f"Tell me a long story, number {i}.", frames[i])
+            )
+            for i in range(STREAMS)
+        ]
+        await poll_until(
+            "every stream is under way",
+            lambda: all(any(f["event"] == "delta" for f in got) for got in frames),
+            timeout=60,
+        )
+        assert not any(task.done() for task in streams), "a run finished before the crash"
+        old_pid = faults.kill_service("chat")
+        killed_at = time.monotonic()
+
+        async with asyncio.timeout(60):  # never a hang
+            await asyncio.gather(*streams)
+        ended_after = time.monotonic() - killed_at
+        for got in frames:
+            assert got[-1]["event"] == "error", got[-1]
+            assert got[-1]["data"]["code"] == "run_lost", got[-1]
+            assert [f["event"] for f in got].count("error") == 1
+        assert ended_after < 45, ended_after
+
+        new_pid = await asyncio.to_thread(faults.wait_service_back, "chat", old_pid)
+        assert new_pid != old_pid
+
+        # The lost runs are recorded as interrupted, none stays running.
+        rows = faults.psql(
+            f"SELECT status, count(*) FROM chat.runs WHERE tenant_id = '{tenant}' GROUP BY status"
+        )
+        assert rows == [["interrupted", str(STREAMS)]], rows
+
+        # Chat serves again: a streamed run and a plain one complete.
+        after: list[dict[str, Any]] = []
+        await _stream(client, bearer, "Hello again", after)
+        assert after[-1]["event"] == "final", after[-1]
+        plain = await client.post("/api/v1/chat", json={"message": "Hi"}, headers=bearer)
+        assert plain.status_code == 200, plain.text
+
+    # Usage: once per completed run (two), never for a lost one, never twice.
+    completed = {
+        row[0]
+        for row in faults.psql(
+            f"SELECT id FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'completed'"
+        )
+    }
+    assert len(completed) == 2
+
+    def usage_recorded() -> bool:
+        rows = faults.psql(
+            f"SELECT event_id FROM billing.usage_records WHERE tenant_id = '{tenant}'"
+        )
+        return sorted(r[0] for r in rows) == sorted(completed)
+
+    wait_for("billing recorded the usage of each completed run once", usage_recorded)
+    assert ready_status(faults.service_url("chat")) == 200
