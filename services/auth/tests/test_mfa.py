@@ -149,3 +149,12 @@ async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
     assert again.code == "mfa_not_enabled"
     alerts = await client.mails(account.email, "security_alert", count=2)
     assert "turned off" in str(alerts[-1].get_payload(decode=True))
+
+
+async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any) -> None:
+    # "١٢٣٤٥٦" passes str.isdigit(); comparing it with hmac.compare_digest raised TypeError.
+    account = await client.register()
+    await enroll(client, account)
+    token = await challenge(client, account)
+    error = await client.error("mfa.complete", {"challenge_token": token, "code": "١٢٣٤٥٦"})
+    assert 400 <= error.status < 500, error

@@ -79,7 +79,9 @@ class MfaService:
     ) -> SecondFactor | None:
         """Accept a TOTP code (once per time step) or spend a recovery code; ``None`` if neither."""
         normalized = normalize_code(code)
-        if normalized.isdigit() and len(normalized) == 6:
+        # isascii: str.isdigit() accepts other scripts' digits (e.g. "١٢٣٤٥٦"), which
+        # hmac.compare_digest refuses to compare with an exception.
+        if normalized.isascii() and normalized.isdigit() and len(normalized) == 6:
             factor = await repo.factor(session, user_id)
             if factor is None:
                 return None
