@@ -40,7 +40,9 @@ def decode_json(body: bytes, *, max_depth: int = MAX_DEPTH, allow_nul: bool = Fa
     try:
         value = json.loads(text)
     except RecursionError:
-        raise UndecodablePayload(f"The message body nests deeper than {max_depth} levels.") from None
+        raise UndecodablePayload(
+            f"The message body nests deeper than {max_depth} levels."
+        ) from None
     except ValueError:
         raise UndecodablePayload("The message body is not valid JSON.") from None
     _check_tree(value, max_depth, allow_nul)
