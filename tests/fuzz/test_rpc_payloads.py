@@ -94,6 +94,7 @@ def hand_cases() -> list[Case]:
         ("NUL escaped", b'{"email": "a\\u0000@example.com", "message": "\\u0000"}', {}),
         ("NUL in a key", b'{"\\u0000": 1}', {}),
         ("NUL raw", b'{"message": "\x00"}', {}),
+        ("unpaired surrogate", b'{"message": "\\ud800", "code": "\\udfff"}', {}),
         ("truncated", b'{"message": "hello', {}),
         ("trailing garbage", b"{} {}", {}),
     ]

@@ -158,3 +158,11 @@ async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any)
     token = await challenge(client, account)
     error = await client.error("mfa.complete", {"challenge_token": token, "code": "١٢٣٤٥٦"})
     assert 400 <= error.status < 500, error
+
+
+async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(client: Any) -> None:
+    account = await client.register()
+    await client.call("mfa.totp.enroll", token=account.access_token)
+    for code in ("١٢٣٤٥٦", "jh=\U00069e64", "１２３４５６"):
+        error = await client.error("mfa.totp.verify", {"code": code}, token=account.access_token)
+        assert 400 <= error.status < 500, (code, error)

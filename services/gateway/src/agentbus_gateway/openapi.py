@@ -34,9 +34,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_statuses(*, authenticated: bool, has_input: bool) -> tuple[int, ...]:
-    statuses = [400, 404, 413, 429, 503, 504]
-    if authenticated:
-        statuses += [401, 403]
+    """The problems a forwarded route may answer. Public routes too answer 401 (wrong
+    credentials or tokens in the body), 403 (no membership) and 409 (a state conflict)."""
+    statuses = [400, 401, 403, 404, 409, 413, 429, 503, 504]
     if has_input:
         statuses.append(422)
     return tuple(sorted(statuses))
@@ -59,7 +59,9 @@ def operation_docs(route: Route) -> dict[str, Any]:
             responses[status] = {"description": "Success"}
     has_input = bool(route.body or route.query or "{" in route.path)
     responses.update(
-        problem_responses(*error_statuses(authenticated=authenticated, has_input=has_input))
+        problem_responses(
+            *error_statuses(authenticated=authenticated, has_input=has_input), *route.extra_errors
+        )
     )
     lines = [f"Forwarded to `{route.subject}`.", f"Rate group: `{route.rate_group}`."]
     if route.access == "user":

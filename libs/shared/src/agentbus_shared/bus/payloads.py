@@ -22,7 +22,8 @@ EVENT_MAX_DEPTH = 64
 
 
 class UndecodablePayload(ValueError):
-    """The body is not UTF-8 JSON, nests too deeply, or holds a NUL character."""
+    """The body is not UTF-8 JSON, nests too deeply, or holds a NUL character or an unpaired
+    surrogate escape (``"\\ud800"``: valid JSON, but no text)."""
 
 
 def decode_json(body: bytes, *, max_depth: int = MAX_DEPTH, allow_nul: bool = False) -> Any:
@@ -55,8 +56,7 @@ def _check_tree(value: Any, max_depth: int, allow_nul: bool) -> None:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
-            if not allow_nul and "\x00" in item:
-                raise UndecodablePayload("The message body contains a NUL character.")
+            _check_text(item, allow_nul)
             continue
         if not isinstance(item, dict | list):
             continue
@@ -64,8 +64,17 @@ def _check_tree(value: Any, max_depth: int, allow_nul: bool) -> None:
             raise UndecodablePayload(f"The message body nests deeper than {max_depth} levels.")
         if isinstance(item, dict):
             for key, child in item.items():
-                if not allow_nul and "\x00" in key:
-                    raise UndecodablePayload("The message body contains a NUL character.")
+                _check_text(key, allow_nul)
                 pending.append((child, depth + 1))
         else:
             pending.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str, allow_nul: bool) -> None:
+    if not allow_nul and "\x00" in text:
+        raise UndecodablePayload("The message body contains a NUL character.")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+            raise UndecodablePayload("The message body contains an unpaired surrogate.") from None

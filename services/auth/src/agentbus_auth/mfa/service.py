@@ -99,7 +99,9 @@ class MfaService:
         totp = pyotp.TOTP(secret)
         now = totp_step()
         for step in (now - 1, now, now + 1):
-            if hmac.compare_digest(totp.generate_otp(step), code):
+            # As bytes: compare_digest raises on str with non-ASCII characters (any code a
+            # client sends, e.g. "١٢٣٤٥٦", is just a wrong code).
+            if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
                 return step
         return None
 
