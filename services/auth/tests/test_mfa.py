@@ -152,7 +152,7 @@ async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
 
 
 async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any) -> None:
-    # "\u0661\u0662\u0663\u0664\u0665\u0666" passes str.isdigit(); comparing it with hmac.compare_digest raised TypeError.
+    # Arabic-Indic digits pass str.isdigit(); hmac.compare_digest raised TypeError on them.
     account = await client.register()
     await enroll(client, account)
     token = await challenge(client, account)
