@@ -56,6 +56,7 @@ async def test_ready_names_the_parts_that_are_down(client: Any, fake_chat: Any) 
         "auth": "ok",
         "chat": "ok",
         "billing": "unavailable",
+        "signing_keys": "ok",
     }
 
 

@@ -46,13 +46,16 @@ CHAT_POLICY = AccessPolicy(access="principal", scopes=(Scope.CONVERSATIONS_WRITE
 BILLING_POLICY = AccessPolicy(access="principal", scopes=(Scope.BILLING_READ,))
 
 
-def _sse_doc(description: str, event: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+def _sse_doc(
+    description: str, event: dict[str, Any], headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """The 200 answer of a stream. OpenAPI 3.1 has ``schema`` of ``text/event-stream`` describe
     one event (``id``, ``event``, ``data`` as parsed from its fields; 3.2 calls it
     ``itemSchema``); ``data`` is a JSON document, described in words."""
     return {
         200: {
             "description": description,
+            **({"headers": headers} if headers else {}),
             "content": {
                 "text/event-stream": {
                     "schema": {
@@ -77,6 +80,12 @@ _CHAT_SSE_DOC = _sse_doc(
     "`{call_id, name, arguments}`, tool_result `{call_id, output}`, handoff `{from, to}`, final "
     "`{output, agent, usage}`, error `{code, message}`. `id` is the frame's sequence number.",
     {"type": "string", "enum": list(get_args(chat.FrameEvent))},
+    {
+        "X-Stream-ID": {
+            "description": "The run's stream id (to cancel it)",
+            "schema": {"type": "string"},
+        }
+    },
 )
 _BILLING_SSE_DOC = _sse_doc(
     "The tenant's billing events as server-sent events, until the client leaves. `event` is "
