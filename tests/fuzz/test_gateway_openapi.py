@@ -156,6 +156,41 @@ def check_billing_stream(stack: Stack, owner: Owner) -> None:
         assert bad.status_code == 401
 
 
+def check_unsigned_webhook(stack: Stack) -> None:
+    """The Stripe intake is fuzzed like every operation, but without the signing secret every
+    generated signature is wrong: it must be a 400 problem each time, never stored."""
+    body = b'{"id": "evt_unsigned", "type": "invoice.paid", "data": {"object": {}}}'
+    with stack.client() as client:
+        for headers in ({}, {"Stripe-Signature": "t=1,v1=00"}, {"Stripe-Signature": "v1=,t="}):
+            answer = client.post("/webhooks/stripe", content=body, headers=headers)
+            assert answer.status_code == 400, (headers, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+
+
+MALFORMED_BODIES = {
+    "deep nesting": b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "unpaired surrogate": b'{"message": "\\ud800", "email": "\\udfff@example.com"}',
+    "NUL": b'{"message": "a\\u0000b", "email": "a\\u0000@example.com", "password": "\\u0000"}',
+    "invalid UTF-8": b'{"message": "\xff\xfe"}',
+    "not JSON": b'{"message": ',
+}
+"""Bodies a generator rarely produces, sent to a public and an authenticated route."""
+
+
+def check_malformed_bodies(stack: Stack, owner: Owner) -> None:
+    with stack.client() as client:
+        for name, body in MALFORMED_BODIES.items():
+            for path, headers in (
+                ("/api/v1/auth/register", {}),
+                ("/api/v1/chat", owner.headers()),
+            ):
+                answer = client.post(
+                    path, content=body, headers={**headers, "Content-Type": "application/json"}
+                )
+                assert 400 <= answer.status_code < 500, (name, path, answer.text)
+                assert answer.headers["content-type"] == "application/problem+json", name
+
+
 def test_the_running_gateway_conforms_to_its_openapi_under_generated_requests(
     fuzz_stack: Stack,
 ) -> None:
@@ -174,6 +209,8 @@ def test_the_running_gateway_conforms_to_its_openapi_under_generated_requests(
         exercised.append(key)
     assert len(exercised) >= 50, exercised
     check_billing_stream(fuzz_stack, owner)
+    check_unsigned_webhook(fuzz_stack)
+    check_malformed_bodies(fuzz_stack, owner)
 
     # The sequences run over the operations that links connect (producers and consumers of ids
     # and tokens); the others, which no answer feeds, were covered one by one above.
