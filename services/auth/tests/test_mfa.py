@@ -149,3 +149,26 @@ async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
     assert again.code == "mfa_not_enabled"
     alerts = await client.mails(account.email, "security_alert", count=2)
     assert "turned off" in str(alerts[-1].get_payload(decode=True))
+
+
+async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any) -> None:
+    # Arabic-Indic digits pass str.isdigit(); hmac.compare_digest raised TypeError on them.
+    account = await client.register()
+    await enroll(client, account)
+    token = await challenge(client, account)
+    error = await client.error(
+        "mfa.complete", {"challenge_token": token, "code": "\u0661\u0662\u0663\u0664\u0665\u0666"}
+    )
+    assert 400 <= error.status < 500, error
+
+
+async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(client: Any) -> None:
+    account = await client.register()
+    await client.call("mfa.totp.enroll", token=account.access_token)
+    for code in (
+        "\u0661\u0662\u0663\u0664\u0665\u0666",
+        "jh=\U00069e64",
+        "\uff11\uff12\uff13\uff14\uff15\uff16",
+    ):
+        error = await client.error("mfa.totp.verify", {"code": code}, token=account.access_token)
+        assert 400 <= error.status < 500, (code, error)

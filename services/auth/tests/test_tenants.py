@@ -265,6 +265,10 @@ async def test_a_removed_member_loses_access_to_the_tenant(client: Any) -> None:
     assert (await client.error("refresh", {"refresh_token": member.refresh_token})).status == 401
     login = await client.error("login", {"email": member.email, "password": client.password})
     assert (login.status, login.code) == (403, "no_membership")
+    # Its access token is still valid until it expires: it no longer reads the tenant.
+    for operation in ("tenants.members.list", "tenants.current"):
+        error = await client.error(operation, token=member.access_token)
+        assert error.status == 404, (operation, error)
 
 
 async def test_the_plan_follows_billing_subscription_events_in_any_order(

@@ -393,3 +393,39 @@ async def test_event_published_as_plain_text_is_still_applied(
     )
     await eventually(lambda: consumer_drained(broker, "STRIPE_WEBHOOKS", "stripe-webhooks"))
     assert [r.status for r in await stored_events(billing, event["id"])] == ["processed"]
+
+
+async def test_event_with_nul_characters_is_stored_and_applied(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    # PostgreSQL stores NUL neither in jsonb nor in text: it used to fail every delivery.
+    obj = invoice("in_nul", "t_nul") | {"description": "a\u0000b", "metadata": {"k\u0000": "v"}}
+    event = stripe_event("invoice.paid", obj, created=int(time.time()))
+    await billing.publish_stripe(event)
+    rows = await eventually(lambda: stored_events(billing, event["id"]))
+    assert rows[0].status == "processed", rows[0].last_error
+
+
+async def test_body_that_is_not_json_is_dead_lettered_at_once(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    js = broker.connection.jetstream()
+    await billing.publisher.publish_raw(
+        "stripe.webhooks.invoice.paid",
+        b'{"id": "evt_broken", "type": "invoice.paid", "data": {',
+        msg_id="evt_broken",
+        content_type="application/json",
+    )
+    letter = await eventually(
+        lambda: _last_dead_letter(js, "dlq.billing.stripe-webhooks", b"evt_broken")
+    )
+    assert letter.headers["Ab-Dlq-Deliveries"] == "1"
+    assert "not valid JSON" in letter.headers["Ab-Dlq-Error"]
+
+
+async def _last_dead_letter(js: Any, subject: str, marker: bytes) -> Any:
+    try:
+        letter = await js.get_last_msg(DEAD_LETTERS.name, subject)
+    except Exception:
+        return None
+    return letter if marker in (letter.data or b"") else None

@@ -31,6 +31,6 @@ def from_unix(value: object) -> datetime | None:
         return None
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return datetime.fromtimestamp(int(value), UTC)
     return None

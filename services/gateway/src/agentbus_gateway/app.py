@@ -97,6 +97,7 @@ def create_app(
     checks: dict[str, ReadinessCheck] = dict(runtime.readiness)
     for service in settings.services:
         checks[service] = _service_ping(runtime, service, settings.ping_timeout)
+    checks["signing_keys"] = _keys_loaded(keys)
 
     async def signing_keys() -> bool:
         # Without auth's key set no token can be verified: not ready until it is loaded (seen:
@@ -173,6 +174,16 @@ def _service_ping(runtime: ServiceRuntime, service: str, timeout: float) -> Read
     async def check() -> bool:
         reply = await runtime.rpc.call(service, "ping", timeout=timeout)
         return isinstance(reply.data, dict) and bool(reply.data.get("ok"))
+
+    return check
+
+
+def _keys_loaded(keys: KeySetCache) -> ReadinessCheck:
+    """Ready only with auth's key set in hand: without it every token is refused (503). At
+    start-up the first fetch may miss auth, and requests would wait out the retry interval."""
+
+    async def check() -> bool:
+        return keys.snapshot is not None or await keys.refresh() is not None
 
     return check
 

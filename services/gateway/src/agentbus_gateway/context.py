@@ -127,7 +127,10 @@ class RequestContext:
             ):
                 declared = headers.get("content-length")
                 if declared is not None:
-                    if not declared.isdigit() or int(declared) > self.max_body_bytes:
+                    if (
+                        not (declared.isascii() and declared.isdigit())
+                        or int(declared) > self.max_body_bytes
+                    ):
                         await _reject_too_large(scope, receive, send_with_id)
                         return
                 elif "transfer-encoding" in headers:

@@ -34,9 +34,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_statuses(*, authenticated: bool, has_input: bool) -> tuple[int, ...]:
-    statuses = [400, 404, 413, 429, 503, 504]
-    if authenticated:
-        statuses += [401, 403]
+    """The problems a forwarded route may answer. Public routes too answer 401 (wrong
+    credentials or tokens in the body), 403 (no membership) and 409 (a state conflict)."""
+    statuses = [400, 401, 403, 404, 409, 413, 429, 503, 504]
     if has_input:
         statuses.append(422)
     return tuple(sorted(statuses))
@@ -59,7 +59,9 @@ def operation_docs(route: Route) -> dict[str, Any]:
             responses[status] = {"description": "Success"}
     has_input = bool(route.body or route.query or "{" in route.path)
     responses.update(
-        problem_responses(*error_statuses(authenticated=authenticated, has_input=has_input))
+        problem_responses(
+            *error_statuses(authenticated=authenticated, has_input=has_input), *route.extra_errors
+        )
     )
     lines = [f"Forwarded to `{route.subject}`.", f"Rate group: `{route.rate_group}`."]
     if route.access == "user":
@@ -78,6 +80,119 @@ def operation_docs(route: Route) -> dict[str, Any]:
             "content": {"application/json": ref, "application/x-www-form-urlencoded": ref},
         }
     return {"responses": responses, "description": "\n\n".join(lines), "openapi_extra": extra}
+
+
+def _link(operation_id: str, description: str, **parameters: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "description": description, "parameters": parameters}
+
+
+def _body_link(operation_id: str, description: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"operationId": operation_id, "description": description, "requestBody": body}
+
+
+_CONVERSATION = "$response.body#/conversation_id"
+_FIRST_ID = "$response.body#/items/0/id"
+_FIRST_MEMBER = "$response.body#/items/0/user_id"
+
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("chat.chat", "200"): {
+        "GetConversation": _link(
+            "chat.conversations.get",
+            "The conversation the message went to.",
+            conversation_id=_CONVERSATION,
+        ),
+        "ListMessages": _link(
+            "chat.conversations.messages", "Its messages.", conversation_id=_CONVERSATION
+        ),
+        "RenameConversation": _link(
+            "chat.conversations.update", "Rename it.", conversation_id=_CONVERSATION
+        ),
+        "DeleteConversation": _link(
+            "chat.conversations.delete", "Delete it.", conversation_id=_CONVERSATION
+        ),
+        "ContinueConversation": _body_link(
+            "chat.chat", "Send the next message to it.", {"conversation_id": _CONVERSATION}
+        ),
+    },
+    ("chat.stream", "200"): {
+        "CancelStream": _link(
+            "chat.stream.cancel", "Stop the run.", stream_id="$response.header.X-Stream-ID"
+        ),
+    },
+    ("chat.conversations.list", "200"): {
+        "GetConversation": _link(
+            "chat.conversations.get", "The first listed.", conversation_id=_FIRST_ID
+        ),
+        "DeleteConversation": _link(
+            "chat.conversations.delete", "Delete it.", conversation_id=_FIRST_ID
+        ),
+    },
+    ("auth.service_accounts.create", "201"): {
+        "RevokeServiceAccount": _link(
+            "auth.service_accounts.revoke", "Revoke it.", service_account_id="$response.body#/id"
+        ),
+        "IssueToken": _body_link(
+            "auth.oauth.token",
+            "A token with its credentials (client credentials grant).",
+            {
+                "grant_type": "client_credentials",
+                "client_id": "$response.body#/client_id",
+                "client_secret": "$response.body#/client_secret",
+            },
+        ),
+    },
+    ("auth.sessions.list", "200"): {
+        "RevokeSession": _link(
+            "auth.sessions.revoke", "End the first listed.", session_id=_FIRST_ID
+        ),
+    },
+    ("auth.tenants.members.list", "200"): {
+        "UpdateMember": _link(
+            "auth.tenants.members.update", "Change its role.", user_id=_FIRST_MEMBER
+        ),
+        "RemoveMember": _link("auth.tenants.members.remove", "Remove it.", user_id=_FIRST_MEMBER),
+    },
+    ("auth.tenants.invites.create", "201"): {
+        "AcceptInvite": _body_link(
+            "auth.tenants.invites.accept", "Accept it.", {"token": "$response.body#/token"}
+        ),
+    },
+    ("auth.register", "201"): {
+        "Refresh": _body_link(
+            "auth.refresh",
+            "New tokens for the new session.",
+            {"refresh_token": "$response.body#/tokens/refresh_token"},
+        ),
+    },
+    ("auth.login", "200"): {
+        "Refresh": _body_link(
+            "auth.refresh", "New tokens.", {"refresh_token": "$response.body#/refresh_token"}
+        ),
+    },
+    ("auth.refresh", "200"): {
+        "Refresh": _body_link(
+            "auth.refresh",
+            "Refresh again (the spent refresh token is refused from now on).",
+            {"refresh_token": "$response.body#/refresh_token"},
+        ),
+    },
+}
+"""OpenAPI ``links``: how an answer's ids feed later requests (clients and stateful tests)."""
+
+
+def add_links(document: dict[str, Any]) -> None:
+    """Attach :data:`LINKS` to the operations the document has (an app may mount a subset)."""
+    by_id = {
+        operation.get("operationId"): operation
+        for item in document.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+    }
+    for (operation_id, status), links in LINKS.items():
+        response = by_id.get(operation_id, {}).get("responses", {}).get(status)
+        present = {name: link for name, link in links.items() if link["operationId"] in by_id}
+        if response is not None and present:
+            response["links"] = present
 
 
 def install_openapi(app: FastAPI, extra_models: Iterable[type[BaseModel]]) -> None:
@@ -108,6 +223,7 @@ def install_openapi(app: FastAPI, extra_models: Iterable[type[BaseModel]]) -> No
             "bearerFormat": "JWT",
             "description": "An access token from POST /api/v1/auth/token (Ed25519-signed JWT).",
         }
+        add_links(document)
         app.openapi_schema = document
         return document
 

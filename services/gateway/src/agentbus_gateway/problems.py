@@ -72,9 +72,11 @@ class Problem(BaseModel):
 
 PROBLEM_STATUSES: dict[int, str] = {
     400: "The request is malformed",
-    401: "No valid access token",
+    401: "No valid access token, or credentials or a code that are not correct",
+    402: "The plan does not include this (see the plan's limits)",
     403: "The token lacks a scope, or the caller may not do this",
     404: "Not found",
+    409: "The request conflicts with the current state",
     413: "The request body is too large",
     422: "The request is not valid",
     429: "Too many requests (see Retry-After)",

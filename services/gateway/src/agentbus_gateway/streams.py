@@ -15,7 +15,7 @@ event named by its event type (``subscription.changed``, ``invoice.changed``,
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Request
 from nats.aio.client import Client as NatsClient
@@ -45,12 +45,54 @@ OPEN_STREAMS = Gauge(
 CHAT_POLICY = AccessPolicy(access="principal", scopes=(Scope.CONVERSATIONS_WRITE,))
 BILLING_POLICY = AccessPolicy(access="principal", scopes=(Scope.BILLING_READ,))
 
-_SSE_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "A stream of server-sent events",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+
+def _sse_doc(
+    description: str, event: dict[str, Any], headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a stream. OpenAPI 3.1 has ``schema`` of ``text/event-stream`` describe
+    one event (``id``, ``event``, ``data`` as parsed from its fields; 3.2 calls it
+    ``itemSchema``); ``data`` is a JSON document, described in words."""
+    return {
+        200: {
+            "description": description,
+            **({"headers": headers} if headers else {}),
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "event": event,
+                            "data": {"type": "string", "contentMediaType": "application/json"},
+                            "retry": {"type": "integer"},
+                        },
+                    }
+                }
+            },
+        }
     }
-}
+
+
+_CHAT_SSE_DOC = _sse_doc(
+    "The run's frames as server-sent events, ending with `final` or `error`. `data` by event: "
+    "conversation `{conversation_id, stream_id}`, agent `{name}`, delta `{text}`, tool_call "
+    "`{call_id, name, arguments}`, tool_result `{call_id, output}`, handoff `{from, to}`, final "
+    "`{output, agent, usage}`, error `{code, message}`. `id` is the frame's sequence number.",
+    {"type": "string", "enum": list(get_args(chat.FrameEvent))},
+    {
+        "X-Stream-ID": {
+            "description": "The run's stream id (to cancel it)",
+            "schema": {"type": "string"},
+        }
+    },
+)
+_BILLING_SSE_DOC = _sse_doc(
+    "The tenant's billing events as server-sent events, until the client leaves. `event` is "
+    "the event type (`subscription.changed`, `invoice.changed`...), `data` its CloudEvent, `id` "
+    "the CloudEvent id; comment lines are heartbeats.",
+    {"type": "string", "pattern": r"^[a-z_]+(\.[a-z_]+)*$"},
+)
 
 
 def chat_frame_event(msg: Msg) -> SseEvent | None:
@@ -108,7 +150,7 @@ class StreamRoutes:
             response_class=EventStreamResponse,
             status_code=200,
             responses={
-                **_SSE_DOC,
+                **_CHAT_SSE_DOC,
                 **problem_responses(*error_statuses(authenticated=True, has_input=True), 402),
             },
             openapi_extra={"security": security(True), "x-scopes": list(CHAT_POLICY.scopes)},
@@ -125,7 +167,7 @@ class StreamRoutes:
             response_class=EventStreamResponse,
             status_code=200,
             responses={
-                **_SSE_DOC,
+                **_BILLING_SSE_DOC,
                 **problem_responses(*error_statuses(authenticated=True, has_input=False)),
             },
             openapi_extra={"security": security(True), "x-scopes": list(BILLING_POLICY.scopes)},

@@ -13,7 +13,6 @@ message can be delivered again after a crash between commit and ack.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 
 from agentbus_shared.bus import headers as h
 from agentbus_shared.bus.events import EventPublisher
+from agentbus_shared.bus.payloads import EVENT_MAX_DEPTH, UndecodablePayload, decode_json
 from agentbus_shared.bus.streams import bind
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.streams import StreamSpec
@@ -105,14 +105,14 @@ class DurableConsumer:
         )
 
 
-async def decode_json_types(
-    msg: StreamMessage[Any], default: Callable[[StreamMessage[Any]], Awaitable[Any]]
-) -> Any:
-    """JSON for every ``…+json`` content type too (CloudEvents travel as ``application/cloudevents+json``)."""
-    content_type = msg.content_type or ""
-    if content_type.startswith("application/") and content_type.endswith("+json"):
-        return json.loads(msg.body)
-    return await default(msg)
+async def decode_json_types(msg: StreamMessage[Any]) -> Any:
+    """Every event body as JSON, whatever its content type (CloudEvents travel as
+    ``application/cloudevents+json``, Stripe's as they came). A body that is not JSON can never
+    be processed: :class:`PermanentFailure`, dead-lettered at once instead of retried."""
+    try:
+        return decode_json(msg.body, max_depth=EVENT_MAX_DEPTH, allow_nul=True)
+    except UndecodablePayload as exc:
+        raise PermanentFailure(str(exc), code="undecodable_event") from None
 
 
 def _consumer_middleware(

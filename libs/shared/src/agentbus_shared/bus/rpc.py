@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_json, to_jsonable_python
 
 from agentbus_shared.bus import headers as h
+from agentbus_shared.bus.payloads import UndecodablePayload, decode_json
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.common import Principal, RequestMeta, require_principal
 from agentbus_shared.errors import (
@@ -100,6 +101,20 @@ CallerPrincipal = Annotated[Principal, Depends(_required_principal)]
 
 Meta = Annotated[RequestMeta, Depends(_meta)]
 """Request id, client IP and user agent of the original HTTP request."""
+
+
+async def decode_request(msg: StreamMessage[Any]) -> Any:
+    """A request body as strict JSON, whatever its content type says; 422 when it is not.
+
+    FastStream's own decoder passes undecodable bytes through and raises bare errors for
+    invalid JSON or deep nesting (which the middleware would report as internal errors).
+    """
+    try:
+        return decode_json(msg.body)
+    except UndecodablePayload as exc:
+        raise ValidationFailed(
+            str(exc), details=[{"loc": [], "msg": str(exc), "type": "undecodable_body"}]
+        ) from None
 
 
 def success_envelope(result: Any) -> dict[str, Any]:
@@ -180,6 +195,7 @@ class RpcRouter:
             queue=self.service,
             max_workers=max_workers,
             title=f"rpc.{self.service}.v1.{name}",
+            decoder=decode_request,
             description=description,
         )
 

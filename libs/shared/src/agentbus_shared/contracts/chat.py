@@ -233,6 +233,7 @@ ROUTES: tuple[Route, ...] = (
         body=ChatRequest,
         response=ChatResult,
         timeout=120.0,
+        extra_errors=(402,),
     ),
     _r(
         "POST",

@@ -40,6 +40,10 @@ class Role(StrEnum):
 
 PrincipalKind = Literal["user", "service_account"]
 
+ID_PATTERN = r"^[a-z]{1,8}_[A-Za-z0-9]{1,64}$"
+"""A prefixed identifier (``usr_01J…``, ``t_01J…``; see :mod:`agentbus_shared.ids`): safe as a
+subject token and a key, so a forged header cannot carry dots, wildcards or path tricks."""
+
 
 class Principal(Contract):
     """Who is calling, as verified by the gateway from the access token.
@@ -49,12 +53,15 @@ class Principal(Contract):
     """
 
     kind: PrincipalKind = "user"
-    subject: str = Field(description="user id, or service account id for kind=service_account")
-    tenant_id: str
+    subject: str = Field(
+        pattern=ID_PATTERN,
+        description="user id, or service account id for kind=service_account",
+    )
+    tenant_id: str = Field(pattern=ID_PATTERN)
     roles: tuple[str, ...] = ()
     scopes: frozenset[str] = frozenset()
-    session_id: str | None = None
-    token_id: str | None = None
+    session_id: str | None = Field(None, pattern=ID_PATTERN)
+    token_id: str | None = Field(None, pattern=ID_PATTERN)
 
     @property
     def user_id(self) -> str:

@@ -42,6 +42,9 @@ class Route:
     tags: tuple[str, ...] = ()
     extra_statuses: tuple[int, ...] = ()
     """Success statuses besides ``status`` the operation may answer (e.g. 202 for an MFA challenge)."""
+    extra_errors: tuple[int, ...] = ()
+    """Error statuses besides the ones every forwarded route may answer (e.g. 402 for a plan
+    that does not include the request)."""
     ends_session: bool = False
     """Success ends the caller's session: the gateway refuses its access tokens from then on,
     without waiting for the revocation event (logout)."""

@@ -79,7 +79,9 @@ class MfaService:
     ) -> SecondFactor | None:
         """Accept a TOTP code (once per time step) or spend a recovery code; ``None`` if neither."""
         normalized = normalize_code(code)
-        if normalized.isdigit() and len(normalized) == 6:
+        # isascii: str.isdigit() accepts other scripts' digits (e.g. "١٢٣٤٥٦"), which
+        # hmac.compare_digest refuses to compare with an exception.
+        if normalized.isascii() and normalized.isdigit() and len(normalized) == 6:
             factor = await repo.factor(session, user_id)
             if factor is None:
                 return None
@@ -97,7 +99,9 @@ class MfaService:
         totp = pyotp.TOTP(secret)
         now = totp_step()
         for step in (now - 1, now, now + 1):
-            if hmac.compare_digest(totp.generate_otp(step), code):
+            # As bytes: compare_digest raises on str with non-ASCII characters (any code a
+            # client sends, e.g. "١٢٣٤٥٦", is just a wrong code).
+            if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
                 return step
         return None
 

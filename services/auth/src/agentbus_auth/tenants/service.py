@@ -33,6 +33,7 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.pagination import decode_cursor, encode_cursor
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.invites import invite_token
@@ -98,6 +99,7 @@ class TenantService:
     # ---------------------------------------------------------------- reading
     async def current(self, principal: Principal) -> TenantView:
         async with self._db.session() as session:
+            await self._require_belonging(session, principal)
             tenant = await repo.tenant(session, principal.tenant_id)
         if tenant is None:
             raise NotFound("The tenant does not exist.")
@@ -110,6 +112,7 @@ class TenantService:
         cursor = decode_cursor(page.cursor, 2)
         after = (datetime.fromisoformat(cursor[0]), str(cursor[1])) if cursor else None
         async with self._db.session() as session:
+            await self._require_belonging(session, principal)
             rows = await repo.members(
                 session, principal.tenant_id, limit=page.limit + 1, after=after
             )
@@ -120,6 +123,19 @@ class TenantService:
             items=items,
             next_cursor=encode_cursor(last.joined_at.isoformat(), last.user_id) if last else None,
         )
+
+    @staticmethod
+    async def _require_belonging(session: AsyncSession, principal: Principal) -> None:
+        """The caller still belongs to the tenant it names: a member (a user removed from the
+        tenant keeps a valid access token until it expires) or one of its service accounts."""
+        if principal.kind == "service_account":
+            belongs = await service_accounts_repo.exists(
+                session, principal.tenant_id, principal.subject
+            )
+        else:
+            belongs = await repo.member(session, principal.tenant_id, principal.subject) is not None
+        if not belongs:
+            raise NotFound("The tenant does not exist.")
 
     # ---------------------------------------------------------------- managing members
     async def _actor(self, session: AsyncSession, principal: Principal) -> Member:

@@ -18,10 +18,14 @@ from datetime import UTC
 import nats.errors
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from pydantic import ValidationError
 
 from agentbus_billing.webhooks.repository import DONE
-from agentbus_billing.webhooks.service import StripeEvent, StripeEventProcessor, describe
+from agentbus_billing.webhooks.service import (
+    StripeEvent,
+    StripeEventProcessor,
+    describe,
+    storable,
+)
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.billing import ReplayCommand, ReplayResult
 from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
@@ -110,10 +114,10 @@ class WebhookReplayer:
 
     async def _replay_one(self, data: bytes, seq: int, *, dry_run: bool) -> str:
         try:
-            event = StripeEvent.model_validate_json(data)
-        except ValidationError:
+            payload = storable(_json(data))
+            event = StripeEvent.model_validate(payload)
+        except (ValueError, RecursionError):  # not JSON, or not a Stripe event (ValidationError)
             return "failed"
-        payload = _json(data)
         store = self._processor.store
         try:
             if dry_run:

@@ -82,6 +82,18 @@ CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
 HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CHECKOUT_EVENTS | CUSTOMER_EVENTS
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every NUL character replaced by U+FFFD: PostgreSQL stores NUL neither in
+    ``jsonb`` nor in ``text``, and a Stripe event may carry one in any free-text field."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(key): storable(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [storable(child) for child in value]
+    return value
+
+
 def describe(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         return f"ValidationError: {error.error_count()} error(s) in the Stripe event"
@@ -115,8 +127,9 @@ class StripeEventProcessor:
         """
         if isinstance(payload, bytes | str):
             # Whatever content type the intake labelled it with, a Stripe event is JSON.
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 payload = json.loads(payload)
+        payload = storable(payload)
         try:
             event = StripeEvent.model_validate(payload)
         except ValidationError as exc:

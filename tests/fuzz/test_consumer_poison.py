@@ -1,0 +1,239 @@
+"""Garbage on the subjects of every durable consumer: dead-lettered at once, nothing stalls.
+
+For each durable consumer the services declare (the auth mailer and plan follower, billing's
+tenant, usage and Stripe consumers, the gateway's session revocations), malformed messages are
+published straight to its stream: not JSON, invalid UTF-8, deep nesting, an empty body, JSON of
+the wrong shape, a CloudEvent with the wrong data. Each must be copied to ``DEAD_LETTERS`` on its
+first delivery (no retry loop on a poison message), and the valid events the system produces
+afterwards (a sign-up, a chat, a logout, a signed Stripe webhook) must still be processed: every
+consumer drains past the garbage and dead-letters nothing else. No process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes
+
+import nats
+import pytest
+from fuzz_support import WEBHOOK_SECRET, assert_still_whole, load_generator, service_pids
+from nats.js.api import ConsumerInfo
+
+from agentbus_shared.bus.consumers import DurableConsumer
+from agentbus_shared.contracts.streams import DEAD_LETTERS
+from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
+
+TENANT = "t_01JFUZZP0150N000000000000"
+EMAIL = "poison@example.com"
+PASSWORD = "glacier-violin-tangerine-42"
+
+GARBAGE: list[tuple[str, bytes, str]] = [
+    ("not JSON", b"this is not json {", "application/json"),
+    ("not JSON, as a CloudEvent", b"{'id': 1}", "application/cloudevents+json"),
+    ("invalid UTF-8", b"\xff\xfe\xfd\x00", "application/json"),
+    ("deep nesting", b"[" * 50_000 + b"]" * 50_000, "application/json"),
+    ("empty body", b"", "application/json"),
+    ("a JSON array", b"[1, 2, 3]", "application/cloudevents+json"),
+    ("JSON null", b"null", "application/json"),
+    (
+        "a CloudEvent with the wrong data",
+        json.dumps(
+            {
+                "specversion": "1.0",
+                "id": "evt-poison",
+                "source": "fuzz",
+                "type": "io.agentbus.fuzz",
+                "time": "not a time",
+                "data": {"tenant_id": ["not", "a", "string"]},
+            }
+        ).encode(),
+        "application/cloudevents+json",
+    ),
+    ("NUL characters", b'{"id": "evt_\\u0000", "data": "\\u0000"}', "application/json"),
+]
+
+
+def concrete(filter_subject: str) -> str:
+    """A subject the consumer's filter matches (Stripe types contain dots: ``>`` stays rich)."""
+    return filter_subject.replace("*", TENANT).replace(">", "invoice.paid")
+
+
+def consumers() -> list[DurableConsumer]:
+    found = [c for runtime in load_generator().build_runtimes().values() for c in runtime.consumers]
+    assert len(found) >= 6, found
+    return found
+
+
+@pytest.fixture(scope="module")
+def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(
+        tmp_path_factory.mktemp("fuzz-consumers") / "var",
+        {"STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET},
+    )
+    try:
+        yield running
+    finally:
+        stop_stack(running.process)
+
+
+async def publish_garbage(nats_url: str, targets: list[DurableConsumer]) -> dict[str, set[int]]:
+    """Every garbage message to every consumer's subject; the stream sequences, by consumer."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    sequences: dict[str, set[int]] = {}
+    try:
+        for consumer in targets:
+            for _name, body, content_type in GARBAGE:
+                ack = await js.publish(
+                    concrete(consumer.subject),
+                    body,
+                    timeout=5,
+                    headers={"content-type": content_type, "Nats-Msg-Id": uuid.uuid4().hex},
+                )
+                sequences.setdefault(consumer.name, set()).add(ack.seq)
+    finally:
+        await client.close()
+    return sequences
+
+
+def signed_stripe_event() -> tuple[bytes, str]:
+    body = json.dumps(
+        {
+            "id": f"evt_fuzz{uuid.uuid4().hex[:16]}",
+            "object": "event",
+            "type": "charge.succeeded",
+            "created": int(time.time()),
+            "data": {"object": {"id": "ch_fuzz", "object": "charge", "note": "a\u0000b"}},
+        }
+    ).encode()
+    stamp = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return body, f"t={stamp},v1={mac.hexdigest()}"
+
+
+def mailed_code(stack: Stack, to: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        for path in sorted((stack.var_dir / "mail").glob("*-verify_email-*.eml")):
+            message = message_from_bytes(path.read_bytes())
+            if message["To"] == to:
+                payload = message.get_payload(decode=True)
+                assert isinstance(payload, bytes)
+                found = re.search(r"Code: (\d+)", payload.decode())
+                assert found, payload
+                return found.group(1)
+        assert time.monotonic() < deadline, "the verification mail never came"
+        time.sleep(0.2)
+
+
+def valid_activity(stack: Stack) -> None:
+    """Events for every consumer, produced the ordinary way: over HTTP."""
+    with stack.client() as client:
+        registered = client.post(
+            "/api/v1/auth/register",
+            json={"email": EMAIL, "password": PASSWORD, "tenant_name": "Poison"},
+        )
+        assert registered.status_code == 201, registered.text
+        auth = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+        # the auth mailer delivered the verification mail: it processed a valid event
+        code = mailed_code(stack, EMAIL)
+        verified = client.post("/api/v1/auth/email/verify", json={"code": code}, headers=auth)
+        assert verified.status_code == 204, verified.text
+        chatted = client.post("/api/v1/chat", json={"message": "Hello!"}, headers=auth)
+        assert chatted.status_code == 200, chatted.text
+        body, signature = signed_stripe_event()
+        hook = client.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
+        assert hook.status_code == 200, hook.text
+        assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
+
+
+async def consumer_states(nats_url: str, targets: list[DurableConsumer]) -> dict[str, ConsumerInfo]:
+    client = await nats.connect(nats_url)
+    try:
+        js = client.jetstream()
+        return {c.name: await js.consumer_info(c.stream.name, c.name) for c in targets}
+    finally:
+        await client.close()
+
+
+async def dead_letters(nats_url: str) -> list[dict[str, str]]:
+    """The headers of every copy in ``DEAD_LETTERS`` (advisories carry no Ab-Dlq headers)."""
+    client = await nats.connect(nats_url)
+    try:
+        js = client.jetstream()
+        info = await js.stream_info(DEAD_LETTERS.name)
+        letters = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                message = await js.get_msg(DEAD_LETTERS.name, seq)
+            except nats.js.errors.NotFoundError:
+                continue
+            letters.append(dict(message.headers or {}) | {"subject": message.subject or ""})
+        return letters
+    finally:
+        await client.close()
+
+
+def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
+    fuzz_stack: Stack,
+) -> None:
+    nats_url = fuzz_stack.state["urls"]["NATS_URL"]
+    targets = consumers()
+    pids = service_pids(fuzz_stack)
+
+    garbage = asyncio.run(publish_garbage(nats_url, targets))
+    valid_activity(fuzz_stack)
+
+    # Every garbage message is dead-lettered on its first delivery.
+    expected = {(c.name, seq) for c in targets for seq in garbage[c.name]}
+    deadline = time.monotonic() + 45
+    while True:
+        letters = asyncio.run(dead_letters(nats_url))
+        lettered = {
+            (letter.get("Ab-Dlq-Consumer"), int(letter.get("Ab-Dlq-Sequence", 0))): letter
+            for letter in letters
+            if "Ab-Dlq-Consumer" in letter
+        }
+        if expected <= set(lettered) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    missing = sorted(expected - set(lettered))
+    assert not missing, f"garbage not dead-lettered (consumer, stream seq): {missing}"
+    retried = {key: v["Ab-Dlq-Deliveries"] for key, v in lettered.items() if key in expected}
+    assert set(retried.values()) == {"1"}, f"poison retried before dead-lettering: {retried}"
+    advisories = [letter for letter in letters if "MAX_DELIVERIES" in letter["subject"]]
+    assert not advisories, advisories
+
+    # The valid events behind the garbage are processed: each consumer drains past it, and
+    # nothing else is dead-lettered.
+    deadline = time.monotonic() + 60
+    while True:
+        states = asyncio.run(consumer_states(nats_url, targets))
+        behind = {
+            name: (info.num_pending, info.num_ack_pending, info.delivered.stream_seq)
+            for name, info in states.items()
+            if info.num_pending
+            or info.num_ack_pending
+            or info.delivered.stream_seq <= max(garbage[name])
+        }
+        if not behind or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not behind, f"consumers stuck behind the garbage (pending, unacked, last seq): {behind}"
+    others = sorted(set(lettered) - expected)
+    assert not others, f"valid events were dead-lettered: {[lettered[k] for k in others]}"
+
+    assert_still_whole(fuzz_stack, pids)
