@@ -99,15 +99,6 @@ def create_app(
         checks[service] = _service_ping(runtime, service, settings.ping_timeout)
     checks["signing_keys"] = _keys_loaded(keys)
 
-    async def signing_keys() -> bool:
-        # Without auth's key set no token can be verified: not ready until it is loaded (seen:
-        # "ready" right after start-up while the first fetch had failed and its retry waited).
-        if keys.snapshot is None:
-            await keys.current()
-        return True
-
-    checks["signing_keys"] = signing_keys
-
     async def readiness() -> tuple[bool, dict[str, str]]:
         return await check_readiness(checks, timeout=settings.ping_timeout + 1)
 
