@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
 from billing_support import (
@@ -20,6 +23,7 @@ from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError
+from agentbus_shared.logging import configure_logging
 
 
 def tenant_created(tenant_id: str) -> TenantCreated:
@@ -263,16 +267,29 @@ async def test_summary_combines_subscription_and_usage(billing: RunningBilling) 
 
 
 async def test_stripe_secret_key_never_reaches_the_logs(
-    billing_with_stripe: RunningBilling, capsys: pytest.CaptureFixture[str]
+    billing_with_stripe: RunningBilling,
 ) -> None:
     from billing_support import STRIPE_KEY
 
-    await billing_with_stripe.call("subscription.create", {"plan": "pro"}, principal("t_secret"))
-    await billing_with_stripe.call("portal.create", {}, principal("t_secret"))
+    # The service under test does not configure the process (pytest owns logging), so set up
+    # the service's own logging here, rendered into a buffer of this test, and put pytest's back.
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("billing", level="INFO", fmt="json")
+    cast(logging.StreamHandler[Any], root.handlers[0]).setStream(buffer)
+    try:
+        await billing_with_stripe.call(
+            "subscription.create", {"plan": "pro"}, principal("t_secret")
+        )
+        await billing_with_stripe.call("portal.create", {}, principal("t_secret"))
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
 
-    captured = capsys.readouterr()
-    assert "stripe.call" in captured.out + captured.err
-    assert STRIPE_KEY not in captured.out + captured.err
+    logged = buffer.getvalue()
+    assert '"stripe.call"' in logged
+    assert STRIPE_KEY not in logged
 
 
 async def test_failed_renewal_payment_moves_the_tenant_to_free_limits(
