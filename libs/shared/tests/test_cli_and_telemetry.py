@@ -83,7 +83,12 @@ async def test_trace_context_crosses_the_bus(nats_url: str, broker: NatsBroker) 
         async with runtime.lifespan():
             with tracer.start_as_current_span("client request") as parent:
                 await RpcClient(broker).call("demo", "ping")
-        finished = exporter.get_finished_spans()
+            # The service ends its span after publishing the reply: it may end a moment later.
+            for _ in range(200):
+                finished = exporter.get_finished_spans()
+                if any(s.kind == trace.SpanKind.SERVER for s in finished):
+                    break
+                await asyncio.sleep(0.01)
         server = next(s for s in finished if s.kind == trace.SpanKind.SERVER)
         client = next(s for s in finished if s.kind == trace.SpanKind.CLIENT)
         assert server.name == client.name == "rpc demo.ping"
