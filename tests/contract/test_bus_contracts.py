@@ -312,7 +312,14 @@ def test_every_route_forwards_to_an_operation_with_its_models(
             *re.findall(r"{(\w+)}", route.path),
             *(route.body.model_fields if route.body else ()),
             *(route.query.model_fields if route.query else ()),
+            *(("run_ref",) if route.watch else ()),  # the gateway names a watched run
         }
+        if route.watch is not None:
+            watch = operations.get(f"rpc.{route.service}.v1.{route.watch}")
+            if watch is None or watch.request is None:
+                problems.append(f"{route.subject}: nothing serves its watch {route.watch}")
+            elif set(watch.request.model_fields) != {"stream_id"}:
+                problems.append(f"{route.subject}: {route.watch} does not take {{stream_id}}")
         read = set(signature.request.model_fields) if signature.request else set()
         if sent != read:
             problems.append(

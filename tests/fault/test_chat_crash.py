@@ -1,9 +1,12 @@
-"""kill -9 of chat while streamed runs are in flight: every stream ends with an ``error`` frame.
+"""kill -9 of chat while runs are in flight: every stream ends with an ``error`` frame, and a
+plain ``POST /chat`` is answered 503 ``run_lost``.
 
 Chat publishes frames fire-and-forget; a chat process that dies sends no terminal frame. The
 gateway asks chat ``stream.status`` after ``GATEWAY_SSE_RUN_CHECK`` seconds of silence; the
 restarted chat finds nobody runs the stream any more, records the run ``interrupted``, and the
 gateway ends the stream with ``error {code: run_lost}`` — long before the 300 s idle timeout.
+A plain ``POST /chat`` is watched the same way while it waits for its reply, and is answered
+503 ``run_lost`` long before its 120 s timeout.
 Afterwards chat serves again, and usage is recorded once per completed run, never twice.
 """
 
@@ -83,18 +86,31 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             )
             for i in range(STREAMS)
         ]
+        plain_run = asyncio.create_task(
+            client.post("/api/v1/chat", json={"message": "A long story, please."}, headers=bearer)
+        )
         await poll_until(
             "every stream is under way",
             lambda: all(any(f["event"] == "delta" for f in got) for got in frames),
             timeout=60,
         )
-        assert not any(task.done() for task in streams), "a run finished before the crash"
+        running = (
+            f"SELECT count(*) FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'running'"
+        )
+        await poll_until(
+            "the plain run is under way too", lambda: faults.psql(running) == [[str(STREAMS + 1)]]
+        )
+        assert not any(task.done() for task in [*streams, plain_run]), "a run finished first"
         old_pid = faults.kill_service("chat")
         killed_at = time.monotonic()
 
         async with asyncio.timeout(60):  # never a hang
             await asyncio.gather(*streams)
+            lost = await plain_run
         ended_after = time.monotonic() - killed_at
+        assert lost.status_code == 503, lost.text
+        assert lost.json()["code"] == "run_lost"
+        assert lost.headers["retry-after"] == "1"
         for got in frames:
             assert got[-1]["event"] == "error", got[-1]
             assert got[-1]["data"]["code"] == "run_lost", got[-1]
@@ -108,7 +124,7 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
         rows = faults.psql(
             f"SELECT status, count(*) FROM chat.runs WHERE tenant_id = '{tenant}' GROUP BY status"
         )
-        assert rows == [["interrupted", str(STREAMS)]], rows
+        assert rows == [["interrupted", str(STREAMS + 1)]], rows
 
         # Chat serves again: a streamed run and a plain one complete.
         after: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from faststream.nats import NatsBroker
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.contracts.streams import CHAT_EVENTS
+from agentbus_shared.errors import AgentbusError
 from agentbus_shared.runtime import ServiceRuntime
 
 from .support import ChatClient, FakeBilling, eventually, running
@@ -287,3 +288,27 @@ async def test_a_run_abandoned_by_a_dead_replica_is_recorded_as_interrupted(
     assert rows[0].finished_at is not None
     live = await sql("SELECT count(*) AS n FROM chat.runs WHERE status = 'interrupted'")
     assert live[0].n == 1
+
+
+async def test_a_chat_named_by_its_caller_is_reachable_by_stream_status_while_it_runs(
+    settings: ChatSettings, client: ChatClient
+) -> None:
+    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    async with running(slow):
+        reply = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_named_by_gw"))
+        seen: list[str] = []
+        while not seen or seen[-1] != "running":
+            assert not reply.done(), "the run ended before it was seen running"
+            try:
+                answer = await client.call("stream.status", {"stream_id": "run_named_by_gw"})
+            except AgentbusError as exc:  # not recorded yet
+                seen.append(exc.code)
+            else:
+                seen.append(answer["status"])
+            await asyncio.sleep(0.02)
+        result = await reply
+        done = await client.call("stream.status", {"stream_id": "run_named_by_gw"})
+
+    assert set(seen) <= {"stream_not_found", "running"}
+    assert result["output"]
+    assert done["status"] == "completed"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from agentbus_shared.contracts import ROUTES
+from agentbus_shared.errors import NotFound
 
 
 async def test_path_query_and_body_are_merged_into_one_payload(
@@ -224,3 +225,72 @@ async def test_api_docs_are_served(client: Any, path: str) -> None:
 async def test_every_response_carries_exactly_one_request_id(client: Any) -> None:
     for response in (await client.get("/health"), await client.get("/api/v1/billing/plans")):
         assert len(response.headers.get_list("x-request-id")) == 1
+
+
+CHAT_REPLY = {
+    "conversation_id": "cnv_1",
+    "agent": "support",
+    "output": "done",
+    "usage": {"input_tokens": 3, "output_tokens": 1},
+}
+
+
+async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_timeout(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    async def never_answers(body: Any, principal: Any, meta: Any) -> None:
+        await asyncio.sleep(30)  # the replica "died" mid-run: no reply will come
+
+    async def interrupted(body: Any, principal: Any, meta: Any) -> dict[str, str]:
+        return {"stream_id": body["stream_id"], "status": "interrupted"}
+
+    chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": interrupted})
+    async with start_gateway(sse_run_check=0.3) as gw:
+        started = time.monotonic()
+        response = await gw.client.post(
+            "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
+        )
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "run_lost"
+    assert response.headers["retry-after"] == "1"
+    assert elapsed < 3  # the route's timeout is 120 s
+    (_, sent), (_, asked) = chat.calls[0], chat.calls[1]
+    assert sent["message"] == "hello"
+    assert sent["run_ref"].startswith("run_")
+    assert asked == {"stream_id": sent["run_ref"]}
+
+
+async def test_a_long_chat_is_watched_until_its_reply_comes(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    asked: list[str] = []
+
+    async def slow(body: Any, principal: Any, meta: Any) -> dict[str, Any]:
+        await asyncio.sleep(1.2)
+        return CHAT_REPLY
+
+    async def status(body: Any, principal: Any, meta: Any) -> dict[str, str]:
+        asked.append(body["stream_id"])
+        if len(asked) == 1:
+            raise NotFound("not started yet")  # still queued on the replica: keep waiting
+        return {"stream_id": body["stream_id"], "status": "running"}
+
+    await spawn_fake("chat", {"chat": slow, "stream.status": status})
+    async with start_gateway(sse_run_check=0.3) as gw:
+        response = await gw.client.post(
+            "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
+        )
+    assert response.status_code == 200, response.text
+    assert response.json() == CHAT_REPLY
+    assert len(asked) >= 2
+
+
+async def test_a_client_cannot_name_the_run_itself(client: Any, tokens: Any) -> None:
+    response = await client.post(
+        "/api/v1/chat",
+        json={"message": "hello", "run_ref": "run_someone_elses"},
+        headers=tokens.bearer(),
+    )
+    assert response.status_code == 422

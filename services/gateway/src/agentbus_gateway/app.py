@@ -138,7 +138,9 @@ def create_app(
             start_timeout=settings.rpc_timeout,
         ).router
     )
-    Forwarder(guard, rpc, default_timeout=settings.rpc_timeout).mount(app, routes)
+    Forwarder(
+        guard, rpc, default_timeout=settings.rpc_timeout, run_check=settings.sse_run_check
+    ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
     if settings.cors_origins:
         app.add_middleware(

@@ -12,10 +12,12 @@ route's. Errors are raised and mapped once, in :mod:`agentbus_gateway.problems`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -27,9 +29,15 @@ from starlette.responses import Response
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.openapi import operation_docs
 from agentbus_gateway.problems import UnsupportedMediaType
-from agentbus_shared.bus import RpcClient
+from agentbus_shared.bus import RpcClient, RpcReply
 from agentbus_shared.contracts.http import Route
-from agentbus_shared.errors import ValidationFailed, validation_errors
+from agentbus_shared.errors import (
+    AgentbusError,
+    ServiceUnavailable,
+    ValidationFailed,
+    validation_errors,
+)
+from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -64,10 +72,13 @@ def reply_response(data: Any, status: int, headers: dict[str, str]) -> Response:
 class Forwarder:
     """Builds and serves the forwarded routes."""
 
-    def __init__(self, guard: Guard, rpc: RpcClient, *, default_timeout: float) -> None:
+    def __init__(
+        self, guard: Guard, rpc: RpcClient, *, default_timeout: float, run_check: float = 5.0
+    ) -> None:
         self._guard = guard
         self._rpc = rpc
         self._default_timeout = default_timeout
+        self._run_check = run_check
 
     def mount(self, app: FastAPI, routes: Iterable[Route]) -> None:
         seen: set[str] = set()
@@ -93,7 +104,10 @@ class Forwarder:
     async def forward(
         self, route: Route, admission: Admission, payload: dict[str, Any]
     ) -> Response:
-        reply = await self._rpc.call(
+        run_ref = new_id("run") if route.watch is not None else None
+        if run_ref is not None:
+            payload["run_ref"] = run_ref
+        call = self._rpc.call(
             route.service,
             route.operation,
             payload,
@@ -101,6 +115,10 @@ class Forwarder:
             meta=admission.meta,
             timeout=route.timeout or self._default_timeout,
         )
+        if route.watch is None or run_ref is None:
+            reply = await call
+        else:
+            reply = await self._watched(call, route, route.watch, run_ref, admission)
         status = reply.status or route.status
         if not 200 <= status < 300:
             log.warning("forward.odd_status", target=route.subject, status=status)
@@ -108,6 +126,58 @@ class Forwarder:
         if route.ends_session:
             await self._guard.end_session(admission)
         return reply_response(reply.data, status, dict(admission.rate_headers))
+
+    async def _watched(
+        self,
+        call: Coroutine[Any, Any, RpcReply],
+        route: Route,
+        watch: str,
+        run_ref: str,
+        admission: Admission,
+    ) -> RpcReply:
+        """Wait for ``call``; after each ``run_check`` seconds without a reply, ask ``watch``
+        whether the run still runs. A run its replica lost never answers: say so now (503
+        ``run_lost``) rather than when the timeout runs out."""
+        pending = asyncio.ensure_future(call)
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=self._run_check)
+                if done:
+                    return pending.result()
+                if await self._run_status(route, watch, run_ref, admission) == "interrupted":
+                    log.warning("forward.run_lost", target=route.subject, run_ref=run_ref)
+                    raise ServiceUnavailable(
+                        "The replica running this request stopped before answering; the run "
+                        "is recorded as interrupted. Send the request again.",
+                        code="run_lost",
+                        retry_after=1,
+                    )
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+
+    async def _run_status(
+        self, route: Route, watch: str, run_ref: str, admission: Admission
+    ) -> str | None:
+        """The run's status as ``watch`` tells it; None while unknown (not started yet, or the
+        service busy or away: keep waiting)."""
+        try:
+            reply = await self._rpc.call(
+                route.service,
+                watch,
+                {"stream_id": run_ref},
+                principal=admission.principal,
+                meta=admission.meta,
+                timeout=min(self._run_check, self._default_timeout),
+            )
+        except AgentbusError as exc:
+            log.info("forward.run_status_unknown", run_ref=run_ref, error=exc.code)
+            return None
+        data = reply.data
+        status = data.get("status") if isinstance(data, dict) else None
+        return status if isinstance(status, str) else None
 
     def _endpoint(self, route: Route) -> Callable[..., Awaitable[Response]]:
         names = path_params(route.path)

@@ -100,8 +100,9 @@ class GatewaySettings(ServiceSettings):
     sse_run_check: float = Field(
         5.0,
         gt=0,
-        description="a chat stream silent this long asks chat whether its run still runs; "
-        "a run lost with its replica ends the stream with an error frame (run_lost)",
+        description="a chat stream silent this long (or a POST /chat waiting this long for "
+        "its reply) asks chat whether its run still runs; a run lost with its replica ends "
+        "the stream with an error frame, or the request with 503, code run_lost",
     )
     sse_max_per_user: int = Field(5, ge=1)
     sse_max_per_tenant: int = Field(50, ge=1)

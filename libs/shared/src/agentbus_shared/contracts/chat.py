@@ -38,6 +38,19 @@ class ChatRequest(Contract):
     )
 
 
+class ChatCall(ChatRequest):
+    """Payload of the ``chat`` operation: the request, named by the gateway."""
+
+    run_ref: str | None = Field(
+        None,
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="names the run while it lasts: stream.status and stream.cancel take it "
+        "as stream_id (the gateway asks whether the run still runs while it waits)",
+    )
+
+
 class ChatResult(Contract):
     conversation_id: str
     agent: str
@@ -234,6 +247,7 @@ ROUTES: tuple[Route, ...] = (
         response=ChatResult,
         timeout=120.0,
         extra_errors=(402,),
+        watch=Operation.STREAM_STATUS,
     ),
     _r(
         "POST",

@@ -48,6 +48,12 @@ class Route:
     ends_session: bool = False
     """Success ends the caller's session: the gateway refuses its access tokens from then on,
     without waiting for the revocation event (logout)."""
+    watch: str | None = None
+    """An operation of the same service that tells whether the request's run still runs.
+    The gateway names the run (``run_ref`` in the payload) and, while the reply is pending,
+    asks ``watch`` with ``{"stream_id": run_ref}`` after every ``GATEWAY_SSE_RUN_CHECK``
+    seconds; a run found interrupted (its replica died) is answered 503 ``run_lost`` at once
+    instead of after the whole timeout."""
 
     @property
     def subject(self) -> str:

@@ -10,6 +10,7 @@ from agentbus_chat.runs.frames import NatsFrameSink
 from agentbus_chat.runs.service import ChatService
 from agentbus_shared.bus import CallerPrincipal, Reply, RpcRouter
 from agentbus_shared.contracts.chat import (
+    ChatCall,
     ChatRequest,
     ChatResult,
     Operation,
@@ -27,10 +28,14 @@ def register(router: RpcRouter, service: ChatService, connection: Callable[[], N
     @router.operation(
         Operation.CHAT,
         max_workers=CHAT_WORKERS,
-        description="Send a message; answer with the reply.",
+        description="Send a message; answer with the reply. With a run_ref, stream.status "
+        "and stream.cancel reach the run while it lasts.",
     )
-    async def chat(cmd: ChatRequest, principal: CallerPrincipal) -> ChatResult:
-        return await service.chat(principal, cmd)
+    async def chat(cmd: ChatCall, principal: CallerPrincipal) -> ChatResult:
+        request = ChatRequest(
+            message=cmd.message, conversation_id=cmd.conversation_id, agent=cmd.agent
+        )
+        return await service.chat(principal, request, run_ref=cmd.run_ref)
 
     @router.operation(
         Operation.STREAM_START,

@@ -132,9 +132,15 @@ class ChatService:
         self._guardrail = input_screen(settings.max_input_tokens)
 
     # ------------------------------------------------------------ the two entry points
-    async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
-        """Run to the end and answer with the whole reply (``POST /chat``)."""
-        live = LiveRun(run_id=new_id("run"), conversation_id="")
+    async def chat(
+        self, principal: Principal, request: ChatRequest, *, run_ref: str | None = None
+    ) -> ChatResult:
+        """Run to the end and answer with the whole reply (``POST /chat``).
+
+        ``run_ref`` names the run like a stream id (no frames are sent): the gateway asks
+        :meth:`status` with it while it waits, to learn of a replica that died mid-run.
+        """
+        live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=run_ref)
         sink = SilentSink()
         run = await self.accept(principal, request, live, sink)
         try:
