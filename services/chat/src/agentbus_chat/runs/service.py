@@ -171,29 +171,18 @@ class ChatService:
 
     async def cancel(self, principal: Principal, stream_id: str) -> StreamCancelled:
         """Stop the caller's streamed run, on whichever replica runs it."""
-        principal.require(Scope.CONVERSATIONS_WRITE)
-        owner = Owner.of(principal)
-        async with self._db.session() as session:
-            row = await self._runs.by_stream(session, owner, stream_id)
-        if row is None:
-            raise StreamNotFound()
-        if row.status != RUNNING:
-            return StreamCancelled(stream_id=stream_id, status=row.status)
-        try:
-            await self._connection().request(
-                subjects.chat_run_cancel(stream_id), b"", timeout=self._settings.rpc_timeout
-            )
-        except nats.errors.NoRespondersError:
-            return StreamCancelled(stream_id=stream_id, status=await self._orphaned(row))
-        except (nats.errors.TimeoutError, TimeoutError):
-            raise GatewayTimeout(
-                "The replica running the stream did not answer.", retry_after=1
-            ) from None
-        return StreamCancelled(stream_id=stream_id, status="cancelling")
+        ended = await self._ask_replica(principal, stream_id, subjects.chat_run_cancel(stream_id))
+        return StreamCancelled(stream_id=stream_id, status=ended or "cancelling")
 
     async def status(self, principal: Principal, stream_id: str) -> StreamStatus:
         """How the caller's streamed run stands; a run no replica runs any more is recorded as
         interrupted (its replica died), so the gateway can end the client's stream."""
+        ended = await self._ask_replica(principal, stream_id, subjects.chat_run_alive(stream_id))
+        return StreamStatus(stream_id=stream_id, status=ended or "running")
+
+    async def _ask_replica(self, principal: Principal, stream_id: str, subject: str) -> Any:
+        """Request ``subject`` of the replica running the caller's run. None when it answered;
+        otherwise how the run ended (already, or ``interrupted`` now: no replica runs it)."""
         principal.require(Scope.CONVERSATIONS_WRITE)
         owner = Owner.of(principal)
         async with self._db.session() as session:
@@ -201,18 +190,16 @@ class ChatService:
         if row is None:
             raise StreamNotFound()
         if row.status != RUNNING:
-            return StreamStatus(stream_id=stream_id, status=row.status)
+            return row.status
         try:
-            await self._connection().request(
-                subjects.chat_run_alive(stream_id), b"", timeout=self._settings.rpc_timeout
-            )
+            await self._connection().request(subject, b"", timeout=self._settings.rpc_timeout)
         except nats.errors.NoRespondersError:
-            return StreamStatus(stream_id=stream_id, status=await self._orphaned(row))
+            return await self._orphaned(row)
         except (nats.errors.TimeoutError, TimeoutError):
             raise GatewayTimeout(
                 "The replica running the stream did not answer.", retry_after=1
             ) from None
-        return StreamStatus(stream_id=stream_id, status="running")
+        return None
 
     async def _orphaned(self, run: Any) -> str:
         """No replica runs ``run`` any more: record it as interrupted and free its conversation."""
