@@ -61,8 +61,14 @@ async def test_usage_from_chat_is_metered_once(billing: RunningBilling, broker: 
     used = {m["meter"]: (m["used"], m["limit"]) for m in view["meters"]}
     # run_1x carries run_1's data under another event id: it is another run for the meter
     assert used == {"messages": (3, 100), "tokens": (1200, 200000)}
-    entitlements = await eventually(lambda: kv(broker, "t_use"))
-    assert entitlements.used == {"messages": 3, "tokens": 1200}
+
+    # KV is written after each commit; a write made before the last run committed may be seen
+    # first, so wait for the bucket to catch up with the database.
+    async def caught_up() -> Entitlements | None:
+        found = await kv(broker, "t_use")
+        return found if found and found.used == {"messages": 3, "tokens": 1200} else None
+
+    assert await eventually(caught_up)
 
 
 async def test_same_run_delivered_twice_counts_once(
