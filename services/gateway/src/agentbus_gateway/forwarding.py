@@ -29,10 +29,10 @@ from starlette.responses import Response
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.openapi import operation_docs
 from agentbus_gateway.problems import UnsupportedMediaType
+from agentbus_gateway.runs import run_status
 from agentbus_shared.bus import RpcClient, RpcReply
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import (
-    AgentbusError,
     ServiceUnavailable,
     ValidationFailed,
     validation_errors,
@@ -144,7 +144,15 @@ class Forwarder:
                 done, _ = await asyncio.wait({pending}, timeout=self._run_check)
                 if done:
                     return pending.result()
-                if await self._run_status(route, watch, run_ref, admission) == "interrupted":
+                status = await run_status(
+                    self._rpc,
+                    route.service,
+                    watch,
+                    run_ref,
+                    admission,
+                    timeout=min(self._run_check, self._default_timeout),
+                )
+                if status == "interrupted":
                     log.warning("forward.run_lost", target=route.subject, run_ref=run_ref)
                     raise ServiceUnavailable(
                         "The replica running this request stopped before answering; the run "
@@ -157,27 +165,6 @@ class Forwarder:
                 pending.cancel()
                 with contextlib.suppress(BaseException):
                     await pending
-
-    async def _run_status(
-        self, route: Route, watch: str, run_ref: str, admission: Admission
-    ) -> str | None:
-        """The run's status as ``watch`` tells it; None while unknown (not started yet, or the
-        service busy or away: keep waiting)."""
-        try:
-            reply = await self._rpc.call(
-                route.service,
-                watch,
-                {"stream_id": run_ref},
-                principal=admission.principal,
-                meta=admission.meta,
-                timeout=min(self._run_check, self._default_timeout),
-            )
-        except AgentbusError as exc:
-            log.info("forward.run_status_unknown", run_ref=run_ref, error=exc.code)
-            return None
-        data = reply.data
-        status = data.get("status") if isinstance(data, dict) else None
-        return status if isinstance(status, str) else None
 
     def _endpoint(self, route: Route) -> Callable[..., Awaitable[Response]]:
         names = path_params(route.path)

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
+from agentbus_gateway.runs import run_status
 from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, error_event, relay
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
@@ -273,21 +274,16 @@ class StreamRoutes:
         (its replica died: no terminal frame will come)."""
 
         async def check() -> SseEvent | None:
-            try:
-                reply = await self._rpc.call(
-                    chat.SERVICE,
-                    chat.Operation.STREAM_STATUS,
-                    chat.StreamRef(stream_id=stream_id),
-                    principal=admission.caller,
-                    meta=admission.meta,
-                    timeout=self._start_timeout,
-                )
-                status = chat.StreamStatus.model_validate(reply.data).status
-            except (AgentbusError, ValidationError) as exc:
+            status = await run_status(
+                self._rpc,
+                chat.SERVICE,
+                chat.Operation.STREAM_STATUS,
+                stream_id,
+                admission,
+                timeout=self._start_timeout,
+            )
+            if status is None or status == "running":
                 # Chat away or restarting: keep the stream and ask again after the next silence.
-                log.info("stream.status_unknown", stream_id=stream_id, error=type(exc).__name__)
-                return None
-            if status == "running":
                 return None
             log.warning("stream.run_lost", stream_id=stream_id, status=status)
             return error_event(
