@@ -238,8 +238,10 @@ CHAT_REPLY = {
 async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_timeout(
     start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
 ) -> None:
+    released = asyncio.Event()
+
     async def never_answers(body: Any, principal: Any, meta: Any) -> None:
-        await asyncio.sleep(30)  # the replica "died" mid-run: no reply will come
+        await released.wait()  # the replica "died" mid-run: no reply will come
 
     async def interrupted(body: Any, principal: Any, meta: Any) -> dict[str, str]:
         return {"stream_id": body["stream_id"], "status": "interrupted"}
@@ -247,9 +249,12 @@ async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_ti
     chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": interrupted})
     async with start_gateway(sse_run_check=0.3) as gw:
         started = time.monotonic()
-        response = await gw.client.post(
-            "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
-        )
+        try:
+            response = await gw.client.post(
+                "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
+            )
+        finally:
+            released.set()  # let the fake stop without waiting for its handler
         elapsed = time.monotonic() - started
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
