@@ -16,10 +16,13 @@ from fault_support import (
     PASSWORD,
     FaultStack,
     assert_error_answer,
+    customer_created,
     fault_stack,
     ready_status,
     send,
+    signed_webhook,
     wait_for,
+    webhook_secret,
 )
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -94,6 +97,18 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
             assert_error_answer(answer, allowed=(503,))
             assert answer.body["code"] == "dependency_unavailable", answer
 
+        # A Stripe event arriving meanwhile: the gateway (no database) stores it in JetStream;
+        # billing's consumer fails on the database and holds it until PostgreSQL is back.
+        payload, headers = signed_webhook(
+            customer_created("evt_during_outage", "tnt_during_outage"), webhook_secret(stack)
+        )
+        delivered = await client.post("/webhooks/stripe", content=payload, headers=headers)
+        assert delivered.status_code == 200, delivered.text
+        wait_for(
+            "billing holds the event through the outage",
+            lambda: "consume.holding_through_outage" in stack.log("billing"),
+        )
+
         started = time.monotonic()
         faults.start_server("postgres")
 
@@ -117,6 +132,19 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
                 == [["free"]]
             ),
         )
+        wait_for(
+            "billing applied the event it held",
+            lambda: (
+                faults.psql(
+                    "SELECT status FROM billing.stripe_events WHERE id = 'evt_during_outage'"
+                )
+                == [["processed"]]
+            ),
+        )
+        assert "consume.outage_over" in stack.log("billing")
+        assert faults.psql(
+            "SELECT count(*) FROM billing.customers WHERE tenant_id = 'tnt_during_outage'"
+        ) == [["1"]]
         assert time.monotonic() - started < 60
     assert {name: stack.service_pid(name) for name in pids} == pids
     # The registration refused during the outage left nothing behind.

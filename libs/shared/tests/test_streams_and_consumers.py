@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -187,3 +189,73 @@ async def test_undecodable_message_is_dead_lettered(
     )
     letter = await next_dead_letter(js_broker)
     assert letter.data == b"\x00not json"  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def outage_consumer(
+    nats_url: str, outage: dict[str, bool], deliveries: list[float], applied: asyncio.Event
+) -> AsyncIterator[ServiceRuntime]:
+    """A consumer whose handler fails with a refused connection while ``outage["db"]``; the
+    runtime's database check says down while ``outage["probe"]``."""
+    runtime = ServiceRuntime(
+        "billing", ServiceSettings(nats_url=nats_url, environment="test"), configure_process=False
+    )
+
+    async def database() -> bool:
+        return not outage["probe"]
+
+    runtime.readiness["database"] = database
+    consumer = DurableConsumer(
+        service="billing",
+        name="usage-held",
+        stream=CHAT_EVENTS,
+        subject="events.chat.*.usage.recorded",
+        retry=RetryPolicy(max_deliver=2, backoff=(0.1,), outage_poll=0.1),
+        ack_wait=1.0,
+    )
+
+    @runtime.consumer(consumer)
+    async def handle(body: dict[str, object]) -> None:
+        deliveries.append(time.monotonic())
+        if outage["db"]:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "connection refused")
+        applied.set()
+
+    async with runtime.lifespan():
+        yield runtime
+
+
+async def test_a_database_outage_holds_the_message_instead_of_spending_its_deliveries(
+    nats_url: str, js_broker: NatsBroker
+) -> None:
+    outage = {"db": True, "probe": True}
+    deliveries: list[float] = []
+    applied = asyncio.Event()
+    async with outage_consumer(nats_url, outage, deliveries, applied):
+        await EventPublisher(js_broker).publish(usage_event("held"))
+        # Three ack waits and thirty back-offs long: without holding, the two deliveries
+        # would be spent and the message dead-lettered within a fraction of a second.
+        await asyncio.sleep(3.0)
+        assert len(deliveries) == 1  # held, kept from redelivery by +WPI
+        outage.update(db=False, probe=False)
+        await asyncio.wait_for(applied.wait(), 5)
+        assert len(deliveries) == 2  # delivered again as soon as the database answered
+        assert deliveries[1] - deliveries[0] >= 3.0
+    js = js_broker.connection.jetstream()
+    info = await js.consumer_info(CHAT_EVENTS.name, "usage-held")
+    assert (info.num_pending, info.num_ack_pending) == (0, 0)
+    assert (await js.stream_info(DEAD_LETTERS.name)).state.messages == 0
+
+
+async def test_a_refused_connection_while_the_dependencies_answer_takes_the_back_off(
+    nats_url: str, js_broker: NatsBroker
+) -> None:
+    """Not every refused connection is our database being down (a third party's, say): when
+    the probe says the dependencies answer, the ordinary retries and dead letter apply."""
+    outage = {"db": True, "probe": False}
+    deliveries: list[float] = []
+    async with outage_consumer(nats_url, outage, deliveries, asyncio.Event()):
+        await EventPublisher(js_broker).publish(usage_event("refused"))
+        letter = await next_dead_letter(js_broker)
+    assert len(deliveries) == 2
+    assert letter.headers[h.DLQ_ERROR].startswith("ConnectionRefusedError")  # type: ignore[attr-defined]

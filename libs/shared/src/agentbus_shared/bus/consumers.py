@@ -7,12 +7,21 @@ origin, and terminated. ``PermanentFailure`` and undecodable payloads skip the
 retries. Should a process die on the last delivery, the server's
 max-deliveries advisory lands in ``DEAD_LETTERS`` too.
 
+An outage of the service's own database or Redis is not the message's fault:
+when a handler fails with a dependency-unavailable error and the service's
+dependency probe agrees, the message is held (``+WPI`` keeps it from
+redelivery) until the dependency answers again, then redelivered at once. A
+long outage so costs each message one delivery instead of running through the
+back-off into the dead letters, and the held workers pause the consumer.
+
 Handlers must be idempotent (see :mod:`agentbus_shared.db.idempotency`): a
 message can be delivered again after a crash between commit and ack.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,17 +46,25 @@ from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.logging import get_logger
 from agentbus_shared.metrics import EVENT_HANDLE_SECONDS, EVENTS_CONSUMED
 from agentbus_shared.telemetry import extract_trace_context, tracer
+from agentbus_shared.unavailable import is_dependency_unavailable
 
 if TYPE_CHECKING:
     from faststream.message import StreamMessage
 
 log = get_logger(__name__)
 
+DependencyProbe = Callable[[], Awaitable[bool]]
+"""True when the service's own backing servers (database, Redis) answer."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
     max_deliver: int = 6
     backoff: tuple[float, ...] = (1.0, 5.0, 15.0, 60.0, 300.0)
+    # Through a dependency outage: how often a held message asks whether it is over, and how
+    # long a message is held at most before the back-off applies again.
+    outage_poll: float = 2.0
+    outage_hold: float = 3600.0
 
     def delay(self, delivered: int) -> float:
         """Delay before delivery number ``delivered + 1``."""
@@ -83,13 +100,16 @@ class DurableConsumer:
         """Create the consumer, or apply a changed config to the existing durable."""
         await js.add_consumer(self.stream.name, self.config())
 
-    def router(self, publisher: Callable[[], EventPublisher]) -> NatsRouter:
+    def router(
+        self, publisher: Callable[[], EventPublisher], probe: DependencyProbe | None = None
+    ) -> NatsRouter:
         """A router holding this consumer's retry/dead-letter middleware.
 
         ``publisher`` is called lazily to get the process's publisher (used for
-        the dead-letter copy).
+        the dead-letter copy); ``probe`` tells whether the service's dependencies
+        answer (without one, outages take the ordinary back-off).
         """
-        return NatsRouter(middlewares=[_consumer_middleware(self, publisher)])
+        return NatsRouter(middlewares=[_consumer_middleware(self, publisher, probe)])
 
     def subscriber(self, router: NatsRouter) -> Callable[[Callable[..., Any]], Any]:
         return router.subscriber(
@@ -116,7 +136,9 @@ async def decode_json_types(msg: StreamMessage[Any]) -> Any:
 
 
 def _consumer_middleware(
-    consumer: DurableConsumer, publisher: Callable[[], EventPublisher]
+    consumer: DurableConsumer,
+    publisher: Callable[[], EventPublisher],
+    probe: DependencyProbe | None = None,
 ) -> type[BaseMiddleware]:
     class RetryThenDeadLetter(BaseMiddleware):
         async def consume_scope(
@@ -143,6 +165,14 @@ def _consumer_middleware(
                     await _dead_letter(consumer, publisher(), msg, exc, delivered)
                     return None
                 except Exception as exc:
+                    if (
+                        probe is not None
+                        and is_dependency_unavailable(exc)
+                        and await _held_through_outage(consumer, probe, msg, exc)
+                    ):
+                        EVENTS_CONSUMED.labels(consumer.name, "held").inc()
+                        await msg.nack()  # the dependency is back: deliver it again now
+                        return None
                     if delivered >= consumer.retry.max_deliver:
                         await _dead_letter(consumer, publisher(), msg, exc, delivered)
                     else:
@@ -163,6 +193,45 @@ def _consumer_middleware(
                     )
 
     return RetryThenDeadLetter
+
+
+async def _answers(probe: DependencyProbe, timeout: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            return await probe()
+    except Exception:
+        return False
+
+
+async def _held_through_outage(
+    consumer: DurableConsumer, probe: DependencyProbe, msg: NatsMessage, error: BaseException
+) -> bool:
+    """Hold ``msg`` while the probe says the service's dependencies are down; True once they
+    answer again. False at once when they answer now (the failure is the handler's own: it
+    takes the back-off) or when the outage outlasts ``outage_hold``."""
+    retry = consumer.retry
+    timeout = max(0.5, min(2.0, retry.outage_poll * 2))
+    if await _answers(probe, timeout):
+        return False
+    log.warning("consume.holding_through_outage", error=_describe(error))
+    progress_every = consumer.ack_wait / 3
+    started = last_progress = time.monotonic()
+    try:
+        while time.monotonic() - started < retry.outage_hold:
+            await asyncio.sleep(retry.outage_poll)
+            if time.monotonic() - last_progress >= progress_every:
+                await msg.in_progress()  # still ours: no redelivery to another worker
+                last_progress = time.monotonic()
+            if await _answers(probe, timeout):
+                log.info("consume.outage_over", held=round(time.monotonic() - started, 1))
+                return True
+    except asyncio.CancelledError:
+        # Stopping mid-outage: give the message back rather than leave it to the ack wait.
+        with contextlib.suppress(Exception):  # else the server redelivers it after the ack wait
+            await msg.nack()
+        raise
+    log.warning("consume.outage_outlasted_hold", held=round(time.monotonic() - started, 1))
+    return False
 
 
 async def _dead_letter(
