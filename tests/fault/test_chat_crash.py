@@ -6,7 +6,8 @@ gateway asks chat ``stream.status`` after ``GATEWAY_SSE_RUN_CHECK`` seconds of s
 restarted chat finds nobody runs the stream any more, records the run ``interrupted``, and the
 gateway ends the stream with ``error {code: run_lost}`` — long before the 300 s idle timeout.
 A plain ``POST /chat`` is watched the same way while it waits for its reply, and is answered
-503 ``run_lost`` long before its 120 s timeout.
+503 ``run_lost`` long before its 120 s timeout — also one that waited in the dead replica for
+a run slot (chat runs one plain run at a time here), which no replica knows any more.
 Afterwards chat serves again, and usage is recorded once per completed run, never twice.
 """
 
@@ -43,6 +44,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
             # slow enough that the runs are mid-stream when chat dies
             "CHAT_BUILTIN_TOKEN_DELAY": "0.3",
             "GATEWAY_SSE_RUN_CHECK": str(RUN_CHECK),
+            "CHAT_RUN_SLOTS": "1",
         },
     )
 
@@ -86,8 +88,11 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             )
             for i in range(STREAMS)
         ]
-        plain_run = asyncio.create_task(
-            client.post("/api/v1/chat", json={"message": "A long story, please."}, headers=bearer)
+        plain_run, queued_run = (
+            asyncio.create_task(
+                client.post("/api/v1/chat", json={"message": message}, headers=bearer)
+            )
+            for message in ("A long story, please.", "Another long story, please.")
         )
         await poll_until(
             "every stream is under way",
@@ -100,17 +105,20 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
         await poll_until(
             "the plain run is under way too", lambda: faults.psql(running) == [[str(STREAMS + 1)]]
         )
-        assert not any(task.done() for task in [*streams, plain_run]), "a run finished first"
+        assert not any(task.done() for task in [*streams, plain_run, queued_run]), (
+            "a run finished first"
+        )
         old_pid = faults.kill_service("chat")
         killed_at = time.monotonic()
 
         async with asyncio.timeout(60):  # never a hang
             await asyncio.gather(*streams)
-            lost = await plain_run
+            lost = [await plain_run, await queued_run]
         ended_after = time.monotonic() - killed_at
-        assert lost.status_code == 503, lost.text
-        assert lost.json()["code"] == "run_lost"
-        assert lost.headers["retry-after"] == "1"
+        for answer in lost:
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "run_lost"
+            assert answer.headers["retry-after"] == "1"
         for got in frames:
             assert got[-1]["event"] == "error", got[-1]
             assert got[-1]["data"]["code"] == "run_lost", got[-1]

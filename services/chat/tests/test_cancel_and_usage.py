@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from faststream.nats import NatsBroker
 
 from agentbus_chat.settings import ChatSettings
@@ -312,3 +313,35 @@ async def test_a_chat_named_by_its_caller_is_reachable_by_stream_status_while_it
     assert set(seen) <= {"stream_not_found", "running"}
     assert result["output"]
     assert done["status"] == "completed"
+
+
+async def test_a_named_chat_waiting_for_a_run_slot_is_running_to_stream_status(
+    settings: ChatSettings, client: ChatClient
+) -> None:
+    one_slot = settings.model_copy(update={"builtin_token_delay": 0.1, "run_slots": 1})
+    async with running(one_slot):
+        first = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_first_in_line"))
+        await eventually_status(client, "run_first_in_line", "running")
+        waiting = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_second_in_line"))
+        # Held by the replica without a row yet: the replica itself answers for it.
+        status = await eventually_status(client, "run_second_in_line", "running")
+        # The first still runs, so the second was answered for while it waited for the slot.
+        assert not first.done() and not waiting.done()
+        with pytest.raises(AgentbusError) as unknown:
+            await client.call("stream.status", {"stream_id": "run_nobody_holds"})
+        assert unknown.value.code == "stream_not_found"
+        results = [await first, await waiting]
+    assert status["status"] == "running"
+    assert all(result["output"] for result in results)
+
+
+async def eventually_status(client: ChatClient, stream_id: str, wanted: str) -> dict[str, Any]:
+    for _ in range(200):
+        try:
+            answer = await client.call("stream.status", {"stream_id": stream_id})
+        except AgentbusError:
+            answer = {}
+        if answer.get("status") == wanted:
+            return answer
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{stream_id} never {wanted}")

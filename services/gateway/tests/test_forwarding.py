@@ -267,6 +267,37 @@ async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_ti
     assert asked == {"stream_id": sent["run_ref"]}
 
 
+async def test_a_chat_no_replica_holds_any_more_is_answered_run_lost(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    """The replica died while the request waited for a run slot: no row, no replica knows it."""
+    released = asyncio.Event()
+    asked: list[float] = []
+
+    async def never_answers(body: Any, principal: Any, meta: Any) -> None:
+        await released.wait()
+
+    async def unknown(body: Any, principal: Any, meta: Any) -> None:
+        asked.append(time.monotonic())
+        raise NotFound("no such run")
+
+    await spawn_fake("chat", {"chat": never_answers, "stream.status": unknown})
+    async with start_gateway(sse_run_check=0.3) as gw:
+        started = time.monotonic()
+        try:
+            response = await gw.client.post(
+                "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
+            )
+        finally:
+            released.set()
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "run_lost"
+    assert response.headers["retry-after"] == "1"
+    assert len(asked) == 3  # three checks in a row found nobody holding it
+    assert elapsed < 3
+
+
 async def test_a_long_chat_is_watched_until_its_reply_comes(
     start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
 ) -> None:

@@ -53,6 +53,13 @@ class ChatSettings(ServiceSettings):
     shutdown_grace: float = Field(
         10.0, ge=0, description="seconds to let runs finish their terminal frame on shutdown"
     )
+    run_slots: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="POST /chat runs one replica runs at once; more wait their turn, "
+        "visible to stream.status while they wait",
+    )
 
     # ------------------------------------------------------------ quotas
     entitlements_ttl: float = Field(

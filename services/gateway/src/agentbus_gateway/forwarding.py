@@ -29,7 +29,7 @@ from starlette.responses import Response
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.openapi import operation_docs
 from agentbus_gateway.problems import UnsupportedMediaType
-from agentbus_gateway.runs import run_status
+from agentbus_gateway.runs import NOT_FOUND, run_status
 from agentbus_shared.bus import RpcClient, RpcReply
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import (
@@ -44,6 +44,11 @@ log = get_logger(__name__)
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _RESERVED = frozenset({"request", "admission", "body", "query"})
+
+# Checks in a row that find no replica holding a watched run before it counts as lost: the
+# request reaches a replica within milliseconds, so three checks a run_check apart leave a
+# wide margin (a replica with every receiver busy holds more in its client buffer, unseen).
+MISSING_CHECKS = 3
 JSON = "application/json"
 
 
@@ -137,8 +142,11 @@ class Forwarder:
     ) -> RpcReply:
         """Wait for ``call``; after each ``run_check`` seconds without a reply, ask ``watch``
         whether the run still runs. A run its replica lost never answers: say so now (503
-        ``run_lost``) rather than when the timeout runs out."""
+        ``run_lost``) rather than when the timeout runs out — whether the replica died while
+        running it (recorded ``interrupted``) or while holding it unstarted (then no replica
+        knows it, :data:`MISSING_CHECKS` checks in a row; a live replica holding it answers)."""
         pending = asyncio.ensure_future(call)
+        missing = 0
         try:
             while True:
                 done, _ = await asyncio.wait({pending}, timeout=self._run_check)
@@ -152,11 +160,18 @@ class Forwarder:
                     admission,
                     timeout=min(self._run_check, self._default_timeout),
                 )
-                if status == "interrupted":
-                    log.warning("forward.run_lost", target=route.subject, run_ref=run_ref)
+                if status == NOT_FOUND:
+                    missing += 1
+                elif status is not None:  # a replica answered for it (None: cannot tell now)
+                    missing = 0
+                if status == "interrupted" or missing >= MISSING_CHECKS:
+                    log.warning(
+                        "forward.run_lost", target=route.subject, run_ref=run_ref, status=status
+                    )
                     raise ServiceUnavailable(
-                        "The replica running this request stopped before answering; the run "
-                        "is recorded as interrupted. Send the request again.",
+                        "The replica holding this request stopped before answering"
+                        + ("; the run is recorded as interrupted" if missing == 0 else "")
+                        + ". Send the request again.",
                         code="run_lost",
                         retry_after=1,
                     )

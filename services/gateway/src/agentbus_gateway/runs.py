@@ -17,6 +17,9 @@ from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
+NOT_FOUND = "not_found"
+"""No replica holds the run and none recorded it: not delivered yet, or lost undelivered."""
+
 
 async def run_status(
     rpc: RpcClient,
@@ -28,8 +31,8 @@ async def run_status(
     timeout: float,
 ) -> str | None:
     """The status ``service`` reports for ``run_id`` through ``operation`` (a
-    ``StreamRef`` → ``StreamStatus`` operation); None while it cannot tell (the run
-    not started yet, the service busy, restarting or away): ask again later."""
+    ``StreamRef`` → ``StreamStatus`` operation); :data:`NOT_FOUND` when it knows no such
+    run; None while it cannot tell (the service busy, restarting or away): ask again later."""
     try:
         reply = await rpc.call(
             service,
@@ -40,6 +43,11 @@ async def run_status(
             timeout=timeout,
         )
         return StreamStatus.model_validate(reply.data).status
-    except (AgentbusError, ValidationError) as exc:
+    except AgentbusError as exc:
+        if exc.status == 404:
+            return NOT_FOUND
+        log.info("run.status_unknown", run_id=run_id, error=type(exc).__name__)
+        return None
+    except ValidationError as exc:
         log.info("run.status_unknown", run_id=run_id, error=type(exc).__name__)
         return None

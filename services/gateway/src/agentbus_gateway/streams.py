@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
-from agentbus_gateway.runs import run_status
+from agentbus_gateway.runs import NOT_FOUND, run_status
 from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, error_event, relay
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
@@ -282,7 +282,7 @@ class StreamRoutes:
                 admission,
                 timeout=self._start_timeout,
             )
-            if status is None or status == "running":
+            if status in (None, NOT_FOUND, "running"):
                 # Chat away or restarting: keep the stream and ask again after the next silence.
                 return None
             log.warning("stream.run_lost", stream_id=stream_id, status=status)

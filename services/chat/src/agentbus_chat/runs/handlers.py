@@ -21,13 +21,15 @@ from agentbus_shared.contracts.chat import (
     StreamStatus,
 )
 
-CHAT_WORKERS = 64
+# POST /chat messages one replica takes off the bus at once. Those beyond its run slots wait
+# in the replica (not in the client library's buffer), where stream.status can see them.
+CHAT_RECEIVERS = 1024
 
 
 def register(router: RpcRouter, service: ChatService, connection: Callable[[], NatsClient]) -> None:
     @router.operation(
         Operation.CHAT,
-        max_workers=CHAT_WORKERS,
+        max_workers=CHAT_RECEIVERS,
         description="Send a message; answer with the reply. With a run_ref, stream.status "
         "and stream.cancel reach the run while it lasts.",
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,6 +106,23 @@ class LiveRuns:
             )
         self._runs[run.run_id] = run
         LIVE_RUNS.set(len(self._runs))
+
+    @contextlib.asynccontextmanager
+    async def waiting(self, stream_id: str | None) -> AsyncIterator[None]:
+        """Answer ``stream.status`` for a named run from the moment this replica holds it,
+        before it gets a run slot and a row (a replica that dies meanwhile then no longer
+        answers, and the caller learns the run is lost)."""
+        if stream_id is None:
+            yield
+            return
+        claim = await self._connection().subscribe(
+            subjects.chat_run_alive(stream_id), cb=_answer_alive
+        )
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await claim.unsubscribe()
 
     async def unregister(self, run: LiveRun) -> None:
         self._runs.pop(run.run_id, None)

@@ -128,6 +128,7 @@ class ChatService:
         self._live = live
         self._connection = connection
         self._instance = instance
+        self._run_slots = asyncio.Semaphore(settings.run_slots)
         self._outbox = Outbox(outbox)
         self._guardrail = input_screen(settings.max_input_tokens)
 
@@ -138,15 +139,17 @@ class ChatService:
         """Run to the end and answer with the whole reply (``POST /chat``).
 
         ``run_ref`` names the run like a stream id (no frames are sent): the gateway asks
-        :meth:`status` with it while it waits, to learn of a replica that died mid-run.
+        :meth:`status` with it while it waits, to learn of a replica that died mid-run, or
+        while the run waited for one of the replica's ``run_slots``.
         """
-        live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=run_ref)
-        sink = SilentSink()
-        run = await self.accept(principal, request, live, sink)
-        try:
-            outcome = await self.execute(run, sink, live)
-        finally:
-            await self._live.unregister(live)
+        async with self._live.waiting(run_ref), self._run_slots:
+            live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=run_ref)
+            sink = SilentSink()
+            run = await self.accept(principal, request, live, sink)
+            try:
+                outcome = await self.execute(run, sink, live)
+            finally:
+                await self._live.unregister(live)
         if outcome.status == "completed":
             return ChatResult(
                 conversation_id=run.conversation_id,
@@ -176,8 +179,15 @@ class ChatService:
 
     async def status(self, principal: Principal, stream_id: str) -> StreamStatus:
         """How the caller's streamed run stands; a run no replica runs any more is recorded as
-        interrupted (its replica died), so the gateway can end the client's stream."""
-        ended = await self._ask_replica(principal, stream_id, subjects.chat_run_alive(stream_id))
+        interrupted (its replica died), so the gateway can end the client's stream. A named
+        ``POST /chat`` a replica holds but has not started (no row yet) is ``running``."""
+        alive = subjects.chat_run_alive(stream_id)
+        try:
+            ended = await self._ask_replica(principal, stream_id, alive)
+        except StreamNotFound:
+            if not await self._replica_answers(alive):
+                raise
+            ended = None
         return StreamStatus(stream_id=stream_id, status=ended or "running")
 
     async def _ask_replica(self, principal: Principal, stream_id: str, subject: str) -> Any:
@@ -191,15 +201,21 @@ class ChatService:
             raise StreamNotFound()
         if row.status != RUNNING:
             return row.status
+        if not await self._replica_answers(subject):
+            return await self._orphaned(row)
+        return None
+
+    async def _replica_answers(self, subject: str) -> bool:
+        """Whether a replica listens on a run's ``subject`` (False: no responders)."""
         try:
             await self._connection().request(subject, b"", timeout=self._settings.rpc_timeout)
         except nats.errors.NoRespondersError:
-            return await self._orphaned(row)
+            return False
         except (nats.errors.TimeoutError, TimeoutError):
             raise GatewayTimeout(
                 "The replica running the stream did not answer.", retry_after=1
             ) from None
-        return None
+        return True
 
     async def _orphaned(self, run: Any) -> str:
         """No replica runs ``run`` any more: record it as interrupted and free its conversation."""
