@@ -334,7 +334,12 @@ class DevStack:
             "var_dir": str(self.var),
             "pid": os.getpid(),
         }
-        (self.var / "stack.json").write_text(json.dumps(state, indent=2))
+        # Atomically: tools and tests read it while the supervisor rewrites it after a restart
+        # (a reader once saw the file empty between truncate and write).
+        path = self.var / "stack.json"
+        staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        staged.write_text(json.dumps(state, indent=2))
+        os.replace(staged, path)
 
     # ---------------------------------------------------------- running
     def supervise(self) -> None:
