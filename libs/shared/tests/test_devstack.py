@@ -49,6 +49,31 @@ def wait_for_state(var_dir: Path, process: subprocess.Popen[bytes], timeout: flo
     raise AssertionError("dev stack did not come up")
 
 
+def wait_for_new_server(var_dir: Path, name: str, old_pid: int, timeout: float = 60) -> dict:
+    """The stack's state once ``name`` runs again under a new pid."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = json.loads((var_dir / "stack.json").read_text())
+        if state["servers"][name]["pid"] != old_pid and alive(state["servers"][name]["pid"]):
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"{name} was not restarted")
+
+
+def wait_until_ready(gateway_url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    report: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            status, report = get_json(gateway_url + "/health/ready")
+        except OSError:
+            status = 0
+        if status == 200:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the stack did not become ready again: {report}")
+
+
 def get_json(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -106,9 +131,19 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
             ],
             check=True,
         )
+        # A server that dies is started again on its port and data; the services reconnect.
+        for name in ("postgres", "nats"):
+            before = state["servers"][name]
+            os.kill(before["pid"], signal.SIGKILL)
+            state = wait_for_new_server(var_dir, name, before["pid"])
+            after = state["servers"][name]
+            assert (after["port"], after["data_dir"]) == (before["port"], before["data_dir"])
+        wait_until_ready(state["gateway_url"])
     finally:
         output = stop_stack(process)
     assert process.returncode == 0, output
+    assert "postgres exited (-9); restarting" in output
+    assert "nats exited (-9); restarting" in output
     leftovers = [pid for pid in all_pids(state) if alive(pid)]
     assert leftovers == [], f"processes left behind: {leftovers}"
     assert not (var_dir / "stack.json").exists()

@@ -125,6 +125,15 @@ class DevStack:
         self.urls: dict[str, str] = {}
         self._stopping = False
         self._handed_out: set[int] = set()
+        # Fault tests stop and start the servers themselves: they turn this off.
+        self.restart_servers = self.environ.get(
+            "AGENTBUS_DEV_RESTART_SERVERS", "1"
+        ).lower() not in {
+            "0",
+            "false",
+            "no",
+        }
+        self._server_restarts: dict[str, list[float]] = {}
 
     # ---------------------------------------------------------- start-up
     def start(self) -> None:
@@ -343,8 +352,12 @@ class DevStack:
 
     # ---------------------------------------------------------- running
     def supervise(self) -> None:
-        """Restart services that exit, until asked to stop (at most 5 restarts a minute each)."""
+        """Restart servers and services that exit, until asked to stop (at most 5 restarts a
+        minute each). A restarted server keeps its port and data directory; the services
+        reconnect to it by themselves."""
         while not self._stopping:
+            if self.restart_servers:
+                self._restart_exited_servers()
             for service in [*self.companions, *self.services]:
                 process = service.process
                 if process is None or process.poll() is None or self._stopping:
@@ -360,6 +373,29 @@ class DevStack:
                 service.start()
                 self._write_state()
             time.sleep(0.25)
+
+    def _restart_exited_servers(self) -> None:
+        for server in self.servers:
+            process = server.process
+            if process is None or process.poll() is None or self._stopping:
+                continue
+            now = time.monotonic()
+            recent = [t for t in self._server_restarts.get(server.name, []) if now - t < 60]
+            self._server_restarts[server.name] = recent
+            if len(recent) >= 5:
+                if len(recent) == 5:
+                    self.progress(f"{server.name} keeps exiting; next restart in a minute")
+                    recent.append(now)
+                continue
+            self.progress(f"{server.name} exited ({process.returncode}); restarting")
+            recent.append(now)
+            try:
+                server.restart()
+            except ServerError as exc:
+                self.progress(f"{server.name} did not restart: {exc}")
+                continue
+            self.progress(f"{server.name} is back on 127.0.0.1:{server.port}")
+            self._write_state()
 
     def stop(self) -> None:
         self._stopping = True
