@@ -235,18 +235,17 @@ CHAT_REPLY = {
 }
 
 
-async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_timeout(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
-) -> None:
+async def post_chat_to_a_dead_replica(
+    start_gateway: Any, spawn_fake: Any, tokens: Any, status: Any
+) -> Any:
+    """``POST /api/v1/chat`` to a chat whose replica never answers ("died" with the request),
+    ``status`` answering ``stream.status``; it must be answered run_lost at once. The fake."""
     released = asyncio.Event()
 
     async def never_answers(body: Any, principal: Any, meta: Any) -> None:
-        await released.wait()  # the replica "died" mid-run: no reply will come
+        await released.wait()
 
-    async def interrupted(body: Any, principal: Any, meta: Any) -> dict[str, str]:
-        return {"stream_id": body["stream_id"], "status": "interrupted"}
-
-    chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": interrupted})
+    chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": status})
     async with start_gateway(sse_run_check=0.3) as gw:
         started = time.monotonic()
         try:
@@ -261,6 +260,16 @@ async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_ti
     assert response.json()["code"] == "run_lost"
     assert response.headers["retry-after"] == "1"
     assert elapsed < 3  # the route's timeout is 120 s
+    return chat
+
+
+async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_timeout(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    async def interrupted(body: Any, principal: Any, meta: Any) -> dict[str, str]:
+        return {"stream_id": body["stream_id"], "status": "interrupted"}
+
+    chat = await post_chat_to_a_dead_replica(start_gateway, spawn_fake, tokens, interrupted)
     (_, sent), (_, asked) = chat.calls[0], chat.calls[1]
     assert sent["message"] == "hello"
     assert sent["run_ref"].startswith("run_")
@@ -271,31 +280,14 @@ async def test_a_chat_no_replica_holds_any_more_is_answered_run_lost(
     start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
 ) -> None:
     """The replica died while the request waited for a run slot: no row, no replica knows it."""
-    released = asyncio.Event()
     asked: list[float] = []
-
-    async def never_answers(body: Any, principal: Any, meta: Any) -> None:
-        await released.wait()
 
     async def unknown(body: Any, principal: Any, meta: Any) -> None:
         asked.append(time.monotonic())
         raise NotFound("no such run")
 
-    await spawn_fake("chat", {"chat": never_answers, "stream.status": unknown})
-    async with start_gateway(sse_run_check=0.3) as gw:
-        started = time.monotonic()
-        try:
-            response = await gw.client.post(
-                "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
-            )
-        finally:
-            released.set()
-        elapsed = time.monotonic() - started
-    assert response.status_code == 503, response.text
-    assert response.json()["code"] == "run_lost"
-    assert response.headers["retry-after"] == "1"
+    await post_chat_to_a_dead_replica(start_gateway, spawn_fake, tokens, unknown)
     assert len(asked) == 3  # three checks in a row found nobody holding it
-    assert elapsed < 3
 
 
 async def test_a_long_chat_is_watched_until_its_reply_comes(

@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path | None
     process: subprocess.Popen[bytes] | None = None
-    restarts: list[float] = field(default_factory=list)
     health_path: str = "/health/ready"
 
     @property
@@ -126,14 +125,9 @@ class DevStack:
         self._stopping = False
         self._handed_out: set[int] = set()
         # Fault tests stop and start the servers themselves: they turn this off.
-        self.restart_servers = self.environ.get(
-            "AGENTBUS_DEV_RESTART_SERVERS", "1"
-        ).lower() not in {
-            "0",
-            "false",
-            "no",
-        }
-        self._server_restarts: dict[str, list[float]] = {}
+        restart = self.environ.get("AGENTBUS_DEV_RESTART_SERVERS", "1").lower()
+        self.restart_servers = restart not in {"0", "false", "no"}
+        self._restarts: dict[str, list[float]] = {}
 
     # ---------------------------------------------------------- start-up
     def start(self) -> None:
@@ -352,49 +346,50 @@ class DevStack:
 
     # ---------------------------------------------------------- running
     def supervise(self) -> None:
-        """Restart servers and services that exit, until asked to stop (at most 5 restarts a
-        minute each). A restarted server keeps its port and data directory; the services
-        reconnect to it by themselves."""
+        """Restart servers and services that exit, until asked to stop. A restarted server keeps
+        its port and data directory; the services reconnect to it by themselves."""
         while not self._stopping:
             if self.restart_servers:
                 self._restart_exited_servers()
-            for service in [*self.companions, *self.services]:
-                process = service.process
-                if process is None or process.poll() is None or self._stopping:
-                    continue
-                now = time.monotonic()
-                service.restarts = [t for t in service.restarts if now - t < 60]
-                if len(service.restarts) >= 5:
-                    self.progress(f"{service.manifest.name} keeps exiting; not restarting it again")
-                    service.process = None
-                    continue
-                self.progress(f"{service.manifest.name} exited ({process.returncode}); restarting")
-                service.restarts.append(now)
-                service.start()
-                self._write_state()
+            self._restart_exited_services()
             time.sleep(0.25)
+
+    def _may_restart(self, name: str) -> bool:
+        """At most 5 restarts a minute each; then give up on it, and say so."""
+        now = time.monotonic()
+        recent = [t for t in self._restarts.get(name, []) if now - t < 60]
+        if len(recent) >= 5:
+            self.progress(f"{name} keeps exiting; not restarting it again")
+            return False
+        self._restarts[name] = [*recent, now]
+        return True
+
+    def _restart_exited_services(self) -> None:
+        for service in [*self.companions, *self.services]:
+            process = service.process
+            if process is None or process.poll() is None or self._stopping:
+                continue
+            if not self._may_restart(service.manifest.name):
+                service.process = None
+                continue
+            self.progress(f"{service.manifest.name} exited ({process.returncode}); restarting")
+            service.start()
+            self._write_state()
 
     def _restart_exited_servers(self) -> None:
         for server in self.servers:
             process = server.process
             if process is None or process.poll() is None or self._stopping:
                 continue
-            now = time.monotonic()
-            recent = [t for t in self._server_restarts.get(server.name, []) if now - t < 60]
-            self._server_restarts[server.name] = recent
-            if len(recent) >= 5:
-                if len(recent) == 5:
-                    self.progress(f"{server.name} keeps exiting; next restart in a minute")
-                    recent.append(now)
+            if not self._may_restart(server.name):
+                server.stop()  # it has exited: this forgets it and closes its log
                 continue
             self.progress(f"{server.name} exited ({process.returncode}); restarting")
-            recent.append(now)
             try:
                 server.restart()
             except ServerError as exc:
                 self.progress(f"{server.name} did not restart: {exc}")
                 continue
-            self.progress(f"{server.name} is back on 127.0.0.1:{server.port}")
             self._write_state()
 
     def stop(self) -> None:

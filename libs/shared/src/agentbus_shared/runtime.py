@@ -150,7 +150,7 @@ class ServiceRuntime:
     def consumer(self, consumer: DurableConsumer) -> Callable[[Callable[..., Any]], Any]:
         """Register a durable consumer; decorate its handler with the result."""
         self.consumers.append(consumer)
-        router = consumer.router(lambda: self.publisher, self.dependencies_ready)
+        router = consumer.router(lambda: self.publisher, self.ready_cached)
         self._routers.append(router)
         return consumer.subscriber(router)
 
@@ -170,15 +170,6 @@ class ServiceRuntime:
     def background(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         """Run ``fn`` for the life of the process; restart it with a back-off if it crashes."""
         self._background[name] = fn
-
-    async def dependencies_ready(self) -> bool:
-        """Whether the servers this service owns data in (database, Redis) answer; NATS is not
-        asked: a consumer that can ask is connected to it."""
-        checks = {name: check for name, check in self.readiness.items() if name != "nats"}
-        if not checks:
-            return True
-        ok, _ = await check_readiness(checks)
-        return ok
 
     def _register_ping(self) -> None:
         @self.rpc_router.operation(

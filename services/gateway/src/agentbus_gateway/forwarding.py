@@ -169,9 +169,8 @@ class Forwarder:
                         "forward.run_lost", target=route.subject, run_ref=run_ref, status=status
                     )
                     raise ServiceUnavailable(
-                        "The replica holding this request stopped before answering"
-                        + ("; the run is recorded as interrupted" if missing == 0 else "")
-                        + ". Send the request again.",
+                        "The replica holding this request stopped before answering. "
+                        "Send the request again.",
                         code="run_lost",
                         retry_after=1,
                     )

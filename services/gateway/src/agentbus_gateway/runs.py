@@ -43,11 +43,8 @@ async def run_status(
             timeout=timeout,
         )
         return StreamStatus.model_validate(reply.data).status
-    except AgentbusError as exc:
-        if exc.status == 404:
+    except (AgentbusError, ValidationError) as exc:
+        if isinstance(exc, AgentbusError) and exc.status == 404:
             return NOT_FOUND
-        log.info("run.status_unknown", run_id=run_id, error=type(exc).__name__)
-        return None
-    except ValidationError as exc:
         log.info("run.status_unknown", run_id=run_id, error=type(exc).__name__)
         return None

@@ -283,7 +283,8 @@ class StreamRoutes:
                 timeout=self._start_timeout,
             )
             if status in (None, NOT_FOUND, "running"):
-                # Chat away or restarting: keep the stream and ask again after the next silence.
+                # Running, or chat cannot tell now (away, restarting; a started stream always
+                # has its row): keep the stream and ask again after the next silence.
                 return None
             log.warning("stream.run_lost", stream_id=stream_id, status=status)
             return error_event(

@@ -9,7 +9,7 @@ max-deliveries advisory lands in ``DEAD_LETTERS`` too.
 
 An outage of the service's own database or Redis is not the message's fault:
 when a handler fails with a dependency-unavailable error and the service's
-dependency probe agrees, the message is held (``+WPI`` keeps it from
+readiness agrees, the message is held (``+WPI`` keeps it from
 redelivery) until the dependency answers again, then redelivered at once. A
 long outage so costs each message one delivery instead of running through the
 back-off into the dead letters, and the held workers pause the consumer.
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 DependencyProbe = Callable[[], Awaitable[bool]]
-"""True when the service's own backing servers (database, Redis) answer."""
+"""True when the service's backing servers answer (the runtime's cached readiness: bounded,
+never raises, one probe for all the process's held messages)."""
 
 
 @dataclass(frozen=True)
@@ -195,14 +196,6 @@ def _consumer_middleware(
     return RetryThenDeadLetter
 
 
-async def _answers(probe: DependencyProbe, timeout: float) -> bool:
-    try:
-        async with asyncio.timeout(timeout):
-            return await probe()
-    except Exception:
-        return False
-
-
 async def _held_through_outage(
     consumer: DurableConsumer, probe: DependencyProbe, msg: NatsMessage, error: BaseException
 ) -> bool:
@@ -210,8 +203,7 @@ async def _held_through_outage(
     answer again. False at once when they answer now (the failure is the handler's own: it
     takes the back-off) or when the outage outlasts ``outage_hold``."""
     retry = consumer.retry
-    timeout = max(0.5, min(2.0, retry.outage_poll * 2))
-    if await _answers(probe, timeout):
+    if await probe():
         return False
     log.warning("consume.holding_through_outage", error=_describe(error))
     progress_every = consumer.ack_wait / 3
@@ -222,7 +214,7 @@ async def _held_through_outage(
             if time.monotonic() - last_progress >= progress_every:
                 await msg.in_progress()  # still ours: no redelivery to another worker
                 last_progress = time.monotonic()
-            if await _answers(probe, timeout):
+            if await probe():
                 log.info("consume.outage_over", held=round(time.monotonic() - started, 1))
                 return True
     except asyncio.CancelledError:

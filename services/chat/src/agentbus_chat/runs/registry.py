@@ -86,6 +86,7 @@ class LiveRuns:
         self._lease_seconds = lease_seconds
         self._shutdown_grace = shutdown_grace
         self._runs: dict[str, LiveRun] = {}
+        self._held: set[str] = set()  # stream ids ``waiting`` answers for
         self._closing = False
 
     def __len__(self) -> int:
@@ -101,26 +102,29 @@ class LiveRuns:
             run._subscription = await self._connection().subscribe(
                 subjects.chat_run_cancel(run.stream_id), cb=self._on_cancel(run)
             )
-            run._alive = await self._connection().subscribe(
-                subjects.chat_run_alive(run.stream_id), cb=_answer_alive
-            )
+            if run.stream_id not in self._held:  # else ``waiting`` answers for it already
+                run._alive = await self._connection().subscribe(
+                    subjects.chat_run_alive(run.stream_id), cb=_answer_alive
+                )
         self._runs[run.run_id] = run
         LIVE_RUNS.set(len(self._runs))
 
     @contextlib.asynccontextmanager
     async def waiting(self, stream_id: str | None) -> AsyncIterator[None]:
         """Answer ``stream.status`` for a named run from the moment this replica holds it,
-        before it gets a run slot and a row (a replica that dies meanwhile then no longer
-        answers, and the caller learns the run is lost)."""
+        before it gets a run slot and a row, to its end (a replica that dies meanwhile then no
+        longer answers, and the caller learns the run is lost)."""
         if stream_id is None:
             yield
             return
         claim = await self._connection().subscribe(
             subjects.chat_run_alive(stream_id), cb=_answer_alive
         )
+        self._held.add(stream_id)
         try:
             yield
         finally:
+            self._held.discard(stream_id)
             with contextlib.suppress(Exception):
                 await claim.unsubscribe()
 
