@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from agentbus_shared.testing.stack import Stack
+
 pytestmark = pytest.mark.slow
 
 
@@ -58,20 +60,6 @@ def wait_for_new_server(var_dir: Path, name: str, old_pid: int, timeout: float =
             return state
         time.sleep(0.2)
     raise AssertionError(f"{name} was not restarted")
-
-
-def wait_until_ready(gateway_url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    report: dict = {}
-    while time.monotonic() < deadline:
-        try:
-            status, report = get_json(gateway_url + "/health/ready")
-        except OSError:
-            status = 0
-        if status == 200:
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"the stack did not become ready again: {report}")
 
 
 def get_json(url: str) -> tuple[int, dict]:
@@ -138,7 +126,7 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
             state = wait_for_new_server(var_dir, name, before["pid"])
             after = state["servers"][name]
             assert (after["port"], after["data_dir"]) == (before["port"], before["data_dir"])
-        wait_until_ready(state["gateway_url"])
+        Stack(process, var_dir, state).wait_ready(timeout=60)
     finally:
         output = stop_stack(process)
     assert process.returncode == 0, output
