@@ -234,7 +234,7 @@ async def serve_jwks(nc: NatsClient) -> str:
     from joserfc import jwt
     from joserfc.jwk import OKPKey
 
-    from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
+    from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
 
     key = OKPKey.generate_key("Ed25519", auto_kid=True)
     public = key.as_dict(private=False) | {"use": "sig", "alg": "Ed25519"}
@@ -260,7 +260,8 @@ async def serve_jwks(nc: NatsClient) -> str:
         "exp": now + 3600,
         "jti": "jti_bench",
     }
-    return str(jwt.encode({"alg": "Ed25519", "kid": key.kid}, claims, key, algorithms=["Ed25519"]))
+    header = {"alg": "Ed25519", "kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    return str(jwt.encode(header, claims, key, algorithms=["Ed25519"]))
 
 
 def start_gateway(nats_url: str, redis_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:

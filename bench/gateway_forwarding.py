@@ -312,7 +312,7 @@ def run(seconds: float) -> None:
     from joserfc.jwk import OKPKey
 
     from agentbus_shared.bus import apply_streams
-    from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
+    from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, TOKEN_AUDIENCE, TOKEN_ISSUER
     from agentbus_shared.contracts.streams import STREAMS
     from agentbus_shared.servers import NatsServer, RedisServer, free_port
 
@@ -323,7 +323,7 @@ def run(seconds: float) -> None:
     key_file.write_text(json.dumps(key.as_dict(private=True)))
     now = int(time.time())
     token = jwt.encode(
-        {"alg": "Ed25519", "kid": key.kid},
+        {"alg": "Ed25519", "kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
         {
             "sub": "u_bench",
             "tid": "t_bench",

@@ -29,7 +29,7 @@ from agentbus_gateway.app import create_app
 from agentbus_gateway.settings import GatewaySettings
 from agentbus_shared.bus import Meta, OptionalPrincipal, Reply, apply_streams
 from agentbus_shared.contracts import ROUTES, chat
-from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
+from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import NotFound, PaymentRequired
@@ -43,7 +43,7 @@ ALL_SCOPES = " ".join(s.value for s in Scope)
 # ------------------------------------------------------------------ tokens
 @dataclass
 class TokenFactory:
-    """Signs access tokens the way auth does (Ed25519, header kid)."""
+    """Signs access tokens the way auth does (Ed25519, header kid, typ at+jwt)."""
 
     key: OKPKey
     issuer: str = TOKEN_ISSUER
@@ -74,7 +74,7 @@ class TokenFactory:
         key = key or self.key
         alg = (header or {}).get("alg", "Ed25519")
         return jwt.encode(
-            {"alg": alg, "kid": key.kid, **(header or {})},
+            {"alg": alg, "kid": key.kid, "typ": ACCESS_TOKEN_TYPE, **(header or {})},
             self.claims(**claims),
             key,
             algorithms=[alg],

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from joserfc.jwk import OKPKey
+from pydantic import ValidationError
+
+from agentbus_gateway.settings import GatewaySettings
 
 TENANT = "/api/v1/tenants/current"
 
@@ -61,9 +64,16 @@ BAD_TOKENS = {
     "hs256_with_public_key": _hs256_with_public_key,
     "unknown_kid": _unknown_kid,
     "no_kid": lambda t: _forge(
-        {"alg": "Ed25519", "typ": "JWT"}, t.claims(), t.key.private_key.sign
+        {"alg": "Ed25519", "typ": "at+jwt"}, t.claims(), t.key.private_key.sign
     ),
     "missing_tenant": lambda t: t.issue(tid=None),
+    "tenant_outside_the_id_pattern": lambda t: t.issue(tid="t_acme.>"),
+    "subject_outside_the_id_pattern": lambda t: t.issue(sub="u_*"),
+    "typed_as_a_plain_jwt": lambda t: t.issue(header={"typ": "JWT"}),
+    "untyped": lambda t: _forge(
+        {"alg": "Ed25519", "kid": t.key.kid}, t.claims(), t.key.private_key.sign
+    ),
+    "eddsa_alias": lambda t: t.issue(header={"alg": "EdDSA"}),
     "not_a_jwt": lambda t: "this.is-not.a-token",
 }
 
@@ -79,6 +89,33 @@ async def test_invalid_token_is_refused_with_401(kind: str, client: Any, tokens:
     assert problem["status"] == 401
     assert problem["code"] == "invalid_token"
     assert problem["type"] == "urn:agentbus:problem:invalid_token"
+
+
+async def test_signed_token_with_a_tenant_outside_the_id_pattern_gets_401_not_500(
+    client: Any, tokens: Any
+) -> None:
+    response = await client.get(TENANT, headers=tokens.bearer(tid="tenant acme"))
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_token"
+
+
+async def test_token_typed_application_at_jwt_passes(client: Any, tokens: Any) -> None:
+    token = tokens.issue(header={"typ": "application/at+jwt"})
+    response = await client.get(TENANT, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+
+
+def test_default_token_algorithms_are_the_ones_the_gateway_accepts() -> None:
+    assert GatewaySettings().token_algorithms == ("Ed25519",)
+
+
+@pytest.mark.parametrize("algorithms", ['["Ed25519", "EdDSA"]', '["HS256"]', '["none"]', "[]"])
+def test_unsupported_token_algorithm_is_refused_at_start_up(
+    algorithms: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_TOKEN_ALGORITHMS", algorithms)
+    with pytest.raises(ValidationError, match="token_algorithms"):
+        GatewaySettings()
 
 
 async def test_missing_token_is_refused_with_401(client: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentbus_gateway.tokens import SUPPORTED_ALGORITHMS
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 from agentbus_shared.settings import ServiceSettings, env
 
@@ -70,7 +71,10 @@ class GatewaySettings(ServiceSettings):
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = TOKEN_AUDIENCE
     token_algorithms: tuple[str, ...] = Field(
-        ("Ed25519", "EdDSA"), description="accepted JWS algorithms: Ed25519 only, never none/HMAC"
+        ("Ed25519",),
+        min_length=1,
+        description="accepted JWS algorithms: Ed25519, the one auth signs with; "
+        "any other (EdDSA, none, HMAC) is refused at start-up",
     )
     token_leeway: int = Field(30, ge=0, le=300, description="clock skew allowed, seconds")
     jwks_refresh_cooldown: float = Field(
@@ -114,6 +118,19 @@ class GatewaySettings(ServiceSettings):
         description="comma-separated signing secrets (several during a rotation)",
     )
     stripe_tolerance: int = Field(300, ge=1)
+
+    @field_validator("token_algorithms")
+    @classmethod
+    def _supported_algorithms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unsupported = sorted(set(value) - SUPPORTED_ALGORITHMS)
+        if unsupported:
+            raise ValueError(
+                "GATEWAY_TOKEN_ALGORITHMS: unsupported "
+                + ", ".join(unsupported)
+                + "; supported: "
+                + ", ".join(sorted(SUPPORTED_ALGORITHMS))
+            )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

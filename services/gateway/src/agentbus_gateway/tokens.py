@@ -3,9 +3,11 @@
 A token is refused (401) when it is not a compact JWS, names an algorithm
 other than the configured Ed25519 ones (``none`` and HMAC never pass, so a
 token "signed" with the public key as an HMAC secret is refused before any
-key is touched), has no or an unknown ``kid``, fails its signature, or its
-claims fail: ``exp``/``nbf``/``iat`` with a small leeway, ``iss`` and ``aud``
-exactly as configured, and the shape of :class:`AccessTokenClaims`.
+key is touched), is not typed ``at+jwt`` (RFC 9068: an ID token or another
+JWT signed by the same key is no access token), has no or an unknown ``kid``,
+fails its signature, or its claims fail: ``exp``/``nbf``/``iat`` with a small
+leeway, ``iss`` and ``aud`` exactly as configured, and the shape of
+:class:`AccessTokenClaims` and of the :class:`Principal` it becomes.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from agentbus_gateway.jwks import KeySetCache
-from agentbus_shared.contracts.auth import AccessTokenClaims
+from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, AccessTokenClaims
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.errors import Unauthorized
 
 MAX_TOKEN_BYTES = 8192
+SUPPORTED_ALGORITHMS = frozenset({"Ed25519"})
+"""The JWS algorithms auth signs with and this verifier can check (auth's keys are Ed25519)."""
+ACCEPTED_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
+"""The ``typ`` header values of an access token (RFC 9068 §2.1), compared case-insensitively."""
 
 TOKENS_REJECTED = Counter(
     "agentbus_gateway_tokens_rejected_total",
@@ -111,6 +117,8 @@ class TokenVerifier:
             raise token_rejected("malformed") from None
         if header.get("alg") not in self._algorithms:
             raise token_rejected("algorithm")
+        if str(header.get("typ", "")).lower() not in ACCEPTED_TYPES:
+            raise token_rejected("type")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise token_rejected("kid")
@@ -145,13 +153,20 @@ class TokenVerifier:
 
 
 def principal_of(claims: AccessTokenClaims) -> Principal:
-    """The principal every RPC carries, as agreed with the services (see DESIGN.md)."""
-    return Principal(
-        kind=claims.typ,
-        subject=claims.sub,
-        tenant_id=claims.tid,
-        roles=tuple(claims.roles),
-        scopes=frozenset(claims.scope.split()),
-        session_id=claims.sid,
-        token_id=claims.jti,
-    )
+    """The principal every RPC carries, as agreed with the services (see DESIGN.md).
+
+    Raises ``InvalidToken`` when a claim does not fit the principal's shape (an
+    id outside the identifier pattern): a signed token can still carry it.
+    """
+    try:
+        return Principal(
+            kind=claims.typ,
+            subject=claims.sub,
+            tenant_id=claims.tid,
+            roles=tuple(claims.roles),
+            scopes=frozenset(claims.scope.split()),
+            session_id=claims.sid,
+            token_id=claims.jti,
+        )
+    except ValidationError:
+        raise token_rejected("claims") from None
