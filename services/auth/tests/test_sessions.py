@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from agentbus_auth.audit.repository import AuditKind, entries
 from agentbus_shared.errors import AgentbusError
@@ -133,7 +136,21 @@ async def test_nobody_can_revoke_another_users_session(client: Any) -> None:
     assert (await client.call("refresh", {"refresh_token": victim.refresh_token})).data
 
 
-async def test_a_bad_cursor_is_a_clear_error(client: Any) -> None:
-    account = await client.register()
-    error = await client.error("sessions.list", {"cursor": "!!nope"}, token=account.access_token)
-    assert (error.status, error.code) == (400, "invalid_cursor")
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+TYPE_CONFUSED_CURSORS = ["!!nope", _cursor("[1,2]"), _cursor('[{"a":1}]'), _cursor('["a","b","c"]')]
+"""Garbage, and cursors of the wrong shape: every one of them gave a 500 in some list once."""
+
+
+@pytest.mark.parametrize(
+    "operation", ["sessions.list", "tenants.members.list", "service_accounts.list"]
+)
+async def test_a_type_confused_cursor_is_a_400_invalid_cursor_in_every_list(
+    client: Any, operation: str
+) -> None:
+    owner = await client.register()
+    for cursor in TYPE_CONFUSED_CURSORS:
+        error = await client.error(operation, {"cursor": cursor}, token=owner.access_token)
+        assert (error.status, error.code) == (400, "invalid_cursor"), cursor

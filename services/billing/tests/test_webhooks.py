@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -350,12 +351,17 @@ async def test_invoices_page_newest_first_for_the_tenant_only(
     ids = [i["id"] for i in first["items"] + rest["items"]]
     assert ids == [f"in_mine{n}" for n in (4, 3, 2, 1, 0)]
     assert rest["next_cursor"] is None
-    with pytest.raises(AgentbusError) as bad:
-        await billing.call("invoices.list", {"cursor": "not-a-cursor"}, principal("t_inv"))
-    assert bad.value.status == 400
-    with pytest.raises(AgentbusError) as bad_events:
-        await billing.call("events.list", {"cursor": "%%%"}, operator())
-    assert bad_events.value.status == 400
+    for cursor in ("not-a-cursor", "%%%", _cursor_of("[1,2]"), _cursor_of('[{"a":1}]')):
+        with pytest.raises(AgentbusError) as bad:
+            await billing.call("invoices.list", {"cursor": cursor}, principal("t_inv"))
+        assert (bad.value.status, bad.value.code) == (400, "invalid_cursor")
+        with pytest.raises(AgentbusError) as bad_events:
+            await billing.call("events.list", {"cursor": cursor}, operator())
+        assert (bad_events.value.status, bad_events.value.code) == (400, "invalid_cursor")
+
+
+def _cursor_of(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
 async def test_older_invoice_state_never_overwrites_a_newer_one(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import pytest
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.streams import CHAT_EVENTS
@@ -178,12 +180,22 @@ async def test_search_ranks_better_matches_first_and_pages_with_a_cursor(
     assert second["next_cursor"] is None
 
 
-async def test_a_bad_cursor_is_a_clear_validation_error(
-    chat_service: ServiceRuntime, client: ChatClient
+@pytest.mark.parametrize(
+    ("operation", "query"),
+    [
+        ("conversations.list", {}),
+        ("conversations.search", {"q": "kubernetes"}),
+        ("conversations.messages", {"conversation_id": "conv_none"}),
+    ],
+)
+async def test_a_type_confused_cursor_is_a_400_invalid_cursor(
+    chat_service: ServiceRuntime, client: ChatClient, operation: str, query: dict[str, str]
 ) -> None:
-    error = await client.error_of("conversations.list", {"cursor": "not-a-cursor"})
+    for raw in ("not-a-cursor", '[1,"2"]', '[{"a":1}]', '[[1],2]', "[true]"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode() if raw[0] == "[" else raw
+        error = await client.error_of(operation, {**query, "cursor": cursor})
 
-    assert (error.status, error.code) == (422, "invalid_cursor")
+        assert (error.status, error.code) == (400, "invalid_cursor"), raw
 
 
 async def test_reading_needs_the_read_scope(

@@ -79,6 +79,13 @@ class BadRequest(AgentbusError):
     default_message = "The request is malformed."
 
 
+class InvalidCursor(BadRequest):
+    """A list cursor this list did not make (garbage, another list's, hand-made)."""
+
+    code = "invalid_cursor"
+    default_message = "The cursor is not valid for this list."
+
+
 class Unauthorized(AgentbusError):
     code = "unauthorized"
     status = 401

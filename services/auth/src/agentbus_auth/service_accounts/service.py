@@ -15,7 +15,6 @@ from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import new_token, same, token_hash
 from agentbus_auth.errors import InvalidClient, InvalidScope, ServiceAccountNotFound
 from agentbus_auth.events import emit
-from agentbus_auth.pagination import decode_cursor, encode_cursor
 from agentbus_auth.service_accounts import repository as repo
 from agentbus_auth.sessions.service import revocation_expiry
 from agentbus_auth.sessions.tokens import AccessTokens
@@ -32,6 +31,7 @@ from agentbus_shared.contracts.auth import (
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
 from agentbus_shared.db import Database
 from agentbus_shared.errors import Forbidden
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 from agentbus_shared.ids import new_id
 
 _DECOY_HASH = token_hash("decoy")
@@ -114,13 +114,10 @@ class ServiceAccountService:
 
     async def list(self, principal: Principal, page: PageQuery) -> Page[ServiceAccountView]:
         principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
-        cursor = decode_cursor(page.cursor, 1)
+        (after,) = decode_cursor(page.cursor, str) if page.cursor else (None,)
         async with self._db.session() as session:
             rows = await repo.in_tenant(
-                session,
-                principal.tenant_id,
-                limit=page.limit + 1,
-                after=cursor[0] if cursor else None,
+                session, principal.tenant_id, limit=page.limit + 1, after=after
             )
         items = [_view(r) for r in rows[: page.limit]]
         more = len(rows) > page.limit

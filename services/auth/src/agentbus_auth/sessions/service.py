@@ -18,7 +18,6 @@ from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import new_token, token_hash
 from agentbus_auth.errors import InvalidRefreshToken, RefreshTokenReused, SessionNotFound
 from agentbus_auth.events import emit
-from agentbus_auth.pagination import decode_cursor, encode_cursor
 from agentbus_auth.sessions import repository as repo
 from agentbus_auth.sessions.tokens import AccessTokens, IssuedToken
 from agentbus_auth.tenants import repository as tenants_repo
@@ -29,6 +28,7 @@ from agentbus_shared.contracts.common import Page, PageQuery, RequestMeta
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 log = get_logger(__name__)
 
@@ -230,11 +230,9 @@ class SessionService:
 
     # ---------------------------------------------------------------- listing
     async def list(self, user_id: str, current: str | None, page: PageQuery) -> Page[SessionView]:
-        cursor = decode_cursor(page.cursor, 1)
+        (before,) = decode_cursor(page.cursor, str) if page.cursor else (None,)
         async with self._db.session() as session:
-            rows = await repo.live_sessions(
-                session, user_id, limit=page.limit + 1, before=cursor[0] if cursor else None
-            )
+            rows = await repo.live_sessions(session, user_id, limit=page.limit + 1, before=before)
         items = [
             SessionView(
                 id=r.id,

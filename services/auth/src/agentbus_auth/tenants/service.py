@@ -30,7 +30,6 @@ from agentbus_auth.events import emit
 from agentbus_auth.login.service import LoginService
 from agentbus_auth.mail.requests import request_mail
 from agentbus_auth.mfa import repository as mfa_repo
-from agentbus_auth.pagination import decode_cursor, encode_cursor
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.service_accounts import repository as service_accounts_repo
@@ -61,6 +60,7 @@ from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 _MANAGERS = (Role.OWNER, Role.ADMIN)
 ENDED_SUBSCRIPTION = frozenset({"canceled", "incomplete_expired"})
 FREE_PLAN = "free"
@@ -109,8 +109,7 @@ class TenantService:
 
     async def members(self, principal: Principal, page: PageQuery) -> Page[MemberView]:
         principal.require(Scope.MEMBERS_READ)
-        cursor = decode_cursor(page.cursor, 2)
-        after = (datetime.fromisoformat(cursor[0]), str(cursor[1])) if cursor else None
+        after = decode_cursor(page.cursor, datetime, str) if page.cursor else None
         async with self._db.session() as session:
             await self._require_belonging(session, principal)
             rows = await repo.members(
@@ -121,7 +120,7 @@ class TenantService:
         last = rows[page.limit - 1] if more else None
         return Page[MemberView](
             items=items,
-            next_cursor=encode_cursor(last.joined_at.isoformat(), last.user_id) if last else None,
+            next_cursor=encode_cursor(last.joined_at, last.user_id) if last else None,
         )
 
     @staticmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import invoices
 from agentbus_shared.contracts.billing import InvoiceView
-from agentbus_shared.errors import BadRequest
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class InvoiceRepository:
         """The tenant's invoices, newest first."""
         query = select(invoices).where(invoices.c.tenant_id == tenant_id)
         if cursor:
-            created_at, invoice_id = _decode(cursor)
+            created_at, invoice_id = decode_cursor(cursor, datetime, str)
             query = query.where(
                 or_(
                     invoices.c.created_at < created_at,
@@ -114,18 +113,8 @@ class InvoiceRepository:
         ).all()
         items = [InvoiceRecord(**{n: getattr(r, n) for n in _FIELDS}).view() for r in rows[:limit]]
         next_cursor = (
-            _encode(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+            encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+            if len(rows) > limit
+            else None
         )
         return items, next_cursor
-
-
-def _encode(created_at: datetime, invoice_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{invoice_id}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, _, invoice_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), invoice_id
-    except ValueError:
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None

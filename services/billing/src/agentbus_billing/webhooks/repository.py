@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import stripe_events
 from agentbus_shared.contracts.billing import StripeEventStatus, StripeEventView
-from agentbus_shared.errors import BadRequest
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 DONE: frozenset[str] = frozenset({"processed", "ignored"})
 
@@ -158,7 +157,7 @@ class StripeEventStore:
         if event_type:
             query = query.where(t.c.type == event_type)
         if cursor:
-            received_at, event_id = _decode(cursor)
+            received_at, event_id = decode_cursor(cursor, datetime, str)
             query = query.where(
                 or_(
                     t.c.received_at < received_at,
@@ -184,16 +183,4 @@ class StripeEventStore:
             for r in rows[:limit]
         ]
         last = rows[limit - 1] if len(rows) > limit else None
-        return items, _encode(last.received_at, last.id) if last is not None else None
-
-
-def _encode(received_at: datetime, event_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{event_id}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), event_id
-    except ValueError:
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+        return items, encode_cursor(last.received_at, last.id) if last is not None else None

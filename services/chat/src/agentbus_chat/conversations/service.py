@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from agentbus_chat import cursors
 from agentbus_chat.conversations.repository import ConversationRepository, Owner
 from agentbus_chat.models import outbox
 from agentbus_shared.contracts.chat import (
@@ -20,6 +19,7 @@ from agentbus_shared.contracts.common import Page, Principal, Scope
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.db import Database, Outbox
 from agentbus_shared.errors import Conflict, NotFound
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 TITLE_CHARS = 80
 
@@ -59,17 +59,14 @@ class ConversationService:
         self, principal: Principal, *, limit: int, cursor: str | None
     ) -> Page[ConversationView]:
         principal.require(Scope.CONVERSATIONS_READ)
-        after = None
-        if cursor:
-            updated_at, last_id = cursors.decode(cursor, datetime.fromisoformat, str)
-            after = (updated_at, last_id)
+        after = decode_cursor(cursor, datetime, str) if cursor else None
         async with self._db.session() as session:
             rows = await self._repository.page(
                 session, Owner.of(principal), limit=limit + 1, after=after
             )
         items = [conversation_view(r) for r in rows[:limit]]
         next_cursor = (
-            cursors.encode(rows[limit - 1].updated_at.isoformat(), rows[limit - 1].id)
+            encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id)
             if len(rows) > limit
             else None
         )
@@ -88,7 +85,7 @@ class ConversationService:
     ) -> Page[MessageView]:
         principal.require(Scope.CONVERSATIONS_READ)
         owner = Owner.of(principal)
-        after_seq = cursors.decode(cursor, int)[0] if cursor else None
+        (after_seq,) = decode_cursor(cursor, int) if cursor else (None,)
         async with self._db.session() as session:
             if await self._repository.get(session, owner, conversation_id) is None:
                 raise ConversationNotFound()
@@ -106,7 +103,7 @@ class ConversationService:
             )
             for r in rows[:limit]
         ]
-        next_cursor = cursors.encode(rows[limit - 1].seq) if len(rows) > limit else None
+        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
         return Page[MessageView](items=items, next_cursor=next_cursor)
 
     async def rename(
@@ -150,17 +147,14 @@ class ConversationService:
         self, principal: Principal, q: str, *, limit: int, cursor: str | None
     ) -> Page[SearchHit]:
         principal.require(Scope.CONVERSATIONS_READ)
-        after = None
-        if cursor:
-            rank, seq = cursors.decode(cursor, float, int)
-            after = (rank, seq)
+        after = decode_cursor(cursor, float, int) if cursor else None
         async with self._db.session() as session:
             rows = await self._repository.search(
                 session, Owner.of(principal), q, limit=limit + 1, after=after
             )
         items = [_hit(r) for r in rows[:limit]]
         next_cursor = (
-            cursors.encode(rows[limit - 1].rank, rows[limit - 1].seq) if len(rows) > limit else None
+            encode_cursor(rows[limit - 1].rank, rows[limit - 1].seq) if len(rows) > limit else None
         )
         return Page[SearchHit](items=items, next_cursor=next_cursor)
 
