@@ -31,8 +31,8 @@ from agentbus_shared.contracts.auth import (
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
 from agentbus_shared.db import Database
 from agentbus_shared.errors import Forbidden
-from agentbus_shared.pagination import decode_cursor, encode_cursor
 from agentbus_shared.ids import new_id
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 _DECOY_HASH = token_hash("decoy")
 _KNOWN_SCOPES = frozenset(s.value for s in Scope)

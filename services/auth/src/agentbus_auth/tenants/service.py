@@ -57,10 +57,10 @@ from agentbus_shared.db import Database
 from agentbus_shared.errors import Forbidden, NotFound
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
+from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 log = get_logger(__name__)
 
-from agentbus_shared.pagination import decode_cursor, encode_cursor
 _MANAGERS = (Role.OWNER, Role.ADMIN)
 ENDED_SUBSCRIPTION = frozenset({"canceled", "incomplete_expired"})
 FREE_PLAN = "free"
