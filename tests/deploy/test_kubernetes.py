@@ -4,6 +4,7 @@ schemas, and covers every service, setting and rule the code and DESIGN.md call 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import kubernetes_validate
@@ -275,10 +276,11 @@ def test_configmap_and_deployment_values_load_as_the_service_settings(
     for name, entry in container_env(main_container(deployment(overlay, service.name))).items():
         if "value" in entry and "$(" not in entry["value"]:
             monkeypatch.setenv(name, entry["value"])
-    # Stand-ins for what the Secrets hold in a real cluster.
+    # Stand-ins for what the Secrets hold in a real cluster: distinct random keys, as production
+    # refuses short, repetitive or shared ones.
     for setting in derive.service_settings(service.name):
         if setting.secret:
-            monkeypatch.setenv(setting.env, "probe-secret-value")
+            monkeypatch.setenv(setting.env, f"p{secrets.token_hex(24)}")
     monkeypatch.setenv("DATABASE_URL", "postgresql://agentbus:probe@agentbus-db-rw:5432/agentbus")
     monkeypatch.setenv("REDIS_URL", "redis://:probe@redis:6379/0")
     settings_class = derive.settings_class(service)

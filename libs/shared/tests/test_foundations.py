@@ -63,6 +63,7 @@ def test_production_refuses_development_secrets_and_names_them(
         key_encryption_key: SecretStr = SecretStr("dev-insecure-kek")
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:Str0ng-and-long@db/agentbus")
+    monkeypatch.setenv("REDIS_URL", "redis://:Str0ng-and-long@redis:6379/0")
     with pytest.raises(ValidationError) as caught:
         KeyedSettings()
     assert "AUTH_KEY_ENCRYPTION_KEY" in str(caught.value)

@@ -1,4 +1,5 @@
-"""Settings: production refuses development secrets and the file mailer."""
+"""Settings: production refuses development secrets, weak or shared keys, clear-text mail
+and the file mailer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,20 @@ from agentbus_shared.manifest import DEV_SECRET
 from agentbus_shared.settings import InsecureProductionSettings
 
 PRODUCTION_DB = "postgresql://auth:s3cret-pw@db:5432/agentbus"
+PRODUCTION_REDIS = "redis://:s3cret-pw@redis:6379/0"
+PRODUCTION_KEK = "a-real-key-encryption-key-0123456789"
+PRODUCTION_CODE_KEY = "a-real-code-key-0123456789abcdef"
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", PRODUCTION_DB)
+    monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
+    monkeypatch.setenv("AUTH_KEY_ENCRYPTION_KEY", PRODUCTION_KEK)
+    monkeypatch.setenv("AUTH_CODE_KEY", PRODUCTION_CODE_KEY)
+    monkeypatch.setenv("AUTH_MAIL_BACKEND", "smtp")
+    return monkeypatch
 
 
 def test_production_refuses_development_secrets(monkeypatch: Any) -> None:
@@ -26,15 +41,49 @@ def test_production_refuses_development_secrets(monkeypatch: Any) -> None:
     assert "AUTH_CODE_KEY" in str(caught.value)
 
 
-def test_production_refuses_the_file_mailer(monkeypatch: Any) -> None:
-    monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.setenv("DATABASE_URL", PRODUCTION_DB)
-    monkeypatch.setenv("AUTH_KEY_ENCRYPTION_KEY", "a-real-key-encryption-key-0123456789")
-    monkeypatch.setenv("AUTH_CODE_KEY", "a-real-code-key-0123456789abcdef")
+def test_production_refuses_the_file_mailer(production: pytest.MonkeyPatch) -> None:
+    production.setenv("AUTH_MAIL_BACKEND", "file")
     with pytest.raises(ValidationError, match="AUTH_MAIL_BACKEND"):
         AuthSettings()
-    monkeypatch.setenv("AUTH_MAIL_BACKEND", "smtp")
+    production.setenv("AUTH_MAIL_BACKEND", "smtp")
     assert AuthSettings().mail_backend == "smtp"
+
+
+def test_production_refuses_a_one_character_key_encryption_key(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("AUTH_KEY_ENCRYPTION_KEY", "x")
+    with pytest.raises(ValidationError, match="AUTH_KEY_ENCRYPTION_KEY"):
+        AuthSettings()
+
+
+def test_production_refuses_one_value_for_the_key_encryption_and_code_keys(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("AUTH_CODE_KEY", PRODUCTION_KEK)
+    with pytest.raises(ValidationError) as caught:
+        AuthSettings()
+    assert "AUTH_CODE_KEY (the same key" in str(caught.value)
+    assert "AUTH_KEY_ENCRYPTION_KEY (the same key" in str(caught.value)
+
+
+def test_production_refuses_redis_without_a_password(production: pytest.MonkeyPatch) -> None:
+    production.setenv("REDIS_URL", "redis://redis:6379/0")
+    with pytest.raises(ValidationError, match="REDIS_URL"):
+        AuthSettings()
+
+
+def test_production_refuses_smtp_without_tls(production: pytest.MonkeyPatch) -> None:
+    production.setenv("AUTH_SMTP_SECURITY", "none")
+    with pytest.raises(ValidationError, match="AUTH_SMTP_SECURITY"):
+        AuthSettings()
+    for security in ("starttls", "tls"):
+        production.setenv("AUTH_SMTP_SECURITY", security)
+        assert AuthSettings().smtp_security == security
+
+
+def test_valid_production_settings_load(production: pytest.MonkeyPatch) -> None:
+    assert AuthSettings().is_production
 
 
 def test_operators_and_mail_directory_come_from_the_environment(monkeypatch: Any) -> None:

@@ -9,6 +9,9 @@ from typing import Any
 from agentbus_shared.contracts.auth import SessionRevoked
 from agentbus_shared.contracts.events import make_event
 
+PRODUCTION_REDIS = "redis://:s3cret-pw@redis:6379/0"
+LIVE_WEBHOOK_SECRET = "whsec_Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"
+
 
 async def test_jwks_is_served_from_the_cached_copy_with_etag(
     client: Any, fake_auth: Any, signing_key: Any
@@ -202,8 +205,38 @@ def test_production_refuses_the_development_webhook_secret(monkeypatch: Any) -> 
     from agentbus_gateway.settings import GatewaySettings
 
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRETS", raising=False)
+    monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
     with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
         GatewaySettings(environment="production")
     # The gateway has no database: an unset DATABASE_URL is no reason to refuse.
-    settings = GatewaySettings(environment="production", stripe_webhook_secrets="whsec_live")
-    assert settings.webhook_secrets() == ["whsec_live"]
+    settings = GatewaySettings(environment="production", stripe_webhook_secrets=LIVE_WEBHOOK_SECRET)
+    assert settings.webhook_secrets() == [LIVE_WEBHOOK_SECRET]
+
+
+def test_production_refuses_a_development_secret_among_the_webhook_secrets(
+    monkeypatch: Any,
+) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
+    secrets = f"{LIVE_WEBHOOK_SECRET},dev-insecure-stripe-webhook-secret"
+    with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
+        GatewaySettings(environment="production", stripe_webhook_secrets=secrets)
+
+
+def test_production_refuses_a_catch_all_trusted_proxy(monkeypatch: Any) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", LIVE_WEBHOOK_SECRET)
+    for catch_all in (["0.0.0.0/0"], ["10.0.0.0/8", "::/0"], ["0.0.0.0/1", "128.0.0.0/1"]):
+        with pytest.raises(ValidationError, match="GATEWAY_TRUSTED_PROXIES"):
+            GatewaySettings(environment="production", trusted_proxies=catch_all)
+    settings = GatewaySettings(environment="production", trusted_proxies=["10.0.0.0/8"])
+    assert [str(n) for n in settings.proxy_networks()] == ["10.0.0.0/8"]

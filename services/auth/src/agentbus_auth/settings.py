@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +21,7 @@ DAY = 24 * HOUR
 
 class AuthSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_")
+    secret_keys: ClassVar[tuple[str, ...]] = ("key_encryption_key", "code_key")
 
     # ---------------------------------------------------------------- tokens
     issuer: str = TOKEN_ISSUER
@@ -85,6 +86,13 @@ class AuthSettings(ServiceSettings):
     @property
     def mail_path(self) -> Path:
         return Path(self.mail_dir) if self.mail_dir else Path(self.var_dir) / "mail"
+
+    def insecure_settings(self) -> list[str]:
+        """As for every service, plus mail that would leave in clear text."""
+        found = super().insecure_settings()
+        if self.mail_backend == "smtp" and self.smtp_security == "none":
+            found.append("AUTH_SMTP_SECURITY (none: codes would cross the network unencrypted)")
+        return found
 
     @model_validator(mode="after")
     def _no_mail_files_in_production(self) -> Self:

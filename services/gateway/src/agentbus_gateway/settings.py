@@ -8,7 +8,7 @@ JSON, e.g. ``GATEWAY_TRUSTED_PROXIES='["10.0.0.0/8"]'`` or
 from __future__ import annotations
 
 import ipaddress
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -17,6 +17,9 @@ from agentbus_gateway.tokens import SUPPORTED_ALGORITHMS
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 from agentbus_shared.settings import ServiceSettings, env
 
+MIN_PROXY_PREFIX = {4: 8, 6: 8}
+"""The widest trusted-proxy network production accepts, by IP version: anything wider (a
+catch-all like ``0.0.0.0/0`` or ``::/0``) would let any client choose its own address."""
 EDGE_GROUP = "edge"
 """Rate group of the gateway's own routes: health, readiness, metrics, JWKS."""
 WEBHOOK_GROUP = "webhooks"
@@ -61,6 +64,7 @@ DEFAULT_RATE_LIMITS: dict[str, GroupLimits] = {
 
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+    secret_keys: ClassVar[tuple[str, ...]] = ("stripe_webhook_secrets",)
 
     services: tuple[str, ...] = Field(
         ("auth", "chat", "billing"), description="services whose ping readiness needs"
@@ -149,8 +153,15 @@ class GatewaySettings(ServiceSettings):
         return self
 
     def insecure_settings(self) -> list[str]:
-        """As for every service, except the database: the gateway has none to protect."""
-        return [name for name in super().insecure_settings() if not name.startswith("DATABASE_URL")]
+        """As for every service (except the database: the gateway has none), plus proxies
+        trusted so widely that any client could name its own address in X-Forwarded-For."""
+        found = [
+            name for name in super().insecure_settings() if not name.startswith("DATABASE_URL")
+        ]
+        wide = [str(n) for n in self.proxy_networks() if n.prefixlen < MIN_PROXY_PREFIX[n.version]]
+        if wide:
+            found.append(f"GATEWAY_TRUSTED_PROXIES (too wide to trust: {', '.join(wide)})")
+        return found
 
     def webhook_secrets(self) -> list[str]:
         return [
