@@ -271,7 +271,8 @@ def _leave(
     stack: Stack, client: httpx.Client, owner: dict[str, Any], member: dict[str, Any]
 ) -> None:
     auth = bearer(owner["tokens"])
-    ok(client.delete(f"/api/v1/tenants/members/{member['user_id']}", headers=auth), 204)
+    removed = ok(client.delete(f"/api/v1/tenants/members/{member['user_id']}", headers=auth))
+    assert removed == {"user_id": member["user_id"], "revoked_service_accounts": []}
     ok(
         client.post(
             "/api/v1/auth/password/change",

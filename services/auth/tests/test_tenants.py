@@ -9,6 +9,7 @@ from typing import Any
 import nats
 from sqlalchemy import update
 
+from agentbus_auth.audit.repository import AuditKind, entries
 from agentbus_auth.tenants.models import invites
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
@@ -323,3 +324,106 @@ async def wait_for_plan(
         if tenant["plan"] == plan or asyncio.get_running_loop().time() > deadline:
             return dict(tenant)
         await asyncio.sleep(0.1)
+
+
+async def _service_account_of(client: Any, admin: Any, name: str) -> dict[str, Any]:
+    reply = await client.call(
+        "service_accounts.create",
+        {"name": name, "scopes": ["conversations:read"]},
+        token=admin.access_token,
+    )
+    return dict(reply.data)
+
+
+def _client_credentials(account: dict[str, Any]) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_id": account["client_id"],
+        "client_secret": account["client_secret"],
+    }
+
+
+async def _verified_owner(client: Any) -> Any:
+    owner = await client.register()
+    code = await client.mailed_code(owner.email, "verify_email")
+    await client.call("email.verify", {"code": code}, token=owner.access_token)
+    return owner
+
+
+async def test_removing_a_member_revokes_the_service_accounts_they_created(
+    client: Any, events: Any
+) -> None:
+    owner = await _verified_owner(client)
+    admin = await join(client, owner, "admin")
+    kept_secret = await _service_account_of(client, admin, "ci-bot")
+    owners_own = await _service_account_of(client, owner, "backup")
+    await client.call("oauth.token", _client_credentials(kept_secret))
+
+    removed = await client.call(
+        "tenants.members.remove", {"user_id": admin.user_id}, token=owner.access_token
+    )
+
+    assert removed.data == {
+        "user_id": admin.user_id,
+        "revoked_service_accounts": [{"id": kept_secret["id"], "name": "ci-bot"}],
+    }
+    refused = await client.error("oauth.token", _client_credentials(kept_secret))
+    assert refused.code == "invalid_client"
+    assert (await client.call("oauth.token", _client_credentials(owners_own))).data
+    revoked = await events(f"events.auth.{owner.tenant_id}.session.revoked", 2)
+    assert {"session_id": kept_secret["id"], "reason": "service_account_revoked"}.items() <= next(
+        e["data"] for e in revoked if e["data"]["session_id"] == kept_secret["id"]
+    ).items()
+    async with client.app.runtime.db.session() as session:
+        audited = await entries(session, kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
+        changed = await entries(session, kind=AuditKind.MEMBER_CHANGED, user_id=admin.user_id)
+    assert [(e.actor_id, e.details) for e in audited] == [
+        (
+            owner.user_id,
+            {
+                "service_account_id": kept_secret["id"],
+                "name": "ci-bot",
+                "created_by": admin.user_id,
+                "reason": "creator_removed",
+            },
+        )
+    ]
+    assert changed[0].details["revoked_service_accounts"] == [kept_secret["id"]]
+
+
+async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(
+    client: Any,
+) -> None:
+    owner = await _verified_owner(client)
+    admin = await join(client, owner, "admin")
+    account = await _service_account_of(client, admin, "ci-bot")
+
+    promoted = await client.call(
+        "tenants.members.update",
+        {"user_id": admin.user_id, "role": "owner"},
+        token=owner.access_token,
+    )
+    still_a_manager = await client.call(
+        "tenants.members.update",
+        {"user_id": admin.user_id, "role": "admin"},
+        token=owner.access_token,
+    )
+    assert promoted.data["revoked_service_accounts"] == []
+    assert still_a_manager.data["revoked_service_accounts"] == []
+    assert (await client.call("oauth.token", _client_credentials(account))).data
+
+    demoted = await client.call(
+        "tenants.members.update",
+        {"user_id": admin.user_id, "role": "member"},
+        token=owner.access_token,
+    )
+
+    assert (demoted.data["role"], demoted.data["revoked_service_accounts"]) == (
+        "member",
+        [{"id": account["id"], "name": "ci-bot"}],
+    )
+    refused = await client.error("oauth.token", _client_credentials(account))
+    assert refused.code == "invalid_client"
+    async with client.app.runtime.db.session() as session:
+        audited = await entries(session, kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
+    assert [e.details["reason"] for e in audited] == ["creator_demoted"]

@@ -146,16 +146,17 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
             password_history=settings.password_history,
         ),
     )
+    service_accounts = ServiceAccountService(db, tokens, grants)
     tenants = TenantService(
         db,
         sessions=sessions,
+        service_accounts=service_accounts,
         login=login,
         hasher=hasher,
         code_key=code_key,
         policy=policy,
         invite_ttl=settings.invite_ttl,
     )
-    service_accounts = ServiceAccountService(db, tokens, grants)
     mailer = Mailer(
         mail_transport(settings),
         codes,

@@ -229,6 +229,36 @@ class MemberView(Contract):
     joined_at: datetime
 
 
+class RevokedServiceAccount(Contract):
+    """A service account revoked because its creator left the tenant or lost the admin role."""
+
+    id: str
+    name: str
+
+
+_REVOKED_WITH_MEMBER = (
+    "the member's service accounts revoked with this change (a client secret must not outlive "
+    "its creator's rights): create replacements for those still needed"
+)
+
+
+class MemberUpdated(MemberView):
+    """A member after a role change."""
+
+    revoked_service_accounts: list[RevokedServiceAccount] = Field(
+        default_factory=list, description=_REVOKED_WITH_MEMBER
+    )
+
+
+class MemberRemoved(Contract):
+    """A member removed from the tenant."""
+
+    user_id: str
+    revoked_service_accounts: list[RevokedServiceAccount] = Field(
+        default_factory=list, description=_REVOKED_WITH_MEMBER
+    )
+
+
 class InviteCreate(Contract):
     email: EmailStr
     role: Role = Role.MEMBER
@@ -621,7 +651,7 @@ ROUTES: tuple[Route, ...] = (
         access="user",
         scopes=(Scope.MEMBERS_MANAGE,),
         body=RoleChange,
-        response=MemberView,
+        response=MemberUpdated,
     ),
     _r(
         "DELETE",
@@ -630,7 +660,7 @@ ROUTES: tuple[Route, ...] = (
         "Remove a member",
         access="user",
         scopes=(Scope.MEMBERS_MANAGE,),
-        status=204,
+        response=MemberRemoved,
     ),
 )
 

@@ -84,6 +84,25 @@ async def revoke(session: AsyncSession, tenant_id: str, account_id: str) -> Serv
     return ServiceAccount(**row._mapping) if row else None
 
 
+async def revoke_created_by(
+    session: AsyncSession, tenant_id: str, user_id: str
+) -> list[ServiceAccount]:
+    """Revoke the live accounts ``user_id`` created in this tenant; those revoked now."""
+    rows = (
+        await session.execute(
+            update(accounts)
+            .where(
+                accounts.c.tenant_id == tenant_id,
+                accounts.c.created_by == user_id,
+                accounts.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=func.now())
+            .returning(*accounts.c)
+        )
+    ).all()
+    return sorted((ServiceAccount(**r._mapping) for r in rows), key=lambda a: a.id)
+
+
 async def exists(session: AsyncSession, tenant_id: str, account_id: str) -> bool:
     found = await session.scalar(
         select(accounts.c.id).where(accounts.c.id == account_id, accounts.c.tenant_id == tenant_id)

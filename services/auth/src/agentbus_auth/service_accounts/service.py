@@ -3,12 +3,18 @@ once and stored hashed, tokens through the client-credentials grant, revocable a
 
 A service account's tokens carry its id as ``sid``: revoking the account
 publishes ``session.revoked`` for that id, so the gateway refuses its
-outstanding tokens immediately, exactly as for a user's session.
+outstanding tokens immediately, exactly as for a user's session. An account
+lives no longer than its creator's right to manage service accounts: removing
+the creator from the tenant, or demoting them below admin, revokes it too.
 """
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
@@ -19,10 +25,12 @@ from agentbus_auth.service_accounts import repository as repo
 from agentbus_auth.sessions.service import revocation_expiry
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, Grants
 from agentbus_shared.contracts.auth import (
     ClientCredentialsGrant,
     ClientCredentialsToken,
+    RevokedServiceAccount,
     ServiceAccountCreate,
     ServiceAccountCreated,
     ServiceAccountView,
@@ -33,6 +41,9 @@ from agentbus_shared.db import Database
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import decode_cursor, encode_cursor
+
+CreatorLeft = Literal["creator_removed", "creator_demoted"]
+"""Why a creator's service accounts were revoked (in the audit trail)."""
 
 _DECOY_HASH = token_hash("decoy")
 _KNOWN_SCOPES = frozenset(s.value for s in Scope)
@@ -133,27 +144,64 @@ class ServiceAccountService:
                 if await repo.exists(session, principal.tenant_id, account_id):
                     return  # revoked already
                 raise ServiceAccountNotFound()
-            now = datetime.now(UTC)
-            await emit(
+            await self._announce_revoked(session, revoked, actor_id=principal.subject, meta=meta)
+
+    async def revoke_created_by(
+        self,
+        session: AsyncSession,
+        member: Member,
+        *,
+        reason: CreatorLeft,
+        actor_id: str,
+        meta: RequestMeta,
+    ) -> builtins.list[RevokedServiceAccount]:
+        """Revoke the live service accounts ``member`` created in their tenant, as their creator
+        leaves it or loses the admin role: a kept client secret must not outlive those rights."""
+        revoked = await repo.revoke_created_by(session, member.tenant_id, member.user_id)
+        for account in revoked:
+            await self._announce_revoked(
                 session,
-                SessionRevoked(
-                    session_id=revoked.id,
-                    user_id=revoked.id,
-                    tenant_id=revoked.tenant_id,
-                    reason="service_account_revoked",
-                    revoked_at=now,
-                    expires_at=revocation_expiry(now, self._tokens.ttl),
-                ),
-                tenant_id=revoked.tenant_id,
-            )
-            await record(
-                session,
-                AuditKind.SERVICE_ACCOUNT_REVOKED,
-                tenant_id=principal.tenant_id,
-                actor_id=principal.subject,
+                account,
+                actor_id=actor_id,
                 meta=meta,
-                service_account_id=account_id,
+                name=account.name,
+                created_by=member.user_id,
+                reason=reason,
             )
+        return [RevokedServiceAccount(id=account.id, name=account.name) for account in revoked]
+
+    async def _announce_revoked(
+        self,
+        session: AsyncSession,
+        account: repo.ServiceAccount,
+        *,
+        actor_id: str,
+        meta: RequestMeta,
+        **why: str,
+    ) -> None:
+        """``session.revoked`` for the account's tokens (the gateway refuses them at once), audited."""
+        now = datetime.now(UTC)
+        await emit(
+            session,
+            SessionRevoked(
+                session_id=account.id,
+                user_id=account.id,
+                tenant_id=account.tenant_id,
+                reason="service_account_revoked",
+                revoked_at=now,
+                expires_at=revocation_expiry(now, self._tokens.ttl),
+            ),
+            tenant_id=account.tenant_id,
+        )
+        await record(
+            session,
+            AuditKind.SERVICE_ACCOUNT_REVOKED,
+            tenant_id=account.tenant_id,
+            actor_id=actor_id,
+            meta=meta,
+            service_account_id=account.id,
+            **why,
+        )
 
     async def token(
         self, grant: ClientCredentialsGrant, meta: RequestMeta

@@ -11,7 +11,9 @@ from agentbus_shared.contracts.auth import (
     InviteCreate,
     InviteCreated,
     MemberRef,
+    MemberRemoved,
     MemberUpdate,
+    MemberUpdated,
     MemberView,
     Operation,
     RegisterResult,
@@ -44,12 +46,12 @@ def register_operations(ops: RpcRouter, tenants: TenantService) -> None:
         return await tenants.members(principal, query)
 
     @ops.operation(Operation.MEMBERS_UPDATE, description="Change a member's role.")
-    async def update(cmd: MemberUpdate, principal: CallerPrincipal, meta: Meta) -> MemberView:
+    async def update(cmd: MemberUpdate, principal: CallerPrincipal, meta: Meta) -> MemberUpdated:
         return await tenants.change_role(principal, cmd, meta)
 
     @ops.operation(Operation.MEMBERS_REMOVE, description="Remove a member.")
-    async def remove(ref: MemberRef, principal: CallerPrincipal, meta: Meta) -> None:
-        await tenants.remove(principal, ref.user_id, meta)
+    async def remove(ref: MemberRef, principal: CallerPrincipal, meta: Meta) -> MemberRemoved:
+        return await tenants.remove(principal, ref.user_id, meta)
 
     @ops.operation(Operation.INVITES_CREATE, description="Invite someone to the tenant.")
     async def invite(

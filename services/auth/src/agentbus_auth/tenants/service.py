@@ -5,6 +5,8 @@ the verified principal, so a member of another tenant is simply not found.
 Authorization uses the actor's role as stored now, not as remembered by the
 token. The last owner cannot be removed or demoted: the tenant row is locked
 while owners are counted, so two concurrent demotions cannot both pass.
+Removing a member, or demoting one below admin, revokes the service accounts
+they created in the tenant; the answer names them so they can be replaced.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.service_accounts import repository as service_accounts_repo
+from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.invites import invite_token
@@ -42,9 +45,12 @@ from agentbus_shared.contracts.auth import (
     InviteCreate,
     InviteCreated,
     MemberChanged,
+    MemberRemoved,
     MemberUpdate,
+    MemberUpdated,
     MemberView,
     RegisterResult,
+    RevokedServiceAccount,
     TenantRef,
     TenantView,
     UserRegistered,
@@ -76,12 +82,17 @@ def member_view(member: Member) -> MemberView:
     )
 
 
+def member_updated(member: Member, *, revoked: list[RevokedServiceAccount]) -> MemberUpdated:
+    return MemberUpdated(**member_view(member).model_dump(), revoked_service_accounts=revoked)
+
+
 class TenantService:
     def __init__(
         self,
         db: Database,
         *,
         sessions: SessionService,
+        service_accounts: ServiceAccountService,
         login: LoginService,
         hasher: PasswordHasher,
         code_key: CodeKey,
@@ -90,6 +101,7 @@ class TenantService:
     ) -> None:
         self._db = db
         self._sessions = sessions
+        self._service_accounts = service_accounts
         self._login = login
         self._hasher = hasher
         self._code_key = code_key
@@ -147,7 +159,7 @@ class TenantService:
 
     async def change_role(
         self, principal: Principal, cmd: MemberUpdate, meta: RequestMeta
-    ) -> MemberView:
+    ) -> MemberUpdated:
         async with self._db.transaction() as session:
             await repo.tenant(session, principal.tenant_id, for_update=True)
             actor = await self._actor(session, principal)
@@ -157,14 +169,19 @@ class TenantService:
             if Role.OWNER in (target.role, cmd.role) and actor.role is not Role.OWNER:
                 raise OwnerOnly()
             if target.role is cmd.role:
-                return member_view(target)
+                return member_updated(target, revoked=[])
             if (
                 target.role is Role.OWNER
                 and await repo.owner_count(session, principal.tenant_id) <= 1
             ):
                 raise LastOwner()
             await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
-            await self._announce(session, principal, target, cmd.role, meta)
+            revoked: list[RevokedServiceAccount] = []
+            if target.role in _MANAGERS and cmd.role not in _MANAGERS:
+                revoked = await self._service_accounts.revoke_created_by(
+                    session, target, reason="creator_demoted", actor_id=principal.subject, meta=meta
+                )
+            await self._announce(session, principal, target, cmd.role, meta, revoked=revoked)
             # Tokens carry the role: end the member's sessions here so no token keeps the old one.
             await self._sessions.revoke(
                 session,
@@ -176,9 +193,9 @@ class TenantService:
             )
             updated = await repo.member(session, principal.tenant_id, cmd.user_id)
         assert updated is not None
-        return member_view(updated)
+        return member_updated(updated, revoked=revoked)
 
-    async def remove(self, principal: Principal, user_id: str, meta: RequestMeta) -> None:
+    async def remove(self, principal: Principal, user_id: str, meta: RequestMeta) -> MemberRemoved:
         async with self._db.transaction() as session:
             await repo.tenant(session, principal.tenant_id, for_update=True)
             actor = await self._actor(session, principal)
@@ -191,7 +208,10 @@ class TenantService:
                 if await repo.owner_count(session, principal.tenant_id) <= 1:
                     raise LastOwner()
             await repo.remove_member(session, principal.tenant_id, user_id)
-            await self._announce(session, principal, target, None, meta)
+            revoked = await self._service_accounts.revoke_created_by(
+                session, target, reason="creator_removed", actor_id=principal.subject, meta=meta
+            )
+            await self._announce(session, principal, target, None, meta, revoked=revoked)
             await self._sessions.revoke(
                 session,
                 reason="member_removed",
@@ -200,6 +220,7 @@ class TenantService:
                 meta=meta,
                 actor_id=principal.user_id,
             )
+        return MemberRemoved(user_id=user_id, revoked_service_accounts=revoked)
 
     async def _announce(
         self,
@@ -208,6 +229,8 @@ class TenantService:
         target: Member,
         role: Role | None,
         meta: RequestMeta,
+        *,
+        revoked: list[RevokedServiceAccount],
     ) -> None:
         await emit(
             session,
@@ -228,6 +251,7 @@ class TenantService:
             meta=meta,
             old_role=target.role.value,
             new_role=role.value if role else None,
+            revoked_service_accounts=[account.id for account in revoked],
         )
 
     # ---------------------------------------------------------------- invites
