@@ -204,3 +204,21 @@ async def test_a_service_account_cannot_manage_service_accounts(client: Any) -> 
         "service_accounts.create", {"name": "child", "scopes": ["conversations:read"]}, token=token
     )
     assert error.status == 403
+
+
+async def test_a_service_account_without_tenant_read_cannot_read_the_tenant(client: Any) -> None:
+    owner = await client.register()
+    account = await create(client, owner, ["conversations:read"])
+    token = (
+        await client.call(
+            "oauth.token",
+            {
+                "grant_type": "client_credentials",
+                "client_id": account["client_id"],
+                "client_secret": account["client_secret"],
+            },
+        )
+    ).data["access_token"]
+    error = await client.error("tenants.current", token=token)
+    assert error.status == 403
+    assert error.details == {"missing_scopes": ["tenant:read"]}

@@ -20,7 +20,7 @@ from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.logging import configure_logging
@@ -260,10 +260,25 @@ async def test_billing_portal_session_for_the_tenants_customer(
 
 
 async def test_summary_combines_subscription_and_usage(billing: RunningBilling) -> None:
-    reply = await billing.call("summary.get", {}, principal("t_sum", Scope.CONVERSATIONS_READ))
+    reply = await billing.call("summary.get", {}, principal("t_sum", Scope.BILLING_READ))
     assert reply.data["subscription"]["plan"] == "free"
     assert {m["meter"] for m in reply.data["usage"]["meters"]} == {"messages", "tokens"}
     assert json.dumps(reply.data)
+
+
+async def test_service_account_without_billing_read_gets_403_from_the_summary(
+    billing: RunningBilling,
+) -> None:
+    robot = Principal(
+        kind="service_account",
+        subject="sa_robot",
+        tenant_id="t_sum",
+        scopes=frozenset({Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE}),
+    )
+    with pytest.raises(AgentbusError) as refused:
+        await billing.call("summary.get", {}, robot)
+    assert refused.value.status == 403
+    assert refused.value.details == {"missing_scopes": [Scope.BILLING_READ]}
 
 
 async def test_stripe_secret_key_never_reaches_the_logs(

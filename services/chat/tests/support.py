@@ -40,8 +40,14 @@ from agentbus_shared.ids import new_id
 from agentbus_shared.runtime import ServiceRuntime
 
 CHAT_SCOPES = frozenset(
-    {Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE, Scope.CONVERSATIONS_DELETE}
+    {
+        Scope.CONVERSATIONS_READ,
+        Scope.CONVERSATIONS_WRITE,
+        Scope.CONVERSATIONS_DELETE,
+        Scope.BILLING_READ,
+    }
 )
+"""What a member holds (auth's roles): the billing agent's tool reads with ``billing:read``."""
 
 
 def principal(
@@ -99,6 +105,15 @@ class FakeBilling:
                 return {"error": {"code": "not_found", "message": "no plan", "status": 404}}
             return {"data": found.model_dump(mode="json")}
         if operation == "summary.get":
+            if not caller.has(Scope.BILLING_READ):
+                return {
+                    "error": {
+                        "code": "forbidden",
+                        "message": "Missing scope: billing:read",
+                        "status": 403,
+                        "details": {"missing_scopes": [Scope.BILLING_READ]},
+                    }
+                }
             plan = self.plans.get(caller.tenant_id) or entitlements(caller.tenant_id)
             summary = BillingSummary(
                 subscription=SubscriptionView(

@@ -18,7 +18,8 @@ from agentbus_chat.llm.backends import ModelBackend
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import BillingSummary
 from agentbus_shared.contracts.chat import SearchHit
-from agentbus_shared.contracts.common import Principal
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
 
 from .support import ChatClient, FakeBilling, principal, running
@@ -159,3 +160,87 @@ async def test_tools_get_tenant_and_user_from_the_run_context() -> None:
         }
     ]
     assert "2026-01-02: the invoice was late" in output
+
+
+async def test_billing_tool_run_by_a_caller_without_billing_read_reveals_no_plan_or_usage(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient
+) -> None:
+    robot = Principal(
+        kind="service_account",
+        subject="sa_robot",
+        tenant_id="t_alpha",
+        scopes=frozenset({Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE}),
+    )
+    model = ScriptedModel(
+        [
+            [function_call("billing_summary", {}, call_id="call_plan")],
+            [assistant_message("I cannot see the billing details.")],
+        ]
+    )
+    async with running(settings, scripted(model)):
+        stream = await ChatClient(client.broker, robot).stream(
+            "Which plan am I on?", agent="billing"
+        )
+
+    assert stream.terminal.event == "final"
+    (result,) = stream.of("tool_result")
+    assert result.data["output"].startswith("Not permitted: billing_summary needs billing:read")
+    assert "pro" not in result.data["output"]
+    assert "messages" not in result.data["output"]
+    assert billing.calls_of("summary.get") == [], "billing was never asked"
+
+
+async def test_billing_tool_answers_not_permitted_when_billing_refuses_the_caller() -> None:
+    async def billing(caller: Principal) -> BillingSummary:
+        raise Forbidden("Missing scope: billing:read", details={"missing_scopes": ["billing:read"]})
+
+    async def search(**_: object) -> list[SearchHit]:
+        return []
+
+    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
+    tool = catalog.tools["billing_summary"].function_tool()
+    from agents import Agent
+
+    context = ToolContext(
+        context=ChatContext(principal(), "conv_1", "run_1"),
+        tool_name="billing_summary",
+        tool_call_id="call_1",
+        tool_arguments="{}",
+        agent=Agent(name="billing"),
+    )
+
+    output = await tool.on_invoke_tool(context, "{}")
+
+    assert (
+        output
+        == "Not permitted: billing_summary needs billing:read, which the caller does not hold."
+    )
+
+
+async def test_search_tool_needs_the_callers_conversations_read() -> None:
+    searched: list[dict[str, object]] = []
+
+    async def search(**query: object) -> list[SearchHit]:
+        searched.append(query)
+        return []
+
+    async def billing(caller: Principal) -> BillingSummary:
+        raise AssertionError("unused")
+
+    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
+    tool = catalog.tools["search_conversations"].function_tool()
+    from agents import Agent
+
+    writer = principal(scopes=frozenset({Scope.CONVERSATIONS_WRITE}))
+    context = ToolContext(
+        context=ChatContext(writer, "conv_1", "run_1"),
+        tool_name="search_conversations",
+        tool_call_id="call_1",
+        tool_arguments='{"query": "invoice"}',
+        agent=Agent(name="research"),
+    )
+
+    output = await tool.on_invoke_tool(context, json.dumps({"query": "invoice"}))
+
+    assert output.startswith("Not permitted: search_conversations needs conversations:read")
+    assert searched == []

@@ -110,6 +110,7 @@ class TenantService:
 
     # ---------------------------------------------------------------- reading
     async def current(self, principal: Principal) -> TenantView:
+        principal.require(Scope.TENANT_READ)
         async with self._db.session() as session:
             await self._require_belonging(session, principal)
             tenant = await repo.tenant(session, principal.tenant_id)

@@ -80,6 +80,7 @@ def register(runtime: ServiceRuntime, billing: Billing) -> None:
         description="Plan, subscription and usage in one answer (the chat billing tool).",
     )
     async def summary_get(principal: CallerPrincipal) -> BillingSummary:
+        principal.require(Scope.BILLING_READ)
         async with billing.db.session() as session:
             subscription = await subscriptions.view(session, principal.tenant_id)
         return BillingSummary(

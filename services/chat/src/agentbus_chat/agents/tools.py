@@ -3,7 +3,10 @@
 The tools are real: the current time, a search over the caller's own
 conversations, the tenant's billing summary (an RPC to billing, made with the
 caller's principal) and a safe calculator. Each receives the tenant and the
-user through the run context (:class:`ChatContext`), never through globals.
+user through the run context (:class:`ChatContext`), never through globals,
+and acts with the caller's scopes: a tool that reads what a route guards with
+a scope (conversations, billing) answers "not permitted" to a caller without
+it, so a run never shows more than its caller could read directly.
 A tool answers in plain sentences, which suits a language model and the
 builtin model alike; a failure it can explain (billing down, bad time zone)
 is an answer, not a crash of the run.
@@ -28,8 +31,8 @@ from agentbus_chat.agents import calculator
 from agentbus_chat.agents.context import ChatContext
 from agentbus_shared.contracts.billing import BillingSummary
 from agentbus_shared.contracts.chat import SearchHit
-from agentbus_shared.contracts.common import Principal
-from agentbus_shared.errors import AgentbusError
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.errors import AgentbusError, Forbidden
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -77,9 +80,14 @@ class ToolSpec:
     run: ToolRunner
     agents: frozenset[str] = EVERY_AGENT
     """Agents allowed to use the tool (``*`` = any); an agent also has to list it."""
+    scopes: frozenset[str] = frozenset()
+    """Scopes the run's caller must hold: those of the routes that read the same data."""
 
     def allows(self, agent: str) -> bool:
         return "*" in self.agents or agent in self.agents
+
+    def missing_scopes(self, caller: Principal) -> list[str]:
+        return sorted(scope for scope in self.scopes if not caller.has(scope))
 
     def schema(self) -> dict[str, Any]:
         return ensure_strict_json_schema(self.arguments.model_json_schema())
@@ -92,6 +100,10 @@ class ToolSpec:
             if not self.allows(agent):
                 log.warning("tool.out_of_scope", tool=self.key, agent=agent)
                 raise ToolNotAllowed(self.key, agent)
+            missing = self.missing_scopes(tool_context.context.principal)
+            if missing:
+                log.info("tool.not_permitted", tool=self.key, missing_scopes=missing)
+                return not_permitted(self.key, missing)
             try:
                 arguments = self.arguments.model_validate_json(raw_arguments or "{}")
             except ValidationError as exc:
@@ -153,6 +165,9 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
     async def billing_summary(context: ChatContext, _: NoArgs) -> str:
         try:
             summary = await billing(context.principal)
+        except Forbidden as exc:
+            details = exc.details if isinstance(exc.details, dict) else {}
+            return not_permitted("billing_summary", list(details.get("missing_scopes", [])))
         except AgentbusError as exc:
             log.warning("tool.billing_failed", code=exc.code, status=exc.status)
             return "The billing service is not reachable right now; please try again shortly."
@@ -178,6 +193,7 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
             arguments=SearchArgs,
             run=search_conversations,
             agents=frozenset({"support", "research"}),
+            scopes=frozenset({Scope.CONVERSATIONS_READ}),
         ),
         ToolSpec(
             key="billing_summary",
@@ -185,6 +201,7 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
             arguments=NoArgs,
             run=billing_summary,
             agents=frozenset({"billing"}),
+            scopes=frozenset({Scope.BILLING_READ}),
         ),
         ToolSpec(
             key="calculator",
@@ -194,6 +211,12 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
             agents=frozenset({"research"}),
         ),
     ]
+
+
+def not_permitted(tool: str, missing_scopes: list[str]) -> str:
+    """The answer of a tool whose caller lacks a scope it needs (nothing of the data leaks)."""
+    needed = " ".join(missing_scopes) or "a scope"
+    return f"Not permitted: {tool} needs {needed}, which the caller does not hold."
 
 
 def describe_billing(summary: BillingSummary) -> str:
@@ -236,5 +259,6 @@ __all__ = [
     "ToolSpec",
     "build_tools",
     "describe_billing",
+    "not_permitted",
     "tool_arguments",
 ]
