@@ -11,6 +11,8 @@ import kubernetes_validate
 import pytest
 from pydantic import ValidationError
 
+from agentbus_shared import cli
+
 from . import derive
 from .kube import (
     KUBERNETES_VERSION,
@@ -290,6 +292,34 @@ def test_configmap_and_deployment_values_load_as_the_service_settings(
         pytest.fail(f"{overlay} ConfigMap/Deployment values do not load for {service.name}: {exc}")
     assert settings.http_port == service.default_port
     assert settings.nats_user == service.name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ops_jobs_load_their_settings_with_only_what_the_job_is_given(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = render(overlay)
+    configmap = one(docs, "ConfigMap", _settings_configmap(overlay))["data"]
+    commands = {"migrate": cli.SchemaCommandSettings, "streams": cli.BusCommandSettings}
+    jobs = [j for j in find(docs, "Job") if pod_spec(j)["containers"][0]["args"][0] in commands]
+    assert jobs
+    for job in jobs:
+        for name in derive.all_settings():
+            monkeypatch.delenv(name, raising=False)
+        for key, value in configmap.items():
+            monkeypatch.setenv(key, value)
+        container = pod_spec(job)["containers"][0]
+        for name, entry in container_env(container).items():
+            # A Secret's value stands in as a random password, inside a URL where one is one.
+            stand_in = f"p{secrets.token_hex(24)}"
+            if name == "DATABASE_URL":
+                stand_in = f"postgresql://agentbus:{stand_in}@agentbus-db-rw:5432/agentbus"
+            monkeypatch.setenv(name, entry.get("value", stand_in))
+        settings_class = commands[container["args"][0]]
+        try:
+            settings_class(_env_file=None)  # type: ignore[call-arg]
+        except ValidationError as exc:
+            pytest.fail(f"{overlay} Job {job['metadata']['name']} does not load: {exc}")
 
 
 # ------------------------------------------------------------------ secrets

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import nats
 import typer
@@ -20,6 +20,21 @@ from agentbus_shared import backup, devstack, manifest, migrations
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.settings import ServiceSettings
+
+
+class SchemaCommandSettings(ServiceSettings):
+    """What ``migrate`` and ``db backup``/``restore`` read: the database, never Redis (their jobs
+    get no ``REDIS_URL``, so production does not refuse its absence)."""
+
+    uses_redis: ClassVar[bool] = False
+
+
+class BusCommandSettings(ServiceSettings):
+    """What ``streams apply`` reads: the bus only."""
+
+    uses_database: ClassVar[bool] = False
+    uses_redis: ClassVar[bool] = False
+
 
 app = typer.Typer(
     name="agentbus",
@@ -63,7 +78,7 @@ def migrate(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply each service's migrations to DATABASE_URL (each to its own schema)."""
-    url = ServiceSettings().database_url.get_secret_value()
+    url = SchemaCommandSettings().database_url.get_secret_value()
     selected = [m for m in manifest.with_schema() if not services or m.name in services]
     unknown = set(services or ()) - {m.name for m in selected}
     if unknown:
@@ -81,7 +96,7 @@ def streams_apply(
     ] = None,
 ) -> None:
     """Create or update every stream and bucket to match its definition (idempotent)."""
-    settings = ServiceSettings()
+    settings = BusCommandSettings()
 
     async def apply() -> None:
         options: dict[str, object] = {"connect_timeout": 5}
@@ -129,7 +144,7 @@ def db_backup(
     ] = None,
 ) -> None:
     """pg_dump each service's schema from DATABASE_URL into DESTINATION (one archive per schema)."""
-    url = ServiceSettings().database_url.get_secret_value()
+    url = SchemaCommandSettings().database_url.get_secret_value()
     try:
         result = backup.backup(url, _schemas(services), destination)
     except backup.BackupError as exc:
@@ -155,7 +170,7 @@ def db_restore(
 
     Stop the services that own the schemas first: the restore drops and recreates them.
     """
-    url = ServiceSettings().database_url.get_secret_value()
+    url = SchemaCommandSettings().database_url.get_secret_value()
     schemas = _schemas(services) if services else None
     if not yes:
         named = ", ".join(schemas) if schemas else "every schema in the backup"

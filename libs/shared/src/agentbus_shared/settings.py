@@ -86,6 +86,10 @@ class ServiceSettings(BaseSettings):
 
     rpc_timeout: float = Field(5.0, gt=0, validation_alias=env("RPC_TIMEOUT"))
 
+    uses_database: ClassVar[bool] = True
+    """Whether the process connects to PostgreSQL (production then needs a password in the URL)."""
+    uses_redis: ClassVar[bool] = True
+    """Whether the process connects to Redis (production then needs a password in the URL)."""
     secret_keys: ClassVar[tuple[str, ...]] = ()
     """Fields holding keys (a comma-separated list allowed): in production each one must be
     at least ``MIN_KEY_LENGTH`` characters, look random, and differ from every other key."""
@@ -108,9 +112,9 @@ class ServiceSettings(BaseSettings):
     def insecure_settings(self) -> list[str]:
         """Names (as environment variables, with the reason) of the settings production refuses."""
         found = [*self._development_secrets(), *self._weak_keys(), *self._repeated_keys()]
-        if not _has_real_password(self.database_url):
+        if self.uses_database and not _has_real_password(self.database_url):
             found.append("DATABASE_URL (no password, or a development one)")
-        if not _has_real_password(self.redis_url):
+        if self.uses_redis and not _has_real_password(self.redis_url):
             found.append("REDIS_URL (no password, or a development one)")
         return found
 

@@ -65,6 +65,7 @@ DEFAULT_RATE_LIMITS: dict[str, GroupLimits] = {
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_")
     secret_keys: ClassVar[tuple[str, ...]] = ("stripe_webhook_secrets",)
+    uses_database: ClassVar[bool] = False
 
     services: tuple[str, ...] = Field(
         ("auth", "chat", "billing"), description="services whose ping readiness needs"
@@ -153,11 +154,9 @@ class GatewaySettings(ServiceSettings):
         return self
 
     def insecure_settings(self) -> list[str]:
-        """As for every service (except the database: the gateway has none), plus proxies
-        trusted so widely that any client could name its own address in X-Forwarded-For."""
-        found = [
-            name for name in super().insecure_settings() if not name.startswith("DATABASE_URL")
-        ]
+        """As for every service, plus proxies trusted so widely that any client could name
+        its own address in X-Forwarded-For."""
+        found = super().insecure_settings()
         wide = [str(n) for n in self.proxy_networks() if n.prefixlen < MIN_PROXY_PREFIX[n.version]]
         if wide:
             found.append(f"GATEWAY_TRUSTED_PROXIES (too wide to trust: {', '.join(wide)})")
