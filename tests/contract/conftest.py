@@ -13,7 +13,7 @@ from agentbus_shared.testing.stack import start_stack, stop_stack
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from contract_capture import BusCapture
-from contract_flow import OWNER, plans_file, run_flow
+from contract_flow import plans_file, run_flow
 from contract_support import SHIPPED_PLANS, Recording
 
 
@@ -21,7 +21,6 @@ from contract_support import SHIPPED_PLANS, Recording
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     directory = tmp_path_factory.mktemp("contract")
     env = {
-        "AUTH_PLATFORM_OPERATORS": OWNER,
         # the gateway refetches the key set at 80 % of its age: rpc.auth.v1.jwks shows up
         "AUTH_JWKS_MAX_AGE": "5",
         "BILLING_PLANS_FILE": str(plans_file(directory, SHIPPED_PLANS)),

@@ -72,7 +72,6 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(
         tmp_path_factory.mktemp("fuzz-openapi") / "var",
         {
-            "AUTH_PLATFORM_OPERATORS": OPERATOR,
             "GATEWAY_RATE_LIMITS": json.dumps(RATE_LIMITS),
             "AUTH_LOCKOUT_THRESHOLD": "1000000",
             "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
@@ -103,6 +102,7 @@ class Owner:
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert verified.status_code == 204, verified.text
+        stack.agentbus("auth", "operators", "grant", OPERATOR)
 
     def headers(self) -> dict[str, str]:
         """A new session's token each time: an operation that ends sessions (logout, password

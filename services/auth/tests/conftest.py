@@ -226,6 +226,26 @@ def code_in(message: Message) -> str:
     match = re.search(r"Code: (\S+)", body.decode())
     assert match, body
     return match.group(1)
+    async def mailed_invite(self, to: str, *, count: int = 1) -> str:
+        """The token in the newest invite mail to ``to``: only the invited mailbox has it."""
+        message = (await self.mails(to, "invite", count=count))[-1]
+        body = message.get_payload(decode=True)
+        assert isinstance(body, bytes)
+        match = re.search(r"Invite token: (\S+)", body.decode())
+        assert match, body
+        return match.group(1)
+
+    async def verify_email(self, account: Account) -> None:
+        """Prove the account's mailbox with the code mailed at registration."""
+        code = await self.mailed_code(account.email, "verify_email")
+        await self.call("email.verify", {"code": code}, token=account.access_token)
+
+    async def register_verified(self, email: str | None = None, **kwargs: Any) -> Account:
+        """A new account whose email is verified (it may invite)."""
+        account = await self.register(email, **kwargs)
+        await self.verify_email(account)
+        return account
+
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentbus_auth.accounts.service import EMAIL_TAKEN_PER_IP
+from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.common import Scope
 
 
@@ -39,6 +42,25 @@ async def test_registering_an_existing_email_conflicts_case_insensitively(client
         {"email": "GRACE@example.com", "password": client.password, "tenant_name": "Other"},
     )
     assert (error.status, error.code) == (409, "email_taken")
+
+
+async def test_repeated_email_taken_answers_exhaust_the_signup_quota(client: Any) -> None:
+    taken = await client.register()
+    probe = {"email": taken.email, "password": client.password, "tenant_name": "Probe"}
+    for _ in range(EMAIL_TAKEN_PER_IP):
+        assert (await client.error("register", probe)).code == "email_taken"
+    refused = await client.error("register", probe)
+    assert (refused.status, refused.code) == (429, "too_many_attempts")
+    assert 0 < refused.retry_after <= 3600
+    fresh = {**probe, "email": client.new_email()}
+    assert (await client.error("register", fresh)).status == 429  # no oracle left either
+    assert (await client.call("register", fresh, ip="203.0.113.9")).status == 201
+
+    async with client.app.runtime.db.session() as session:
+        audited = await entries(session, kind=AuditKind.REGISTER_EMAIL_TAKEN, limit=100)
+    assert len(audited) == EMAIL_TAKEN_PER_IP
+    assert {e.details["email_hash"] for e in audited} == {account_key(taken.email)}
+    assert all(e.ip == client.ip and taken.email not in repr(e) for e in audited)
 
 
 async def test_weak_password_is_refused_with_the_reason(client: Any) -> None:

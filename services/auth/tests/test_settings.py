@@ -86,11 +86,9 @@ def test_valid_production_settings_load(production: pytest.MonkeyPatch) -> None:
     assert AuthSettings().is_production
 
 
-def test_operators_and_mail_directory_come_from_the_environment(monkeypatch: Any) -> None:
-    monkeypatch.setenv("AUTH_PLATFORM_OPERATORS", " Ops@Example.com ,, root@example.com")
+def test_mail_directory_comes_from_the_environment(monkeypatch: Any) -> None:
     monkeypatch.setenv("AGENTBUS_VAR_DIR", "/srv/agentbus")
     settings = AuthSettings()
-    assert settings.operator_emails == frozenset({"ops@example.com", "root@example.com"})
     assert settings.mail_path == Path("/srv/agentbus/mail")
     assert (settings.issuer, settings.audience) == ("agentbus", "agentbus-api")
 

@@ -27,7 +27,6 @@ from agentbus_auth.sessions.service import SessionService, SessionTimings
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.settings import AuthSettings
 from agentbus_auth.tenants import handlers as tenants_handlers
-from agentbus_auth.tenants.roles import Grants
 from agentbus_auth.tenants.service import TenantService
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle
 from agentbus_shared.db import Database, OutboxRelay
@@ -109,12 +108,10 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
             ip_window=settings.ip_failure_window,
         ),
     )
-    grants = Grants(settings.operator_emails)
     codes = OneTimeCodes(db, code_key, max_attempts=settings.code_attempts)
     sessions = SessionService(
         db,
         tokens,
-        grants,
         SessionTimings(
             refresh_token_ttl=settings.refresh_token_ttl, session_max_age=settings.session_max_age
         ),
@@ -137,7 +134,6 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
         throttle=throttle,
         codes=codes,
         sessions=sessions,
-        grants=grants,
         signup_policy=settings.signup_policy,
         timings=AccountTimings(
             verify_code_ttl=settings.verify_code_ttl,
@@ -146,7 +142,7 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
             password_history=settings.password_history,
         ),
     )
-    service_accounts = ServiceAccountService(db, tokens, grants)
+    service_accounts = ServiceAccountService(db, tokens)
     tenants = TenantService(
         db,
         sessions=sessions,

@@ -1,4 +1,5 @@
-"""``agentbus auth …``: operator commands for signing keys, accounts and the audit trail.
+"""``agentbus auth …``: operator commands for signing keys, accounts, platform operators and the
+audit trail.
 
 They talk to the database (and Redis for unlocking) with the same settings as
 the service. Against the dev stack, ``--var-dir var`` reads the URLs from
@@ -23,9 +24,13 @@ from agentbus_auth.app import key_timings
 from agentbus_auth.audit.repository import AuditKind, entries, record
 from agentbus_auth.crypto import SecretBox
 from agentbus_auth.keys import repository as keys_repo
-from agentbus_auth.keys.service import RotationTooSoon, published, rotate
+from agentbus_auth.keys.service import KeyRing, RotationTooSoon, published, rotate
 from agentbus_auth.models import SCHEMA
 from agentbus_auth.settings import AuthSettings
+from agentbus_auth.operators.service import OperatorGrants
+from agentbus_shared.errors import AgentbusError
+from agentbus_auth.sessions.service import SessionService, SessionTimings
+from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle, account_key
 from agentbus_shared.db import Database
 
@@ -33,8 +38,15 @@ app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_
 keys_app = typer.Typer(help="Signing keys (next → active → retired).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+operators_app = typer.Typer(
+    help="Platform operators (scope platform:operate), granted one by one.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
+app.add_typer(operators_app, name="operators")
+
+CLI_ACTOR = "cli"
+"""The audit trail's actor of every change made with these commands."""
 T = TypeVar("T")
 
 VarDir = Annotated[
@@ -161,6 +173,69 @@ def users_approve(email: str, var_dir: VarDir = None) -> None:
 def users_unlock(email: str, var_dir: VarDir = None) -> None:
     """Lift a login lockout now."""
     settings = settings_for(var_dir)
+def operator_grants(settings: AuthSettings, db: Database) -> OperatorGrants:
+    """Grants over the service's database; revoking ends sessions as the service would."""
+    box = SecretBox(settings.key_encryption_key.get_secret_value())
+    tokens = AccessTokens(
+        KeyRing(db, box, key_timings(settings)),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl=settings.access_token_ttl,
+    )
+    timings = SessionTimings(
+        refresh_token_ttl=settings.refresh_token_ttl, session_max_age=settings.session_max_age
+    )
+    return OperatorGrants(db, SessionService(db, tokens, timings))
+
+
+@operators_app.command("grant")
+def operators_grant(email: str, var_dir: VarDir = None) -> None:
+    """Give the account of EMAIL (its address verified) the scope platform:operate.
+
+    It holds the scope from its next login or token refresh.
+    """
+
+    async def work(settings: AuthSettings, db: Database) -> bool:
+        return await operator_grants(settings, db).grant(email, actor=CLI_ACTOR)
+
+    granted = _refusing_errors(lambda: _run(var_dir, work))
+    typer.echo(f"{email}: {'granted platform:operate' if granted else 'already an operator'}")
+
+
+@operators_app.command("revoke")
+def operators_revoke(email: str, var_dir: VarDir = None) -> None:
+    """Take platform:operate away from EMAIL and end its sessions."""
+
+    async def work(settings: AuthSettings, db: Database) -> bool:
+        return await operator_grants(settings, db).revoke(email, actor=CLI_ACTOR)
+
+    revoked = _refusing_errors(lambda: _run(var_dir, work))
+    typer.echo(f"{email}: {'revoked, sessions ended' if revoked else 'not an operator'}")
+
+
+@operators_app.command("list")
+def operators_list(var_dir: VarDir = None) -> None:
+    """Every platform operator, with who granted it and when."""
+
+    async def work(settings: AuthSettings, db: Database) -> None:
+        for operator in await operator_grants(settings, db).listed():
+            typer.echo(
+                f"{operator.email}  granted {operator.granted_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"by {operator.granted_by}"
+            )
+
+    _run(var_dir, work)
+
+
+def _refusing_errors(command: Callable[[], T]) -> T:
+    """Run ``command``; a refusal (no such account, unverified email) exits 1 with its reason."""
+    try:
+        return command()
+    except AgentbusError as exc:
+        typer.echo(f"refused: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
 
     async def main() -> None:
         client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())

@@ -94,6 +94,23 @@ class SignupClosed(Forbidden):
     default_message = "Sign-up is by invitation only."
 
 
+class TooManyInvites(RateLimited):
+    code = "too_many_invites"
+    default_message = "This tenant has sent as many invites as it may in a day; try again later."
+
+
+class TooManyPendingInvites(RateLimited):
+    code = "too_many_pending_invites"
+    default_message = (
+        "This tenant has too many open invites; wait until some are accepted or expire."
+    )
+
+
+class EmailUnverified(Forbidden):
+    code = "email_unverified"
+    default_message = "Verify your email address first."
+
+
 class AccountPending(Forbidden):
     code = "account_pending_approval"
     default_message = "The account is waiting for approval."

@@ -64,7 +64,6 @@ class AuthSettings(ServiceSettings):
 
     # ---------------------------------------------------------------- tenants
     signup_policy: SignupPolicy = "public"
-    platform_operators: str = Field("", description="comma separated emails given platform:operate")
 
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = "file"
@@ -78,10 +77,6 @@ class AuthSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout: float = Field(10.0, gt=0)
-
-    @property
-    def operator_emails(self) -> frozenset[str]:
-        return frozenset(e.strip().lower() for e in self.platform_operators.split(",") if e.strip())
 
     @property
     def mail_path(self) -> Path:

@@ -194,6 +194,17 @@ class LoginThrottle:
         """Clear the lock and the count (after a password reset, or by an operator)."""
         await self._redis.delete(*self._keys(account))
 
+    async def rate_spent(self, key: str, *, limit: int) -> int:
+        """Seconds until ``key``'s window ends when it has used up ``limit``; 0 while it has not."""
+        name = f"{self._prefix}:rate:{key}"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(name)
+            pipe.pttl(name)
+            count, ttl = await pipe.execute()
+        if int(count or 0) < limit:
+            return 0
+        return max(1, -(-int(ttl) // 1000))
+
     async def within_rate(self, key: str, *, limit: int, window: int) -> bool:
         """A plain fixed-window counter: True while ``key`` stays within ``limit`` per ``window``."""
         allowed, _ = await self._rate(

@@ -152,11 +152,6 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         ),
         "RemoveMember": _link("auth.tenants.members.remove", "Remove it.", user_id=_FIRST_MEMBER),
     },
-    ("auth.tenants.invites.create", "201"): {
-        "AcceptInvite": _body_link(
-            "auth.tenants.invites.accept", "Accept it.", {"token": "$response.body#/token"}
-        ),
-    },
     ("auth.register", "201"): {
         "Refresh": _body_link(
             "auth.refresh",

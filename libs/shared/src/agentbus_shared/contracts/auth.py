@@ -266,7 +266,6 @@ class InviteCreate(Contract):
 
 class InviteCreated(Contract):
     id: str
-    token: str = Field(repr=False)
     email: str
     role: Role
     expires_at: datetime
@@ -277,6 +276,8 @@ class InviteAccept(Contract):
     password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
     display_name: str | None = Field(None, max_length=100)
 
+
+    """The invite as its sender sees it: the token goes only to the invited mailbox."""
 
 class RoleChange(Contract):
     """Body of ``PATCH /tenants/members/{user_id}``."""

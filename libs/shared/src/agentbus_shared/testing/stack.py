@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 STARTUP_TIMEOUT = 180.0
+AGENTBUS = str(Path(sys.executable).parent / "agentbus")
 
 
 @dataclass
@@ -45,6 +46,20 @@ class Stack:
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.gateway_url, timeout=30.0, **kwargs)
 
+    def agentbus(self, *args: str) -> str:
+        """Run an operator's command against this stack (``agentbus <args> --var-dir <var>``);
+        its output. Fails when the command does."""
+        result = subprocess.run(  # noqa: S603 - our own CLI, arguments we built
+            [AGENTBUS, *args, "--var-dir", str(self.var_dir)],
+            env=_outside_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
     def log(self, name: str) -> str:
         path = self.var_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -61,14 +76,19 @@ class Stack:
         raise AssertionError("the stack did not become ready again")
 
 
-def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    env = {
+def _outside_env() -> dict[str, str]:
+    """This process's environment without server URLs: the stack's own files name its servers."""
+    return {
         k: v for k, v in os.environ.items() if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL"}
     }
+
+
+def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    env = _outside_env()
     env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **(extra_env or {})})
     process = subprocess.Popen(  # noqa: S603 - our own CLI, arguments we built
         [
-            str(Path(sys.executable).parent / "agentbus"),
+            AGENTBUS,
             "dev",
             "--free-ports",
             "--var-dir",

@@ -28,7 +28,7 @@ from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.settings import SignupPolicy
 from agentbus_auth.tenants import repository as tenants_repo
-from agentbus_auth.tenants.roles import Grants
+from agentbus_auth.tenants.roles import granted_scopes
 from agentbus_auth.throttle import LoginThrottle, Refused, account_key
 from agentbus_shared.contracts.auth import (
     MeResult,
@@ -58,6 +58,11 @@ class InvalidCurrentPassword(Forbidden):
 @dataclass(frozen=True)
 class AccountTimings:
     verify_code_ttl: int
+EMAIL_TAKEN_PER_IP = 10
+"""``email_taken`` answers one client address gets per hour. The answer tells that an account
+exists; past this many, the address may not register at all until the hour is over."""
+
+
     reset_code_ttl: int
     code_requests_per_hour: int
     password_history: int
@@ -77,7 +82,6 @@ class AccountService:
         throttle: LoginThrottle,
         codes: OneTimeCodes,
         sessions: SessionService,
-        grants: Grants,
         signup_policy: SignupPolicy,
         timings: AccountTimings,
     ) -> None:
@@ -87,7 +91,6 @@ class AccountService:
         self._throttle = throttle
         self._codes = codes
         self._sessions = sessions
-        self._grants = grants
         self.signup_policy = signup_policy
         self._timings = timings
 
@@ -103,13 +106,15 @@ class AccountService:
 
     # ---------------------------------------------------------------- registration
     async def register(self, cmd: RegisterCommand, meta: RequestMeta) -> RegisterResult:
+        await self._refuse_signup_prober(meta)
         """A tenant and its owner in one transaction; tokens unless approval is required."""
         if self.signup_policy == "invite_only":
             raise SignupClosed()
         self._policy.enforce(cmd.password, email=cmd.email, display_name=cmd.display_name)
         async with self._db.session() as session:
-            if await repo.by_email(session, cmd.email) is not None:
-                raise EmailTaken()
+            taken = await repo.by_email(session, cmd.email) is not None
+        if taken:
+            await self._answer_email_taken(str(cmd.email), meta)
         password_hash = await self._hasher.hash(cmd.password)
         pending = self.signup_policy == "approval"
         user_id, tenant_id = new_id("usr"), new_id("t")
@@ -165,6 +170,34 @@ class AccountService:
             user=UserView(id=user_id, email=str(cmd.email), display_name=cmd.display_name),
             tenant=TenantRef(id=tenant_id, name=tenant.name, role=Role.OWNER),
             tokens=tokens,
+    def _signup_probes_key(self, meta: RequestMeta) -> str:
+        return f"signup-taken:{meta.client_ip or '-'}"
+
+    async def _refuse_signup_prober(self, meta: RequestMeta) -> None:
+        """429 for a client address that has used up its ``email_taken`` answers."""
+        retry_after = await self._throttle.rate_spent(
+            self._signup_probes_key(meta), limit=EMAIL_TAKEN_PER_IP
+        )
+        if retry_after:
+            raise TooManyAttempts(retry_after=retry_after)
+
+    async def _answer_email_taken(self, email: str, meta: RequestMeta) -> None:
+        """Raise 409 ``email_taken``, audited and counted against the client address (429 once
+        it has had ``EMAIL_TAKEN_PER_IP`` of them this hour)."""
+        key = self._signup_probes_key(meta)
+        allowed = await self._throttle.within_rate(key, limit=EMAIL_TAKEN_PER_IP, window=3600)
+        async with self._db.transaction() as session:
+            await record(
+                session,
+                AuditKind.REGISTER_EMAIL_TAKEN,
+                meta=meta,
+                email_hash=account_key(email),
+                refused=not allowed,
+            )
+        if not allowed:
+            await self._refuse_signup_prober(meta)
+        raise EmailTaken()
+
             status="pending_approval" if pending else "active",
         )
 
@@ -196,9 +229,7 @@ class AccountService:
                 mfa_enabled=mfa,
             ),
             tenant=TenantRef(id=member.tenant_id, name=member.tenant_name, role=member.role),
-            scopes=self._grants.scopes(
-                member.role, email=user.email, email_verified=user.email_verified
-            ),
+            scopes=granted_scopes(member.role, platform_operator=member.platform_operator),
         )
 
     # ---------------------------------------------------------------- email verification

@@ -1,7 +1,13 @@
-"""The messages auth sends, as plain text. Secrets are filled in by the mailer, never carried."""
+"""The messages auth sends, as plain text. Secrets are filled in by the mailer, never carried.
+
+Every value goes in on one line. Names another person chose (an invite's tenant and inviter)
+stay out of subjects and appear in bodies quoted and labelled as theirs: an invite must not
+read as a message from the product ("Agentbus Security: account suspended, verify at …").
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from string import Template
 
@@ -38,10 +44,17 @@ message: your password stays as it is.
 """,
     ),
     "invite": (
-        "You are invited to $tenant_name on $product",
+        "You are invited to join a team on $product",
         """Hello,
 
-$inviter invited you to join $tenant_name on $product as $role.
+Someone invited you to join a team on $product as $role:
+
+    Team name:  $tenant_name
+    Invited by: $inviter
+
+The names in quotes were chosen by the person who invited you; $product did
+not check them. If you do not expect this invitation, ignore this message:
+nothing happens unless you accept it.
 
 Accept the invitation: $link
 
@@ -63,10 +76,31 @@ and review your sessions.
 }
 
 
+_CHOSEN_BY_OTHERS: dict[str, frozenset[str]] = {"invite": frozenset({"tenant_name", "inviter"})}
+"""Per template, the values another person typed (shown quoted)."""
+
+
+def one_line(value: str) -> str:
+    """``value`` without control or format characters (line breaks, bidi overrides), with
+    its whitespace collapsed: it cannot start lines of its own in a message."""
+    visible = "".join(" " if unicodedata.category(c).startswith("C") else c for c in value)
+    return " ".join(visible.split())
+
+
+def quoted(value: str) -> str:
+    """A name someone else chose, on one line between double quotes."""
+    return '"' + one_line(value).replace('"', "'") + '"'
+
+
 def render(template: str, variables: dict[str, str]) -> Rendered:
     """Fill ``template``; unknown placeholders stay visible rather than failing the message."""
     subject, body = _TEMPLATES[template]
+    chosen_by_others = _CHOSEN_BY_OTHERS.get(template, frozenset())
+    values = {
+        name: quoted(value) if name in chosen_by_others else one_line(value)
+        for name, value in variables.items()
+    }
     return Rendered(
-        subject=Template(subject).safe_substitute(variables),
-        body=Template(body).safe_substitute(variables),
+        subject=Template(subject).safe_substitute(values),
+        body=Template(body).safe_substitute(values),
     )

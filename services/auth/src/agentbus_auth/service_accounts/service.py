@@ -16,7 +16,6 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import new_token, same, token_hash
 from agentbus_auth.errors import InvalidClient, InvalidScope, ServiceAccountNotFound
@@ -26,7 +25,7 @@ from agentbus_auth.sessions.service import revocation_expiry
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.repository import Member
-from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, Grants
+from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, granted_scopes
 from agentbus_shared.contracts.auth import (
     ClientCredentialsGrant,
     ClientCredentialsToken,
@@ -62,10 +61,9 @@ def _view(account: repo.ServiceAccount) -> ServiceAccountView:
 
 
 class ServiceAccountService:
-    def __init__(self, db: Database, tokens: AccessTokens, grants: Grants) -> None:
+    def __init__(self, db: Database, tokens: AccessTokens) -> None:
         self._db = db
         self._tokens = tokens
-        self._grants = grants
 
     async def create(
         self, principal: Principal, cmd: ServiceAccountCreate, meta: RequestMeta
@@ -81,14 +79,7 @@ class ServiceAccountService:
             creator = await tenants_repo.member(session, principal.tenant_id, principal.user_id)
             if creator is None:
                 raise Forbidden("Only a member of the tenant can create its service accounts.")
-            user = await accounts_repo.by_id(session, principal.user_id)
-            own = set(
-                self._grants.scopes(
-                    creator.role,
-                    email=creator.email,
-                    email_verified=user.email_verified if user else False,
-                )
-            )
+            own = set(granted_scopes(creator.role, platform_operator=creator.platform_operator))
             beyond = [s for s in requested if s not in own or s in SERVICE_ACCOUNT_FORBIDDEN]
             if beyond:
                 raise InvalidScope(

@@ -22,7 +22,7 @@ from agentbus_auth.sessions import repository as repo
 from agentbus_auth.sessions.tokens import AccessTokens, IssuedToken
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.repository import Member
-from agentbus_auth.tenants.roles import Grants
+from agentbus_auth.tenants.roles import granted_scopes
 from agentbus_shared.contracts.auth import SessionRevoked, SessionView, TokenPair
 from agentbus_shared.contracts.common import Page, PageQuery, RequestMeta
 from agentbus_shared.db import Database
@@ -53,12 +53,10 @@ class SessionService:
         self,
         db: Database,
         tokens: AccessTokens,
-        grants: Grants,
         timings: SessionTimings,
     ) -> None:
         self._db = db
         self._tokens = tokens
-        self._grants = grants
         self._timings = timings
 
     # ---------------------------------------------------------------- issuing
@@ -87,9 +85,7 @@ class SessionService:
         )
 
     def _access_token(self, member: Member, session_id: str) -> IssuedToken:
-        scopes = self._grants.scopes(
-            member.role, email=member.email, email_verified=member.email_verified
-        )
+        scopes = granted_scopes(member.role, platform_operator=member.platform_operator)
         return self._tokens.issue(
             subject=member.user_id,
             tenant_id=member.tenant_id,

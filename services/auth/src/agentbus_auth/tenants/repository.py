@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.accounts.models import users
+from agentbus_auth.operators.models import platform_operators
 from agentbus_auth.tenants.models import invites, memberships, tenants
 from agentbus_shared.contracts.common import Role
 
@@ -36,6 +37,7 @@ class Member:
     email_verified: bool
     role: Role
     joined_at: datetime
+    platform_operator: bool
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ class Invite:
     email: str
     role: Role
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InviteCounts:
+    """A tenant's invites against its caps."""
+
+    sent_today: int
+    oldest_today: datetime | None
+    """When the oldest invite of the last 24 hours was sent (the day's count drops after it)."""
+    pending: int
+    next_expiry: datetime | None
+    """When the first of the pending invites expires."""
 
 
 async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Tenant:
@@ -97,10 +111,11 @@ def _member_query() -> Select[Any]:
         users.c.email_verified_at.is_not(None).label("email_verified"),
         memberships.c.role,
         memberships.c.joined_at,
+        platform_operators.c.user_id.is_not(None).label("platform_operator"),
     ).select_from(
-        memberships.join(users, users.c.id == memberships.c.user_id).join(
-            tenants, tenants.c.id == memberships.c.tenant_id
-        )
+        memberships.join(users, users.c.id == memberships.c.user_id)
+        .join(tenants, tenants.c.id == memberships.c.tenant_id)
+        .outerjoin(platform_operators, platform_operators.c.user_id == memberships.c.user_id)
     )
 
 
@@ -208,6 +223,22 @@ async def add_invite(
             expires_at=expires_at,
         )
     )
+
+
+async def invite_counts(session: AsyncSession, tenant_id: str) -> InviteCounts:
+    today = invites.c.created_at > func.now() - text("interval '1 day'")
+    pending = and_(invites.c.accepted_at.is_(None), invites.c.expires_at > func.now())
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(today).label("sent_today"),
+                func.min(invites.c.created_at).filter(today).label("oldest_today"),
+                func.count().filter(pending).label("pending"),
+                func.min(invites.c.expires_at).filter(pending).label("next_expiry"),
+            ).where(invites.c.tenant_id == tenant_id)
+        )
+    ).one()
+    return InviteCounts(**row._mapping)
 
 
 async def open_invite(session: AsyncSession, token_hash: bytes) -> Invite | None:

@@ -22,18 +22,10 @@ SERVICE_ACCOUNT_FORBIDDEN = frozenset({Scope.PLATFORM_OPERATE})
 """Scopes a service account can never hold, whoever creates it."""
 
 
-class Grants:
-    """Turns a membership into scopes; ``platform:operate`` only for the configured operators."""
-
-    def __init__(self, operator_emails: frozenset[str]) -> None:
-        self._operators = operator_emails
-
-    def is_operator(self, email: str, *, email_verified: bool) -> bool:
-        # A verified address only: anyone could register an operator's email before they do.
-        return email_verified and email.lower() in self._operators
-
-    def scopes(self, role: Role | str, *, email: str, email_verified: bool) -> list[str]:
-        granted = set(ROLE_SCOPES[Role(role)])
-        if self.is_operator(email, email_verified=email_verified):
-            granted.add(Scope.PLATFORM_OPERATE)
-        return sorted(str(s) for s in granted)
+def granted_scopes(role: Role | str, *, platform_operator: bool) -> list[str]:
+    """The scopes of a membership; ``platform:operate`` only for a granted platform operator
+    (``agentbus auth operators grant``), never for an email address alone."""
+    granted = set(ROLE_SCOPES[Role(role)])
+    if platform_operator:
+        granted.add(Scope.PLATFORM_OPERATE)
+    return sorted(str(s) for s in granted)

@@ -21,12 +21,15 @@ from agentbus_auth.crypto import CodeKey, token_hash
 from agentbus_auth.errors import (
     AccountDisabled,
     AlreadyMember,
+    EmailUnverified,
     InvalidCredentials,
     InvalidInvite,
     LastOwner,
     MemberNotFound,
     OwnerOnly,
     PasswordRequired,
+    TooManyInvites,
+    TooManyPendingInvites,
 )
 from agentbus_auth.events import emit
 from agentbus_auth.login.service import LoginService
@@ -38,7 +41,7 @@ from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
-from agentbus_auth.tenants.invites import invite_token
+from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES, invite_token
 from agentbus_auth.tenants.repository import Member
 from agentbus_shared.contracts.auth import (
     InviteAccept,
@@ -70,6 +73,11 @@ log = get_logger(__name__)
 _MANAGERS = (Role.OWNER, Role.ADMIN)
 ENDED_SUBSCRIPTION = frozenset({"canceled", "incomplete_expired"})
 FREE_PLAN = "free"
+DAY = timedelta(days=1)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()) + 1)
 
 
 def member_view(member: Member) -> MemberView:
@@ -259,13 +267,22 @@ class TenantService:
     async def invite(
         self, principal: Principal, cmd: InviteCreate, meta: RequestMeta
     ) -> InviteCreated:
+        """Mail an invite to ``cmd.email``. The token goes only into that mail: whoever accepts
+        proves the mailbox, so the inviter learns the invite's id, never its secret.
+
+        Refused while the inviter's own email is unverified, and beyond the tenant's caps
+        (``INVITES_PER_DAY``, ``PENDING_INVITES``): invites are mail to strangers.
+        """
         invite_id = new_id("inv")
-        token = invite_token(self._code_key, invite_id)
         expires_at = datetime.now(UTC) + timedelta(seconds=self._invite_ttl)
         async with self._db.transaction() as session:
+            await repo.tenant(session, principal.tenant_id, for_update=True)  # counts stay true
             actor = await self._actor(session, principal)
+            if not actor.email_verified:
+                raise EmailUnverified("Verify your email address before inviting anyone.")
             if cmd.role is Role.OWNER and actor.role is not Role.OWNER:
                 raise OwnerOnly()
+            await self._within_invite_caps(session, principal.tenant_id)
             existing = await accounts_repo.by_email(session, cmd.email)
             if existing and await repo.member(session, principal.tenant_id, existing.id):
                 raise AlreadyMember()
@@ -275,7 +292,7 @@ class TenantService:
                 tenant_id=principal.tenant_id,
                 email=str(cmd.email),
                 role=cmd.role,
-                token_hash=token_hash(token),
+                token_hash=token_hash(invite_token(self._code_key, invite_id)),
                 created_by=principal.user_id,
                 expires_at=expires_at,
             )
@@ -300,8 +317,17 @@ class TenantService:
                 role=cmd.role.value,
             )
         return InviteCreated(
-            id=invite_id, token=token, email=str(cmd.email), role=cmd.role, expires_at=expires_at
+            id=invite_id, email=str(cmd.email), role=cmd.role, expires_at=expires_at
         )
+
+    @staticmethod
+    async def _within_invite_caps(session: AsyncSession, tenant_id: str) -> None:
+        counts = await repo.invite_counts(session, tenant_id)
+        now = datetime.now(UTC)
+        if counts.sent_today >= INVITES_PER_DAY and counts.oldest_today is not None:
+            raise TooManyInvites(retry_after=_seconds_until(counts.oldest_today + DAY, now))
+        if counts.pending >= PENDING_INVITES and counts.next_expiry is not None:
+            raise TooManyPendingInvites(retry_after=_seconds_until(counts.next_expiry, now))
 
     async def accept_invite(self, cmd: InviteAccept, meta: RequestMeta) -> RegisterResult:
         """Join the inviting tenant.
@@ -317,6 +343,9 @@ class TenantService:
             raise InvalidInvite()
         if cmd.password is None:
             raise PasswordRequired()
+        # The same check whether the account exists or not: a weak password is refused alike,
+        # so the answer does not tell whether the invited address has an account.
+        self._policy.enforce(cmd.password, email=invite.email, display_name=cmd.display_name)
         new_hash: str | None = None
         if user is not None:
             if user.status == "disabled":
@@ -327,7 +356,6 @@ class TenantService:
                 raise InvalidCredentials()
             await attempt.succeeded()
         else:
-            self._policy.enforce(cmd.password, email=invite.email, display_name=cmd.display_name)
             new_hash = await self._hasher.hash(cmd.password)
         user_id = user.id if user else new_id("usr")
         async with self._db.transaction() as session:

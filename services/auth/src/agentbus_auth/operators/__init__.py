@@ -1,0 +1,1 @@
+"""Platform operators: the users granted ``platform:operate`` by an explicit, audited grant."""
