@@ -58,14 +58,14 @@ class InvalidCurrentPassword(Forbidden):
 @dataclass(frozen=True)
 class AccountTimings:
     verify_code_ttl: int
-EMAIL_TAKEN_PER_IP = 10
-"""``email_taken`` answers one client address gets per hour. The answer tells that an account
-exists; past this many, the address may not register at all until the hour is over."""
-
-
     reset_code_ttl: int
     code_requests_per_hour: int
     password_history: int
+
+
+EMAIL_TAKEN_PER_IP = 10
+"""``email_taken`` answers one client address gets per hour. The answer tells that an account
+exists; past this many, the address may not register at all until the hour is over."""
 
 
 def _minutes(seconds: int) -> str:
@@ -106,10 +106,10 @@ class AccountService:
 
     # ---------------------------------------------------------------- registration
     async def register(self, cmd: RegisterCommand, meta: RequestMeta) -> RegisterResult:
-        await self._refuse_signup_prober(meta)
         """A tenant and its owner in one transaction; tokens unless approval is required."""
         if self.signup_policy == "invite_only":
             raise SignupClosed()
+        await self._refuse_signup_prober(meta)
         self._policy.enforce(cmd.password, email=cmd.email, display_name=cmd.display_name)
         async with self._db.session() as session:
             taken = await repo.by_email(session, cmd.email) is not None
@@ -170,6 +170,9 @@ class AccountService:
             user=UserView(id=user_id, email=str(cmd.email), display_name=cmd.display_name),
             tenant=TenantRef(id=tenant_id, name=tenant.name, role=Role.OWNER),
             tokens=tokens,
+            status="pending_approval" if pending else "active",
+        )
+
     def _signup_probes_key(self, meta: RequestMeta) -> str:
         return f"signup-taken:{meta.client_ip or '-'}"
 
@@ -197,9 +200,6 @@ class AccountService:
         if not allowed:
             await self._refuse_signup_prober(meta)
         raise EmailTaken()
-
-            status="pending_approval" if pending else "active",
-        )
 
     async def approve(self, email: str, *, actor: str = "operator") -> User:
         """Let a user who signed up under the approval policy in."""
