@@ -219,13 +219,6 @@ class AuthClient:
         message = (await self.mails(to, template, count=count))[-1]
         return code_in(message)
 
-
-def code_in(message: Message) -> str:
-    body = message.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    match = re.search(r"Code: (\S+)", body.decode())
-    assert match, body
-    return match.group(1)
     async def mailed_invite(self, to: str, *, count: int = 1) -> str:
         """The token in the newest invite mail to ``to``: only the invited mailbox has it."""
         message = (await self.mails(to, "invite", count=count))[-1]
@@ -246,6 +239,13 @@ def code_in(message: Message) -> str:
         await self.verify_email(account)
         return account
 
+
+def code_in(message: Message) -> str:
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    match = re.search(r"Code: (\S+)", body.decode())
+    assert match, body
+    return match.group(1)
 
 
 @pytest.fixture

@@ -26,27 +26,27 @@ from agentbus_auth.crypto import SecretBox
 from agentbus_auth.keys import repository as keys_repo
 from agentbus_auth.keys.service import KeyRing, RotationTooSoon, published, rotate
 from agentbus_auth.models import SCHEMA
-from agentbus_auth.settings import AuthSettings
 from agentbus_auth.operators.service import OperatorGrants
-from agentbus_shared.errors import AgentbusError
 from agentbus_auth.sessions.service import SessionService, SessionTimings
 from agentbus_auth.sessions.tokens import AccessTokens
+from agentbus_auth.settings import AuthSettings
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle, account_key
 from agentbus_shared.db import Database
+from agentbus_shared.errors import AgentbusError
 
 app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys (next → active → retired).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
 operators_app = typer.Typer(
     help="Platform operators (scope platform:operate), granted one by one.", no_args_is_help=True
 )
+app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
-
 app.add_typer(operators_app, name="operators")
 
 CLI_ACTOR = "cli"
 """The audit trail's actor of every change made with these commands."""
+
 T = TypeVar("T")
 
 VarDir = Annotated[
@@ -173,6 +173,18 @@ def users_approve(email: str, var_dir: VarDir = None) -> None:
 def users_unlock(email: str, var_dir: VarDir = None) -> None:
     """Lift a login lockout now."""
     settings = settings_for(var_dir)
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+        try:
+            await LoginThrottle(client, LockoutPolicy()).unlock(account_key(email))
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+    typer.echo(f"{email}: unlocked")
+
+
 def operator_grants(settings: AuthSettings, db: Database) -> OperatorGrants:
     """Grants over the service's database; revoking ends sessions as the service would."""
     box = SecretBox(settings.key_encryption_key.get_secret_value())
@@ -234,18 +246,6 @@ def _refusing_errors(command: Callable[[], T]) -> T:
     except AgentbusError as exc:
         typer.echo(f"refused: {exc.message}", err=True)
         raise typer.Exit(1) from None
-
-
-
-    async def main() -> None:
-        client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
-        try:
-            await LoginThrottle(client, LockoutPolicy()).unlock(account_key(email))
-        finally:
-            await client.aclose()
-
-    asyncio.run(main())
-    typer.echo(f"{email}: unlocked")
 
 
 @app.command("audit")

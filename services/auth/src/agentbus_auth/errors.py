@@ -89,11 +89,6 @@ class EmailTaken(Conflict):
     default_message = "An account with this email already exists."
 
 
-class SignupClosed(Forbidden):
-    code = "signup_closed"
-    default_message = "Sign-up is by invitation only."
-
-
 class TooManyInvites(RateLimited):
     code = "too_many_invites"
     default_message = "This tenant has sent as many invites as it may in a day; try again later."
@@ -109,6 +104,11 @@ class TooManyPendingInvites(RateLimited):
 class EmailUnverified(Forbidden):
     code = "email_unverified"
     default_message = "Verify your email address first."
+
+
+class SignupClosed(Forbidden):
+    code = "signup_closed"
+    default_message = "Sign-up is by invitation only."
 
 
 class AccountPending(Forbidden):

@@ -265,6 +265,8 @@ class InviteCreate(Contract):
 
 
 class InviteCreated(Contract):
+    """The invite as its sender sees it: the token goes only to the invited mailbox."""
+
     id: str
     email: str
     role: Role
@@ -276,8 +278,6 @@ class InviteAccept(Contract):
     password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
     display_name: str | None = Field(None, max_length=100)
 
-
-    """The invite as its sender sees it: the token goes only to the invited mailbox."""
 
 class RoleChange(Contract):
     """Body of ``PATCH /tenants/members/{user_id}``."""

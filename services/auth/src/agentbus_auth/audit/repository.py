@@ -32,11 +32,11 @@ class AuditKind:
     PASSWORD_RESET = "password.reset"  # noqa: S105
     EMAIL_VERIFIED = "email.verified"
     USER_REGISTERED = "user.registered"
-    USER_APPROVED = "user.approved"
     REGISTER_EMAIL_TAKEN = "register.email_taken"
-    MEMBER_CHANGED = "member.changed"
+    USER_APPROVED = "user.approved"
     OPERATOR_GRANTED = "operator.granted"
     OPERATOR_REVOKED = "operator.revoked"
+    MEMBER_CHANGED = "member.changed"
     INVITE_CREATED = "invite.created"
     INVITE_ACCEPTED = "invite.accepted"
     KEY_ROTATED = "key.rotated"
