@@ -126,12 +126,18 @@ def _sign_up_with_mfa(stack: Stack, client: httpx.Client) -> dict[str, Any]:
     ok(client.get("/api/v1/auth/me", headers=bearer(first)))
     ok(client.get("/api/v1/tenants/current", headers=bearer(first)))
 
-    secret = ok(client.post("/api/v1/auth/mfa/totp/enroll", headers=bearer(first)))["secret"]
+    secret = ok(
+        client.post(
+            "/api/v1/auth/mfa/totp/enroll",
+            json={"current_password": PASSWORD},
+            headers=bearer(first),
+        )
+    )["secret"]
     totp = pyotp.TOTP(secret)
     recovery = ok(
         client.post(
             "/api/v1/auth/mfa/totp/verify",
-            json={"code": totp.at(time.time() - 30)},
+            json={"code": totp.at(time.time() - 30), "current_password": PASSWORD},
             headers=bearer(first),
         )
     )["recovery_codes"]

@@ -92,13 +92,15 @@ def test_login_with_totp_then_reset_the_password_by_mail(stack: Any) -> None:
             "/api/v1/auth/register",
             json={"email": "hedy@example.com", "password": PASSWORD, "tenant_name": "Radio"},
         ).json()["tokens"]
-        secret = client.post("/api/v1/auth/mfa/totp/enroll", headers=bearer(tokens)).json()[
-            "secret"
-        ]
+        secret = client.post(
+            "/api/v1/auth/mfa/totp/enroll",
+            json={"current_password": PASSWORD},
+            headers=bearer(tokens),
+        ).json()["secret"]
         totp = pyotp.TOTP(secret)
         codes = client.post(
             "/api/v1/auth/mfa/totp/verify",
-            json={"code": totp.at(time.time() - 30)},
+            json={"code": totp.at(time.time() - 30), "current_password": PASSWORD},
             headers=bearer(tokens),
         )
         assert len(codes.json()["recovery_codes"]) == 10

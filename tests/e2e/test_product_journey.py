@@ -293,14 +293,23 @@ def sign_up_and_verify_the_email(stack: Stack, client: httpx.Client, ada: Person
 
 
 def enable_totp(client: httpx.Client, ada: Person) -> None:
-    enrolled = client.post("/api/v1/auth/mfa/totp/enroll", headers=ada.headers)
+    # Putting a factor on the account asks for the password again: the token alone is not enough.
+    stolen_token_only = client.post(
+        "/api/v1/auth/mfa/totp/enroll",
+        json={"current_password": "not-it-1234"},
+        headers=ada.headers,
+    )
+    assert_problem(stolen_token_only, 403, "invalid_current_password")
+    enrolled = client.post(
+        "/api/v1/auth/mfa/totp/enroll", json={"current_password": PASSWORD}, headers=ada.headers
+    )
     assert enrolled.status_code == 200, enrolled.text
     assert enrolled.json()["otpauth_uri"].startswith("otpauth://totp/")
     ada.totp = pyotp.TOTP(enrolled.json()["secret"])
     # The previous time step: the login below then uses a later step (each step counts once).
     confirmed = client.post(
         "/api/v1/auth/mfa/totp/verify",
-        json={"code": ada.totp.at(time.time() - 30)},
+        json={"code": ada.totp.at(time.time() - 30), "current_password": PASSWORD},
         headers=ada.headers,
     )
     assert confirmed.status_code == 200, confirmed.text

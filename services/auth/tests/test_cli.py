@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from typer.testing import CliRunner, Result
 
+from agentbus_auth.audit.repository import AuditKind, entries
 from agentbus_auth.cli import app, settings_for
 from agentbus_shared import cli as agentbus_cli
 
@@ -72,6 +74,39 @@ async def test_unlock_lifts_a_lockout(client: Any) -> None:
     result = await invoke("users", "unlock", account.email)
     assert result.exit_code == 0
     assert (await client.login(account.email, client.password)).data["access_token"]
+
+
+async def test_remove_mfa_takes_a_users_second_factor_off_audited_and_mailed(
+    client: Any,
+) -> None:
+    account = await client.register()
+    enrollment = await client.call(
+        "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
+    )
+    await client.call(
+        "mfa.totp.verify",
+        {
+            "code": pyotp.TOTP(enrollment.data["secret"]).now(),
+            "current_password": client.password,
+        },
+        token=account.access_token,
+    )
+    assert (await client.login(account.email, client.password)).status == 202
+
+    removed = await invoke("users", "remove-mfa", account.email)
+
+    assert removed.exit_code == 0, removed.output
+    assert "second factor removed" in removed.output
+    assert (await client.login(account.email, client.password)).data["access_token"]
+    async with client.app.runtime.db.session() as session:
+        audited = await entries(session, kind=AuditKind.MFA_REMOVED_BY_OPERATOR)
+    assert [(e.user_id, e.actor_id) for e in audited] == [(account.user_id, "cli")]
+    alerts = await client.mails(account.email, "security_alert", count=2)
+    assert "removed by an operator" in str(alerts[-1].get_payload(decode=True))
+    again = await invoke("users", "remove-mfa", account.email)
+    assert (again.exit_code, "no second factor" in again.output) == (0, True)
+    unknown = await invoke("users", "remove-mfa", "nobody@example.com")
+    assert unknown.exit_code == 1
 
 
 async def test_audit_shows_a_users_logins(client: Any) -> None:

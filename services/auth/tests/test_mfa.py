@@ -19,12 +19,25 @@ def code_at(secret: str, steps_from_now: int) -> str:
 
 async def enroll(client: Any, account: Any) -> tuple[str, list[str]]:
     """Turn TOTP on with the previous step's code; the secret and the recovery codes."""
-    enrollment = (await client.call("mfa.totp.enroll", token=account.access_token)).data
+    enrollment = await start_enrollment(client, account)
     assert enrollment["otpauth_uri"].startswith("otpauth://totp/")
     codes = await client.call(
-        "mfa.totp.verify", {"code": code_at(enrollment["secret"], -1)}, token=account.access_token
+        "mfa.totp.verify",
+        {"code": code_at(enrollment["secret"], -1), "current_password": client.password},
+        token=account.access_token,
     )
     return enrollment["secret"], codes.data["recovery_codes"]
+
+
+async def start_enrollment(client: Any, account: Any) -> dict[str, Any]:
+    reply = await client.call(
+        "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
+    )
+    return dict(reply.data)
+
+
+def confirmation(code: str, password: str) -> dict[str, str]:
+    return {"code": code, "current_password": password}
 
 
 async def challenge(client: Any, account: Any) -> str:
@@ -125,15 +138,23 @@ async def test_a_challenge_works_once(client: Any) -> None:
 
 async def test_enrolling_twice_and_verifying_without_enrolling_are_refused(client: Any) -> None:
     account = await client.register()
-    never = await client.error("mfa.totp.verify", {"code": "123456"}, token=account.access_token)
+    never = await client.error(
+        "mfa.totp.verify", confirmation("123456", client.password), token=account.access_token
+    )
     assert (never.status, never.code) == (409, "mfa_not_enrolled")
-    enrollment = (await client.call("mfa.totp.enroll", token=account.access_token)).data
-    wrong = await client.error("mfa.totp.verify", {"code": "000000"}, token=account.access_token)
+    enrollment = await start_enrollment(client, account)
+    wrong = await client.error(
+        "mfa.totp.verify", confirmation("000000", client.password), token=account.access_token
+    )
     assert wrong.code == "invalid_mfa_code"
     await client.call(
-        "mfa.totp.verify", {"code": code_at(enrollment["secret"], 0)}, token=account.access_token
+        "mfa.totp.verify",
+        confirmation(code_at(enrollment["secret"], 0), client.password),
+        token=account.access_token,
     )
-    twice = await client.error("mfa.totp.enroll", token=account.access_token)
+    twice = await client.error(
+        "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
+    )
     assert (twice.status, twice.code) == (409, "mfa_already_enabled")
 
 
@@ -164,11 +185,65 @@ async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any)
 
 async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(client: Any) -> None:
     account = await client.register()
-    await client.call("mfa.totp.enroll", token=account.access_token)
+    await start_enrollment(client, account)
     for code in (
         "\u0661\u0662\u0663\u0664\u0665\u0666",
         "jh=\U00069e64",
         "\uff11\uff12\uff13\uff14\uff15\uff16",
     ):
-        error = await client.error("mfa.totp.verify", {"code": code}, token=account.access_token)
+        error = await client.error(
+            "mfa.totp.verify", confirmation(code, client.password), token=account.access_token
+        )
         assert 400 <= error.status < 500, (code, error)
+
+
+async def test_enrolling_totp_needs_the_current_password(client: Any) -> None:
+    account = await client.register()
+    wrong_change = await client.error(
+        "password.change",
+        {"current_password": "not-my-password-at-all", "new_password": client.other_password},
+        token=account.access_token,
+    )
+    wrong_start = await client.error(
+        "mfa.totp.enroll",
+        {"current_password": "not-my-password-at-all"},
+        token=account.access_token,
+    )
+    missing = await client.error("mfa.totp.enroll", token=account.access_token)
+
+    assert (wrong_start.status, wrong_start.code, wrong_start.message) == (
+        wrong_change.status,
+        wrong_change.code,
+        wrong_change.message,
+    )
+    assert (wrong_start.status, wrong_start.code) == (403, "invalid_current_password")
+    assert missing.status == 422
+    enrollment = await start_enrollment(client, account)
+    wrong_confirm = await client.error(
+        "mfa.totp.verify",
+        confirmation(code_at(enrollment["secret"], 0), "not-my-password-at-all"),
+        token=account.access_token,
+    )
+    assert (wrong_confirm.status, wrong_confirm.code) == (403, "invalid_current_password")
+    still_one_factor = await client.login(account.email, client.password)
+    assert still_one_factor.data["access_token"]  # the factor never turned on
+
+
+async def test_wrong_passwords_at_enrollment_count_toward_the_account_lockout(
+    client: Any,
+) -> None:
+    account = await client.register()
+    for _ in range(5):
+        await client.error(
+            "mfa.totp.enroll",
+            {"current_password": "guess-number-one-x"},
+            token=account.access_token,
+        )
+
+    locked = await client.error("login", {"email": account.email, "password": client.password})
+
+    assert (locked.status, locked.code) == (429, "account_locked")
+    refused = await client.error(
+        "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
+    )
+    assert refused.status == 429

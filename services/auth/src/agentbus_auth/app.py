@@ -18,6 +18,7 @@ from agentbus_auth.mail.transports import FileTransport, MailTransport, SmtpTran
 from agentbus_auth.mfa import handlers as mfa_handlers
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.models import SCHEMA, outbox
+from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.service_accounts import handlers as service_accounts_handlers
@@ -116,11 +117,13 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
             refresh_token_ttl=settings.refresh_token_ttl, session_max_age=settings.session_max_age
         ),
     )
+    current_password = CurrentPassword(hasher, throttle)
     mfa = MfaService(
         db,
         box,
         code_key,
         throttle,
+        current_password,
         issuer=settings.totp_issuer,
         challenge_ttl=settings.mfa_challenge_ttl,
     )
@@ -132,6 +135,7 @@ def wire(runtime: ServiceRuntime, settings: AuthSettings) -> AuthServices:
         hasher=hasher,
         policy=policy,
         throttle=throttle,
+        current_password=current_password,
         codes=codes,
         sessions=sessions,
         signup_policy=settings.signup_policy,

@@ -25,6 +25,7 @@ from agentbus_auth.audit.repository import AuditKind, entries, record
 from agentbus_auth.crypto import SecretBox
 from agentbus_auth.keys import repository as keys_repo
 from agentbus_auth.keys.service import KeyRing, RotationTooSoon, published, rotate
+from agentbus_auth.mfa.service import remove_by_operator
 from agentbus_auth.models import SCHEMA
 from agentbus_auth.operators.service import OperatorGrants
 from agentbus_auth.sessions.service import SessionService, SessionTimings
@@ -32,7 +33,7 @@ from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.settings import AuthSettings
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle, account_key
 from agentbus_shared.db import Database
-from agentbus_shared.errors import AgentbusError
+from agentbus_shared.errors import AgentbusError, NotFound
 
 app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys (next → active → retired).", no_args_is_help=True)
@@ -183,6 +184,23 @@ def users_unlock(email: str, var_dir: VarDir = None) -> None:
 
     asyncio.run(main())
     typer.echo(f"{email}: unlocked")
+
+
+@users_app.command("remove-mfa")
+def users_remove_mfa(email: str, var_dir: VarDir = None) -> None:
+    """Remove a user's second factor (TOTP and recovery codes), for one who lost it or whose
+    account got one from someone else. Audited as ``mfa.removed_by_operator``; the user is mailed.
+    """
+
+    async def work(_settings: AuthSettings, db: Database) -> bool:
+        return await remove_by_operator(db, email, actor="cli")
+
+    try:
+        removed = _run(var_dir, work)
+    except NotFound:
+        typer.echo(f"no account with email {email}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{email}: {'second factor removed' if removed else 'no second factor'}")
 
 
 def operator_grants(settings: AuthSettings, db: Database) -> OperatorGrants:

@@ -29,6 +29,11 @@ class AccountLocked(RateLimited):
     default_message = CREDENTIALS_MESSAGE
 
 
+class InvalidCurrentPassword(Forbidden):
+    code = "invalid_current_password"
+    default_message = "The current password is not correct."
+
+
 class TooManyAttempts(RateLimited):
     code = "too_many_attempts"
     default_message = "Too many attempts; try again later."

@@ -164,8 +164,21 @@ class TotpEnrollment(Contract):
     otpauth_uri: str = Field(repr=False)
 
 
+class TotpEnrollCommand(Contract):
+    """Starting TOTP enrollment asks for the password again: a stolen access token alone
+    must not put a factor on the account that locks its owner out."""
+
+    current_password: Password = Field(**_password)
+
+
 class TotpCodeCommand(Contract):
     code: str = Field(**_code)
+
+
+class TotpConfirmCommand(TotpCodeCommand):
+    """The first code of the new factor, and the password again: here the factor turns on."""
+
+    current_password: Password = Field(**_password)
 
 
 class RecoveryCodes(Contract):
@@ -540,8 +553,9 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_A}/mfa/totp/enroll",
         Operation.TOTP_ENROLL,
-        "Start TOTP enrollment",
+        "Start TOTP enrollment (with the current password)",
         access="user",
+        body=TotpEnrollCommand,
         response=TotpEnrollment,
         rate_group="strict",
     ),
@@ -549,9 +563,9 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_A}/mfa/totp/verify",
         Operation.TOTP_VERIFY,
-        "Confirm TOTP enrollment",
+        "Confirm TOTP enrollment (with the current password)",
         access="user",
-        body=TotpCodeCommand,
+        body=TotpConfirmCommand,
         response=RecoveryCodes,
         rate_group="strict",
     ),

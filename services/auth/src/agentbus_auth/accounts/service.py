@@ -12,7 +12,6 @@ from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.codes.service import OneTimeCodes, Purpose
 from agentbus_auth.errors import (
-    AccountLocked,
     EmailAlreadyVerified,
     EmailTaken,
     InvalidCode,
@@ -23,13 +22,14 @@ from agentbus_auth.errors import (
 from agentbus_auth.events import emit
 from agentbus_auth.mail.requests import request_mail, security_alert
 from agentbus_auth.mfa import repository as mfa_repo
+from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.settings import SignupPolicy
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.roles import granted_scopes
-from agentbus_auth.throttle import LoginThrottle, Refused, account_key
+from agentbus_auth.throttle import LoginThrottle, account_key
 from agentbus_shared.contracts.auth import (
     MeResult,
     PasswordChangeCommand,
@@ -43,16 +43,11 @@ from agentbus_shared.contracts.auth import (
 )
 from agentbus_shared.contracts.common import Principal, RequestMeta, Role
 from agentbus_shared.db import Database
-from agentbus_shared.errors import Forbidden, NotFound
+from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class InvalidCurrentPassword(Forbidden):
-    code = "invalid_current_password"
-    default_message = "The current password is not correct."
 
 
 @dataclass(frozen=True)
@@ -80,6 +75,7 @@ class AccountService:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         throttle: LoginThrottle,
+        current_password: CurrentPassword,
         codes: OneTimeCodes,
         sessions: SessionService,
         signup_policy: SignupPolicy,
@@ -89,6 +85,7 @@ class AccountService:
         self._hasher = hasher
         self._policy = policy
         self._throttle = throttle
+        self._current_password = current_password
         self._codes = codes
         self._sessions = sessions
         self.signup_policy = signup_policy
@@ -333,13 +330,7 @@ class AccountService:
             user = await repo.by_id(session, principal.user_id)
         if user is None:
             raise NotFound()
-        attempt = await self._throttle.begin(account_key(user.email), meta.client_ip)
-        if isinstance(attempt, Refused):
-            raise AccountLocked(retry_after=attempt.retry_after)
-        if not (await self._hasher.verify(user.password_hash, cmd.current_password)).ok:
-            await attempt.failed()
-            raise InvalidCurrentPassword()
-        await attempt.succeeded()
+        await self._current_password.confirm(user, cmd.current_password, meta)
         self._policy.enforce(
             cmd.new_password, email=user.email, display_name=user.display_name, field="new_password"
         )

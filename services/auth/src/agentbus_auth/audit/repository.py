@@ -24,6 +24,7 @@ class AuditKind:
     MFA_FAILED = "mfa.failed"
     MFA_ENABLED = "mfa.enabled"
     MFA_DISABLED = "mfa.disabled"
+    MFA_REMOVED_BY_OPERATOR = "mfa.removed_by_operator"
     RECOVERY_CODE_USED = "mfa.recovery_code_used"
     REFRESH_REUSE_DETECTED = "refresh.reuse_detected"
     SESSION_REVOKED = "session.revoked"

@@ -6,6 +6,10 @@
 - Ten recovery codes are shown once at enrollment and stored as MACs; each
   works once (atomic ``UPDATE … WHERE used_at IS NULL``).
 - The TOTP secret is sealed under the key-encryption key.
+- Starting and confirming enrollment ask for the current password (a failure
+  toward the lockout, like a login's): a stolen access token alone cannot put
+  a factor on the account. Turning TOTP off needs a code of the factor; an
+  operator removes the factors of a user who lost them (``remove_by_operator``).
 """
 
 from __future__ import annotations
@@ -37,8 +41,14 @@ from agentbus_auth.errors import (
 )
 from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as repo
+from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.throttle import LoginThrottle, Refused, account_key
-from agentbus_shared.contracts.auth import MfaChallenge, RecoveryCodes, TotpEnrollment
+from agentbus_shared.contracts.auth import (
+    MfaChallenge,
+    RecoveryCodes,
+    TotpConfirmCommand,
+    TotpEnrollment,
+)
 from agentbus_shared.contracts.common import RequestMeta
 from agentbus_shared.db import Database
 from agentbus_shared.errors import NotFound
@@ -62,6 +72,7 @@ class MfaService:
         box: SecretBox,
         code_key: CodeKey,
         throttle: LoginThrottle,
+        current_password: CurrentPassword,
         *,
         issuer: str,
         challenge_ttl: int,
@@ -70,6 +81,7 @@ class MfaService:
         self._box = box
         self._code_key = code_key
         self._throttle = throttle
+        self._current_password = current_password
         self._issuer = issuer
         self._challenge_ttl = challenge_ttl
 
@@ -124,11 +136,11 @@ class MfaService:
         return MfaChallenge(challenge_token=token)
 
     # ---------------------------------------------------------------- enrollment
-    async def enroll(self, user_id: str) -> TotpEnrollment:
+    async def enroll(self, user_id: str, password: str, meta: RequestMeta) -> TotpEnrollment:
+        """A new secret to confirm with :meth:`confirm`; refused without the current password."""
+        user = await self._user(user_id)
+        await self._current_password.confirm(user, password, meta)
         async with self._db.transaction() as session:
-            user = await accounts_repo.by_id(session, user_id)
-            if user is None:
-                raise NotFound()
             existing = await repo.factor(session, user_id)
             if existing is not None and existing.confirmed:
                 raise MfaAlreadyEnabled()
@@ -138,8 +150,12 @@ class MfaService:
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=self._issuer)
         return TotpEnrollment(secret=secret, otpauth_uri=uri)
 
-    async def confirm(self, user_id: str, code: str, meta: RequestMeta) -> RecoveryCodes:
-        """Finish enrollment with a first code; the recovery codes, shown this once."""
+    async def confirm(
+        self, user_id: str, cmd: TotpConfirmCommand, meta: RequestMeta
+    ) -> RecoveryCodes:
+        """Finish enrollment with a first code and the current password; the recovery codes,
+        shown this once."""
+        await self._current_password.confirm(await self._user(user_id), cmd.current_password, meta)
         codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
         async with self._db.transaction() as session:
             factor = await repo.factor(session, user_id)
@@ -147,7 +163,7 @@ class MfaService:
                 raise MfaNotEnrolled()
             if factor.confirmed:
                 raise MfaAlreadyEnabled()
-            step = self._matching_step(factor, normalize_code(code))
+            step = self._matching_step(factor, normalize_code(cmd.code))
             if step is None or not await repo.claim_step(session, user_id, step):
                 raise InvalidMfaCode()
             await repo.confirm(session, user_id)
@@ -183,9 +199,37 @@ class MfaService:
             raise InvalidMfaCode()
         await attempt.succeeded()
 
+    async def _user(self, user_id: str) -> accounts_repo.User:
+        async with self._db.session() as session:
+            user = await accounts_repo.by_id(session, user_id)
+        if user is None:
+            raise NotFound()
+        return user
+
     async def _alert(self, session: AsyncSession, user_id: str, what: str) -> None:
         user = await accounts_repo.by_id(session, user_id)
         if user is not None:
             await security_alert(
                 session, email=user.email, display_name=user.display_name, what=what
             )
+
+
+async def remove_by_operator(db: Database, email: str, *, actor: str) -> bool:
+    """Remove the factors (TOTP and recovery codes) of the user with ``email``: for one who lost
+    them, or whose account got a factor from someone else. Audited; the user is told by mail.
+    ``False`` if the user has none; raises :class:`NotFound` for an unknown email."""
+    async with db.transaction() as session:
+        user = await accounts_repo.by_email(session, email)
+        if user is None:
+            raise NotFound(f"No account with email {email}.")
+        if await repo.factor(session, user.id) is None:
+            return False
+        await repo.remove_factor(session, user.id)
+        await record(session, AuditKind.MFA_REMOVED_BY_OPERATOR, user_id=user.id, actor_id=actor)
+        await security_alert(
+            session,
+            email=user.email,
+            display_name=user.display_name,
+            what="Two-factor authentication was removed by an operator",
+        )
+    return True
