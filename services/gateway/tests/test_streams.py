@@ -1,18 +1,24 @@
-"""Server-sent events: chat runs and billing events relayed from NATS, in order, cleanly ended."""
+"""Server-sent events: chat runs and billing events relayed from NATS, in order, cleanly ended;
+no stream outlives its access token or its session."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.sse import Inbox, error_event, relay
 from agentbus_gateway.streams import chat_frame_event
+from agentbus_shared.contracts.auth import SessionRevoked
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
 
@@ -195,8 +201,186 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
         assert await redis.zcard("gateway:sse:user:u_gone") == 0
     finally:
         await redis.aclose()
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = (await gateway.metrics()).text
     assert 'agentbus_gateway_open_streams{kind="billing"} 0.0' in metrics
     # The slot is free again: the same user may open a new stream at once.
     async with gateway.client.stream("GET", BILLING, headers=headers) as again:
         assert again.status_code == 200
+
+
+# ------------------------------------------------------------------ stream lifetimes
+# These gateways keep the default 15 s heartbeat, past the client's 10 s read timeout: a stream
+# that ends in time was ended by the revocation itself, not by the heartbeat's Redis check.
+
+
+async def revoke_session(
+    fake_auth: Any, session_id: str, reason: str, *, user_id: str = "u_alice"
+) -> None:
+    """Publish ``session.revoked`` as auth does on logout, reset, role change or removal."""
+    now = datetime.now(UTC)
+    revoked = SessionRevoked(
+        session_id=session_id,
+        user_id=user_id,
+        tenant_id="t_acme",
+        reason=reason,
+        revoked_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
+    await fake_auth.runtime.publisher.publish(make_event(revoked, tenant_id="t_acme"))
+
+
+async def last_event(response: httpx.Response) -> dict[str, Any]:
+    """Read a stream to its end; its last event, ``data`` parsed."""
+    events = [event async for event in sse(response) if "event" in event]
+    return {**events[-1], "data": json.loads(events[-1]["data"])}
+
+
+async def publish_billing_event(broker: Any) -> str:
+    event = make_event(
+        SubscriptionChanged(tenant_id="t_acme", plan="pro", status="active"), tenant_id="t_acme"
+    )
+    await broker.publish(event.to_bytes(), event.nats_subject)
+    return event.id
+
+
+async def test_billing_stream_ends_at_once_when_its_session_is_revoked(
+    start_gateway: Any, fake_auth: Any, tokens: Any, broker: Any
+) -> None:
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_gone")) as gone,
+        gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_kept")) as kept,
+    ):
+        assert gone.status_code == kept.status_code == 200
+        await revoke_session(fake_auth, "s_gone", "logout")
+        ended = await last_event(gone)
+        # The same user's other session keeps its stream, and its events.
+        event_id = await publish_billing_event(broker)
+        received = await anext(e async for e in sse(kept) if "event" in e)
+    assert ended["event"] == "error"
+    assert ended["data"]["code"] == "session_revoked"
+    assert received["id"] == event_id
+
+
+async def test_logout_through_the_gateway_ends_the_sessions_streams_at_once(
+    start_gateway: Any, fake_auth: Any, tokens: Any
+) -> None:
+    leaving = tokens.bearer(sid="s_leaving")
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=leaving) as stream,
+    ):
+        assert stream.status_code == 200
+        # The fake auth publishes no session.revoked: the gateway's own logout ends the stream.
+        assert (await gw.client.post("/api/v1/auth/logout", headers=leaving)).status_code == 204
+        ended = await last_event(stream)
+    assert ended["data"]["code"] == "session_revoked"
+
+
+async def test_chat_stream_ends_at_once_when_its_session_is_revoked(
+    start_gateway: Any, fake_auth: Any, fake_chat: Any, tokens: Any
+) -> None:
+    headers = tokens.bearer(sid="s_chatting")
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("POST", STREAM, json={"message": "hang"}, headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        events = sse(stream)
+        assert (await anext(e async for e in events if "event" in e))["event"] == "conversation"
+        await revoke_session(fake_auth, "s_chatting", "password_reset")
+        rest = [event async for event in events if "event" in event]
+    assert rest[-1]["event"] == "error"
+    assert json.loads(rest[-1]["data"])["code"] == "session_revoked"
+    assert "final" not in [e["event"] for e in rest]
+
+
+async def test_member_removed_from_the_tenant_loses_its_open_stream(
+    start_gateway: Any, fake_auth: Any, tokens: Any
+) -> None:
+    member = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
+    async with start_gateway() as gw:
+        async with gw.client.stream("GET", BILLING, headers=member) as stream:
+            assert stream.status_code == 200
+            # What auth publishes for each of the member's sessions in the tenant on removal.
+            await revoke_session(fake_auth, "s_bob", "member_removed", user_id="u_bob")
+            ended = await last_event(stream)
+        refused = await gw.client.get(BILLING, headers=member)
+    assert ended["data"]["code"] == "session_revoked"
+    assert refused.status_code == 401
+
+
+async def test_revoked_service_account_loses_its_open_stream(
+    start_gateway: Any, fake_auth: Any, tokens: Any
+) -> None:
+    # A service account's tokens carry its id as sid; revoking it revokes that "session".
+    account = tokens.bearer(sub="sa_1", sid="sa_1", typ="service_account", roles=[])
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=account) as stream,
+    ):
+        assert stream.status_code == 200
+        await revoke_session(fake_auth, "sa_1", "service_account_revoked", user_id="sa_1")
+        ended = await last_event(stream)
+    assert ended["data"]["code"] == "session_revoked"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("GET", BILLING, None), ("POST", STREAM, {"message": "hang"})],
+    ids=["billing", "chat"],
+)
+async def test_stream_ends_when_its_access_token_expires(
+    start_gateway: Any,
+    fake_auth: Any,
+    fake_chat: Any,
+    tokens: Any,
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    headers = tokens.bearer(exp=int(time.time()) + 3)
+    async with (
+        start_gateway(token_leeway=0) as gw,
+        gw.client.stream(method, path, json=body, headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        ended = await last_event(stream)
+    assert ended["event"] == "error"
+    assert ended["data"]["code"] == "token_expired"
+
+
+async def test_every_replica_ends_its_own_streams_of_a_revoked_session(
+    start_gateway: Any, fake_auth: Any, tokens: Any
+) -> None:
+    headers = tokens.bearer(sid="s_everywhere")
+    async with AsyncExitStack() as stack:
+        replicas = [await stack.enter_async_context(start_gateway()) for _ in range(2)]
+        streams = [
+            await stack.enter_async_context(gw.client.stream("GET", BILLING, headers=headers))
+            for gw in replicas
+        ]
+        assert [s.status_code for s in streams] == [200, 200]
+        # One replica stores the revocation (shared durable consumer); every one hears of it.
+        await revoke_session(fake_auth, "s_everywhere", "logout")
+        endings = await asyncio.gather(*(last_event(s) for s in streams))
+    assert [e["data"]["code"] for e in endings] == ["session_revoked", "session_revoked"]
+
+
+async def test_stream_whose_revocation_this_replica_missed_ends_at_its_next_heartbeat(
+    start_gateway: Any, fake_auth: Any, tokens: Any, redis_url: str
+) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        async with (
+            start_gateway(sse_heartbeat=0.2) as gw,
+            gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_missed")) as stream,
+        ):
+            assert stream.status_code == 200
+            # Stored by another replica while this one's NATS connection was down: no event here.
+            until = datetime.now(UTC) + timedelta(minutes=10)
+            assert await RevokedSessions(redis).revoke("s_missed", until=until)
+            ended = await last_event(stream)
+    finally:
+        await redis.aclose()
+    assert ended["data"]["code"] == "session_revoked"

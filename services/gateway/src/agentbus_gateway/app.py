@@ -1,8 +1,10 @@
 """The gateway's FastAPI application: wiring only.
 
 The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked
-consumer, the key-set refresher) serving a FastAPI app: the edge routes, the
-two streams, and one generic endpoint per declared route.
+consumer and the per-replica subscription that ends revoked sessions' streams,
+the key-set refresher, the internal ``/metrics`` listener) serving a FastAPI
+app on the public port: the edge routes, the two streams, and one generic
+endpoint per declared route.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from agentbus_gateway.edge import edge_router
 from agentbus_gateway.forwarding import Forwarder
 from agentbus_gateway.guard import Guard
 from agentbus_gateway.jwks import KeySetCache
+from agentbus_gateway.lifetimes import SessionEnds
 from agentbus_gateway.limits import RateLimiter, StreamSlots
 from agentbus_gateway.openapi import install_openapi
 from agentbus_gateway.problems import REQUEST_ID_HEADER, install_error_handlers
@@ -30,7 +33,12 @@ from agentbus_shared.contracts import ROUTES, Route
 from agentbus_shared.contracts import auth as auth_contract
 from agentbus_shared.contracts.auth import Jwks, SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.runtime import ReadinessCheck, ServiceRuntime, check_readiness
+from agentbus_shared.runtime import (
+    ReadinessCheck,
+    ServiceRuntime,
+    check_readiness,
+    metrics_route,
+)
 
 DESCRIPTION = """The public HTTP API of Agentbus.
 
@@ -71,7 +79,12 @@ def create_app(
     )
     runtime.background("jwks-refresh", keys.keep_fresh)
 
+    # Metrics name internal targets and refusal reasons: only the cluster may scrape them.
+    metrics_listener = runtime.serve_internally([metrics_route()], port=settings.metrics_port)
+
     revoked = RevokedSessions(runtime.redis)
+    session_ends = SessionEnds(revoked)
+    runtime.include(session_ends.router())
 
     @runtime.consumer(SESSION_REVOKED_CONSUMER)
     async def on_session_revoked(event: CloudEvent[SessionRevoked]) -> None:
@@ -92,6 +105,7 @@ def create_app(
         fail_open_groups=frozenset({EDGE_GROUP})
         if settings.rate_limit_fail_open_edge
         else frozenset(),
+        session_ends=session_ends,
     )
 
     checks: dict[str, ReadinessCheck] = dict(runtime.readiness)
@@ -131,6 +145,7 @@ def create_app(
                 per_user=settings.sse_max_per_user,
                 per_tenant=settings.sse_max_per_tenant,
             ),
+            session_ends=session_ends,
             heartbeat=settings.sse_heartbeat,
             queue_size=settings.sse_queue_size,
             idle_timeout=settings.sse_idle_timeout,
@@ -160,6 +175,7 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.keys = keys
+    app.state.metrics_listener = metrics_listener
     return app
 
 

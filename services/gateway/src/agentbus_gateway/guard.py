@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from fastapi import Request
 from redis.exceptions import NoScriptError, RedisError
 
+from agentbus_gateway.lifetimes import SessionEnds
 from agentbus_gateway.limits import Bucket, Decision, RateLimiter
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.settings import GroupLimits
@@ -67,6 +68,7 @@ class Guard:
         rate_limits: Mapping[str, GroupLimits],
         *,
         fail_open_groups: frozenset[str] = frozenset(),
+        session_ends: SessionEnds | None = None,
     ) -> None:
         self._redis = redis
         self._verifier = verifier
@@ -74,6 +76,7 @@ class Guard:
         self._limiter = limiter
         self._rate_limits = rate_limits
         self._fail_open = fail_open_groups
+        self._session_ends = session_ends
 
     def knows_group(self, group: str) -> bool:
         return group in self._rate_limits
@@ -99,7 +102,7 @@ class Guard:
             if principal is None and policy.rate_group in self._fail_open:
                 return Admission(None, meta, {})
             raise
-        if revoked:
+        if revoked or self._heard_ended(session_id):
             raise token_rejected("revoked", "The session of this token has been revoked.")
         rate_headers = decision.headers()
         request.state.rate_headers = rate_headers
@@ -112,7 +115,8 @@ class Guard:
         return Admission(principal, meta, rate_headers, accepted_until)
 
     async def end_session(self, admission: Admission) -> None:
-        """Refuse the caller's session from now on, ahead of auth's ``SessionRevoked`` event.
+        """Refuse the caller's session from now on, ahead of auth's ``SessionRevoked`` event,
+        and end its streams open on this replica.
 
         Auth has already ended the session, and its event revokes it here too a moment later,
         so a Redis failure is logged rather than failing the caller's request.
@@ -120,10 +124,20 @@ class Guard:
         principal, until = admission.principal, admission.token_accepted_until
         if principal is None or principal.session_id is None or until is None:
             return
+        if self._session_ends is not None:
+            self._session_ends.end(principal.session_id, until=until)
         try:
             await self._revoked.revoke(principal.session_id, until=until, keep_existing=True)
         except (RedisError, OSError) as exc:
             log.warning("session.end_unrecorded", error=type(exc).__name__)
+
+    def _heard_ended(self, session_id: str | None) -> bool:
+        """This replica heard the session end: refused even before Redis records it."""
+        return (
+            session_id is not None
+            and self._session_ends is not None
+            and self._session_ends.has_ended(session_id)
+        )
 
     def _buckets(
         self, group: str, principal: Principal | None, client_ip: str | None

@@ -3,14 +3,17 @@
 A core NATS subscription feeds an :class:`Inbox` of bounded size. The relay
 writes each message as an SSE event, a comment heartbeat whenever nothing was
 sent for ``heartbeat`` seconds, and ends the stream with an ``error`` event
-when the client reads too slowly for the inbox (rather than grow memory) or
-when the source stays silent past ``idle_timeout``. The response runs its
-``on_close`` cleanup whatever the ending: done, client gone, or shutdown.
+when the client reads too slowly for the inbox (rather than grow memory), when
+the source stays silent past ``idle_timeout``, or when the inbox is ended from
+outside (its session revoked, its token expired: see :mod:`lifetimes`). The
+response runs its ``on_close`` cleanup whatever the ending: done, client gone,
+or shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -55,30 +58,41 @@ def error_event(code: str, message: str) -> SseEvent:
     return SseEvent("error", {"code": code, "message": message}, terminal=True)
 
 
-class Overflow:
-    """Marker: the inbox filled up because the client reads too slowly."""
-
-
 class Inbox:
-    """A bounded queue of NATS messages; once full it stays overflowed."""
+    """A bounded queue of NATS messages that can be ended: once ended (or full), the next
+    read answers the ending event, whatever is still queued."""
 
     def __init__(self, size: int) -> None:
-        self._queue: asyncio.Queue[Msg] = asyncio.Queue(size)
-        self.overflowed = False
+        self._queue: asyncio.Queue[Msg | None] = asyncio.Queue(size)
+        self.ending: SseEvent | None = None
 
     async def put(self, msg: Msg) -> None:
         """The subscription callback: never blocks the connection's reader."""
-        if self.overflowed:
+        if self.ending is not None:
             return
         try:
             self._queue.put_nowait(msg)
         except asyncio.QueueFull:
-            self.overflowed = True
+            log.warning("sse.slow_client")
+            self.end(error_event("slow_consumer", "The client read too slowly."))
 
-    async def get(self) -> Msg | Overflow:
-        if self.overflowed:
-            return Overflow()
-        return await self._queue.get()
+    def end(self, ending: SseEvent) -> None:
+        """End the stream with ``ending`` (the first ending wins); wakes a waiting reader."""
+        if self.ending is not None:
+            return
+        self.ending = ending
+        # A reader waits only on an empty queue, so there is room for the wake-up.
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    async def get(self) -> Msg | SseEvent:
+        """The next message, or the ending once there is one."""
+        if self.ending is None:
+            msg = await self._queue.get()
+            if msg is not None and self.ending is None:
+                return msg
+        assert self.ending is not None
+        return self.ending
 
 
 async def relay(
@@ -91,10 +105,10 @@ async def relay(
     on_silence: Callable[[], Awaitable[SseEvent | None]] | None = None,
     silence_check: float = math.inf,
 ) -> AsyncIterator[bytes]:
-    """SSE bytes from ``inbox`` until a terminal event, overflow or idle timeout.
+    """SSE bytes from ``inbox`` until a terminal event, the inbox's ending or idle timeout.
 
     ``on_tick`` runs about every ``heartbeat`` seconds while the stream is
-    open (it renews the stream's slot). ``on_silence`` runs after every
+    open (it renews the stream's slot and may end the inbox). ``on_silence`` runs after every
     ``silence_check`` seconds without a message (it asks whether the source
     still lives); the event it returns, if any, ends the stream.
     """
@@ -113,6 +127,7 @@ async def relay(
         if on_tick is not None and now - last_tick >= heartbeat:
             last_tick = now
             await on_tick()
+            item = inbox.ending or item
         if item is None:
             if now - last_message >= idle_timeout:
                 yield error_event("upstream_timeout", "The run went silent.").encode()
@@ -127,9 +142,8 @@ async def relay(
                 last_sent = now
                 yield HEARTBEAT
             continue
-        if isinstance(item, Overflow):
-            log.warning("sse.slow_client")
-            yield error_event("slow_consumer", "The client read too slowly.").encode()
+        if isinstance(item, SseEvent):
+            yield item.encode()
             return
         last_message = now
         event = to_event(item)

@@ -11,10 +11,15 @@ Billing (``GET /api/v1/billing/stream``): a core subscription to
 ``events.billing.<tenant_id>.>``; each CloudEvent is relayed whole as an SSE
 event named by its event type (``subscription.changed``, ``invoice.changed``,
 ``usage.threshold``, …) with the event id as SSE ``id``.
+
+Every stream opens through :meth:`StreamRoutes._open`, which takes its slot,
+subscribes and puts it under the watch of :mod:`lifetimes`: no stream outlives
+its access token or its session.
 """
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +30,7 @@ from prometheus_client import Gauge
 from pydantic import ValidationError
 
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
+from agentbus_gateway.lifetimes import SESSION_REVOKED, TOKEN_EXPIRED, SessionEnds
 from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
 from agentbus_gateway.runs import NOT_FOUND, run_status
@@ -41,6 +47,12 @@ log = get_logger(__name__)
 
 OPEN_STREAMS = Gauge(
     "agentbus_gateway_open_streams", "Server-sent event streams open now, by kind.", ["kind"]
+)
+
+_LIFETIME_DOC = (
+    f" Every stream ends with an `error` event `{TOKEN_EXPIRED}` when its access token expires "
+    f"and `{SESSION_REVOKED}` as soon as its session ends (logout, password reset, role change, "
+    "removal from the tenant, a revoked service account): open a new stream with a fresh token."
 )
 
 CHAT_POLICY = AccessPolicy(access="principal", scopes=(Scope.CONVERSATIONS_WRITE,))
@@ -79,7 +91,9 @@ _CHAT_SSE_DOC = _sse_doc(
     "The run's frames as server-sent events, ending with `final` or `error`. `data` by event: "
     "conversation `{conversation_id, stream_id}`, agent `{name}`, delta `{text}`, tool_call "
     "`{call_id, name, arguments}`, tool_result `{call_id, output}`, handoff `{from, to}`, final "
-    "`{output, agent, usage}`, error `{code, message}`. `id` is the frame's sequence number.",
+    "`{output, agent, usage}`, error `{code, message}`. `id` is the frame's sequence number."
+    + _LIFETIME_DOC
+    + " The run itself goes on and is saved in the conversation.",
     {"type": "string", "enum": list(get_args(chat.FrameEvent))},
     {
         "X-Stream-ID": {
@@ -91,7 +105,9 @@ _CHAT_SSE_DOC = _sse_doc(
 _BILLING_SSE_DOC = _sse_doc(
     "The tenant's billing events as server-sent events, until the client leaves. `event` is "
     "the event type (`subscription.changed`, `invoice.changed`...), `data` its CloudEvent, `id` "
-    "the CloudEvent id; comment lines are heartbeats.",
+    "the CloudEvent id; comment lines are heartbeats."
+    + _LIFETIME_DOC
+    + " `error` `{code, message}` is the last event of a stream the gateway ends.",
     {"type": "string", "pattern": r"^[a-z_]+(\.[a-z_]+)*$"},
 )
 
@@ -118,6 +134,15 @@ def billing_event(prefix: str) -> Callable[[Msg], SseEvent | None]:
     return to_event
 
 
+@dataclass(frozen=True)
+class OpenStream:
+    """A stream holding its slot and subscription, under watch: ``tick`` with each heartbeat,
+    ``close`` once it has ended."""
+
+    tick: Callable[[], Awaitable[None]]
+    close: Callable[[], Awaitable[None]]
+
+
 class StreamRoutes:
     def __init__(
         self,
@@ -126,6 +151,7 @@ class StreamRoutes:
         rpc: RpcClient,
         connection: Callable[[], NatsClient],
         slots: StreamSlots,
+        session_ends: SessionEnds,
         heartbeat: float,
         queue_size: int,
         idle_timeout: float,
@@ -135,6 +161,7 @@ class StreamRoutes:
         self._rpc = rpc
         self._connection = connection
         self._slots = slots
+        self._session_ends = session_ends
         self._heartbeat = heartbeat
         self._queue_size = queue_size
         self._idle_timeout = idle_timeout
@@ -182,7 +209,7 @@ class StreamRoutes:
         principal = admission.caller
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
-        close = await self._open(
+        stream = await self._open(
             "chat", stream_id, subjects.chat_stream(stream_id), inbox, admission
         )
         try:
@@ -195,7 +222,7 @@ class StreamRoutes:
                 timeout=self._start_timeout,
             )
         except BaseException:
-            await close()
+            await stream.close()
             raise
         return EventStreamResponse(
             relay(
@@ -203,11 +230,11 @@ class StreamRoutes:
                 chat_frame_event,
                 heartbeat=self._heartbeat,
                 idle_timeout=self._idle_timeout,
-                on_tick=self._renewer(stream_id, admission),
+                on_tick=stream.tick,
                 on_silence=self._run_checker(stream_id, admission),
                 silence_check=self._run_check,
             ),
-            on_close=close,
+            on_close=stream.close,
             headers={**admission.rate_headers, "X-Stream-ID": stream_id},
         )
 
@@ -219,23 +246,25 @@ class StreamRoutes:
             raise BadRequest("The token's tenant cannot be streamed.") from None
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
-        close = await self._open("billing", stream_id, subject, inbox, admission)
+        stream = await self._open("billing", stream_id, subject, inbox, admission)
         return EventStreamResponse(
             relay(
                 inbox,
                 billing_event(subject.removesuffix(">")),
                 heartbeat=self._heartbeat,
-                on_tick=self._renewer(stream_id, admission),
+                on_tick=stream.tick,
             ),
-            on_close=close,
+            on_close=stream.close,
             headers=dict(admission.rate_headers),
         )
 
     async def _open(
         self, kind: str, stream_id: str, subject: str, inbox: Inbox, admission: Admission
-    ) -> Callable[[], Awaitable[None]]:
-        """Take a stream slot and subscribe; return the one cleanup that undoes both."""
+    ) -> OpenStream:
+        """Take a stream slot, subscribe, and watch the stream's lifetime (its token's expiry,
+        its session); ``close`` undoes all three."""
         principal = admission.caller
+        assert admission.token_accepted_until is not None, "streams need a token"
         owner = {"user": principal.subject, "tenant": principal.tenant_id}
         await self._slots.acquire(stream_id, **owner)
         subscription: Subscription | None = None
@@ -252,20 +281,28 @@ class StreamRoutes:
             if isinstance(exc, Exception) and not isinstance(exc, AgentbusError):
                 raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
             raise
+        lifetime = self._session_ends.watch(
+            inbox, session_id=principal.session_id, until=admission.token_accepted_until
+        )
         OPEN_STREAMS.labels(kind).inc()
         closed = False
+
+        async def tick() -> None:
+            await self._slots.renew(stream_id, **owner)
+            await lifetime.recheck()
 
         async def close() -> None:
             nonlocal closed
             if closed:
                 return
             closed = True
+            lifetime.release()
             OPEN_STREAMS.labels(kind).dec()
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
             await self._slots.release(stream_id, **owner)
 
-        return close
+        return OpenStream(tick=tick, close=close)
 
     def _run_checker(
         self, stream_id: str, admission: Admission
@@ -294,11 +331,3 @@ class StreamRoutes:
             )
 
         return check
-
-    def _renewer(self, stream_id: str, admission: Admission) -> Callable[[], Awaitable[None]]:
-        principal = admission.caller
-
-        async def renew() -> None:
-            await self._slots.renew(stream_id, user=principal.subject, tenant=principal.tenant_id)
-
-        return renew
