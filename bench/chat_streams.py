@@ -1,7 +1,7 @@
 """Chat streaming at the bus: time to first frame, frames per second, memory over 1,000 runs.
 
-Starts its own nats-server and PostgreSQL (temporary directories, free
-ports), migrates the chat schema, writes the bench tenant's entitlements to
+Starts its own nats-server, PostgreSQL and redis-server (temporary
+directories, free ports), migrates the chat schema, writes the bench tenant's entitlements to
 the ``ENTITLEMENTS`` KV bucket as billing would, and runs the chat service as
 its own process (``python -m agentbus_chat``) with the builtin model at zero
 token delay. Streams are driven exactly as the gateway drives them: subscribe
@@ -16,7 +16,7 @@ Measured, at the bus and through the gateway:
 - resident memory of the chat process before and after 1,000 runs.
 
 Through the gateway: the gateway runs as its own process (``python -m
-agentbus_gateway``, with redis-server), a client posts to
+agentbus_gateway``, on the same redis-server), a client posts to
 ``/api/v1/chat/stream`` with a bearer token (signed by a key whose JWKS this
 process serves as auth would) and reads the SSE events; the clock starts
 before the request is written.
@@ -183,15 +183,22 @@ async def put_entitlements(nc: NatsClient) -> None:
     await kv.put(TENANT, entitlements.model_dump_json().encode())
 
 
-def start_chat(nats_url: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_chat(
+    nats_url: str, database_url: str, redis_url: str, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "NATS_URL": nats_url,
         "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "CHAT_BUILTIN_TOKEN_DELAY": "0",
         "DATABASE_POOL_SIZE": "20",
+        # One bench user runs 100 streams at once: every one gets a slot and a place.
+        "CHAT_RUN_SLOTS": "128",
+        "CHAT_MAX_RUNS_PER_USER": "1000",
+        "CHAT_MAX_RUNS_PER_TENANT": "1000",
     }
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -425,7 +432,7 @@ async def measure(quick: bool, workdir: Path) -> list[Result]:
                 await migrations.upgrade_async(service, database_url)
         nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1)
         await put_entitlements(nc)
-        chat = start_chat(nats_server.url, database_url, workdir / "chat.log")
+        chat = start_chat(nats_server.url, database_url, redis_server.url, workdir / "chat.log")
         await wait_for_chat(nc, chat)
         process = psutil.Process(chat.pid)
 

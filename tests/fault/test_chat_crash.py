@@ -7,7 +7,8 @@ restarted chat finds nobody runs the stream any more, records the run ``interrup
 gateway ends the stream with ``error {code: run_lost}`` — long before the 300 s idle timeout.
 A plain ``POST /chat`` is watched the same way while it waits for its reply, and is answered
 503 ``run_lost`` long before its 120 s timeout — also one that waited in the dead replica for
-a run slot (chat runs one plain run at a time here), which no replica knows any more.
+a run slot (chat runs as many runs as there are streams + one here), which no replica knows
+any more.
 Afterwards chat serves again, and usage is recorded once per completed run, never twice.
 """
 
@@ -44,7 +45,10 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
             # slow enough that the runs are mid-stream when chat dies
             "CHAT_BUILTIN_TOKEN_DELAY": "0.3",
             "GATEWAY_SSE_RUN_CHECK": str(RUN_CHECK),
-            "CHAT_RUN_SLOTS": "1",
+            # the streams and one plain run hold every slot: the second plain run waits
+            "CHAT_RUN_SLOTS": str(STREAMS + 1),
+            # the killed replica's runs keep their places for one lease after the kill
+            "CHAT_MAX_RUNS_PER_USER": str(2 * (STREAMS + 1)),
         },
     )
 

@@ -2,8 +2,9 @@
 
 Documented: limited routes answer 503 with ``Retry-After``; the gateway's own ``edge`` routes
 (health, metrics, JWKS) pass without limits (``GATEWAY_RATE_LIMIT_FAIL_OPEN_EDGE``, default
-true). Readiness reports Redis as unavailable. Once redis-server runs again on its port, every
-process reconnects by itself.
+true). Readiness reports Redis as unavailable, also in chat (its runs in flight and plan
+messages are reserved in Redis: docs/adr/chat-runs-in-flight.md). Once redis-server runs again
+on its port, every process reconnects by itself.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         # Edge routes fail open: liveness and the key set stay up; readiness says why not ready.
         assert (await client.get("/health")).status_code == 200
         assert (await client.get("/.well-known/jwks.json")).status_code == 200
-        assert (await client.get("/metrics")).status_code == 200
+        async with httpx.AsyncClient(base_url=stack.gateway_metrics_url, timeout=5) as internal:
+            assert (await internal.get("/metrics")).status_code == 200
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"] == "unavailable"
-        for name in ("auth", "billing"):
+        for name in ("auth", "billing", "chat"):
             assert ready_status(faults.service_url(name)) == 503
 
         faults.start_server("redis")
@@ -97,7 +99,7 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         assert forbidden_without_token.status_code == 401
         assert forbidden_without_token.headers["content-type"].startswith(PROBLEM)
     wait_for("the gateway is ready again", lambda: ready_status(stack.gateway_url) == 200)
-    for name in ("auth", "billing"):
+    for name in ("auth", "billing", "chat"):
         wait_for(
             f"{name} is ready again", lambda n=name: ready_status(faults.service_url(n)) == 200
         )

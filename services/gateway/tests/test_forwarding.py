@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentbus_shared.contracts import ROUTES
-from agentbus_shared.errors import NotFound
+from agentbus_shared.errors import NotFound, RateLimited
 
 
 async def test_path_query_and_body_are_merged_into_one_payload(
@@ -322,3 +322,28 @@ async def test_a_client_cannot_name_the_run_itself(client: Any, tokens: Any) -> 
         headers=tokens.bearer(),
     )
     assert response.status_code == 422
+
+
+async def test_too_many_runs_at_once_is_429_with_retry_after_on_both_chat_routes(
+    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+) -> None:
+    async def busy(body: Any, principal: Any, meta: Any) -> None:
+        raise RateLimited(
+            "Too many runs at once for this user; wait for one to end.",
+            code="too_many_runs",
+            retry_after=5,
+            details={"limit": 5, "per": "user"},
+        )
+
+    await spawn_fake("chat", {"chat": busy, "stream.start": busy})
+    async with start_gateway() as gw:
+        answers = [
+            await gw.client.post(path, json={"message": "hello"}, headers=tokens.bearer())
+            for path in ("/api/v1/chat", "/api/v1/chat/stream")
+        ]
+    for response in answers:
+        assert response.status_code == 429, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["code"] == "too_many_runs"
+        assert response.json()["details"] == {"limit": 5, "per": "user"}

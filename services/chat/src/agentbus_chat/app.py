@@ -21,6 +21,7 @@ from agentbus_chat.runs import handlers as run_handlers
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRuns
 from agentbus_chat.runs.repository import RunRepository
+from agentbus_chat.runs.reservations import RunReservations
 from agentbus_chat.runs.service import ChatService
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import BillingSummary
@@ -40,10 +41,11 @@ def build(
     """The chat service; ``agents`` and ``backend`` replace the shipped team and the configured model."""
     settings = settings or ChatSettings()
     runtime = ServiceRuntime(
-        "chat", settings, schema=SCHEMA, use_redis=False, configure_process=configure_process
+        "chat", settings, schema=SCHEMA, use_redis=True, configure_process=configure_process
     )
     db = runtime.db
     assert db is not None
+    assert runtime.redis is not None
     set_tracing_disabled(not settings.tracing)
 
     def connection() -> NatsClient:
@@ -64,10 +66,18 @@ def build(
         agents, build_tools(search=conversation_service.search_for_tool, billing=billing_summary)
     )
     backend = backend or build_backend(settings, catalog.agents)
+    reservations = RunReservations(
+        runtime.redis,
+        per_user=settings.max_runs_per_user,
+        per_tenant=settings.max_runs_per_tenant,
+        lease_seconds=settings.lease_seconds,
+        ended_kept=settings.entitlements_stale_ttl + settings.lease_seconds,
+    )
     live = LiveRuns(
         connection,
         db,
         conversations,
+        reservations,
         lease_seconds=settings.lease_seconds,
         shutdown_grace=settings.shutdown_grace,
     )
@@ -85,6 +95,7 @@ def build(
             stale_ttl=settings.entitlements_stale_ttl,
             fail_open=settings.quota_fail_open,
         ),
+        reservations=reservations,
         live=live,
         connection=connection,
         instance=runtime.instance,

@@ -8,4 +8,5 @@ MANIFEST = ServiceManifest(
     default_port=8103,
     schema="chat",
     migrations="agentbus_chat.migrations",
+    needs_redis=True,
 )

@@ -57,8 +57,20 @@ class ChatSettings(ServiceSettings):
         64,
         ge=1,
         le=1024,
-        description="POST /chat runs one replica runs at once; more wait their turn, "
-        "visible to stream.status while they wait",
+        description="runs (plain and streamed) one replica runs at once; more wait their "
+        "turn, visible to stream.status while they wait",
+    )
+    max_runs_per_user: int = Field(
+        5,
+        ge=1,
+        description="runs one user may have going at once, on all replicas; more are "
+        "refused 429 too_many_runs",
+    )
+    max_runs_per_tenant: int = Field(
+        50,
+        ge=1,
+        description="runs one tenant may have going at once, on all replicas; more are "
+        "refused 429 too_many_runs",
     )
 
     # ------------------------------------------------------------ quotas

@@ -67,15 +67,20 @@ class QuotaGate:
         self._cache: OrderedDict[str, tuple[float, Entitlements]] = OrderedDict()
         self._kv: KeyValue | None = None
 
-    async def check(self, principal: Principal) -> None:
-        """Raise ``PaymentRequired`` / ``RateLimited`` when the plan does not allow one more run."""
+    async def check(self, principal: Principal) -> Entitlements | None:
+        """Raise ``PaymentRequired`` / ``RateLimited`` when the plan does not allow one more run;
+        answer the entitlements that decided (None: unchecked, billing could not tell).
+
+        The runs in flight are not counted here: :class:`RunReservations` reserves the run's
+        message against these entitlements atomically."""
         entitlements = await self.entitlements(principal)
         if entitlements is None:
             if self._fail_open:
                 log.warning("quota.unchecked", tenant_id=principal.tenant_id)
-                return
+                return None
             raise BillingUnreachable(retry_after=5)
         entitlements.check(now=datetime.now(UTC), messages=1)
+        return entitlements
 
     async def entitlements(self, principal: Principal) -> Entitlements | None:
         """The tenant's entitlements, or None when billing cannot tell and nothing usable is cached."""

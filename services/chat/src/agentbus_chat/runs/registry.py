@@ -7,8 +7,9 @@ that got the RPC checks the caller owns the run and requests that subject.
 Nobody answering means no replica runs it any more.
 
 Each run holds a lease on its conversation (one run at a time per
-conversation); one loop per replica renews the leases of all its live runs,
-so a replica that dies releases its conversations when the lease expires.
+conversation) and a reservation (its place among the tenant's and user's live
+runs, and its message against the plan); one loop per replica renews both for
+all its live runs, so a replica that dies releases them when the lease expires.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from nats.aio.subscription import Subscription
 from agentbus_chat.conversations.repository import ConversationRepository
 from agentbus_chat.metrics import LIVE_RUNS, RUNS
 from agentbus_chat.runs.repository import RunRepository
+from agentbus_chat.runs.reservations import Reservation, RunReservations
 from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts import subjects
 from agentbus_shared.db import Database
@@ -46,6 +48,9 @@ class LiveRun:
     stream_id: str | None = None
     cancel_reason: CancelReason | None = None
     task: asyncio.Task[None] | None = None
+    reservation: Reservation | None = None
+    usage_recorded_at: float | None = None
+    """Epoch seconds just before the run's usage event was written; None: it used no model."""
     _result: RunResultStreaming | None = field(default=None, repr=False)
     _subscription: Subscription | None = field(default=None, repr=False)
     _alive: Subscription | None = field(default=None, repr=False)
@@ -75,6 +80,7 @@ class LiveRuns:
         connection: Callable[[], NatsClient],
         db: Database,
         conversations: ConversationRepository,
+        reservations: RunReservations,
         *,
         lease_seconds: float,
         shutdown_grace: float,
@@ -82,6 +88,7 @@ class LiveRuns:
         self._connection = connection
         self._db = db
         self._conversations = conversations
+        self._reservations = reservations
         self._run_rows = RunRepository()
         self._lease_seconds = lease_seconds
         self._shutdown_grace = shutdown_grace
@@ -129,6 +136,7 @@ class LiveRuns:
                 await claim.unsubscribe()
 
     async def unregister(self, run: LiveRun) -> None:
+        """Forget ``run``: stop listening for it and give its reservation back."""
         self._runs.pop(run.run_id, None)
         LIVE_RUNS.set(len(self._runs))
         for subscription in (run._subscription, run._alive):
@@ -136,6 +144,9 @@ class LiveRuns:
                 with contextlib.suppress(Exception):
                     await subscription.unsubscribe()
         run._subscription = run._alive = None
+        if run.reservation is not None:
+            reservation, run.reservation = run.reservation, None
+            await self._reservations.end(reservation, run.usage_recorded_at)
 
     def spawn(self, run: LiveRun, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background for ``run``; it unregisters itself when done."""
@@ -171,6 +182,9 @@ class LiveRuns:
                 await asyncio.sleep(self._lease_seconds / 3)
                 run_ids = list(self._runs)
                 try:
+                    await self._reservations.renew(
+                        [r.reservation for r in self._runs.values() if r.reservation is not None]
+                    )
                     async with self._db.transaction() as session:
                         if run_ids:
                             await self._conversations.renew_leases(

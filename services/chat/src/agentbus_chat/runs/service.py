@@ -3,12 +3,14 @@
 A run goes through three steps:
 
 1. :meth:`ChatService.accept` — scope, agent, quota (402/429 before any
-   model call), the conversation (created or owned), its lease (409 while
-   another run writes into it), the run row and the user's message, in one
-   transaction.
-2. :meth:`ChatService.execute` — the Agents SDK run with the conversation's
-   memory, its events mapped to frames; stopped by a cancel, the run
-   timeout, the input guardrail or an error, always with exactly one
+   model call), the run's reservation (its place among the tenant's and
+   user's live runs, 429 past the caps, and its message against the plan),
+   the conversation (created or owned), its lease (409 while another run
+   writes into it), the run row and the user's message, in one transaction.
+2. :meth:`ChatService.execute` — once the run has one of the replica's run
+   slots (plain and streamed runs alike), the Agents SDK run with the
+   conversation's memory, its events mapped to frames; stopped by a cancel,
+   the run timeout, the input guardrail or an error, always with exactly one
    terminal frame.
 3. ``_finish`` — the reply (complete, or partial after a cancel), tool
    results, the run's outcome, the released lease and the usage event (id =
@@ -64,6 +66,7 @@ from agentbus_chat.runs.outcome import (
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRun, LiveRuns
 from agentbus_chat.runs.repository import RUNNING, RunRepository
+from agentbus_chat.runs.reservations import RunReservations
 from agentbus_chat.runs.tracker import RunTracker
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts import subjects
@@ -114,6 +117,7 @@ class ChatService:
         team: dict[str, Agent[ChatContext]],
         backend: ModelBackend,
         quota: QuotaGate,
+        reservations: RunReservations,
         live: LiveRuns,
         connection: Callable[[], NatsClient],
         instance: str,
@@ -125,6 +129,7 @@ class ChatService:
         self._team = team
         self._backend = backend
         self._quota = quota
+        self._reservations = reservations
         self._live = live
         self._connection = connection
         self._instance = instance
@@ -162,12 +167,15 @@ class ChatService:
     async def start_stream(
         self, principal: Principal, request: ChatRequest, stream_id: str, sink: FrameSink
     ) -> AcceptedRun:
-        """Accept a streamed run and run it in the background (``stream.start``)."""
+        """Accept a streamed run and run it in the background (``stream.start``), once it has
+        one of the replica's run slots; meanwhile it is ``running`` to ``stream.status`` and can
+        be cancelled."""
         live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=stream_id)
         run = await self.accept(principal, request, live, sink)
 
         async def work() -> None:
-            await self.execute(run, sink, live)
+            async with self._run_slots:
+                await self.execute(run, sink, live)
 
         self._live.spawn(live, work())
         return run
@@ -252,9 +260,12 @@ class ChatService:
             agent = request.agent or TRIAGE
             if agent not in self._team:
                 raise UnknownAgent(details={"agent": agent, "known": sorted(self._team)})
-            await self._quota.check(principal)
-            await self._live.register(live)
+            entitlements = await self._quota.check(principal)
+            live.reservation = await self._reservations.reserve(
+                live.run_id, principal.tenant_id, principal.subject, entitlements
+            )
             try:
+                await self._live.register(live)
                 run = await self._record_start(principal, request, live, agent)
             except BaseException:
                 await self._live.unregister(live)
@@ -339,10 +350,14 @@ class ChatService:
         )
         await tracker.announce(run.agent)
         outcome = await self._run_agents(run, memory, tracker, ledger, live)
+        ended_at = time.time()
         try:
             await self._finish(run, outcome, memory, tracker, ledger)
         except Exception:
             log.exception("run.persist_failed", run_id=run.run_id)
+        else:
+            if ledger.calls:
+                live.usage_recorded_at = ended_at
         kind, data = outcome.terminal_frame()
         await sink.emit(kind, data)
         RUNS.labels(outcome.agent if outcome.agent in self._team else "other", outcome.status).inc()
