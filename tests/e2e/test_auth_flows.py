@@ -133,3 +133,57 @@ def test_login_with_totp_then_reset_the_password_by_mail(stack: Any) -> None:
             "/api/v1/auth/token", json={"email": "hedy@example.com", "password": PASSWORD}
         )
         assert old.status_code == 401
+
+
+def mailed_invite(stack: Any, to: str) -> str:
+    """The token of the invite mail to ``to`` in ``<var>/mail`` (waits for it)."""
+    deadline = time.monotonic() + 30
+    while True:
+        for path in sorted((stack.var_dir / "mail").glob("*-invite-*.eml")):
+            message = message_from_bytes(path.read_bytes())
+            if message["To"] == to:
+                match = re.search(r"Invite token: (\S+)", message.get_payload(decode=True).decode())
+                assert match, message
+                return match.group(1)
+        assert time.monotonic() < deadline, f"no invite mail to {to}"
+        time.sleep(0.1)
+
+
+def test_a_member_removed_from_the_tenant_loses_its_open_billing_stream(stack: Any) -> None:
+    with stack.client() as client:
+        owner = client.post(
+            "/api/v1/auth/register",
+            json={"email": "ida@example.com", "password": PASSWORD, "tenant_name": "Looms"},
+        ).json()["tokens"]
+        code = mailed_code(stack, "ida@example.com", "verify_email")
+        verified = client.post(
+            "/api/v1/auth/email/verify", json={"code": code}, headers=bearer(owner)
+        )
+        assert verified.status_code == 204, verified.text
+        invited = client.post(
+            "/api/v1/tenants/invites",
+            json={"email": "ned@example.com", "role": "member"},
+            headers=bearer(owner),
+        )
+        assert invited.status_code == 201, invited.text
+        joined = client.post(
+            "/api/v1/tenants/invites/accept",
+            json={
+                "token": mailed_invite(stack, "ned@example.com"),
+                "password": PASSWORD,
+                "display_name": "Ned",
+            },
+        )
+        assert joined.status_code == 200, joined.text
+        member = joined.json()
+        with client.stream(
+            "GET", "/api/v1/billing/stream", headers=bearer(member["tokens"])
+        ) as stream:
+            assert stream.status_code == 200
+            removed = client.delete(
+                f"/api/v1/tenants/members/{member['user']['id']}", headers=bearer(owner)
+            )
+            assert removed.status_code == 200, removed.text
+            fields = [line for line in stream.iter_lines() if line.startswith(("event:", "data:"))]
+    assert fields[-2] == "event: error"
+    assert '"code":"session_revoked"' in fields[-1]
