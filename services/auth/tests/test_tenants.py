@@ -10,6 +10,7 @@ import nats
 from sqlalchemy import update
 
 from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.tenants.models import invites
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
@@ -432,3 +433,21 @@ async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(
     async with client.app.runtime.db.session() as session:
         audited = await entries(session, kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
     assert [e.details["reason"] for e in audited] == ["creator_demoted"]
+    # One kept from an earlier admin role (made before this rule) ends at the next change too.
+    async with client.app.runtime.db.transaction() as session:
+        await service_accounts_repo.add(
+            session,
+            account_id="sa_kept",
+            tenant_id=owner.tenant_id,
+            name="old-bot",
+            client_id="cli_kept",
+            secret_hash=b"x" * 32,
+            scopes=["conversations:read"],
+            created_by=admin.user_id,
+        )
+    viewer = await client.call(
+        "tenants.members.update",
+        {"user_id": admin.user_id, "role": "viewer"},
+        token=owner.access_token,
+    )
+    assert viewer.data["revoked_service_accounts"] == [{"id": "sa_kept", "name": "old-bot"}]

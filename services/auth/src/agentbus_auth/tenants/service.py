@@ -186,7 +186,8 @@ class TenantService:
                 raise LastOwner()
             await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
             revoked: list[RevokedServiceAccount] = []
-            if target.role in _MANAGERS and cmd.role not in _MANAGERS:
+            # Any role below admin: also ends accounts kept from an earlier admin role.
+            if cmd.role not in _MANAGERS:
                 revoked = await self._service_accounts.revoke_created_by(
                     session, target, reason="creator_demoted", actor_id=principal.subject, meta=meta
                 )
