@@ -277,6 +277,7 @@ def start_gateway(nats_url: str, redis_url: str, port: int, log: Path) -> subpro
         "NATS_URL": nats_url,
         "REDIS_URL": redis_url,
         "HTTP_PORT": str(port),
+        "GATEWAY_METRICS_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "GATEWAY_SERVICES": '["chat"]',
         "GATEWAY_RATE_LIMITS": json.dumps(GATEWAY_LIMITS),

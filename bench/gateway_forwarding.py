@@ -364,6 +364,7 @@ def run(seconds: float) -> None:
         gateway_port, monolith_port = free_port(), free_port()
         gateway_env = env | {
             "HTTP_PORT": str(gateway_port),
+            "GATEWAY_METRICS_PORT": str(free_port()),
             "GATEWAY_SERVICES": '["auth"]',
             "GATEWAY_RATE_LIMITS": json.dumps(BENCH_LIMITS),
             "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,

@@ -76,6 +76,10 @@ def test_every_service_runs_in_compose_with_its_own_bus_user(
     assert spec["restart"] == "unless-stopped"
     assert spec["read_only"] is True
     assert spec["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    if service.metrics_port:
+        assert env[f"{service.name.upper()}_METRICS_PORT"] == str(service.metrics_port)
+        published = " ".join(str(p) for p in spec.get("ports", []))
+        assert f":{service.metrics_port}" not in published, "metrics are never published"
     probe = " ".join(spec["healthcheck"]["test"])
     assert f"127.0.0.1:{service.default_port}/health/ready" in probe
     assert "backend" in spec["networks"]
@@ -166,9 +170,10 @@ def test_prometheus_scrapes_every_service() -> None:
         for target in group["targets"]
     }
     for service in derive.services():
-        assert f"{service.name}:{service.default_port}" in targets, (
+        assert f"{service.name}:{service.scrape_port}" in targets, (
             f"deploy/observability/prometheus.yml does not scrape {service.name}"
         )
+    assert "gateway:8000" not in targets, "the gateway's public port serves no metrics"
     assert {"nats-exporter:7777", "otel-collector:8889"} <= targets
 
 

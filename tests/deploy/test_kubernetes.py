@@ -434,12 +434,38 @@ def test_only_the_gateway_is_reachable_from_the_ingress(overlay: str) -> None:
             peers["ingress-controller"], peers[service.name], service.default_port
         )
         assert reached == (service.name == derive.GATEWAY), service.name
-        assert network.can_connect(peers["prometheus"], peers[service.name], service.default_port)
+        assert network.can_connect(peers["prometheus"], peers[service.name], service.scrape_port)
         assert not network.can_connect(peers["stranger"], peers[service.name], service.default_port)
+        assert not network.can_connect(peers["stranger"], peers[service.name], service.scrape_port)
+        if service.metrics_port:
+            assert not network.can_connect(
+                peers["ingress-controller"], peers[service.name], service.metrics_port
+            ), f"the ingress reaches {service.name}'s metrics"
     for engine, port in ENGINE_PORTS.items():
         if engine != "dns":
             assert not network.can_connect(peers["ingress-controller"], peers[engine], port), engine
             assert not network.can_connect(peers["stranger"], peers[engine], port), engine
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_prometheus_scrapes_each_service_where_its_metrics_listen(
+    overlay: str, service: derive.ServiceManifest
+) -> None:
+    docs = render(overlay)
+    workload = deployment(overlay, service.name)
+    annotations = workload["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(service.scrape_port)
+    container = main_container(workload)
+    ports = {p["containerPort"] for p in container["ports"]}
+    assert service.scrape_port in ports
+    if service.metrics_port:
+        env = container_env(container)
+        assert env[f"{service.name.upper()}_METRICS_PORT"]["value"] == str(service.metrics_port)
+        metrics = one(docs, "Service", f"{service.name}-metrics")
+        assert [p["port"] for p in metrics["spec"]["ports"]] == [service.metrics_port]
+        public = one(docs, "Service", service.name)
+        assert service.metrics_port not in [p["port"] for p in public["spec"]["ports"]]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

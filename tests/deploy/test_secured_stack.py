@@ -80,6 +80,11 @@ async def test_every_service_runs_and_is_ready_with_only_its_own_bus_permissions
                 "REDIS_URL": redis_url,
                 "HTTP_HOST": "127.0.0.1",
                 "HTTP_PORT": str(port),
+                **(
+                    {f"{service.name.upper()}_METRICS_PORT": str(free_port())}
+                    if service.metrics_port
+                    else {}
+                ),
                 "LOG_FORMAT": "json",
             }
             with log.open("wb") as out:

@@ -71,7 +71,8 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         # Edge routes fail open: liveness and the key set stay up; readiness says why not ready.
         assert (await client.get("/health")).status_code == 200
         assert (await client.get("/.well-known/jwks.json")).status_code == 200
-        assert (await client.get("/metrics")).status_code == 200
+        async with httpx.AsyncClient(base_url=stack.gateway_metrics_url, timeout=5) as internal:
+            assert (await internal.get("/metrics")).status_code == 200
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"] == "unavailable"

@@ -102,6 +102,12 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
             status, body = get_json(state["services"][name]["url"] + "/health/ready")
             assert status == 200 and body["checks"]["database"] == "ok"
             assert body["checks"]["nats"] == "ok"
+        # The gateway's metrics are on its own internal port, not on the public one.
+        with urllib.request.urlopen(state["metrics_urls"]["gateway"] + "/metrics") as metrics:
+            assert b"agentbus_http_requests_total" in metrics.read()
+        with pytest.raises(urllib.error.HTTPError) as public:
+            urllib.request.urlopen(state["gateway_url"] + "/metrics", timeout=5)
+        assert public.value.code == 404
         # Leave a mark in the database to find after a restart.
         postgres_url = state["urls"]["DATABASE_URL"]
         subprocess.run(

@@ -244,6 +244,12 @@ class RunningGateway:
     client: httpx.AsyncClient
     settings: GatewaySettings
 
+    async def metrics(self) -> httpx.Response:
+        """``/metrics`` from the internal listener, where Prometheus scrapes it."""
+        port = self.app.state.metrics_listener.port
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as internal:
+            return await internal.get("/metrics")
+
 
 @asynccontextmanager
 async def serve_gateway(settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
@@ -284,6 +290,7 @@ def gateway_settings(nats_url: str, redis_url: str, **overrides: Any) -> Gateway
         "rpc_timeout": 1.0,
         "ping_timeout": 0.5,
         "stripe_webhook_secrets": "whsec_current,whsec_previous",
+        "metrics_port": 0,  # any free port: many gateways run at once
     }
     values.update(overrides)
     return GatewaySettings(**values)

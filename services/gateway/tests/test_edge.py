@@ -79,11 +79,11 @@ async def test_ready_when_every_part_answers(
 
 
 async def test_metrics_count_requests_by_route_template_without_ids(
-    client: Any, tokens: Any
+    gateway: Any, client: Any, tokens: Any
 ) -> None:
     await client.delete("/api/v1/auth/sessions/s_secret_id_123", headers=tokens.bearer())
     await client.get("/no/such/path/u_42")
-    text = (await client.get("/metrics")).text
+    text = (await gateway.metrics()).text
     assert (
         'agentbus_http_requests_total{method="DELETE",route="/api/v1/auth/sessions/{session_id}",'
         'status="404"}'
@@ -92,6 +92,29 @@ async def test_metrics_count_requests_by_route_template_without_ids(
     assert "s_secret_id_123" not in text
     assert "u_42" not in text
     assert "agentbus_gateway_tokens_rejected_total" in text
+
+
+async def test_public_port_answers_404_for_metrics_which_the_internal_listener_serves(
+    gateway: Any, client: Any
+) -> None:
+    public = await client.get("/metrics")
+    assert public.status_code == 404
+    assert "agentbus_" not in public.text
+    internal = await gateway.metrics()
+    assert internal.status_code == 200
+    assert internal.headers["content-type"].startswith("text/plain")
+    assert "agentbus_gateway_tokens_rejected_total" in internal.text
+    assert gateway.app.state.metrics_listener.port != int(gateway.url.rsplit(":", 1)[1])
+
+
+def test_metrics_port_must_differ_from_the_public_port() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from agentbus_gateway.settings import GatewaySettings
+
+    with pytest.raises(ValidationError, match="GATEWAY_METRICS_PORT"):
+        GatewaySettings(http_port=8000, metrics_port=8000)
 
 
 async def test_cors_allows_only_the_configured_origins(start_gateway: Any, fake_auth: Any) -> None:

@@ -201,7 +201,7 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
         assert await redis.zcard("gateway:sse:user:u_gone") == 0
     finally:
         await redis.aclose()
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = (await gateway.metrics()).text
     assert 'agentbus_gateway_open_streams{kind="billing"} 0.0' in metrics
     # The slot is free again: the same user may open a new stream at once.
     async with gateway.client.stream("GET", BILLING, headers=headers) as again:

@@ -121,6 +121,8 @@ class DevStack:
         self.companions: list[ServiceProcess] = []
         self.companion_env: dict[str, str] = {}
         self.ports: dict[str, int] = {}
+        self.metrics_ports: dict[str, int] = {}
+        """Internal ``/metrics`` ports of the services whose HTTP port faces the public."""
         self.urls: dict[str, str] = {}
         self._stopping = False
         self._handed_out: set[int] = set()
@@ -230,6 +232,19 @@ class DevStack:
             if port_open("127.0.0.1", port):
                 raise ServerError(f"port {port} for {service.name} is in use (try --free-ports)")
             self.ports[service.name] = port
+            if service.metrics_port:
+                self.metrics_ports[service.name] = self._metrics_port(service.metrics_port)
+
+    def _metrics_env(self, name: str) -> dict[str, str]:
+        """``<NAME>_METRICS_PORT`` of a service with an internal ``/metrics`` listener."""
+        port = self.metrics_ports.get(name)
+        return {f"{name.upper()}_METRICS_PORT": str(port)} if port else {}
+
+    def _metrics_port(self, default: int) -> int:
+        port = self._free_port() if self.free_ports else default
+        if port_open("127.0.0.1", port):
+            raise ServerError(f"metrics port {port} is in use (try --free-ports)")
+        return port
 
     def _start_companions(self) -> None:
         """Start each selected service's development stand-ins that the environment does not replace."""
@@ -285,6 +300,7 @@ class DevStack:
                 **{k: v for k, v in service.env.items() if v != DEV_SECRET},
                 "HTTP_HOST": "127.0.0.1",
                 "HTTP_PORT": str(port),
+                **self._metrics_env(service.name),
                 "SERVICE_INSTANCE": f"dev-{service.name}",
             }
             log_path = self.var / "logs" / f"{service.name}.log" if self.log_to_files else None
@@ -313,6 +329,9 @@ class DevStack:
         gateway = next((s for s in self.services if s.manifest.name == "gateway"), None)
         state = {
             "gateway_url": gateway.url if gateway else None,
+            "metrics_urls": {
+                name: f"http://127.0.0.1:{port}" for name, port in self.metrics_ports.items()
+            },
             "urls": self.urls,
             "services": {
                 s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}

@@ -53,6 +53,14 @@ class ServiceManifest:
     """Extra environment the dev stack sets for this service; ``DEV_SECRET`` values are generated."""
     companions: tuple[Companion, ...] = ()
     """Development stand-ins the dev stack runs for this service (see :class:`Companion`)."""
+    metrics_port: int | None = None
+    """Port of an internal listener for ``/metrics`` when ``default_port`` faces the public (the
+    gateway's); the dev stack passes it as ``<NAME>_METRICS_PORT``. None: metrics on the HTTP port."""
+
+    @property
+    def scrape_port(self) -> int:
+        """Where Prometheus reads this service's ``/metrics``."""
+        return self.metrics_port or self.default_port
 
 
 def discover() -> list[ServiceManifest]:

@@ -5,7 +5,9 @@ operations on ``runtime.rpc_router``, its durable consumers with
 ``runtime.consumer(...)``, its background loops with ``runtime.background``,
 then calls ``runtime.run()``. The runtime serves ``/health`` (alive),
 ``/health/ready`` (NATS, database and Redis reachable) and ``/metrics`` over
-HTTP, and answers ``rpc.<service>.v1.ping`` on the bus.
+HTTP, and answers ``rpc.<service>.v1.ping`` on the bus. A process whose HTTP
+port faces the public (the gateway) serves ``/metrics`` on an
+:class:`InternalListener` of its own instead.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import functools
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -80,15 +82,70 @@ def ops_routes(readiness: Callable[[], Awaitable[tuple[bool, dict[str, str]]]]) 
             status_code=200 if ok else 503,
         )
 
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/health/ready", ready, methods=["GET"]),
+        metrics_route(),
+    ]
+
+
+def metrics_route() -> Route:
+    """``/metrics``: this process's Prometheus metrics, the same on every listener that has it."""
+
     async def metrics(_: Request) -> Response:
         body, content_type = render_latest()
         return Response(body, media_type=content_type)
 
-    return [
-        Route("/health", health, methods=["GET"]),
-        Route("/health/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
+    return Route("/metrics", metrics, methods=["GET"])
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside a process that already has one: signals stay with the main one."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class InternalListener:
+    """A second HTTP listener of the process, for what only the cluster may reach (Prometheus
+    scraping the gateway's ``/metrics``): bound at start-up, closed at shutdown.
+
+    ``start`` raises ``OSError`` when the port cannot be bound. ``port`` is the bound port
+    (the one picked when asked for 0).
+    """
+
+    def __init__(self, routes: list[BaseRoute], *, host: str, port: int) -> None:
+        self._host = host
+        self._wanted_port = port
+        config = uvicorn.Config(
+            Starlette(routes=routes), log_config=None, access_log=False, lifespan="off"
+        )
+        self._server = _EmbeddedServer(config)
+        self._task: asyncio.Task[None] | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._wanted_port))
+            # Listening now: connections wait in the backlog until the server takes them.
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="internal-http")
+        log.info("internal_listener.started", host=self._host, port=self.port)
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._task = None
 
 
 class ServiceRuntime:
@@ -166,6 +223,13 @@ class ServiceRuntime:
     def on_shutdown(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         self._shutdown.append(fn)
         return fn
+
+    def serve_internally(self, routes: list[BaseRoute], *, port: int) -> InternalListener:
+        """Serve ``routes`` on a second listener (``HTTP_HOST``, ``port``) for the process's life."""
+        listener = InternalListener(routes, host=self.settings.http_host, port=port)
+        self.on_startup(listener.start)
+        self.on_shutdown(listener.stop)
+        return listener
 
     def background(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         """Run ``fn`` for the life of the process; restart it with a back-off if it crashes."""

@@ -2,8 +2,9 @@
 
 The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked
 consumer and the per-replica subscription that ends revoked sessions' streams,
-the key-set refresher) serving a FastAPI app: the edge routes, the
-two streams, and one generic endpoint per declared route.
+the key-set refresher, the internal ``/metrics`` listener) serving a FastAPI
+app on the public port: the edge routes, the two streams, and one generic
+endpoint per declared route.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from agentbus_shared.contracts import ROUTES, Route
 from agentbus_shared.contracts import auth as auth_contract
 from agentbus_shared.contracts.auth import Jwks, SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.runtime import ReadinessCheck, ServiceRuntime, check_readiness
+from agentbus_shared.runtime import (
+    ReadinessCheck,
+    ServiceRuntime,
+    check_readiness,
+    metrics_route,
+)
 
 DESCRIPTION = """The public HTTP API of Agentbus.
 
@@ -72,6 +78,9 @@ def create_app(
         retry_interval=settings.jwks_retry_interval,
     )
     runtime.background("jwks-refresh", keys.keep_fresh)
+
+    # Metrics name internal targets and refusal reasons: only the cluster may scrape them.
+    metrics_listener = runtime.serve_internally([metrics_route()], port=settings.metrics_port)
 
     revoked = RevokedSessions(runtime.redis)
     session_ends = SessionEnds(revoked)
@@ -166,6 +175,7 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.keys = keys
+    app.state.metrics_listener = metrics_listener
     return app
 
 

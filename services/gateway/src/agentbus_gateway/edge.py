@@ -1,4 +1,7 @@
-"""The gateway's own routes: health, readiness, metrics, the JWKS copy and the Stripe intake."""
+"""The gateway's own public routes: health, readiness, the JWKS copy and the Stripe intake.
+
+``/metrics`` is not among them: it goes to the internal listener (``GATEWAY_METRICS_PORT``).
+"""
 
 import time
 from collections.abc import Awaitable, Callable
@@ -14,7 +17,6 @@ from agentbus_gateway.jwks import KeySetCache
 from agentbus_gateway.openapi import problem_responses
 from agentbus_gateway.settings import EDGE_GROUP, WEBHOOK_GROUP
 from agentbus_gateway.webhooks import StripeIntake, WebhookReceipt
-from agentbus_shared.metrics import render_latest
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
 
@@ -77,16 +79,6 @@ def edge_router(
             Response(to_json(body), status_code=200 if ok else 503, media_type="application/json"),
             admission,
         )
-
-    @router.get(
-        "/metrics",
-        tags=["edge"],
-        summary="Prometheus metrics",
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-    )
-    async def metrics(admission: edge) -> Response:
-        body, content_type = render_latest()
-        return with_limits(Response(body, media_type=content_type), admission)
 
     @router.get(
         "/.well-known/jwks.json",

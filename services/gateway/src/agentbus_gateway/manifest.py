@@ -6,6 +6,8 @@ MANIFEST = ServiceManifest(
     name="gateway",
     module="agentbus_gateway",
     default_port=8000,
+    # 8000 faces the public: /metrics has a listener of its own (GATEWAY_METRICS_PORT).
+    metrics_port=8100,
     needs_redis=True,
     # Billing's tooling signs test webhooks with the same generated secret.
     env={"STRIPE_WEBHOOK_SECRETS": DEV_SECRET},

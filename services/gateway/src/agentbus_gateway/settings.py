@@ -21,7 +21,7 @@ MIN_PROXY_PREFIX = {4: 8, 6: 8}
 """The widest trusted-proxy network production accepts, by IP version: anything wider (a
 catch-all like ``0.0.0.0/0`` or ``::/0``) would let any client choose its own address."""
 EDGE_GROUP = "edge"
-"""Rate group of the gateway's own routes: health, readiness, metrics, JWKS."""
+"""Rate group of the gateway's own public routes: health, readiness, JWKS."""
 WEBHOOK_GROUP = "webhooks"
 """Rate group of the Stripe intake."""
 
@@ -95,11 +95,18 @@ class GatewaySettings(ServiceSettings):
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    metrics_port: int = Field(
+        8100,
+        ge=0,
+        le=65535,
+        description="port of the internal listener serving /metrics, for Prometheus only "
+        "(0: any free port); the public HTTP_PORT answers /metrics with 404",
+    )
 
     # ---------------------------------------------------------- rate limits
     rate_limits: dict[str, GroupLimits] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     rate_limit_fail_open_edge: bool = Field(
-        True, description="let health, metrics and JWKS through while Redis is down"
+        True, description="let health and JWKS through while Redis is down"
     )
 
     # ---------------------------------------------------------- server-sent events
@@ -146,6 +153,8 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _sane_edge(self) -> Self:
+        if self.metrics_port and self.metrics_port == self.http_port:
+            raise ValueError("GATEWAY_METRICS_PORT must differ from the public HTTP_PORT")
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise ValueError("CORS: a wildcard origin cannot be combined with credentials")
         # A table that names only some groups keeps the defaults of the others.

@@ -36,6 +36,11 @@ class Stack:
     def gateway_url(self) -> str:
         return str(self.state["gateway_url"])
 
+    @property
+    def gateway_metrics_url(self) -> str:
+        """The gateway's internal listener: ``/metrics`` is not on its public port."""
+        return str(self.state["metrics_urls"]["gateway"])
+
     def service_pid(self, name: str) -> int:
         self.refresh()
         return int(self.state["services"][name]["pid"])
