@@ -77,7 +77,8 @@ STOPSIGNAL SIGTERM
 FROM runtime AS gateway
 COPY --from=build-gateway /opt/venv /opt/venv
 ENV HTTP_PORT=8000
-EXPOSE 8000
+# 8000: the public API; 8100: /metrics for Prometheus only (GATEWAY_METRICS_PORT), never published.
+EXPOSE 8000 8100
 CMD ["python", "-m", "agentbus_gateway"]
 
 FROM runtime AS auth

@@ -63,7 +63,8 @@ def test_every_service_has_an_image_target(service: derive.ServiceManifest) -> N
     stage = STAGES[service.name]
     assert stage.all("CMD")[-1].arguments == f'["python", "-m", "{service.module}"]'
     assert stage.env().get("HTTP_PORT") == str(service.default_port)
-    assert [i.arguments for i in stage.all("EXPOSE")] == [str(service.default_port)]
+    ports = [service.default_port, *([service.metrics_port] if service.metrics_port else [])]
+    assert [i.arguments for i in stage.all("EXPOSE")] == [" ".join(str(p) for p in ports)]
     sync = _sync_command(_build_stage_of(service.name))
     assert sync[sync.index("--package") + 1] == f"agentbus-{service.name}"
 
