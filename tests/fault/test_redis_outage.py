@@ -1,10 +1,11 @@
 """Redis unavailable: the gateway answers as docs/adr/gateway-rate-limits.md says, then recovers.
 
 Documented: limited routes answer 503 with ``Retry-After``; the gateway's own ``edge`` routes
-(health, metrics, JWKS) pass without limits (``GATEWAY_RATE_LIMIT_FAIL_OPEN_EDGE``, default
-true). Readiness reports Redis as unavailable, also in chat (its runs in flight and plan
-messages are reserved in Redis: docs/adr/chat-runs-in-flight.md). Once redis-server runs again
-on its port, every process reconnects by itself.
+(health, JWKS) pass without limits (``GATEWAY_RATE_LIMIT_FAIL_OPEN_EDGE``, default true) and
+``/metrics`` on the internal listener has none. Readiness reports Redis as unavailable, also
+in chat (its runs in flight and plan messages are reserved in Redis:
+docs/adr/chat-runs-in-flight.md). Once redis-server runs again on its port, every process
+reconnects by itself.
 """
 
 from __future__ import annotations
