@@ -92,16 +92,17 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             )
             for i in range(STREAMS)
         ]
+        await poll_until(
+            "every stream is under way",
+            lambda: all(any(f["event"] == "delta" for f in got) for got in frames),
+            timeout=60,
+        )
+        # The streams hold all slots but one: one plain run takes it, the other waits for it.
         plain_run, queued_run = (
             asyncio.create_task(
                 client.post("/api/v1/chat", json={"message": message}, headers=bearer)
             )
             for message in ("A long story, please.", "Another long story, please.")
-        )
-        await poll_until(
-            "every stream is under way",
-            lambda: all(any(f["event"] == "delta" for f in got) for got in frames),
-            timeout=60,
         )
         running = (
             f"SELECT count(*) FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'running'"
