@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+from agentbus_shared.testing.stack import Stack, start_stack
 
 pytest_plugins = ["agentbus_shared.testing.plugin"]
 
@@ -25,4 +25,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        stop_stack(running.process)
+        running.stop()

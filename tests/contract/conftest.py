@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentbus_shared.testing.stack import start_stack, stop_stack
+from agentbus_shared.testing.stack import start_stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -33,4 +33,4 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
             capture.settle(quiet=1.0, timeout=15.0)
         yield Recording(list(capture.messages), outcome)
     finally:
-        stop_stack(stack.process)
+        stack.stop()

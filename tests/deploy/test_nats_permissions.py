@@ -1,9 +1,10 @@
 """The deployed bus security, proven on a real nats-server started from the deployed config.
 
-Users, subjects and owners are read from the code: every public route's
-subject, every registered event type, every stream and bucket, every call a
-service makes to another. A new service, event or call shows up here as a
-failure that says what to add to ``deploy/k8s/base/nats/accounts.conf``.
+``deploy/k8s/base/nats/accounts.conf`` is generated from the code
+(:mod:`agentbus_shared.bus.permissions`: every public route's subject, every stream and
+bucket, the core flows, every call a service makes to another and every durable consumer it
+declares); the first test fails when the checked-in file is stale. The others prove each rule
+with logins, from what the code says independently of the generator where they can.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import pytest
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
+from agentbus_shared.bus import permissions
+from agentbus_shared.bus.consumers import DurableConsumer
+from agentbus_shared.bus.permissions import deployed_accounts
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
-from agentbus_shared.contracts.streams import BUCKETS, STREAMS, STRIPE_WEBHOOKS
+from agentbus_shared.contracts.streams import BUCKETS, STREAMS, STRIPE_WEBHOOKS, streams_owned_by
 from agentbus_shared.servers import find_binary
 
 from . import derive
@@ -38,7 +42,7 @@ from .natsbus import (
 
 SERVICES = derive.service_names()
 BACKENDS = [s for s in SERVICES if s != derive.GATEWAY]
-FIX = f"add it to {ACCOUNTS_CONF.relative_to(derive.ROOT)}"
+FIX = "grant it in agentbus_shared.bus.permissions and run scripts/generate_nats_accounts.py"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +91,13 @@ async def as_user(
 
 
 # ------------------------------------------------------------------ the config itself
+def test_deployed_bus_permissions_are_generated_from_the_code() -> None:
+    assert ACCOUNTS_CONF.read_text() == deployed_accounts(), (
+        f"{ACCOUNTS_CONF.relative_to(derive.ROOT)} is stale: "
+        "run `uv run python scripts/generate_nats_accounts.py`"
+    )
+
+
 def test_every_service_has_a_bus_user() -> None:
     missing = sorted(set(SERVICES) - set(users()))
     assert not missing, f"services without a NATS user: {missing}; {FIX}"
@@ -180,8 +191,7 @@ async def test_every_call_a_service_makes_to_another_is_allowed(
     for call in calls:
         denied = await as_user[call.caller].denied_publishes([call.subject])
         assert not denied, (
-            f"{call.where}: {call.caller} calls {call.subject}, which the bus forbids; "
-            f"add it to the publish permissions of user {call.caller} in {FIX.rsplit(maxsplit=1)[-1]}"
+            f"{call.where}: {call.caller} calls {call.subject}, which the bus forbids; {FIX}"
         )
 
 
@@ -296,3 +306,82 @@ def test_nats_passwords_must_start_with_a_letter(
         env={**os.environ, **passwords, "NATS_SYS_PASSWORD": password},
     )
     assert (result.returncode == 0) == accepted, result.stderr
+
+
+# ------------------------------------------------------------------ core flows
+async def test_the_gateway_may_relay_billing_events_and_chat_may_reach_its_runs(
+    as_user: dict[str, Session],
+) -> None:
+    billing_events = subjects.event("billing", "t_probe", ">")
+    runs = [subjects.chat_run_alive("s_probe"), subjects.chat_run_cancel("s_probe")]
+    for user in [*SERVICES, "ops"]:
+        denied = await as_user[user].denied_subscriptions([billing_events])
+        assert (not denied) == (user == derive.GATEWAY), f"{user} and {billing_events}"
+        denied = await as_user[user].denied_subscriptions(runs)
+        assert (not denied) == (user == "chat"), f"{user} subscribing to a run's subjects"
+        denied = await as_user[user].denied_publishes(runs)
+        assert (not denied) == (user == "chat"), f"{user} asking a run whether it is alive"
+
+
+# ------------------------------------------------------------------ the JetStream API
+def _others_stream_requests(user: str) -> list[str]:
+    """JetStream API requests on streams ``user`` neither owns nor consumes."""
+    consumed = {
+        use.stream
+        for service in derive.services()
+        if service.name == user
+        for use in permissions.consumers(service)
+    }
+    foreign = [s.name for s in STREAMS if s.owner != user and s.name not in consumed]
+    requests = ["$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES"]
+    for stream in foreign:
+        requests += [
+            f"$JS.API.STREAM.INFO.{stream}",
+            f"$JS.API.STREAM.UPDATE.{stream}",
+            f"$JS.API.STREAM.MSG.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}",
+            f"$JS.API.CONSUMER.CREATE.{stream}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.probe.>",
+            f"$JS.API.CONSUMER.LIST.{stream}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.probe",
+            f"$JS.ACK.{stream}.probe.1.1.1.1.1",
+        ]
+    return requests
+
+
+async def test_a_service_cannot_touch_another_services_stream_through_the_jetstream_api(
+    as_user: dict[str, Session],
+) -> None:
+    for user in SERVICES:
+        requests = _others_stream_requests(user)
+        allowed = set(requests) - await as_user[user].denied_publishes(requests)
+        assert not allowed, f"{user} may use the JetStream API on others' streams: {allowed}"
+
+
+async def test_a_consumer_of_another_services_stream_reaches_only_its_own_durable(
+    as_user: dict[str, Session],
+) -> None:
+    for service in derive.services():
+        for use in permissions.consumers(service):
+            if next(s for s in STREAMS if s.name == use.stream).owner == service.name:
+                continue
+            own = f"$JS.API.CONSUMER.INFO.{use.stream}.{use.durable}"
+            other = f"$JS.API.CONSUMER.DELETE.{use.stream}.{use.durable}"
+            foreign = f"$JS.API.CONSUMER.INFO.{use.stream}.someone-else"
+            denied = await as_user[service.name].denied_publishes([own, other, foreign])
+            assert denied == {other, foreign}, f"{use.where}: {service.name} on {use.stream}"
+
+
+async def test_each_service_reaches_its_own_streams_and_consumers_through_the_api(
+    as_user: dict[str, Session],
+) -> None:
+    for service in derive.services():
+        js = as_user[service.name].client.jetstream(timeout=2)
+        for stream in streams_owned_by(service.name):
+            assert (await js.stream_info(stream.name)).config.name == stream.name
+        for use in permissions.consumers(service):
+            stream = next(s for s in STREAMS if s.name == use.stream)
+            consumer = DurableConsumer(use.service, use.durable, stream, stream.subjects[0])
+            await js.add_consumer(use.stream, consumer.config())
+            assert (await js.consumer_info(use.stream, use.durable)).name == use.durable
+        assert not as_user[service.name].denied, as_user[service.name].denied

@@ -26,7 +26,7 @@ import httpx
 import pyotp
 import pytest
 
-from agentbus_shared.testing.stack import SseEvent, Stack, read_sse, start_stack, stop_stack
+from agentbus_shared.testing.stack import SseEvent, Stack, read_sse, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +81,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        stop_stack(running.process)
+        running.stop()
 
 
 # ------------------------------------------------------------------ the people and their state

@@ -31,7 +31,7 @@ from agentbus_shared.servers import (
     RedisServer,
     port_open,
 )
-from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+from agentbus_shared.testing.stack import Stack, start_stack
 
 PASSWORD = "correct horse battery staple 42"
 PROBLEM = "application/problem+json"
@@ -131,9 +131,11 @@ class FaultStack:
         return [line.split("|") for line in out.splitlines() if line]
 
     def close(self) -> None:
-        stop_stack(self.stack.process)
-        for server in self.restarted.values():
-            server.stop()
+        try:
+            self.stack.stop()
+        finally:
+            for server in self.restarted.values():
+                server.stop()
 
 
 def fault_stack(directory: Path, extra_env: dict[str, str] | None = None) -> Iterator[FaultStack]:

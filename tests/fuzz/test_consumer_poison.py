@@ -28,7 +28,7 @@ from nats.js.api import ConsumerInfo
 
 from agentbus_shared.bus.consumers import DurableConsumer
 from agentbus_shared.contracts.streams import DEAD_LETTERS
-from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+from agentbus_shared.testing.stack import Stack, start_stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -82,7 +82,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        stop_stack(running.process)
+        running.stop()
 
 
 async def publish_garbage(nats_url: str, targets: list[DurableConsumer]) -> dict[str, set[int]]:

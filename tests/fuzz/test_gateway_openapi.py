@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from agentbus_gateway.openapi import LINKS
-from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+from agentbus_shared.testing.stack import Stack, start_stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -80,7 +80,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        stop_stack(running.process)
+        running.stop()
 
 
 class Owner:

@@ -30,7 +30,7 @@ from fuzz_support import (
 
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
 from agentbus_shared.bus import headers
-from agentbus_shared.testing.stack import Stack, start_stack, stop_stack
+from agentbus_shared.testing.stack import Stack, start_stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -204,7 +204,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        stop_stack(running.process)
+        running.stop()
 
 
 async def _send_all(

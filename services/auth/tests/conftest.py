@@ -33,6 +33,7 @@ from agentbus_shared.contracts.auth import AccessTokenClaims
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import AgentbusError
+from agentbus_shared.testing.plugin import BusLogins
 
 STRONG_PASSWORD = "glacier-violin-tangerine-42"
 OTHER_PASSWORD = "quartz-harbor-lantern-77"
@@ -54,6 +55,12 @@ async def apply_all_streams(nats_url: str) -> None:
 @pytest.fixture
 def mail_dir(tmp_path: Path) -> Path:
     return tmp_path / "mail"
+
+
+@pytest.fixture(autouse=True)
+def _logs_in_as_auth(monkeypatch: pytest.MonkeyPatch, bus_logins: BusLogins) -> None:
+    """The service under test logs in to the bus as auth, with auth's permissions."""
+    bus_logins.log_in_as(monkeypatch, "auth")
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.servers import free_port
+from agentbus_shared.testing.plugin import BusLogins
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -111,6 +112,12 @@ def stripe_standin(standin_server: StandinServer, gateway_double: GatewayDouble)
 
 
 # ------------------------------------------------------------------ bus and service
+@pytest.fixture(autouse=True)
+def _logs_in_as_billing(monkeypatch: pytest.MonkeyPatch, bus_logins: BusLogins) -> None:
+    """The service under test logs in to the bus as billing, with billing's permissions."""
+    bus_logins.log_in_as(monkeypatch, "billing")
+
+
 @pytest.fixture
 async def streams(nats_url: str) -> None:
     """Every stream and bucket, as ``agentbus streams apply`` (and the dev stack) creates them."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.db import async_url
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.plugin import BusLogins
 
 from .support import ChatClient, FakeBilling, principal, running
 
@@ -31,6 +32,12 @@ async def billing(broker: NatsBroker) -> AsyncIterator[FakeBilling]:
 @pytest.fixture
 def settings(service_env: dict[str, str]) -> ChatSettings:
     return ChatSettings(builtin_token_delay=0.0, entitlements_ttl=0.0, lease_seconds=6.0)
+
+
+@pytest.fixture(autouse=True)
+def _logs_in_as_chat(monkeypatch: pytest.MonkeyPatch, bus_logins: BusLogins) -> None:
+    """The service under test logs in to the bus as chat, with chat's permissions."""
+    bus_logins.log_in_as(monkeypatch, "chat")
 
 
 @pytest.fixture

@@ -28,14 +28,16 @@ from joserfc.jwk import OKPKey
 from agentbus_gateway.app import create_app
 from agentbus_gateway.settings import GatewaySettings
 from agentbus_shared.bus import Meta, OptionalPrincipal, Reply, apply_streams
+from agentbus_shared.bus.permissions import HARNESS
 from agentbus_shared.contracts import ROUTES, chat
 from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import NotFound, PaymentRequired
 from agentbus_shared.runtime import ServiceRuntime
-from agentbus_shared.servers import NatsServer, free_port
+from agentbus_shared.servers import free_port
 from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.testing.plugin import BusLogins, secured_nats
 
 ALL_SCOPES = " ".join(s.value for s in Scope)
 
@@ -321,9 +323,14 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def gateway(
-    nats_url: str, redis_url: str, fake_auth: FakeAuth, settings_overrides: dict[str, Any]
+    nats_url: str,
+    redis_url: str,
+    fake_auth: FakeAuth,
+    settings_overrides: dict[str, Any],
+    bus_logins: BusLogins,
 ) -> AsyncIterator[RunningGateway]:
-    async with serve_gateway(gateway_settings(nats_url, redis_url, **settings_overrides)) as gw:
+    overrides = bus_logins.login("gateway") | settings_overrides
+    async with serve_gateway(gateway_settings(nats_url, redis_url, **overrides)) as gw:
         yield gw
 
 
@@ -334,11 +341,13 @@ def client(gateway: RunningGateway) -> httpx.AsyncClient:
 
 # ------------------------------------------------------------------ helpers as fixtures
 @pytest.fixture
-def start_gateway(nats_url: str, redis_url: str, streams: None) -> Callable[..., Any]:
+def start_gateway(
+    nats_url: str, redis_url: str, streams: None, bus_logins: BusLogins
+) -> Callable[..., Any]:
     """``async with start_gateway(**settings) as gw`` for tests that need their own settings."""
 
     def start(**overrides: Any) -> Any:
-        servers = {"nats_url": nats_url, "redis_url": redis_url}
+        servers = {"nats_url": nats_url, "redis_url": redis_url, **bus_logins.login("gateway")}
         return serve_gateway(gateway_settings(**(servers | overrides)))
 
     return start
@@ -388,8 +397,9 @@ class ThreadedStack:
     auth, chat and billing answers with an echo; chat streams end with ``final``.
     """
 
-    def __init__(self, nats_url: str, redis_url: str, signing_key: OKPKey) -> None:
-        self.nats_url = nats_url
+    def __init__(self, logins: BusLogins, redis_url: str, signing_key: OKPKey) -> None:
+        self.logins = logins
+        self.nats_url = logins.url_for(HARNESS)
         self.redis_url = redis_url
         self.tokens = TokenFactory(signing_key)
         self.url = ""
@@ -433,7 +443,11 @@ class ThreadedStack:
                     if route.service == fake.name and route.operation not in known:
                         fake.operation(route.operation)
             settings = gateway_settings(
-                self.nats_url, self.redis_url, rate_limits=GENEROUS_LIMITS, rpc_timeout=5.0
+                self.nats_url,
+                self.redis_url,
+                rate_limits=GENEROUS_LIMITS,
+                rpc_timeout=5.0,
+                **self.logins.login("gateway"),
             )
             async with running(*fakes), serve_gateway(settings) as gateway:
                 self.url = gateway.url
@@ -449,10 +463,12 @@ def gateway_thread(
     tmp_path_factory: pytest.TempPathFactory, redis_server: Any
 ) -> Iterator[ThreadedStack]:
     """A gateway for a whole module (its own nats-server), driven from synchronous code."""
-    nats_server = NatsServer(tmp_path_factory.mktemp("nats") / "data", persistent=False).start()
+    nats_server, logins = secured_nats(tmp_path_factory.mktemp("nats") / "data")
+    nats_server.start()
     try:
         key = OKPKey.generate_key("Ed25519", auto_kid=True)
-        with ThreadedStack(nats_server.url, redis_server.url, key) as stack:
+        with ThreadedStack(logins, redis_server.url, key) as stack:
             yield stack
     finally:
         nats_server.stop()
+    assert not nats_server.permission_violations()

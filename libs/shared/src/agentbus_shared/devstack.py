@@ -8,6 +8,11 @@ its own process, waits until each is ready and prints where the gateway
 listens. A service that dies is restarted. Ctrl-C (or SIGTERM) stops the
 services, then the servers; a second run reuses the data.
 
+nats-server runs with the deployed bus users and permissions
+(:mod:`agentbus_shared.bus.permissions`) and passwords made for this run: each service logs
+in as itself, the stream definitions are applied as ``ops``, and ``stack.json`` gives tools
+the harness user (every right) in its ``NATS_URL``.
+
 ``var/stack.json`` describes the running stack (URLs, ports, pids) for tools
 and tests.
 """
@@ -33,6 +38,7 @@ from typing import Any
 import nats
 
 from agentbus_shared import manifest, migrations
+from agentbus_shared.bus.permissions import HARNESS, OPS, BusLogins
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.manifest import DEV_SECRET, Companion, ServiceManifest
@@ -44,6 +50,7 @@ from agentbus_shared.servers import (
     ServerError,
     free_port,
     port_open,
+    secured_nats_server,
 )
 from agentbus_shared.settings import DEV_SECRET_PREFIX
 
@@ -117,6 +124,8 @@ class DevStack:
         self.progress = progress
         self.environ = dict(os.environ if environ is None else environ)
         self.servers: list[ManagedServer] = []
+        self.bus: BusLogins | None = None
+        """The users of the nats-server this stack started (none for one from ``NATS_URL``)."""
         self.services: list[ServiceProcess] = []
         self.companions: list[ServiceProcess] = []
         self.companion_env: dict[str, str] = {}
@@ -161,7 +170,7 @@ class DevStack:
 
     def _start_servers(self) -> None:
         wanted: list[tuple[str, str, Callable[[], ManagedServer]]] = [
-            ("NATS_URL", "nats", lambda: NatsServer(self.var / "nats", port=self._port("nats"))),
+            ("NATS_URL", "nats", self._nats_server),
             (
                 "DATABASE_URL",
                 "postgres",
@@ -186,6 +195,20 @@ class DevStack:
                 self.urls[env_name] = server.ensure_database()
             else:
                 self.urls[env_name] = server.url
+        # Tools and tests reach the bus through stack.json as the harness; services as themselves.
+        self.urls["NATS_URL"] = self._bus_url(HARNESS)
+
+    def _nats_server(self) -> NatsServer:
+        """nats-server with the deployed users and permissions, fresh passwords each start."""
+        server, self.bus = secured_nats_server(self.var / "nats", port=self._port("nats"))
+        return server
+
+    def _bus_url(self, user: str) -> str:
+        return self.bus.url_for(user) if self.bus is not None else self.urls["NATS_URL"]
+
+    def _bus_login(self, user: str) -> dict[str, str]:
+        """``NATS_URL``, ``NATS_USER`` and ``NATS_PASSWORD`` of ``user`` on the stack's server."""
+        return self.bus.env(user) if self.bus is not None else {}
 
     def _migrate(self) -> None:
         for service in manifest.with_schema():
@@ -193,7 +216,7 @@ class DevStack:
             migrations.upgrade(service, self.urls["DATABASE_URL"])
 
     async def _apply_streams(self) -> None:
-        nc = await nats.connect(self.urls["NATS_URL"], connect_timeout=5)
+        nc = await nats.connect(self._bus_url(OPS), connect_timeout=5)
         try:
             js = nc.jetstream()
             await apply_streams(js, STREAMS)
@@ -298,6 +321,7 @@ class DevStack:
                 **{k: v for k, v in dev_secrets.items() if k not in self.environ},
                 **self.companion_env,
                 **{k: v for k, v in service.env.items() if v != DEV_SECRET},
+                **self._bus_login(service.name),
                 "HTTP_HOST": "127.0.0.1",
                 "HTTP_PORT": str(port),
                 **self._metrics_env(service.name),
@@ -360,6 +384,7 @@ class DevStack:
         # (a reader once saw the file empty between truncate and write).
         path = self.var / "stack.json"
         staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        staged.touch(mode=0o600)  # it holds the harness's bus password
         staged.write_text(json.dumps(state, indent=2))
         os.replace(staged, path)
 

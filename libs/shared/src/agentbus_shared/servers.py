@@ -21,13 +21,18 @@ import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Self
 from urllib.parse import quote, unquote, urlsplit
 
 import psutil
 
+from agentbus_shared.bus import permissions
+from agentbus_shared.bus.permissions import BusLogins
+
 PG_SYSTEM_USER = "agentbus_pg"
+_VIOLATION = " Violation - Subject "
 _PR_SET_PDEATHSIG = 1
 
 
@@ -215,9 +220,57 @@ class ManagedServer(ABC):
 
 
 class NatsServer(ManagedServer):
+    """nats-server with JetStream; with ``accounts``, the bus users and permissions too.
+
+    ``accounts`` is a rendered ``accounts.conf`` (:mod:`agentbus_shared.bus.permissions`) and
+    ``passwords`` the ``NATS_<USER>_PASSWORD`` values it reads. Both are written, with the
+    listen address and the store, into one configuration file next to the data directory
+    (mode 0600), so a server started again on the same data directory without them (a fault
+    test restarting it) keeps its users.
+    """
+
     name = "nats"
 
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        persistent: bool = True,
+        accounts: str | None = None,
+        passwords: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(data_dir, port=port, host=host, persistent=persistent)
+        self.accounts = accounts
+        self.passwords = dict(passwords or {})
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir.parent / f"{self.name}.conf"
+
+    def prepare(self) -> None:
+        super().prepare()
+        if self.accounts is not None:
+            self.config_path.write_text(self._config())
+            self.config_path.chmod(0o600)
+
+    def _config(self) -> str:
+        assert self.accounts is not None
+        variables = [f'{name}: "{value}"' for name, value in sorted(self.passwords.items())]
+        return "\n".join(
+            [
+                *variables,
+                f"server_name: agentbus-dev-{self.port}",
+                f'listen: "{self.host}:{self.port}"',
+                f'jetstream {{ store_dir: "{self.data_dir}" }}',
+                self.accounts,
+            ]
+        )
+
     def command(self) -> list[str]:
+        if self.config_path.exists():
+            return [str(find_binary("nats-server")), "-c", str(self.config_path)]
         return [
             str(find_binary("nats-server")),
             "--jetstream",
@@ -231,9 +284,38 @@ class NatsServer(ManagedServer):
             f"agentbus-dev-{self.port}",
         ]
 
+    def permission_violations(self) -> list[str]:
+        """The server log's lines about a client denied a publish or a subscription."""
+        return permission_violations(self.log_path)
+
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
+
+
+def permission_violations(log_path: Path) -> list[str]:
+    """The lines of a nats-server log about a client denied a publish or a subscription."""
+    if not log_path.exists():
+        return []
+    lines = log_path.read_text(errors="replace").splitlines()
+    return [line for line in lines if _VIOLATION in line]
+
+
+def secured_nats_server(
+    directory: Path, *, port: int | None = None, persistent: bool = True
+) -> tuple[NatsServer, BusLogins]:
+    """nats-server with the deployed bus users and permissions plus the harness, with fresh
+    passwords (not started): the dev and test stacks' server."""
+    users = permissions.stack_users()
+    variables = permissions.new_passwords(users)
+    server = NatsServer(
+        directory,
+        port=port,
+        persistent=persistent,
+        accounts=permissions.render_accounts(users),
+        passwords=variables,
+    )
+    return server, BusLogins.of(server.url, users, variables)
 
 
 class RedisServer(ManagedServer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsUserPassword
@@ -19,7 +20,8 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
 
     Reconnects forever with a short wait: a restart of nats-server must not
     take a service down. Credentials come from ``NATS_CREDS_FILE`` or
-    ``NATS_USER``/``NATS_PASSWORD``; TLS from ``NATS_TLS_CA_FILE``.
+    ``NATS_USER``/``NATS_PASSWORD`` (which win over any in ``NATS_URL``), else from
+    ``NATS_URL`` (``nats://user:password@host:4222``); TLS from ``NATS_TLS_CA_FILE``.
     """
     options: dict[str, Any] = {
         "name": f"agentbus-{name}",
@@ -47,7 +49,20 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
     elif tls is not None:
         security = NatsSecurity(ssl_context=tls)
     options.update(extra)
-    return NatsBroker(settings.nats_url, security=security, log_level=0, **options)
+    url = settings.nats_url if security is None else without_credentials(settings.nats_url)
+    return NatsBroker(url, security=security, log_level=0, **options)
+
+
+def without_credentials(urls: str) -> str:
+    """``NATS_URL`` (one server or several, comma-separated) with any user and password removed."""
+    return ",".join(_server_without_credentials(url.strip()) for url in urls.split(","))
+
+
+def _server_without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 async def _log_error(error: Exception) -> None:

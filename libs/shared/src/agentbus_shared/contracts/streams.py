@@ -32,7 +32,13 @@ class StreamSpec:
     deny_delete: bool = False
     deny_purge: bool = False
     replicas: int = 1
+    writers: tuple[str, ...] = ()
+    """Who publishes to its subjects, when not (only) its owner."""
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def written_by(self) -> tuple[str, ...]:
+        return self.writers or (self.owner,)
 
     def with_replicas(self, replicas: int) -> StreamSpec:
         return replace(self, replicas=replicas)
@@ -63,6 +69,13 @@ class BucketSpec:
     history: int = 1
     ttl: float | None = None
     replicas: int = 1
+    readers: tuple[str, ...] = ()
+    """Services that read it besides its owner (the bus permissions grant them reads only)."""
+
+    @property
+    def stream_name(self) -> str:
+        """The stream JetStream keeps the bucket in."""
+        return f"KV_{self.name}"
 
     def with_replicas(self, replicas: int) -> BucketSpec:
         return replace(self, replicas=replicas)
@@ -108,6 +121,7 @@ STRIPE_WEBHOOKS = StreamSpec(
     duplicate_window=3 * DAY,
     deny_delete=True,
     deny_purge=True,
+    writers=("gateway",),
 )
 DEAD_LETTERS = StreamSpec(
     name="DEAD_LETTERS",
@@ -122,6 +136,7 @@ ENTITLEMENTS = BucketSpec(
     owner="billing",
     description="Per-tenant plan limits and usage so far; key = tenant id.",
     history=1,
+    readers=("chat",),
 )
 
 STREAMS: tuple[StreamSpec, ...] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 SERVICES = ("gateway", "auth", "chat", "billing")
 
@@ -57,6 +58,52 @@ def stripe_webhook(event_type: str) -> str:
 
 def dead_letter(service: str, consumer: str) -> str:
     return f"dlq.{_token(service, 'service')}.{_token(consumer, 'consumer')}"
+
+
+def dead_letters_of(service: str) -> str:
+    """Every dead letter of one service's consumers: ``dlq.<service>.>``."""
+    return f"dlq.{_token(service, 'service')}.>"
+
+
+@dataclass(frozen=True)
+class CoreFlow:
+    """Core (not JetStream) messages between services: who publishes and who subscribes."""
+
+    subject: str
+    publishers: tuple[str, ...]
+    subscribers: tuple[str, ...]
+    description: str
+
+
+CORE_FLOWS: tuple[CoreFlow, ...] = (
+    CoreFlow(
+        "streams.chat.>",
+        publishers=("chat",),
+        subscribers=("gateway",),
+        description="A chat run's frames, relayed by the gateway as server-sent events.",
+    ),
+    CoreFlow(
+        "chat.runs.>",
+        publishers=("chat",),
+        subscribers=("chat",),
+        description="Whether a run is alive, and its cancel, for the chat replica running it.",
+    ),
+    CoreFlow(
+        "events.billing.>",
+        publishers=(),
+        subscribers=("gateway",),
+        description="A tenant's billing events, relayed by the gateway as server-sent events "
+        "(billing publishes them to its stream).",
+    ),
+    CoreFlow(
+        "events.auth.*.session.revoked",
+        publishers=(),
+        subscribers=("gateway",),
+        description="Revoked sessions, heard by every gateway replica (no queue group) to end "
+        "the session's open streams at once (auth publishes them to its stream).",
+    ),
+)
+"""The bus permissions (:mod:`agentbus_shared.bus.permissions`) grant exactly these."""
 
 
 SYSTEM_TENANT = "system"

@@ -1,6 +1,11 @@
 """Pytest fixtures for the real servers: one fixture per server, each test isolated.
 
-- ``nats_server``: a fresh nats-server with JetStream per test (starts in ~10 ms).
+- ``nats_server``: a fresh nats-server with JetStream per test (starts in ~10 ms), with the
+  deployed bus users and permissions (:mod:`agentbus_shared.bus.permissions`). ``nats_url``
+  logs in as the harness (every right: the test's own clients stand in for the world outside);
+  a service under test logs in as itself with ``bus_logins.settings(<service>)``. A test whose
+  server logged a permissions violation fails, unless marked ``bus_violations`` (it provokes
+  them on purpose): the tests so exercise the deployed permissions.
 - ``postgres_server``: one PostgreSQL per session; ``database_url`` gives each
   test its own database, cloned from a template that has every service's
   migrations applied.
@@ -36,7 +41,8 @@ import redis as sync_redis
 from faststream.nats import NatsBroker
 
 from agentbus_shared import manifest, migrations
-from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer
+from agentbus_shared.bus import permissions
+from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, secured_nats_server
 
 TEMPLATE_DB = "agentbus_template"
 _db_counter = itertools.count(1)
@@ -106,22 +112,70 @@ def _shared_nats() -> Iterator[str | None]:
         yield None
 
 
+VIOLATIONS_MARKER = "bus_violations"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{VIOLATIONS_MARKER}: the test provokes NATS permission violations on purpose",
+    )
+
+
+class BusLogins(permissions.BusLogins):
+    def log_in_as(self, monkeypatch: pytest.MonkeyPatch, user: str) -> None:
+        """Settings read from the environment from now on log in as ``user`` (the service
+        under test), whatever ``NATS_URL`` says."""
+        for key, value in self.env(user).items():
+            if key != "NATS_URL":
+                monkeypatch.setenv(key, value)
+
+
+def secured_nats(directory: Path, *, persistent: bool = False) -> tuple[NatsServer, BusLogins]:
+    """nats-server with the deployed users and permissions (and the harness), fresh passwords."""
+    server, logins = secured_nats_server(directory, persistent=persistent)
+    return server, BusLogins(logins.url, logins.passwords)
+
+
 @pytest.fixture
-def nats_server(tmp_path: Path, _shared_nats: str | None) -> Iterator[NatsServer | SharedServer]:
+def _test_nats(
+    request: pytest.FixtureRequest, tmp_path: Path, _shared_nats: str | None
+) -> Iterator[tuple[NatsServer | SharedServer, BusLogins]]:
     if _shared_nats:
         _wipe_jetstream(_shared_nats)
-        yield SharedServer(_shared_nats)
+        yield SharedServer(_shared_nats), BusLogins(_shared_nats)
         return
-    server = NatsServer(tmp_path / "nats", persistent=False).start()
+    server, logins = secured_nats(tmp_path / "nats")
+    server.start()
     try:
-        yield server
+        yield server, logins
     finally:
         server.stop()
+    violations = server.permission_violations()
+    if violations and request.node.get_closest_marker(VIOLATIONS_MARKER) is None:
+        pytest.fail(
+            "the bus refused a client (a service lacks a permission: grant it in "
+            "agentbus_shared.bus.permissions, from the contracts):\n" + "\n".join(violations)
+        )
 
 
 @pytest.fixture
-def nats_url(nats_server: NatsServer | SharedServer) -> str:
-    return nats_server.url
+def nats_server(
+    _test_nats: tuple[NatsServer | SharedServer, BusLogins],
+) -> NatsServer | SharedServer:
+    return _test_nats[0]
+
+
+@pytest.fixture
+def bus_logins(_test_nats: tuple[NatsServer | SharedServer, BusLogins]) -> BusLogins:
+    """The users of this test's NATS: ``bus_logins.settings("auth")`` for the auth service."""
+    return _test_nats[1]
+
+
+@pytest.fixture
+def nats_url(bus_logins: BusLogins) -> str:
+    """The test's NATS, logged in as the harness (every right)."""
+    return bus_logins.url_for(permissions.HARNESS)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The whole system as separate processes, started exactly as `uv run task dev` starts it.
 
 Used by the end-to-end, contract, fault and fuzz suites: `start_stack` runs `agentbus dev
---free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack` tells
+--free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack.stop`
+stops it and fails when its nats-server (the deployed bus permissions) refused a service; `Stack` tells
 where everything is (``<var>/stack.json``); `read_sse` parses an event stream as it arrives.
 """
 
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from agentbus_shared.servers import permission_violations
 
 STARTUP_TIMEOUT = 180.0
 AGENTBUS = str(Path(sys.executable).parent / "agentbus")
@@ -68,6 +71,20 @@ class Stack:
     def log(self, name: str) -> str:
         path = self.var_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def bus_violations(self) -> list[str]:
+        """What the stack's nats-server refused a client (a service lacking a bus permission)."""
+        return permission_violations(self.var_dir / "nats.log")
+
+    def stop(self) -> str:
+        """Stop the stack (its output is returned); fail when its bus refused a service anything."""
+        output = stop_stack(self.process)
+        violations = self.bus_violations()
+        assert not violations, (
+            "the bus refused a service (grant it in agentbus_shared.bus.permissions):\n"
+            + "\n".join(violations)
+        )
+        return output
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

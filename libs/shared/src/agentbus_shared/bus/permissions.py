@@ -1,0 +1,465 @@
+"""Who may publish and subscribe what on the bus, derived from the contracts and the services' code.
+
+One source for every NATS server Agentbus runs: the deployed ``accounts.conf`` (Compose and
+Kubernetes) is rendered from here and checked in (a drift test compares them), and the dev
+stack and the test fixtures render the same users and permissions for the servers they start.
+
+Each service's rights come from what it declares and does:
+
+- it serves ``rpc.<service>.v1.>`` and answers on ``_INBOX.>``; it calls exactly the other
+  services' operations its source calls (``….rpc.call/request(<service>, <operation>)``);
+  the gateway, the edge, publishes every ``rpc.*.v1.>``;
+- it writes the streams it owns or is a writer of (:data:`~agentbus_shared.contracts.streams.STREAMS`),
+  its own dead letters ``dlq.<service>.>``, and the buckets it owns;
+- its core subscriptions and publications (:data:`~agentbus_shared.contracts.subjects.CORE_FLOWS`);
+- the JetStream API only for its own streams and buckets (info, create, update, consumers,
+  direct get) and for the durable consumers its source declares on others' streams
+  (``DurableConsumer(service=…, name=…, stream=…)``), with their acks.
+
+The ``ops`` user (``agentbus streams apply``, operators) keeps the whole JetStream API and no
+application subject. Passwords are ``$NATS_<USER>_PASSWORD`` environment variables of the server.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import quote
+
+from agentbus_shared import contracts, manifest
+from agentbus_shared.contracts import streams as stream_contracts
+from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.streams import BUCKETS, STREAMS, BucketSpec, StreamSpec
+
+GATEWAY = "gateway"
+OPS = "ops"
+SYS = "sys"
+HARNESS = "harness"
+"""The dev and test stacks' own user (every right) for tools and test code standing in for the
+world outside the services; never in the deployed configuration."""
+
+JS_API = "$JS.API"
+
+
+@dataclass(frozen=True)
+class BusUser:
+    name: str
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    unrestricted: bool = False
+    """No permissions block: every subject (the dev and test harness only)."""
+    comment: str = ""
+
+    @property
+    def password_variable(self) -> str:
+        return password_variable(self.name)
+
+
+def password_variable(user: str) -> str:
+    return f"NATS_{user.upper()}_PASSWORD"
+
+
+# ------------------------------------------------------------------ calls and consumers in code
+@dataclass(frozen=True)
+class RpcCall:
+    caller: str
+    service: str
+    operation: str
+    where: str
+
+    @property
+    def subject(self) -> str:
+        return subjects.rpc(self.service, self.operation)
+
+
+@dataclass(frozen=True)
+class ConsumerUse:
+    """A ``DurableConsumer(service=…, name=…, stream=…)`` declared in a service's source."""
+
+    service: str
+    durable: str
+    stream: str
+    where: str
+
+
+class UnresolvedUse(AssertionError):
+    """A call or consumer whose target cannot be read from the source, so it cannot be granted."""
+
+
+UnresolvedCall = UnresolvedUse
+
+
+def contract_module(service: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"agentbus_shared.contracts.{service}")
+    except ModuleNotFoundError:
+        return None
+
+
+def operations(service: str) -> dict[str, str]:
+    """``Operation`` constant name → operation name, for ``service``."""
+    operation_class = getattr(contract_module(service), "Operation", None)
+    if operation_class is None:
+        return {}
+    return {k: v for k, v in vars(operation_class).items() if k.isupper() and isinstance(v, str)}
+
+
+def public_subjects() -> set[str]:
+    """Every ``rpc.<service>.v1.<operation>`` the public HTTP routes forward to."""
+    return {route.subject for route in contracts.ROUTES}
+
+
+def source_files(service: manifest.ServiceManifest) -> list[Path]:
+    """The service's Python source (not its migrations), found without importing it."""
+    spec = importlib.util.find_spec(service.module)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return [p for p in sorted(root.rglob("*.py")) if "migrations" not in p.parts]
+
+
+def rpc_calls(service: manifest.ServiceManifest) -> list[RpcCall]:
+    """The ``….rpc.request(service, operation, …)`` / ``….rpc.call(…)`` calls in its source."""
+    return [
+        call
+        for path in source_files(service)
+        for call in calls_in_source(service.name, path.read_text(), str(path))
+    ]
+
+
+def consumers(service: manifest.ServiceManifest) -> list[ConsumerUse]:
+    """The durable consumers declared in its source."""
+    return [
+        use
+        for path in source_files(service)
+        for use in consumers_in_source(path.read_text(), str(path))
+    ]
+
+
+def calls_in_source(caller: str, source: str, where: str) -> list[RpcCall]:
+    """Service and operation must be literals, a contract's ``SERVICE`` or an ``Operation``
+    constant; anything else raises :class:`UnresolvedUse` saying where."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"request", "call"}
+            and _ends_with_rpc(node.func.value)
+        ):
+            continue
+        location = f"{where}:{node.lineno}"
+        args = list(node.args) + [
+            k.value for k in node.keywords if k.arg in {"service", "operation"}
+        ]
+        if len(args) < 2:
+            raise UnresolvedUse(f"{location}: an RPC call without service and operation")
+        target = _resolve_service(args[0], location)
+        operation = _resolve_operation(args[1], target, location)
+        calls.append(RpcCall(caller, target, operation, location))
+    return calls
+
+
+def consumers_in_source(source: str, where: str) -> list[ConsumerUse]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and _called_name(node.func) == "DurableConsumer"):
+            continue
+        location = f"{where}:{node.lineno}"
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        service, durable, stream = (keywords.get(k) for k in ("service", "name", "stream"))
+        if not (_is_text(service) and _is_text(durable) and isinstance(stream, ast.Name)):
+            raise UnresolvedUse(
+                f"{location}: a DurableConsumer needs literal service= and name= and a "
+                "contracts.streams constant as stream=, so the bus permissions can grant it"
+            )
+        spec = getattr(stream_contracts, stream.id, None)
+        if not isinstance(spec, StreamSpec):
+            raise UnresolvedUse(f"{location}: {stream.id} is not a stream of the contracts")
+        found.append(ConsumerUse(_text(service), _text(durable), spec.name, location))
+    return found
+
+
+def _called_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _is_text(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _text(node: ast.expr | None) -> str:
+    assert isinstance(node, ast.Constant)
+    return str(node.value)
+
+
+def _ends_with_rpc(node: ast.expr) -> bool:
+    """``rpc``, ``self.rpc``, ``self._rpc``, ``runtime.rpc``: an :class:`RpcClient` by its name."""
+    name = _called_name(node)
+    return name is not None and name.lstrip("_") == "rpc"
+
+
+def _resolve_service(node: ast.expr, location: str) -> str:
+    if _is_text(node):
+        return _text(node)
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "SERVICE"
+        and isinstance(node.value, ast.Name)
+    ):
+        module = contract_module(node.value.id)
+        if module is not None:
+            return str(module.SERVICE)
+    raise UnresolvedUse(
+        f"{location}: cannot tell which service this RPC call targets; "
+        "name it with a literal or <contract>.SERVICE so the bus permissions can grant it"
+    )
+
+
+def _resolve_operation(node: ast.expr, service: str, location: str) -> str:
+    if _is_text(node):
+        return _text(node)
+    if isinstance(node, ast.Attribute):
+        known = operations(service)
+        if node.attr in known:
+            return known[node.attr]
+    raise UnresolvedUse(
+        f"{location}: cannot tell which {service} operation this RPC call makes; "
+        f"use a literal or {service}.Operation.<NAME>"
+    )
+
+
+# ------------------------------------------------------------------ JetStream rights
+def stream_rights(stream: str) -> list[str]:
+    """An owner's rights on its stream: read and apply it, manage and read its consumers."""
+    api = JS_API
+    return [
+        f"{api}.STREAM.INFO.{stream}",
+        f"{api}.STREAM.CREATE.{stream}",
+        f"{api}.STREAM.UPDATE.{stream}",
+        f"{api}.STREAM.MSG.GET.{stream}",
+        f"{api}.DIRECT.GET.{stream}",
+        f"{api}.DIRECT.GET.{stream}.>",
+        f"{api}.CONSUMER.*.{stream}",
+        f"{api}.CONSUMER.*.{stream}.>",
+        f"{api}.CONSUMER.MSG.NEXT.{stream}.*",
+        f"{api}.CONSUMER.DURABLE.CREATE.{stream}.*",
+        f"$JS.ACK.{stream}.>",
+        f"$JS.FC.{stream}.>",
+    ]
+
+
+def consumer_rights(stream: str, durable: str) -> list[str]:
+    """One durable consumer on another service's stream: create, inspect, pull and ack it."""
+    api = JS_API
+    return [
+        f"{api}.CONSUMER.CREATE.{stream}.{durable}",
+        f"{api}.CONSUMER.CREATE.{stream}.{durable}.>",
+        f"{api}.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"{api}.CONSUMER.INFO.{stream}.{durable}",
+        f"{api}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+    ]
+
+
+def bucket_reader_rights(bucket: BucketSpec) -> list[str]:
+    stream = bucket.stream_name
+    return [
+        f"{JS_API}.STREAM.INFO.{stream}",
+        f"{JS_API}.STREAM.MSG.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}.>",
+    ]
+
+
+# ------------------------------------------------------------------ users
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _written_streams(service: str) -> list[StreamSpec]:
+    return [s for s in STREAMS if service in s.written_by]
+
+
+def service_user(service: manifest.ServiceManifest) -> BusUser:
+    name = service.name
+    publish: list[str] = ["_INBOX.>"]
+    subscribe: list[str] = ["_INBOX.>", f"{subjects.rpc_prefix(name)}>"]
+    if name == GATEWAY:
+        publish.append("rpc.*.v1.>")
+    else:
+        publish += sorted({call.subject for call in rpc_calls(service)})
+    for stream in _written_streams(name):
+        publish += stream.subjects
+    publish.append(subjects.dead_letters_of(name))
+    for flow in subjects.CORE_FLOWS:
+        if name in flow.publishers:
+            publish.append(flow.subject)
+        if name in flow.subscribers:
+            subscribe.append(flow.subject)
+    for stream in stream_contracts.streams_owned_by(name):
+        publish += stream_rights(stream.name)
+    for bucket in stream_contracts.buckets_owned_by(name):
+        publish += [f"$KV.{bucket.name}.>", *stream_rights(bucket.stream_name)]
+    for bucket in BUCKETS:
+        if name in bucket.readers:
+            publish += bucket_reader_rights(bucket)
+    owned = {s.name for s in stream_contracts.streams_owned_by(name)}
+    for use in consumers(service):
+        if use.stream not in owned:
+            publish += consumer_rights(use.stream, use.durable)
+    return BusUser(name, _unique(publish), _unique(subscribe))
+
+
+OPS_USER = BusUser(
+    OPS,
+    publish=(f"{JS_API}.>", "$JS.ACK.>", "$JS.FC.>"),
+    subscribe=("_INBOX.>",),
+    comment="`agentbus streams apply` and operators: the whole JetStream API, no application subject.",
+)
+
+
+def bus_users(services: Sequence[manifest.ServiceManifest] | None = None) -> list[BusUser]:
+    """The users of the application account: one per service, then ``ops``."""
+    found = manifest.discover() if services is None else list(services)
+    return [*(service_user(s) for s in found), OPS_USER]
+
+
+# ------------------------------------------------------------------ rendering
+_HEADER = """\
+# Who may publish and subscribe what on the Agentbus bus (docs/adr/deploy-nats-permissions.md).
+#
+# GENERATED from the contracts and the services' code by agentbus_shared.bus.permissions:
+# regenerate with `uv run python scripts/generate_nats_accounts.py`, never edit by hand
+# (tests/deploy/test_nats_permissions.py fails when this file and the code disagree).
+#
+# One application account (AGENTBUS, JetStream enabled) with one user per service and one for
+# operators; the system account (SYS) for monitoring. Passwords are environment variables, set
+# from secrets. The same file is used by compose (deploy/nats/nats.conf) and Kubernetes; the dev
+# stack and the test fixtures run nats-server with the same users and permissions.
+"""
+
+
+@dataclass
+class _Writer:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, depth: int, text: str) -> None:
+        self.lines.append("  " * depth + text)
+
+    def subjects(self, depth: int, key: str, values: Sequence[str]) -> None:
+        self.add(depth, f"{key}: [")
+        for value in values:
+            self.add(depth + 1, f'"{value}"')
+        self.add(depth, "]")
+
+
+def render_accounts(users: Sequence[BusUser]) -> str:
+    """``accounts.conf`` for ``users`` (the application account) and the system account."""
+    out = _Writer()
+    out.add(0, "accounts {")
+    out.add(1, "AGENTBUS {")
+    out.add(2, "jetstream: enabled")
+    out.add(2, "users: [")
+    for user in users:
+        _render_user(out, user)
+    out.add(2, "]")
+    out.add(1, "}")
+    out.add(1, "SYS {")
+    out.add(2, f"users: [{{ user: {SYS}, password: ${password_variable(SYS)} }}]")
+    out.add(1, "}")
+    out.add(0, "}")
+    out.add(0, "system_account: SYS")
+    return _HEADER + "\n" + "\n".join(out.lines) + "\n"
+
+
+def _render_user(out: _Writer, user: BusUser) -> None:
+    out.add(3, "{")
+    if user.comment:
+        out.add(4, f"# {user.comment}")
+    out.add(4, f"user: {user.name}")
+    out.add(4, f"password: ${user.password_variable}")
+    if not user.unrestricted:
+        out.add(4, "permissions: {")
+        out.add(5, "publish: {")
+        out.subjects(6, "allow", user.publish)
+        out.add(5, "}")
+        out.add(5, "subscribe: {")
+        out.subjects(6, "allow", user.subscribe)
+        out.add(5, "}")
+        out.add(4, "}")
+    out.add(3, "}")
+
+
+def deployed_accounts() -> str:
+    """The checked-in ``deploy/k8s/base/nats/accounts.conf``."""
+    return render_accounts(bus_users())
+
+
+def stack_users() -> list[BusUser]:
+    """The deployed users plus the harness, for the servers the dev and test stacks start."""
+    harness = BusUser(
+        HARNESS,
+        unrestricted=True,
+        comment="dev and test stacks only: tools and test code standing in for the outside world",
+    )
+    return [*bus_users(), harness]
+
+
+def password_variables(users: Sequence[BusUser]) -> list[str]:
+    return [*(u.password_variable for u in users), password_variable(SYS)]
+
+
+def new_passwords(users: Sequence[BusUser]) -> dict[str, str]:
+    """A fresh password per user (and the system account), by ``NATS_<USER>_PASSWORD``.
+
+    nats-server reads a variable's value as configuration: it must start with a letter, or
+    ``1k`` is a number and ``9-x`` an error (docs/runbooks/first-deploy.md says so too).
+    """
+    return {name: "p" + secrets.token_hex(16) for name in password_variables(users)}
+
+
+@dataclass(frozen=True)
+class BusLogins:
+    """How each user logs in to a NATS the dev or test stack started (no passwords: a server
+    someone else runs, whose users we do not know)."""
+
+    url: str
+    """The server's address, without credentials."""
+    passwords: dict[str, str] = field(default_factory=dict)
+    """Password by user name."""
+
+    @classmethod
+    def of(cls, url: str, users: Sequence[BusUser], variables: Mapping[str, str]) -> BusLogins:
+        return cls(url, {user.name: variables[user.password_variable] for user in users})
+
+    def url_for(self, user: str) -> str:
+        """The address with ``user``'s credentials in it (nats-py reads them from the URL)."""
+        if user not in self.passwords:
+            return self.url
+        scheme, _, address = self.url.partition("://")
+        return f"{scheme}://{quote(user)}:{quote(self.passwords[user], safe='')}@{address}"
+
+    def login(self, user: str) -> dict[str, str]:
+        """``ServiceSettings`` fields for logging in as ``user`` (with any ``nats_url``)."""
+        if user not in self.passwords:
+            return {}
+        return {"nats_user": user, "nats_password": self.passwords[user]}
+
+    def settings(self, user: str) -> dict[str, str]:
+        """``ServiceSettings`` fields for a process logging in as ``user``."""
+        return {"nats_url": self.url, **self.login(user)}
+
+    def env(self, user: str) -> dict[str, str]:
+        """The environment variables of a process logging in as ``user``."""
+        return {key.upper(): value for key, value in self.settings(user).items()}

@@ -1,0 +1,126 @@
+"""The test fixtures' NATS runs the deployed bus users and permissions, and says when they bite.
+
+Every test that starts a service on the shared ``nats_server`` fixture fails when the server
+logged a permissions violation, so the whole suite exercises the deployed permissions; these
+tests prove the fixture's server is the secured one and that a violation is seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import nats.errors
+import pytest
+from nats.aio.msg import Msg
+
+from agentbus_shared.bus import apply_buckets, apply_streams
+from agentbus_shared.bus.broker import without_credentials
+from agentbus_shared.bus.permissions import (
+    HARNESS,
+    bus_users,
+    calls_in_source,
+    consumers_in_source,
+    render_accounts,
+)
+from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
+from agentbus_shared.servers import NatsServer
+from agentbus_shared.testing.plugin import BusLogins, SharedServer
+
+
+async def _connect(logins: BusLogins, user: str) -> nats.NATS:
+    return await nats.connect(logins.url_for(user), allow_reconnect=False, connect_timeout=3)
+
+
+def _config(server: NatsServer | SharedServer) -> str:
+    assert isinstance(server, NatsServer), "needs the test run's own nats-server"
+    return server.config_path.read_text()
+
+
+async def test_test_servers_run_the_deployed_users_and_permissions(
+    nats_server: NatsServer | SharedServer, bus_logins: BusLogins
+) -> None:
+    config = _config(nats_server)
+    deployed = render_accounts(bus_users())
+    users = deployed[deployed.index("accounts {") : deployed.index("\n    ]\n  }\n  SYS {")]
+    assert users in config, "the test server's users differ from the deployed ones"
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(bus_logins.url, allow_reconnect=False, connect_timeout=2)
+    for user in [u.name for u in bus_users()]:
+        client = await _connect(bus_logins, user)
+        await client.close()
+
+
+async def test_the_gateway_may_subscribe_to_billing_events_and_chat_to_its_runs(
+    bus_logins: BusLogins,
+) -> None:
+    gateway = await _connect(bus_logins, "gateway")
+    chat = await _connect(bus_logins, "chat")
+    harness = await _connect(bus_logins, HARNESS)
+    try:
+        relayed = await gateway.subscribe(subjects.event("billing", "t_1", ">"))
+
+        async def alive(msg: Msg) -> None:
+            await msg.respond(b"yes")
+
+        await chat.subscribe(subjects.chat_run_alive("s_1"), cb=alive)
+        await gateway.flush()
+        await chat.flush()
+        await harness.publish(subjects.event("billing", "t_1", "invoice.changed"), b"{}")
+        assert (await relayed.next_msg(timeout=2)).data == b"{}"
+        answer = await chat.request(subjects.chat_run_alive("s_1"), b"", timeout=2)
+        assert answer.data == b"yes"
+    finally:
+        for client in (gateway, chat, harness):
+            await client.close()
+
+
+@pytest.mark.bus_violations
+async def test_a_service_cannot_touch_another_services_stream_through_the_jetstream_api(
+    nats_server: NatsServer | SharedServer, bus_logins: BusLogins
+) -> None:
+    assert isinstance(nats_server, NatsServer), "needs the test run's own nats-server"
+    ops = await _connect(bus_logins, "ops")
+    chat = await _connect(bus_logins, "chat")
+    try:
+        await apply_streams(ops.jetstream(), STREAMS)
+        await apply_buckets(ops.jetstream(), BUCKETS)
+        js = chat.jetstream(timeout=0.5)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.stream_info(AUTH_EVENTS.name)
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.delete_consumer(AUTH_EVENTS.name, "auth-mailer")
+        await chat.flush()
+        await asyncio.sleep(0.1)
+    finally:
+        for client in (ops, chat):
+            await client.close()
+    logged = "\n".join(nats_server.permission_violations())
+    assert f'"$JS.API.STREAM.INFO.{AUTH_EVENTS.name}"' in logged
+    assert f'"$JS.API.CONSUMER.DELETE.{AUTH_EVENTS.name}.auth-mailer"' in logged
+
+
+def test_an_explicit_login_wins_over_credentials_in_the_url() -> None:
+    assert (
+        without_credentials("nats://harness:p1@127.0.0.1:4222,nats://h2:4222")
+        == "nats://127.0.0.1:4222,nats://h2:4222"
+    )
+
+
+def test_consumers_and_calls_are_read_from_the_source() -> None:
+    source = (
+        "from agentbus_shared.contracts.streams import AUTH_EVENTS\n"
+        "X = DurableConsumer(service='billing', name='tenant-created', stream=AUTH_EVENTS,"
+        " subject='events.auth.*.tenant.created')\n"
+        "async def f(self):\n"
+        "    await self._rpc.request('billing', billing.Operation.SUMMARY_GET, {}, X)\n"
+    )
+    [consumer] = consumers_in_source(source, "x.py")
+    assert (consumer.service, consumer.durable, consumer.stream) == (
+        "billing",
+        "tenant-created",
+        "AUTH_EVENTS",
+    )
+    [call] = calls_in_source("chat", source, "x.py")
+    assert call.subject == "rpc.billing.v1.summary.get"
