@@ -130,6 +130,26 @@ async def test_a_run_refused_or_stopped_before_the_model_gives_its_message_back(
     assert over.code == "quota_exceeded", "the cancelled run used the model: its message counts"
 
 
+async def test_a_streamed_run_cancelled_while_it_waits_for_a_slot_gives_its_message_back(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
+) -> None:
+    one_slot = settings.model_copy(update={"builtin_token_delay": 0.05, "run_slots": 1})
+    await put_entitlements(broker, entitlements("t_alpha", messages=10, used_messages=8))
+    async with running(one_slot):
+        async with _going(client, 1):
+            waiting, frames, unsubscribe = await client.open_stream("Hello!")
+            await client.call("stream.cancel", {"stream_id": waiting.stream_id})
+            await _until(frames, lambda f: f.terminal)
+            await unsubscribe()
+        last = await client.chat("Hello!")
+        over = await client.error_of("chat", {"message": "One too many."})
+
+    assert waiting.terminal.data["code"] == "cancelled"
+    assert not waiting.of("delta")
+    assert last["output"], "the run cancelled before its model call gave its message back"
+    assert over.code == "quota_exceeded"
+
+
 async def test_a_run_whose_replica_died_holds_its_place_for_one_lease_at_most(
     redis_url: str,
 ) -> None:
