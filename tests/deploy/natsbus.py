@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client
 
+from agentbus_shared.bus import permissions
 from agentbus_shared.servers import ManagedServer, find_binary, free_port
 
 from .derive import DEPLOY
@@ -75,9 +75,11 @@ class SecuredNats(ManagedServer):
 
 
 def make_passwords() -> dict[str, str]:
-    # nats-server parses a variable's value as config: it must start with a letter, or "1k" is a
-    # number and "9-x" an error (docs/runbooks/first-deploy.md says so too).
-    return {variable: "p" + secrets.token_hex(16) for variable in password_variables()}
+    """A fresh password for every ``$NATS_…_PASSWORD`` the deployed file reads."""
+    passwords = permissions.new_passwords(permissions.bus_users())
+    missing = set(password_variables()) - set(passwords)
+    assert not missing, f"accounts.conf reads passwords of users the code has not: {missing}"
+    return passwords
 
 
 @dataclass

@@ -92,9 +92,6 @@ class UnresolvedUse(AssertionError):
     """A call or consumer whose target cannot be read from the source, so it cannot be granted."""
 
 
-UnresolvedCall = UnresolvedUse
-
-
 def contract_module(service: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"agentbus_shared.contracts.{service}")
