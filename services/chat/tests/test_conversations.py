@@ -191,7 +191,7 @@ async def test_search_ranks_better_matches_first_and_pages_with_a_cursor(
 async def test_a_type_confused_cursor_is_a_400_invalid_cursor(
     chat_service: ServiceRuntime, client: ChatClient, operation: str, query: dict[str, str]
 ) -> None:
-    for raw in ("not-a-cursor", '[1,"2"]', '[{"a":1}]', '[[1],2]', "[true]"):
+    for raw in ("not-a-cursor", '[1,"2"]', '[{"a":1}]', "[[1],2]", "[true]"):
         cursor = base64.urlsafe_b64encode(raw.encode()).decode() if raw[0] == "[" else raw
         error = await client.error_of(operation, {**query, "cursor": cursor})
 
