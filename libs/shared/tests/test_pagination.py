@@ -69,6 +69,8 @@ def test_garbage_is_an_invalid_cursor(cursor: str) -> None:
         (["yesterday", "id"], (datetime, str)),
         (["2026-03-01T12:00:00+00:00", 5], (datetime, str)),
         (["", "id"], (datetime, str)),
+        (["0001-01-01T00:00:00+14:00", "id"], (datetime, str)),  # no UTC time: asyncpg raised
+        (["9999-12-31T23:59:59-14:00", "id"], (datetime, str)),
         (["a\u0000b"], (str,)),
         (["x" * 300], (str,)),
         ([""], (str,)),

@@ -13,7 +13,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agentbus_shared.errors import InvalidCursor
@@ -91,6 +91,10 @@ def _time(value: Any) -> datetime:
         raise InvalidCursor() from None
     if moment.tzinfo is None:
         raise InvalidCursor()
+    try:
+        moment.astimezone(UTC)  # the database compares in UTC: year 1 at +14:00 has no UTC time
+    except OverflowError:
+        raise InvalidCursor() from None
     return moment
 
 
