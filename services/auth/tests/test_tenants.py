@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from agentbus_auth.audit.repository import AuditKind, entries
 from agentbus_auth.service_accounts import repository as service_accounts_repo
-from agentbus_auth.tenants.models import invites
+from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.models import invites, memberships
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
 
@@ -395,6 +396,34 @@ async def test_removing_a_member_revokes_the_service_accounts_they_created(
         )
     ]
     assert changed[0].details["revoked_service_accounts"] == [kept_secret["id"]]
+
+
+async def test_a_service_account_created_while_its_creator_is_removed_is_refused(
+    client: Any,
+) -> None:
+    owner = await _verified_owner(client)
+    admin = await join(client, owner, "admin")
+    db = client.app.runtime.db
+    async with db.transaction() as removal:  # a removal holds the tenant row, as the service does
+        await tenants_repo.tenant(removal, owner.tenant_id, for_update=True)
+        creating = asyncio.create_task(
+            client.error(
+                "service_accounts.create",
+                {"name": "late-bot", "scopes": ["conversations:read"]},
+                token=admin.access_token,
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not creating.done(), "creating an account must wait for the removal"
+        await removal.execute(
+            delete(memberships).where(
+                memberships.c.tenant_id == owner.tenant_id,
+                memberships.c.user_id == admin.user_id,
+            )
+        )
+    assert (await creating).code == "forbidden"
+    listed = await client.call("service_accounts.list", token=owner.access_token)
+    assert [a["name"] for a in listed.data["items"]] == []
 
 
 async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(

@@ -76,6 +76,9 @@ class ServiceAccountService:
         secret = new_token("abs")
         account_id, client_id = new_id("sa"), new_id("cli")
         async with self._db.transaction() as session:
+            # Removing or demoting a member locks the tenant row, then revokes what they
+            # created: locking it here too means an account never lands after that revocation.
+            await tenants_repo.tenant(session, principal.tenant_id, for_update=True)
             creator = await tenants_repo.member(session, principal.tenant_id, principal.user_id)
             if creator is None:
                 raise Forbidden("Only a member of the tenant can create its service accounts.")
