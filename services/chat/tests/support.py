@@ -59,15 +59,18 @@ def principal(
 def entitlements(
     tenant: str, *, messages: int | None = 100, used_messages: int = 0, plan: str = "pro"
 ) -> Entitlements:
+    """``tenant``'s entitlements in a billing period that began yesterday (the same period on
+    every call, as billing's are)."""
     now = datetime.now(UTC)
+    period_start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     return Entitlements(
         tenant_id=tenant,
         plan=plan,
         status="active",
         limits=PlanLimits(messages=messages, tokens=None),
         used={"messages": used_messages},
-        period_start=now - timedelta(days=1),
-        period_end=now + timedelta(days=29),
+        period_start=period_start,
+        period_end=period_start + timedelta(days=30),
         updated_at=now,
     )
 

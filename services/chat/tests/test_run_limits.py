@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from faststream.nats import NatsBroker
 
-from agentbus_chat.runs.reservations import RunReservations
+from agentbus_chat.runs.reservations import RunReservations, messages_key
 from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.errors import AgentbusError
 
@@ -154,9 +155,7 @@ async def test_a_run_whose_replica_died_holds_its_place_for_one_lease_at_most(
     redis_url: str,
 ) -> None:
     redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(
-        redis, per_user=1, per_tenant=10, lease_seconds=0.5, ended_kept=60
-    )
+    reservations = RunReservations(redis, per_user=1, per_tenant=10, lease_seconds=0.5)
     try:
         await reservations.reserve("run_lost", "t_alpha", "u_ada", None)
         with pytest.raises(AgentbusError) as busy:
@@ -169,25 +168,98 @@ async def test_a_run_whose_replica_died_holds_its_place_for_one_lease_at_most(
     assert busy.value.code == "too_many_runs"
 
 
-async def test_ended_runs_count_until_billing_writes_newer_entitlements(redis_url: str) -> None:
+async def _counted(redis: aioredis.Redis, plan: Entitlements) -> int:
+    return int(await redis.get(messages_key(plan.tenant_id, plan.period_start)) or 0)
+
+
+async def test_ended_runs_count_while_billings_newer_entitlements_have_not_caught_up(
+    redis_url: str,
+) -> None:
     redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(
-        redis, per_user=10, per_tenant=10, lease_seconds=30, ended_kept=60
-    )
-    before = entitlements("t_alpha", messages=2, used_messages=1).model_copy(
-        update={"updated_at": datetime(2020, 1, 1, tzinfo=UTC)}
-    )
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    before = entitlements("t_alpha", messages=5, used_messages=1)
     try:
-        ended = await reservations.reserve("run_1", "t_alpha", "u_ada", before)
-        await reservations.end(ended, usage_recorded_at=datetime.now(UTC).timestamp())
+        for n in range(4):
+            ended = await reservations.reserve(f"run_{n}", "t_alpha", "u_ada", before)
+            await reservations.end(ended, message_spent=True)
+        # Billing has counted one of the four and republished: written later, `used` lags.
+        republished = entitlements("t_alpha", messages=5, used_messages=2).model_copy(
+            update={"updated_at": datetime.now(UTC) + timedelta(minutes=5)}
+        )
         with pytest.raises(AgentbusError) as full:
-            await reservations.reserve("run_2", "t_alpha", "u_ada", before)
-        counted = entitlements("t_alpha", messages=3, used_messages=2)
-        await reservations.reserve("run_3", "t_alpha", "u_ada", counted)
+            await reservations.reserve("run_5", "t_alpha", "u_ada", republished)
     finally:
         await redis.aclose()
 
     assert full.value.code == "quota_exceeded"
+    assert full.value.details == {"meter": "messages", "limit": 5, "used": 5}
+
+
+async def test_counted_messages_last_the_billing_period_whatever_the_age_of_entitlements(
+    redis_url: str,
+) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=2, used_messages=1)
+    try:
+        ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        await reservations.end(ended, message_spent=True)
+        kept = await redis.ttl(messages_key("t_alpha", plan.period_start))
+        refused = []
+        for written in (datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(hours=2)):
+            with pytest.raises(AgentbusError) as full:
+                await reservations.reserve(
+                    "run_2", "t_alpha", "u_ada", plan.model_copy(update={"updated_at": written})
+                )
+            refused.append(full.value.code)
+    finally:
+        await redis.aclose()
+
+    assert kept >= (plan.period_end - datetime.now(UTC)).total_seconds(), "not an hour: the period"
+    assert refused == ["quota_exceeded", "quota_exceeded"]
+
+
+async def test_billings_count_wins_when_it_is_larger_than_chats(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=5, used_messages=1)
+    try:
+        ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        await reservations.end(ended, message_spent=True)
+        await redis.delete(messages_key("t_alpha", plan.period_start))  # Redis lost it
+        billed = entitlements("t_alpha", messages=5, used_messages=4)
+        await reservations.reserve("run_2", "t_alpha", "u_ada", billed)
+        counted = await _counted(redis, billed)
+        with pytest.raises(AgentbusError) as full:
+            await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
+    finally:
+        await redis.aclose()
+
+    assert counted == 5, "raised to billing's 4, plus the run just accepted"
+    assert full.value.code == "quota_exceeded"
+
+
+async def test_a_message_given_back_is_counted_no_more_and_never_below_zero(
+    redis_url: str,
+) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=2, used_messages=0)
+    try:
+        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+        with pytest.raises(AgentbusError) as full:
+            await reservations.reserve("run_3", "t_alpha", "u_ada", plan)
+        await reservations.end(second, message_spent=False)
+        await reservations.reserve("run_3", "t_alpha", "u_ada", plan)
+        await redis.delete(messages_key("t_alpha", plan.period_start))
+        await reservations.end(first, message_spent=False)
+        after_loss = await _counted(redis, plan)
+    finally:
+        await redis.aclose()
+
+    assert full.value.code == "quota_exceeded"
+    assert after_loss == 0
 
 
 # ------------------------------------------------------------------ run slots and caps

@@ -71,7 +71,6 @@ def build(
         per_user=settings.max_runs_per_user,
         per_tenant=settings.max_runs_per_tenant,
         lease_seconds=settings.lease_seconds,
-        ended_kept=settings.entitlements_stale_ttl + settings.lease_seconds,
     )
     live = LiveRuns(
         connection,

@@ -49,8 +49,8 @@ class LiveRun:
     cancel_reason: CancelReason | None = None
     task: asyncio.Task[None] | None = None
     reservation: Reservation | None = None
-    usage_recorded_at: float | None = None
-    """Epoch seconds just before the run's usage event was written; None: it used no model."""
+    usage_recorded: bool = False
+    """Whether the run's usage event was written (it used the model): its message stays counted."""
     _result: RunResultStreaming | None = field(default=None, repr=False)
     _subscription: Subscription | None = field(default=None, repr=False)
     _alive: Subscription | None = field(default=None, repr=False)
@@ -146,7 +146,7 @@ class LiveRuns:
         run._subscription = run._alive = None
         if run.reservation is not None:
             reservation, run.reservation = run.reservation, None
-            await self._reservations.end(reservation, run.usage_recorded_at)
+            await self._reservations.end(reservation, message_spent=run.usage_recorded)
 
     def spawn(self, run: LiveRun, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background for ``run``; it unregisters itself when done."""

@@ -2,32 +2,33 @@
 
 Billing counts a run's message only after the run ends (outbox → billing →
 ``ENTITLEMENTS`` KV → chat's cache), so the ``used`` count chat reads lags the
-runs it has accepted. Each accepted run therefore reserves, in one Lua script
+runs it has accepted. Each accepted run therefore takes, in one Lua script
 shared by all replicas:
 
 - a place among the tenant's and the user's live runs (``chat:runs:<tenant>``
   and ``chat:runs:<tenant>:<user>``, sorted sets of run ids scored by lease
   expiry): past ``CHAT_MAX_RUNS_PER_USER`` / ``CHAT_MAX_RUNS_PER_TENANT`` a
   run is refused 429 ``too_many_runs``;
-- its message: ``used`` (from the entitlements) + the tenant's live runs +
-  its ended runs billing had not counted yet when those entitlements were
-  written (``chat:ended:<tenant>``, run ids scored by the time their usage was
-  recorded) must stay under the plan's message limit, else 429
-  ``quota_exceeded``.
+- its message, on the tenant's message counter of the billing period
+  (``chat:messages:<tenant>:<period start, epoch s>``): every message chat
+  accepted in the period and did not give back, live runs and ended ones.
+  Billing's ``used`` is the reconciliation: when it is larger (Redis lost the
+  counter, usage came from elsewhere) the counter is raised to it. With a plan
+  limit, the run is refused 429 ``quota_exceeded`` unless that count is under
+  the limit; otherwise the counter grows by one.
 
-A run that ends gives its place back; if it used the model (its usage event
-is recorded) it moves to the ended set and counts until entitlements newer
-than its end reach chat. A run refused, failed before any model call or
-cancelled before one gives its message back. The replica renews the leases of
-its live runs with the conversation leases; a replica that dies holds its
-runs' places for one lease at most.
+A run that ends gives its place back; its message stays counted when its
+usage event was recorded. A run refused, failed before any model call,
+cancelled before one, or whose final save failed gives its message back. The
+replica renews the leases of its live runs with the conversation leases; a
+replica that dies holds its runs' places for one lease at most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -38,11 +39,15 @@ from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-# KEYS: the tenant's live runs, the user's live runs, the tenant's ended runs.
+COUNTER_KEPT_AFTER_PERIOD = timedelta(days=2)
+"""How long a period's message counter outlives the period (late runs, clocks apart)."""
+
+# KEYS: the tenant's live runs, the user's live runs, and (when the period is known) the
+#       tenant's message counter of the period.
 # ARGV: run id, lease seconds, per-user cap, per-tenant cap, message limit (-1: none),
-#       messages used, entitlements written at (epoch s), seconds ended runs are kept.
-# Returns {0} when reserved; {1, live} past the user's cap, {2, live} past the tenant's,
-# {3, counted} when the plan's messages are all used or reserved.
+#       messages billing counted, counter expiry (epoch s).
+# Returns {0} when taken; {1, live} past the user's cap, {2, live} past the tenant's,
+# {3, counted} when the plan's messages are all counted.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -52,18 +57,21 @@ local mine = redis.call('ZCARD', KEYS[2])
 if mine >= tonumber(ARGV[3]) then return {1, mine} end
 local live = redis.call('ZCARD', KEYS[1])
 if live >= tonumber(ARGV[4]) then return {2, live} end
-local limit = tonumber(ARGV[5])
-if limit >= 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[8]))
-  local uncounted = redis.call('ZCOUNT', KEYS[3], ARGV[7], '+inf')
-  local counted = tonumber(ARGV[6]) + live + uncounted
-  if counted >= limit then return {3, counted} end
+local counted = 0
+if #KEYS == 3 then
+  counted = math.max(tonumber(ARGV[6]), tonumber(redis.call('GET', KEYS[3]) or '0'))
+  local limit = tonumber(ARGV[5])
+  if limit >= 0 and counted >= limit then return {3, counted} end
 end
 local expires = now + tonumber(ARGV[2])
 local ttl = math.ceil(tonumber(ARGV[2])) + 1
 for i = 1, 2 do
   redis.call('ZADD', KEYS[i], expires, ARGV[1])
   redis.call('EXPIRE', KEYS[i], ttl)
+end
+if #KEYS == 3 then
+  redis.call('SET', KEYS[3], counted + 1)
+  redis.call('EXPIREAT', KEYS[3], ARGV[7])
 end
 return {0}
 """
@@ -82,14 +90,13 @@ end
 return 0
 """
 
-# KEYS: the tenant's live runs, the user's live runs, the tenant's ended runs.
-# ARGV: run id, usage recorded at (epoch s; '' when the run used no model), seconds kept.
+# KEYS: the tenant's live runs, the user's live runs, and (when the run's message was counted)
+#       the message counter it was counted on. ARGV: run id, '1' to give the message back.
 _END = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] ~= '' then
-  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-  redis.call('EXPIRE', KEYS[3], math.ceil(tonumber(ARGV[3])))
+if #KEYS == 3 and ARGV[2] == '1' then
+  if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
 end
 return 0
 """
@@ -108,37 +115,37 @@ class RunsUnavailable(ServiceUnavailable):
     default_message = "Runs cannot be started right now; try again shortly."
 
 
+def messages_key(tenant_id: str, period_start: datetime) -> str:
+    """The tenant's message counter of the billing period starting at ``period_start``."""
+    return f"chat:messages:{tenant_id}:{int(period_start.timestamp())}"
+
+
 @dataclass(frozen=True)
 class Reservation:
-    """One run's place among its tenant's and user's live runs (and, with a plan limit, its
-    message)."""
+    """One run's place among its tenant's and user's live runs, and its counted message."""
 
     run_id: str
     tenant_id: str
     user_id: str
-    counts_messages: bool
+    messages_key: str | None
+    """The counter the run's message was counted on; None: not counted (plan unknown)."""
+
+    @property
+    def live_keys(self) -> list[str]:
+        return [f"chat:runs:{self.tenant_id}", f"chat:runs:{self.tenant_id}:{self.user_id}"]
 
     @property
     def keys(self) -> list[str]:
-        return [
-            f"chat:runs:{self.tenant_id}",
-            f"chat:runs:{self.tenant_id}:{self.user_id}",
-            f"chat:ended:{self.tenant_id}",
-        ]
+        counter = [] if self.messages_key is None else [self.messages_key]
+        return self.live_keys + counter
 
 
 class RunReservations:
-    """Reserves, renews and gives back the places and messages of runs (all replicas share
+    """Takes, renews and gives back the places and messages of runs (all replicas share
     Redis)."""
 
     def __init__(
-        self,
-        redis: aioredis.Redis,
-        *,
-        per_user: int,
-        per_tenant: int,
-        lease_seconds: float,
-        ended_kept: float,
+        self, redis: aioredis.Redis, *, per_user: int, per_tenant: int, lease_seconds: float
     ) -> None:
         self._reserve = redis.register_script(_RESERVE)
         self._renew = redis.register_script(_RENEW)
@@ -146,18 +153,16 @@ class RunReservations:
         self._per_user = per_user
         self._per_tenant = per_tenant
         self._lease = lease_seconds
-        self._ended_kept = ended_kept
 
     async def reserve(
         self, run_id: str, tenant_id: str, user_id: str, entitlements: Entitlements | None
     ) -> Reservation:
-        """Reserve a place for the run, and its message when the plan limits messages."""
-        limit = entitlements.limits.messages if entitlements is not None else None
-        reservation = Reservation(run_id, tenant_id, user_id, counts_messages=limit is not None)
-        used = entitlements.used.get("messages", 0) if entitlements is not None else 0
-        written = entitlements.updated_at.timestamp() if entitlements is not None else 0.0
+        """Take a place for the run and, when the plan is known, count its message."""
+        period = entitlements.period_start if entitlements is not None else None
+        key = messages_key(tenant_id, period) if period is not None else None
+        reservation = Reservation(run_id, tenant_id, user_id, messages_key=key)
         args: list[str | float] = [run_id, self._lease, self._per_user, self._per_tenant]
-        args += [-1 if limit is None else limit, used, written, self._ended_kept]
+        args += _message_args(entitlements)
         try:
             answer = await self._reserve(keys=reservation.keys, args=args)
         except (RedisError, OSError) as exc:
@@ -184,21 +189,30 @@ class RunReservations:
         """Extend the leases of this replica's live runs (with their conversation leases)."""
         if not reservations:
             return
-        keys = [key for r in reservations for key in r.keys[:2]]
+        keys = [key for r in reservations for key in r.live_keys]
         try:
             await self._renew(keys=keys, args=[self._lease, *(r.run_id for r in reservations)])
         except (RedisError, OSError) as exc:
             log.warning("runs.reservations_renewal_failed", error=type(exc).__name__)
 
-    async def end(self, reservation: Reservation, usage_recorded_at: float | None) -> None:
-        """Give the run's place back; its message too unless its usage was recorded at
-        ``usage_recorded_at`` (then it counts until billing's entitlements are newer)."""
-        recorded = usage_recorded_at if reservation.counts_messages else None
-        args = [reservation.run_id, "" if recorded is None else recorded, self._ended_kept]
+    async def end(self, reservation: Reservation, *, message_spent: bool) -> None:
+        """Give the run's place back, and its message unless it was spent (its usage event
+        was recorded: billing counts it too)."""
+        args = [reservation.run_id, "0" if message_spent else "1"]
         try:
             await self._end(keys=reservation.keys, args=args)
         except (RedisError, OSError) as exc:
             log.warning("runs.reservation_end_failed", error=type(exc).__name__)
+
+
+def _message_args(entitlements: Entitlements | None) -> list[str | float]:
+    """The plan's message limit (-1: none), the messages billing counted, the counter's expiry."""
+    if entitlements is None:
+        return [-1, 0, 0]
+    limit = entitlements.limits.messages
+    kept_until = max(entitlements.period_end, datetime.now(UTC)) + COUNTER_KEPT_AFTER_PERIOD
+    used = entitlements.used.get("messages", 0)
+    return [-1 if limit is None else limit, used, int(kept_until.timestamp())]
 
 
 def _messages_used_up(entitlements: Entitlements, counted: int) -> RateLimited:

@@ -350,14 +350,13 @@ class ChatService:
         )
         await tracker.announce(run.agent)
         outcome = await self._run_agents(run, memory, tracker, ledger, live)
-        ended_at = time.time()
         try:
             await self._finish(run, outcome, memory, tracker, ledger)
         except Exception:
             log.exception("run.persist_failed", run_id=run.run_id)
         else:
             if ledger.calls:
-                live.usage_recorded_at = ended_at
+                live.usage_recorded = True
         kind, data = outcome.terminal_frame()
         await sink.emit(kind, data)
         RUNS.labels(outcome.agent if outcome.agent in self._team else "other", outcome.status).inc()
