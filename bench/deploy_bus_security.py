@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from nats.aio.msg import Msg
 
+from agentbus_shared.bus.permissions import inbox_prefix_of
 from agentbus_shared.bus.streams import apply_streams
 from agentbus_shared.contracts.streams import AUTH_EVENTS
 from agentbus_shared.servers import ManagedServer, NatsServer, find_binary, free_port
@@ -136,7 +137,11 @@ def _certificates(directory: Path) -> None:
 async def _connect(url: str, user: str | None, passwords: dict[str, str], tls: Any) -> Any:
     options: dict[str, Any] = {"allow_reconnect": False, "connect_timeout": 5}
     if user is not None:
-        options |= {"user": user, "password": passwords[f"NATS_{user.upper()}_PASSWORD"]}
+        options |= {
+            "user": user,
+            "password": passwords[f"NATS_{user.upper()}_PASSWORD"],
+            "inbox_prefix": inbox_prefix_of(user),
+        }
     if tls is not None:
         options["tls"] = tls
     return await nats.connect(url, **options)

@@ -120,7 +120,7 @@ def principal_problems(recording: Recording) -> list[str]:
 
 def rpc_reply_problems(recording: Recording, operations: dict[str, RpcSignature]) -> list[str]:
     """Each reply is an envelope: an error body, or data of the handler's return type."""
-    replies = {m.subject: m for m in recording.messages if m.subject.startswith("_INBOX.")}
+    replies = {m.subject: m for m in recording.messages if m.subject.startswith("_INBOX")}
     problems, answered = [], 0
     for request in rpc_requests(recording):
         reply = replies.get(request.reply)

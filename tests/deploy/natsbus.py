@@ -135,6 +135,7 @@ async def login(url: str, user: str, password: str) -> Session:
         error_cb=on_error,
         allow_reconnect=False,
         connect_timeout=3,
+        inbox_prefix=permissions.inbox_prefix_of(user),
     )
     session = Session(user, client)
     return session

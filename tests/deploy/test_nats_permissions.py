@@ -9,15 +9,18 @@ with logins, from what the code says independently of the generator where they c
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import nats
+import nats.js.errors
 import pytest
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api
 
 from agentbus_shared.bus import permissions
 from agentbus_shared.bus.consumers import DurableConsumer
@@ -193,6 +196,36 @@ async def test_every_call_a_service_makes_to_another_is_allowed(
         assert not denied, (
             f"{call.where}: {call.caller} calls {call.subject}, which the bus forbids; {FIX}"
         )
+
+
+async def test_no_service_reads_another_services_replies(as_user: dict[str, Session]) -> None:
+    # Replies carry token pairs and client secrets: chat, which runs model tools, must not read
+    # auth's or the gateway's. Each service reads only _INBOX_<service>.> and answers a request
+    # only on its own reply subject (allow_responses).
+    inboxes = {s: subjects.inbox_of(s) for s in SERVICES}
+    wide = ["_INBOX.>", "_INBOX.probe", ">"]
+    for user in SERVICES:
+        others = {subject for service, subject in inboxes.items() if service != user}
+        denied = await as_user[user].denied_subscriptions([*inboxes.values(), *wide])
+        assert denied == others | set(wide), f"{user} may read {set(wide) | others - denied}"
+        replies = [f"{subjects.inbox_prefix(s)}.probe" for s in SERVICES] + ["_INBOX.probe"]
+        assert await as_user[user].denied_publishes(replies) == set(replies), user
+
+
+async def test_a_backend_answers_a_call_from_another_backend_on_its_own_inbox(
+    as_user: dict[str, Session],
+) -> None:
+    async def answer(msg: Msg) -> None:
+        await msg.respond(b'{"data": {}}')
+
+    call = next(c for s in derive.services() for c in derive.rpc_calls(s) if c.caller == "chat")
+    subscription = await as_user[call.service].client.subscribe(call.subject, cb=answer)
+    await as_user[call.service].client.flush()
+    reply = await as_user["chat"].client.request(call.subject, b"{}", timeout=2)
+    assert reply.subject.startswith(f"{subjects.inbox_prefix('chat')}.")
+    assert reply.data == b'{"data": {}}'
+    await subscription.unsubscribe()
+    assert not as_user[call.service].denied and not as_user["chat"].denied
 
 
 def test_call_scanner_reads_literal_and_contract_names() -> None:
@@ -372,6 +405,88 @@ async def test_a_consumer_of_another_services_stream_reaches_only_its_own_durabl
             assert denied == {other, foreign}, f"{use.where}: {service.name} on {use.stream}"
 
 
+async def test_a_consumer_of_another_services_stream_reads_only_its_own_filter(
+    as_user: dict[str, Session],
+) -> None:
+    use = next(u for u in _foreign_consumers() if u.service == "billing")
+    stream = next(s for s in STREAMS if s.name == use.stream)
+    billing = as_user["billing"]
+    js = billing.client.jetstream(timeout=0.5)
+    wider = stream.subjects[0]
+    attempts = {
+        # The create subject names the wider filter: not granted.
+        f"$JS.API.CONSUMER.CREATE.{use.stream}.{use.durable}.{wider}": api.ConsumerConfig(
+            name=use.durable, durable_name=use.durable, filter_subject=wider
+        ),
+        # The forms without a filter in the subject: not granted at all.
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{use.stream}.{use.durable}": api.ConsumerConfig(
+            durable_name=use.durable, filter_subject=wider
+        ),
+        f"$JS.API.CONSUMER.CREATE.{use.stream}.{use.durable}": api.ConsumerConfig(
+            name=use.durable, durable_name=use.durable
+        ),
+    }
+    for config in attempts.values():
+        with pytest.raises(NatsTimeout):
+            await js.add_consumer(use.stream, config)
+    await billing.settle()
+    assert {s for kind, s in billing.denied if kind == "publish"} >= {s.lower() for s in attempts}
+    # The granted subject with a wider filter in the request: the server refuses it.
+    smuggled = {
+        "stream_name": use.stream,
+        "config": {"name": use.durable, "durable_name": use.durable, "filter_subject": wider},
+    }
+    answer = await billing.client.request(
+        f"$JS.API.CONSUMER.CREATE.{use.stream}.{use.durable}.{use.subject}",
+        json.dumps(smuggled).encode(),
+        timeout=2,
+    )
+    refusal = json.loads(answer.data)["error"]["description"]
+    assert "did not match filtered subject" in refusal, answer.data
+    with pytest.raises(nats.js.errors.NotFoundError):
+        await js.consumer_info(use.stream, use.durable)
+
+
+async def test_a_consumer_of_another_services_stream_reads_its_events(
+    as_user: dict[str, Session],
+) -> None:
+    for use in _foreign_consumers():
+        stream = next(s for s in STREAMS if s.name == use.stream)
+        owner = as_user[stream.owner].client.jetstream(timeout=2)
+        tenant = f"t_{use.durable.replace('-', '_')}"
+        heard = use.subject.replace("*", tenant, 1)
+        other = subjects.event(stream.owner, tenant, "probe.unheard")
+        await owner.publish(other, b"{}", headers={"Nats-Msg-Id": other})
+        await owner.publish(heard, b"{}", headers={"Nats-Msg-Id": heard})
+        reader = as_user[use.service]
+        js = reader.client.jetstream(timeout=2)
+        consumer = DurableConsumer(use.service, use.durable, stream, use.subject)
+        await consumer.ensure(js)
+        pulled = await js.pull_subscribe_bind(
+            use.durable,
+            use.stream,
+            inbox_prefix=f"{subjects.inbox_prefix(use.service)}.".encode(),
+        )
+        messages = await pulled.fetch(batch=100, timeout=2)
+        assert heard in {m.subject for m in messages}, use.where
+        assert other not in {m.subject for m in messages}, use.where
+        for message in messages:
+            await message.ack()
+        await reader.settle()
+        assert not reader.denied, f"{use.where}: {reader.denied}"
+
+
+def _foreign_consumers() -> list[permissions.ConsumerUse]:
+    """The durable consumers services declare on streams they do not own."""
+    owners = {s.name: s.owner for s in STREAMS}
+    return [
+        use
+        for service in derive.services()
+        for use in permissions.consumers(service)
+        if owners[use.stream] != service.name
+    ]
+
+
 async def test_each_service_reaches_its_own_streams_and_consumers_through_the_api(
     as_user: dict[str, Session],
 ) -> None:
@@ -381,7 +496,7 @@ async def test_each_service_reaches_its_own_streams_and_consumers_through_the_ap
             assert (await js.stream_info(stream.name)).config.name == stream.name
         for use in permissions.consumers(service):
             stream = next(s for s in STREAMS if s.name == use.stream)
-            consumer = DurableConsumer(use.service, use.durable, stream, stream.subjects[0])
+            consumer = DurableConsumer(use.service, use.durable, stream, use.subject)
             await js.add_consumer(use.stream, consumer.config())
             assert (await js.consumer_info(use.stream, use.durable)).name == use.durable
         assert not as_user[service.name].denied, as_user[service.name].denied

@@ -18,19 +18,30 @@ from agentbus_shared.bus import apply_buckets, apply_streams
 from agentbus_shared.bus.broker import without_credentials
 from agentbus_shared.bus.permissions import (
     HARNESS,
+    UnresolvedUse,
     bus_users,
     calls_in_source,
     consumers_in_source,
+    inbox_prefix_of,
     render_accounts,
 )
+from agentbus_shared.contracts import billing as billing_contract
 from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
+from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import NatsServer
+from agentbus_shared.settings import ServiceSettings
 from agentbus_shared.testing.plugin import BusLogins, SharedServer
 
 
 async def _connect(logins: BusLogins, user: str) -> nats.NATS:
-    return await nats.connect(logins.url_for(user), allow_reconnect=False, connect_timeout=3)
+    return await nats.connect(
+        logins.url_for(user),
+        allow_reconnect=False,
+        connect_timeout=3,
+        inbox_prefix=inbox_prefix_of(user),
+    )
 
 
 def _config(server: NatsServer | SharedServer) -> str:
@@ -117,10 +128,61 @@ def test_consumers_and_calls_are_read_from_the_source() -> None:
         "    await self._rpc.request('billing', billing.Operation.SUMMARY_GET, {}, X)\n"
     )
     [consumer] = consumers_in_source(source, "x.py")
-    assert (consumer.service, consumer.durable, consumer.stream) == (
+    assert (consumer.service, consumer.durable, consumer.stream, consumer.subject) == (
         "billing",
         "tenant-created",
         "AUTH_EVENTS",
+        "events.auth.*.tenant.created",
     )
     [call] = calls_in_source("chat", source, "x.py")
     assert call.subject == "rpc.billing.v1.summary.get"
+
+
+def test_a_consumers_filter_is_read_from_its_contract_event() -> None:
+    declared = (
+        "X = DurableConsumer(service='billing', name='tenant-created', stream=AUTH_EVENTS,"
+        " subject={subject})\n"
+    )
+    [consumer] = consumers_in_source(declared.format(subject="TenantCreated.filter_subject()"), "x")
+    assert consumer.subject == TenantCreated.filter_subject()
+    for unknown in (
+        "prefix + '.>'",
+        "TenantCreated.filter_subject(tenant)",
+        "Nope.filter_subject()",
+    ):
+        with pytest.raises(UnresolvedUse, match="subject="):
+            consumers_in_source(declared.format(subject=unknown), "x.py")
+
+
+def test_a_consumer_of_another_services_stream_is_granted_only_its_own_filter() -> None:
+    [billing] = [u for u in bus_users() if u.name == "billing"]
+    creates = [s for s in billing.publish if ".CONSUMER.CREATE.AUTH_EVENTS." in s]
+    assert creates == [
+        f"$JS.API.CONSUMER.CREATE.AUTH_EVENTS.tenant-created.{TenantCreated.filter_subject()}"
+    ]
+    assert not [s for s in billing.publish if "DURABLE.CREATE.AUTH_EVENTS" in s]
+
+
+async def test_services_answer_each_other_on_the_callers_own_inbox(
+    nats_server: NatsServer | SharedServer, bus_logins: BusLogins
+) -> None:
+    # Replies (token pairs, client secrets) go to _INBOX_<caller>, which only the caller reads;
+    # the answering service needs no publish right for them (allow_responses). The fixture fails
+    # the test if the server logged a permissions violation.
+    billing = ServiceRuntime("billing", _settings(bus_logins, "billing"), configure_process=False)
+    chat = ServiceRuntime("chat", _settings(bus_logins, "chat"), configure_process=False)
+
+    @billing.rpc_router.operation(billing_contract.Operation.SUMMARY_GET)
+    async def summary() -> dict[str, str]:
+        return {"plan": "free"}
+
+    async with billing.lifespan(), chat.lifespan():
+        assert chat.broker.connection._inbox_prefix == b"_INBOX_chat"
+        reply = await chat.rpc.call(
+            billing_contract.SERVICE, billing_contract.Operation.SUMMARY_GET
+        )
+    assert reply.data == {"plan": "free"}
+
+
+def _settings(logins: BusLogins, service: str) -> ServiceSettings:
+    return ServiceSettings(**logins.settings(service), environment="test")  # type: ignore[arg-type]

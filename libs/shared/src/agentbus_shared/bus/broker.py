@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsUserPassword
 
+from agentbus_shared.contracts import subjects
 from agentbus_shared.logging import get_logger
 from agentbus_shared.settings import ServiceSettings
 
@@ -18,6 +19,10 @@ log = get_logger(__name__)
 def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBroker:
     """A ``NatsBroker`` for the process ``name`` (shown to the server as the client name).
 
+    Its replies arrive on ``_INBOX_<name>`` (every request, JetStream API call and pull
+    subscription of the connection uses that prefix): the service's bus user may subscribe only
+    there, so no other service reads its replies.
+
     Reconnects forever with a short wait: a restart of nats-server must not
     take a service down. Credentials come from ``NATS_CREDS_FILE`` or
     ``NATS_USER``/``NATS_PASSWORD`` (which win over any in ``NATS_URL``), else from
@@ -25,6 +30,7 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
     """
     options: dict[str, Any] = {
         "name": f"agentbus-{name}",
+        "inbox_prefix": subjects.inbox_prefix(name),
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,
         "connect_timeout": 5,

@@ -87,7 +87,11 @@ class DurableConsumer:
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
 
     def config(self) -> ConsumerConfig:
+        """Named as well as durable, so it is created on
+        ``$JS.API.CONSUMER.CREATE.<stream>.<name>.<subject>``: the only form the bus permissions
+        grant a consumer of another service's stream, which holds its reader to that filter."""
         return ConsumerConfig(
+            name=self.name,
             durable_name=self.name,
             filter_subject=self.subject,
             ack_policy=JsAckPolicy.EXPLICIT,
@@ -119,6 +123,7 @@ class DurableConsumer:
             durable=self.name,
             config=self.config(),
             pull_sub=PullSub(batch_size=min(64, self.max_workers * 4), timeout=5.0),
+            inbox_prefix=f"{subjects.inbox_prefix(self.service)}.".encode(),
             max_workers=self.max_workers,
             ack_policy=AckPolicy.MANUAL,
             decoder=decode_json_types,

@@ -6,18 +6,22 @@ stack and the test fixtures render the same users and permissions for the server
 
 Each service's rights come from what it declares and does:
 
-- it serves ``rpc.<service>.v1.>`` and answers on ``_INBOX.>``; it calls exactly the other
-  services' operations its source calls (``….rpc.call/request(<service>, <operation>)``);
-  the gateway, the edge, publishes every ``rpc.*.v1.>``;
+- it serves ``rpc.<service>.v1.>`` and answers a request only on its reply subject
+  (``allow_responses``); its own replies arrive on ``_INBOX_<service>.>``, the only inbox it may
+  read; it calls exactly the other services' operations its source calls
+  (``….rpc.call/request(<service>, <operation>)``); the gateway, the edge, publishes every
+  ``rpc.*.v1.>``;
 - it writes the streams it owns or is a writer of (:data:`~agentbus_shared.contracts.streams.STREAMS`),
   its own dead letters ``dlq.<service>.>``, and the buckets it owns;
 - its core subscriptions and publications (:data:`~agentbus_shared.contracts.subjects.CORE_FLOWS`);
 - the JetStream API only for its own streams and buckets (info, create, update, consumers,
   direct get) and for the durable consumers its source declares on others' streams
-  (``DurableConsumer(service=…, name=…, stream=…)``), with their acks.
+  (``DurableConsumer(service=…, name=…, stream=…, subject=…)``): created only with their own
+  filter subject, pulled and acked.
 
 The ``ops`` user (``agentbus streams apply``, operators) keeps the whole JetStream API and no
-application subject. Passwords are ``$NATS_<USER>_PASSWORD`` environment variables of the server.
+application subject (and NATS's default inbox ``_INBOX.>``). Passwords are
+``$NATS_<USER>_PASSWORD`` environment variables of the server.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from types import ModuleType
 from urllib.parse import quote
 
 from agentbus_shared import contracts, manifest
+from agentbus_shared.contracts import events as contract_events
 from agentbus_shared.contracts import streams as stream_contracts
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS, BucketSpec, StreamSpec
@@ -45,6 +50,9 @@ HARNESS = "harness"
 world outside the services; never in the deployed configuration."""
 
 JS_API = "$JS.API"
+DEFAULT_INBOX_PREFIX = "_INBOX"
+"""nats-py's own inbox prefix, kept by ``ops`` and the harness (wide rights); a service connects
+with its own (:func:`~agentbus_shared.contracts.subjects.inbox_prefix`)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class BusUser:
     subscribe: tuple[str, ...] = ()
     unrestricted: bool = False
     """No permissions block: every subject (the dev and test harness only)."""
+    allow_responses: bool = False
+    """May answer each request it receives, once, on the request's reply subject."""
     comment: str = ""
 
     @property
@@ -63,6 +73,12 @@ class BusUser:
 
 def password_variable(user: str) -> str:
     return f"NATS_{user.upper()}_PASSWORD"
+
+
+def inbox_prefix_of(user: str) -> str:
+    """The inbox prefix ``user`` connects with: ``_INBOX_<service>`` for a service, whose user
+    may read no other inbox; NATS's default for ``ops`` and the harness."""
+    return DEFAULT_INBOX_PREFIX if user in {OPS, HARNESS, SYS} else subjects.inbox_prefix(user)
 
 
 # ------------------------------------------------------------------ calls and consumers in code
@@ -80,11 +96,14 @@ class RpcCall:
 
 @dataclass(frozen=True)
 class ConsumerUse:
-    """A ``DurableConsumer(service=…, name=…, stream=…)`` declared in a service's source."""
+    """A ``DurableConsumer(service=…, name=…, stream=…, subject=…)`` declared in a service's
+    source."""
 
     service: str
     durable: str
     stream: str
+    subject: str
+    """The filter subject: all the consumer may read."""
     where: str
 
 
@@ -179,8 +198,31 @@ def consumers_in_source(source: str, where: str) -> list[ConsumerUse]:
         spec = getattr(stream_contracts, stream.id, None)
         if not isinstance(spec, StreamSpec):
             raise UnresolvedUse(f"{location}: {stream.id} is not a stream of the contracts")
-        found.append(ConsumerUse(_text(service), _text(durable), spec.name, location))
+        subject = _resolve_filter(keywords.get("subject"), location)
+        found.append(ConsumerUse(_text(service), _text(durable), spec.name, subject, location))
     return found
+
+
+def _resolve_filter(node: ast.expr | None, location: str) -> str:
+    """A literal subject or ``<EventData class>.filter_subject()`` of a contract event."""
+    if _is_text(node):
+        return _text(node)
+    if (
+        isinstance(node, ast.Call)
+        and not node.args
+        and not node.keywords
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "filter_subject"
+        and isinstance(node.func.value, ast.Name)
+    ):
+        by_name = {cls.__name__: cls for cls in contract_events.registered_events().values()}
+        event = by_name.get(node.func.value.id)
+        if event is not None:
+            return event.filter_subject()
+    raise UnresolvedUse(
+        f"{location}: a DurableConsumer needs a literal subject= or <Event>.filter_subject() "
+        "of a contract event, so the bus permissions can hold it to that filter"
+    )
 
 
 def _called_name(node: ast.expr) -> str | None:
@@ -256,13 +298,19 @@ def stream_rights(stream: str) -> list[str]:
     ]
 
 
-def consumer_rights(stream: str, durable: str) -> list[str]:
-    """One durable consumer on another service's stream: create, inspect, pull and ack it."""
+def consumer_rights(stream: str, durable: str, subject: str) -> list[str]:
+    """One durable consumer on another service's stream: create it with its own filter subject
+    only, inspect, pull and ack it.
+
+    The create request's subject carries the filter (``CONSUMER.CREATE.<S>.<durable>.<filter>``)
+    and the server refuses a config whose filter differs, so the grant holds the consumer to what
+    it may read; the forms without a filter (``CONSUMER.CREATE.<S>.<durable>``,
+    ``CONSUMER.DURABLE.CREATE.<S>.<durable>``) would let it read the whole stream. A wildcard in
+    the filter only admits narrower filters.
+    """
     api = JS_API
     return [
-        f"{api}.CONSUMER.CREATE.{stream}.{durable}",
-        f"{api}.CONSUMER.CREATE.{stream}.{durable}.>",
-        f"{api}.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"{api}.CONSUMER.CREATE.{stream}.{durable}.{subject}",
         f"{api}.CONSUMER.INFO.{stream}.{durable}",
         f"{api}.CONSUMER.MSG.NEXT.{stream}.{durable}",
         f"$JS.ACK.{stream}.{durable}.>",
@@ -290,8 +338,8 @@ def _written_streams(service: str) -> list[StreamSpec]:
 
 def service_user(service: manifest.ServiceManifest) -> BusUser:
     name = service.name
-    publish: list[str] = ["_INBOX.>"]
-    subscribe: list[str] = ["_INBOX.>", f"{subjects.rpc_prefix(name)}>"]
+    publish: list[str] = []
+    subscribe: list[str] = [subjects.inbox_of(name), f"{subjects.rpc_prefix(name)}>"]
     if name == GATEWAY:
         publish.append("rpc.*.v1.>")
     else:
@@ -314,8 +362,8 @@ def service_user(service: manifest.ServiceManifest) -> BusUser:
     owned = {s.name for s in stream_contracts.streams_owned_by(name)}
     for use in consumers(service):
         if use.stream not in owned:
-            publish += consumer_rights(use.stream, use.durable)
-    return BusUser(name, _unique(publish), _unique(subscribe))
+            publish += consumer_rights(use.stream, use.durable, use.subject)
+    return BusUser(name, _unique(publish), _unique(subscribe), allow_responses=True)
 
 
 OPS_USER = BusUser(
@@ -394,6 +442,8 @@ def _render_user(out: _Writer, user: BusUser) -> None:
         out.add(5, "subscribe: {")
         out.subjects(6, "allow", user.subscribe)
         out.add(5, "}")
+        if user.allow_responses:
+            out.add(5, "allow_responses: true")
         out.add(4, "}")
     out.add(3, "}")
 

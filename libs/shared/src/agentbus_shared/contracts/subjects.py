@@ -26,6 +26,17 @@ def rpc_prefix(service: str) -> str:
     return f"rpc.{_token(service, 'service')}.v1."
 
 
+def inbox_prefix(service: str) -> str:
+    """``_INBOX_<service>``: where a service's replies arrive (its RPC replies, JetStream API
+    answers and pulled messages), so no other service can subscribe to them."""
+    return f"_INBOX_{_token(service, 'service')}"
+
+
+def inbox_of(service: str) -> str:
+    """Every reply to ``service``: ``_INBOX_<service>.>``."""
+    return f"{inbox_prefix(service)}.>"
+
+
 def event(service: str, tenant_id: str, event_type: str) -> str:
     """``events.<service>.<tenant_id>.<event_type>`` (event_type may contain dots)."""
     return f"events.{_token(service, 'service')}.{_token(tenant_id, 'tenant id')}.{event_type}"
