@@ -71,20 +71,6 @@ def mailed_code(stack: Stack, to: str, template: str, count: int = 1) -> str:
         time.sleep(0.1)
 
 
-def mailed_invite(stack: Stack, to: str) -> str:
-    """The token of the invite mail to ``to``: only the invited mailbox receives it (waits)."""
-    deadline = time.monotonic() + 30
-    while True:
-        for path in sorted((stack.var_dir / "mail").glob("*-invite-*.eml")):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                match = re.search(r"Invite token: (\S+)", message.get_payload(decode=True).decode())
-                assert match, message
-                return match.group(1)
-        assert time.monotonic() < deadline, f"no invite mail to {to}"
-        time.sleep(0.1)
-
-
 def eventually(check: Any, what: str, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -176,7 +162,7 @@ def _team(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> dict[str
         client.post(
             "/api/v1/tenants/invites/accept",
             json={
-                "token": mailed_invite(stack, MEMBER),
+                "token": stack.mailed_invite(MEMBER),
                 "password": PASSWORD,
                 "display_name": "Bob",
             },

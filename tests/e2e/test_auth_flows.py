@@ -135,20 +135,6 @@ def test_login_with_totp_then_reset_the_password_by_mail(stack: Any) -> None:
         assert old.status_code == 401
 
 
-def mailed_invite(stack: Any, to: str) -> str:
-    """The token of the invite mail to ``to`` in ``<var>/mail`` (waits for it)."""
-    deadline = time.monotonic() + 30
-    while True:
-        for path in sorted((stack.var_dir / "mail").glob("*-invite-*.eml")):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                match = re.search(r"Invite token: (\S+)", message.get_payload(decode=True).decode())
-                assert match, message
-                return match.group(1)
-        assert time.monotonic() < deadline, f"no invite mail to {to}"
-        time.sleep(0.1)
-
-
 def test_a_member_removed_from_the_tenant_loses_its_open_billing_stream(stack: Any) -> None:
     with stack.client() as client:
         owner = client.post(
@@ -169,7 +155,7 @@ def test_a_member_removed_from_the_tenant_loses_its_open_billing_stream(stack: A
         joined = client.post(
             "/api/v1/tenants/invites/accept",
             json={
-                "token": mailed_invite(stack, "ned@example.com"),
+                "token": stack.mailed_invite("ned@example.com"),
                 "password": PASSWORD,
                 "display_name": "Ned",
             },

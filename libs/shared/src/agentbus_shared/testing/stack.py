@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,24 @@ class Stack:
     def log(self, name: str) -> str:
         path = self.var_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def mailed_invite(self, to: str, timeout: float = 30.0) -> str:
+        """The token of the invite mail to ``to`` in the dev mail sink (``<var>/mail``); waits for it.
+
+        Only the invited mailbox receives an invite's token: tests take it from here.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for path in sorted((self.var_dir / "mail").glob("*-invite-*.eml")):
+                message = message_from_bytes(path.read_bytes())
+                if message["To"] == to:
+                    payload = message.get_payload(decode=True)
+                    assert isinstance(payload, bytes), message
+                    match = re.search(r"Invite token: (\S+)", payload.decode())
+                    assert match, message
+                    return match.group(1)
+            assert time.monotonic() < deadline, f"no invite mail to {to}"
+            time.sleep(0.1)
 
     def bus_violations(self) -> list[str]:
         """What the stack's nats-server refused a client (a service lacking a bus permission)."""
