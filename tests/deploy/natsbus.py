@@ -47,13 +47,17 @@ def replace_once(text: str, pattern: str, replacement: str) -> str:
 
 
 class SecuredNats(ManagedServer):
-    """nats-server from the compose configuration, on a free loopback port."""
+    """nats-server from the compose configuration, on a free loopback port; with the checked-in
+    ``accounts.conf`` unless given another rendering (``accounts``)."""
 
     name = "nats-secured"
 
-    def __init__(self, directory: Path, passwords: dict[str, str]) -> None:
+    def __init__(
+        self, directory: Path, passwords: dict[str, str], accounts: str | None = None
+    ) -> None:
         super().__init__(directory / "data", persistent=False)
         self.passwords = passwords
+        self.accounts = accounts
         self.monitor_port = free_port()
         self.config = directory / "nats.conf"
 
@@ -64,7 +68,10 @@ class SecuredNats(ManagedServer):
         text = replace_once(text, r"^http: .*$", f"http: {self.host}:{self.monitor_port}")
         text = replace_once(text, r"^(\s*)store_dir: .*$", rf"\1store_dir: {self.data_dir}")
         self.config.write_text(text)
-        shutil.copy(ACCOUNTS_CONF, self.config.parent / "accounts.conf")
+        if self.accounts is None:
+            shutil.copy(ACCOUNTS_CONF, self.config.parent / "accounts.conf")
+        else:
+            (self.config.parent / "accounts.conf").write_text(self.accounts)
 
     def command(self) -> list[str]:
         return [str(find_binary("nats-server")), "-c", str(self.config)]
@@ -118,7 +125,9 @@ class Session:
         await self.client.close()
 
 
-async def login(url: str, user: str, password: str) -> Session:
+async def login(url: str, user: str, password: str, inbox_prefix: str | None = None) -> Session:
+    """``user`` logged in with its own inbox prefix, or ``inbox_prefix`` (a previous release's
+    pod: ``_INBOX``)."""
     session: Session
 
     async def on_error(error: Exception) -> None:
@@ -135,7 +144,7 @@ async def login(url: str, user: str, password: str) -> Session:
         error_cb=on_error,
         allow_reconnect=False,
         connect_timeout=3,
-        inbox_prefix=permissions.inbox_prefix_of(user),
+        inbox_prefix=inbox_prefix or permissions.inbox_prefix_of(user),
     )
     session = Session(user, client)
     return session

@@ -9,10 +9,13 @@ with logins, from what the code says independently of the generator where they c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import nats
@@ -24,7 +27,12 @@ from nats.js import api
 
 from agentbus_shared.bus import permissions
 from agentbus_shared.bus.consumers import DurableConsumer
-from agentbus_shared.bus.permissions import deployed_accounts
+from agentbus_shared.bus.permissions import (
+    DEFAULT_INBOX_PREFIX,
+    ReplyWindow,
+    deployed_accounts,
+    transitional_accounts,
+)
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS, STRIPE_WEBHOOKS, streams_owned_by
@@ -53,13 +61,15 @@ def passwords() -> dict[str, str]:
     return make_passwords()
 
 
-@pytest.fixture(scope="module")
-def secured_nats(
-    tmp_path_factory: pytest.TempPathFactory, passwords: dict[str, str]
+@contextmanager
+def running_nats(
+    directory: Path, passwords: dict[str, str], accounts: str | None = None
 ) -> Iterator[SecuredNats]:
+    """nats-server from the compose configuration with the checked-in ``accounts.conf``, or
+    ``accounts``."""
     saved = {k: os.environ.get(k) for k in passwords}
     os.environ.update(passwords)
-    server = SecuredNats(tmp_path_factory.mktemp("secured-nats"), passwords)
+    server = SecuredNats(directory, passwords, accounts)
     try:
         server.start()
         yield server
@@ -70,6 +80,24 @@ def secured_nats(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def secured_nats(
+    tmp_path_factory: pytest.TempPathFactory, passwords: dict[str, str]
+) -> Iterator[SecuredNats]:
+    with running_nats(tmp_path_factory.mktemp("secured-nats"), passwords) as server:
+        yield server
+
+
+async def _logins(
+    server: SecuredNats, passwords: dict[str, str], names: dict[str, tuple[str, str | None]]
+) -> dict[str, Session]:
+    """A session per name: (user, inbox prefix; None for the user's own)."""
+    return {
+        name: await login(server.url, user, passwords[user_password_variable(user)], prefix)
+        for name, (user, prefix) in names.items()
+    }
 
 
 @pytest.fixture
@@ -500,3 +528,107 @@ async def test_each_service_reaches_its_own_streams_and_consumers_through_the_ap
             await js.add_consumer(use.stream, consumer.config())
             assert (await js.consumer_info(use.stream, use.durable)).name == use.durable
         assert not as_user[service.name].denied, as_user[service.name].denied
+
+
+# ------------------------------------------------------------------ replies in time
+def _with_reply_windows(expires: dict[str, float]) -> str:
+    """The deployed users, with the given seconds to answer a request for some services."""
+    users = [
+        replace(user, allow_responses=ReplyWindow(expires[user.name]))
+        if user.name in expires
+        else user
+        for user in permissions.bus_users()
+    ]
+    return permissions.render_accounts(users)
+
+
+async def test_a_reply_later_than_the_reply_window_is_refused(
+    tmp_path: Path, passwords: dict[str, str]
+) -> None:
+    # nats-server lets a service answer only within allow_responses' expires (two minutes when
+    # none is given, shorter than a billing replay's 300 s). Waiting out the deployed window is
+    # too slow for a test: with 1 s for billing and 10 s for auth, the same late answer is
+    # refused from billing and accepted from auth, so the window is what decides.
+    accounts = _with_reply_windows({"billing": 1.0, "auth": 10.0})
+    with running_nats(tmp_path, passwords, accounts) as server:
+        sessions = await _logins(
+            server,
+            passwords,
+            {name: (name, None) for name in ("gateway", "billing", "auth")},
+        )
+        try:
+
+            async def late(msg: Msg) -> None:
+                await asyncio.sleep(1.5)
+                await msg.respond(b"late")
+
+            for service in ("billing", "auth"):
+                await sessions[service].client.subscribe(f"rpc.{service}.v1.>", cb=late)
+                await sessions[service].client.flush()
+            gateway = sessions["gateway"].client
+            await gateway.flush()
+            auth_reply, billing_reply = await asyncio.gather(
+                gateway.request(subjects.rpc("auth", "ping"), b"{}", timeout=4),
+                gateway.request(subjects.rpc("billing", "ping"), b"{}", timeout=4),
+                return_exceptions=True,
+            )
+            await sessions["billing"].settle()
+            assert isinstance(auth_reply, Msg) and auth_reply.data == b"late"
+            assert isinstance(billing_reply, NatsTimeout)
+            inbox = f"{subjects.inbox_prefix('gateway')}.".lower()
+            refused = [s for kind, s in sessions["billing"].denied if kind == "publish"]
+            assert [s for s in refused if s.startswith(inbox)], sessions["billing"].errors
+            assert not sessions["auth"].denied
+        finally:
+            for session in sessions.values():
+                await session.close()
+
+
+# ------------------------------------------------------------------ upgrading
+async def test_old_and_new_pods_get_their_replies_under_the_transitional_config(
+    tmp_path: Path, passwords: dict[str, str]
+) -> None:
+    # While the services roll from the release whose pods used _INBOX.>, an old pod (NATS's
+    # default inbox) and a new one (_INBOX_<service>) each call and answer the other.
+    old, new = DEFAULT_INBOX_PREFIX, None
+    with running_nats(tmp_path, passwords, transitional_accounts()) as server:
+        sessions = await _logins(
+            server,
+            passwords,
+            {
+                "old chat": ("chat", old),
+                "new chat": ("chat", new),
+                "old billing": ("billing", old),
+                "new billing": ("billing", new),
+            },
+        )
+        try:
+
+            async def answer(msg: Msg) -> None:
+                await msg.respond(b'{"data": {}}')
+
+            subject = subjects.rpc("billing", "summary.get")
+            for responder in ("old billing", "new billing"):
+                client = sessions[responder].client
+                subscription = await client.subscribe(subject, cb=answer)
+                await client.flush()
+                for caller in ("old chat", "new chat"):
+                    await sessions[caller].client.flush()
+                    reply = await sessions[caller].client.request(subject, b"{}", timeout=2)
+                    assert reply.data == b'{"data": {}}', f"{caller} calling {responder}"
+                await subscription.unsubscribe()
+            for session in sessions.values():
+                await session.settle()
+                assert not session.denied, f"{session.user}: {session.errors}"
+            others = [subjects.inbox_of(s) for s in SERVICES if s != "chat"]
+            assert await sessions["old chat"].denied_subscriptions(others) == set(others)
+        finally:
+            for session in sessions.values():
+                await session.close()
+
+
+def test_the_transitional_config_is_never_the_checked_in_one() -> None:
+    # The drift test holds the checked-in file to the final rights; the transitional file is
+    # rendered for the roll only.
+    assert ACCOUNTS_CONF.read_text() != transitional_accounts()
+    assert '"_INBOX.>"' in transitional_accounts()

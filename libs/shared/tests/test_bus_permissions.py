@@ -8,6 +8,7 @@ tests prove the fixture's server is the secured one and that a violation is seen
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import nats
 import nats.errors
@@ -18,15 +19,20 @@ from agentbus_shared.bus import apply_buckets, apply_streams
 from agentbus_shared.bus.broker import without_credentials
 from agentbus_shared.bus.permissions import (
     HARNESS,
+    OPS,
+    PREVIOUS_INBOXES,
     UnresolvedUse,
     bus_users,
     calls_in_source,
     consumers_in_source,
+    deployed_accounts,
     inbox_prefix_of,
     render_accounts,
+    reply_window,
+    transitional_accounts,
 )
+from agentbus_shared.contracts import ROUTES, subjects
 from agentbus_shared.contracts import billing as billing_contract
-from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
 from agentbus_shared.runtime import ServiceRuntime
@@ -186,3 +192,53 @@ async def test_services_answer_each_other_on_the_callers_own_inbox(
 
 def _settings(logins: BusLogins, service: str) -> ServiceSettings:
     return ServiceSettings(**logins.settings(service), environment="test")  # type: ignore[arg-type]
+
+
+def _user_block(accounts: str, user: str) -> str:
+    start = accounts.index(f"user: {user}\n")
+    end = accounts.find("user: ", start + 1)
+    return accounts[start : end if end != -1 else len(accounts)]
+
+
+def test_a_service_may_answer_for_as_long_as_the_longest_route_waits() -> None:
+    # nats-server's default (a bare allow_responses: true) refuses an answer after two minutes;
+    # the gateway waits 300 s for POST /billing/events/replay and 120 s for POST /chat.
+    replay = next(r for r in ROUTES if r.operation == billing_contract.Operation.EVENTS_REPLAY)
+    longest = max(r.timeout for r in ROUTES if r.timeout is not None)
+    assert replay.timeout is not None and longest >= replay.timeout >= 300
+    waits = [longest, ServiceSettings.model_fields["rpc_timeout"].default]
+    for user in bus_users():
+        if user.name == OPS:
+            assert user.allow_responses is None
+            continue
+        assert user.allow_responses is not None, user.name
+        assert user.allow_responses.max == 1
+        assert user.allow_responses.expires > max(waits), user.name
+    deployed = deployed_accounts()
+    assert "allow_responses: true" not in deployed
+    window = f'allow_responses: {{ max: 1, expires: "{reply_window().expires:g}s" }}'
+    assert deployed.count(window) == len(bus_users()) - 1
+
+
+def test_a_route_that_waits_longer_widens_the_reply_window() -> None:
+    replay = next(r for r in ROUTES if r.operation == billing_contract.Operation.EVENTS_REPLAY)
+    slower = replace(replay, timeout=900.0)
+    assert reply_window([*ROUTES, slower]).expires > 900.0
+    assert reply_window().expires < 900.0
+
+
+def test_the_transitional_config_grants_the_previous_and_the_new_inboxes() -> None:
+    # While the services roll, an old pod reads and answers on _INBOX.>, a new one on
+    # _INBOX_<service>.>; the final config (the checked-in one) has only the new.
+    final, transitional = deployed_accounts(), transitional_accounts()
+    for user in bus_users():
+        if user.name == OPS:
+            assert _user_block(final, OPS) == _user_block(transitional, OPS)
+            continue
+        before, during = _user_block(final, user.name), _user_block(transitional, user.name)
+        assert f'"{PREVIOUS_INBOXES}"' not in before, user.name
+        assert during.count(f'"{PREVIOUS_INBOXES}"') == 2, user.name
+        own = f'"{subjects.inbox_of(user.name)}"'
+        assert own in before and own in during, user.name
+        assert "allow_responses: {" in during, user.name
+        assert len(during.splitlines()) == len(before.splitlines()) + 2, user.name

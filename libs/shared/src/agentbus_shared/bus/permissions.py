@@ -6,9 +6,11 @@ stack and the test fixtures render the same users and permissions for the server
 
 Each service's rights come from what it declares and does:
 
-- it serves ``rpc.<service>.v1.>`` and answers a request only on its reply subject
-  (``allow_responses``); its own replies arrive on ``_INBOX_<service>.>``, the only inbox it may
-  read; it calls exactly the other services' operations its source calls
+- it serves ``rpc.<service>.v1.>`` and answers a request only on its reply subject, once,
+  for as long as the longest caller waits (``allow_responses`` with :func:`reply_window`:
+  nats-server's default, two minutes, is shorter than a billing replay); its own replies
+  arrive on ``_INBOX_<service>.>``, the only inbox it may read; it calls exactly the other
+  services' operations its source calls
   (``….rpc.call/request(<service>, <operation>)``); the gateway, the edge, publishes every
   ``rpc.*.v1.>``;
 - it writes the streams it owns or is a writer of (:data:`~agentbus_shared.contracts.streams.STREAMS`),
@@ -22,6 +24,10 @@ Each service's rights come from what it declares and does:
 The ``ops`` user (``agentbus streams apply``, operators) keeps the whole JetStream API and no
 application subject (and NATS's default inbox ``_INBOX.>``). Passwords are
 ``$NATS_<USER>_PASSWORD`` environment variables of the server.
+
+An upgrade from a release whose services read and wrote ``_INBOX.>`` goes through
+:func:`transitional_accounts` (docs/runbooks/upgrade-bus-inboxes.md): the old and the new pods
+both get their replies while the services roll, then the final file takes the old rights away.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import importlib
 import importlib.util
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
@@ -40,7 +46,9 @@ from agentbus_shared import contracts, manifest
 from agentbus_shared.contracts import events as contract_events
 from agentbus_shared.contracts import streams as stream_contracts
 from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.http import Route
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS, BucketSpec, StreamSpec
+from agentbus_shared.settings import ServiceSettings
 
 GATEWAY = "gateway"
 OPS = "ops"
@@ -54,6 +62,41 @@ DEFAULT_INBOX_PREFIX = "_INBOX"
 """nats-py's own inbox prefix, kept by ``ops`` and the harness (wide rights); a service connects
 with its own (:func:`~agentbus_shared.contracts.subjects.inbox_prefix`)."""
 
+PREVIOUS_INBOXES = f"{DEFAULT_INBOX_PREFIX}.>"
+"""Where the previous release's services read their replies and answered requests: every
+service subscribed to and published on it. Only the transitional configuration grants it."""
+
+REPLY_MARGIN = 60.0
+"""Seconds a service's answer may come after the longest wait for it: the caller has given up by
+then, but an answer the server refuses is a permissions violation logged for nothing."""
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """How a service may answer a request it received: ``max`` messages on the request's reply
+    subject within ``expires`` seconds of receiving it (nats-server's ``allow_responses``)."""
+
+    expires: float
+    max: int = 1
+
+    def render(self) -> str:
+        return f'{{ max: {self.max}, expires: "{self.expires:g}s" }}'
+
+
+def longest_reply_wait(routes: Iterable[Route] | None = None) -> float:
+    """The longest any caller waits for an RPC reply: the longest public route's timeout (the
+    gateway forwards ``POST /billing/events/replay`` with 300 s, ``POST /chat`` with 120 s) or
+    the default RPC timeout every other call (chat's runs alive/cancel, calls between services)
+    uses."""
+    found = contracts.ROUTES if routes is None else routes
+    default = ServiceSettings.model_fields["rpc_timeout"].default
+    return max([float(default), *(float(r.timeout) for r in found if r.timeout)])
+
+
+def reply_window(routes: Iterable[Route] | None = None) -> ReplyWindow:
+    """One answer per request, allowed until :data:`REPLY_MARGIN` after the longest wait."""
+    return ReplyWindow(expires=longest_reply_wait(routes) + REPLY_MARGIN)
+
 
 @dataclass(frozen=True)
 class BusUser:
@@ -62,8 +105,8 @@ class BusUser:
     subscribe: tuple[str, ...] = ()
     unrestricted: bool = False
     """No permissions block: every subject (the dev and test harness only)."""
-    allow_responses: bool = False
-    """May answer each request it receives, once, on the request's reply subject."""
+    allow_responses: ReplyWindow | None = None
+    """May answer each request it receives on the request's reply subject, within the window."""
     comment: str = ""
 
     @property
@@ -363,7 +406,7 @@ def service_user(service: manifest.ServiceManifest) -> BusUser:
     for use in consumers(service):
         if use.stream not in owned:
             publish += consumer_rights(use.stream, use.durable, use.subject)
-    return BusUser(name, _unique(publish), _unique(subscribe), allow_responses=True)
+    return BusUser(name, _unique(publish), _unique(subscribe), allow_responses=reply_window())
 
 
 OPS_USER = BusUser(
@@ -380,6 +423,19 @@ def bus_users(services: Sequence[manifest.ServiceManifest] | None = None) -> lis
     return [*(service_user(s) for s in found), OPS_USER]
 
 
+def with_previous_inboxes(user: BusUser) -> BusUser:
+    """``user`` as well as the previous release's rights on ``_INBOX.>`` (a service; ``ops``
+    has them already): while the services roll, an old pod reads its replies on ``_INBOX.…``
+    and answers on it, a new pod on ``_INBOX_<service>.…``."""
+    if user.allow_responses is None:
+        return user
+    return replace(
+        user,
+        publish=_unique([*user.publish, PREVIOUS_INBOXES]),
+        subscribe=_unique([*user.subscribe, PREVIOUS_INBOXES]),
+    )
+
+
 # ------------------------------------------------------------------ rendering
 _HEADER = """\
 # Who may publish and subscribe what on the Agentbus bus (docs/adr/deploy-nats-permissions.md).
@@ -392,6 +448,14 @@ _HEADER = """\
 # operators; the system account (SYS) for monitoring. Passwords are environment variables, set
 # from secrets. The same file is used by compose (deploy/nats/nats.conf) and Kubernetes; the dev
 # stack and the test fixtures run nats-server with the same users and permissions.
+"""
+
+_TRANSITIONAL = """\
+#
+# TRANSITIONAL (`generate_nats_accounts.py --transitional`): every service also reads and writes
+# the previous release's inboxes, _INBOX.>, so old and new pods get their replies while the
+# services roll. Apply the final file as soon as the roll is done
+# (docs/runbooks/upgrade-bus-inboxes.md); the drift test fails while this one is checked out.
 """
 
 
@@ -409,7 +473,7 @@ class _Writer:
         self.add(depth, "]")
 
 
-def render_accounts(users: Sequence[BusUser]) -> str:
+def render_accounts(users: Sequence[BusUser], *, header: str = _HEADER) -> str:
     """``accounts.conf`` for ``users`` (the application account) and the system account."""
     out = _Writer()
     out.add(0, "accounts {")
@@ -425,7 +489,7 @@ def render_accounts(users: Sequence[BusUser]) -> str:
     out.add(1, "}")
     out.add(0, "}")
     out.add(0, "system_account: SYS")
-    return _HEADER + "\n" + "\n".join(out.lines) + "\n"
+    return header + "\n" + "\n".join(out.lines) + "\n"
 
 
 def _render_user(out: _Writer, user: BusUser) -> None:
@@ -442,8 +506,8 @@ def _render_user(out: _Writer, user: BusUser) -> None:
         out.add(5, "subscribe: {")
         out.subjects(6, "allow", user.subscribe)
         out.add(5, "}")
-        if user.allow_responses:
-            out.add(5, "allow_responses: true")
+        if user.allow_responses is not None:
+            out.add(5, f"allow_responses: {user.allow_responses.render()}")
         out.add(4, "}")
     out.add(3, "}")
 
@@ -451,6 +515,13 @@ def _render_user(out: _Writer, user: BusUser) -> None:
 def deployed_accounts() -> str:
     """The checked-in ``deploy/k8s/base/nats/accounts.conf``."""
     return render_accounts(bus_users())
+
+
+def transitional_accounts() -> str:
+    """The deployed users with the previous release's inbox rights, for the roll of an upgrade
+    from a release whose services used ``_INBOX.>`` (docs/runbooks/upgrade-bus-inboxes.md)."""
+    users = [with_previous_inboxes(user) for user in bus_users()]
+    return render_accounts(users, header=_HEADER + _TRANSITIONAL)
 
 
 def stack_users() -> list[BusUser]:
