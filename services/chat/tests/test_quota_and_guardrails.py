@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.nats import NatsBroker
 
 from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.runtime import ServiceRuntime
 
 from .support import (
@@ -109,6 +112,59 @@ async def test_runs_are_refused_with_503_while_billing_is_unreachable_when_confi
 
     assert (error.status, error.code) == (503, "billing_unavailable")
     assert error.retry_after
+
+
+def _ending(plan: Entitlements, *, in_: timedelta) -> Entitlements:
+    """``plan`` in a billing period that ends ``in_`` from now (negative: over already)."""
+    period_end = datetime.now(UTC) + in_
+    return plan.model_copy(
+        update={"period_start": period_end - timedelta(days=30), "period_end": period_end}
+    )
+
+
+async def test_entitlements_of_a_billing_period_that_is_over_are_asked_of_billing_again(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, billing: FakeBilling
+) -> None:
+    # Billing republishes only when something changes: the KV still holds last period's.
+    last_period = entitlements("t_alpha", messages=5, used_messages=0)
+    await put_entitlements(broker, _ending(last_period, in_=-timedelta(minutes=1)))
+    billing.plans["t_alpha"] = entitlements("t_alpha", messages=5, used_messages=5)
+
+    error = await client.error_of("chat", {"message": "Hello!"})
+
+    assert (error.status, error.code) == (429, "quota_exceeded")
+    asked = billing.calls_of("entitlements.get")
+    assert [body for _, _, body in asked] == [{"tenant_id": "t_alpha"}]
+
+
+async def test_cached_entitlements_are_not_used_past_the_end_of_their_billing_period(
+    settings: ChatSettings, broker: NatsBroker, billing: FakeBilling
+) -> None:
+    client = ChatClient(broker, principal())
+    ending = _ending(entitlements("t_alpha", messages=5), in_=timedelta(seconds=2))
+    billing.plans["t_alpha"] = ending
+    async with running(settings.model_copy(update={"entitlements_ttl": 600.0})):
+        first = await client.chat("Hello!")
+        billing.plans["t_alpha"] = entitlements("t_alpha", messages=5, used_messages=5)
+        await asyncio.sleep((ending.period_end - datetime.now(UTC)).total_seconds() + 0.2)
+        error = await client.error_of("chat", {"message": "Hello!"})
+
+    assert first["output"]
+    assert (error.status, error.code) == (429, "quota_exceeded")
+    assert len(billing.calls_of("entitlements.get")) == 2
+
+
+async def test_entitlements_of_a_period_that_is_over_do_not_decide_while_billing_is_unreachable(
+    settings: ChatSettings, broker: NatsBroker, billing: FakeBilling
+) -> None:
+    client = ChatClient(broker, principal())
+    last_period = entitlements("t_alpha", messages=5, used_messages=0)
+    await put_entitlements(broker, _ending(last_period, in_=-timedelta(minutes=1)))
+    billing.unreachable = True
+    async with running(settings.model_copy(update={"quota_fail_open": False})):
+        error = await client.error_of("chat", {"message": "Hello!"})
+
+    assert (error.status, error.code) == (503, "billing_unavailable")
 
 
 async def test_prompt_injection_is_blocked_with_an_error_frame_and_not_remembered(

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from faststream.nats import NatsBroker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentbus_chat.runs.reservations import RunReservations, messages_key
 from agentbus_chat.settings import ChatSettings
@@ -237,6 +239,116 @@ async def test_billings_count_wins_when_it_is_larger_than_chats(redis_url: str) 
 
     assert counted == 5, "raised to billing's 4, plus the run just accepted"
     assert full.value.code == "quota_exceeded"
+
+
+class _FlakyRedis(aioredis.Redis):
+    """Redis whose next script runs fail: before they run, or after (the answer is lost on the
+    way back, like a socket timeout that fires once the script ran)."""
+
+    fail_before: int = 0
+    answers_lost: int = 0
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if args[0] == "EVALSHA" and self.fail_before:
+            self.fail_before -= 1
+            raise RedisConnectionError("Connection reset by peer")
+        answer = await super().execute_command(*args, **options)
+        if args[0] == "EVALSHA" and self.answers_lost:
+            self.answers_lost -= 1
+            raise RedisTimeoutError("Timeout reading from socket")
+        return answer
+
+
+async def _accepted_until_full(reservations: RunReservations, plan: Entitlements) -> int:
+    """How many more runs of the tenant are accepted before ``quota_exceeded`` (they stay live)."""
+    for accepted in range(10):
+        try:
+            await reservations.reserve(f"run_more_{accepted}", plan.tenant_id, "u_ada", plan)
+        except AgentbusError as exc:
+            if exc.code != "quota_exceeded":
+                raise
+            return accepted
+    return 10
+
+
+async def test_live_runs_stay_counted_when_billings_count_overtakes_chats(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=20, per_tenant=20, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=5, used_messages=0)
+    try:
+        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+        # Billing counted two messages chat never saw (usage from elsewhere) while both run.
+        billed = entitlements("t_alpha", messages=5, used_messages=2)
+        await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
+        for stopped in (first, second):
+            await reservations.end(stopped, message_spent=False)
+        counted = await _counted(redis, billed)
+        more = await _accepted_until_full(reservations, billed)
+    finally:
+        await redis.aclose()
+
+    assert counted == 3, "billing's two and run_3: the live runs were not dropped, then given back"
+    assert more == 2, "billing's two and three runs: the plan's five"
+
+
+async def test_a_run_whose_reservation_answer_was_lost_gives_its_message_back(
+    redis_url: str,
+) -> None:
+    redis = _FlakyRedis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=2, used_messages=0)
+    try:
+        redis.answers_lost = 1
+        with pytest.raises(AgentbusError) as lost:
+            await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        counted = await _counted(redis, plan)
+        more = await _accepted_until_full(reservations, plan)
+    finally:
+        await redis.aclose()
+
+    assert (lost.value.status, lost.value.code) == (503, "runs_unavailable")
+    assert counted == 0, "the client retries with a new run: the lost one must not stay counted"
+    assert more == 2
+
+
+async def test_a_message_is_given_back_once_however_often_its_run_ends(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=2, used_messages=0)
+    try:
+        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+        for _ in range(2):
+            await reservations.end(first, message_spent=False)
+        counted = await _counted(redis, plan)
+        more = await _accepted_until_full(reservations, plan)
+    finally:
+        await redis.aclose()
+
+    assert counted == 1, "run_2 stays counted"
+    assert more == 1
+
+
+async def test_a_give_back_that_did_not_reach_redis_is_tried_again_with_the_lease_renewal(
+    redis_url: str,
+) -> None:
+    redis = _FlakyRedis.from_url(redis_url)
+    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    plan = entitlements("t_alpha", messages=1, used_messages=0)
+    try:
+        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+        redis.fail_before = 1
+        await reservations.end(first, message_spent=False)
+        before_renewal = await _counted(redis, plan)
+        await reservations.renew([])
+        after_renewal = await _counted(redis, plan)
+        more = await _accepted_until_full(reservations, plan)
+    finally:
+        await redis.aclose()
+
+    assert (before_renewal, after_renewal) == (1, 0)
+    assert more == 1
 
 
 async def test_a_message_given_back_is_counted_no_more_and_never_below_zero(

@@ -3,10 +3,14 @@
 Where the entitlements come from, in order: this process's cache (fresh for
 ``entitlements_ttl`` seconds); the ``ENTITLEMENTS`` KV bucket (key = tenant
 id) that billing writes; ``rpc.billing.v1.entitlements.get`` when the key is
-absent. When billing cannot be reached at all, the last entitlements seen
-(up to ``entitlements_stale_ttl`` old) still decide; with nothing cached the
-run is allowed (``quota_fail_open``) or refused with 503 — see
-``docs/adr/chat-quota-when-billing-is-unreachable.md``.
+absent. Entitlements whose billing period has ended (billing republishes only
+when something changes, so the KV entry and the cache keep the old period) are
+not used: chat asks ``rpc.billing.v1.entitlements.get``, which computes the
+current period, so a new period's runs are never counted on the old period's
+counter. When billing cannot be reached at all, the last entitlements seen (up
+to ``entitlements_stale_ttl`` old, of a period not yet over) still decide;
+with nothing usable cached the run is allowed (``quota_fail_open``) or refused
+with 503 — see ``docs/adr/chat-quota-when-billing-is-unreachable.md``.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class QuotaGate:
     async def entitlements(self, principal: Principal) -> Entitlements | None:
         """The tenant's entitlements, or None when billing cannot tell and nothing usable is cached."""
         tenant_id = principal.tenant_id
-        cached = self._cache.get(tenant_id)
+        cached = self._cached(tenant_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
@@ -106,6 +110,15 @@ class QuotaGate:
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)
 
+    def _cached(self, tenant_id: str) -> tuple[float, Entitlements] | None:
+        """The cached entitlements of ``tenant_id`` and when they were seen, unless their period
+        is over."""
+        cached = self._cache.get(tenant_id)
+        if cached is not None and _period_over(cached[1]):
+            self.forget(tenant_id)
+            return None
+        return cached
+
     async def _from_kv(self, tenant_id: str) -> Entitlements | None:
         try:
             if self._kv is None:
@@ -117,12 +130,7 @@ class QuotaGate:
             return None
         if not entry.value:
             return None
-        try:
-            entitlements = Entitlements.model_validate_json(entry.value)
-        except ValidationError:
-            log.error("quota.bad_kv_entry", tenant_id=tenant_id)
-            return None
-        return entitlements if entitlements.tenant_id == tenant_id else None
+        return _usable_entry(tenant_id, entry.value)
 
     async def _from_rpc(self, principal: Principal) -> Entitlements | None:
         try:
@@ -144,3 +152,24 @@ class QuotaGate:
         self._cache.move_to_end(tenant_id)
         while len(self._cache) > self._max_tenants:
             self._cache.popitem(last=False)
+
+
+def _usable_entry(tenant_id: str, value: bytes) -> Entitlements | None:
+    """The KV entry's entitlements when they are the tenant's and their period is not over."""
+    try:
+        entitlements = Entitlements.model_validate_json(value)
+    except ValidationError:
+        log.error("quota.bad_kv_entry", tenant_id=tenant_id)
+        return None
+    if entitlements.tenant_id != tenant_id:
+        return None
+    if _period_over(entitlements):
+        log.info("quota.kv_period_over", tenant_id=tenant_id)
+        return None
+    return entitlements
+
+
+def _period_over(entitlements: Entitlements) -> bool:
+    """Whether the billing period of ``entitlements`` has ended (billing has not republished
+    since: the current period's are billing's to compute)."""
+    return entitlements.period_end <= datetime.now(UTC)

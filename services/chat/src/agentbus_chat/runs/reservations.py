@@ -12,20 +12,26 @@ shared by all replicas:
 - its message, on the tenant's message counter of the billing period
   (``chat:messages:<tenant>:<period start, epoch s>``): every message chat
   accepted in the period and did not give back, live runs and ended ones.
-  Billing's ``used`` is the reconciliation: when it is larger (Redis lost the
-  counter, usage came from elsewhere) the counter is raised to it. With a plan
-  limit, the run is refused 429 ``quota_exceeded`` unless that count is under
-  the limit; otherwise the counter grows by one.
+  The run ids counted on it are kept beside it (``<counter>:runs``), so a run
+  is counted once and given back once, however often either is tried.
+  Billing's ``used`` plus the tenant's live runs (which billing has not
+  counted yet) is the reconciliation: when it is larger (Redis lost the
+  counter, usage came from elsewhere) the counter is raised to it. With a
+  plan limit, the run is refused 429 ``quota_exceeded`` unless that count is
+  under the limit; otherwise the counter grows by one.
 
 A run that ends gives its place back; its message stays counted when its
 usage event was recorded. A run refused, failed before any model call,
-cancelled before one, or whose final save failed gives its message back. The
+cancelled before one, or whose final save failed gives its message back; so
+does a run whose reservation Redis may have taken without the answer reaching
+chat. A give-back that fails is tried again with each lease renewal. The
 replica renews the leases of its live runs with the conversation leases; a
 replica that dies holds its runs' places for one lease at most.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,11 +49,12 @@ COUNTER_KEPT_AFTER_PERIOD = timedelta(days=2)
 """How long a period's message counter outlives the period (late runs, clocks apart)."""
 
 # KEYS: the tenant's live runs, the user's live runs, and (when the period is known) the
-#       tenant's message counter of the period.
+#       tenant's message counter of the period and the run ids counted on it.
 # ARGV: run id, lease seconds, per-user cap, per-tenant cap, message limit (-1: none),
 #       messages billing counted, counter expiry (epoch s).
 # Returns {0} when taken; {1, live} past the user's cap, {2, live} past the tenant's,
-# {3, counted} when the plan's messages are all counted.
+# {3, counted} when the plan's messages are all counted. A run already counted is not
+# counted again.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -57,9 +64,11 @@ local mine = redis.call('ZCARD', KEYS[2])
 if mine >= tonumber(ARGV[3]) then return {1, mine} end
 local live = redis.call('ZCARD', KEYS[1])
 if live >= tonumber(ARGV[4]) then return {2, live} end
+local count = #KEYS == 4 and redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0
 local counted = 0
-if #KEYS == 3 then
-  counted = math.max(tonumber(ARGV[6]), tonumber(redis.call('GET', KEYS[3]) or '0'))
+if count then
+  local billed = tonumber(ARGV[6]) + live
+  counted = math.max(billed, tonumber(redis.call('GET', KEYS[3]) or '0'))
   local limit = tonumber(ARGV[5])
   if limit >= 0 and counted >= limit then return {3, counted} end
 end
@@ -69,9 +78,11 @@ for i = 1, 2 do
   redis.call('ZADD', KEYS[i], expires, ARGV[1])
   redis.call('EXPIRE', KEYS[i], ttl)
 end
-if #KEYS == 3 then
+if count then
   redis.call('SET', KEYS[3], counted + 1)
+  redis.call('SADD', KEYS[4], ARGV[1])
   redis.call('EXPIREAT', KEYS[3], ARGV[7])
+  redis.call('EXPIREAT', KEYS[4], ARGV[7])
 end
 return {0}
 """
@@ -91,15 +102,20 @@ return 0
 """
 
 # KEYS: the tenant's live runs, the user's live runs, and (when the run's message was counted)
-#       the message counter it was counted on. ARGV: run id, '1' to give the message back.
+#       the message counter it was counted on and the run ids counted on it.
+# ARGV: run id, '1' to give the message back. Gives back only a message still counted for
+# the run, so ending a run again gives nothing more back.
 _END = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if #KEYS == 3 and ARGV[2] == '1' then
+if #KEYS == 4 and ARGV[2] == '1' and redis.call('SREM', KEYS[4], ARGV[1]) == 1 then
   if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
 end
 return 0
 """
+
+UNSETTLED_KEPT = 10_000
+"""At most this many ended runs whose give-back failed are kept to be tried again."""
 
 RETRY_WHEN_BUSY = 5
 """``Retry-After`` of a run refused for too many live runs: runs take seconds, not minutes."""
@@ -120,6 +136,11 @@ def messages_key(tenant_id: str, period_start: datetime) -> str:
     return f"chat:messages:{tenant_id}:{int(period_start.timestamp())}"
 
 
+def counted_runs_key(messages_key: str) -> str:
+    """The run ids whose message is counted on the counter ``messages_key``."""
+    return f"{messages_key}:runs"
+
+
 @dataclass(frozen=True)
 class Reservation:
     """One run's place among its tenant's and user's live runs, and its counted message."""
@@ -136,13 +157,15 @@ class Reservation:
 
     @property
     def keys(self) -> list[str]:
-        counter = [] if self.messages_key is None else [self.messages_key]
-        return self.live_keys + counter
+        if self.messages_key is None:
+            return self.live_keys
+        return [*self.live_keys, self.messages_key, counted_runs_key(self.messages_key)]
 
 
 class RunReservations:
     """Takes, renews and gives back the places and messages of runs (all replicas share
-    Redis)."""
+    Redis). An end that did not reach Redis (failed, or cancelled on the way) is tried again
+    with each renewal: ending is idempotent."""
 
     def __init__(
         self, redis: aioredis.Redis, *, per_user: int, per_tenant: int, lease_seconds: float
@@ -153,6 +176,7 @@ class RunReservations:
         self._per_user = per_user
         self._per_tenant = per_tenant
         self._lease = lease_seconds
+        self._unsettled: OrderedDict[str, tuple[Reservation, bool]] = OrderedDict()
 
     async def reserve(
         self, run_id: str, tenant_id: str, user_id: str, entitlements: Entitlements | None
@@ -167,6 +191,7 @@ class RunReservations:
             answer = await self._reserve(keys=reservation.keys, args=args)
         except (RedisError, OSError) as exc:
             log.warning("runs.reservations_unavailable", error=type(exc).__name__)
+            await self.end(reservation, message_spent=False)
             raise RunsUnavailable(retry_after=2) from None
         refused, counted = int(answer[0]), int(answer[-1])
         if refused == 1:
@@ -186,7 +211,9 @@ class RunReservations:
         return reservation
 
     async def renew(self, reservations: Sequence[Reservation]) -> None:
-        """Extend the leases of this replica's live runs (with their conversation leases)."""
+        """Extend the leases of this replica's live runs (with their conversation leases), and
+        try again the ends that did not reach Redis."""
+        await self._settle_unsettled()
         if not reservations:
             return
         keys = [key for r in reservations for key in r.live_keys]
@@ -197,12 +224,33 @@ class RunReservations:
 
     async def end(self, reservation: Reservation, *, message_spent: bool) -> None:
         """Give the run's place back, and its message unless it was spent (its usage event
-        was recorded: billing counts it too)."""
-        args = [reservation.run_id, "0" if message_spent else "1"]
+        was recorded: billing counts it too). Until Redis confirms, the end is kept to be tried
+        again."""
+        self._unsettled[reservation.run_id] = (reservation, not message_spent)
+        self._unsettled.move_to_end(reservation.run_id)
+        while len(self._unsettled) > UNSETTLED_KEPT:
+            dropped, _ = self._unsettled.popitem(last=False)
+            log.error("runs.reservation_end_dropped", run_id=dropped)
+        await self._settle(reservation.run_id)
+
+    async def _settle_unsettled(self) -> None:
+        for run_id in list(self._unsettled):
+            if not await self._settle(run_id):
+                return
+
+    async def _settle(self, run_id: str) -> bool:
+        """End the run in Redis; whether Redis confirmed it (or it was settled already)."""
+        unsettled = self._unsettled.get(run_id)
+        if unsettled is None:
+            return True
+        reservation, give_back = unsettled
         try:
-            await self._end(keys=reservation.keys, args=args)
+            await self._end(keys=reservation.keys, args=[run_id, "1" if give_back else "0"])
         except (RedisError, OSError) as exc:
-            log.warning("runs.reservation_end_failed", error=type(exc).__name__)
+            log.warning("runs.reservation_end_failed", run_id=run_id, error=type(exc).__name__)
+            return False
+        self._unsettled.pop(run_id, None)
+        return True
 
 
 def _message_args(entitlements: Entitlements | None) -> list[str | float]:
