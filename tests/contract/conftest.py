@@ -28,7 +28,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     stack = start_stack(directory / "var", env)
     try:
         with BusCapture(stack.state["urls"]["NATS_URL"]) as capture:
-            outcome = run_flow(stack)
+            outcome = run_flow(stack, capture)
             # what the last requests set off (events, relays, entitlements) lands within moments
             capture.settle(quiet=1.0, timeout=15.0)
         yield Recording(list(capture.messages), outcome)

@@ -70,6 +70,15 @@ class BusCapture:
         await client.flush()
         await client.drain()
 
+    def events(self, cloud_type: str) -> list[Any]:
+        """The envelopes of the ``cloud_type`` events recorded so far."""
+        return [
+            envelope
+            for message in list(self.messages)
+            if message.subject.startswith("events.")
+            and (envelope := message.json()).get("type") == cloud_type
+        ]
+
     def settle(self, *, quiet: float, timeout: float) -> None:
         """Wait until no domain message arrived for ``quiet`` seconds (or ``timeout`` passed)."""
         deadline = time.monotonic() + timeout

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import pyotp
+from contract_capture import BusCapture
 
+from agentbus_shared.contracts.billing import UsageThresholdReached
 from agentbus_shared.testing.stack import Stack, read_sse
 
 OWNER = "ada@example.com"
@@ -81,15 +83,15 @@ def eventually(check: Any, what: str, timeout: float = 30.0) -> Any:
         time.sleep(0.2)
 
 
-def run_flow(stack: Stack) -> dict[str, Any]:
-    """Drive the flow; returns what later checks need (tenant id, stream id...)."""
+def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
+    """Drive the flow while ``capture`` records the bus; returns what later checks need."""
     with stack.client() as client:
         ok(client.get("/health/ready"))
         ok(client.get("/api/v1/billing/plans"))
         owner = _sign_up_with_mfa(stack, client)
         member = _team(stack, client, owner)
         _service_account(client, owner)
-        stream = _chat(client, owner)
+        stream = _chat(client, owner, capture)
         _billing(stack, client, owner)
         _leave(stack, client, owner, member)
         return {"tenant_id": owner["tenant_id"], "stream_id": stream}
@@ -202,7 +204,7 @@ def _service_account(client: httpx.Client, owner: dict[str, Any]) -> None:
     ok(client.delete(f"/api/v1/auth/service-accounts/{created['id']}", headers=auth), 204)
 
 
-def _chat(client: httpx.Client, owner: dict[str, Any]) -> str:
+def _chat(client: httpx.Client, owner: dict[str, Any], capture: BusCapture) -> str:
     auth = bearer(owner["tokens"])
     first = ok(client.post("/api/v1/chat", json={"message": "Hello there!"}, headers=auth))
     conversation = first["conversation_id"]
@@ -245,8 +247,25 @@ def _chat(client: httpx.Client, owner: dict[str, Any]) -> str:
         "the quota to be enforced",
     )
     assert refused.json()["code"] == "quota_exceeded", refused.text
+    # Chat refuses on its own count of accepted messages, before billing has metered the last
+    # runs; the checkout below changes the plan, and runs metered after it no longer cross the
+    # free plan's thresholds. So billing's announcements are awaited before the plan changes.
+    eventually(
+        lambda: _thresholds_announced(capture, owner["tenant_id"]),
+        "billing to announce 80 % and 100 % of the free plan's messages",
+    )
     ok(client.delete(f"/api/v1/conversations/{conversation}", headers=auth), 204)
     return str(stream_id)
+
+
+def _thresholds_announced(capture: BusCapture, tenant_id: str) -> bool:
+    """Billing's ``usage.threshold`` events for the tenant's messages, 80 % and 100 %, are on the bus."""
+    announced = {
+        event["data"]["percent"]
+        for event in capture.events(UsageThresholdReached.cloud_type())
+        if event["data"]["tenant_id"] == tenant_id and event["data"]["meter"] == "messages"
+    }
+    return {80, 100} <= announced
 
 
 def _billing(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> None:
