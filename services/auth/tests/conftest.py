@@ -132,16 +132,7 @@ class AuthClient:
         return self.verifier().verify(access_token)
 
     def principal(self, access_token: str) -> Principal:
-        claims = self.claims(access_token)
-        return Principal(
-            kind=claims.typ,
-            subject=claims.sub,
-            tenant_id=claims.tid,
-            roles=tuple(claims.roles),
-            scopes=frozenset(claims.scope.split()),
-            session_id=claims.sid,
-            token_id=claims.jti,
-        )
+        return self.claims(access_token).principal()
 
     async def call(
         self,

@@ -17,6 +17,19 @@ async def create(
     return dict(reply.data)
 
 
+async def account_token(client: Any, account: dict[str, Any]) -> str:
+    """An access token of ``account`` through the client-credentials grant."""
+    reply = await client.call(
+        "oauth.token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": account["client_id"],
+            "client_secret": account["client_secret"],
+        },
+    )
+    return str(reply.data["access_token"])
+
+
 async def test_client_credentials_grant_issues_a_service_account_token(client: Any) -> None:
     owner = await client.register()
     account = await create(client, owner, ["conversations:read", "conversations:write"])
@@ -190,16 +203,7 @@ async def test_service_accounts_are_listed_page_by_page(client: Any) -> None:
 async def test_a_service_account_cannot_manage_service_accounts(client: Any) -> None:
     owner = await client.register()
     account = await create(client, owner, ["service_accounts:manage"])
-    token = (
-        await client.call(
-            "oauth.token",
-            {
-                "grant_type": "client_credentials",
-                "client_id": account["client_id"],
-                "client_secret": account["client_secret"],
-            },
-        )
-    ).data["access_token"]
+    token = await account_token(client, account)
     error = await client.error(
         "service_accounts.create", {"name": "child", "scopes": ["conversations:read"]}, token=token
     )
@@ -209,16 +213,7 @@ async def test_a_service_account_cannot_manage_service_accounts(client: Any) -> 
 async def test_a_service_account_without_tenant_read_cannot_read_the_tenant(client: Any) -> None:
     owner = await client.register()
     account = await create(client, owner, ["conversations:read"])
-    token = (
-        await client.call(
-            "oauth.token",
-            {
-                "grant_type": "client_credentials",
-                "client_id": account["client_id"],
-                "client_secret": account["client_secret"],
-            },
-        )
-    ).data["access_token"]
+    token = await account_token(client, account)
     error = await client.error("tenants.current", token=token)
     assert error.status == 403
     assert error.details == {"missing_scopes": ["tenant:read"]}

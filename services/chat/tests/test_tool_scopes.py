@@ -6,14 +6,14 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from agents import ModelProvider, ModelSettings
+from agents import Agent, FunctionTool, ModelProvider, ModelSettings
 from agents.models.interface import Model
 from agents.testing import ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
 
 from agentbus_chat.agents.catalog import DEFAULT_AGENTS, AgentCatalog
 from agentbus_chat.agents.context import ChatContext
-from agentbus_chat.agents.tools import ToolNotAllowed, build_tools
+from agentbus_chat.agents.tools import BillingSummaryClient, ToolNotAllowed, build_tools
 from agentbus_chat.llm.backends import ModelBackend
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import BillingSummary
@@ -35,6 +35,25 @@ class _OneModel(ModelProvider):
 
 def scripted(model: ScriptedModel) -> ModelBackend:
     return ModelBackend("scripted", _OneModel(model), "scripted", ModelSettings())
+
+
+def billing_summary_call(
+    billing: BillingSummaryClient, *, agent: str
+) -> tuple[FunctionTool, ToolContext[ChatContext]]:
+    """The billing_summary tool over ``billing``, and the context of one call of it by ``agent``."""
+
+    async def search(**_: object) -> list[SearchHit]:
+        return []
+
+    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
+    context = ToolContext(
+        context=ChatContext(principal(), "conv_1", "run_1"),
+        tool_name="billing_summary",
+        tool_call_id="call_1",
+        tool_arguments="{}",
+        agent=Agent(name=agent),
+    )
+    return catalog.tools["billing_summary"].function_tool(), context
 
 
 async def test_an_agent_cannot_call_a_tool_outside_its_scope(
@@ -97,20 +116,7 @@ async def test_a_tool_refuses_an_agent_outside_its_scope_even_if_handed_to_it() 
         asked.append(caller)
         raise AssertionError("must not be reached")
 
-    async def search(**_: object) -> list[SearchHit]:
-        return []
-
-    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
-    tool = catalog.tools["billing_summary"].function_tool()
-    from agents import Agent
-
-    context = ToolContext(
-        context=ChatContext(principal(), "conv_1", "run_1"),
-        tool_name="billing_summary",
-        tool_call_id="call_1",
-        tool_arguments="{}",
-        agent=Agent(name="support"),
-    )
+    tool, context = billing_summary_call(billing, agent="support")
 
     with pytest.raises(ToolNotAllowed):
         await tool.on_invoke_tool(context, "{}")
@@ -194,20 +200,7 @@ async def test_billing_tool_answers_not_permitted_when_billing_refuses_the_calle
     async def billing(caller: Principal) -> BillingSummary:
         raise Forbidden("Missing scope: billing:read", details={"missing_scopes": ["billing:read"]})
 
-    async def search(**_: object) -> list[SearchHit]:
-        return []
-
-    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
-    tool = catalog.tools["billing_summary"].function_tool()
-    from agents import Agent
-
-    context = ToolContext(
-        context=ChatContext(principal(), "conv_1", "run_1"),
-        tool_name="billing_summary",
-        tool_call_id="call_1",
-        tool_arguments="{}",
-        agent=Agent(name="billing"),
-    )
+    tool, context = billing_summary_call(billing, agent="billing")
 
     output = await tool.on_invoke_tool(context, "{}")
 

@@ -159,14 +159,6 @@ def principal_of(claims: AccessTokenClaims) -> Principal:
     id outside the identifier pattern): a signed token can still carry it.
     """
     try:
-        return Principal(
-            kind=claims.typ,
-            subject=claims.sub,
-            tenant_id=claims.tid,
-            roles=tuple(claims.roles),
-            scopes=frozenset(claims.scope.split()),
-            session_id=claims.sid,
-            token_id=claims.jti,
-        )
+        return claims.principal()
     except ValidationError:
         raise token_rejected("claims") from None

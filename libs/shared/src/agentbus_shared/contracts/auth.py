@@ -12,7 +12,15 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from agentbus_shared.contracts.common import Contract, Empty, Page, PageQuery, Role, Scope
+from agentbus_shared.contracts.common import (
+    Contract,
+    Empty,
+    Page,
+    PageQuery,
+    Principal,
+    Role,
+    Scope,
+)
 from agentbus_shared.contracts.events import EventData
 from agentbus_shared.contracts.http import Route
 
@@ -60,6 +68,22 @@ class AccessTokenClaims(Contract):
     exp: int
     jti: str
     typ: Literal["user", "service_account"] = "user"
+
+    def principal(self) -> Principal:
+        """The principal every RPC carries for this token (DESIGN.md).
+
+        Raises ``pydantic.ValidationError`` when a claim does not fit the principal's
+        shape (an id outside the identifier pattern): a signed token can still carry it.
+        """
+        return Principal(
+            kind=self.typ,
+            subject=self.sub,
+            tenant_id=self.tid,
+            roles=tuple(self.roles),
+            scopes=frozenset(self.scope.split()),
+            session_id=self.sid,
+            token_id=self.jti,
+        )
 
 
 class Jwks(Contract):
