@@ -154,18 +154,14 @@ async def test_a_streamed_run_cancelled_while_it_waits_for_a_slot_gives_its_mess
 
 
 async def test_a_run_whose_replica_died_holds_its_place_for_one_lease_at_most(
-    redis_url: str,
+    redis_client: aioredis.Redis,
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=1, per_tenant=10, lease_seconds=0.5)
-    try:
-        await reservations.reserve("run_lost", "t_alpha", "u_ada", None)
-        with pytest.raises(AgentbusError) as busy:
-            await reservations.reserve("run_next", "t_alpha", "u_ada", None)
-        await asyncio.sleep(0.6)  # nobody renews the lost run's lease
+    reservations = RunReservations(redis_client, per_user=1, per_tenant=10, lease_seconds=0.5)
+    await reservations.reserve("run_lost", "t_alpha", "u_ada", None)
+    with pytest.raises(AgentbusError) as busy:
         await reservations.reserve("run_next", "t_alpha", "u_ada", None)
-    finally:
-        await redis.aclose()
+    await asyncio.sleep(0.6)  # nobody renews the lost run's lease
+    await reservations.reserve("run_next", "t_alpha", "u_ada", None)
 
     assert busy.value.code == "too_many_runs"
 
@@ -175,67 +171,57 @@ async def _counted(redis: aioredis.Redis, plan: Entitlements) -> int:
 
 
 async def test_ended_runs_count_while_billings_newer_entitlements_have_not_caught_up(
-    redis_url: str,
+    redis_client: aioredis.Redis,
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     before = entitlements("t_alpha", messages=5, used_messages=1)
-    try:
-        for n in range(4):
-            ended = await reservations.reserve(f"run_{n}", "t_alpha", "u_ada", before)
-            await reservations.end(ended, message_spent=True)
-        # Billing has counted one of the four and republished: written later, `used` lags.
-        republished = entitlements("t_alpha", messages=5, used_messages=2).model_copy(
-            update={"updated_at": datetime.now(UTC) + timedelta(minutes=5)}
-        )
-        with pytest.raises(AgentbusError) as full:
-            await reservations.reserve("run_5", "t_alpha", "u_ada", republished)
-    finally:
-        await redis.aclose()
+    for n in range(4):
+        ended = await reservations.reserve(f"run_{n}", "t_alpha", "u_ada", before)
+        await reservations.end(ended, message_spent=True)
+    # Billing has counted one of the four and republished: written later, `used` lags.
+    republished = entitlements("t_alpha", messages=5, used_messages=2).model_copy(
+        update={"updated_at": datetime.now(UTC) + timedelta(minutes=5)}
+    )
+    with pytest.raises(AgentbusError) as full:
+        await reservations.reserve("run_5", "t_alpha", "u_ada", republished)
 
     assert full.value.code == "quota_exceeded"
     assert full.value.details == {"meter": "messages", "limit": 5, "used": 5}
 
 
 async def test_counted_messages_last_the_billing_period_whatever_the_age_of_entitlements(
-    redis_url: str,
+    redis_client: aioredis.Redis,
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=1)
-    try:
-        ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        await reservations.end(ended, message_spent=True)
-        kept = await redis.ttl(messages_key("t_alpha", plan.period_start))
-        refused = []
-        for written in (datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(hours=2)):
-            with pytest.raises(AgentbusError) as full:
-                await reservations.reserve(
-                    "run_2", "t_alpha", "u_ada", plan.model_copy(update={"updated_at": written})
-                )
-            refused.append(full.value.code)
-    finally:
-        await redis.aclose()
+    ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    await reservations.end(ended, message_spent=True)
+    kept = await redis_client.ttl(messages_key("t_alpha", plan.period_start))
+    refused = []
+    for written in (datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(hours=2)):
+        with pytest.raises(AgentbusError) as full:
+            await reservations.reserve(
+                "run_2", "t_alpha", "u_ada", plan.model_copy(update={"updated_at": written})
+            )
+        refused.append(full.value.code)
 
     assert kept >= (plan.period_end - datetime.now(UTC)).total_seconds(), "not an hour: the period"
     assert refused == ["quota_exceeded", "quota_exceeded"]
 
 
-async def test_billings_count_wins_when_it_is_larger_than_chats(redis_url: str) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+async def test_billings_count_wins_when_it_is_larger_than_chats(
+    redis_client: aioredis.Redis,
+) -> None:
+    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=5, used_messages=1)
-    try:
-        ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        await reservations.end(ended, message_spent=True)
-        await redis.delete(messages_key("t_alpha", plan.period_start))  # Redis lost it
-        billed = entitlements("t_alpha", messages=5, used_messages=4)
-        await reservations.reserve("run_2", "t_alpha", "u_ada", billed)
-        counted = await _counted(redis, billed)
-        with pytest.raises(AgentbusError) as full:
-            await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
-    finally:
-        await redis.aclose()
+    ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    await reservations.end(ended, message_spent=True)
+    await redis_client.delete(messages_key("t_alpha", plan.period_start))  # Redis lost it
+    billed = entitlements("t_alpha", messages=5, used_messages=4)
+    await reservations.reserve("run_2", "t_alpha", "u_ada", billed)
+    counted = await _counted(redis_client, billed)
+    with pytest.raises(AgentbusError) as full:
+        await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
 
     assert counted == 5, "raised to billing's 4, plus the run just accepted"
     assert full.value.code == "quota_exceeded"
@@ -271,22 +257,20 @@ async def _accepted_until_full(reservations: RunReservations, plan: Entitlements
     return 10
 
 
-async def test_live_runs_stay_counted_when_billings_count_overtakes_chats(redis_url: str) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=20, per_tenant=20, lease_seconds=30)
+async def test_live_runs_stay_counted_when_billings_count_overtakes_chats(
+    redis_client: aioredis.Redis,
+) -> None:
+    reservations = RunReservations(redis_client, per_user=20, per_tenant=20, lease_seconds=30)
     plan = entitlements("t_alpha", messages=5, used_messages=0)
-    try:
-        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
-        # Billing counted two messages chat never saw (usage from elsewhere) while both run.
-        billed = entitlements("t_alpha", messages=5, used_messages=2)
-        await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
-        for stopped in (first, second):
-            await reservations.end(stopped, message_spent=False)
-        counted = await _counted(redis, billed)
-        more = await _accepted_until_full(reservations, billed)
-    finally:
-        await redis.aclose()
+    first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+    # Billing counted two messages chat never saw (usage from elsewhere) while both run.
+    billed = entitlements("t_alpha", messages=5, used_messages=2)
+    await reservations.reserve("run_3", "t_alpha", "u_ada", billed)
+    for stopped in (first, second):
+        await reservations.end(stopped, message_spent=False)
+    counted = await _counted(redis_client, billed)
+    more = await _accepted_until_full(reservations, billed)
 
     assert counted == 3, "billing's two and run_3: the live runs were not dropped, then given back"
     assert more == 2, "billing's two and three runs: the plan's five"
@@ -312,19 +296,17 @@ async def test_a_run_whose_reservation_answer_was_lost_gives_its_message_back(
     assert more == 2
 
 
-async def test_a_message_is_given_back_once_however_often_its_run_ends(redis_url: str) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+async def test_a_message_is_given_back_once_however_often_its_run_ends(
+    redis_client: aioredis.Redis,
+) -> None:
+    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=0)
-    try:
-        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
-        for _ in range(2):
-            await reservations.end(first, message_spent=False)
-        counted = await _counted(redis, plan)
-        more = await _accepted_until_full(reservations, plan)
-    finally:
-        await redis.aclose()
+    first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+    for _ in range(2):
+        await reservations.end(first, message_spent=False)
+    counted = await _counted(redis_client, plan)
+    more = await _accepted_until_full(reservations, plan)
 
     assert counted == 1, "run_2 stays counted"
     assert more == 1
@@ -352,23 +334,19 @@ async def test_a_give_back_that_did_not_reach_redis_is_tried_again_with_the_leas
 
 
 async def test_a_message_given_back_is_counted_no_more_and_never_below_zero(
-    redis_url: str,
+    redis_client: aioredis.Redis,
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=0)
-    try:
-        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
-        with pytest.raises(AgentbusError) as full:
-            await reservations.reserve("run_3", "t_alpha", "u_ada", plan)
-        await reservations.end(second, message_spent=False)
+    first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
+    with pytest.raises(AgentbusError) as full:
         await reservations.reserve("run_3", "t_alpha", "u_ada", plan)
-        await redis.delete(messages_key("t_alpha", plan.period_start))
-        await reservations.end(first, message_spent=False)
-        after_loss = await _counted(redis, plan)
-    finally:
-        await redis.aclose()
+    await reservations.end(second, message_spent=False)
+    await reservations.reserve("run_3", "t_alpha", "u_ada", plan)
+    await redis_client.delete(messages_key("t_alpha", plan.period_start))
+    await reservations.end(first, message_spent=False)
+    after_loss = await _counted(redis_client, plan)
 
     assert full.value.code == "quota_exceeded"
     assert after_loss == 0

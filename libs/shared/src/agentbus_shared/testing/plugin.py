@@ -38,6 +38,7 @@ from typing import Any
 
 import pytest
 import redis as sync_redis
+import redis.asyncio as aioredis
 from faststream.nats import NatsBroker
 
 from agentbus_shared import manifest, migrations
@@ -307,6 +308,16 @@ def redis_url(redis_server: RedisServer | SharedServer) -> str:
     finally:
         client.close()
     return redis_server.url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio client of the test's (emptied) Redis, closed after the test."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
