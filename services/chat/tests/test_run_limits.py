@@ -358,18 +358,24 @@ async def test_a_streamed_run_waits_for_a_run_slot_like_a_plain_one(
 ) -> None:
     one_slot = settings.model_copy(update={"builtin_token_delay": 0.05, "run_slots": 1})
     async with running(one_slot):
-        _, first_frames, first_done = await client.open_stream(LONG_REPLY)
+        first, first_frames, first_done = await client.open_stream(LONG_REPLY)
         await _until(first_frames, lambda f: f.event == "delta")
         second, second_frames, second_done = await client.open_stream("Hello!")
         status = await client.call("stream.status", {"stream_id": second.stream_id})
-        await _until(first_frames, lambda f: f.terminal)
+        await _until(second_frames, lambda f: f.event == "conversation")
+        await _until(first_frames, lambda f: f.event == "delta")
+        # Read while the first run still streams: the slot frees only after its last frame
+        # is sent, so what the second shows after the first's end arrives is a race.
         waited = [f.event for f in second.frames]
+        first_still_running = not any(f.terminal for f in first.frames)
+        await _until(first_frames, lambda f: f.terminal)
         await _until(second_frames, lambda f: f.terminal)
         await first_done()
         await second_done()
 
     assert second.started is not None, "accepted at once, then waiting for the slot"
     assert status["status"] == "running"
+    assert first_still_running
     assert waited == ["conversation"], "no model call while the one slot is taken"
     assert second.terminal.event == "final"
 

@@ -193,7 +193,7 @@ def users_remove_mfa(email: str, var_dir: VarDir = None) -> None:
     """
 
     async def work(_settings: AuthSettings, db: Database) -> bool:
-        return await remove_by_operator(db, email, actor="cli")
+        return await remove_by_operator(db, email, actor=CLI_ACTOR)
 
     try:
         removed = _run(var_dir, work)

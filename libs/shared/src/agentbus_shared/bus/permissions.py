@@ -412,7 +412,7 @@ def service_user(service: manifest.ServiceManifest) -> BusUser:
 OPS_USER = BusUser(
     OPS,
     publish=(f"{JS_API}.>", "$JS.ACK.>", "$JS.FC.>"),
-    subscribe=("_INBOX.>",),
+    subscribe=(f"{DEFAULT_INBOX_PREFIX}.>",),
     comment="`agentbus streams apply` and operators: the whole JetStream API, no application subject.",
 )
 

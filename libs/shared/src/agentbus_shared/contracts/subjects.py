@@ -100,14 +100,14 @@ CORE_FLOWS: tuple[CoreFlow, ...] = (
         description="Whether a run is alive, and its cancel, for the chat replica running it.",
     ),
     CoreFlow(
-        "events.billing.>",
+        events_of("billing"),
         publishers=(),
         subscribers=("gateway",),
         description="A tenant's billing events, relayed by the gateway as server-sent events "
         "(billing publishes them to its stream).",
     ),
     CoreFlow(
-        "events.auth.*.session.revoked",
+        events_of("auth", "session.revoked"),
         publishers=(),
         subscribers=("gateway",),
         description="Revoked sessions, heard by every gateway replica (no queue group) to end "

@@ -86,9 +86,6 @@ class ToolSpec:
     def allows(self, agent: str) -> bool:
         return "*" in self.agents or agent in self.agents
 
-    def missing_scopes(self, caller: Principal) -> list[str]:
-        return sorted(scope for scope in self.scopes if not caller.has(scope))
-
     def schema(self) -> dict[str, Any]:
         return ensure_strict_json_schema(self.arguments.model_json_schema())
 
@@ -100,10 +97,11 @@ class ToolSpec:
             if not self.allows(agent):
                 log.warning("tool.out_of_scope", tool=self.key, agent=agent)
                 raise ToolNotAllowed(self.key, agent)
-            missing = self.missing_scopes(tool_context.context.principal)
-            if missing:
-                log.info("tool.not_permitted", tool=self.key, missing_scopes=missing)
-                return not_permitted(self.key, missing)
+            try:
+                tool_context.context.principal.require(*sorted(self.scopes))
+            except Forbidden as refused:
+                log.info("tool.not_permitted", tool=self.key, details=refused.details)
+                return not_permitted(self.key, refused)
             try:
                 arguments = self.arguments.model_validate_json(raw_arguments or "{}")
             except ValidationError as exc:
@@ -165,9 +163,8 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
     async def billing_summary(context: ChatContext, _: NoArgs) -> str:
         try:
             summary = await billing(context.principal)
-        except Forbidden as exc:
-            details = exc.details if isinstance(exc.details, dict) else {}
-            return not_permitted("billing_summary", list(details.get("missing_scopes", [])))
+        except Forbidden as refused:
+            return not_permitted("billing_summary", refused)
         except AgentbusError as exc:
             log.warning("tool.billing_failed", code=exc.code, status=exc.status)
             return "The billing service is not reachable right now; please try again shortly."
@@ -213,9 +210,10 @@ def build_tools(*, search: MessageSearch, billing: BillingSummaryClient) -> list
     ]
 
 
-def not_permitted(tool: str, missing_scopes: list[str]) -> str:
+def not_permitted(tool: str, refused: Forbidden) -> str:
     """The answer of a tool whose caller lacks a scope it needs (nothing of the data leaks)."""
-    needed = " ".join(missing_scopes) or "a scope"
+    details = refused.details if isinstance(refused.details, dict) else {}
+    needed = " ".join(details.get("missing_scopes", [])) or "a scope"
     return f"Not permitted: {tool} needs {needed}, which the caller does not hold."
 
 

@@ -207,7 +207,9 @@ class RunReservations:
                 details={"limit": self._per_tenant, "per": "tenant"},
             )
         if refused == 3 and entitlements is not None:
-            raise _messages_used_up(entitlements, counted)
+            # The plan's own check, on the messages counted here: the same 429 billing's count gives.
+            counted_here = {**entitlements.used, "messages": counted}
+            entitlements.model_copy(update={"used": counted_here}).check(now=datetime.now(UTC))
         return reservation
 
     async def renew(self, reservations: Sequence[Reservation]) -> None:
@@ -261,14 +263,3 @@ def _message_args(entitlements: Entitlements | None) -> list[str | float]:
     kept_until = max(entitlements.period_end, datetime.now(UTC)) + COUNTER_KEPT_AFTER_PERIOD
     used = entitlements.used.get("messages", 0)
     return [-1 if limit is None else limit, used, int(kept_until.timestamp())]
-
-
-def _messages_used_up(entitlements: Entitlements, counted: int) -> RateLimited:
-    limit = entitlements.limits.messages
-    now = datetime.now(UTC)
-    return RateLimited(
-        f"The messages limit of the {entitlements.plan} plan is reached for this period.",
-        code="quota_exceeded",
-        retry_after=max(1, int((entitlements.period_end - now).total_seconds())),
-        details={"meter": "messages", "limit": limit, "used": counted},
-    )
