@@ -36,10 +36,6 @@ def users() -> list[str]:
     return re.findall(r"^\s*user:\s*(\w+)\s*$", ACCOUNTS_CONF.read_text(), re.M)
 
 
-def user_password_variable(user: str) -> str:
-    return f"NATS_{user.upper()}_PASSWORD"
-
-
 def replace_once(text: str, pattern: str, replacement: str) -> str:
     new, count = re.subn(pattern, replacement, text, flags=re.M)
     assert count == 1, f"expected one line matching {pattern!r} in the NATS config"

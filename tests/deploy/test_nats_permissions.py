@@ -31,6 +31,7 @@ from agentbus_shared.bus.permissions import (
     DEFAULT_INBOX_PREFIX,
     ReplyWindow,
     deployed_accounts,
+    password_variable,
     transitional_accounts,
 )
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
@@ -47,7 +48,6 @@ from .natsbus import (
     Session,
     login,
     make_passwords,
-    user_password_variable,
     users,
 )
 
@@ -95,7 +95,7 @@ async def _logins(
 ) -> dict[str, Session]:
     """A session per name: (user, inbox prefix; None for the user's own)."""
     return {
-        name: await login(server.url, user, passwords[user_password_variable(user)], prefix)
+        name: await login(server.url, user, passwords[password_variable(user)], prefix)
         for name, (user, prefix) in names.items()
     }
 
@@ -108,9 +108,7 @@ async def as_user(
     for user in users():
         if user == "sys":
             continue
-        sessions[user] = await login(
-            secured_nats.url, user, passwords[user_password_variable(user)]
-        )
+        sessions[user] = await login(secured_nats.url, user, passwords[password_variable(user)])
     ops = sessions["ops"].client.jetstream()
     await apply_streams(ops, STREAMS)
     await apply_buckets(ops, BUCKETS)

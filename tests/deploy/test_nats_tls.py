@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agentbus_shared.bus import make_broker
+from agentbus_shared.bus.permissions import password_variable
 from agentbus_shared.servers import ManagedServer, find_binary, free_port
 from agentbus_shared.settings import ServiceSettings
 
 from .derive import DEPLOY
-from .natsbus import ACCOUNTS_CONF, make_passwords, user_password_variable
+from .natsbus import ACCOUNTS_CONF, make_passwords
 
 PROD_CONF = DEPLOY / "k8s" / "overlays" / "prod" / "nats-tls.conf"
 CERT_DIR = "/etc/nats/tls"
@@ -147,7 +148,7 @@ async def test_services_connect_to_the_production_bus_over_tls_with_their_ca(
     settings = ServiceSettings(
         nats_url=server.url,
         nats_user="gateway",
-        nats_password=passwords[user_password_variable("gateway")],
+        nats_password=passwords[password_variable("gateway")],
         nats_tls_ca_file=str(tmp_path / "ca.crt"),
     )
     broker = make_broker(settings, name="gateway", max_reconnect_attempts=0)
@@ -164,7 +165,7 @@ async def test_production_bus_refuses_untrusted_clients_and_wrong_passwords(
     prod_nats: tuple[ProdNats, dict[str, str]], tmp_path: Path
 ) -> None:
     server, passwords = prod_nats
-    password = passwords[user_password_variable("gateway")]
+    password = passwords[password_variable("gateway")]
     # Even a plain nats:// client is made to upgrade: without the CA it cannot trust the server.
     for url in (f"nats://{server.host}:{server.port}", server.url):
         with pytest.raises(ssl.SSLCertVerificationError):

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from agentbus_shared import manifest
+from agentbus_shared.bus.permissions import password_variable
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.servers import free_port
 from agentbus_shared.settings import DEV_SECRET_PREFIX
 
 from . import derive
-from .natsbus import SecuredNats, login, make_passwords, user_password_variable
+from .natsbus import SecuredNats, login, make_passwords
 
 
 def _status(url: str) -> tuple[int | None, str]:
@@ -52,9 +53,7 @@ def secured_nats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
 async def test_every_service_runs_and_is_ready_with_only_its_own_bus_permissions(
     secured_nats: SecuredNats, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    ops = await login(
-        secured_nats.url, "ops", secured_nats.passwords[user_password_variable("ops")]
-    )
+    ops = await login(secured_nats.url, "ops", secured_nats.passwords[password_variable("ops")])
     await apply_streams(ops.client.jetstream(), STREAMS)
     await apply_buckets(ops.client.jetstream(), BUCKETS)
     await ops.close()
@@ -75,7 +74,7 @@ async def test_every_service_runs_and_is_ready_with_only_its_own_bus_permissions
                 "ENVIRONMENT": "test",
                 "NATS_URL": secured_nats.url,
                 "NATS_USER": service.name,
-                "NATS_PASSWORD": secured_nats.passwords[user_password_variable(service.name)],
+                "NATS_PASSWORD": secured_nats.passwords[password_variable(service.name)],
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "HTTP_HOST": "127.0.0.1",

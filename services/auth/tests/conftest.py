@@ -34,6 +34,7 @@ from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.testing.plugin import BusLogins
+from agentbus_shared.testing.stack import invite_token_in
 
 STRONG_PASSWORD = "glacier-violin-tangerine-42"
 OTHER_PASSWORD = "quartz-harbor-lantern-77"
@@ -219,12 +220,7 @@ class AuthClient:
 
     async def mailed_invite(self, to: str, *, count: int = 1) -> str:
         """The token in the newest invite mail to ``to``: only the invited mailbox has it."""
-        message = (await self.mails(to, "invite", count=count))[-1]
-        body = message.get_payload(decode=True)
-        assert isinstance(body, bytes)
-        match = re.search(r"Invite token: (\S+)", body.decode())
-        assert match, body
-        return match.group(1)
+        return invite_token_in((await self.mails(to, "invite", count=count))[-1])
 
     async def verify_email(self, account: Account) -> None:
         """Prove the account's mailbox with the code mailed at registration."""

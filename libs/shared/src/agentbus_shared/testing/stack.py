@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,7 @@ class Stack:
             for path in sorted((self.var_dir / "mail").glob("*-invite-*.eml")):
                 message = message_from_bytes(path.read_bytes())
                 if message["To"] == to:
-                    payload = message.get_payload(decode=True)
-                    assert isinstance(payload, bytes), message
-                    match = re.search(r"Invite token: (\S+)", payload.decode())
-                    assert match, message
-                    return match.group(1)
+                    return invite_token_in(message)
             assert time.monotonic() < deadline, f"no invite mail to {to}"
             time.sleep(0.1)
 
@@ -116,6 +113,15 @@ class Stack:
                 pass
             time.sleep(0.25)
         raise AssertionError("the stack did not become ready again")
+
+
+def invite_token_in(message: Message) -> str:
+    """The invite token an invite mail carries (only the invited mailbox receives it)."""
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes), message
+    match = re.search(r"Invite token: (\S+)", payload.decode())
+    assert match, message
+    return match.group(1)
 
 
 def _outside_env() -> dict[str, str]:
