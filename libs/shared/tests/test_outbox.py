@@ -14,7 +14,14 @@ from agentbus_shared.bus import EventPublisher, apply_streams
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.streams import AUTH_EVENTS, STREAMS
-from agentbus_shared.db import Database, Outbox, OutboxRelay, outbox_table, schema_metadata
+from agentbus_shared.db import (
+    Database,
+    Outbox,
+    OutboxRelay,
+    after_commit,
+    outbox_table,
+    schema_metadata,
+)
 
 metadata = schema_metadata("outbox_test")
 outbox = outbox_table(metadata)
@@ -58,7 +65,7 @@ async def test_rolled_back_transaction_publishes_nothing(
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
             await session.execute(insert(tenants).values(id="t_1"))
-            await box.add(session, tenant_created("t_1"))  # type: ignore[arg-type]
+            await box.emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
             raise RuntimeError("the change failed")
     relay = OutboxRelay(db, outbox, publisher)
     assert await relay.relay_once() == 0
@@ -71,7 +78,7 @@ async def test_committed_event_is_published_exactly_once(
     box = Outbox(outbox)
     async with db.transaction() as session:
         await session.execute(insert(tenants).values(id="t_1"))
-        await box.add(session, tenant_created("t_1"))  # type: ignore[arg-type]
+        await box.emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
     relay = OutboxRelay(db, outbox, publisher)
     assert await relay.relay_once() == 1
     assert await relay.relay_once() == 0
@@ -91,7 +98,7 @@ async def test_relay_restarted_between_publish_and_mark_publishes_once(
     db: Database, publisher: EventPublisher, broker: NatsBroker
 ) -> None:
     async with db.transaction() as session:
-        await Outbox(outbox).add(session, tenant_created("t_1"))  # type: ignore[arg-type]
+        await Outbox(outbox).emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
     with pytest.raises(asyncio.CancelledError):
         await CrashAfterPublish(db, outbox, publisher).relay_once()
     assert await stream_count(broker) == 1
@@ -109,7 +116,7 @@ async def test_replicas_never_take_the_same_row(
 ) -> None:
     async with db.transaction() as session:
         for i in range(200):
-            await Outbox(outbox).add(session, tenant_created(f"t_{i}"))  # type: ignore[arg-type]
+            await Outbox(outbox).emit(session, tenant_created(f"t_{i}"))  # type: ignore[arg-type]
     relays = [OutboxRelay(db, outbox, publisher, batch_size=20) for _ in range(4)]
 
     async def drain(relay: OutboxRelay) -> int:
@@ -131,7 +138,7 @@ async def test_relay_wakes_up_right_after_a_commit(
     try:
         await asyncio.sleep(0.2)
         async with db.transaction() as session:
-            await Outbox(outbox).add(session, tenant_created("t_1"))  # type: ignore[arg-type]
+            await Outbox(outbox).emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
         for _ in range(50):
             if await stream_count(broker) == 1:
                 break
@@ -147,7 +154,7 @@ async def test_relay_keeps_rows_while_the_bus_is_down(
     await apply_streams(broker.connection.jetstream(), STREAMS)
     publisher = EventPublisher(broker, timeout=0.3, attempts=1)
     async with db.transaction() as session:
-        await Outbox(outbox).add(session, tenant_created("t_1"))  # type: ignore[arg-type]
+        await Outbox(outbox).emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
     nats_server.stop()  # type: ignore[attr-defined]
     relay = OutboxRelay(db, outbox, publisher)
     assert await relay.relay_once() == 0
@@ -155,3 +162,28 @@ async def test_relay_keeps_rows_while_the_bus_is_down(
         row = (await session.execute(select(outbox.c.attempts, outbox.c.last_error))).one()
     assert row.attempts == 1
     assert row.last_error
+
+
+async def test_after_commit_callbacks_run_once_after_the_commit_and_never_after_a_rollback(
+    db: Database,
+) -> None:
+    seen: list[str] = []
+
+    async def committed() -> None:
+        seen.append("committed")
+
+    async def broken() -> None:
+        raise RuntimeError("the callback fails; the commit stands")
+
+    async with db.transaction() as session:
+        after_commit(session, committed)
+        after_commit(session, committed)
+        after_commit(session, broken)
+        assert seen == []
+    assert seen == ["committed"]
+
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            after_commit(session, committed)
+            raise RuntimeError("rolled back")
+    assert seen == ["committed"]

@@ -56,6 +56,10 @@ async def runtime(nats_url: str) -> AsyncIterator[ServiceRuntime]:
         except ConnectionRefusedError as exc:
             raise RuntimeError("while loading the tenant") from exc
 
+    @ops.operation("manage", scopes={"billing:manage", "billing:read"}, user_only=True)
+    async def manage(principal: CallerPrincipal) -> dict[str, str]:
+        return {"by": principal.subject}
+
     @ops.operation("slow")
     async def slow() -> None:
         await asyncio.sleep(5)
@@ -84,6 +88,37 @@ async def test_operation_without_principal_answers_unauthorized(runtime: Service
     with pytest.raises(AgentbusError) as caught:
         await RpcClient(runtime.broker).call("demo", "greet", {"name": "ada"})
     assert caught.value.status == 401
+
+
+def caller(*scopes: str, kind: str = "user") -> Principal:
+    return Principal.model_validate(
+        {"kind": kind, "subject": "u_1", "tenant_id": "t_1", "scopes": frozenset(scopes)}
+    )
+
+
+async def test_declared_scopes_are_checked_before_the_handler_runs(
+    runtime: ServiceRuntime,
+) -> None:
+    client = RpcClient(runtime.broker)
+    with pytest.raises(AgentbusError) as caught:
+        await client.call("demo", "manage", principal=caller("billing:read"))
+    assert (caught.value.status, caught.value.details) == (
+        403,
+        {"missing_scopes": ["billing:manage"]},
+    )
+    with pytest.raises(AgentbusError) as anonymous:
+        await client.call("demo", "manage")
+    assert anonymous.value.status == 401
+    reply = await client.call("demo", "manage", principal=caller("billing:manage", "billing:read"))
+    assert reply.data == {"by": "u_1"}
+
+
+async def test_a_users_only_operation_refuses_a_service_account(runtime: ServiceRuntime) -> None:
+    robot = caller("billing:manage", "billing:read", kind="service_account")
+    with pytest.raises(AgentbusError) as caught:
+        await RpcClient(runtime.broker).call("demo", "manage", principal=robot)
+    assert caught.value.status == 403
+    assert runtime.rpc_router.access["manage"].user_only
 
 
 async def test_domain_error_comes_back_as_its_envelope(runtime: ServiceRuntime) -> None:

@@ -13,4 +13,4 @@ _outbox = Outbox(outbox)
 
 async def emit(session: AsyncSession, data: EventData, *, tenant_id: str) -> None:
     """Queue ``data`` as an event; it is published only if the transaction commits."""
-    await _outbox.add(session, make_event(data, tenant_id=tenant_id))
+    await _outbox.emit(session, make_event(data, tenant_id=tenant_id))

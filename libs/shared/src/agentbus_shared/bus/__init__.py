@@ -4,6 +4,7 @@ from agentbus_shared.bus.broker import make_broker
 from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
 from agentbus_shared.bus.events import EventPublisher
 from agentbus_shared.bus.rpc import (
+    Access,
     CallerPrincipal,
     IncomingMessage,
     Meta,
@@ -16,6 +17,7 @@ from agentbus_shared.bus.rpc import (
 from agentbus_shared.bus.streams import apply_buckets, apply_streams, bind
 
 __all__ = [
+    "Access",
     "CallerPrincipal",
     "DurableConsumer",
     "EventPublisher",

@@ -14,7 +14,7 @@ with ``retry_after``), and raises the remote error for an error envelope.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
@@ -117,13 +117,37 @@ async def decode_request(msg: StreamMessage[Any]) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may call an operation, declared with it and checked before its handler runs.
+
+    ``scopes``: every one is required (403 ``forbidden`` with ``missing_scopes``);
+    ``user_only``: a person, not a service account (403). Either one requires a caller (401).
+    """
+
+    scopes: frozenset[str] = frozenset()
+    user_only: bool = False
+
+    @property
+    def needs_caller(self) -> bool:
+        return bool(self.scopes) or self.user_only
+
+    def check(self, headers: Mapping[str, str]) -> None:
+        if not self.needs_caller:
+            return
+        principal = require_principal(h.principal_from(headers))
+        principal.require(*sorted(self.scopes))
+        if self.user_only:
+            principal.user_id  # noqa: B018 - raises Forbidden for a service account
+
+
 def success_envelope(result: Any) -> dict[str, Any]:
     if isinstance(result, Reply):
         return {"data": to_jsonable_python(result.data), "status": result.status}
     return {"data": to_jsonable_python(result)}
 
 
-def _rpc_middleware(service: str) -> type[BaseMiddleware]:
+def _rpc_middleware(service: str, access: Mapping[str, Access]) -> type[BaseMiddleware]:
     prefix = subjects.rpc_prefix(service)
 
     class RpcEnvelopeMiddleware(BaseMiddleware):
@@ -145,6 +169,7 @@ def _rpc_middleware(service: str) -> type[BaseMiddleware]:
                 ),
             ):
                 try:
+                    access[operation].check(headers)
                     return success_envelope(await call_next(msg))
                 except AgentbusError as exc:
                     outcome = "client_error" if exc.status < 500 else "server_error"
@@ -178,18 +203,32 @@ class RpcRouter:
 
     def __init__(self, service: str) -> None:
         self.service = service
+        self.access: dict[str, Access] = {}
+        """Who may call each operation (checked in the middleware, before the handler)."""
         self.router = NatsRouter(
-            prefix=subjects.rpc_prefix(service), middlewares=[_rpc_middleware(service)]
+            prefix=subjects.rpc_prefix(service),
+            middlewares=[_rpc_middleware(service, self.access)],
         )
         self.operations: list[str] = []
         self.handlers: dict[str, Callable[..., Any]] = {}
         """The handler of each operation, whose signature is its contract (docs and tests read it)."""
 
     def operation(
-        self, name: str, *, max_workers: int = DEFAULT_WORKERS, description: str | None = None
+        self,
+        name: str,
+        *,
+        scopes: Collection[str] = (),
+        user_only: bool = False,
+        max_workers: int = DEFAULT_WORKERS,
+        description: str | None = None,
     ) -> Callable[[Callable[..., Any]], Any]:
-        """Register ``rpc.<service>.v1.<name>``; the handler's signature is its contract."""
+        """Register ``rpc.<service>.v1.<name>``; the handler's signature is its contract.
+
+        ``scopes`` and ``user_only`` say who may call it (:class:`Access`); they are checked
+        here, once, so a handler never re-checks them.
+        """
         self.operations.append(name)
+        self.access[name] = Access(frozenset(scopes), user_only)
         subscriber = self.router.subscriber(
             name,
             queue=self.service,

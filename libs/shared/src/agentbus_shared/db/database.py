@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+_AFTER_COMMIT = "agentbus_after_commit"
+AfterCommit = Callable[[], Awaitable[None]]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,6 +44,21 @@ def async_url(url: str) -> str:
     if scheme in {"postgres", "postgresql"}:
         scheme = "postgresql+asyncpg"
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` after the transaction of ``session`` commits (``Database.transaction``).
+
+    For what must happen only once a change is durable: publishing state derived from it,
+    waking a relay. Registering the same callback twice in one transaction runs it once.
+    """
+    callbacks: list[AfterCommit] = session.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _name(callback: AfterCommit) -> str:
+    return getattr(callback, "__qualname__", type(callback).__name__)
 
 
 class Database:
@@ -78,9 +96,19 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed when the block ends, rolled back on an error."""
+        """A session in a transaction: committed when the block ends, rolled back on an error.
+
+        Callbacks given to :func:`after_commit` for this session run once the commit has
+        succeeded, in order (never after a rollback). A failing callback is logged, not
+        raised: the change is committed and the caller's answer stands.
+        """
         async with self.sessions.begin() as session:
             yield session
+        for callback in session.info.pop(_AFTER_COMMIT, ()):
+            try:
+                await callback()
+            except Exception:
+                log.exception("database.after_commit_failed", callback=_name(callback))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

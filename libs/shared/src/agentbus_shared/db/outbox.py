@@ -1,6 +1,6 @@
 """Transactional outbox: events written with the change that caused them, relayed after commit.
 
-``Outbox.add`` inserts the event in the caller's transaction, so an event
+``Outbox.emit`` inserts the event in the caller's transaction, so an event
 exists if and only if its change committed. ``OutboxRelay`` claims unpublished
 rows with ``FOR UPDATE SKIP LOCKED`` (several replicas share the work, no row
 is taken twice at once), publishes each with ``Nats-Msg-Id`` = event id, and
@@ -77,7 +77,7 @@ class Outbox:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    async def add(self, session: AsyncSession, event: CloudEvent[Any]) -> None:
+    async def emit(self, session: AsyncSession, event: CloudEvent[Any]) -> None:
         """Queue ``event``; it is published only if the session's transaction commits."""
         headers: dict[str, str] = {"content-type": CLOUDEVENTS_JSON}
         inject_trace_headers(headers)

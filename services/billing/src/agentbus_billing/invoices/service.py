@@ -64,7 +64,7 @@ class InvoiceService:
                     )
                 return "unchanged"
         await self._invoices.save(session, record, stripe_version=version, stripe_event_id=event_id)
-        await self._outbox.add(
+        await self._outbox.emit(
             session,
             make_event(
                 InvoiceChanged(

@@ -322,7 +322,7 @@ class SubscriptionService:
     async def _changed(
         self, session: AsyncSession, tenant_id: str, state: SubscriptionState
     ) -> None:
-        await self._outbox.add(
+        await self._outbox.emit(
             session,
             make_event(
                 SubscriptionChanged(
@@ -336,7 +336,7 @@ class SubscriptionService:
             ),
         )
         entitlements = await self._entitlements.compute(session, tenant_id)
-        await self._outbox.add(
+        await self._outbox.emit(
             session, make_event(EntitlementsUpdated(entitlements=entitlements), tenant_id=tenant_id)
         )
         await self._entitlements.mark(session, tenant_id)

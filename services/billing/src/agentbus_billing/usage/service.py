@@ -67,7 +67,7 @@ class UsageService:
                 if await self._usage.note_threshold(
                     session, tenant_id, meter, entitlements.period_start, percent
                 ):
-                    await self._outbox.add(
+                    await self._outbox.emit(
                         session,
                         make_event(
                             UsageThresholdReached(

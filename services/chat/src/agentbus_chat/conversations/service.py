@@ -130,7 +130,7 @@ class ConversationService:
             if row.active_run_id is not None and lease is not None and lease > datetime.now(UTC):
                 raise ConversationBusy("Cancel the running reply before deleting the conversation.")
             await self._repository.soft_delete(session, owner, conversation_id)
-            await self._outbox.add(
+            await self._outbox.emit(
                 session,
                 make_event(
                     ConversationDeleted(

@@ -494,7 +494,7 @@ class ChatService:
                 session, owner, run.conversation_id, run.run_id, last_agent=outcome.agent
             )
             if ledger.calls:
-                await self._outbox.add(session, _usage_event(run, outcome, ledger))
+                await self._outbox.emit(session, _usage_event(run, outcome, ledger))
         RUN_TOKENS.labels("input").inc(ledger.input_tokens)
         RUN_TOKENS.labels("output").inc(ledger.output_tokens)
 
