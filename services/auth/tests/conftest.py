@@ -34,7 +34,7 @@ from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.testing.plugin import BusLogins
-from agentbus_shared.testing.stack import invite_token_in
+from agentbus_shared.testing.waiting import invite_token_in
 
 STRONG_PASSWORD = "glacier-violin-tangerine-42"
 OTHER_PASSWORD = "quartz-harbor-lantern-77"

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from agentbus_shared.servers import permission_violations
+from agentbus_shared.testing.waiting import MailSink
 
 STARTUP_TIMEOUT = 180.0
 AGENTBUS = str(Path(sys.executable).parent / "agentbus")
@@ -75,19 +73,18 @@ class Stack:
         path = self.var_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def mailed_invite(self, to: str, timeout: float = 30.0) -> str:
-        """The token of the invite mail to ``to`` in the dev mail sink (``<var>/mail``); waits for it.
+    @property
+    def mail(self) -> MailSink:
+        """The dev mail sink (``<var>/mail``): every message the stack sent."""
+        return MailSink(self.var_dir / "mail")
 
-        Only the invited mailbox receives an invite's token: tests take it from here.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            for path in sorted((self.var_dir / "mail").glob("*-invite-*.eml")):
-                message = message_from_bytes(path.read_bytes())
-                if message["To"] == to:
-                    return invite_token_in(message)
-            assert time.monotonic() < deadline, f"no invite mail to {to}"
-            time.sleep(0.1)
+    def mailed_code(self, to: str, template: str, *, count: int = 1) -> str:
+        """The code of the ``count``-th ``template`` mail to ``to``; waits for it."""
+        return self.mail.mailed_code_blocking(to, template, count=count)
+
+    def mailed_invite(self, to: str, *, count: int = 1) -> str:
+        """The token of the invite mail to ``to``: only the invited mailbox receives it."""
+        return self.mail.mailed_invite_blocking(to, count=count)
 
     def bus_violations(self) -> list[str]:
         """What the stack's nats-server refused a client (a service lacking a bus permission)."""
@@ -113,15 +110,6 @@ class Stack:
                 pass
             time.sleep(0.25)
         raise AssertionError("the stack did not become ready again")
-
-
-def invite_token_in(message: Message) -> str:
-    """The invite token an invite mail carries (only the invited mailbox receives it)."""
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes), message
-    match = re.search(r"Invite token: (\S+)", payload.decode())
-    assert match, message
-    return match.group(1)
 
 
 def _outside_env() -> dict[str, str]:

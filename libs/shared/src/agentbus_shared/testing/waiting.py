@@ -1,0 +1,145 @@
+"""Waiting in tests for what happens asynchronously: one poll, one mail sink reader.
+
+``eventually`` polls a check until it returns something truthy and returns that value, or fails
+with what it waited for and the last value seen. ``eventually_blocking`` is the same for
+synchronous tests (the e2e, fault and contract suites drive a stack with a blocking client).
+``MailSink`` reads the file mail transport's directory (``<var>/mail`` of a dev stack, the auth
+tests' mail path): a message is found by recipient and template, a code or an invite token is
+read from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import inspect
+import re
+import time
+from collections.abc import Awaitable, Callable
+from email.message import Message
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+TIMEOUT = 30.0
+INTERVAL = 0.05
+
+
+def _failure(what: str, timeout: float, last: object) -> AssertionError:
+    return AssertionError(f"{what}: not met in {timeout:g}s (last value: {last!r})")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T] | T],
+    *,
+    what: str = "condition",
+    timeout: float = TIMEOUT,
+    interval: float = INTERVAL,
+) -> T:
+    """Poll ``check`` (sync or async) until it returns something truthy; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        last = await value if inspect.isawaitable(value) else value
+        if last:
+            return last  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise _failure(what, timeout, last)
+        await asyncio.sleep(interval)
+
+
+def eventually_blocking(
+    check: Callable[[], T],
+    *,
+    what: str = "condition",
+    timeout: float = TIMEOUT,
+    interval: float = INTERVAL,
+) -> T:
+    """:func:`eventually` for synchronous tests: blocks the thread between polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise _failure(what, timeout, last)
+        time.sleep(interval)
+
+
+def code_in(message: Message) -> str:
+    """The one-time code a mail carries (verify email, reset password, change email)."""
+    return _field(message, "Code")
+
+
+def invite_token_in(message: Message) -> str:
+    """The invite token an invite mail carries (only the invited mailbox receives it)."""
+    return _field(message, "Invite token")
+
+
+def _field(message: Message, label: str) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes), message
+    match = re.search(rf"{label}: (\S+)", payload.decode())
+    assert match, f"no {label.lower()} in: {payload.decode()}"
+    return match.group(1)
+
+
+class MailSink:
+    """The messages the file mail transport wrote to ``directory`` (one ``.eml`` per message)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def messages(self, to: str, template: str) -> list[Message]:
+        """Every ``template`` message to ``to`` so far, oldest first."""
+        if not self.directory.exists():
+            return []
+        found = (
+            email.message_from_bytes(path.read_bytes())
+            for path in sorted(self.directory.glob(f"*-{template}-*.eml"))
+        )
+        return [message for message in found if message["To"] == to]
+
+    def _nth(self, to: str, template: str, count: int) -> Callable[[], Message | None]:
+        def check() -> Message | None:
+            found = self.messages(to, template)
+            return found[count - 1] if len(found) >= count else None
+
+        return check
+
+    async def wait(
+        self, to: str, template: str, *, count: int = 1, timeout: float = TIMEOUT
+    ) -> Message:
+        """The ``count``-th ``template`` message to ``to``; waits for it to arrive."""
+        return await eventually(
+            self._nth(to, template, count),
+            what=f"{count} {template} mail(s) to {to}",
+            timeout=timeout,
+        )
+
+    def wait_blocking(
+        self, to: str, template: str, *, count: int = 1, timeout: float = TIMEOUT
+    ) -> Message:
+        """:meth:`wait` for synchronous tests."""
+        return eventually_blocking(
+            self._nth(to, template, count),
+            what=f"{count} {template} mail(s) to {to}",
+            timeout=timeout,
+        )
+
+    async def mailed_code(self, to: str, template: str, *, count: int = 1) -> str:
+        """The code in the ``count``-th ``template`` message to ``to``."""
+        return code_in(await self.wait(to, template, count=count))
+
+    def mailed_code_blocking(self, to: str, template: str, *, count: int = 1) -> str:
+        """:meth:`mailed_code` for synchronous tests."""
+        return code_in(self.wait_blocking(to, template, count=count))
+
+    async def mailed_invite(self, to: str, *, count: int = 1) -> str:
+        """The token in the ``count``-th invite mail to ``to``."""
+        return invite_token_in(await self.wait(to, "invite", count=count))
+
+    def mailed_invite_blocking(self, to: str, *, count: int = 1) -> str:
+        """:meth:`mailed_invite` for synchronous tests."""
+        return invite_token_in(self.wait_blocking(to, "invite", count=count))
