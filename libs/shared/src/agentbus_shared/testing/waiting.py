@@ -31,7 +31,7 @@ def _failure(what: str, timeout: float, last: object) -> AssertionError:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T] | T],
+    check: Callable[[], Awaitable[T | None] | T | None],
     *,
     what: str = "condition",
     timeout: float = TIMEOUT,
@@ -43,14 +43,14 @@ async def eventually(
         value = check()
         last = await value if inspect.isawaitable(value) else value
         if last:
-            return last  # type: ignore[return-value]
+            return last
         if time.monotonic() > deadline:
             raise _failure(what, timeout, last)
         await asyncio.sleep(interval)
 
 
 def eventually_blocking(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     *,
     what: str = "condition",
     timeout: float = TIMEOUT,
