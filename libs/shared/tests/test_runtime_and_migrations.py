@@ -132,3 +132,25 @@ async def test_background_task_is_restarted_after_a_crash(nats_url: str) -> None
     async with runtime.lifespan():
         await asyncio.wait_for(settled.wait(), 5)
     assert len(runs) == 2
+
+
+def test_a_runtime_is_built_from_its_manifest_and_keeps_its_parts() -> None:
+    declared = manifest.ServiceManifest(
+        name="ledger", module="ledger", default_port=8199, schema="ledger", needs_redis=True
+    )
+    runtime = ServiceRuntime.for_service(
+        declared, ServiceSettings(environment="test"), configure_process=False
+    )
+    assert (runtime.database.schema, runtime.redis_client) == ("ledger", runtime.redis)
+    assert set(runtime.readiness) == {"nats", "database", "redis"}
+
+    runtime.attach(declared)
+    assert runtime.parts_as(manifest.ServiceManifest) is declared
+    with pytest.raises(TypeError):
+        runtime.parts_as(ServiceSettings)
+
+    bare = ServiceRuntime("probe", ServiceSettings(environment="test"), configure_process=False)
+    with pytest.raises(RuntimeError):
+        bare.database  # noqa: B018
+    with pytest.raises(RuntimeError):
+        bare.redis_client  # noqa: B018

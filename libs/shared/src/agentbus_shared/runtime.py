@@ -20,7 +20,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -43,6 +43,11 @@ from agentbus_shared.logging import configure_logging, get_logger
 from agentbus_shared.metrics import render_latest
 from agentbus_shared.settings import ServiceSettings
 from agentbus_shared.telemetry import setup_tracing
+
+if TYPE_CHECKING:
+    from agentbus_shared.manifest import ServiceManifest
+
+P = TypeVar("P")
 
 log = get_logger(__name__)
 
@@ -198,7 +203,46 @@ class ServiceRuntime:
         self._background: dict[str, Callable[[], Awaitable[None]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_ready: tuple[float, bool] = (0.0, False)
+        self._parts: object = None
         self._register_ping()
+
+    @classmethod
+    def for_service(
+        cls, manifest: ServiceManifest, settings: ServiceSettings, *, configure_process: bool = True
+    ) -> ServiceRuntime:
+        """The runtime of the service ``manifest`` declares: its schema, Redis if it needs it."""
+        return cls(
+            manifest.name,
+            settings,
+            schema=manifest.schema,
+            use_redis=manifest.needs_redis,
+            configure_process=configure_process,
+        )
+
+    # ---------------------------------------------------------- the service's parts
+    @property
+    def database(self) -> Database:
+        """The service's database (its manifest declares a schema)."""
+        if self.db is None:
+            raise RuntimeError(f"the {self.name} service has no database")
+        return self.db
+
+    @property
+    def redis_client(self) -> aioredis.Redis:
+        """The service's Redis (its manifest declares ``needs_redis``)."""
+        if self.redis is None:
+            raise RuntimeError(f"the {self.name} service has no Redis")
+        return self.redis
+
+    def attach(self, parts: object) -> None:
+        """Keep the service's ``<Name>Parts``, for the tests and tools that drive it directly."""
+        self._parts = parts
+
+    def parts_as(self, kind: type[P]) -> P:
+        """The parts :meth:`attach` kept, as the service's ``<Name>Parts``."""
+        if not isinstance(self._parts, kind):
+            raise TypeError(f"the {self.name} service's parts are not {kind.__name__}")
+        return self._parts
 
     # ---------------------------------------------------------- registration
     def include(self, router: NatsRouter) -> None:
