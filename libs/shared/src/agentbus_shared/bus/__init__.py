@@ -4,10 +4,10 @@ from agentbus_shared.bus.broker import make_broker
 from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
 from agentbus_shared.bus.events import EventPublisher
 from agentbus_shared.bus.rpc import (
-    Access,
     CallerPrincipal,
     IncomingMessage,
     Meta,
+    OperationAccess,
     OptionalPrincipal,
     Reply,
     RpcClient,
@@ -17,12 +17,12 @@ from agentbus_shared.bus.rpc import (
 from agentbus_shared.bus.streams import apply_buckets, apply_streams, bind
 
 __all__ = [
-    "Access",
     "CallerPrincipal",
     "DurableConsumer",
     "EventPublisher",
     "IncomingMessage",
     "Meta",
+    "OperationAccess",
     "OptionalPrincipal",
     "Reply",
     "RetryPolicy",

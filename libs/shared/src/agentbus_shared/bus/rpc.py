@@ -118,7 +118,7 @@ async def decode_request(msg: StreamMessage[Any]) -> Any:
 
 
 @dataclass(frozen=True)
-class Access:
+class OperationAccess:
     """Who may call an operation, declared with it and checked before its handler runs.
 
     ``scopes``: every one is required (403 ``forbidden`` with ``missing_scopes``);
@@ -147,7 +147,7 @@ def success_envelope(result: Any) -> dict[str, Any]:
     return {"data": to_jsonable_python(result)}
 
 
-def _rpc_middleware(service: str, access: Mapping[str, Access]) -> type[BaseMiddleware]:
+def _rpc_middleware(service: str, access: Mapping[str, OperationAccess]) -> type[BaseMiddleware]:
     prefix = subjects.rpc_prefix(service)
 
     class RpcEnvelopeMiddleware(BaseMiddleware):
@@ -203,7 +203,7 @@ class RpcRouter:
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self.access: dict[str, Access] = {}
+        self.access: dict[str, OperationAccess] = {}
         """Who may call each operation (checked in the middleware, before the handler)."""
         self.router = NatsRouter(
             prefix=subjects.rpc_prefix(service),
@@ -224,11 +224,11 @@ class RpcRouter:
     ) -> Callable[[Callable[..., Any]], Any]:
         """Register ``rpc.<service>.v1.<name>``; the handler's signature is its contract.
 
-        ``scopes`` and ``user_only`` say who may call it (:class:`Access`); they are checked
+        ``scopes`` and ``user_only`` say who may call it (:class:`OperationAccess`); they are checked
         here, once, so a handler never re-checks them.
         """
         self.operations.append(name)
-        self.access[name] = Access(frozenset(scopes), user_only)
+        self.access[name] = OperationAccess(frozenset(scopes), user_only)
         subscriber = self.router.subscriber(
             name,
             queue=self.service,
