@@ -31,6 +31,7 @@ from agentbus_gateway.openapi import operation_docs
 from agentbus_gateway.problems import UnsupportedMediaType
 from agentbus_gateway.runs import NOT_FOUND, run_status
 from agentbus_shared.bus import RpcClient, RpcReply
+from agentbus_shared.contracts.chat import Operation
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import (
     ServiceUnavailable,
@@ -50,6 +51,7 @@ _RESERVED = frozenset({"request", "admission", "body", "query"})
 # wide margin (a replica with every receiver busy holds more in its client buffer, unseen).
 MISSING_CHECKS = 3
 JSON = "application/json"
+STREAM_STATUS = Operation.STREAM_STATUS
 
 
 def path_params(path: str) -> list[str]:
@@ -109,7 +111,7 @@ class Forwarder:
     async def forward(
         self, route: Route, admission: Admission, payload: dict[str, Any]
     ) -> Response:
-        run_ref = new_id("run") if route.watch is not None else None
+        run_ref = new_id("run") if route.starts_chat_run else None
         if run_ref is not None:
             payload["run_ref"] = run_ref
         call = self._rpc.call(
@@ -120,10 +122,10 @@ class Forwarder:
             meta=admission.meta,
             timeout=route.timeout or self._default_timeout,
         )
-        if route.watch is None or run_ref is None:
+        if run_ref is None:
             reply = await call
         else:
-            reply = await self._watched(call, route, route.watch, run_ref, admission)
+            reply = await self._watched(call, route, STREAM_STATUS, run_ref, admission)
         status = reply.status or route.status
         if not 200 <= status < 300:
             log.warning("forward.odd_status", target=route.subject, status=status)

@@ -22,7 +22,7 @@ from agentbus_shared.contracts.common import (
     Scope,
 )
 from agentbus_shared.contracts.events import EventData
-from agentbus_shared.contracts.http import Route
+from agentbus_shared.contracts.http import Route, RouteTable
 
 SERVICE = "auth"
 
@@ -428,19 +428,13 @@ class EmailRequested(EventData):
 
 
 # ------------------------------------------------------------------ routes
-_A = "/api/v1/auth"
-_T = "/api/v1/tenants"
-
-
-def _r(method: Any, path: str, op: str, summary: str, **kw: Any) -> Route:
-    kw.setdefault("tags", ("auth",) if path.startswith(_A) else ("tenants",))
-    return Route(method=method, path=path, service=SERVICE, operation=op, summary=summary, **kw)
+_auth_routes = RouteTable(SERVICE, prefix="/api/v1/auth", tags=("auth",))
+_tenant_routes = RouteTable(SERVICE, prefix="/api/v1/tenants", tags=("tenants",))
 
 
 ROUTES: tuple[Route, ...] = (
-    _r(
-        "POST",
-        f"{_A}/register",
+    _auth_routes.post(
+        "/register",
         Operation.REGISTER,
         "Create a tenant and its owner",
         access="public",
@@ -450,9 +444,8 @@ ROUTES: tuple[Route, ...] = (
         rate_group="strict",
         extra_statuses=(202,),
     ),
-    _r(
-        "POST",
-        f"{_A}/token",
+    _auth_routes.post(
+        "/token",
         Operation.LOGIN,
         "Log in with email and password",
         access="public",
@@ -461,9 +454,8 @@ ROUTES: tuple[Route, ...] = (
         rate_group="strict",
         extra_statuses=(202,),
     ),
-    _r(
-        "POST",
-        f"{_A}/mfa/complete",
+    _auth_routes.post(
+        "/mfa/complete",
         Operation.MFA_COMPLETE,
         "Finish a login with a TOTP or recovery code",
         access="public",
@@ -471,9 +463,8 @@ ROUTES: tuple[Route, ...] = (
         response=TokenPair,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/refresh",
+    _auth_routes.post(
+        "/refresh",
         Operation.REFRESH,
         "Rotate a refresh token",
         access="public",
@@ -481,61 +472,54 @@ ROUTES: tuple[Route, ...] = (
         response=TokenPair,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/logout",
+    _auth_routes.post(
+        "/logout",
         Operation.LOGOUT,
         "Revoke the current session",
         access="user",
         status=204,
         ends_session=True,
     ),
-    _r(
-        "POST",
-        f"{_A}/logout/all",
+    _auth_routes.post(
+        "/logout/all",
         Operation.LOGOUT_ALL,
         "Revoke every session of the user",
         access="user",
         status=204,
         ends_session=True,
     ),
-    _r(
-        "GET",
-        f"{_A}/me",
+    _auth_routes.get(
+        "/me",
         Operation.ME,
         "The caller, their tenant and scopes",
         access="user",
         response=MeResult,
     ),
-    _r(
-        "GET",
-        f"{_A}/sessions",
+    _auth_routes.get(
+        "/sessions",
         Operation.SESSIONS_LIST,
         "The user's sessions",
         access="user",
         query=PageQuery,
         response=Page[SessionView],
     ),
-    _r(
-        "DELETE",
-        f"{_A}/sessions/{{session_id}}",
+    _auth_routes.delete(
+        "/sessions/{session_id}",
         Operation.SESSIONS_REVOKE,
         "Revoke one session",
         access="user",
         status=204,
     ),
-    _r(
-        "POST",
-        f"{_A}/email/send",
+    _auth_routes.post(
+        "/email/send",
         Operation.EMAIL_SEND,
         "Send an email verification code",
         access="user",
         status=204,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/email/verify",
+    _auth_routes.post(
+        "/email/verify",
         Operation.EMAIL_VERIFY,
         "Verify the email with a code",
         access="user",
@@ -543,9 +527,8 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/password/forgot",
+    _auth_routes.post(
+        "/password/forgot",
         Operation.PASSWORD_FORGOT,
         "Request a password reset code",
         access="public",
@@ -553,9 +536,8 @@ ROUTES: tuple[Route, ...] = (
         status=202,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/password/reset",
+    _auth_routes.post(
+        "/password/reset",
         Operation.PASSWORD_RESET,
         "Reset the password with a code",
         access="public",
@@ -563,9 +545,8 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/password/change",
+    _auth_routes.post(
+        "/password/change",
         Operation.PASSWORD_CHANGE,
         "Change the password",
         access="user",
@@ -573,9 +554,8 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/mfa/totp/enroll",
+    _auth_routes.post(
+        "/mfa/totp/enroll",
         Operation.TOTP_ENROLL,
         "Start TOTP enrollment (with the current password)",
         access="user",
@@ -583,9 +563,8 @@ ROUTES: tuple[Route, ...] = (
         response=TotpEnrollment,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/mfa/totp/verify",
+    _auth_routes.post(
+        "/mfa/totp/verify",
         Operation.TOTP_VERIFY,
         "Confirm TOTP enrollment (with the current password)",
         access="user",
@@ -593,9 +572,8 @@ ROUTES: tuple[Route, ...] = (
         response=RecoveryCodes,
         rate_group="strict",
     ),
-    _r(
-        "DELETE",
-        f"{_A}/mfa/totp",
+    _auth_routes.delete(
+        "/mfa/totp",
         Operation.TOTP_DISABLE,
         "Disable TOTP",
         access="user",
@@ -603,9 +581,8 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         rate_group="strict",
     ),
-    _r(
-        "POST",
-        f"{_A}/service-accounts",
+    _auth_routes.post(
+        "/service-accounts",
         Operation.SERVICE_ACCOUNTS_CREATE,
         "Create a service account",
         access="user",
@@ -614,9 +591,8 @@ ROUTES: tuple[Route, ...] = (
         response=ServiceAccountCreated,
         status=201,
     ),
-    _r(
-        "GET",
-        f"{_A}/service-accounts",
+    _auth_routes.get(
+        "/service-accounts",
         Operation.SERVICE_ACCOUNTS_LIST,
         "List service accounts",
         access="user",
@@ -624,18 +600,16 @@ ROUTES: tuple[Route, ...] = (
         query=PageQuery,
         response=Page[ServiceAccountView],
     ),
-    _r(
-        "DELETE",
-        f"{_A}/service-accounts/{{service_account_id}}",
+    _auth_routes.delete(
+        "/service-accounts/{service_account_id}",
         Operation.SERVICE_ACCOUNTS_REVOKE,
         "Revoke a service account",
         access="user",
         scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
         status=204,
     ),
-    _r(
-        "POST",
-        f"{_A}/oauth/token",
+    _auth_routes.post(
+        "/oauth/token",
         Operation.OAUTH_TOKEN,
         "Client-credentials grant",
         access="public",
@@ -644,26 +618,23 @@ ROUTES: tuple[Route, ...] = (
         rate_group="strict",
         form_body=True,
     ),
-    _r(
-        "GET",
-        f"{_T}/current",
+    _tenant_routes.get(
+        "/current",
         Operation.TENANT_CURRENT,
         "The caller's tenant",
         scopes=(Scope.TENANT_READ,),
         response=TenantView,
     ),
-    _r(
-        "GET",
-        f"{_T}/members",
+    _tenant_routes.get(
+        "/members",
         Operation.MEMBERS_LIST,
         "Members with their roles",
         scopes=(Scope.MEMBERS_READ,),
         query=PageQuery,
         response=Page[MemberView],
     ),
-    _r(
-        "POST",
-        f"{_T}/invites",
+    _tenant_routes.post(
+        "/invites",
         Operation.INVITES_CREATE,
         "Invite someone to the tenant",
         access="user",
@@ -672,9 +643,8 @@ ROUTES: tuple[Route, ...] = (
         response=InviteCreated,
         status=201,
     ),
-    _r(
-        "POST",
-        f"{_T}/invites/accept",
+    _tenant_routes.post(
+        "/invites/accept",
         Operation.INVITES_ACCEPT,
         "Accept an invite",
         access="public",
@@ -682,9 +652,8 @@ ROUTES: tuple[Route, ...] = (
         response=RegisterResult,
         rate_group="strict",
     ),
-    _r(
-        "PATCH",
-        f"{_T}/members/{{user_id}}",
+    _tenant_routes.patch(
+        "/members/{user_id}",
         Operation.MEMBERS_UPDATE,
         "Change a member's role",
         access="user",
@@ -692,9 +661,8 @@ ROUTES: tuple[Route, ...] = (
         body=RoleChange,
         response=MemberUpdated,
     ),
-    _r(
-        "DELETE",
-        f"{_T}/members/{{user_id}}",
+    _tenant_routes.delete(
+        "/members/{user_id}",
         Operation.MEMBERS_REMOVE,
         "Remove a member",
         access="user",

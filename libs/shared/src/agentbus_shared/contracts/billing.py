@@ -4,13 +4,13 @@ entitlements in the ``ENTITLEMENTS`` KV bucket (key = tenant id), routes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
 from agentbus_shared.contracts.events import EventData
-from agentbus_shared.contracts.http import Route
+from agentbus_shared.contracts.http import Route, RouteTable
 from agentbus_shared.errors import PaymentRequired, RateLimited
 
 SERVICE = "billing"
@@ -242,19 +242,11 @@ class EntitlementsUpdated(EventData):
 
 
 # ------------------------------------------------------------------ routes
-_B = "/api/v1/billing"
-
-
-def _r(method: Any, path: str, op: str, summary: str, **kw: Any) -> Route:
-    kw.setdefault("tags", ("billing",))
-    return Route(
-        method=method, path=f"{_B}{path}", service=SERVICE, operation=op, summary=summary, **kw
-    )
+_routes = RouteTable(SERVICE, prefix="/api/v1/billing", tags=("billing",))
 
 
 ROUTES: tuple[Route, ...] = (
-    _r(
-        "GET",
+    _routes.get(
         "/plans",
         Operation.PLANS_LIST,
         "The plan catalog",
@@ -262,16 +254,14 @@ ROUTES: tuple[Route, ...] = (
         rate_group="anonymous",
         response=Page[PlanView],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/subscription",
         Operation.SUBSCRIPTION_GET,
         "The tenant's subscription",
         scopes=(Scope.BILLING_READ,),
         response=SubscriptionView,
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/subscription",
         Operation.SUBSCRIPTION_CREATE,
         "Subscribe to a plan",
@@ -282,8 +272,7 @@ ROUTES: tuple[Route, ...] = (
         status=201,
         extra_statuses=(200,),
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/subscription/change",
         Operation.SUBSCRIPTION_CHANGE,
         "Change plan (prorated)",
@@ -292,8 +281,7 @@ ROUTES: tuple[Route, ...] = (
         body=PlanChoice,
         response=SubscriptionView,
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/subscription/cancel",
         Operation.SUBSCRIPTION_CANCEL,
         "Cancel now or at period end",
@@ -302,8 +290,7 @@ ROUTES: tuple[Route, ...] = (
         body=CancelCommand,
         response=SubscriptionView,
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/portal",
         Operation.PORTAL,
         "A Stripe billing portal session",
@@ -311,8 +298,7 @@ ROUTES: tuple[Route, ...] = (
         scopes=(Scope.BILLING_MANAGE,),
         response=PortalSession,
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/invoices",
         Operation.INVOICES_LIST,
         "The tenant's invoices",
@@ -320,16 +306,14 @@ ROUTES: tuple[Route, ...] = (
         query=PageQuery,
         response=Page[InvoiceView],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/usage",
         Operation.USAGE_GET,
         "This period's usage per meter with the plan's limits",
         scopes=(Scope.BILLING_READ,),
         response=UsageView,
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/events",
         Operation.EVENTS_LIST,
         "Stored Stripe events with processing status (operator)",
@@ -338,8 +322,7 @@ ROUTES: tuple[Route, ...] = (
         response=Page[StripeEventView],
         rate_group="operator",
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/events/replay",
         Operation.EVENTS_REPLAY,
         "Re-apply Stripe events from the stream (operator)",

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
 from agentbus_shared.contracts.events import EventData
-from agentbus_shared.contracts.http import Route
+from agentbus_shared.contracts.http import Route, RouteTable
 
 SERVICE = "chat"
 
@@ -226,19 +226,11 @@ class ConversationDeleted(EventData):
 
 
 # ------------------------------------------------------------------ routes
-_V = "/api/v1"
-
-
-def _r(method: Any, path: str, op: str, summary: str, **kw: Any) -> Route:
-    kw.setdefault("tags", ("chat",))
-    return Route(
-        method=method, path=f"{_V}{path}", service=SERVICE, operation=op, summary=summary, **kw
-    )
+_routes = RouteTable(SERVICE, prefix="/api/v1", tags=("chat",))
 
 
 ROUTES: tuple[Route, ...] = (
-    _r(
-        "POST",
+    _routes.post(
         "/chat",
         Operation.CHAT,
         "Send a message and wait for the whole reply",
@@ -247,10 +239,9 @@ ROUTES: tuple[Route, ...] = (
         response=ChatResult,
         timeout=120.0,
         extra_errors=(402,),
-        watch=Operation.STREAM_STATUS,
+        starts_chat_run=True,
     ),
-    _r(
-        "POST",
+    _routes.post(
         "/chat/streams/{stream_id}/cancel",
         Operation.STREAM_CANCEL,
         "Stop a streamed run",
@@ -258,16 +249,14 @@ ROUTES: tuple[Route, ...] = (
         response=StreamCancelled,
         status=202,
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/agents",
         Operation.AGENTS_LIST,
         "The agents",
         scopes=(Scope.CONVERSATIONS_READ,),
         response=Page[AgentView],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/tools",
         Operation.TOOLS_LIST,
         "The tools, optionally for one agent",
@@ -275,8 +264,7 @@ ROUTES: tuple[Route, ...] = (
         query=ToolsQuery,
         response=Page[ToolView],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/conversations",
         Operation.CONVERSATIONS_LIST,
         "The caller's conversations, newest first",
@@ -284,8 +272,7 @@ ROUTES: tuple[Route, ...] = (
         query=PageQuery,
         response=Page[ConversationView],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/conversations/search",
         Operation.CONVERSATIONS_SEARCH,
         "Full-text search over the caller's messages",
@@ -293,16 +280,14 @@ ROUTES: tuple[Route, ...] = (
         query=SearchQuery,
         response=Page[SearchHit],
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/conversations/{conversation_id}",
         Operation.CONVERSATIONS_GET,
         "One conversation",
         scopes=(Scope.CONVERSATIONS_READ,),
         response=ConversationView,
     ),
-    _r(
-        "GET",
+    _routes.get(
         "/conversations/{conversation_id}/messages",
         Operation.CONVERSATIONS_MESSAGES,
         "A conversation's messages in order",
@@ -310,8 +295,7 @@ ROUTES: tuple[Route, ...] = (
         query=PageQuery,
         response=Page[MessageView],
     ),
-    _r(
-        "PATCH",
+    _routes.patch(
         "/conversations/{conversation_id}",
         Operation.CONVERSATIONS_UPDATE,
         "Rename a conversation",
@@ -319,8 +303,7 @@ ROUTES: tuple[Route, ...] = (
         body=TitleChange,
         response=ConversationView,
     ),
-    _r(
-        "DELETE",
+    _routes.delete(
         "/conversations/{conversation_id}",
         Operation.CONVERSATIONS_DELETE,
         "Delete a conversation and its agent memory",

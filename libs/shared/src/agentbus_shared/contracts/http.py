@@ -5,13 +5,14 @@ path: authenticate as ``access`` says, check ``scopes``, rate-limit with
 ``rate_group``, merge path parameters, query and body into one payload,
 request ``rpc.<service>.v1.<operation>`` and answer with the reply's data and
 status (or ``status`` here). Routes that need more than forwarding (SSE,
-Stripe intake, JWKS) are the gateway's own and do not appear here.
+Stripe intake, JWKS) are the gateway's own and do not appear here. Each service
+declares its routes through a :class:`RouteTable`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from pydantic import BaseModel
 
@@ -21,10 +22,12 @@ Access = Literal["public", "user", "principal"]
 RateGroup = Literal["strict", "anonymous", "authenticated", "operator"]
 """``strict``: login, register, password and MFA flows; ``anonymous``: other public routes."""
 
+Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
+
 
 @dataclass(frozen=True)
 class Route:
-    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
+    method: Method
     path: str
     service: str
     operation: str
@@ -48,13 +51,82 @@ class Route:
     ends_session: bool = False
     """Success ends the caller's session: the gateway refuses its access tokens from then on,
     without waiting for the revocation event (logout)."""
-    watch: str | None = None
-    """An operation of the same service that tells whether the request's run still runs.
-    The gateway names the run (``run_ref`` in the payload) and, while the reply is pending,
-    asks ``watch`` with ``{"stream_id": run_ref}`` after every ``GATEWAY_SSE_RUN_CHECK``
-    seconds; a run found interrupted (its replica died) is answered 503 ``run_lost`` at once
-    instead of after the whole timeout."""
+    starts_chat_run: bool = False
+    """The request runs an agent in chat and waits for its reply: the gateway names the run
+    and answers 503 ``run_lost`` as soon as the run's replica is found lost."""
 
     @property
     def subject(self) -> str:
         return f"rpc.{self.service}.v1.{self.operation}"
+
+
+class RouteOptions(TypedDict, total=False):
+    """The optional fields of a :class:`Route`, as a :class:`RouteTable` method takes them."""
+
+    access: Access
+    scopes: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    rate_group: RateGroup
+    timeout: float | None
+    form_body: bool
+    extra_statuses: tuple[int, ...]
+    extra_errors: tuple[int, ...]
+    ends_session: bool
+    starts_chat_run: bool
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Declares one service's routes under a common path prefix and tags:
+    ``routes.post("/register", Operation.REGISTER, "Create a tenant", status=201)``."""
+
+    service: str
+    prefix: str
+    tags: tuple[str, ...]
+
+    def get(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("GET", path, operation, summary, **options)
+
+    def post(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("POST", path, operation, summary, **options)
+
+    def patch(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("PATCH", path, operation, summary, **options)
+
+    def put(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("PUT", path, operation, summary, **options)
+
+    def delete(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("DELETE", path, operation, summary, **options)
+
+    def route(
+        self,
+        method: Method,
+        path: str,
+        operation: str,
+        summary: str,
+        **options: Unpack[RouteOptions],
+    ) -> Route:
+        """The route ``method`` ``prefix + path`` forwarded to ``operation`` of the service."""
+        return Route(
+            method=method,
+            path=f"{self.prefix}{path}",
+            service=self.service,
+            operation=operation,
+            summary=summary,
+            tags=self.tags,
+            **options,
+        )
