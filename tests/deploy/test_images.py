@@ -174,6 +174,9 @@ def test_each_image_installs_from_its_build_context_and_runs(target: str, tmp_pa
     assert probe.stdout.split() == expected
     assert (venv / "bin" / "agentbus").exists(), "the operator CLI is in every image"
     assert not (venv / "bin" / "pytest").exists(), "development tools must stay out of images"
+    assert not list(venv.glob("lib/python*/site-packages/agentbus_stripe_standin")), (
+        "the Stripe stand-in is for development only"
+    )
     assert not list(venv.glob("lib/python*/site-packages/*.pth")) or all(
         "src" not in p.read_text() for p in venv.glob("lib/python*/site-packages/*.pth")
     ), "packages must be installed, not linked to the sources (--no-editable)"

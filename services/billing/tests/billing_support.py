@@ -15,12 +15,12 @@ import stripe
 from sqlalchemy import text
 
 from agentbus_billing.settings import BillingSettings
-from agentbus_billing.standin.server import Standin
 from agentbus_shared.bus import EventPublisher, RpcClient
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import EventData, make_event
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_stripe_standin.server import Standin
 
 WEBHOOK_SECRET = "whsec_test_agentbus"
 STRIPE_KEY = "sk_test_agentbus"
@@ -36,8 +36,8 @@ class GatewayDouble:
         return f"{self.url}/webhooks/stripe"
 
 
-def make_settings(**overrides: Any) -> BillingSettings:
-    values: dict[str, Any] = {
+def make_settings(*, tuning: dict[str, Any] | None = None, **overrides: Any) -> BillingSettings:
+    quick: dict[str, Any] = {
         "webhook_backoff": "0.2,0.2,0.2",
         "webhook_max_deliver": 3,
         "meter_report_interval": 0.2,
@@ -45,8 +45,7 @@ def make_settings(**overrides: Any) -> BillingSettings:
         "stripe_timeout": 5.0,
         "stripe_max_retries": 1,
     }
-    values.update(overrides)
-    return BillingSettings(**values)
+    return BillingSettings(**overrides).tuned(**(quick | (tuning or {})))
 
 
 @dataclass

@@ -25,13 +25,13 @@ from faststream.nats import NatsBroker
 
 from agentbus_billing.app import build
 from agentbus_billing.settings import BillingSettings
-from agentbus_billing.standin.server import build_app, serve
 from agentbus_shared.bus import EventPublisher, RpcClient
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.plugin import BusLogins
+from agentbus_stripe_standin.server import build_app, serve
 
 sys.path.insert(0, str(Path(__file__).parent))
 

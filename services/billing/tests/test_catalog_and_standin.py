@@ -172,7 +172,7 @@ def test_standin_keeps_its_objects_across_restarts_with_a_data_file(tmp_path: Pa
     command = [
         sys.executable,
         "-m",
-        "agentbus_billing.standin",
+        "agentbus_stripe_standin",
         "--port",
         str(port),
         "--data-file",

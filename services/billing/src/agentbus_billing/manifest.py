@@ -14,7 +14,7 @@ MANIFEST = ServiceManifest(
     companions=(
         Companion(
             name="stripe-standin",
-            module="agentbus_billing.standin",
+            module="agentbus_stripe_standin",
             default_port=12111,
             unless_env="STRIPE_API_KEY",
             env={

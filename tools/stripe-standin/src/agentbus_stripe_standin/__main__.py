@@ -1,4 +1,4 @@
-"""``python -m agentbus_billing.standin``: run the Stripe stand-in.
+"""``python -m agentbus_stripe_standin``: run the Stripe stand-in.
 
 Webhooks go to ``--webhook-url`` (or ``STRIPE_STANDIN_WEBHOOK_URL``), signed with
 the first secret of ``STRIPE_WEBHOOK_SECRETS``.
@@ -11,11 +11,11 @@ import contextlib
 import os
 from pathlib import Path
 
-from agentbus_billing.standin.server import run
+from agentbus_stripe_standin.server import run
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m agentbus_billing.standin")
+    parser = argparse.ArgumentParser(prog="python -m agentbus_stripe_standin")
     parser.add_argument("--host", default=os.environ.get("HTTP_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "12111")))
     parser.add_argument("--webhook-url", default=os.environ.get("STRIPE_STANDIN_WEBHOOK_URL"))

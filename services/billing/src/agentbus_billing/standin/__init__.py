@@ -1,5 +1,0 @@
-"""A Stripe stand-in for development and tests: localstripe plus Prices, Meters, Checkout and the portal.
-
-``python -m agentbus_billing.standin --port N`` (the dev stack starts it when
-``STRIPE_API_KEY`` is not set). Needs the development dependencies (localstripe).
-"""
