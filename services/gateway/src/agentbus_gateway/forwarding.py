@@ -12,12 +12,10 @@ route's. Errors are raised and mapped once, in :mod:`agentbus_gateway.problems`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -29,12 +27,10 @@ from starlette.responses import Response
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.openapi import operation_docs
 from agentbus_gateway.problems import UnsupportedMediaType
-from agentbus_gateway.runs import NOT_FOUND, run_status
-from agentbus_shared.bus import RpcClient, RpcReply
-from agentbus_shared.contracts.chat import Operation
+from agentbus_gateway.runs import RunWatch
+from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import (
-    ServiceUnavailable,
     ValidationFailed,
     validation_errors,
 )
@@ -46,12 +42,7 @@ log = get_logger(__name__)
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _RESERVED = frozenset({"request", "admission", "body", "query"})
 
-# Checks in a row that find no replica holding a watched run before it counts as lost: the
-# request reaches a replica within milliseconds, so three checks a run_check apart leave a
-# wide margin (a replica with every receiver busy holds more in its client buffer, unseen).
-MISSING_CHECKS = 3
 JSON = "application/json"
-STREAM_STATUS = Operation.STREAM_STATUS
 
 
 def path_params(path: str) -> list[str]:
@@ -125,7 +116,10 @@ class Forwarder:
         if run_ref is None:
             reply = await call
         else:
-            reply = await self._watched(call, route, STREAM_STATUS, run_ref, admission)
+            watch = RunWatch(
+                self._rpc, admission, run_ref, timeout=min(self._run_check, self._default_timeout)
+            )
+            reply = await watch.reply(call, every=self._run_check)
         status = reply.status or route.status
         if not 200 <= status < 300:
             log.warning("forward.odd_status", target=route.subject, status=status)
@@ -133,54 +127,6 @@ class Forwarder:
         if route.ends_session:
             await self._guard.end_session(admission)
         return reply_response(reply.data, status, dict(admission.rate_headers))
-
-    async def _watched(
-        self,
-        call: Coroutine[Any, Any, RpcReply],
-        route: Route,
-        watch: str,
-        run_ref: str,
-        admission: Admission,
-    ) -> RpcReply:
-        """Wait for ``call``; after each ``run_check`` seconds without a reply, ask ``watch``
-        whether the run still runs. A run its replica lost never answers: say so now (503
-        ``run_lost``) rather than when the timeout runs out — whether the replica died while
-        running it (recorded ``interrupted``) or while holding it unstarted (then no replica
-        knows it, :data:`MISSING_CHECKS` checks in a row; a live replica holding it answers)."""
-        pending = asyncio.ensure_future(call)
-        missing = 0
-        try:
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=self._run_check)
-                if done:
-                    return pending.result()
-                status = await run_status(
-                    self._rpc,
-                    route.service,
-                    watch,
-                    run_ref,
-                    admission,
-                    timeout=min(self._run_check, self._default_timeout),
-                )
-                if status == NOT_FOUND:
-                    missing += 1
-                elif status is not None:  # a replica answered for it (None: cannot tell now)
-                    missing = 0
-                if status == "interrupted" or missing >= MISSING_CHECKS:
-                    log.warning(
-                        "forward.run_lost", target=route.subject, run_ref=run_ref, status=status
-                    )
-                    raise ServiceUnavailable(
-                        "The replica holding this request stopped before answering. "
-                        "Send the request again.",
-                        code="run_lost",
-                        retry_after=1,
-                    )
-        finally:
-            if not pending.done():
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
 
     def _endpoint(self, route: Route) -> Callable[..., Awaitable[Response]]:
         names = path_params(route.path)

@@ -5,7 +5,9 @@ Chat (``POST /api/v1/chat/stream``): pick a ``stream_id``, subscribe to
 an error from chat (quota, entitlement, validation) is answered as a problem
 before any event is sent. Frames are relayed as ``id: <seq>``, ``event:
 <event>``, ``data: <json>`` until the one terminal ``final`` or ``error``. A
-client that leaves only ends the relay: the run goes on in chat and is saved.
+client that leaves only ends the relay: the run goes on in chat and is saved. A
+silent stream's run is checked on (:class:`~agentbus_gateway.runs.RunWatch`);
+a lost run ends the stream with ``error`` ``run_lost``.
 
 Billing (``GET /api/v1/billing/stream``): a core subscription to
 ``events.billing.<tenant_id>.>``; each CloudEvent is relayed whole as an SSE
@@ -33,8 +35,8 @@ from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.lifetimes import SESSION_REVOKED, TOKEN_EXPIRED, SessionEnds
 from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
-from agentbus_gateway.runs import NOT_FOUND, run_status
-from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, error_event, relay
+from agentbus_gateway.runs import RunWatch
+from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
 from agentbus_shared.contracts.common import Scope
@@ -231,7 +233,9 @@ class StreamRoutes:
                 heartbeat=self._heartbeat,
                 idle_timeout=self._idle_timeout,
                 on_tick=stream.tick,
-                on_silence=self._run_checker(stream_id, admission),
+                on_silence=RunWatch(
+                    self._rpc, admission, stream_id, timeout=self._start_timeout
+                ).silence,
                 silence_check=self._run_check,
             ),
             on_close=stream.close,
@@ -303,31 +307,3 @@ class StreamRoutes:
             await self._slots.release(stream_id, **owner)
 
         return OpenStream(tick=tick, close=close)
-
-    def _run_checker(
-        self, stream_id: str, admission: Admission
-    ) -> Callable[[], Awaitable[SseEvent | None]]:
-        """Ask chat whether a silent stream's run still runs; end the stream if it does not
-        (its replica died: no terminal frame will come)."""
-
-        async def check() -> SseEvent | None:
-            status = await run_status(
-                self._rpc,
-                chat.SERVICE,
-                chat.Operation.STREAM_STATUS,
-                stream_id,
-                admission,
-                timeout=self._start_timeout,
-            )
-            if status in (None, NOT_FOUND, "running"):
-                # Running, or chat cannot tell now (away, restarting; a started stream always
-                # has its row): keep the stream and ask again after the next silence.
-                return None
-            log.warning("stream.run_lost", stream_id=stream_id, status=status)
-            return error_event(
-                "run_lost",
-                "The run ended without its last frame (its chat replica stopped); "
-                "what was saved is in the conversation.",
-            )
-
-        return check
