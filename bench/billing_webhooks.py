@@ -146,23 +146,23 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 
 async def replay(env: dict[str, str], *, dry_run: bool) -> tuple[float, dict[str, Any]]:
     from agentbus_billing.app import assemble
+    from agentbus_billing.manifest import MANIFEST
     from agentbus_billing.settings import BillingSettings
     from agentbus_shared.contracts.billing import ReplayCommand
     from agentbus_shared.runtime import ServiceRuntime
 
     os.environ.update(env)
     settings = BillingSettings()
-    runtime = ServiceRuntime("billing", settings, schema="billing", configure_process=False)
-    assert runtime.db is not None
-    billing = assemble(runtime, settings, runtime.db)
+    runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=False)
+    parts = assemble(runtime, settings)
     await runtime.broker.connect()
     try:
         started = time.perf_counter()
-        result = await billing.replayer.replay(ReplayCommand(from_seq=1, dry_run=dry_run))
+        result = await parts.replayer.replay(ReplayCommand(from_seq=1, dry_run=dry_run))
         return time.perf_counter() - started, result.model_dump()
     finally:
         await runtime.broker.stop()
-        await runtime.db.dispose()
+        await runtime.database.dispose()
 
 
 async def main(count: int, workers: int) -> None:
@@ -193,8 +193,8 @@ async def main(count: int, workers: int) -> None:
                 "REDIS_URL": redis.url,
                 "HTTP_PORT": str(port),
                 "LOG_LEVEL": "WARNING",
-                "BILLING_WEBHOOK_WORKERS": str(workers),
-                "BILLING_METER_REPORT_INTERVAL": "60",
+                "BILLING_TUNING__WEBHOOK_WORKERS": str(workers),
+                "BILLING_TUNING__METER_REPORT_INTERVAL": "60",
             }
             # The baseline burst sits in the stream too: let the service apply it first.
             process = subprocess.Popen(  # noqa: ASYNC220 - once, before the measurement

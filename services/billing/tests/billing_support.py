@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import stripe
-from sqlalchemy import text
+from faststream.nats import NatsBroker
+from nats.js.errors import KeyNotFoundError
+from sqlalchemy import Row, text
 
 from agentbus_billing.settings import BillingSettings
-from agentbus_shared.bus import EventPublisher, RpcClient
+from agentbus_shared.bus import EventPublisher, RpcClient, RpcReply
 from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import EventData, make_event
+from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.waiting import eventually
 from agentbus_stripe_standin.server import Standin
 
 WEBHOOK_SECRET = "whsec_test_agentbus"
@@ -87,16 +90,14 @@ class RunningBilling:
     rpc: RpcClient
     publisher: EventPublisher
 
-    async def sql(self, query: str, **params: Any) -> list[Any]:
-        assert self.runtime.db is not None
-        async with self.runtime.db.session() as session:
+    async def sql(self, query: str, **params: Any) -> list[Row[Any]]:
+        async with self.runtime.database.session() as session:
             return list((await session.execute(text(query), params)).all())
 
     async def call(
         self, operation: str, payload: Any = None, principal: Principal | None = None
-    ) -> Any:
-        reply = await self.rpc.call("billing", operation, payload, principal=principal, timeout=15)
-        return reply
+    ) -> RpcReply:
+        return await self.rpc.call("billing", operation, payload, principal=principal, timeout=15)
 
     async def publish_event(
         self, data: EventData, *, tenant_id: str, event_id: str | None = None
@@ -121,20 +122,6 @@ def principal(tenant_id: str, *scopes: str, subject: str = "u_owner") -> Princip
     )
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns something truthy (and return it), or fail."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s (last value: {last!r})")
-
-
 def stripe_event(
     event_type: str, obj: dict[str, Any], *, created: int, event_id: str | None = None
 ) -> dict[str, Any]:
@@ -149,7 +136,17 @@ def stripe_event(
     }
 
 
-async def consumer_drained(broker: Any, stream: str, durable: str) -> bool:
+async def kv_entitlements(broker: NatsBroker, tenant_id: str) -> Entitlements | None:
+    """The tenant's entitlements as the ENTITLEMENTS bucket holds them (None before the first)."""
+    bucket = await broker.connection.jetstream().key_value(ENTITLEMENTS.name)
+    try:
+        entry = await bucket.get(tenant_id)
+    except KeyNotFoundError:
+        return None
+    return Entitlements.model_validate_json(entry.value or b"")
+
+
+async def consumer_drained(broker: NatsBroker, stream: str, durable: str) -> bool:
     """True once the durable consumer has acknowledged everything in its stream."""
     info = await broker.connection.jetstream().consumer_info(stream, durable)
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq)
@@ -196,7 +193,7 @@ async def snapshot(billing: RunningBilling) -> dict[str, str]:
     return tables
 
 
-async def quiet(billing: RunningBilling, broker: Any) -> None:
+async def quiet(billing: RunningBilling, broker: NatsBroker) -> None:
     """Wait until the service has consumed every webhook and published every outbox row."""
 
     async def settled() -> bool:
@@ -208,4 +205,4 @@ async def quiet(billing: RunningBilling, broker: Any) -> None:
             broker, "STRIPE_WEBHOOKS", "stripe-webhooks"
         )
 
-    await eventually(settled)
+    await eventually(settled, what="webhooks consumed and the outbox published")

@@ -13,7 +13,7 @@ from billing_support import (
     RunningBilling,
     StandinServer,
     consumer_drained,
-    eventually,
+    kv_entitlements,
     principal,
 )
 from faststream.nats import NatsBroker
@@ -21,24 +21,15 @@ from faststream.nats import NatsBroker
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.common import Principal, Scope
-from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.logging import configure_logging
+from agentbus_shared.testing.waiting import eventually
 
 
 def tenant_created(tenant_id: str) -> TenantCreated:
     return TenantCreated(
         tenant_id=tenant_id, name="Acme", owner_user_id="u_owner", created_at=datetime.now(UTC)
     )
-
-
-async def kv_entitlements(broker: NatsBroker, tenant_id: str) -> Entitlements | None:
-    bucket = await broker.connection.jetstream().key_value(ENTITLEMENTS.name)
-    try:
-        entry = await bucket.get(tenant_id)
-    except Exception:
-        return None
-    return Entitlements.model_validate_json(entry.value or b"")
 
 
 async def subscription(billing: RunningBilling, tenant_id: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ from billing_support import (
     RunningBilling,
     StandinServer,
     consumer_drained,
-    eventually,
+    kv_entitlements,
     principal,
     stripe_event,
 )
@@ -20,8 +20,8 @@ from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import UsageRecorded
 from agentbus_shared.contracts.common import Scope
-from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError, PaymentRequired, RateLimited
+from agentbus_shared.testing.waiting import eventually
 
 
 def usage(run_id: str, tenant_id: str, *, messages: int = 1, tokens: int = 300) -> UsageRecorded:
@@ -37,15 +37,6 @@ def usage(run_id: str, tenant_id: str, *, messages: int = 1, tokens: int = 300) 
         messages=messages,
         recorded_at=datetime.now(UTC),
     )
-
-
-async def kv(broker: NatsBroker, tenant_id: str) -> Entitlements | None:
-    bucket = await broker.connection.jetstream().key_value(ENTITLEMENTS.name)
-    try:
-        entry = await bucket.get(tenant_id)
-    except Exception:
-        return None
-    return Entitlements.model_validate_json(entry.value or b"")
 
 
 async def test_usage_from_chat_is_metered_once(billing: RunningBilling, broker: NatsBroker) -> None:
@@ -65,7 +56,7 @@ async def test_usage_from_chat_is_metered_once(billing: RunningBilling, broker: 
     # KV is written after each commit; a write made before the last run committed may be seen
     # first, so wait for the bucket to catch up with the database.
     async def caught_up() -> Entitlements | None:
-        found = await kv(broker, "t_use")
+        found = await kv_entitlements(broker, "t_use")
         return found if found and found.used == {"messages": 3, "tokens": 1200} else None
 
     assert await eventually(caught_up)
@@ -95,7 +86,7 @@ async def test_tenant_over_its_limit_is_refused_by_entitlements_check(
         )
 
     async def used_up() -> Entitlements | None:
-        found = await kv(broker, "t_over")
+        found = await kv_entitlements(broker, "t_over")
         return found if found and found.used.get("messages") == 100 else None
 
     entitlements = await eventually(used_up)
@@ -117,7 +108,7 @@ async def test_tenant_over_its_limit_is_refused_by_entitlements_check(
 
 async def test_tenant_under_its_limit_may_run(billing: RunningBilling, broker: NatsBroker) -> None:
     await billing.publish_event(usage("run_ok", "t_ok"), tenant_id="t_ok", event_id="run_ok")
-    entitlements = await eventually(lambda: kv(broker, "t_ok"))
+    entitlements = await eventually(lambda: kv_entitlements(broker, "t_ok"))
     entitlements.check(now=datetime.now(UTC))
 
 
@@ -157,7 +148,7 @@ async def test_past_due_subscription_falls_back_to_free_limits(
     )
 
     async def past_due() -> Entitlements | None:
-        found = await kv(broker, "t_late")
+        found = await kv_entitlements(broker, "t_late")
         return found if found and found.status == "past_due" else None
 
     entitlements = await eventually(past_due)

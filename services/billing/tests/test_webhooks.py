@@ -14,7 +14,6 @@ from billing_support import (
     RunningBilling,
     StandinServer,
     consumer_drained,
-    eventually,
     make_settings,
     operator,
     principal,
@@ -24,13 +23,17 @@ from billing_support import (
     stripe_event,
 )
 from faststream.nats import NatsBroker
-from sqlalchemy import text
+from nats.js.api import RawStreamMsg
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+from sqlalchemy import Row, text
 
 from agentbus_billing.app import build
 from agentbus_shared.bus import EventPublisher, RpcClient
 from agentbus_shared.contracts.streams import DEAD_LETTERS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.servers import free_port
+from agentbus_shared.testing.waiting import eventually
 
 
 def invoice(
@@ -73,7 +76,7 @@ def stripe_subscription(
     }
 
 
-async def stored_events(billing: RunningBilling, event_id: str) -> list[Any]:
+async def stored_events(billing: RunningBilling, event_id: str) -> list[Row[Any]]:
     return await billing.sql(
         "SELECT status, attempts, outcome, last_error FROM billing.stripe_events WHERE id = :id",
         id=event_id,
@@ -165,7 +168,7 @@ async def test_handler_that_keeps_failing_is_dead_lettered_with_its_error(
 ) -> None:
     unreachable = f"http://127.0.0.1:{free_port()}"
     settings = make_settings(
-        stripe_api_key="sk_test_down", stripe_api_base=unreachable, stripe_max_retries=0
+        stripe_api_key="sk_test_down", stripe_api_base=unreachable, tuning={"stripe_max_retries": 0}
     )
     runtime = build(settings, configure_process=False)
     completed = stripe_event(
@@ -425,13 +428,16 @@ async def test_body_that_is_not_json_is_dead_lettered_at_once(
     letter = await eventually(
         lambda: _last_dead_letter(js, "dlq.billing.stripe-webhooks", b"evt_broken")
     )
+    assert letter.headers is not None
     assert letter.headers["Ab-Dlq-Deliveries"] == "1"
     assert "not valid JSON" in letter.headers["Ab-Dlq-Error"]
 
 
-async def _last_dead_letter(js: Any, subject: str, marker: bytes) -> Any:
+async def _last_dead_letter(
+    js: JetStreamContext, subject: str, marker: bytes
+) -> RawStreamMsg | None:
     try:
         letter = await js.get_last_msg(DEAD_LETTERS.name, subject)
-    except Exception:
+    except NotFoundError:
         return None
     return letter if marker in (letter.data or b"") else None

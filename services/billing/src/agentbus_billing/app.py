@@ -1,17 +1,19 @@
-"""Builds the billing service process: runtime, outbox relay, RPC operations, consumers."""
+"""Builds the billing service process: its parts, its operations and consumers, its background loops."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
-from agentbus_billing.container import Billing
 from agentbus_billing.entitlements import handlers as entitlement_handlers
 from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.invoices import handlers as invoice_handlers
 from agentbus_billing.invoices.service import InvoiceService
-from agentbus_billing.models import SCHEMA, outbox
-from agentbus_billing.plans.catalog import load_catalog
+from agentbus_billing.manifest import MANIFEST
+from agentbus_billing.models import outbox
+from agentbus_billing.plans.catalog import Catalog, load_catalog
 from agentbus_billing.plans.prices import PriceBook
 from agentbus_billing.plans.setup import provision
 from agentbus_billing.settings import BillingSettings
@@ -25,48 +27,63 @@ from agentbus_billing.webhooks import handlers as webhook_handlers
 from agentbus_billing.webhooks.replay import WebhookReplayer
 from agentbus_billing.webhooks.service import StripeEventProcessor
 from agentbus_shared.contracts.streams import ENTITLEMENTS
-from agentbus_shared.db import Database, Outbox, OutboxRelay
+from agentbus_shared.db import Database, OutboxRelay
 from agentbus_shared.runtime import ServiceRuntime
+
+
+@dataclass(frozen=True)
+class BillingParts:
+    """Every part of the service, built once per process; handlers, tools and tests use them."""
+
+    settings: BillingSettings
+    db: Database
+    catalog: Catalog
+    stripe: StripeApi
+    prices: PriceBook
+    entitlements: EntitlementsService
+    subscriptions: SubscriptionService
+    invoices: InvoiceService
+    usage: UsageService
+    reporter: MeterReporter
+    webhooks: StripeEventProcessor
+    replayer: WebhookReplayer
 
 
 def build(
     settings: BillingSettings | None = None, *, configure_process: bool = True
 ) -> ServiceRuntime:
+    """The billing service process: ``build().run()`` serves it;
+    ``runtime.parts_as(BillingParts)`` gives its parts."""
     settings = settings or BillingSettings()
-    runtime = ServiceRuntime(
-        "billing", settings, schema=SCHEMA, use_redis=True, configure_process=configure_process
-    )
-    assert runtime.db is not None
-    billing = assemble(runtime, settings, runtime.db)
-    relay = OutboxRelay(runtime.db, outbox, runtime.publisher)
-    runtime.background("outbox-relay", relay.run)
-    runtime.background("meter-reporter", billing.reporter.run)
-    runtime.background("entitlements-sync", billing.entitlements.run)
-    for handlers in (
+    runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=configure_process)
+    parts = assemble(runtime, settings)
+    runtime.attach(parts)
+    for feature in (
         subscription_handlers,
         invoice_handlers,
         usage_handlers,
         entitlement_handlers,
         webhook_handlers,
     ):
-        handlers.register(runtime, billing)
+        feature.register(runtime, parts)
+    runtime.background("outbox-relay", OutboxRelay(parts.db, outbox.table, runtime.publisher).run)
+    runtime.background("meter-reporter", parts.reporter.run)
+    runtime.background("entitlements-sync", parts.entitlements.run)
 
     @runtime.on_startup
     async def prepare_catalog() -> None:
-        if settings.stripe_setup_on_start and billing.stripe.configured:
-            await provision(
-                billing.stripe, billing.db, billing.catalog, webhook_url=settings.webhook_url
-            )
-        await billing.prices.load()
+        if settings.stripe_setup_on_start and parts.stripe.configured:
+            await provision(parts.stripe, parts.db, parts.catalog, webhook_url=settings.webhook_url)
+        await parts.prices.load()
 
     return runtime
 
 
-def assemble(runtime: ServiceRuntime, settings: BillingSettings, db: Database) -> Billing:
+def assemble(runtime: ServiceRuntime, settings: BillingSettings) -> BillingParts:
     """Every part of the service, wired to this runtime's connections."""
+    db = runtime.database
     catalog = load_catalog(settings.plans_file)
     stripe = StripeApi.from_settings(settings)
-    events = Outbox(outbox)
     bucket: list[KeyValue] = []
 
     async def entitlements_bucket() -> KeyValue:
@@ -78,31 +95,31 @@ def assemble(runtime: ServiceRuntime, settings: BillingSettings, db: Database) -
         return runtime.broker.connection.jetstream()
 
     prices = PriceBook(db, catalog)
-    rights = EntitlementsService(
-        db, catalog, entitlements_bucket, sync_interval=settings.entitlements_sync_interval
+    entitlements = EntitlementsService(
+        db, catalog, entitlements_bucket, sync_interval=settings.tuning.entitlements_sync_interval
     )
-    plans = SubscriptionService(
-        db, catalog, prices, stripe, rights, events, app_url=settings.app_url
+    subscriptions = SubscriptionService(
+        db, catalog, prices, stripe, entitlements, app_url=settings.app_url
     )
-    bills = InvoiceService(db, events)
-    processor = StripeEventProcessor(db, plans, bills, rights, stripe)
-    return Billing(
+    invoices = InvoiceService(db)
+    webhooks = StripeEventProcessor(db, subscriptions, invoices, stripe)
+    return BillingParts(
         settings=settings,
         db=db,
         catalog=catalog,
         stripe=stripe,
         prices=prices,
-        entitlements=rights,
-        subscriptions=plans,
-        invoices=bills,
-        usage=UsageService(db, rights, events),
+        entitlements=entitlements,
+        subscriptions=subscriptions,
+        invoices=invoices,
+        usage=UsageService(db, entitlements),
         reporter=MeterReporter(
             db,
             stripe,
             catalog,
-            batch_size=settings.meter_report_batch,
-            interval=settings.meter_report_interval,
+            batch_size=settings.tuning.meter_report_batch,
+            interval=settings.tuning.meter_report_interval,
         ),
-        webhooks=processor,
-        replayer=WebhookReplayer(db, processor, jetstream),
+        webhooks=webhooks,
+        replayer=WebhookReplayer(webhooks, jetstream),
     )

@@ -16,32 +16,34 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from agentbus_billing.container import Billing
+    from agentbus_billing.app import BillingParts
 
 app = typer.Typer(help="Billing: Stripe provisioning and webhook replay.", no_args_is_help=True)
 
 
 @asynccontextmanager
-async def _billing(connect_nats: bool) -> AsyncIterator[Billing]:
+async def _billing(connect_nats: bool) -> AsyncIterator[BillingParts]:
     # Imported here: `agentbus --help` and other services' commands need not load Stripe.
     from agentbus_billing.app import assemble
+    from agentbus_billing.manifest import MANIFEST
     from agentbus_billing.settings import BillingSettings
     from agentbus_shared.logging import configure_logging
     from agentbus_shared.runtime import ServiceRuntime
 
     settings = BillingSettings()
     configure_logging("billing-cli", level=settings.log_level, fmt="console")
-    runtime = ServiceRuntime("billing", settings, schema="billing", configure_process=False)
-    assert runtime.db is not None
-    billing = assemble(runtime, settings, runtime.db)
+    runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=False)
+    parts = assemble(runtime, settings)
     if connect_nats:
         await runtime.broker.connect()
     try:
-        yield billing
+        yield parts
     finally:
         if connect_nats:
             await runtime.broker.stop()
-        await runtime.db.dispose()
+        await runtime.database.dispose()
+        if runtime.redis is not None:
+            await runtime.redis.aclose()
 
 
 @app.command("stripe-setup")

@@ -1,4 +1,4 @@
-"""Tables of the billing service, all in schema ``billing`` (SQLAlchemy Core)."""
+"""Tables of the billing service, all in schema ``billing`` (SQLAlchemy Core), and its outbox."""
 
 from sqlalchemy import (
     BigInteger,
@@ -15,12 +15,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from agentbus_shared.db import outbox_table, processed_events_table, schema_metadata
+from agentbus_shared.db import Outbox, outbox_table, processed_events_table, schema_metadata
 
 SCHEMA = "billing"
 metadata = schema_metadata(SCHEMA)
 
-outbox = outbox_table(metadata)
+outbox = Outbox(outbox_table(metadata))
 processed_events = processed_events_table(metadata)
 
 plan_prices = Table(

@@ -26,6 +26,7 @@ SubscriptionStatus = Literal[
     "unpaid",
     "paused",
 ]
+InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
 
 
 class PlanLimits(Contract):
@@ -75,7 +76,7 @@ class PortalSession(Contract):
 class InvoiceView(Contract):
     id: str
     number: str | None = None
-    status: str
+    status: InvoiceStatus
     amount_due: int
     amount_paid: int
     currency: str
@@ -216,7 +217,7 @@ class InvoiceChanged(EventData):
 
     tenant_id: str
     invoice_id: str
-    status: str
+    status: InvoiceStatus
     amount_due: int
     amount_paid: int
     currency: str

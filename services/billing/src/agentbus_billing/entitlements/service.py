@@ -1,9 +1,9 @@
 """Computes a tenant's entitlements and writes them to KV (key = tenant id).
 
 A change marks the tenant in ``entitlements_pending`` in the same transaction
-as the change; after commit the caller publishes, and a background loop
-publishes whatever is still marked (after a crash, or a KV outage), so the
-bucket always catches up with the database.
+as the change; the mark itself has the tenant published once that transaction
+commits, and a background loop publishes whatever is still marked (after a
+crash, or a KV outage), so the bucket always catches up with the database.
 """
 
 from __future__ import annotations
@@ -15,24 +15,21 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from nats.js.kv import KeyValue
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_billing.models import entitlements_pending
+from agentbus_billing.entitlements import repository as pending
 from agentbus_billing.periods import period_at
 from agentbus_billing.plans.catalog import Catalog
-from agentbus_billing.subscriptions.repository import SubscriptionRepository
-from agentbus_billing.usage.repository import UsageRepository
-from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.db import Database
+from agentbus_billing.subscriptions import repository as subscriptions
+from agentbus_billing.usage import repository as usage
+from agentbus_shared.contracts.billing import Entitlements, SubscriptionStatus
+from agentbus_shared.db import Database, after_commit
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-_MARKED = "agentbus_entitlements_marked"
 PASS_SIZE = 500
-ENTITLED_STATUSES = frozenset({"active", "trialing"})
+ENTITLED_STATUSES: frozenset[SubscriptionStatus] = frozenset({"active", "trialing"})
 
 
 class EntitlementsService:
@@ -48,34 +45,31 @@ class EntitlementsService:
         self._catalog = catalog
         self._bucket = bucket
         self._sync_interval = sync_interval
-        self._subscriptions = SubscriptionRepository()
-        self._usage = UsageRepository()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wakeup = asyncio.Event()
 
     async def mark(self, session: AsyncSession, tenant_id: str) -> None:
-        """Note (in the caller's transaction) that ``tenant_id``'s entitlements changed.
+        """Note, in the caller's transaction, that ``tenant_id``'s entitlements changed.
 
-        After the transaction commits, call :meth:`publish_marked` with the same session.
+        Once that transaction commits, the publishing loop publishes it at once (a burst of
+        changes for one tenant becomes one write); the mark stays until a write covers it.
         """
-        session.info.setdefault(_MARKED, set()).add(tenant_id)
-        await session.execute(
-            insert(entitlements_pending)
-            .values(tenant_id=tenant_id, since=func.clock_timestamp())
-            .on_conflict_do_update(
-                index_elements=["tenant_id"], set_={"since": func.clock_timestamp()}
-            )
-        )
+        await pending.mark(session, tenant_id)
+        after_commit(session, self._wake)
+
+    async def _wake(self) -> None:
+        self._wakeup.set()
 
     async def compute(
         self, session: AsyncSession, tenant_id: str, *, now: datetime | None = None
     ) -> Entitlements:
         """Plan limits, usage so far and period; past-due or canceled tenants get the free limits."""
         now = now or datetime.now(UTC)
-        row = await self._subscriptions.get(session, tenant_id)
+        row = await subscriptions.of_tenant(session, tenant_id)
         default = self._catalog.default
+        status: SubscriptionStatus = "active"
         if row is None:
-            plan, status, start, end = default, "active", None, None
+            plan, start, end = default, None, None
         else:
             state = row.state
             known = self._catalog.find(state.plan)
@@ -83,7 +77,7 @@ class EntitlementsService:
             plan = known if entitled and known is not None else default
             status, start, end = state.status, state.current_period_start, state.current_period_end
         period = period_at(now, start, end)
-        used = await self._usage.used(session, tenant_id, period.start)
+        used = await usage.used(session, tenant_id, period.start)
         return Entitlements(
             tenant_id=tenant_id,
             plan=plan.code,
@@ -95,15 +89,6 @@ class EntitlementsService:
             features=list(plan.features),
             updated_at=now,
         )
-
-    async def publish_marked(self, session: AsyncSession) -> None:
-        """Have the tenants marked in ``session`` published now (call after its commit).
-
-        The publishing loop does it at once, so a burst of changes for one tenant
-        becomes one write.
-        """
-        if session.info.pop(_MARKED, None):
-            self._wakeup.set()
 
     async def publish(self, tenant_ids: Iterable[str]) -> None:
         """Write the current entitlements of each tenant to KV; failures stay marked for the loop."""
@@ -117,34 +102,20 @@ class EntitlementsService:
         # One writer per tenant at a time, reading after taking the lock: the last write is the newest.
         async with self._locks[tenant_id]:
             async with self._db.session() as session:
-                marked_at = await session.scalar(
-                    select(entitlements_pending.c.since).where(
-                        entitlements_pending.c.tenant_id == tenant_id
-                    )
-                )
+                marked_at = await pending.marked_at(session, tenant_id)
                 entitlements = await self.compute(session, tenant_id)
             bucket = await self._bucket()
             await bucket.put(tenant_id, entitlements.model_dump_json().encode())
             if marked_at is not None:
                 # A change marked after our read has a newer mark and stays for the next pass.
                 async with self._db.transaction() as session:
-                    await session.execute(
-                        delete(entitlements_pending).where(
-                            entitlements_pending.c.tenant_id == tenant_id,
-                            entitlements_pending.c.since == marked_at,
-                        )
-                    )
+                    await pending.clear_mark(session, tenant_id, marked_at)
         return entitlements
 
     async def publish_pending(self, limit: int = PASS_SIZE) -> int:
+        """Publish up to ``limit`` marked tenants; return how many were marked."""
         async with self._db.session() as session:
-            tenants = list(
-                await session.scalars(
-                    select(entitlements_pending.c.tenant_id)
-                    .order_by(entitlements_pending.c.since)
-                    .limit(limit)
-                )
-            )
+            tenants = await pending.marked_tenants(session, limit)
         await self.publish(tenants)
         return len(tenants)
 

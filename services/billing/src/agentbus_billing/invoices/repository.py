@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import invoices
-from agentbus_shared.contracts.billing import InvoiceView
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_billing.pages import newest_first
+from agentbus_billing.states import INVOICE_STATUSES, one_of
+from agentbus_shared.contracts.billing import InvoiceStatus, InvoiceView
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class InvoiceRecord:
     id: str
     tenant_id: str
     number: str | None
-    status: str
+    status: InvoiceStatus
     amount_due: int
     amount_paid: int
     currency: str
@@ -65,56 +67,37 @@ _FIELDS = (
 )
 
 
-class InvoiceRepository:
-    async def get_for_update(self, session: AsyncSession, invoice_id: str) -> StoredInvoice | None:
-        row = (
-            await session.execute(
-                select(invoices).where(invoices.c.id == invoice_id).with_for_update()
-            )
-        ).first()
-        if row is None:
-            return None
-        record = InvoiceRecord(**{name: getattr(row, name) for name in _FIELDS})
-        return StoredInvoice(record, int(row.stripe_version), row.stripe_event_id)
+async def for_update(session: AsyncSession, invoice_id: str) -> StoredInvoice | None:
+    """The stored invoice, locked for this transaction."""
+    query = select(invoices).where(invoices.c.id == invoice_id).with_for_update()
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    return StoredInvoice(_record(row), int(row.stripe_version), row.stripe_event_id)
 
-    async def save(
-        self,
-        session: AsyncSession,
-        record: InvoiceRecord,
-        *,
-        stripe_version: int,
-        stripe_event_id: str | None,
-    ) -> None:
-        values = {name: getattr(record, name) for name in _FIELDS}
-        values |= {"stripe_version": stripe_version, "stripe_event_id": stripe_event_id}
-        await session.execute(
-            insert(invoices)
-            .values(**values)
-            .on_conflict_do_update(index_elements=["id"], set_=values)
-        )
 
-    async def page(
-        self, session: AsyncSession, tenant_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[InvoiceView], str | None]:
-        """The tenant's invoices, newest first."""
-        query = select(invoices).where(invoices.c.tenant_id == tenant_id)
-        if cursor:
-            created_at, invoice_id = decode_cursor(cursor, datetime, str)
-            query = query.where(
-                or_(
-                    invoices.c.created_at < created_at,
-                    tuple_(invoices.c.created_at, invoices.c.id) < tuple_(created_at, invoice_id),
-                )
-            )
-        rows = (
-            await session.execute(
-                query.order_by(invoices.c.created_at.desc(), invoices.c.id.desc()).limit(limit + 1)
-            )
-        ).all()
-        items = [InvoiceRecord(**{n: getattr(r, n) for n in _FIELDS}).view() for r in rows[:limit]]
-        next_cursor = (
-            encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
-            if len(rows) > limit
-            else None
-        )
-        return items, next_cursor
+async def save(
+    session: AsyncSession, record: InvoiceRecord, *, stripe_version: int, stripe_event_id: str
+) -> None:
+    values = {name: getattr(record, name) for name in _FIELDS}
+    values |= {"stripe_version": stripe_version, "stripe_event_id": stripe_event_id}
+    await session.execute(
+        insert(invoices).values(**values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+async def page(
+    session: AsyncSession, tenant_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[InvoiceView], str | None]:
+    """The tenant's invoices, newest first."""
+    query = select(invoices).where(invoices.c.tenant_id == tenant_id)
+    rows, next_cursor = await newest_first(
+        session, query, invoices.c.created_at, invoices.c.id, limit=limit, cursor=cursor
+    )
+    return [_record(row).view() for row in rows], next_cursor
+
+
+def _record(row: Row[Any]) -> InvoiceRecord:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _FIELDS}
+    values["status"] = one_of(row.status, INVOICE_STATUSES, "draft")
+    return InvoiceRecord(**values)

@@ -6,33 +6,32 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_billing.invoices.repository import InvoiceRecord, InvoiceRepository
+from agentbus_billing.invoices import repository as invoices
+from agentbus_billing.invoices.repository import InvoiceRecord
 from agentbus_billing.locks import lock_for_transaction
+from agentbus_billing.models import outbox
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
+from agentbus_billing.states import INVOICE_STATUSES, one_of
 from agentbus_billing.stripe_api.client import StripeDict
-from agentbus_billing.subscriptions.repository import CustomerRepository, SubscriptionRepository
-from agentbus_shared.contracts.billing import InvoiceChanged, InvoiceView
+from agentbus_billing.subscriptions import repository as subscriptions
+from agentbus_shared.contracts.billing import InvoiceChanged, InvoiceStatus, InvoiceView
 from agentbus_shared.contracts.events import make_event
-from agentbus_shared.db import Database, Outbox
+from agentbus_shared.db import Database
 
 # Within one second an invoice only moves forward: draft -> open -> paid/void/uncollectible.
-_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+_RANK: dict[InvoiceStatus, int] = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 
 
 class InvoiceService:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._outbox = outbox
-        self._invoices = InvoiceRepository()
-        self._customers = CustomerRepository()
-        self._subscriptions = SubscriptionRepository()
 
     async def page(
         self, tenant_id: str, *, limit: int, cursor: str | None
     ) -> tuple[list[InvoiceView], str | None]:
         async with self._db.session() as session:
-            return await self._invoices.page(session, tenant_id, limit=limit, cursor=cursor)
+            return await invoices.page(session, tenant_id, limit=limit, cursor=cursor)
 
     async def apply_stripe(
         self,
@@ -43,28 +42,29 @@ class InvoiceService:
         event_id: str,
         event_type: str,
     ) -> Outcome:
+        """Apply a Stripe invoice, in the caller's transaction, unless newer state is stored."""
         tenant_id = await self._tenant_for(session, obj)
         if tenant_id is None:
             return "ignored"
         record = _record(obj, tenant_id)
         await lock_for_transaction(session, f"invoice:{record.id}")
-        stored = await self._invoices.get_for_update(session, record.id)
+        stored = await invoices.for_update(session, record.id)
         if stored is not None:
             if version < stored.stripe_version:
                 return "stale"
-            if version == stored.stripe_version and _RANK.get(record.status, 0) <= _RANK.get(
-                stored.record.status, 0
+            if version == stored.stripe_version and (
+                _RANK[record.status] <= _RANK[stored.record.status]
             ):
                 # Same second, not further along: the state stored first stays (replay-stable).
                 return "unchanged" if stored.record == record else "stale"
             if stored.record == record:
                 if version > stored.stripe_version:
-                    await self._invoices.save(
+                    await invoices.save(
                         session, record, stripe_version=version, stripe_event_id=event_id
                     )
                 return "unchanged"
-        await self._invoices.save(session, record, stripe_version=version, stripe_event_id=event_id)
-        await self._outbox.emit(
+        await invoices.save(session, record, stripe_version=version, stripe_event_id=event_id)
+        await outbox.emit(
             session,
             make_event(
                 InvoiceChanged(
@@ -90,12 +90,12 @@ class InvoiceService:
                 return str(metadata["tenant_id"])
         customer = obj.get("customer")
         if customer:
-            found = await self._customers.tenant_of(session, str(customer))
+            found = await subscriptions.tenant_of_customer(session, str(customer))
             if found:
                 return found
         subscription = obj.get("subscription")
         if subscription:
-            return await self._subscriptions.tenant_of(session, str(subscription))
+            return await subscriptions.tenant_of_subscription(session, str(subscription))
         return None
 
 
@@ -106,7 +106,7 @@ def _record(obj: StripeDict, tenant_id: str) -> InvoiceRecord:
         id=str(obj["id"]),
         tenant_id=tenant_id,
         number=obj.get("number"),
-        status=str(obj.get("status") or "draft"),
+        status=one_of(obj.get("status"), INVOICE_STATUSES, "draft"),
         amount_due=int(obj.get("amount_due") or 0),
         amount_paid=int(obj.get("amount_paid") or 0),
         currency=str(obj.get("currency") or "usd"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from agentbus_billing.plans import repository
 from agentbus_billing.plans.catalog import Catalog, Plan
-from agentbus_billing.subscriptions.repository import PriceRepository
 from agentbus_shared.db import Database
 from agentbus_shared.errors import ServiceUnavailable
 
@@ -22,13 +22,12 @@ class PriceBook:
     def __init__(self, db: Database, catalog: Catalog) -> None:
         self._db = db
         self._catalog = catalog
-        self._repo = PriceRepository()
         self._prices: dict[str, str] = {}
         self._loaded_at = 0.0
 
     async def load(self) -> dict[str, str]:
         async with self._db.session() as session:
-            self._prices = await self._repo.prices(session)
+            self._prices = await repository.prices(session)
         self._loaded_at = time.monotonic()
         return dict(self._prices)
 

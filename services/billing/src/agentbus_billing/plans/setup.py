@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agentbus_billing.plans import repository
 from agentbus_billing.plans.catalog import Catalog, Plan
 from agentbus_billing.stripe_api.client import StripeApi, StripeDict
-from agentbus_billing.subscriptions.repository import PriceRepository
 from agentbus_billing.webhooks.service import HANDLED
 from agentbus_shared.db import Database
 from agentbus_shared.logging import get_logger
@@ -41,13 +41,12 @@ async def provision(
     stripe: StripeApi, db: Database, catalog: Catalog, *, webhook_url: str | None = None
 ) -> SetupReport:
     report = SetupReport()
-    prices = PriceRepository()
     for plan in catalog.plans:
         if not plan.is_paid:
             continue
         product_id, price_id = await _product_and_price(stripe, plan, report)
         async with db.transaction() as session:
-            await prices.save_price(
+            await repository.save_price(
                 session,
                 plan=plan.code,
                 price_id=price_id,
@@ -63,7 +62,7 @@ async def provision(
                 event_name=spec.event_name, display_name=spec.display_name
             )
         async with db.transaction() as session:
-            await prices.save_meter(
+            await repository.save_meter(
                 session, meter=spec.meter, meter_id=meter["id"], event_name=spec.event_name
             )
     if webhook_url:

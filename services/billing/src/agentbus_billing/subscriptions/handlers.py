@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agentbus_billing.container import Billing
+from typing import TYPE_CHECKING
+
 from agentbus_shared.bus import CallerPrincipal, DurableConsumer, Meta, Reply, RetryPolicy
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import (
@@ -20,6 +21,9 @@ from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.contracts.streams import AUTH_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 
+if TYPE_CHECKING:
+    from agentbus_billing.app import BillingParts
+
 TENANT_CREATED = DurableConsumer(
     service="billing",
     name="tenant-created",
@@ -28,67 +32,67 @@ TENANT_CREATED = DurableConsumer(
     retry=RetryPolicy(max_deliver=8),
     max_workers=4,
 )
+READ = {Scope.BILLING_READ}
+MANAGE = {Scope.BILLING_MANAGE}
 
 
-def register(runtime: ServiceRuntime, billing: Billing) -> None:
+def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
     ops = runtime.rpc_router
-    subscriptions = billing.subscriptions
+    subscriptions = parts.subscriptions
 
     @ops.operation(Operation.PLANS_LIST, description="The plan catalog (public).")
     async def plans_list() -> Page[PlanView]:
-        return Page[PlanView](items=[plan.view() for plan in billing.catalog.plans])
+        return Page[PlanView](items=[plan.view() for plan in parts.catalog.plans])
 
-    @ops.operation(Operation.SUBSCRIPTION_GET, description="The tenant's subscription.")
+    @ops.operation(
+        Operation.SUBSCRIPTION_GET, scopes=READ, description="The tenant's subscription."
+    )
     async def subscription_get(principal: CallerPrincipal) -> SubscriptionView:
-        principal.require(Scope.BILLING_READ)
-        async with billing.db.session() as session:
-            return await subscriptions.view(session, principal.tenant_id)
+        return await subscriptions.view(principal.tenant_id)
 
     @ops.operation(
         Operation.SUBSCRIPTION_CREATE,
+        scopes=MANAGE,
+        user_only=True,
         description="Subscribe: a free plan applies at once (200), a paid one answers a Checkout URL (201).",
     )
     async def subscription_create(
         cmd: PlanChoice, principal: CallerPrincipal, meta: Meta
     ) -> Reply[SubscribeResult]:
-        principal.require(Scope.BILLING_MANAGE)
-        principal.user_id  # noqa: B018 - a person subscribes, not a service account
         result, checkout = await subscriptions.subscribe(principal, cmd.plan, meta)
         return Reply(result, status=201 if checkout else 200)
 
-    @ops.operation(Operation.SUBSCRIPTION_CHANGE, description="Change plan (prorated).")
+    @ops.operation(
+        Operation.SUBSCRIPTION_CHANGE, scopes=MANAGE, description="Change plan (prorated)."
+    )
     async def subscription_change(
         cmd: PlanChoice, principal: CallerPrincipal, meta: Meta
     ) -> SubscriptionView:
-        principal.require(Scope.BILLING_MANAGE)
         return await subscriptions.change(principal, cmd.plan, meta)
 
-    @ops.operation(Operation.SUBSCRIPTION_CANCEL, description="Cancel now or at period end.")
+    @ops.operation(
+        Operation.SUBSCRIPTION_CANCEL, scopes=MANAGE, description="Cancel now or at period end."
+    )
     async def subscription_cancel(
         cmd: CancelCommand, principal: CallerPrincipal, meta: Meta
     ) -> SubscriptionView:
-        principal.require(Scope.BILLING_MANAGE)
         return await subscriptions.cancel(principal, at_period_end=cmd.at_period_end, meta=meta)
 
-    @ops.operation(Operation.PORTAL, description="A Stripe billing portal session.")
+    @ops.operation(Operation.PORTAL, scopes=MANAGE, description="A Stripe billing portal session.")
     async def portal_create(principal: CallerPrincipal, meta: Meta) -> PortalSession:
-        principal.require(Scope.BILLING_MANAGE)
         return await subscriptions.portal(principal, meta)
 
     @ops.operation(
         Operation.SUMMARY_GET,
+        scopes=READ,
         description="Plan, subscription and usage in one answer (the chat billing tool).",
     )
     async def summary_get(principal: CallerPrincipal) -> BillingSummary:
-        principal.require(Scope.BILLING_READ)
-        async with billing.db.session() as session:
-            subscription = await subscriptions.view(session, principal.tenant_id)
         return BillingSummary(
-            subscription=subscription, usage=await billing.usage.view(principal.tenant_id)
+            subscription=await subscriptions.view(principal.tenant_id),
+            usage=await parts.usage.view(principal.tenant_id),
         )
 
     @runtime.consumer(TENANT_CREATED)
     async def on_tenant_created(event: CloudEvent[TenantCreated]) -> None:
-        async with billing.db.transaction() as session:
-            await subscriptions.start_free(session, event.data.tenant_id)
-        await billing.entitlements.publish_marked(session)
+        await subscriptions.start_free(event.data.tenant_id)

@@ -3,23 +3,21 @@ cancellations through the Stripe API, and Stripe's subscription state applied ne
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_billing.entitlements.service import ENTITLED_STATUSES, EntitlementsService
+from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.locks import lock_for_transaction
+from agentbus_billing.models import outbox
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
 from agentbus_billing.plans.catalog import Catalog, Plan
 from agentbus_billing.plans.prices import PriceBook
+from agentbus_billing.states import SUBSCRIPTION_STATUSES, one_of
 from agentbus_billing.stripe_api.client import StripeApi, StripeDict
-from agentbus_billing.subscriptions.repository import (
-    CustomerRepository,
-    SubscriptionRepository,
-    SubscriptionRow,
-    SubscriptionState,
-)
+from agentbus_billing.subscriptions import repository as subscriptions
+from agentbus_billing.subscriptions.repository import StoredSubscription, SubscriptionState
 from agentbus_shared.contracts.billing import (
     EntitlementsUpdated,
     PortalSession,
@@ -30,27 +28,28 @@ from agentbus_shared.contracts.billing import (
 )
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.events import make_event
-from agentbus_shared.db import Database, Outbox
+from agentbus_shared.db import Database
 from agentbus_shared.errors import Conflict, PermanentFailure
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
-LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
-_KNOWN_STATUSES = frozenset(get_args(SubscriptionStatus))
+TERMINAL_STATUSES: frozenset[SubscriptionStatus] = frozenset({"canceled", "incomplete_expired"})
+LIVE_STATUSES: frozenset[SubscriptionStatus] = frozenset(
+    {"active", "trialing", "past_due", "unpaid", "paused"}
+)
+"""A Stripe subscription in these states is the tenant's (``incomplete`` is not yet paid)."""
 
 
 class SubscriptionService:
-    def __init__(  # noqa: PLR0917 - the service's collaborators, wired once in app.py
+    def __init__(
         self,
         db: Database,
         catalog: Catalog,
         prices: PriceBook,
         stripe: StripeApi,
         entitlements: EntitlementsService,
-        outbox: Outbox,
         *,
         app_url: str,
     ) -> None:
@@ -59,25 +58,27 @@ class SubscriptionService:
         self._prices = prices
         self._stripe = stripe
         self._entitlements = entitlements
-        self._outbox = outbox
         self._app_url = app_url.rstrip("/")
-        self._subscriptions = SubscriptionRepository()
-        self._customers = CustomerRepository()
 
     # ------------------------------------------------------------ reads
-    async def view(self, session: AsyncSession, tenant_id: str) -> SubscriptionView:
-        row = await self._subscriptions.get(session, tenant_id)
+    async def view(self, tenant_id: str) -> SubscriptionView:
+        async with self._db.session() as session:
+            return await self._view_of(session, tenant_id)
+
+    async def _view_of(self, session: AsyncSession, tenant_id: str) -> SubscriptionView:
+        row = await subscriptions.of_tenant(session, tenant_id)
         if row is None:
             return SubscriptionView(plan=self._catalog.default.code, status="active")
         return _view(row.state)
 
     # ------------------------------------------------------------ tenants
-    async def start_free(self, session: AsyncSession, tenant_id: str) -> bool:
-        """Give a new tenant the default plan (once)."""
+    async def start_free(self, tenant_id: str) -> bool:
+        """Give a new tenant the default plan (once; False when it already has a plan)."""
         state = SubscriptionState(plan=self._catalog.default.code, status="active")
-        if not await self._subscriptions.insert_if_absent(session, tenant_id, state):
-            return False
-        await self._changed(session, tenant_id, state)
+        async with self._db.transaction() as session:
+            if not await subscriptions.insert_if_absent(session, tenant_id, state):
+                return False
+            await self._changed(session, tenant_id, state)
         return True
 
     # ------------------------------------------------------------ commands
@@ -90,7 +91,7 @@ class SubscriptionService:
         if not plan.is_paid:
             async with self._db.transaction() as session:
                 await lock_for_transaction(session, f"subscription:{tenant_id}")
-                row = await self._subscriptions.get(session, tenant_id, for_update=True)
+                row = await subscriptions.of_tenant(session, tenant_id, for_update=True)
                 if row is not None and _has_live_stripe_subscription(row):
                     raise Conflict(
                         "Cancel the paid subscription to return to the free plan.",
@@ -98,11 +99,9 @@ class SubscriptionService:
                     )
                 state = SubscriptionState(plan=plan.code, status="active")
                 await self._save_if_changed(session, tenant_id, row, state)
-                view = _view(state)
-            await self._entitlements.publish_marked(session)
-            return SubscribeResult(subscription=view), False
+            return SubscribeResult(subscription=_view(state)), False
         async with self._db.session() as session:
-            row = await self._subscriptions.get(session, tenant_id)
+            row = await subscriptions.of_tenant(session, tenant_id)
         if row is not None and _has_live_stripe_subscription(row):
             raise Conflict(
                 "The tenant already has a paid subscription; change its plan instead.",
@@ -170,19 +169,20 @@ class SubscriptionService:
     async def ensure_customer(self, tenant_id: str) -> str:
         """The tenant's Stripe customer, created on first need (idempotently, by tenant)."""
         async with self._db.session() as session:
-            existing = await self._customers.customer_of(session, tenant_id)
+            existing = await subscriptions.customer_of(session, tenant_id)
         if existing:
             return existing
         created = await self._stripe.create_customer(tenant_id)
         async with self._db.transaction() as session:
-            await self._customers.link(session, tenant_id, created["id"])
-            linked = await self._customers.customer_of(session, tenant_id)
+            await subscriptions.link_customer(session, tenant_id, created["id"])
+            linked = await subscriptions.customer_of(session, tenant_id)
         assert linked is not None
         return linked
 
     # ------------------------------------------------------------ Stripe state
     async def tenant_for(self, session: AsyncSession, obj: StripeDict) -> str | None:
-        """Whose subscription this is: its metadata, its customer, or a subscription we track."""
+        """Whose subscription this is (in the caller's transaction): its metadata, its
+        customer, or a subscription we track."""
         tenant_id = (obj.get("metadata") or {}).get("tenant_id")
         if tenant_id:
             return str(tenant_id)
@@ -190,17 +190,18 @@ class SubscriptionService:
         if isinstance(customer, dict):
             customer = customer.get("id")
         if customer:
-            found = await self._customers.tenant_of(session, str(customer))
+            found = await subscriptions.tenant_of_customer(session, str(customer))
             if found:
                 return found
-        return await self._subscriptions.tenant_of(session, str(obj.get("id")))
+        return await subscriptions.tenant_of_subscription(session, str(obj.get("id")))
 
     async def refresh_prices(self) -> None:
         """Read the plan -> price mapping again (stripe-setup may have changed it)."""
         await self._prices.load()
 
     async def link_customer(self, session: AsyncSession, tenant_id: str, customer_id: str) -> bool:
-        return await self._customers.link(session, tenant_id, customer_id)
+        """Remember the tenant's Stripe customer (in the caller's transaction); False if known."""
+        return await subscriptions.link_customer(session, tenant_id, customer_id)
 
     async def apply_stripe(
         self,
@@ -210,7 +211,8 @@ class SubscriptionService:
         version: int | None,
         event_id: str | None,
     ) -> Outcome:
-        """Apply a Stripe subscription object unless newer state is already stored.
+        """Apply a Stripe subscription object, in the caller's transaction, unless newer state
+        is already stored.
 
         ``version`` is the ``created`` time of the event that carried ``obj``
         (None for an API answer, which never moves the version). An event of the
@@ -221,7 +223,7 @@ class SubscriptionService:
         if tenant_id is None:
             return "ignored"
         await lock_for_transaction(session, f"subscription:{tenant_id}")
-        row = await self._subscriptions.get(session, tenant_id, for_update=True)
+        row = await subscriptions.of_tenant(session, tenant_id, for_update=True)
         stored = row.stripe_version if row is not None and row.stripe_version else 0
         if version is not None and row is not None:
             tracked = row.state.stripe_subscription_id == obj.get("id")
@@ -273,9 +275,9 @@ class SubscriptionService:
         return plan
 
     # ------------------------------------------------------------ internals
-    async def _live_row(self, tenant_id: str, *, missing_code: str) -> SubscriptionRow:
+    async def _live_row(self, tenant_id: str, *, missing_code: str) -> StoredSubscription:
         async with self._db.session() as session:
-            row = await self._subscriptions.get(session, tenant_id)
+            row = await subscriptions.of_tenant(session, tenant_id)
         if row is None or not _has_live_stripe_subscription(row):
             raise Conflict("The tenant has no paid subscription.", code=missing_code)
         return row
@@ -284,15 +286,13 @@ class SubscriptionService:
         """Apply Stripe's answer to our own call at once (its webhook will confirm it)."""
         async with self._db.transaction() as session:
             await self.apply_stripe(session, answer, version=None, event_id=None)
-            view = await self.view(session, tenant_id)
-        await self._entitlements.publish_marked(session)
-        return view
+            return await self._view_of(session, tenant_id)
 
     async def _save_if_changed(
         self,
         session: AsyncSession,
         tenant_id: str,
-        row: SubscriptionRow | None,
+        row: StoredSubscription | None,
         state: SubscriptionState,
         *,
         stripe_version: int | None = None,
@@ -302,14 +302,14 @@ class SubscriptionService:
             stripe_version, stripe_event_id = row.stripe_version, row.stripe_event_id
         if row is not None and row.state == state:
             if (stripe_version, stripe_event_id) != (row.stripe_version, row.stripe_event_id):
-                await self._subscriptions.set_version(
+                await subscriptions.set_version(
                     session,
                     tenant_id,
                     stripe_version=stripe_version or 0,
                     stripe_event_id=stripe_event_id or "",
                 )
             return False
-        await self._subscriptions.save(
+        await subscriptions.save(
             session,
             tenant_id,
             state,
@@ -322,13 +322,13 @@ class SubscriptionService:
     async def _changed(
         self, session: AsyncSession, tenant_id: str, state: SubscriptionState
     ) -> None:
-        await self._outbox.emit(
+        await outbox.emit(
             session,
             make_event(
                 SubscriptionChanged(
                     tenant_id=tenant_id,
                     plan=state.plan,
-                    status=_status(state.status),
+                    status=state.status,
                     current_period_end=state.current_period_end,
                     cancel_at_period_end=state.cancel_at_period_end,
                 ),
@@ -336,7 +336,7 @@ class SubscriptionService:
             ),
         )
         entitlements = await self._entitlements.compute(session, tenant_id)
-        await self._outbox.emit(
+        await outbox.emit(
             session, make_event(EntitlementsUpdated(entitlements=entitlements), tenant_id=tenant_id)
         )
         await self._entitlements.mark(session, tenant_id)
@@ -351,20 +351,19 @@ class SubscriptionService:
 def _view(state: SubscriptionState) -> SubscriptionView:
     return SubscriptionView(
         plan=state.plan,
-        status=_status(state.status),
+        status=state.status,
         current_period_end=state.current_period_end,
         cancel_at_period_end=state.cancel_at_period_end,
     )
 
 
-def _has_live_stripe_subscription(row: SubscriptionRow) -> bool:
-    return row.state.stripe_subscription_id is not None and row.state.status in LIVE_STATUSES - {
-        "incomplete"
-    }
+def _has_live_stripe_subscription(row: StoredSubscription) -> bool:
+    return row.state.stripe_subscription_id is not None and row.state.status in LIVE_STATUSES
 
 
-def _status(value: Any) -> SubscriptionStatus:
-    return value if value in _KNOWN_STATUSES else "incomplete"
+def _status(value: object) -> SubscriptionStatus:
+    """Stripe's status; one it adds later reads as ``incomplete`` (not entitled, not live)."""
+    return one_of(value, SUBSCRIPTION_STATUSES, "incomplete")
 
 
 def _period(obj: StripeDict, name: str) -> Any:
@@ -378,6 +377,3 @@ def _period(obj: StripeDict, name: str) -> Any:
 def _key(action: str, tenant_id: str, target: str, meta: RequestMeta) -> str:
     """An idempotency key: a retried HTTP request (same request id) makes the same Stripe write."""
     return f"agentbus-{action}-{tenant_id}-{target}-{meta.request_id or new_id('req')}"
-
-
-__all__ = ["ENTITLED_STATUSES", "SubscriptionService"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agentbus_billing.container import Billing
+from typing import TYPE_CHECKING
+
 from agentbus_shared.bus import CallerPrincipal, DurableConsumer, RetryPolicy
 from agentbus_shared.contracts.billing import Operation, UsageView
 from agentbus_shared.contracts.chat import UsageRecorded
@@ -11,26 +12,28 @@ from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 
+if TYPE_CHECKING:
+    from agentbus_billing.app import BillingParts
 
-def register(runtime: ServiceRuntime, billing: Billing) -> None:
+
+def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
     consumer = DurableConsumer(
         service="billing",
         name="usage-recorded",
         stream=CHAT_EVENTS,
         subject=UsageRecorded.filter_subject(),
         retry=RetryPolicy(max_deliver=8),
-        max_workers=billing.settings.usage_workers,
+        max_workers=parts.settings.tuning.usage_workers,
     )
 
     @runtime.consumer(consumer)
     async def on_usage_recorded(event: CloudEvent[UsageRecorded]) -> None:
-        async with billing.db.transaction() as session:
-            await billing.usage.record(session, event)
-        await billing.entitlements.publish_marked(session)
+        await parts.usage.record(event)
 
     @runtime.rpc_router.operation(
-        Operation.USAGE_GET, description="This period's usage per meter with the plan's limits."
+        Operation.USAGE_GET,
+        scopes={Scope.BILLING_READ},
+        description="This period's usage per meter with the plan's limits.",
     )
     async def usage_get(principal: CallerPrincipal) -> UsageView:
-        principal.require(Scope.BILLING_READ)
-        return await billing.usage.view(principal.tenant_id)
+        return await parts.usage.view(principal.tenant_id)

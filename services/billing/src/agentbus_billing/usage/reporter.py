@@ -14,7 +14,8 @@ import asyncio
 
 from agentbus_billing.plans.catalog import Catalog
 from agentbus_billing.stripe_api.client import StripeApi, StripeRejected
-from agentbus_billing.usage.repository import PendingReport, UsageRepository
+from agentbus_billing.usage import repository as usage
+from agentbus_billing.usage.repository import PendingReport, ReportStatus
 from agentbus_shared.db import Database
 from agentbus_shared.logging import get_logger
 
@@ -40,17 +41,17 @@ class MeterReporter:
         self._interval = interval
         self._concurrency = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
-        self._usage = UsageRepository()
 
     async def report_once(self) -> int:
         """Report one batch; return how many records were settled (reported or skipped)."""
         settled = 0
         async with self._db.transaction() as session:
-            batch = await self._usage.claim_pending(session, self._batch_size)
+            batch = await usage.claim_pending(session, self._batch_size)
             if not batch:
                 return 0
             results = await asyncio.gather(*(self._report(record) for record in batch))
             for record, error in zip(batch, results, strict=True):
+                status: ReportStatus
                 if error is None:
                     status = "reported" if record.customer_id else "skipped"
                     settled += 1
@@ -59,7 +60,7 @@ class MeterReporter:
                     log.error("usage.report_failed", run_id=record.event_id, error=error)
                 else:
                     status = "pending"
-                await self._usage.mark_report(session, record.event_id, status=status, error=error)
+                await usage.mark_report(session, record.event_id, status=status, error=error)
         return settled
 
     async def _report(self, record: PendingReport) -> str | None:

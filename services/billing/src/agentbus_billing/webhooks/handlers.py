@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentbus_billing.container import Billing
-from agentbus_shared.bus import (
-    CallerPrincipal,
-    DurableConsumer,
-    IncomingMessage,
-    Reply,
-    RetryPolicy,
-)
+from agentbus_billing.settings import BillingSettings
+from agentbus_shared.bus import DurableConsumer, IncomingMessage, Reply, RetryPolicy
 from agentbus_shared.contracts.billing import (
     Operation,
     ReplayCommand,
@@ -24,52 +18,56 @@ from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
 from agentbus_shared.errors import ValidationFailed
 from agentbus_shared.runtime import ServiceRuntime
 
+if TYPE_CHECKING:
+    from agentbus_billing.app import BillingParts
 
-def stripe_consumer(billing: Billing) -> DurableConsumer:
-    settings = billing.settings
+OPERATORS = {Scope.PLATFORM_OPERATE}
+
+
+def stripe_consumer(settings: BillingSettings) -> DurableConsumer:
+    tuning = settings.tuning
     return DurableConsumer(
         service="billing",
         name="stripe-webhooks",
         stream=STRIPE_WEBHOOKS,
         subject="stripe.webhooks.>",
-        retry=RetryPolicy(max_deliver=settings.webhook_max_deliver, backoff=settings.backoff()),
-        max_workers=settings.webhook_workers,
-        ack_wait=settings.webhook_ack_wait,
-        max_ack_pending=max(64, settings.webhook_workers * 8),
+        retry=RetryPolicy(max_deliver=tuning.webhook_max_deliver, backoff=tuning.backoff()),
+        max_workers=tuning.webhook_workers,
+        ack_wait=tuning.webhook_ack_wait,
+        max_ack_pending=max(64, tuning.webhook_workers * 8),
     )
 
 
-def register(runtime: ServiceRuntime, billing: Billing) -> None:
-    consumer = stripe_consumer(billing)
+def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
+    consumer = stripe_consumer(parts.settings)
 
     @runtime.consumer(consumer)
     async def on_stripe_event(body: Any, msg: IncomingMessage) -> None:
         metadata = msg.raw_message.metadata
-        await billing.webhooks.process(
+        await parts.webhooks.process(
             body,
             stream_seq=metadata.sequence.stream,
             dead_letter_on_failure=metadata.num_delivered >= consumer.retry.max_deliver,
         )
 
     @runtime.rpc_router.operation(
-        Operation.EVENTS_LIST, description="Stored Stripe events with processing status (operator)."
+        Operation.EVENTS_LIST,
+        scopes=OPERATORS,
+        description="Stored Stripe events with processing status (operator).",
     )
-    async def events_list(
-        query: StripeEventsQuery, principal: CallerPrincipal
-    ) -> Page[StripeEventView]:
-        principal.require(Scope.PLATFORM_OPERATE)
-        items, cursor = await billing.webhooks.page(
+    async def events_list(query: StripeEventsQuery) -> Page[StripeEventView]:
+        items, cursor = await parts.webhooks.page(
             status=query.status, event_type=query.type, limit=query.limit, cursor=query.cursor
         )
         return Page[StripeEventView](items=items, next_cursor=cursor)
 
     @runtime.rpc_router.operation(
         Operation.EVENTS_REPLAY,
+        scopes=OPERATORS,
         max_workers=2,
         description="Re-apply Stripe events from the stream (operator).",
     )
-    async def events_replay(cmd: ReplayCommand, principal: CallerPrincipal) -> Reply[ReplayResult]:
-        principal.require(Scope.PLATFORM_OPERATE)
+    async def events_replay(cmd: ReplayCommand) -> Reply[ReplayResult]:
         if cmd.since is not None and cmd.from_seq is not None:
             raise ValidationFailed("Give either since or from_seq, not both.")
-        return Reply(await billing.replayer.replay(cmd), status=202)
+        return Reply(await parts.replayer.replay(cmd), status=202)

@@ -14,12 +14,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC
+from typing import Literal
 
 import nats.errors
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
-from agentbus_billing.webhooks.repository import DONE
+from agentbus_billing.outcomes import Outcome
 from agentbus_billing.webhooks.service import (
     StripeEvent,
     StripeEventProcessor,
@@ -29,23 +30,16 @@ from agentbus_billing.webhooks.service import (
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.billing import ReplayCommand, ReplayResult
 from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
-from agentbus_shared.db import Database
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 Progress = Callable[[int, int], Awaitable[None] | None]
-
-
-class _Rollback(Exception):
-    """Raised to end a dry-run transaction."""
+ReplayOutcome = Outcome | Literal["failed"]
 
 
 class WebhookReplayer:
-    def __init__(
-        self, db: Database, processor: StripeEventProcessor, js: Callable[[], JetStreamContext]
-    ) -> None:
-        self._db = db
+    def __init__(self, processor: StripeEventProcessor, js: Callable[[], JetStreamContext]) -> None:
         self._processor = processor
         self._js = js
 
@@ -112,56 +106,26 @@ class WebhookReplayer:
             dry_run=command.dry_run,
         )
 
-    async def _replay_one(self, data: bytes, seq: int, *, dry_run: bool) -> str:
+    async def _replay_one(self, data: bytes, seq: int, *, dry_run: bool) -> ReplayOutcome:
         try:
             payload = storable(_json(data))
             event = StripeEvent.model_validate(payload)
         except (ValueError, RecursionError):  # not JSON, or not a Stripe event (ValidationError)
             return "failed"
-        store = self._processor.store
         try:
             if dry_run:
-                return await self._dry_run(event)
-            async with self._db.transaction() as session:
-                status = await store.status_of(session, event.id)
-                outcome = await self._processor.apply(session, event)
-                if status not in DONE:
-                    if status is None:
-                        await store.record_once(
-                            session,
-                            event_id=event.id,
-                            event_type=event.type,
-                            payload=payload,
-                            stream_seq=seq,
-                        )
-                    await store.finish(session, event.id, outcome=outcome)
-            await self._processor.publish_entitlements(session)
+                return await self._processor.dry_run(event)
+            outcome = await self._processor.reapply(event, payload, seq)
             if outcome == "applied":
                 log.info("stripe.replay_changed", stripe_event=event.id, type=event.type)
             return outcome
         except Exception as exc:
             log.warning("stripe.replay_failed", stripe_event=event.id, error=describe(exc))
             if not dry_run:
-                async with self._db.transaction() as session:
-                    await store.record_failure(
-                        session,
-                        event_id=event.id,
-                        event_type=event.type,
-                        payload=payload,
-                        stream_seq=seq,
-                        error=describe(exc),
-                        dead_lettered=False,
-                    )
+                await self._processor.record_failure(
+                    event.id, event.type, payload, seq, exc, dead=False
+                )
             return "failed"
-
-    async def _dry_run(self, event: StripeEvent) -> str:
-        outcome = "unchanged"
-        with contextlib.suppress(_Rollback):
-            async with self._db.transaction() as session:
-                outcome = await self._processor.apply(session, event)
-                session.info.clear()
-                raise _Rollback
-        return outcome
 
 
 def _json(data: bytes) -> dict[str, object]:

@@ -16,12 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.invoices.service import InvoiceService
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.stripe_api.client import StripeApi
 from agentbus_billing.subscriptions.service import SubscriptionService
-from agentbus_billing.webhooks.repository import StripeEventStore
+from agentbus_billing.webhooks import repository as stored_events
+from agentbus_billing.webhooks.repository import DONE
 from agentbus_shared.contracts.billing import StripeEventStatus, StripeEventView
 from agentbus_shared.db import Database
 from agentbus_shared.errors import PermanentFailure
@@ -32,6 +32,10 @@ log = get_logger(__name__)
 
 class _AlreadyDone(Exception):
     """Rolls back the re-application of an event that is already stored as done."""
+
+
+class _DryRun(Exception):
+    """Rolls back a dry run's transaction."""
 
 
 class StripeEvent(BaseModel):
@@ -106,15 +110,12 @@ class StripeEventProcessor:
         db: Database,
         subscriptions: SubscriptionService,
         invoices: InvoiceService,
-        entitlements: EntitlementsService,
         stripe: StripeApi,
     ) -> None:
         self._db = db
         self._subscriptions = subscriptions
         self._invoices = invoices
-        self._entitlements = entitlements
         self._stripe = stripe
-        self.store = StripeEventStore()
 
     # ------------------------------------------------------------ consumer path
     async def process(
@@ -136,32 +137,22 @@ class StripeEventProcessor:
             await self._record_unparsed(payload, stream_seq, exc)
             raise
         try:
-            outcome, session = await self._apply_once(event, payload, stream_seq)
+            outcome = await self._apply_once(event, payload, stream_seq)
         except _AlreadyDone:
             return "duplicate"
         except Exception as exc:
             dead = dead_letter_on_failure or isinstance(exc, PermanentFailure)
-            async with self._db.transaction() as failure:
-                await self.store.record_failure(
-                    failure,
-                    event_id=event.id,
-                    event_type=event.type,
-                    payload=payload,
-                    stream_seq=stream_seq,
-                    error=describe(exc),
-                    dead_lettered=dead,
-                )
+            await self.record_failure(event.id, event.type, payload, stream_seq, exc, dead=dead)
             raise
-        await self._entitlements.publish_marked(session)
         log.info("stripe.event_applied", stripe_event=event.id, type=event.type, outcome=outcome)
         return outcome
 
     async def _apply_once(
         self, event: StripeEvent, payload: Any, stream_seq: int | None
-    ) -> tuple[Outcome, AsyncSession]:
+    ) -> Outcome:
         async with self._db.transaction() as session:
             outcome = await self.apply(session, event)
-            if not await self.store.record_processed(
+            if not await stored_events.record_processed(
                 session,
                 event_id=event.id,
                 event_type=event.type,
@@ -170,23 +161,66 @@ class StripeEventProcessor:
                 outcome=outcome,
             ):
                 raise _AlreadyDone
-        return outcome, session
+        return outcome
 
     async def _record_unparsed(
         self, payload: Any, stream_seq: int | None, exc: ValidationError
     ) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
             return
+        event_id, event_type = payload["id"][:255], str(payload.get("type", "unknown"))[:128]
+        await self.record_failure(event_id, event_type, payload, stream_seq, exc, dead=True)
+
+    async def record_failure(
+        self,
+        event_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        stream_seq: int | None,
+        error: BaseException,
+        *,
+        dead: bool,
+    ) -> None:
+        """Store the event as failed (``dead``: dead-lettered) with its error, on its own."""
         async with self._db.transaction() as session:
-            await self.store.record_failure(
+            await stored_events.record_failure(
                 session,
-                event_id=payload["id"][:255],
-                event_type=str(payload.get("type", "unknown"))[:128],
+                event_id=event_id,
+                event_type=event_type,
                 payload=payload,
                 stream_seq=stream_seq,
-                error=describe(exc),
-                dead_lettered=True,
+                error=describe(error),
+                dead_lettered=dead,
             )
+
+    # ------------------------------------------------------------ replay path
+    async def reapply(
+        self, event: StripeEvent, payload: dict[str, Any], stream_seq: int
+    ) -> Outcome:
+        """Apply a replayed event again (idempotent); one never stored, or failed, is stored done."""
+        async with self._db.transaction() as session:
+            status = await stored_events.status_of(session, event.id)
+            outcome = await self.apply(session, event)
+            if status not in DONE:
+                if status is None:
+                    await stored_events.record_received(
+                        session,
+                        event_id=event.id,
+                        event_type=event.type,
+                        payload=payload,
+                        stream_seq=stream_seq,
+                    )
+                await stored_events.finish(session, event.id, outcome=outcome)
+        return outcome
+
+    async def dry_run(self, event: StripeEvent) -> Outcome:
+        """What applying ``event`` would do, in a transaction that is rolled back."""
+        outcome: Outcome = "unchanged"
+        with contextlib.suppress(_DryRun):
+            async with self._db.transaction() as session:
+                outcome = await self.apply(session, event)
+                raise _DryRun
+        return outcome
 
     async def page(
         self,
@@ -198,16 +232,13 @@ class StripeEventProcessor:
     ) -> tuple[list[StripeEventView], str | None]:
         """Stored events, newest first, for operators."""
         async with self._db.session() as session:
-            return await self.store.page(
+            return await stored_events.page(
                 session, status=status, event_type=event_type, limit=limit, cursor=cursor
             )
 
     async def refresh(self) -> None:
         """Forget cached configuration before a replay (the operator may just have fixed it)."""
         await self._subscriptions.refresh_prices()
-
-    async def publish_entitlements(self, session: AsyncSession) -> None:
-        await self._entitlements.publish_marked(session)
 
     # ------------------------------------------------------------ rules per event type
     async def apply(self, session: AsyncSession, event: StripeEvent) -> Outcome:
