@@ -36,9 +36,8 @@ from argon2 import PasswordHasher as Argon2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faststream.nats import NatsBroker
 
-from agentbus_auth.app import key_timings
 from agentbus_auth.crypto import SecretBox
-from agentbus_auth.keys.service import KeyRing, ensure_keys
+from agentbus_auth.keys.service import KeyRing, ensure_keys, key_timings
 from agentbus_auth.manifest import MANIFEST
 from agentbus_auth.sessions.tokens import AccessTokens, AccessTokenVerifier
 from agentbus_auth.settings import AuthSettings

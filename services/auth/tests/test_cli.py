@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pyotp
+import pytest
 from typer.testing import CliRunner, Result
 
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.cli import app, settings_for
 from agentbus_shared import cli as agentbus_cli
+
+from .support import AuthClient, ClientFor, StartAuth
 
 runner = CliRunner()
 
@@ -22,19 +24,19 @@ async def invoke(*args: str) -> Result:
     return await asyncio.to_thread(runner.invoke, app, list(args))
 
 
-async def test_keys_rotate_refuses_too_soon_then_rotates_when_forced(client: Any) -> None:
+async def test_keys_rotate_refuses_too_soon_then_rotates_when_forced(client: AuthClient) -> None:
     account = await client.register()
     too_soon = await invoke("keys", "rotate")
     assert too_soon.exit_code == 1
     assert "not rotated" in too_soon.output
 
-    old_kid = client.app.services.keyring.active_kid
+    old_kid = client.parts.keyring.active_kid
     rotated = await invoke("keys", "rotate", "--force")
     assert rotated.exit_code == 0, rotated.output
     assert f"retired: {old_kid}" in rotated.output
 
-    await client.app.services.keyring.load()
-    assert client.app.services.keyring.active_kid != old_kid
+    await client.parts.keyring.load()
+    assert client.parts.keyring.active_kid != old_kid
     assert client.claims(account.access_token).sub == account.user_id
 
     listed = await invoke("keys", "list")
@@ -48,7 +50,9 @@ async def test_keys_rotate_refuses_too_soon_then_rotates_when_forced(client: Any
     assert entries[0]["details"]["retired"] == old_kid
 
 
-async def test_pending_accounts_are_listed_and_approved(start_auth: Any, client_for: Any) -> None:
+async def test_pending_accounts_are_listed_and_approved(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
     client = client_for(await start_auth(signup_policy="approval"))
     await client.call(
         "register", {"email": "later@example.com", "password": client.password, "tenant_name": "L"}
@@ -64,7 +68,7 @@ async def test_pending_accounts_are_listed_and_approved(start_auth: Any, client_
     assert unknown.exit_code == 1
 
 
-async def test_unlock_lifts_a_lockout(client: Any) -> None:
+async def test_unlock_lifts_a_lockout(client: AuthClient) -> None:
     account = await client.register()
     for _ in range(5):
         await client.error("login", {"email": account.email, "password": "wrong-guess-abcdef"})
@@ -77,7 +81,7 @@ async def test_unlock_lifts_a_lockout(client: Any) -> None:
 
 
 async def test_remove_mfa_takes_a_users_second_factor_off_audited_and_mailed(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     account = await client.register()
     enrollment = await client.call(
@@ -98,18 +102,17 @@ async def test_remove_mfa_takes_a_users_second_factor_off_audited_and_mailed(
     assert removed.exit_code == 0, removed.output
     assert "second factor removed" in removed.output
     assert (await client.login(account.email, client.password)).data["access_token"]
-    async with client.app.runtime.db.session() as session:
-        audited = await entries(session, kind=AuditKind.MFA_REMOVED_BY_OPERATOR)
+    audited = await client.parts.audit.entries(kind=AuditKind.MFA_REMOVED_BY_OPERATOR)
     assert [(e.user_id, e.actor_id) for e in audited] == [(account.user_id, "cli")]
-    alerts = await client.mails(account.email, "security_alert", count=2)
-    assert "removed by an operator" in str(alerts[-1].get_payload(decode=True))
+    alert = await client.mail.wait(account.email, "security_alert", count=2)
+    assert "removed by an operator" in str(alert.get_payload(decode=True))
     again = await invoke("users", "remove-mfa", account.email)
     assert (again.exit_code, "no second factor" in again.output) == (0, True)
     unknown = await invoke("users", "remove-mfa", "nobody@example.com")
     assert unknown.exit_code == 1
 
 
-async def test_audit_shows_a_users_logins(client: Any) -> None:
+async def test_audit_shows_a_users_logins(client: AuthClient) -> None:
     account = await client.register()
     await client.login(account.email, client.password)
     result = await invoke("audit", "--email", account.email, "--kind", "login.succeeded")
@@ -119,7 +122,9 @@ async def test_audit_shows_a_users_logins(client: Any) -> None:
     assert missing.exit_code == 1
 
 
-def test_a_dev_stack_var_dir_provides_urls_and_secrets(tmp_path: Path, monkeypatch: Any) -> None:
+def test_a_dev_stack_var_dir_provides_urls_and_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("DATABASE_URL", "AUTH_KEY_ENCRYPTION_KEY", "AUTH_CODE_KEY"):
         monkeypatch.setenv(name, "")  # remembered, so the values read below are undone after
         monkeypatch.delenv(name)

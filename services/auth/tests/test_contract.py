@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from agentbus_shared.contracts.auth import ROUTES, Operation
+
+from .support import AuthClient
 
 
 def operations() -> set[str]:
     return {v for k, v in vars(Operation).items() if k.isupper()}
 
 
-async def test_every_declared_operation_is_served(client: Any) -> None:
-    assert operations() <= set(client.app.runtime.rpc_router.operations)
+async def test_every_declared_operation_is_served(client: AuthClient) -> None:
+    assert operations() <= set(client.runtime.rpc_router.operations)
     assert {route.operation for route in ROUTES} <= operations()
 
 
-async def test_path_parameters_reach_the_operation_by_name(client: Any) -> None:
+async def test_path_parameters_reach_the_operation_by_name(client: AuthClient) -> None:
     """The gateway merges path parameters into the command under their names."""
     owner = await client.register()
     expected = {
@@ -34,7 +35,7 @@ async def test_path_parameters_reach_the_operation_by_name(client: Any) -> None:
             assert (error.status, error.code) == (404, not_found)
 
 
-async def test_public_operations_need_no_caller_and_private_ones_do(client: Any) -> None:
+async def test_public_operations_need_no_caller_and_private_ones_do(client: AuthClient) -> None:
     for route in ROUTES:
         if route.access == "public" or route.operation == Operation.JWKS:
             continue
@@ -42,7 +43,7 @@ async def test_public_operations_need_no_caller_and_private_ones_do(client: Any)
         assert error.status in {401, 422}, route.operation
 
 
-async def test_unknown_fields_are_refused(client: Any) -> None:
+async def test_unknown_fields_are_refused(client: AuthClient) -> None:
     error = await client.error(
         "login", {"email": "a@example.com", "password": "x" * 12, "admin": True}
     )
@@ -50,7 +51,7 @@ async def test_unknown_fields_are_refused(client: Any) -> None:
     assert error.details[0]["loc"] == ["admin"]
 
 
-async def test_errors_never_leak_internals(client: Any) -> None:
+async def test_errors_never_leak_internals(client: AuthClient) -> None:
     error = await client.error("refresh", {"refresh_token": "rt_" + "x" * 40})
     assert "Traceback" not in error.message
     assert "sqlalchemy" not in error.message.lower()

@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from joserfc import jws
 from sqlalchemy import text, update
 
-from agentbus_auth.app import key_timings
 from agentbus_auth.crypto import SecretBox, UndecryptableSecret
-from agentbus_auth.keys.models import signing_keys
 from agentbus_auth.keys.service import (
     KeyEncryptionKeyMismatch,
     KeyRing,
+    RotationResult,
     RotationTooSoon,
     ensure_keys,
     rotate,
 )
+from agentbus_auth.models import signing_keys
 from agentbus_auth.sessions.tokens import AccessTokenVerifier, InvalidAccessToken
+from agentbus_shared.testing.waiting import eventually
+
+from .support import AuthClient, ClientFor, StartAuth
 
 
 def kid_of(token: str) -> str:
     return str(jws.extract_compact(token.encode()).headers()["kid"])
 
 
-async def rotate_now(client: Any) -> Any:
-    services = client.app.services
-    result = await rotate(
-        client.app.runtime.db, services.box, key_timings(services.settings), force=True
-    )
-    await services.keyring.load()  # what the reload loop does within its interval
+async def rotate_now(client: AuthClient) -> RotationResult:
+    parts = client.parts
+    result = await rotate(parts.db, parts.box, parts.keyring.timings, force=True)
+    await parts.keyring.load()  # what the reload loop does within its interval
     return result
 
 
-async def test_jwks_publishes_next_and_active_keys_with_an_etag(client: Any) -> None:
+async def test_jwks_publishes_next_and_active_keys_with_an_etag(client: AuthClient) -> None:
     jwks = (await client.call("jwks")).data
     assert len(jwks["keys"]) == 2
     for key in jwks["keys"]:
@@ -54,13 +53,13 @@ async def test_jwks_publishes_next_and_active_keys_with_an_etag(client: Any) -> 
     assert (await client.call("jwks")).data["etag"] == jwks["etag"]
 
 
-async def test_tokens_are_signed_by_the_active_key(client: Any) -> None:
+async def test_tokens_are_signed_by_the_active_key(client: AuthClient) -> None:
     account = await client.register()
-    assert kid_of(account.access_token) == client.app.services.keyring.active_kid
+    assert kid_of(account.access_token) == client.parts.keyring.active_kid
 
 
 async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     account = await client.register()
     before = (await client.call("jwks")).data
@@ -84,21 +83,25 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
     assert cached.verify(fresh).sub == account.user_id
 
 
-async def test_retired_key_leaves_the_jwks_after_token_lifetime_and_cache_age(client: Any) -> None:
+async def test_retired_key_leaves_the_jwks_after_token_lifetime_and_cache_age(
+    client: AuthClient,
+) -> None:
     account = await client.register()
     old_kid = kid_of(account.access_token)
     result = await rotate_now(client)
-    settings = client.app.services.settings
+    settings = client.parts.settings
     window = result.retired_published_until - datetime.now(UTC)
-    assert window > timedelta(seconds=settings.access_token_ttl + settings.jwks_max_age)
+    assert window > timedelta(
+        seconds=settings.tuning.access_token_ttl + settings.tuning.jwks_max_age
+    )
 
-    async with client.app.runtime.db.transaction() as session:
+    async with client.parts.db.transaction() as session:
         await session.execute(
             update(signing_keys)
             .where(signing_keys.c.kid == old_kid)
             .values(publish_until=datetime.now(UTC) - timedelta(seconds=1))
         )
-    await client.app.services.keyring.load()
+    await client.parts.keyring.load()
     keys = (await client.call("jwks")).data["keys"]
     assert old_kid not in {k["kid"] for k in keys}
     verifier = AccessTokenVerifier(keys, issuer="agentbus", audience="agentbus-api")
@@ -107,18 +110,18 @@ async def test_retired_key_leaves_the_jwks_after_token_lifetime_and_cache_age(cl
 
 
 async def test_rotation_is_refused_until_the_next_key_has_been_published_long_enough(
-    client: Any,
+    client: AuthClient,
 ) -> None:
-    services = client.app.services
+    parts = client.parts
     with pytest.raises(RotationTooSoon) as caught:
-        await rotate(client.app.runtime.db, services.box, key_timings(services.settings))
+        await rotate(parts.db, parts.box, parts.keyring.timings)
     assert caught.value.retry_after is not None
     assert caught.value.retry_after > 0
 
 
-async def test_retired_keys_lose_their_private_half(client: Any) -> None:
+async def test_retired_keys_lose_their_private_half(client: AuthClient) -> None:
     result = await rotate_now(client)
-    async with client.app.runtime.db.session() as session:
+    async with client.parts.db.session() as session:
         row = (
             await session.execute(
                 text("SELECT state, private_jwk_sealed FROM auth.signing_keys WHERE kid = :k"),
@@ -128,8 +131,8 @@ async def test_retired_keys_lose_their_private_half(client: Any) -> None:
     assert (row.state, row.private_jwk_sealed) == ("retired", None)
 
 
-async def test_private_keys_are_sealed_under_the_key_encryption_key(client: Any) -> None:
-    db = client.app.runtime.db
+async def test_private_keys_are_sealed_under_the_key_encryption_key(client: AuthClient) -> None:
+    db = client.parts.db
     async with db.session() as session:
         rows = (
             await session.execute(
@@ -137,44 +140,39 @@ async def test_private_keys_are_sealed_under_the_key_encryption_key(client: Any)
             )
         ).all()
     for row in rows:
-        private_d = json.loads(
-            client.app.services.box.open(row.private_jwk_sealed, bound_to=row.kid)
-        )["d"]
+        private_d = json.loads(client.parts.box.open(row.private_jwk_sealed, bound_to=row.kid))["d"]
         assert private_d.encode() not in row.private_jwk_sealed
         with pytest.raises(UndecryptableSecret):
             SecretBox("another-key-encryption-key").open(row.private_jwk_sealed, bound_to=row.kid)
         with pytest.raises(UndecryptableSecret):  # bound to its row
-            client.app.services.box.open(row.private_jwk_sealed, bound_to="another-kid")
+            client.parts.box.open(row.private_jwk_sealed, bound_to="another-kid")
 
-    ring = KeyRing(
-        db, SecretBox("another-key-encryption-key"), key_timings(client.app.services.settings)
-    )
+    ring = KeyRing(db, SecretBox("another-key-encryption-key"), client.parts.keyring.timings)
     with pytest.raises(KeyEncryptionKeyMismatch):
         await ring.load()
 
 
-async def test_ensuring_keys_twice_creates_nothing_new(client: Any) -> None:
-    db = client.app.runtime.db
-    await ensure_keys(db, client.app.services.box)
+async def test_ensuring_keys_twice_creates_nothing_new(client: AuthClient) -> None:
+    db = client.parts.db
+    await ensure_keys(db, client.parts.box)
     async with db.session() as session:
         count = await session.scalar(text("SELECT count(*) FROM auth.signing_keys"))
     assert count == 2
 
 
 async def test_a_running_service_picks_up_a_rotation_done_elsewhere(
-    start_auth: Any, client_for: Any
+    start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    app = await start_auth(keys_reload_interval=0.2)
-    client = client_for(app)
+    client = client_for(await start_auth(keys_reload_interval=0.2))
     account = await client.register()
     old_kid = kid_of(account.access_token)
-    services = app.services
+    parts = client.parts
     # As `agentbus auth keys rotate` does from another process: the database only.
-    await rotate(app.runtime.db, services.box, key_timings(services.settings), force=True)
-    for _ in range(50):
+    await rotate(parts.db, parts.box, parts.keyring.timings, force=True)
+
+    async def new_kid() -> str | None:
         fresh = (await client.login(account.email, client.password)).data["access_token"]
-        if kid_of(fresh) != old_kid:
-            break
-        await asyncio.sleep(0.1)
-    assert kid_of(fresh) != old_kid
+        return kid_of(fresh) if kid_of(fresh) != old_kid else None
+
+    await eventually(new_kid, what="a token signed by the new key", timeout=5)
     assert client.claims(account.access_token).sub == account.user_id

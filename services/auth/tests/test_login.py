@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from agentbus_auth.accounts.repository import by_email
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.common import Scope
 
-
-async def audit_kinds(client: Any, kind: str) -> list[Any]:
-    async with client.app.runtime.db.session() as session:
-        return await entries(session, kind=kind)
+from .support import AuthClient, ClientFor, StartAuth
 
 
-async def test_login_returns_tokens_with_exactly_the_agreed_claims(client: Any) -> None:
+async def test_login_returns_tokens_with_exactly_the_agreed_claims(client: AuthClient) -> None:
     account = await client.register()
     reply = await client.login(account.email, client.password)
     assert reply.status is None  # 200
@@ -28,12 +24,12 @@ async def test_login_returns_tokens_with_exactly_the_agreed_claims(client: Any) 
     assert (claims.iss, claims.aud, claims.typ) == ("agentbus", "agentbus-api", "user")
     assert claims.exp - claims.iat == 900
     assert str(claims.sid).startswith("ses_")
-    logins = await audit_kinds(client, AuditKind.LOGIN_SUCCEEDED)
+    logins = await client.parts.audit.entries(kind=AuditKind.LOGIN_SUCCEEDED)
     assert logins[0].user_id == account.user_id
     assert logins[0].ip == client.ip
 
 
-async def test_unknown_email_and_wrong_password_get_the_same_answer(client: Any) -> None:
+async def test_unknown_email_and_wrong_password_get_the_same_answer(client: AuthClient) -> None:
     account = await client.register()
     wrong = await client.error("login", {"email": account.email, "password": client.other_password})
     unknown = await client.error(
@@ -48,10 +44,10 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer(client: Any)
 
 
 async def test_twenty_concurrent_wrong_passwords_lock_the_account_exactly_at_the_limit(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     account = await client.register()
-    limit = client.app.services.settings.lockout_threshold
+    limit = client.parts.settings.tuning.lockout_threshold
     attempts = [
         client.error("login", {"email": account.email, "password": f"wrong-guess-{i:04d}-x"})
         for i in range(20)
@@ -60,17 +56,17 @@ async def test_twenty_concurrent_wrong_passwords_lock_the_account_exactly_at_the
     statuses = sorted(e.status for e in outcomes)
     assert statuses.count(401) == limit
     assert statuses.count(429) == 20 - limit
-    assert len(await audit_kinds(client, AuditKind.LOGIN_FAILED)) == limit
-    assert len(await audit_kinds(client, AuditKind.ACCOUNT_LOCKED)) == 1
+    assert len(await client.parts.audit.entries(kind=AuditKind.LOGIN_FAILED)) == limit
+    assert len(await client.parts.audit.entries(kind=AuditKind.ACCOUNT_LOCKED)) == 1
 
     locked = await client.error("login", {"email": account.email, "password": client.password})
     assert (locked.status, locked.code) == (429, "account_locked")
     assert locked.retry_after is not None
-    assert 1 <= locked.retry_after <= client.app.services.settings.lockout_base
+    assert 1 <= locked.retry_after <= client.parts.settings.tuning.lockout_base
     assert locked.message == outcomes[0].message  # same wording as a wrong password
 
 
-async def test_unknown_email_locks_like_a_real_account(client: Any) -> None:
+async def test_unknown_email_locks_like_a_real_account(client: AuthClient) -> None:
     for i in range(5):
         await client.error("login", {"email": "ghost@example.com", "password": f"guess-{i}-abcdef"})
     error = await client.error(
@@ -79,8 +75,8 @@ async def test_unknown_email_locks_like_a_real_account(client: Any) -> None:
     assert error.code == "account_locked"
 
 
-async def test_lockouts_grow_longer_each_time(client: Any) -> None:
-    throttle = client.app.services.throttle
+async def test_lockouts_grow_longer_each_time(client: AuthClient) -> None:
+    throttle = client.parts.throttle
     key = account_key("victim@example.com")
     durations = []
     for _ in range(3):
@@ -88,11 +84,11 @@ async def test_lockouts_grow_longer_each_time(client: Any) -> None:
             attempt = await throttle.begin(key, None)
             locked = await attempt.failed()
         durations.append(locked)
-        await client.app.runtime.redis.delete(f"auth:lock:{key}")  # let the lock run out
+        await client.runtime.redis_client.delete(f"auth:lock:{key}")  # let the lock run out
     assert durations == [60, 120, 240]
 
 
-async def test_a_success_clears_the_failure_count(client: Any) -> None:
+async def test_a_success_clears_the_failure_count(client: AuthClient) -> None:
     account = await client.register()
     for _ in range(4):
         await client.error("login", {"email": account.email, "password": "wrong-guess-abcdef"})
@@ -103,7 +99,7 @@ async def test_a_success_clears_the_failure_count(client: Any) -> None:
 
 
 async def test_one_ip_is_throttled_after_many_failures_across_accounts(
-    start_auth: Any, client_for: Any
+    start_auth: StartAuth, client_for: ClientFor
 ) -> None:
     client = client_for(await start_auth(ip_failure_limit=8))
     for i in range(8):
@@ -124,22 +120,21 @@ async def test_one_ip_is_throttled_after_many_failures_across_accounts(
 
 
 async def test_password_is_rehashed_on_login_when_the_parameters_change(
-    start_auth: Any, client_for: Any
+    start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    old_app = await start_auth()
-    account = await client_for(old_app).register()
-    await old_app.runtime.stop()  # replicas share the queue group: only the new one may answer
-    new_app = await start_auth(argon2_time_cost=2, argon2_memory_kib=12 * 1024)
-    new = client_for(new_app)
+    old = await start_auth()
+    account = await client_for(old).register()
+    await old.stop()  # replicas share the queue group: only the new one may answer
+    new = client_for(await start_auth(argon2_time_cost=2, argon2_memory_kib=12 * 1024))
     await new.login(account.email, account.password)
-    async with new_app.runtime.db.session() as session:
+    async with new.parts.db.session() as session:
         user = await by_email(session, account.email)
     assert user is not None
     assert "m=12288,t=2,p=1" in user.password_hash
     assert (await new.login(account.email, account.password)).data["access_token"]
 
 
-async def test_user_in_two_tenants_logs_in_to_the_one_named(client: Any) -> None:
+async def test_user_in_two_tenants_logs_in_to_the_one_named(client: AuthClient) -> None:
     owner = await client.register(tenant_name="First")
     other = await client.register_verified(tenant_name="Second")
     await client.call(
@@ -147,7 +142,7 @@ async def test_user_in_two_tenants_logs_in_to_the_one_named(client: Any) -> None
     )
     await client.call(
         "tenants.invites.accept",
-        {"token": await client.mailed_invite(owner.email), "password": client.password},
+        {"token": await client.mail.mailed_invite(owner.email), "password": client.password},
     )
 
     default = client.claims((await client.login(owner.email, client.password)).data["access_token"])

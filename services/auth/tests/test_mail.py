@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -16,6 +14,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from agentbus_auth.mail.transports import FileTransport, SmtpTransport
 from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.servers import free_port
+from agentbus_shared.testing.waiting import code_in, eventually
+
+from .support import AuthClient, ClientFor, StartAuth
 
 
 class Inbox:
@@ -38,14 +39,8 @@ class Inbox:
         self.messages.append(email.message_from_bytes(envelope.original_content or b""))
         return "250 Message accepted for delivery"
 
-    async def wait_for(self, to: str, timeout: float = 15.0) -> email.message.Message:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for message in self.messages:
-                if message["To"] == to:
-                    return message
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no mail to {to}")
+    def first_to(self, to: str) -> email.message.Message | None:
+        return next((message for message in self.messages if message["To"] == to), None)
 
 
 @pytest.fixture
@@ -71,19 +66,20 @@ def message(to: str) -> EmailMessage:
 
 
 async def test_verification_mail_goes_out_over_smtp(
-    start_auth: Any, client_for: Any, smtp_server: tuple[Inbox, int]
+    start_auth: StartAuth, client_for: ClientFor, smtp_server: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_server
     client = client_for(await start_auth(mail_backend="smtp", smtp_port=port, smtp_security="none"))
     account = await client.register(display_name="Hedy")
-    received = await inbox.wait_for(account.email)
+    received = await eventually(
+        lambda: inbox.first_to(account.email), what=f"mail to {account.email}"
+    )
     assert received["Subject"] == "Your Agentbus verification code"
     assert received["From"] == "Agentbus <no-reply@agentbus.localhost>"
     assert received["Message-ID"]
     body = received.get_payload(decode=True).decode()
     assert "Hello Hedy" in body
-    code = body.split("Code: ", 1)[1].split()[0]
-    await client.call("email.verify", {"code": code}, token=account.access_token)
+    await client.call("email.verify", {"code": code_in(received)}, token=account.access_token)
     assert (await client.call("me", token=account.access_token)).data["user"]["email_verified"]
 
 
@@ -117,7 +113,7 @@ async def test_file_transport_writes_one_file_per_message_once(tmp_path: Path) -
     assert not list((tmp_path / "mail").glob("*.part"))
 
 
-async def test_mail_for_every_template_renders_without_placeholders(client: Any) -> None:
+async def test_mail_for_every_template_renders_without_placeholders(client: AuthClient) -> None:
     owner = await client.register_verified(display_name="Grace")
     await client.call("password.forgot", {"email": owner.email})
     await client.call(
@@ -136,9 +132,9 @@ async def test_mail_for_every_template_renders_without_placeholders(client: Any)
         ("joiner@example.com", "invite"),
         (owner.email, "security_alert"),
     ]:
-        mail = (await client.mails(to, template))[0]
+        mail = await client.mail.wait(to, template)
         body = mail.get_payload(decode=True).decode()
         assert "$" not in body + mail["Subject"], (template, body)
-    invite_body = (await client.mails("joiner@example.com", "invite"))[0].get_payload(decode=True)
-    token = await client.mailed_invite("joiner@example.com")
+    invite_body = (await client.mail.wait("joiner@example.com", "invite")).get_payload(decode=True)
+    token = await client.mail.mailed_invite("joiner@example.com")
     assert f"http://127.0.0.1:8000/invite?token={token}" in invite_body.decode()

@@ -7,7 +7,9 @@ from typing import Any
 
 import pyotp
 
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
+
+from .support import Account, AuthClient
 
 STEP = 30
 
@@ -17,7 +19,7 @@ def code_at(secret: str, steps_from_now: int) -> str:
     return pyotp.TOTP(secret).at(time.time() + steps_from_now * STEP)
 
 
-async def enroll(client: Any, account: Any) -> tuple[str, list[str]]:
+async def enroll(client: AuthClient, account: Account) -> tuple[str, list[str]]:
     """Turn TOTP on with the previous step's code; the secret and the recovery codes."""
     enrollment = await start_enrollment(client, account)
     assert enrollment["otpauth_uri"].startswith("otpauth://totp/")
@@ -29,7 +31,7 @@ async def enroll(client: Any, account: Any) -> tuple[str, list[str]]:
     return enrollment["secret"], codes.data["recovery_codes"]
 
 
-async def start_enrollment(client: Any, account: Any) -> dict[str, Any]:
+async def start_enrollment(client: AuthClient, account: Account) -> dict[str, Any]:
     reply = await client.call(
         "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
     )
@@ -40,14 +42,14 @@ def confirmation(code: str, password: str) -> dict[str, str]:
     return {"code": code, "current_password": password}
 
 
-async def challenge(client: Any, account: Any) -> str:
+async def challenge(client: AuthClient, account: Account) -> str:
     reply = await client.login(account.email, client.password)
     assert reply.status == 202
     assert reply.data["mfa_required"] is True
     return str(reply.data["challenge_token"])
 
 
-async def test_login_with_totp_needs_the_second_factor(client: Any) -> None:
+async def test_login_with_totp_needs_the_second_factor(client: AuthClient) -> None:
     account = await client.register()
     secret, recovery = await enroll(client, account)
     assert len(recovery) == 10
@@ -62,7 +64,7 @@ async def test_login_with_totp_needs_the_second_factor(client: Any) -> None:
     assert me["user"]["mfa_enabled"] is True
 
 
-async def test_totp_code_replay_is_rejected(client: Any) -> None:
+async def test_totp_code_replay_is_rejected(client: AuthClient) -> None:
     account = await client.register()
     secret, _ = await enroll(client, account)
     code = code_at(secret, 0)
@@ -83,7 +85,7 @@ async def test_totp_code_replay_is_rejected(client: Any) -> None:
     assert fresh.data["access_token"]
 
 
-async def test_recovery_code_works_once(client: Any) -> None:
+async def test_recovery_code_works_once(client: AuthClient) -> None:
     account = await client.register()
     _, recovery = await enroll(client, account)
     first = await challenge(client, account)
@@ -97,16 +99,15 @@ async def test_recovery_code_works_once(client: Any) -> None:
     assert again.code == "invalid_mfa_code"
     other = await client.call("mfa.complete", {"challenge_token": second, "code": recovery[1]})
     assert other.data["access_token"]
-    async with client.app.runtime.db.session() as session:
-        used = await entries(session, kind=AuditKind.RECOVERY_CODE_USED)
+    used = await client.parts.audit.entries(kind=AuditKind.RECOVERY_CODE_USED)
     assert len(used) == 2
 
 
-async def test_a_challenge_takes_a_limited_number_of_attempts(client: Any) -> None:
+async def test_a_challenge_takes_a_limited_number_of_attempts(client: AuthClient) -> None:
     account = await client.register()
     secret, _ = await enroll(client, account)
     token = await challenge(client, account)
-    for _ in range(client.app.services.settings.mfa_challenge_attempts):
+    for _ in range(client.parts.settings.tuning.mfa_challenge_attempts):
         error = await client.error("mfa.complete", {"challenge_token": token, "code": "000000"})
         assert error.code in {"invalid_mfa_code", "account_locked"}
     spent = await client.error(
@@ -115,7 +116,7 @@ async def test_a_challenge_takes_a_limited_number_of_attempts(client: Any) -> No
     assert (spent.status, spent.code) == (401, "invalid_mfa_challenge")
 
 
-async def test_wrong_second_factors_count_toward_the_account_lockout(client: Any) -> None:
+async def test_wrong_second_factors_count_toward_the_account_lockout(client: AuthClient) -> None:
     account = await client.register()
     await enroll(client, account)
     for _ in range(5):
@@ -125,7 +126,7 @@ async def test_wrong_second_factors_count_toward_the_account_lockout(client: Any
     assert (locked.status, locked.code) == (429, "account_locked")
 
 
-async def test_a_challenge_works_once(client: Any) -> None:
+async def test_a_challenge_works_once(client: AuthClient) -> None:
     account = await client.register()
     secret, _ = await enroll(client, account)
     token = await challenge(client, account)
@@ -136,7 +137,9 @@ async def test_a_challenge_works_once(client: Any) -> None:
     assert again.code == "invalid_mfa_challenge"
 
 
-async def test_enrolling_twice_and_verifying_without_enrolling_are_refused(client: Any) -> None:
+async def test_enrolling_twice_and_verifying_without_enrolling_are_refused(
+    client: AuthClient,
+) -> None:
     account = await client.register()
     never = await client.error(
         "mfa.totp.verify", confirmation("123456", client.password), token=account.access_token
@@ -158,7 +161,7 @@ async def test_enrolling_twice_and_verifying_without_enrolling_are_refused(clien
     assert (twice.status, twice.code) == (409, "mfa_already_enabled")
 
 
-async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
+async def test_disabling_totp_needs_a_current_code(client: AuthClient) -> None:
     account = await client.register()
     secret, _ = await enroll(client, account)
     wrong = await client.error("mfa.totp.disable", {"code": "000000"}, token=account.access_token)
@@ -168,11 +171,11 @@ async def test_disabling_totp_needs_a_current_code(client: Any) -> None:
     assert tokens["access_token"]  # no challenge any more
     again = await client.error("mfa.totp.disable", {"code": "000000"}, token=account.access_token)
     assert again.code == "mfa_not_enabled"
-    alerts = await client.mails(account.email, "security_alert", count=2)
-    assert "turned off" in str(alerts[-1].get_payload(decode=True))
+    alert = await client.mail.wait(account.email, "security_alert", count=2)
+    assert "turned off" in str(alert.get_payload(decode=True))
 
 
-async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any) -> None:
+async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: AuthClient) -> None:
     # Arabic-Indic digits pass str.isdigit(); hmac.compare_digest raised TypeError on them.
     account = await client.register()
     await enroll(client, account)
@@ -183,7 +186,9 @@ async def test_digits_of_other_scripts_are_a_wrong_code_not_a_crash(client: Any)
     assert 400 <= error.status < 500, error
 
 
-async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(client: Any) -> None:
+async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(
+    client: AuthClient,
+) -> None:
     account = await client.register()
     await start_enrollment(client, account)
     for code in (
@@ -197,7 +202,7 @@ async def test_confirming_totp_with_other_scripts_digits_is_a_wrong_code(client:
         assert 400 <= error.status < 500, (code, error)
 
 
-async def test_enrolling_totp_needs_the_current_password(client: Any) -> None:
+async def test_enrolling_totp_needs_the_current_password(client: AuthClient) -> None:
     account = await client.register()
     wrong_change = await client.error(
         "password.change",
@@ -230,7 +235,7 @@ async def test_enrolling_totp_needs_the_current_password(client: Any) -> None:
 
 
 async def test_wrong_passwords_at_enrollment_count_toward_the_account_lockout(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     account = await client.register()
     for _ in range(5):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from typer.testing import CliRunner, Result
 
 from agentbus_auth.cli import app
 from agentbus_shared.contracts.common import Scope
+
+from .support import AuthClient
 
 runner = CliRunner()
 
@@ -20,11 +21,13 @@ async def operators(*args: str) -> Result:
     return await asyncio.to_thread(runner.invoke, app, ["operators", *args])
 
 
-def operates(client: Any, access_token: str) -> bool:
+def operates(client: AuthClient, access_token: str) -> bool:
     return Scope.PLATFORM_OPERATE in client.claims(access_token).scope.split()
 
 
-async def test_a_self_invite_of_an_operator_email_gives_no_platform_operate(client: Any) -> None:
+async def test_a_self_invite_of_an_operator_email_gives_no_platform_operate(
+    client: AuthClient,
+) -> None:
     intruder = await client.register_verified()
     invite = await client.call(
         "tenants.invites.create",
@@ -39,7 +42,7 @@ async def test_a_self_invite_of_an_operator_email_gives_no_platform_operate(clie
     # Even the mailbox's owner, who holds the token, gets no operator scope from it.
     accepted = await client.call(
         "tenants.invites.accept",
-        {"token": await client.mailed_invite("ops@example.com"), "password": client.password},
+        {"token": await client.mail.mailed_invite("ops@example.com"), "password": client.password},
     )
     assert not operates(client, accepted.data["tokens"]["access_token"])
     me = await client.call("me", token=accepted.data["tokens"]["access_token"])
@@ -47,7 +50,7 @@ async def test_a_self_invite_of_an_operator_email_gives_no_platform_operate(clie
 
 
 async def test_only_an_explicit_grant_gives_platform_operate_and_revoke_takes_it_away(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     operator = await client.register_verified("ops@example.com")
     assert not operates(client, operator.access_token)
@@ -78,7 +81,7 @@ async def test_only_an_explicit_grant_gives_platform_operate_and_revoke_takes_it
     assert ("operator.revoked", "cli") in kinds
 
 
-async def test_an_unverified_or_unknown_account_is_not_granted(client: Any) -> None:
+async def test_an_unverified_or_unknown_account_is_not_granted(client: AuthClient) -> None:
     squatter = await client.register("ops@example.com")
     unverified = await operators("grant", "ops@example.com")
     assert unverified.exit_code == 1

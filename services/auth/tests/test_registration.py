@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from agentbus_auth.accounts.service import EMAIL_TAKEN_PER_IP
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.common import Scope
 
+from .support import AuthClient, ClientFor, ReadEvents, StartAuth
 
-async def test_register_creates_tenant_and_owner_with_tokens(client: Any, events: Any) -> None:
+
+async def test_register_creates_tenant_and_owner_with_tokens(
+    client: AuthClient, events: ReadEvents
+) -> None:
     reply = await client.call(
         "register",
         {"email": "Ada@Example.com", "password": client.password, "tenant_name": "Analytical"},
@@ -35,7 +37,9 @@ async def test_register_creates_tenant_and_owner_with_tokens(client: Any, events
     assert registered[0]["data"]["email"] == "Ada@example.com"
 
 
-async def test_registering_an_existing_email_conflicts_case_insensitively(client: Any) -> None:
+async def test_registering_an_existing_email_conflicts_case_insensitively(
+    client: AuthClient,
+) -> None:
     await client.register("grace@example.com")
     error = await client.error(
         "register",
@@ -44,7 +48,7 @@ async def test_registering_an_existing_email_conflicts_case_insensitively(client
     assert (error.status, error.code) == (409, "email_taken")
 
 
-async def test_repeated_email_taken_answers_exhaust_the_signup_quota(client: Any) -> None:
+async def test_repeated_email_taken_answers_exhaust_the_signup_quota(client: AuthClient) -> None:
     taken = await client.register()
     probe = {"email": taken.email, "password": client.password, "tenant_name": "Probe"}
     for _ in range(EMAIL_TAKEN_PER_IP):
@@ -56,14 +60,13 @@ async def test_repeated_email_taken_answers_exhaust_the_signup_quota(client: Any
     assert (await client.error("register", fresh)).status == 429  # no oracle left either
     assert (await client.call("register", fresh, ip="203.0.113.9")).status == 201
 
-    async with client.app.runtime.db.session() as session:
-        audited = await entries(session, kind=AuditKind.REGISTER_EMAIL_TAKEN, limit=100)
+    audited = await client.parts.audit.entries(kind=AuditKind.REGISTER_EMAIL_TAKEN, limit=100)
     assert len(audited) == EMAIL_TAKEN_PER_IP
     assert {e.details["email_hash"] for e in audited} == {account_key(taken.email)}
     assert all(e.ip == client.ip and taken.email not in repr(e) for e in audited)
 
 
-async def test_weak_password_is_refused_with_the_reason(client: Any) -> None:
+async def test_weak_password_is_refused_with_the_reason(client: AuthClient) -> None:
     error = await client.error(
         "register", {"email": "weak@example.com", "password": "Password1234!", "tenant_name": "W"}
     )
@@ -77,7 +80,7 @@ async def test_weak_password_is_refused_with_the_reason(client: Any) -> None:
     assert "12 characters" in short.message
 
 
-async def test_password_made_of_the_email_or_name_is_refused(client: Any) -> None:
+async def test_password_made_of_the_email_or_name_is_refused(client: AuthClient) -> None:
     error = await client.error(
         "register",
         {
@@ -90,12 +93,14 @@ async def test_password_made_of_the_email_or_name_is_refused(client: Any) -> Non
     assert "email address or name" in error.message
 
 
-async def test_malformed_registration_is_a_validation_error(client: Any) -> None:
+async def test_malformed_registration_is_a_validation_error(client: AuthClient) -> None:
     error = await client.error("register", {"email": "not-an-email", "password": "x"})
     assert (error.status, error.code) == (422, "validation_failed")
 
 
-async def test_invite_only_policy_closes_registration(start_auth: Any, client_for: Any) -> None:
+async def test_invite_only_policy_closes_registration(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
     client = client_for(await start_auth(signup_policy="invite_only"))
     error = await client.error(
         "register", {"email": "closed@example.com", "password": client.password, "tenant_name": "C"}
@@ -104,10 +109,9 @@ async def test_invite_only_policy_closes_registration(start_auth: Any, client_fo
 
 
 async def test_approval_policy_holds_the_account_until_an_operator_approves(
-    start_auth: Any, client_for: Any
+    start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    app = await start_auth(signup_policy="approval")
-    client = client_for(app)
+    client = client_for(await start_auth(signup_policy="approval"))
     reply = await client.call(
         "register", {"email": "wait@example.com", "password": client.password, "tenant_name": "W"}
     )
@@ -120,12 +124,12 @@ async def test_approval_policy_holds_the_account_until_an_operator_approves(
     )
     assert (refused.status, refused.code) == (403, "account_pending_approval")
 
-    await app.services.accounts.approve("wait@example.com")
+    await client.parts.accounts.approve("wait@example.com", actor="operator")
     tokens = (await client.login("wait@example.com", client.password)).data
     assert client.claims(tokens["access_token"]).roles == ["owner"]
 
 
-async def test_me_tells_the_user_their_tenant_and_scopes(client: Any) -> None:
+async def test_me_tells_the_user_their_tenant_and_scopes(client: AuthClient) -> None:
     account = await client.register(display_name="Ada Lovelace", tenant_name="Engines")
     me = (await client.call("me", token=account.access_token)).data
     assert me["user"] == {
@@ -140,6 +144,6 @@ async def test_me_tells_the_user_their_tenant_and_scopes(client: Any) -> None:
     assert Scope.PLATFORM_OPERATE not in me["scopes"]
 
 
-async def test_me_needs_a_caller(client: Any) -> None:
+async def test_me_needs_a_caller(client: AuthClient) -> None:
     error = await client.error("me")
     assert error.status == 401

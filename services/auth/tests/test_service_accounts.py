@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import text
 
-
-async def create(
-    client: Any, owner: Any, scopes: list[str], name: str = "ci-bot"
-) -> dict[str, Any]:
-    reply = await client.call(
-        "service_accounts.create", {"name": name, "scopes": scopes}, token=owner.access_token
-    )
-    assert reply.status == 201
-    return dict(reply.data)
+from .support import AuthClient, ReadEvents, client_credentials
 
 
-async def account_token(client: Any, account: dict[str, Any]) -> str:
-    """An access token of ``account`` through the client-credentials grant."""
-    reply = await client.call(
-        "oauth.token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": account["client_id"],
-            "client_secret": account["client_secret"],
-        },
-    )
-    return str(reply.data["access_token"])
-
-
-async def test_client_credentials_grant_issues_a_service_account_token(client: Any) -> None:
+async def test_client_credentials_grant_issues_a_service_account_token(client: AuthClient) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read", "conversations:write"])
+    account = await client.create_service_account(
+        owner, ["conversations:read", "conversations:write"]
+    )
     assert account["client_secret"].startswith("abs_")
     reply = await client.call(
         "oauth.token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": account["client_id"],
-            "client_secret": account["client_secret"],
-        },
+        client_credentials(account),
     )
     token = reply.data
     assert (token["token_type"], token["expires_in"]) == ("Bearer", 900)
@@ -55,23 +30,18 @@ async def test_client_credentials_grant_issues_a_service_account_token(client: A
     assert claims.roles == []
     narrowed = await client.call(
         "oauth.token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": account["client_id"],
-            "client_secret": account["client_secret"],
-            "scope": "conversations:read",
-        },
+        client_credentials(account, scope="conversations:read"),
     )
     assert narrowed.data["scope"] == "conversations:read"
 
 
-async def test_the_secret_is_stored_hashed_and_never_shown_again(client: Any) -> None:
+async def test_the_secret_is_stored_hashed_and_never_shown_again(client: AuthClient) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
+    account = await client.create_service_account(owner, ["conversations:read"])
     listed = (await client.call("service_accounts.list", token=owner.access_token)).data
     assert listed["items"][0]["client_id"] == account["client_id"]
     assert "client_secret" not in listed["items"][0]
-    async with client.app.runtime.db.session() as session:
+    async with client.parts.db.session() as session:
         stored = (
             await session.execute(text("SELECT secret_hash FROM auth.service_accounts"))
         ).scalar()
@@ -79,7 +49,7 @@ async def test_the_secret_is_stored_hashed_and_never_shown_again(client: Any) ->
     assert len(stored) == 32
 
 
-async def test_scopes_beyond_the_creators_are_refused(client: Any) -> None:
+async def test_scopes_beyond_the_creators_are_refused(client: AuthClient) -> None:
     owner = await client.register()
     beyond = await client.error(
         "service_accounts.create",
@@ -95,24 +65,19 @@ async def test_scopes_beyond_the_creators_are_refused(client: Any) -> None:
     assert unknown.code == "invalid_scope"
 
 
-async def test_a_token_cannot_ask_for_more_than_the_account_holds(client: Any) -> None:
+async def test_a_token_cannot_ask_for_more_than_the_account_holds(client: AuthClient) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
+    account = await client.create_service_account(owner, ["conversations:read"])
     error = await client.error(
         "oauth.token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": account["client_id"],
-            "client_secret": account["client_secret"],
-            "scope": "conversations:read billing:manage",
-        },
+        client_credentials(account, scope="conversations:read billing:manage"),
     )
     assert (error.status, error.code) == (400, "invalid_scope")
 
 
-async def test_wrong_secret_and_unknown_client_are_refused_alike(client: Any) -> None:
+async def test_wrong_secret_and_unknown_client_are_refused_alike(client: AuthClient) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
+    account = await client.create_service_account(owner, ["conversations:read"])
     wrong = await client.error(
         "oauth.token",
         {
@@ -143,15 +108,11 @@ async def test_wrong_secret_and_unknown_client_are_refused_alike(client: Any) ->
 
 
 async def test_revoking_an_account_refuses_new_tokens_and_announces_the_old_ones(
-    client: Any, events: Any
+    client: AuthClient, events: ReadEvents
 ) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
-    grant = {
-        "grant_type": "client_credentials",
-        "client_id": account["client_id"],
-        "client_secret": account["client_secret"],
-    }
+    account = await client.create_service_account(owner, ["conversations:read"])
+    grant = client_credentials(account)
     await client.call("oauth.token", grant)
     await client.call(
         "service_accounts.revoke", {"service_account_id": account["id"]}, token=owner.access_token
@@ -168,9 +129,11 @@ async def test_revoking_an_account_refuses_new_tokens_and_announces_the_old_ones
     assert again.data is None
 
 
-async def test_another_tenants_service_account_cannot_be_seen_or_revoked(client: Any) -> None:
+async def test_another_tenants_service_account_cannot_be_seen_or_revoked(
+    client: AuthClient,
+) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
+    account = await client.create_service_account(owner, ["conversations:read"])
     stranger = await client.register()
     listed = (await client.call("service_accounts.list", token=stranger.access_token)).data
     assert listed["items"] == []
@@ -182,10 +145,10 @@ async def test_another_tenants_service_account_cannot_be_seen_or_revoked(client:
     assert (error.status, error.code) == (404, "service_account_not_found")
 
 
-async def test_service_accounts_are_listed_page_by_page(client: Any) -> None:
+async def test_service_accounts_are_listed_page_by_page(client: AuthClient) -> None:
     owner = await client.register()
     for n in range(3):
-        await create(client, owner, ["conversations:read"], name=f"bot-{n}")
+        await client.create_service_account(owner, ["conversations:read"], name=f"bot-{n}")
     first = (
         await client.call("service_accounts.list", {"limit": 2}, token=owner.access_token)
     ).data
@@ -200,20 +163,22 @@ async def test_service_accounts_are_listed_page_by_page(client: Any) -> None:
     assert rest["next_cursor"] is None
 
 
-async def test_a_service_account_cannot_manage_service_accounts(client: Any) -> None:
+async def test_a_service_account_cannot_manage_service_accounts(client: AuthClient) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["service_accounts:manage"])
-    token = await account_token(client, account)
+    account = await client.create_service_account(owner, ["service_accounts:manage"])
+    token = await client.service_account_token(account)
     error = await client.error(
         "service_accounts.create", {"name": "child", "scopes": ["conversations:read"]}, token=token
     )
     assert error.status == 403
 
 
-async def test_a_service_account_without_tenant_read_cannot_read_the_tenant(client: Any) -> None:
+async def test_a_service_account_without_tenant_read_cannot_read_the_tenant(
+    client: AuthClient,
+) -> None:
     owner = await client.register()
-    account = await create(client, owner, ["conversations:read"])
-    token = await account_token(client, account)
+    account = await client.create_service_account(owner, ["conversations:read"])
+    token = await client.service_account_token(account)
     error = await client.error("tenants.current", token=token)
     assert error.status == 403
     assert error.details == {"missing_scopes": ["tenant:read"]}

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
 from agentbus_shared.errors import AgentbusError
 
+from .support import AuthClient, ReadEvents
 
-async def test_refresh_rotates_the_refresh_token_and_keeps_the_session(client: Any) -> None:
+
+async def test_refresh_rotates_the_refresh_token_and_keeps_the_session(client: AuthClient) -> None:
     account = await client.register()
     first = client.claims(account.access_token)
     reply = await client.call("refresh", {"refresh_token": account.refresh_token})
@@ -26,7 +28,9 @@ async def test_refresh_rotates_the_refresh_token_and_keeps_the_session(client: A
     assert client.claims(again.data["access_token"]).sid == first.sid
 
 
-async def test_reused_refresh_token_revokes_the_family(client: Any, events: Any) -> None:
+async def test_reused_refresh_token_revokes_the_family(
+    client: AuthClient, events: ReadEvents
+) -> None:
     account = await client.register()
     sid = client.claims(account.access_token).sid
     rotated = (await client.call("refresh", {"refresh_token": account.refresh_token})).data
@@ -43,13 +47,12 @@ async def test_reused_refresh_token_revokes_the_family(client: Any, events: Any)
     assert (data["session_id"], data["reason"]) == (sid, "refresh_token_reused")
     expires = datetime.fromisoformat(data["expires_at"])
     assert expires >= datetime.fromisoformat(data["revoked_at"])
-    async with client.app.runtime.db.session() as session:
-        found = await entries(session, kind=AuditKind.REFRESH_REUSE_DETECTED)
+    found = await client.parts.audit.entries(kind=AuditKind.REFRESH_REUSE_DETECTED)
     assert [(e.user_id, e.ip) for e in found] == [(account.user_id, client.ip)]
 
 
 async def test_concurrent_refreshes_of_one_token_yield_one_rotation_and_revoke_the_family(
-    client: Any,
+    client: AuthClient,
 ) -> None:
     account = await client.register()
 
@@ -69,12 +72,12 @@ async def test_concurrent_refreshes_of_one_token_yield_one_rotation_and_revoke_t
     assert (await client.error("refresh", {"refresh_token": rotated})).status == 401
 
 
-async def test_unknown_refresh_token_is_refused(client: Any) -> None:
+async def test_unknown_refresh_token_is_refused(client: AuthClient) -> None:
     error = await client.error("refresh", {"refresh_token": "rt_not-a-real-token"})
     assert (error.status, error.code) == (401, "invalid_refresh_token")
 
 
-async def test_logout_revokes_the_session_at_once(client: Any, events: Any) -> None:
+async def test_logout_revokes_the_session_at_once(client: AuthClient, events: ReadEvents) -> None:
     account = await client.register()
     sid = client.claims(account.access_token).sid
     reply = await client.call("logout", token=account.access_token)
@@ -87,7 +90,9 @@ async def test_logout_revokes_the_session_at_once(client: Any, events: Any) -> N
     assert revoked[0]["tenantid"] == account.tenant_id
 
 
-async def test_logout_all_revokes_every_session_of_the_user(client: Any, events: Any) -> None:
+async def test_logout_all_revokes_every_session_of_the_user(
+    client: AuthClient, events: ReadEvents
+) -> None:
     account = await client.register()
     second = (await client.login(account.email, client.password)).data
     other = await client.register()
@@ -99,7 +104,7 @@ async def test_logout_all_revokes_every_session_of_the_user(client: Any, events:
     assert {e["data"]["reason"] for e in revoked} == {"logout_all"}
 
 
-async def test_sessions_are_listed_and_one_can_be_revoked(client: Any) -> None:
+async def test_sessions_are_listed_and_one_can_be_revoked(client: AuthClient) -> None:
     account = await client.register()
     second = (await client.login(account.email, client.password)).data
     listed = (await client.call("sessions.list", {"limit": 20}, token=account.access_token)).data
@@ -124,7 +129,7 @@ async def test_sessions_are_listed_and_one_can_be_revoked(client: Any) -> None:
     assert [s["id"] for s in listed["items"]] == [client.claims(account.access_token).sid]
 
 
-async def test_nobody_can_revoke_another_users_session(client: Any) -> None:
+async def test_nobody_can_revoke_another_users_session(client: AuthClient) -> None:
     victim = await client.register()
     attacker = await client.register()
     error = await client.error(
@@ -148,7 +153,7 @@ TYPE_CONFUSED_CURSORS = ["!!nope", _cursor("[1,2]"), _cursor('[{"a":1}]'), _curs
     "operation", ["sessions.list", "tenants.members.list", "service_accounts.list"]
 )
 async def test_a_type_confused_cursor_is_a_400_invalid_cursor_in_every_list(
-    client: Any, operation: str
+    client: AuthClient, operation: str
 ) -> None:
     owner = await client.register()
     for cursor in TYPE_CONFUSED_CURSORS:

@@ -4,55 +4,32 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import nats
 from sqlalchemy import delete, update
 
-from agentbus_auth.audit.repository import AuditKind, entries
+from agentbus_auth.audit.repository import AuditKind
+from agentbus_auth.models import invites, memberships
 from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.tenants import repository as tenants_repo
-from agentbus_auth.tenants.models import invites, memberships
-from agentbus_shared.contracts.billing import SubscriptionChanged
-from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.billing import SubscriptionChanged, SubscriptionStatus
+from agentbus_shared.contracts.events import CloudEvent, make_event
+from agentbus_shared.testing.waiting import eventually
+
+from .support import Account, AuthClient, ReadEvents, client_credentials
 
 
-async def join(client: Any, owner: Any, role: str, email: str | None = None) -> Any:
-    """A new account invited into ``owner``'s tenant with ``role``; its tokens there."""
-    email = email or client.new_email(role)
-    await client.call(
-        "tenants.invites.create", {"email": email, "role": role}, token=owner.access_token
-    )
-    accepted = await client.call(
-        "tenants.invites.accept",
-        {
-            "token": await client.mailed_invite(email),
-            "password": client.password,
-            "display_name": role.title(),
-        },
-    )
-    data = accepted.data
-    return type(owner)(
-        email=email,
-        password=client.password,
-        user_id=data["user"]["id"],
-        tenant_id=data["tenant"]["id"],
-        access_token=data["tokens"]["access_token"],
-        refresh_token=data["tokens"]["refresh_token"],
-    )
-
-
-async def test_current_tenant_has_the_free_plan_by_default(client: Any) -> None:
+async def test_current_tenant_has_the_free_plan_by_default(client: AuthClient) -> None:
     owner = await client.register(tenant_name="Initech")
     tenant = (await client.call("tenants.current", token=owner.access_token)).data
     assert (tenant["id"], tenant["name"], tenant["plan"]) == (owner.tenant_id, "Initech", "free")
     assert datetime.fromisoformat(tenant["created_at"]) <= datetime.now(UTC)
 
 
-async def test_members_are_listed_with_their_roles_page_by_page(client: Any) -> None:
+async def test_members_are_listed_with_their_roles_page_by_page(client: AuthClient) -> None:
     owner = await client.register_verified()
-    await join(client, owner, "admin")
-    await join(client, owner, "viewer")
+    await client.join(owner, "admin")
+    await client.join(owner, "viewer")
     listed = (await client.call("tenants.members.list", token=owner.access_token)).data
     assert [m["role"] for m in listed["items"]] == ["owner", "admin", "viewer"]
     assert listed["next_cursor"] is None
@@ -65,7 +42,9 @@ async def test_members_are_listed_with_their_roles_page_by_page(client: Any) -> 
     assert [m["role"] for m in first["items"] + rest.data["items"]] == ["owner", "admin", "viewer"]
 
 
-async def test_an_invite_brings_a_new_member_in_once(client: Any, events: Any) -> None:
+async def test_an_invite_brings_a_new_member_in_once(
+    client: AuthClient, events: ReadEvents
+) -> None:
     owner = await client.register_verified(tenant_name="Guild")
     invite = (
         await client.call(
@@ -75,7 +54,7 @@ async def test_an_invite_brings_a_new_member_in_once(client: Any, events: Any) -
         )
     ).data
     assert invite["id"].startswith("inv_")
-    token = await client.mailed_invite("newbie@example.com")
+    token = await client.mail.mailed_invite("newbie@example.com")
 
     accepted = await client.call(
         "tenants.invites.accept",
@@ -94,7 +73,7 @@ async def test_an_invite_brings_a_new_member_in_once(client: Any, events: Any) -
     assert changed[0]["data"]["role"] == "member"
 
 
-async def test_an_existing_account_accepts_an_invite_with_its_password(client: Any) -> None:
+async def test_an_existing_account_accepts_an_invite_with_its_password(client: AuthClient) -> None:
     owner = await client.register_verified()
     existing = await client.register()
     await client.call(
@@ -102,7 +81,7 @@ async def test_an_existing_account_accepts_an_invite_with_its_password(client: A
         {"email": existing.email, "role": "admin"},
         token=owner.access_token,
     )
-    token = await client.mailed_invite(existing.email)
+    token = await client.mail.mailed_invite(existing.email)
     wrong = await client.error(
         "tenants.invites.accept", {"token": token, "password": "not-the-password-x"}
     )
@@ -114,14 +93,14 @@ async def test_an_existing_account_accepts_an_invite_with_its_password(client: A
     assert accepted.data["tenant"]["role"] == "admin"
 
 
-async def test_invites_need_a_password_and_a_valid_token(client: Any) -> None:
+async def test_invites_need_a_password_and_a_valid_token(client: AuthClient) -> None:
     owner = await client.register_verified()
     await client.call(
         "tenants.invites.create",
         {"email": "x@example.com", "role": "member"},
         token=owner.access_token,
     )
-    token = await client.mailed_invite("x@example.com")
+    token = await client.mail.mailed_invite("x@example.com")
     missing = await client.error("tenants.invites.accept", {"token": token})
     assert (missing.status, missing.code) == (400, "password_required")
     weak = await client.error(
@@ -134,15 +113,15 @@ async def test_invites_need_a_password_and_a_valid_token(client: Any) -> None:
     assert bogus.code == "invalid_invite"
 
 
-async def test_an_expired_invite_is_refused(client: Any) -> None:
+async def test_an_expired_invite_is_refused(client: AuthClient) -> None:
     owner = await client.register_verified()
     await client.call(
         "tenants.invites.create",
         {"email": "late@example.com", "role": "member"},
         token=owner.access_token,
     )
-    token = await client.mailed_invite("late@example.com")
-    async with client.app.runtime.db.transaction() as session:
+    token = await client.mail.mailed_invite("late@example.com")
+    async with client.parts.db.transaction() as session:
         await session.execute(
             update(invites).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
@@ -152,7 +131,7 @@ async def test_an_expired_invite_is_refused(client: Any) -> None:
     assert error.code == "invalid_invite"
 
 
-async def test_inviting_a_current_member_conflicts(client: Any) -> None:
+async def test_inviting_a_current_member_conflicts(client: AuthClient) -> None:
     owner = await client.register_verified()
     error = await client.error(
         "tenants.invites.create", {"email": owner.email, "role": "member"}, token=owner.access_token
@@ -160,10 +139,12 @@ async def test_inviting_a_current_member_conflicts(client: Any) -> None:
     assert (error.status, error.code) == (409, "already_member")
 
 
-async def test_admin_changes_roles_and_the_member_sessions_end(client: Any, events: Any) -> None:
+async def test_admin_changes_roles_and_the_member_sessions_end(
+    client: AuthClient, events: ReadEvents
+) -> None:
     owner = await client.register_verified()
-    admin = await join(client, owner, "admin")
-    member = await join(client, owner, "member")
+    admin = await client.join(owner, "admin")
+    member = await client.join(owner, "member")
     updated = await client.call(
         "tenants.members.update",
         {"user_id": member.user_id, "role": "viewer"},
@@ -177,10 +158,10 @@ async def test_admin_changes_roles_and_the_member_sessions_end(client: Any, even
     assert client.claims(relogin["access_token"]).roles == ["viewer"]
 
 
-async def test_only_an_owner_grants_or_touches_the_owner_role(client: Any) -> None:
+async def test_only_an_owner_grants_or_touches_the_owner_role(client: AuthClient) -> None:
     owner = await client.register_verified()
-    admin = await join(client, owner, "admin")
-    member = await join(client, owner, "member")
+    admin = await client.join(owner, "admin")
+    member = await client.join(owner, "member")
     promote = await client.error(
         "tenants.members.update",
         {"user_id": member.user_id, "role": "owner"},
@@ -205,7 +186,7 @@ async def test_only_an_owner_grants_or_touches_the_owner_role(client: Any) -> No
     assert remove.code == "owner_only"
 
 
-async def test_the_last_owner_cannot_be_demoted_or_removed(client: Any) -> None:
+async def test_the_last_owner_cannot_be_demoted_or_removed(client: AuthClient) -> None:
     owner = await client.register_verified()
     demote = await client.error(
         "tenants.members.update",
@@ -218,7 +199,7 @@ async def test_the_last_owner_cannot_be_demoted_or_removed(client: Any) -> None:
     )
     assert remove.code == "last_owner"
 
-    second = await join(client, owner, "admin")
+    second = await client.join(owner, "admin")
     await client.call(
         "tenants.members.update",
         {"user_id": second.user_id, "role": "owner"},
@@ -231,20 +212,20 @@ async def test_the_last_owner_cannot_be_demoted_or_removed(client: Any) -> None:
     assert [(m["user_id"], m["role"]) for m in members] == [(second.user_id, "owner")]
 
 
-async def test_members_and_viewers_cannot_manage_members(client: Any) -> None:
+async def test_members_and_viewers_cannot_manage_members(client: AuthClient) -> None:
     owner = await client.register_verified()
-    member = await join(client, owner, "member")
+    member = await client.join(owner, "member")
     error = await client.error(
         "tenants.members.remove", {"user_id": owner.user_id}, token=member.access_token
     )
     assert error.status == 403
 
 
-async def test_tenant_a_admin_cannot_touch_tenant_b_members(client: Any) -> None:
+async def test_tenant_a_admin_cannot_touch_tenant_b_members(client: AuthClient) -> None:
     owner_a = await client.register_verified(tenant_name="A")
-    admin_a = await join(client, owner_a, "admin")
+    admin_a = await client.join(owner_a, "admin")
     owner_b = await client.register_verified(tenant_name="B")
-    member_b = await join(client, owner_b, "member")
+    member_b = await client.join(owner_b, "member")
 
     for operation, payload in [
         ("tenants.members.update", {"user_id": member_b.user_id, "role": "viewer"}),
@@ -264,9 +245,9 @@ async def test_tenant_a_admin_cannot_touch_tenant_b_members(client: Any) -> None
     assert (await client.call("refresh", {"refresh_token": member_b.refresh_token})).data
 
 
-async def test_a_removed_member_loses_access_to_the_tenant(client: Any) -> None:
+async def test_a_removed_member_loses_access_to_the_tenant(client: AuthClient) -> None:
     owner = await client.register_verified()
-    member = await join(client, owner, "member")
+    member = await client.join(owner, "member")
     await client.call(
         "tenants.members.remove", {"user_id": member.user_id}, token=owner.access_token
     )
@@ -280,12 +261,14 @@ async def test_a_removed_member_loses_access_to_the_tenant(client: Any) -> None:
 
 
 async def test_the_plan_follows_billing_subscription_events_in_any_order(
-    client: Any, nats_url: str
+    client: AuthClient, nats_url: str
 ) -> None:
     owner = await client.register()
     now = datetime.now(UTC)
 
-    def changed(plan: str, status: str, at: datetime) -> Any:
+    def changed(
+        plan: str, status: SubscriptionStatus, at: datetime
+    ) -> CloudEvent[SubscriptionChanged]:
         return make_event(
             SubscriptionChanged(tenant_id=owner.tenant_id, plan=plan, status=status),
             tenant_id=owner.tenant_id,
@@ -294,77 +277,41 @@ async def test_the_plan_follows_billing_subscription_events_in_any_order(
 
     newer = changed("pro", "active", now)
     older = changed("starter", "active", now - timedelta(minutes=5))
+    await publish(nats_url, newer, older, newer)  # out of order, and a redelivery
+    await eventually(lambda: plan_is(client, owner, "pro"), what="the pro plan", timeout=10)
+
+    await publish(nats_url, changed("pro", "canceled", now + timedelta(minutes=1)))
+    await eventually(lambda: plan_is(client, owner, "free"), what="the free plan", timeout=10)
+
+
+async def publish(nats_url: str, *events: CloudEvent[SubscriptionChanged]) -> None:
+    """Publish billing's events to JetStream, as billing's outbox relay does."""
     nc = await nats.connect(nats_url)
     try:
-        js = nc.jetstream()
-        for event in (newer, older, newer):  # out of order, and a redelivery
-            await js.publish(
+        for event in events:
+            await nc.jetstream().publish(
                 event.nats_subject,
                 event.to_bytes(),
                 headers={"content-type": "application/cloudevents+json"},
             )
     finally:
         await nc.close()
-    tenant = await wait_for_plan(client, owner, "pro")
-    assert tenant["plan"] == "pro"
-
-    canceled = changed("pro", "canceled", now + timedelta(minutes=1))
-    nc = await nats.connect(nats_url)
-    try:
-        await nc.jetstream().publish(
-            canceled.nats_subject,
-            canceled.to_bytes(),
-            headers={"content-type": "application/cloudevents+json"},
-        )
-    finally:
-        await nc.close()
-    assert (await wait_for_plan(client, owner, "free"))["plan"] == "free"
 
 
-async def wait_for_plan(
-    client: Any, owner: Any, plan: str, timeout: float = 10.0
-) -> dict[str, Any]:
-
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        tenant = (await client.call("tenants.current", token=owner.access_token)).data
-        if tenant["plan"] == plan or asyncio.get_running_loop().time() > deadline:
-            return dict(tenant)
-        await asyncio.sleep(0.1)
-
-
-async def _service_account_of(client: Any, admin: Any, name: str) -> dict[str, Any]:
-    reply = await client.call(
-        "service_accounts.create",
-        {"name": name, "scopes": ["conversations:read"]},
-        token=admin.access_token,
-    )
-    return dict(reply.data)
-
-
-def _client_credentials(account: dict[str, Any]) -> dict[str, str]:
-    return {
-        "grant_type": "client_credentials",
-        "client_id": account["client_id"],
-        "client_secret": account["client_secret"],
-    }
-
-
-async def _verified_owner(client: Any) -> Any:
-    owner = await client.register()
-    code = await client.mailed_code(owner.email, "verify_email")
-    await client.call("email.verify", {"code": code}, token=owner.access_token)
-    return owner
+async def plan_is(client: AuthClient, owner: Account, plan: str) -> str | None:
+    """``plan`` once the owner's tenant has it."""
+    tenant = (await client.call("tenants.current", token=owner.access_token)).data
+    return plan if tenant["plan"] == plan else None
 
 
 async def test_removing_a_member_revokes_the_service_accounts_they_created(
-    client: Any, events: Any
+    client: AuthClient, events: ReadEvents
 ) -> None:
-    owner = await _verified_owner(client)
-    admin = await join(client, owner, "admin")
-    kept_secret = await _service_account_of(client, admin, "ci-bot")
-    owners_own = await _service_account_of(client, owner, "backup")
-    await client.call("oauth.token", _client_credentials(kept_secret))
+    owner = await client.register_verified()
+    admin = await client.join(owner, "admin")
+    kept_secret = await client.create_service_account(admin, ["conversations:read"], "ci-bot")
+    owners_own = await client.create_service_account(owner, ["conversations:read"], "backup")
+    await client.call("oauth.token", client_credentials(kept_secret))
 
     removed = await client.call(
         "tenants.members.remove", {"user_id": admin.user_id}, token=owner.access_token
@@ -374,16 +321,15 @@ async def test_removing_a_member_revokes_the_service_accounts_they_created(
         "user_id": admin.user_id,
         "revoked_service_accounts": [{"id": kept_secret["id"], "name": "ci-bot"}],
     }
-    refused = await client.error("oauth.token", _client_credentials(kept_secret))
+    refused = await client.error("oauth.token", client_credentials(kept_secret))
     assert refused.code == "invalid_client"
-    assert (await client.call("oauth.token", _client_credentials(owners_own))).data
+    assert (await client.call("oauth.token", client_credentials(owners_own))).data
     revoked = await events(f"events.auth.{owner.tenant_id}.session.revoked", 2)
     assert {"session_id": kept_secret["id"], "reason": "service_account_revoked"}.items() <= next(
         e["data"] for e in revoked if e["data"]["session_id"] == kept_secret["id"]
     ).items()
-    async with client.app.runtime.db.session() as session:
-        audited = await entries(session, kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
-        changed = await entries(session, kind=AuditKind.MEMBER_CHANGED, user_id=admin.user_id)
+    audited = await client.parts.audit.entries(kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
+    changed = await client.parts.audit.entries(kind=AuditKind.MEMBER_CHANGED, email=admin.email)
     assert [(e.actor_id, e.details) for e in audited] == [
         (
             owner.user_id,
@@ -399,11 +345,11 @@ async def test_removing_a_member_revokes_the_service_accounts_they_created(
 
 
 async def test_a_service_account_created_while_its_creator_is_removed_is_refused(
-    client: Any,
+    client: AuthClient,
 ) -> None:
-    owner = await _verified_owner(client)
-    admin = await join(client, owner, "admin")
-    db = client.app.runtime.db
+    owner = await client.register_verified()
+    admin = await client.join(owner, "admin")
+    db = client.parts.db
     async with db.transaction() as removal:  # a removal holds the tenant row, as the service does
         await tenants_repo.tenant(removal, owner.tenant_id, for_update=True)
         creating = asyncio.create_task(
@@ -427,11 +373,11 @@ async def test_a_service_account_created_while_its_creator_is_removed_is_refused
 
 
 async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(
-    client: Any,
+    client: AuthClient,
 ) -> None:
-    owner = await _verified_owner(client)
-    admin = await join(client, owner, "admin")
-    account = await _service_account_of(client, admin, "ci-bot")
+    owner = await client.register_verified()
+    admin = await client.join(owner, "admin")
+    account = await client.create_service_account(admin, ["conversations:read"], "ci-bot")
 
     promoted = await client.call(
         "tenants.members.update",
@@ -445,7 +391,7 @@ async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(
     )
     assert promoted.data["revoked_service_accounts"] == []
     assert still_a_manager.data["revoked_service_accounts"] == []
-    assert (await client.call("oauth.token", _client_credentials(account))).data
+    assert (await client.call("oauth.token", client_credentials(account))).data
 
     demoted = await client.call(
         "tenants.members.update",
@@ -457,13 +403,12 @@ async def test_demoting_an_admin_below_admin_revokes_their_service_accounts(
         "member",
         [{"id": account["id"], "name": "ci-bot"}],
     )
-    refused = await client.error("oauth.token", _client_credentials(account))
+    refused = await client.error("oauth.token", client_credentials(account))
     assert refused.code == "invalid_client"
-    async with client.app.runtime.db.session() as session:
-        audited = await entries(session, kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
+    audited = await client.parts.audit.entries(kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
     assert [e.details["reason"] for e in audited] == ["creator_demoted"]
     # One kept from an earlier admin role (made before this rule) ends at the next change too.
-    async with client.app.runtime.db.transaction() as session:
+    async with client.parts.db.transaction() as session:
         await service_accounts_repo.add(
             session,
             account_id="sa_kept",

@@ -16,23 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-import redis.asyncio as aioredis
 import typer
 
-from agentbus_auth.accounts import repository as accounts_repo
-from agentbus_auth.app import key_timings
-from agentbus_auth.audit.repository import AuditKind, entries, record
-from agentbus_auth.crypto import SecretBox
-from agentbus_auth.keys import repository as keys_repo
-from agentbus_auth.keys.service import KeyRing, RotationTooSoon, published, rotate
-from agentbus_auth.mfa.service import remove_by_operator
-from agentbus_auth.models import SCHEMA
-from agentbus_auth.operators.service import OperatorGrants
-from agentbus_auth.sessions.service import SessionService, SessionTimings
-from agentbus_auth.sessions.tokens import AccessTokens
+from agentbus_auth.app import AuthParts, build
+from agentbus_auth.keys.service import RotationTooSoon, published, rotate
 from agentbus_auth.settings import AuthSettings
-from agentbus_auth.throttle import LockoutPolicy, LoginThrottle, account_key
-from agentbus_shared.db import Database
+from agentbus_auth.throttle import account_key
 from agentbus_shared.errors import AgentbusError, NotFound
 
 app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_help=True)
@@ -70,20 +59,19 @@ def settings_for(var_dir: Path | None) -> AuthSettings:
     return AuthSettings()
 
 
-def _run(var_dir: Path | None, work: Callable[[AuthSettings, Database], Awaitable[T]]) -> T:
+def _run(var_dir: Path | None, work: Callable[[AuthParts], Awaitable[T]]) -> T:
+    """Run ``work`` on the service's parts (its database and Redis; the bus stays unused)."""
     settings = settings_for(var_dir)
 
     async def main() -> T:
-        db = Database(
-            settings.database_url.get_secret_value(),
-            schema=SCHEMA,
-            application_name="agentbus-auth-cli",
-            pool_size=1,
-        )
+        runtime = build(settings, configure_process=False)
+        parts = runtime.parts_as(AuthParts)
         try:
-            return await work(settings, db)
+            return await work(parts)
         finally:
-            await db.dispose()
+            parts.hasher.close()
+            await runtime.database.dispose()
+            await runtime.redis_client.aclose()
 
     return asyncio.run(main())
 
@@ -101,10 +89,9 @@ def keys_rotate(
     every token it signed has expired.
     """
 
-    async def work(settings: AuthSettings, db: Database) -> None:
-        box = SecretBox(settings.key_encryption_key.get_secret_value())
+    async def work(parts: AuthParts) -> None:
         try:
-            result = await rotate(db, box, key_timings(settings), force=force)
+            result = await rotate(parts.db, parts.box, parts.keyring.timings, force=force)
         except RotationTooSoon as exc:
             typer.echo(f"not rotated: {exc.message}", err=True)
             raise typer.Exit(1) from None
@@ -114,7 +101,8 @@ def keys_rotate(
             until = result.retired_published_until
             typer.echo(f"retired: {result.retired} (published until {until:%Y-%m-%d %H:%M:%S} UTC)")
         typer.echo(
-            f"running replicas sign with the new key within {settings.keys_reload_interval:.0f}s"
+            "running replicas sign with the new key within "
+            f"{parts.keyring.timings.reload_interval:.0f}s"
         )
 
     _run(var_dir, work)
@@ -124,9 +112,8 @@ def keys_rotate(
 def keys_list(var_dir: VarDir = None) -> None:
     """Every signing key with its state and whether the JWKS publishes it."""
 
-    async def work(_settings: AuthSettings, db: Database) -> None:
-        async with db.session() as session:
-            keys = await keys_repo.all_keys(session)
+    async def work(parts: AuthParts) -> None:
+        keys = await parts.keyring.stored()
         shown = {k.kid for k in published(keys, datetime.now(UTC))}
         for key in keys:
             marks = "published" if key.kid in shown else "unpublished"
@@ -143,10 +130,8 @@ def keys_list(var_dir: VarDir = None) -> None:
 def users_pending(var_dir: VarDir = None) -> None:
     """Accounts waiting for approval (signup policy ``approval``)."""
 
-    async def work(_settings: AuthSettings, db: Database) -> None:
-        async with db.session() as session:
-            users = await accounts_repo.pending_approval(session)
-        for user in users:
+    async def work(parts: AuthParts) -> None:
+        for user in await parts.accounts.pending_approval():
             typer.echo(f"{user.id}  {user.email}  signed up {user.created_at:%Y-%m-%d %H:%M}")
 
     _run(var_dir, work)
@@ -156,33 +141,21 @@ def users_pending(var_dir: VarDir = None) -> None:
 def users_approve(email: str, var_dir: VarDir = None) -> None:
     """Let a pending account log in."""
 
-    async def work(_settings: AuthSettings, db: Database) -> None:
-        async with db.transaction() as session:
-            user = await accounts_repo.by_email(session, email)
-            if user is None:
-                typer.echo(f"no account with email {email}", err=True)
-                raise typer.Exit(1)
-            changed = await accounts_repo.set_status(session, user.id, "active")
-            if changed:
-                await record(session, AuditKind.USER_APPROVED, user_id=user.id, actor_id="cli")
-        typer.echo(f"{email}: {'approved' if changed else 'already active'}")
+    async def work(parts: AuthParts) -> bool:
+        return await parts.accounts.approve(email, actor=CLI_ACTOR)
 
-    _run(var_dir, work)
+    approved = _unless_unknown(email, lambda: _run(var_dir, work))
+    typer.echo(f"{email}: {'approved' if approved else 'already active'}")
 
 
 @users_app.command("unlock")
 def users_unlock(email: str, var_dir: VarDir = None) -> None:
     """Lift a login lockout now."""
-    settings = settings_for(var_dir)
 
-    async def main() -> None:
-        client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
-        try:
-            await LoginThrottle(client, LockoutPolicy()).unlock(account_key(email))
-        finally:
-            await client.aclose()
+    async def work(parts: AuthParts) -> None:
+        await parts.throttle.unlock(account_key(email))
 
-    asyncio.run(main())
+    _run(var_dir, work)
     typer.echo(f"{email}: unlocked")
 
 
@@ -192,30 +165,11 @@ def users_remove_mfa(email: str, var_dir: VarDir = None) -> None:
     account got one from someone else. Audited as ``mfa.removed_by_operator``; the user is mailed.
     """
 
-    async def work(_settings: AuthSettings, db: Database) -> bool:
-        return await remove_by_operator(db, email, actor=CLI_ACTOR)
+    async def work(parts: AuthParts) -> bool:
+        return await parts.mfa.remove_by_operator(email, actor=CLI_ACTOR)
 
-    try:
-        removed = _run(var_dir, work)
-    except NotFound:
-        typer.echo(f"no account with email {email}", err=True)
-        raise typer.Exit(1) from None
+    removed = _unless_unknown(email, lambda: _run(var_dir, work))
     typer.echo(f"{email}: {'second factor removed' if removed else 'no second factor'}")
-
-
-def operator_grants(settings: AuthSettings, db: Database) -> OperatorGrants:
-    """Grants over the service's database; revoking ends sessions as the service would."""
-    box = SecretBox(settings.key_encryption_key.get_secret_value())
-    tokens = AccessTokens(
-        KeyRing(db, box, key_timings(settings)),
-        issuer=settings.issuer,
-        audience=settings.audience,
-        ttl=settings.access_token_ttl,
-    )
-    timings = SessionTimings(
-        refresh_token_ttl=settings.refresh_token_ttl, session_max_age=settings.session_max_age
-    )
-    return OperatorGrants(db, SessionService(db, tokens, timings))
 
 
 @operators_app.command("grant")
@@ -225,8 +179,8 @@ def operators_grant(email: str, var_dir: VarDir = None) -> None:
     It holds the scope from its next login or token refresh.
     """
 
-    async def work(settings: AuthSettings, db: Database) -> bool:
-        return await operator_grants(settings, db).grant(email, actor=CLI_ACTOR)
+    async def work(parts: AuthParts) -> bool:
+        return await parts.operators.grant(email, actor=CLI_ACTOR)
 
     granted = _refusing_errors(lambda: _run(var_dir, work))
     typer.echo(f"{email}: {'granted platform:operate' if granted else 'already an operator'}")
@@ -236,8 +190,8 @@ def operators_grant(email: str, var_dir: VarDir = None) -> None:
 def operators_revoke(email: str, var_dir: VarDir = None) -> None:
     """Take platform:operate away from EMAIL and end its sessions."""
 
-    async def work(settings: AuthSettings, db: Database) -> bool:
-        return await operator_grants(settings, db).revoke(email, actor=CLI_ACTOR)
+    async def work(parts: AuthParts) -> bool:
+        return await parts.operators.revoke(email, actor=CLI_ACTOR)
 
     revoked = _refusing_errors(lambda: _run(var_dir, work))
     typer.echo(f"{email}: {'revoked, sessions ended' if revoked else 'not an operator'}")
@@ -247,14 +201,23 @@ def operators_revoke(email: str, var_dir: VarDir = None) -> None:
 def operators_list(var_dir: VarDir = None) -> None:
     """Every platform operator, with who granted it and when."""
 
-    async def work(settings: AuthSettings, db: Database) -> None:
-        for operator in await operator_grants(settings, db).listed():
+    async def work(parts: AuthParts) -> None:
+        for operator in await parts.operators.listed():
             typer.echo(
                 f"{operator.email}  granted {operator.granted_at:%Y-%m-%d %H:%M:%S} UTC "
                 f"by {operator.granted_by}"
             )
 
     _run(var_dir, work)
+
+
+def _unless_unknown(email: str, command: Callable[[], T]) -> T:
+    """Run ``command``; an unknown account exits 1."""
+    try:
+        return command()
+    except NotFound:
+        typer.echo(f"no account with email {email}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _refusing_errors(command: Callable[[], T]) -> T:
@@ -275,17 +238,8 @@ def audit(
 ) -> None:
     """The newest audit entries (logins and security events) as JSON lines."""
 
-    async def work(_settings: AuthSettings, db: Database) -> None:
-        async with db.session() as session:
-            user_id = None
-            if email:
-                user = await accounts_repo.by_email(session, email)
-                if user is None:
-                    typer.echo(f"no account with email {email}", err=True)
-                    raise typer.Exit(1)
-                user_id = user.id
-            found = await entries(session, user_id=user_id, kind=kind, limit=limit)
-        for entry in found:
+    async def work(parts: AuthParts) -> None:
+        for entry in await parts.audit.entries(email=email or None, kind=kind, limit=limit):
             typer.echo(
                 json.dumps(
                     {
@@ -300,4 +254,7 @@ def audit(
                 )
             )
 
-    _run(var_dir, work)
+    if email:
+        _unless_unknown(email, lambda: _run(var_dir, work))
+    else:
+        _run(var_dir, work)

@@ -411,6 +411,10 @@ class MemberChanged(EventData):
     changed_by: str
 
 
+MailTemplate = Literal["verify_email", "password_reset", "invite", "security_alert"]
+"""The messages the mailer knows how to write."""
+
+
 class EmailRequested(EventData):
     """A message for the mailer. Its secret parts stay out of the event: the mailer renders links."""
 
@@ -418,7 +422,7 @@ class EmailRequested(EventData):
     event_type = "email.requested"
 
     to: str
-    template: Literal["verify_email", "password_reset", "invite", "security_alert"]
+    template: MailTemplate
     variables: dict[str, str] = Field(default_factory=dict, repr=False)
     secret_ref: str | None = Field(
         None,

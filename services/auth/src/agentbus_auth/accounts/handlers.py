@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_auth.accounts.service import AccountService
-from agentbus_shared.bus import CallerPrincipal, Meta, Reply, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import CallerPrincipal, Meta, Reply
 from agentbus_shared.contracts.auth import (
     EmailVerifyCommand,
     MeResult,
@@ -14,23 +15,34 @@ from agentbus_shared.contracts.auth import (
     RegisterCommand,
     RegisterResult,
 )
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
 
 
-def register_operations(ops: RpcRouter, accounts: AccountService) -> None:
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    accounts = parts.accounts
+
     @ops.operation(Operation.REGISTER, description="Create a tenant and its owner.")
     async def register(cmd: RegisterCommand, meta: Meta) -> Reply[RegisterResult]:
         result = await accounts.register(cmd, meta)
         return Reply(result, status=202 if result.status == "pending_approval" else 201)
 
-    @ops.operation(Operation.ME, description="The caller, their tenant and scopes.")
+    @ops.operation(Operation.ME, user_only=True, description="The caller, their tenant and scopes.")
     async def me(principal: CallerPrincipal) -> MeResult:
         return await accounts.me(principal)
 
-    @ops.operation(Operation.EMAIL_SEND, description="Mail an email verification code.")
+    @ops.operation(
+        Operation.EMAIL_SEND, user_only=True, description="Mail an email verification code."
+    )
     async def email_send(principal: CallerPrincipal) -> None:
         await accounts.send_verification(principal.user_id)
 
-    @ops.operation(Operation.EMAIL_VERIFY, description="Verify the email with a code.")
+    @ops.operation(
+        Operation.EMAIL_VERIFY, user_only=True, description="Verify the email with a code."
+    )
     async def email_verify(cmd: EmailVerifyCommand, principal: CallerPrincipal, meta: Meta) -> None:
         await accounts.verify_email(principal.user_id, cmd.code, meta)
 
@@ -43,7 +55,7 @@ def register_operations(ops: RpcRouter, accounts: AccountService) -> None:
     async def password_reset(cmd: PasswordResetCommand, meta: Meta) -> None:
         await accounts.reset_password(cmd, meta)
 
-    @ops.operation(Operation.PASSWORD_CHANGE, description="Change the password.")
+    @ops.operation(Operation.PASSWORD_CHANGE, user_only=True, description="Change the password.")
     async def password_change(
         cmd: PasswordChangeCommand, principal: CallerPrincipal, meta: Meta
     ) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.accounts.models import password_history, users
+from agentbus_auth.models import UserStatus, password_history, users
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class User:
     email_normalized: str
     display_name: str | None
     password_hash: str
-    status: str
+    status: UserStatus
     email_verified_at: datetime | None
     created_at: datetime
 
@@ -67,7 +67,7 @@ async def add(
     email: str,
     display_name: str | None,
     password_hash: str,
-    status: str,
+    status: UserStatus,
     email_verified: bool = False,
 ) -> None:
     await session.execute(
@@ -87,7 +87,7 @@ async def add(
     )
 
 
-async def set_status(session: AsyncSession, user_id: str, status: str) -> bool:
+async def set_status(session: AsyncSession, user_id: str, status: UserStatus) -> bool:
     result = await session.execute(
         update(users)
         .where(users.c.id == user_id, users.c.status != status)

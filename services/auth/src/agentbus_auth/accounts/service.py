@@ -28,6 +28,7 @@ from agentbus_auth.passwords.policy import PasswordPolicy
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.settings import SignupPolicy
 from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.membership import caller_membership
 from agentbus_auth.tenants.roles import granted_scopes
 from agentbus_auth.throttle import LoginThrottle, account_key
 from agentbus_shared.contracts.auth import (
@@ -198,21 +199,27 @@ class AccountService:
             await self._refuse_signup_prober(meta)
         raise EmailTaken()
 
-    async def approve(self, email: str, *, actor: str = "operator") -> User:
-        """Let a user who signed up under the approval policy in."""
+    async def approve(self, email: str, *, actor: str) -> bool:
+        """Let the account of ``email`` in (signed up under the approval policy); False if it was
+        active already. Raises ``NotFound`` without such an account."""
         async with self._db.transaction() as session:
             user = await repo.by_email(session, email)
             if user is None:
                 raise NotFound("No account with this email.")
-            if user.status == "pending_approval":
-                await repo.set_status(session, user.id, "active")
+            approved = await repo.set_status(session, user.id, "active")
+            if approved:
                 await record(session, AuditKind.USER_APPROVED, user_id=user.id, actor_id=actor)
-        return user
+        return approved
+
+    async def pending_approval(self) -> list[User]:
+        """The accounts waiting for an operator's approval, oldest first."""
+        async with self._db.session() as session:
+            return await repo.pending_approval(session)
 
     # ---------------------------------------------------------------- profile
     async def me(self, principal: Principal) -> MeResult:
         async with self._db.session() as session:
-            member = await tenants_repo.member(session, principal.tenant_id, principal.user_id)
+            member = await caller_membership(session, principal)
             mfa = await mfa_repo.has_confirmed_factor(session, principal.user_id)
             user = await repo.by_id(session, principal.user_id)
         if member is None or user is None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.audit.models import audit_events
+from agentbus_auth.models import audit_events
 from agentbus_shared.contracts.common import RequestMeta
 
 
-class AuditKind:
+class AuditKind(StrEnum):
     """What the trail records (logins and security events)."""
 
     LOGIN_SUCCEEDED = "login.succeeded"
@@ -60,7 +61,7 @@ class AuditEntry:
 
 async def record(
     session: AsyncSession,
-    kind: str,
+    kind: AuditKind,
     *,
     user_id: str | None = None,
     tenant_id: str | None = None,
@@ -71,7 +72,7 @@ async def record(
     """Add an entry to the trail, in the caller's transaction."""
     await session.execute(
         insert(audit_events).values(
-            kind=kind,
+            kind=kind.value,
             user_id=user_id,
             tenant_id=tenant_id,
             actor_id=actor_id,

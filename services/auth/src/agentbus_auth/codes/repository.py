@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.codes.models import one_time_codes as codes
+from agentbus_auth.models import one_time_codes as codes
 
 
 @dataclass(frozen=True)

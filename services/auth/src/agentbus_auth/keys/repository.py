@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.keys.models import signing_keys
+from agentbus_auth.models import KeyState, signing_keys
 
 
 @dataclass(frozen=True)
 class StoredKey:
     kid: str
-    state: str
+    state: KeyState
     public_jwk: dict[str, Any]
     private_jwk_sealed: bytes | None
     kek_fingerprint: str
@@ -39,7 +39,7 @@ async def add_key(
     session: AsyncSession,
     *,
     kid: str,
-    state: str,
+    state: KeyState,
     public_jwk: dict[str, Any],
     private_jwk_sealed: bytes,
     kek_fingerprint: str,

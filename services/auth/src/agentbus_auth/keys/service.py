@@ -26,6 +26,8 @@ from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import SecretBox
 from agentbus_auth.keys import repository as repo
 from agentbus_auth.keys.repository import StoredKey
+from agentbus_auth.models import KeyState
+from agentbus_auth.settings import AuthSettings
 from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, Jwks
 from agentbus_shared.db import Database
 from agentbus_shared.errors import Conflict, ServiceUnavailable
@@ -59,6 +61,15 @@ class KeyTimings:
         )
 
 
+def key_timings(settings: AuthSettings) -> KeyTimings:
+    """The timings of the configured token lifetime, JWKS cache age and reload interval."""
+    return KeyTimings(
+        access_token_ttl=settings.tuning.access_token_ttl,
+        jwks_max_age=settings.tuning.jwks_max_age,
+        reload_interval=settings.tuning.keys_reload_interval,
+    )
+
+
 @dataclass(frozen=True)
 class RotationResult:
     retired: str | None
@@ -73,7 +84,9 @@ def _new_key() -> tuple[OKPKey, dict[str, Any]]:
     return key, public
 
 
-async def _add_new_key(session: AsyncSession, box: SecretBox, *, state: str, now: datetime) -> str:
+async def _add_new_key(
+    session: AsyncSession, box: SecretBox, *, state: KeyState, now: datetime
+) -> str:
     key, public = _new_key()
     kid = str(key.kid)
     sealed = box.seal(json.dumps(key.as_dict(private=True)).encode(), bound_to=kid)
@@ -188,8 +201,7 @@ class KeyRing:
 
     async def load(self) -> None:
         """Read the keys from the database (the active one decrypted)."""
-        async with self._db.session() as session:
-            keys = await repo.all_keys(session)
+        keys = await self.stored()
         active = next((k for k in keys if k.state == "active"), None)
         if active is None or active.private_jwk_sealed is None:
             raise ServiceUnavailable("No active signing key; the auth service is starting.")
@@ -213,6 +225,11 @@ class KeyRing:
         )
         if changed:
             log.info("keys.loaded", active=active.kid, published=len(public_keys))
+
+    async def stored(self) -> list[StoredKey]:
+        """Every signing key, oldest first, whatever its state."""
+        async with self._db.session() as session:
+            return await repo.all_keys(session)
 
     async def reload_forever(self) -> None:
         """Pick up rotations done elsewhere (another replica, the CLI) every reload interval."""

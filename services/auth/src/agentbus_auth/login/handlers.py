@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_auth.login.service import LoginService
-from agentbus_shared.bus import Meta, Reply, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import Meta, Reply
 from agentbus_shared.contracts.auth import (
     LoginCommand,
     MfaChallenge,
@@ -11,9 +12,16 @@ from agentbus_shared.contracts.auth import (
     Operation,
     TokenPair,
 )
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
 
 
-def register_operations(ops: RpcRouter, login: LoginService) -> None:
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    login = parts.login
+
     @ops.operation(Operation.LOGIN, description="Log in: tokens, or an MFA challenge (202).")
     async def log_in(cmd: LoginCommand, meta: Meta) -> TokenPair | Reply[MfaChallenge]:
         result = await login.login(cmd, meta)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.events import emit
-from agentbus_shared.contracts.auth import EmailRequested
+from agentbus_shared.contracts.auth import EmailRequested, MailTemplate
 from agentbus_shared.contracts.subjects import SYSTEM_TENANT
-
-Template = Literal["verify_email", "password_reset", "invite", "security_alert"]
 
 
 async def request_mail(
     session: AsyncSession,
     *,
     to: str,
-    template: Template,
+    template: MailTemplate,
     tenant_id: str = SYSTEM_TENANT,
     secret_ref: str | None = None,
     **variables: str,

@@ -10,19 +10,24 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from sqlalchemy import select
+
 from agentbus_auth.codes.service import OneTimeCodes, Purpose
 from agentbus_auth.crypto import CodeKey
 from agentbus_auth.mail.templates import render
 from agentbus_auth.mail.transports import MailTransport
+from agentbus_auth.models import processed_events
 from agentbus_auth.tenants.invites import invite_token
 from agentbus_shared.contracts.auth import EmailRequested
 from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.db import Database, record_once
 from agentbus_shared.errors import PermanentFailure
 
 
 class Mailer:
     def __init__(
         self,
+        db: Database,
         transport: MailTransport,
         codes: OneTimeCodes,
         code_key: CodeKey,
@@ -31,6 +36,7 @@ class Mailer:
         product: str,
         public_url: str,
     ) -> None:
+        self._db = db
         self.transport = transport
         self._codes = codes
         self._code_key = code_key
@@ -66,5 +72,21 @@ class Mailer:
             return {"token": token, "link": f"{self._public_url}/invite?token={token}"}
         return {}
 
-    async def deliver(self, event: CloudEvent[EmailRequested]) -> None:
+    async def deliver(self, event: CloudEvent[EmailRequested], *, consumer: str) -> None:
+        """Send the message of ``event`` unless ``consumer`` has sent it already.
+
+        Sending cannot join a transaction: it is marked sent after sending. A crash in between
+        sends the message again (at least once); the Message-ID lets mail clients dedupe.
+        """
+        async with self._db.session() as session:
+            sent = await session.scalar(
+                select(processed_events.c.event_id).where(
+                    processed_events.c.consumer == consumer,
+                    processed_events.c.event_id == event.id,
+                )
+            )
+        if sent is not None:
+            return
         await self.transport.send(self.compose(event), name=event.id)
+        async with self._db.transaction() as session:
+            await record_once(session, processed_events, consumer=consumer, event_id=event.id)

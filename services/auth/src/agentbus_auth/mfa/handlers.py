@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_auth.mfa.service import MfaService
-from agentbus_shared.bus import CallerPrincipal, Meta, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import CallerPrincipal, Meta
 from agentbus_shared.contracts.auth import (
     Operation,
     RecoveryCodes,
@@ -12,11 +13,20 @@ from agentbus_shared.contracts.auth import (
     TotpEnrollCommand,
     TotpEnrollment,
 )
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
 
 
-def register_operations(ops: RpcRouter, mfa: MfaService) -> None:
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    mfa = parts.mfa
+
     @ops.operation(
-        Operation.TOTP_ENROLL, description="Start TOTP enrollment; needs the current password."
+        Operation.TOTP_ENROLL,
+        user_only=True,
+        description="Start TOTP enrollment; needs the current password.",
     )
     async def totp_enroll(
         cmd: TotpEnrollCommand, principal: CallerPrincipal, meta: Meta
@@ -25,6 +35,7 @@ def register_operations(ops: RpcRouter, mfa: MfaService) -> None:
 
     @ops.operation(
         Operation.TOTP_VERIFY,
+        user_only=True,
         description="Confirm TOTP with a code and the current password; the recovery codes, once.",
     )
     async def totp_verify(
@@ -32,6 +43,6 @@ def register_operations(ops: RpcRouter, mfa: MfaService) -> None:
     ) -> RecoveryCodes:
         return await mfa.confirm(principal.user_id, cmd, meta)
 
-    @ops.operation(Operation.TOTP_DISABLE, description="Turn TOTP off with a code.")
+    @ops.operation(Operation.TOTP_DISABLE, user_only=True, description="Turn TOTP off with a code.")
     async def totp_disable(cmd: TotpCodeCommand, principal: CallerPrincipal, meta: Meta) -> None:
         await mfa.disable(principal.user_id, cmd.code, meta)

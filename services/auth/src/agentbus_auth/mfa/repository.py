@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.mfa.models import mfa_challenges, recovery_codes, totp_factors
+from agentbus_auth.models import mfa_challenges, recovery_codes, totp_factors
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,25 @@ class MfaService:
             raise InvalidMfaCode()
         await attempt.succeeded()
 
+    async def remove_by_operator(self, email: str, *, actor: str) -> bool:
+        """Remove the factors (TOTP and recovery codes) of the user with ``email``: for one who
+        lost them, or whose account got a factor from someone else. Audited; the user is told by
+        mail. ``False`` if the user has none; raises :class:`NotFound` for an unknown email."""
+        async with self._db.transaction() as session:
+            user = await accounts_repo.by_email(session, email)
+            if user is None:
+                raise NotFound(f"No account with email {email}.")
+            if await repo.factor(session, user.id) is None:
+                return False
+            await repo.remove_factor(session, user.id)
+            await record(
+                session, AuditKind.MFA_REMOVED_BY_OPERATOR, user_id=user.id, actor_id=actor
+            )
+            await self._alert(
+                session, user.id, "Two-factor authentication was removed by an operator"
+            )
+        return True
+
     async def _user(self, user_id: str) -> accounts_repo.User:
         async with self._db.session() as session:
             user = await accounts_repo.by_id(session, user_id)
@@ -212,24 +231,3 @@ class MfaService:
             await security_alert(
                 session, email=user.email, display_name=user.display_name, what=what
             )
-
-
-async def remove_by_operator(db: Database, email: str, *, actor: str) -> bool:
-    """Remove the factors (TOTP and recovery codes) of the user with ``email``: for one who lost
-    them, or whose account got a factor from someone else. Audited; the user is told by mail.
-    ``False`` if the user has none; raises :class:`NotFound` for an unknown email."""
-    async with db.transaction() as session:
-        user = await accounts_repo.by_email(session, email)
-        if user is None:
-            raise NotFound(f"No account with email {email}.")
-        if await repo.factor(session, user.id) is None:
-            return False
-        await repo.remove_factor(session, user.id)
-        await record(session, AuditKind.MFA_REMOVED_BY_OPERATOR, user_id=user.id, actor_id=actor)
-        await security_alert(
-            session,
-            email=user.email,
-            display_name=user.display_name,
-            what="Two-factor authentication was removed by an operator",
-        )
-    return True

@@ -9,8 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.accounts.models import users
-from agentbus_auth.operators.models import platform_operators
+from agentbus_auth.models import platform_operators, users
 
 
 @dataclass(frozen=True)

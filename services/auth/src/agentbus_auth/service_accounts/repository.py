@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.service_accounts.models import service_accounts as accounts
+from agentbus_auth.models import service_accounts as accounts
 
 
 @dataclass(frozen=True)

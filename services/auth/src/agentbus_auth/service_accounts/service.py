@@ -24,6 +24,7 @@ from agentbus_auth.service_accounts import repository as repo
 from agentbus_auth.sessions.service import revocation_expiry
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.membership import acting_member
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, granted_scopes
 from agentbus_shared.contracts.auth import (
@@ -37,7 +38,6 @@ from agentbus_shared.contracts.auth import (
 )
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
 from agentbus_shared.db import Database
-from agentbus_shared.errors import Forbidden
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import decode_cursor, encode_cursor
 
@@ -68,7 +68,6 @@ class ServiceAccountService:
     async def create(
         self, principal: Principal, cmd: ServiceAccountCreate, meta: RequestMeta
     ) -> ServiceAccountCreated:
-        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
         requested = sorted(set(cmd.scopes))
         unknown = [s for s in requested if s not in _KNOWN_SCOPES]
         if unknown:
@@ -79,9 +78,11 @@ class ServiceAccountService:
             # Removing or demoting a member locks the tenant row, then revokes what they
             # created: locking it here too means an account never lands after that revocation.
             await tenants_repo.tenant(session, principal.tenant_id, for_update=True)
-            creator = await tenants_repo.member(session, principal.tenant_id, principal.user_id)
-            if creator is None:
-                raise Forbidden("Only a member of the tenant can create its service accounts.")
+            creator = await acting_member(
+                session,
+                principal,
+                refusal="Only a member of the tenant can create its service accounts.",
+            )
             own = set(granted_scopes(creator.role, platform_operator=creator.platform_operator))
             beyond = [s for s in requested if s not in own or s in SERVICE_ACCOUNT_FORBIDDEN]
             if beyond:
@@ -118,7 +119,6 @@ class ServiceAccountService:
         )
 
     async def list(self, principal: Principal, page: PageQuery) -> Page[ServiceAccountView]:
-        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
         (after,) = decode_cursor(page.cursor, str) if page.cursor else (None,)
         async with self._db.session() as session:
             rows = await repo.in_tenant(
@@ -131,7 +131,6 @@ class ServiceAccountService:
         )
 
     async def revoke(self, principal: Principal, account_id: str, meta: RequestMeta) -> None:
-        principal.require(Scope.SERVICE_ACCOUNTS_MANAGE)
         async with self._db.transaction() as session:
             revoked = await repo.revoke(session, principal.tenant_id, account_id)
             if revoked is None:

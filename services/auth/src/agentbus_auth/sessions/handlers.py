@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_auth.sessions.service import SessionService
-from agentbus_shared.bus import CallerPrincipal, Meta, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import CallerPrincipal, Meta
 from agentbus_shared.contracts.auth import (
     Operation,
     RefreshCommand,
@@ -12,25 +13,36 @@ from agentbus_shared.contracts.auth import (
     TokenPair,
 )
 from agentbus_shared.contracts.common import Page, PageQuery
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
 
 
-def register_operations(ops: RpcRouter, sessions: SessionService) -> None:
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    sessions = parts.sessions
+
     @ops.operation(Operation.REFRESH, description="Rotate a refresh token.")
     async def refresh(cmd: RefreshCommand, meta: Meta) -> TokenPair:
         return await sessions.refresh(cmd.refresh_token, meta)
 
-    @ops.operation(Operation.LOGOUT, description="Revoke the current session.")
+    @ops.operation(Operation.LOGOUT, user_only=True, description="Revoke the current session.")
     async def logout(principal: CallerPrincipal, meta: Meta) -> None:
         await sessions.logout(principal.user_id, principal.session_id, meta)
 
-    @ops.operation(Operation.LOGOUT_ALL, description="Revoke every session of the user.")
+    @ops.operation(
+        Operation.LOGOUT_ALL, user_only=True, description="Revoke every session of the user."
+    )
     async def logout_all(principal: CallerPrincipal, meta: Meta) -> None:
         await sessions.logout_everywhere(principal.user_id, meta)
 
-    @ops.operation(Operation.SESSIONS_LIST, description="The user's live sessions.")
+    @ops.operation(Operation.SESSIONS_LIST, user_only=True, description="The user's live sessions.")
     async def sessions_list(query: PageQuery, principal: CallerPrincipal) -> Page[SessionView]:
         return await sessions.list(principal.user_id, principal.session_id, query)
 
-    @ops.operation(Operation.SESSIONS_REVOKE, description="Revoke one of the user's sessions.")
+    @ops.operation(
+        Operation.SESSIONS_REVOKE, user_only=True, description="Revoke one of the user's sessions."
+    )
     async def sessions_revoke(ref: SessionRef, principal: CallerPrincipal, meta: Meta) -> None:
         await sessions.revoke_one(principal.user_id, ref.session_id, meta)

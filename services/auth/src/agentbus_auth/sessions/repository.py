@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.sessions.models import refresh_tokens, sessions
+from agentbus_auth.models import refresh_tokens, sessions
+
+RevokeReason = Literal[
+    "logout",
+    "logout_all",
+    "revoked_by_user",
+    "refresh_token_reused",
+    "membership_ended",
+    "role_changed",
+    "member_removed",
+    "password_changed",
+    "password_reset",
+    "operator_revoked",
+]
+"""Why a session ended (stored with it, and in its ``session.revoked`` event)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +146,7 @@ async def touch(session: AsyncSession, session_id: str, *, access_expires_at: da
 async def revoke(
     session: AsyncSession,
     *,
-    reason: str,
+    reason: RevokeReason,
     session_ids: list[str] | None = None,
     user_id: str | None = None,
     tenant_id: str | None = None,

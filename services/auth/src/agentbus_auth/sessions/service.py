@@ -156,7 +156,7 @@ class SessionService:
         self,
         session: AsyncSession,
         *,
-        reason: str,
+        reason: repo.RevokeReason,
         session_ids: list[str] | None = None,
         user_id: str | None = None,
         tenant_id: str | None = None,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_auth.models import processed_events
-from agentbus_auth.tenants.service import TenantService
-from agentbus_shared.bus import CallerPrincipal, Meta, Reply, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import CallerPrincipal, Meta, Reply
 from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
 from agentbus_shared.contracts.auth import (
     InviteAccept,
@@ -20,11 +20,13 @@ from agentbus_shared.contracts.auth import (
     TenantView,
 )
 from agentbus_shared.contracts.billing import SubscriptionChanged
-from agentbus_shared.contracts.common import Page, PageQuery
+from agentbus_shared.contracts.common import Page, PageQuery, Scope
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.contracts.streams import BILLING_EVENTS
-from agentbus_shared.db import Database, record_once
 from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
 
 PLAN_CONSUMER = DurableConsumer(
     service="auth",
@@ -36,24 +38,46 @@ PLAN_CONSUMER = DurableConsumer(
 )
 
 
-def register_operations(ops: RpcRouter, tenants: TenantService) -> None:
-    @ops.operation(Operation.TENANT_CURRENT, description="The caller's tenant.")
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    tenants = parts.tenants
+
+    @ops.operation(
+        Operation.TENANT_CURRENT, scopes={Scope.TENANT_READ}, description="The caller's tenant."
+    )
     async def current(principal: CallerPrincipal) -> TenantView:
         return await tenants.current(principal)
 
-    @ops.operation(Operation.MEMBERS_LIST, description="Members with their roles.")
+    @ops.operation(
+        Operation.MEMBERS_LIST, scopes={Scope.MEMBERS_READ}, description="Members with their roles."
+    )
     async def members(query: PageQuery, principal: CallerPrincipal) -> Page[MemberView]:
         return await tenants.members(principal, query)
 
-    @ops.operation(Operation.MEMBERS_UPDATE, description="Change a member's role.")
+    @ops.operation(
+        Operation.MEMBERS_UPDATE,
+        scopes={Scope.MEMBERS_MANAGE},
+        user_only=True,
+        description="Change a member's role.",
+    )
     async def update(cmd: MemberUpdate, principal: CallerPrincipal, meta: Meta) -> MemberUpdated:
         return await tenants.change_role(principal, cmd, meta)
 
-    @ops.operation(Operation.MEMBERS_REMOVE, description="Remove a member.")
+    @ops.operation(
+        Operation.MEMBERS_REMOVE,
+        scopes={Scope.MEMBERS_MANAGE},
+        user_only=True,
+        description="Remove a member.",
+    )
     async def remove(ref: MemberRef, principal: CallerPrincipal, meta: Meta) -> MemberRemoved:
         return await tenants.remove(principal, ref.user_id, meta)
 
-    @ops.operation(Operation.INVITES_CREATE, description="Invite someone to the tenant.")
+    @ops.operation(
+        Operation.INVITES_CREATE,
+        scopes={Scope.MEMBERS_MANAGE},
+        user_only=True,
+        description="Invite someone to the tenant.",
+    )
     async def invite(
         cmd: InviteCreate, principal: CallerPrincipal, meta: Meta
     ) -> Reply[InviteCreated]:
@@ -63,13 +87,6 @@ def register_operations(ops: RpcRouter, tenants: TenantService) -> None:
     async def accept(cmd: InviteAccept, meta: Meta) -> RegisterResult:
         return await tenants.accept_invite(cmd, meta)
 
-
-def register_consumers(runtime: ServiceRuntime, db: Database, tenants: TenantService) -> None:
     @runtime.consumer(PLAN_CONSUMER)
     async def on_subscription_changed(event: CloudEvent[SubscriptionChanged]) -> None:
-        async with db.transaction() as session:
-            if not await record_once(
-                session, processed_events, consumer=PLAN_CONSUMER.name, event_id=event.id
-            ):
-                return
-            await tenants.apply_subscription(session, event)
+        await tenants.apply_subscription(event, consumer=PLAN_CONSUMER.name)

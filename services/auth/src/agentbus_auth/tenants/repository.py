@@ -6,13 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.accounts.models import users
-from agentbus_auth.operators.models import platform_operators
-from agentbus_auth.tenants.models import invites, memberships, tenants
+from agentbus_auth.models import (
+    UserStatus,
+    invites,
+    memberships,
+    platform_operators,
+    tenants,
+    users,
+)
+from agentbus_shared.contracts.billing import SubscriptionStatus
 from agentbus_shared.contracts.common import Role
 
 
@@ -33,7 +39,7 @@ class Member:
     user_id: str
     email: str
     display_name: str | None
-    status: str
+    status: UserStatus
     email_verified: bool
     role: Role
     joined_at: datetime
@@ -85,7 +91,12 @@ async def tenant(
 
 
 async def apply_plan(
-    session: AsyncSession, tenant_id: str, *, plan: str, status: str, changed_at: datetime
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    plan: str,
+    status: SubscriptionStatus,
+    changed_at: datetime,
 ) -> bool:
     """Record the tenant's plan unless a newer plan event was applied already (out-of-order safe)."""
     result = await session.execute(
@@ -119,8 +130,8 @@ def _member_query() -> Select[Any]:
     )
 
 
-def _member(row: object) -> Member:
-    values = dict(row._mapping)  # type: ignore[attr-defined]
+def _member(row: Row[Any]) -> Member:
+    values = dict(row._mapping)
     values["role"] = Role(values["role"])
     return Member(**values)
 

@@ -35,13 +35,14 @@ from agentbus_auth.events import emit
 from agentbus_auth.login.service import LoginService
 from agentbus_auth.mail.requests import request_mail
 from agentbus_auth.mfa import repository as mfa_repo
+from agentbus_auth.models import processed_events
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
-from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES, invite_token
+from agentbus_auth.tenants.membership import MANAGERS, acting_member, require_belonging
 from agentbus_auth.tenants.repository import Member
 from agentbus_shared.contracts.auth import (
     InviteAccept,
@@ -59,19 +60,18 @@ from agentbus_shared.contracts.auth import (
     UserRegistered,
     UserView,
 )
-from agentbus_shared.contracts.billing import SubscriptionChanged
-from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Role, Scope
+from agentbus_shared.contracts.billing import SubscriptionChanged, SubscriptionStatus
+from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Role
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.db import Database
-from agentbus_shared.errors import Forbidden, NotFound
+from agentbus_shared.db import Database, record_once
+from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 log = get_logger(__name__)
 
-_MANAGERS = (Role.OWNER, Role.ADMIN)
-ENDED_SUBSCRIPTION = frozenset({"canceled", "incomplete_expired"})
+ENDED_SUBSCRIPTION: frozenset[SubscriptionStatus] = frozenset({"canceled", "incomplete_expired"})
 FREE_PLAN = "free"
 DAY = timedelta(days=1)
 
@@ -118,9 +118,8 @@ class TenantService:
 
     # ---------------------------------------------------------------- reading
     async def current(self, principal: Principal) -> TenantView:
-        principal.require(Scope.TENANT_READ)
         async with self._db.session() as session:
-            await self._require_belonging(session, principal)
+            await require_belonging(session, principal)
             tenant = await repo.tenant(session, principal.tenant_id)
         if tenant is None:
             raise NotFound("The tenant does not exist.")
@@ -129,10 +128,9 @@ class TenantService:
         )
 
     async def members(self, principal: Principal, page: PageQuery) -> Page[MemberView]:
-        principal.require(Scope.MEMBERS_READ)
         after = decode_cursor(page.cursor, datetime, str) if page.cursor else None
         async with self._db.session() as session:
-            await self._require_belonging(session, principal)
+            await require_belonging(session, principal)
             rows = await repo.members(
                 session, principal.tenant_id, limit=page.limit + 1, after=after
             )
@@ -144,27 +142,13 @@ class TenantService:
             next_cursor=encode_cursor(last.joined_at, last.user_id) if last else None,
         )
 
-    @staticmethod
-    async def _require_belonging(session: AsyncSession, principal: Principal) -> None:
-        """The caller still belongs to the tenant it names: a member (a user removed from the
-        tenant keeps a valid access token until it expires) or one of its service accounts."""
-        if principal.kind == "service_account":
-            belongs = await service_accounts_repo.exists(
-                session, principal.tenant_id, principal.subject
-            )
-        else:
-            belongs = await repo.member(session, principal.tenant_id, principal.subject) is not None
-        if not belongs:
-            raise NotFound("The tenant does not exist.")
-
     # ---------------------------------------------------------------- managing members
-    async def _actor(self, session: AsyncSession, principal: Principal) -> Member:
+    @staticmethod
+    async def _actor(session: AsyncSession, principal: Principal) -> Member:
         """The acting member as stored now; refuses anyone who may not manage members."""
-        principal.require(Scope.MEMBERS_MANAGE)
-        actor = await repo.member(session, principal.tenant_id, principal.user_id)
-        if actor is None or actor.role not in _MANAGERS:
-            raise Forbidden("Only owners and admins manage members.")
-        return actor
+        return await acting_member(
+            session, principal, roles=MANAGERS, refusal="Only owners and admins manage members."
+        )
 
     async def change_role(
         self, principal: Principal, cmd: MemberUpdate, meta: RequestMeta
@@ -187,7 +171,7 @@ class TenantService:
             await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
             revoked: list[RevokedServiceAccount] = []
             # Any role below admin: also ends accounts kept from an earlier admin role.
-            if cmd.role not in _MANAGERS:
+            if cmd.role not in MANAGERS:
                 revoked = await self._service_accounts.revoke_created_by(
                     session, target, reason="creator_demoted", actor_id=principal.subject, meta=meta
                 )
@@ -423,11 +407,17 @@ class TenantService:
 
     # ---------------------------------------------------------------- plan (from billing)
     async def apply_subscription(
-        self, session: AsyncSession, event: CloudEvent[SubscriptionChanged]
+        self, event: CloudEvent[SubscriptionChanged], *, consumer: str
     ) -> None:
+        """Record the plan billing reports, once per event and never over a newer one."""
         change = event.data
         plan = FREE_PLAN if change.status in ENDED_SUBSCRIPTION else change.plan
-        applied = await repo.apply_plan(
-            session, change.tenant_id, plan=plan, status=change.status, changed_at=event.time
-        )
+        async with self._db.transaction() as session:
+            if not await record_once(
+                session, processed_events, consumer=consumer, event_id=event.id
+            ):
+                return
+            applied = await repo.apply_plan(
+                session, change.tenant_id, plan=plan, status=change.status, changed_at=event.time
+            )
         log.info("tenant.plan_event", tenant_id=change.tenant_id, plan=plan, applied=applied)

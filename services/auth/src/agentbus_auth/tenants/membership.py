@@ -1,0 +1,52 @@
+"""Whether the caller still belongs to the tenant its token names, and in which role.
+
+Checked against the memberships as stored now, never against the token: a member removed
+from the tenant, or demoted, keeps a valid access token until it expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.service_accounts import repository as service_accounts_repo
+from agentbus_auth.tenants import repository as repo
+from agentbus_auth.tenants.repository import Member
+from agentbus_shared.contracts.common import Principal, Role
+from agentbus_shared.errors import Forbidden, NotFound
+
+MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+"""The roles that manage members and service accounts."""
+
+
+async def caller_membership(session: AsyncSession, principal: Principal) -> Member | None:
+    """The calling user's membership of its token's tenant; ``None`` once it has left."""
+    return await repo.member(session, principal.tenant_id, principal.user_id)
+
+
+async def require_belonging(session: AsyncSession, principal: Principal) -> None:
+    """Raise ``NotFound`` (the tenant, for the caller, no longer exists) unless the caller is a
+    member of its token's tenant or one of that tenant's service accounts."""
+    if principal.kind == "service_account":
+        belongs = await service_accounts_repo.exists(
+            session, principal.tenant_id, principal.subject
+        )
+    else:
+        belongs = await caller_membership(session, principal) is not None
+    if not belongs:
+        raise NotFound("The tenant does not exist.")
+
+
+async def acting_member(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    refusal: str,
+    roles: Collection[Role] = tuple(Role),
+) -> Member:
+    """The calling user's membership, if it holds one of ``roles``; ``Forbidden(refusal)`` if not."""
+    member = await caller_membership(session, principal)
+    if member is None or member.role not in roles:
+        raise Forbidden(refusal)
+    return member
