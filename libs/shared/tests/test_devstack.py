@@ -1,9 +1,11 @@
-"""`agentbus dev` as a user runs it: everything comes up, Ctrl-C leaves nothing, data survives."""
+"""`agentbus dev` as a user runs it: everything comes up, Ctrl-C leaves nothing, data survives,
+and the terminal says where things are, then stays quiet."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,8 +17,13 @@ import psutil
 import pytest
 
 from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = pytest.mark.slow
+
+IDLE_SECONDS = 12
+"""Long enough for the periodic work (auth's key reload every 10 s, the outbox relay, the
+consumers' pulls) to come by."""
 
 
 def ignore_sigint() -> None:
@@ -24,19 +31,28 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def start_stack(var_dir: Path, *, as_background_job: bool = False) -> subprocess.Popen[bytes]:
+def terminal(var_dir: Path) -> Path:
+    """What a person running the stack in ``var_dir`` sees in the terminal."""
+    return var_dir.parent / "terminal.txt"
+
+
+def start_stack(
+    var_dir: Path, *, as_background_job: bool = False, log_files: bool = True
+) -> subprocess.Popen[bytes]:
     agentbus = Path(sys.executable).parent / "agentbus"
-    return subprocess.Popen(
-        [str(agentbus), "dev", "--free-ports", "--var-dir", str(var_dir), "--log-files"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL"}
-        },
-        preexec_fn=ignore_sigint if as_background_job else None,  # noqa: PLW1509
-    )
+    options = ["--log-files"] if log_files else []
+    with terminal(var_dir).open("wb") as output:
+        return subprocess.Popen(
+            [str(agentbus), "dev", "--free-ports", "--var-dir", str(var_dir), *options],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={
+                k: v
+                for k, v in os.environ.items()
+                if k not in {"NATS_URL", "DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT"}
+            },
+            preexec_fn=ignore_sigint if as_background_job else None,  # noqa: PLW1509
+        )
 
 
 def wait_for_state(var_dir: Path, process: subprocess.Popen[bytes], timeout: float = 120) -> dict:
@@ -44,11 +60,23 @@ def wait_for_state(var_dir: Path, process: subprocess.Popen[bytes], timeout: flo
     state_file = var_dir / "stack.json"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"dev stack exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
+            raise AssertionError(f"dev stack exited: {terminal(var_dir).read_text()}")
         if state_file.exists():
             return json.loads(state_file.read_text())
         time.sleep(0.2)
     raise AssertionError("dev stack did not come up")
+
+
+def summary_block(var_dir: Path) -> dict[str, str]:
+    """The labelled lines of the block that ends start-up, once it is printed."""
+
+    def printed() -> str | None:
+        shown = terminal(var_dir).read_text()
+        return shown if "\n  Stop " in shown else None
+
+    text = eventually_blocking(printed, what="the summary block", timeout=30)
+    rows = text.split("\nAgentbus is running.\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return dict(re.split(r"\s{2,}", row.strip(), maxsplit=1) for row in rows)
 
 
 def wait_for_new_server(var_dir: Path, name: str, old_pid: int, timeout: float = 60) -> dict:
@@ -70,10 +98,10 @@ def get_json(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def stop_stack(process: subprocess.Popen[bytes]) -> str:
+def stop_stack(process: subprocess.Popen[bytes], var_dir: Path) -> str:
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    return output.decode()
+    process.wait(timeout=60)
+    return terminal(var_dir).read_text()
 
 
 def all_pids(state: dict) -> list[int]:
@@ -90,6 +118,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.timeout(240)  # two stack starts, two servers killed and restarted, a quiet spell
 def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     process = start_stack(var_dir)
@@ -134,7 +163,7 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
             assert (after["port"], after["data_dir"]) == (before["port"], before["data_dir"])
         Stack(process, var_dir, state).wait_ready(timeout=60)
     finally:
-        output = stop_stack(process)
+        output = stop_stack(process, var_dir)
     assert process.returncode == 0, output
     assert "postgres exited (-9); restarting" in output
     assert "nats exited (-9); restarting" in output
@@ -142,10 +171,23 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
     assert leftovers == [], f"processes left behind: {leftovers}"
     assert not (var_dir / "stack.json").exists()
 
-    # Started the way `cmd &` starts it, Ctrl-C (SIGINT) still stops it.
-    again = start_stack(var_dir, as_background_job=True)
+    # Started the way `cmd &` starts it, Ctrl-C (SIGINT) still stops it. Without --log-files the
+    # terminal ends start-up with one block saying where everything is, then stays quiet.
+    again = start_stack(var_dir, as_background_job=True, log_files=False)
     try:
         state = wait_for_state(var_dir, again)
+        (stand_in,) = state["companions"].values()
+        assert summary_block(var_dir) == {
+            "Web and API": state["gateway_url"],
+            "API docs": f"{state['gateway_url']}/docs",
+            "Mail": f"{var_dir.resolve() / 'mail'}/ (one .eml file per mail: codes, resets, invites)",
+            "Stripe": f"stand-in at {stand_in['url']}",
+            "Logs": "warnings and errors, here (--verbose for every line)",
+            "Stop": "Ctrl-C",
+        }
+        started = terminal(var_dir).read_text()
+        time.sleep(IDLE_SECONDS)
+        assert terminal(var_dir).read_text() == started, "the idle stack printed something"
         found = subprocess.run(
             [
                 sys.executable,
@@ -165,8 +207,13 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None
         assert found == "still here"
         assert (var_dir / "dev-secrets.json").exists()
     finally:
-        output = stop_stack(again)
+        output = stop_stack(again, var_dir)
     assert again.returncode == 0, output
+    after_summary = output.split("\n  Stop ", 1)[1].splitlines()[1:]
+    said = [
+        line for line in after_summary if line and not line.startswith("agentbus dev: stopping ")
+    ]
+    assert said == [], output
     assert [pid for pid in all_pids(state) if alive(pid)] == []
 
 

@@ -50,6 +50,7 @@ app.add_typer(db_app, name="db")
 
 @app.command()
 def dev(
+    *,
     var_dir: Annotated[Path, typer.Option(help="Where the servers keep their data.")] = Path("var"),
     free_ports: Annotated[
         bool, typer.Option(help="Pick free ports instead of the fixed dev ports.")
@@ -61,11 +62,24 @@ def dev(
     log_files: Annotated[
         bool, typer.Option(help="Write service logs to var/logs/ instead of the terminal.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Every log line of the services and libraries, not only warnings.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system on this machine: servers, migrations, streams, every service."""
     raise typer.Exit(
         devstack.run(
-            var_dir, free_ports=free_ports, gateway_port=port, only=only, log_to_files=log_files
+            var_dir,
+            free_ports=free_ports,
+            gateway_port=port,
+            only=only,
+            log_to_files=log_files,
+            verbose=verbose,
         )
     )
 

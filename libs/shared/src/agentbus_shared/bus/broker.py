@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsUserPassword
 
@@ -28,6 +30,13 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
     ``NATS_USER``/``NATS_PASSWORD`` (which win over any in ``NATS_URL``), else from
     ``NATS_URL`` (``nats://user:password@host:4222``); TLS from ``NATS_TLS_CA_FILE``.
     """
+    broker: NatsBroker | None = None
+
+    async def log_disconnected() -> None:
+        # nats-py reports the broker's own close at shutdown as a disconnect too.
+        if broker is None or not _closed(broker):
+            log.warning("nats.disconnected")
+
     options: dict[str, Any] = {
         "name": f"agentbus-{name}",
         "inbox_prefix": subjects.inbox_prefix(name),
@@ -38,7 +47,7 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
         "ping_interval": 20,
         "max_outstanding_pings": 3,
         "error_cb": _log_error,
-        "disconnected_cb": _log_disconnected,
+        "disconnected_cb": log_disconnected,
         "reconnected_cb": _log_reconnected,
     }
     tls = (
@@ -56,7 +65,11 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
         security = NatsSecurity(ssl_context=tls)
     options.update(extra)
     url = settings.nats_url if security is None else without_credentials(settings.nats_url)
-    return NatsBroker(url, security=security, log_level=0, **options)
+    # A standard logger of its name: its lines go through our pipeline (FastStream's own sends
+    # plain text to stdout at INFO, since it reads log_level=0 as unset).
+    logger = logging.getLogger("faststream.access.nats")
+    broker = NatsBroker(url, security=security, logger=logger, log_level=0, **options)
+    return broker
 
 
 def without_credentials(urls: str) -> str:
@@ -75,8 +88,11 @@ async def _log_error(error: Exception) -> None:
     log.warning("nats.error", error=str(error))
 
 
-async def _log_disconnected() -> None:
-    log.warning("nats.disconnected")
+def _closed(broker: NatsBroker) -> bool:
+    try:
+        return broker.connection.is_closed
+    except IncorrectState:  # no connection any more
+        return True
 
 
 async def _log_reconnected() -> None:
