@@ -163,9 +163,9 @@ async def test_standin_refuses_meter_events_for_unknown_meters(
 def test_standin_keeps_its_objects_across_restarts_with_a_data_file(tmp_path: Path) -> None:
     import subprocess
     import sys
-    import time
 
     from agentbus_shared.servers import free_port
+    from agentbus_shared.testing.waiting import eventually_blocking
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -179,16 +179,20 @@ def test_standin_keeps_its_objects_across_restarts_with_a_data_file(tmp_path: Pa
         str(tmp_path / "standin.pickle"),
     ]
 
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/_standin/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/_standin/health").status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-        process.kill()
-        raise AssertionError("the stand-in did not start")
+        try:
+            eventually_blocking(healthy, what="the stand-in answers", timeout=30, interval=0.1)
+        except AssertionError:
+            process.kill()
+            raise
+        return process
 
     first = start()
     try:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from agentbus_shared.bus import EventPublisher
 from agentbus_shared.contracts import subjects
 from agentbus_shared.db import async_url
 from agentbus_shared.servers import free_port
+from agentbus_shared.testing.waiting import eventually
 
 BURST = 1000
 TENANTS = 10
@@ -42,9 +42,9 @@ class BillingProcess:
         env = {
             **os.environ,
             "HTTP_PORT": str(self.port),
-            "BILLING_WEBHOOK_WORKERS": "8",
+            "BILLING_TUNING__WEBHOOK_WORKERS": "8",
             # what the killed process had in hand comes back after this many seconds
-            "BILLING_WEBHOOK_ACK_WAIT": "2",
+            "BILLING_TUNING__WEBHOOK_ACK_WAIT": "2",
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -55,21 +55,19 @@ class BillingProcess:
                 stdin=subprocess.DEVNULL,
             )
 
-    async def ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def ready(self) -> None:
         async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
+
+            async def answers() -> bool:
                 assert self.process is not None
                 assert self.process.poll() is None, self.log_path.read_text()[-3000:]
                 try:
-                    if (
-                        await client.get(f"http://127.0.0.1:{self.port}/health/ready")
-                    ).status_code == 200:
-                        return
+                    response = await client.get(f"http://127.0.0.1:{self.port}/health/ready")
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("billing did not become ready")
+                    return False
+                return response.status_code == 200
+
+            await eventually(answers, what="billing ready", timeout=60)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -122,6 +120,10 @@ async def scalar(engine: AsyncEngine, query: str) -> int:
         return int((await conn.execute(text(query))).scalar_one())
 
 
+async def at_least(engine: AsyncEngine, query: str, count: int) -> bool:
+    return await scalar(engine, query) >= count
+
+
 async def test_killing_billing_mid_burst_loses_no_webhook_and_applies_each_once(
     billing_process: BillingProcess, broker: NatsBroker, database_url: str
 ) -> None:
@@ -143,19 +145,23 @@ async def test_killing_billing_mid_burst_loses_no_webhook_and_applies_each_once(
         for start in range(0, BURST, 100):
             await asyncio.gather(*(publish(e) for e in events[start : start + 100]))
 
-        deadline = time.monotonic() + 60
-        while await scalar(engine, processed) < 100:
-            assert time.monotonic() < deadline, "the burst did not start being applied"
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: at_least(engine, processed, 100),
+            what="the burst started being applied",
+            timeout=60,
+            interval=0.02,
+        )
         billing_process.kill()
         at_kill = await scalar(engine, processed)
 
         billing_process.start()
         await billing_process.ready()
-        deadline = time.monotonic() + 120
-        while await scalar(engine, processed) < BURST:
-            assert time.monotonic() < deadline, "not every event was applied after the restart"
-            await asyncio.sleep(0.2)
+        await eventually(
+            lambda: at_least(engine, processed, BURST),
+            what="every event applied after the restart",
+            timeout=120,
+            interval=0.2,
+        )
         await asyncio.sleep(1.0)  # anything applied twice would show up now
 
         assert 0 < at_kill < BURST
