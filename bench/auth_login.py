@@ -88,7 +88,7 @@ def auth_process(env: dict[str, str], root: Path) -> Iterator[subprocess.Popen[b
             "LOG_LEVEL": "WARNING",
             "AUTH_MAIL_DIR": str(root / "mail"),
             # The benchmark logs in from one address far more often than a person would.
-            "AUTH_IP_FAILURE_LIMIT": "1000000",
+            "AUTH_TUNING__IP_FAILURE_LIMIT": "1000000",
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -166,7 +166,7 @@ async def measure_tokens(env: dict[str, str], seconds: float) -> list[Result]:
         await ring.load()
     finally:
         await db.dispose()
-    tokens = AccessTokens(ring, issuer=settings.issuer, audience=settings.audience, ttl=900)
+    tokens = AccessTokens(ring, issuer=settings.tuning.issuer, audience=settings.tuning.audience, ttl=900)
     scopes = ["conversations:read", "conversations:write", "members:read", "tenant:read"]
 
     def issue() -> str:
@@ -185,7 +185,7 @@ async def measure_tokens(env: dict[str, str], seconds: float) -> list[Result]:
     issue_rate = per_second(count, time.perf_counter() - started)
 
     verifier = AccessTokenVerifier(
-        ring.jwks().keys, issuer=settings.issuer, audience=settings.audience
+        ring.jwks().keys, issuer=settings.tuning.issuer, audience=settings.tuning.audience
     )
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds / 2:
@@ -290,17 +290,17 @@ async def measure_service(env: dict[str, str], seconds: float, concurrency: int)
 async def run(seconds: float, concurrency: int) -> list[Result]:
     settings = AuthSettings()
     chosen = Argon2(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=settings.tuning.argon2_time_cost,
+        memory_cost=settings.tuning.argon2_memory_kib,
+        parallelism=settings.tuning.argon2_parallelism,
     )
     chosen_ms = hash_times(chosen, 30)
     default_ms = hash_times(Argon2(), 10)
     cores = os.cpu_count() or 1
     hash_median = statistics.median(chosen_ms)
     params = (
-        f"m={settings.argon2_memory_kib} KiB, t={settings.argon2_time_cost}, "
-        f"p={settings.argon2_parallelism}"
+        f"m={settings.tuning.argon2_memory_kib} KiB, t={settings.tuning.argon2_time_cost}, "
+        f"p={settings.tuning.argon2_parallelism}"
     )
     results = [
         Result(

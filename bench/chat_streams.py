@@ -193,12 +193,12 @@ def start_chat(
         "REDIS_URL": redis_url,
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
-        "CHAT_BUILTIN_TOKEN_DELAY": "0",
+        "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0",
         "DATABASE_POOL_SIZE": "20",
         # One bench user runs 100 streams at once: every one gets a slot and a place.
-        "CHAT_RUN_SLOTS": "128",
-        "CHAT_MAX_RUNS_PER_USER": "1000",
-        "CHAT_MAX_RUNS_PER_TENANT": "1000",
+        "CHAT_TUNING__RUN_SLOTS": "128",
+        "CHAT_TUNING__MAX_RUNS_PER_USER": "1000",
+        "CHAT_TUNING__MAX_RUNS_PER_TENANT": "1000",
     }
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -279,10 +279,10 @@ def start_gateway(nats_url: str, redis_url: str, port: int, log: Path) -> subpro
         "HTTP_PORT": str(port),
         "GATEWAY_METRICS_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
-        "GATEWAY_SERVICES": '["chat"]',
-        "GATEWAY_RATE_LIMITS": json.dumps(GATEWAY_LIMITS),
-        "GATEWAY_SSE_MAX_PER_USER": "1000",
-        "GATEWAY_SSE_MAX_PER_TENANT": "1000",
+        "GATEWAY_TUNING__SERVICES": '["chat"]',
+        "GATEWAY_TUNING__RATE_LIMITS": json.dumps(GATEWAY_LIMITS),
+        "GATEWAY_TUNING__SSE_MAX_PER_USER": "1000",
+        "GATEWAY_TUNING__SSE_MAX_PER_TENANT": "1000",
     }
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -130,10 +130,10 @@ def serve_monolith(port: int, redis_url: str, key_file: Path) -> None:
         redis,
         TokenVerifier(
             KeySetCache(fetch),
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            algorithms=settings.token_algorithms,
-            leeway=settings.token_leeway,
+            issuer=settings.tuning.token_issuer,
+            audience=settings.tuning.token_audience,
+            algorithms=settings.tuning.token_algorithms,
+            leeway=settings.tuning.token_leeway,
         ),
         RevokedSessions(redis),
         RateLimiter(redis),
@@ -153,7 +153,7 @@ def serve_monolith(port: int, redis_url: str, key_file: Path) -> None:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, max_body_bytes=settings.tuning.max_body_bytes)
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
@@ -365,8 +365,8 @@ def run(seconds: float) -> None:
         gateway_env = env | {
             "HTTP_PORT": str(gateway_port),
             "GATEWAY_METRICS_PORT": str(free_port()),
-            "GATEWAY_SERVICES": '["auth"]',
-            "GATEWAY_RATE_LIMITS": json.dumps(BENCH_LIMITS),
+            "GATEWAY_TUNING__SERVICES": '["auth"]',
+            "GATEWAY_TUNING__RATE_LIMITS": json.dumps(BENCH_LIMITS),
             "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
         }
         me = ["-m", "bench.gateway_forwarding"]

@@ -22,7 +22,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     directory = tmp_path_factory.mktemp("contract")
     env = {
         # the gateway refetches the key set at 80 % of its age: rpc.auth.v1.jwks shows up
-        "AUTH_JWKS_MAX_AGE": "5",
+        "AUTH_TUNING__JWKS_MAX_AGE": "5",
         "BILLING_PLANS_FILE": str(plans_file(directory, SHIPPED_PLANS)),
     }
     stack = start_stack(directory / "var", env)

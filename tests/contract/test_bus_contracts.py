@@ -39,7 +39,7 @@ NOT_EXERCISED = {
     "rpc.gateway.v1.ping": "every process answers ping on the bus, but only the services are "
     "pinged (by the gateway's readiness); the gateway's own readiness is its HTTP endpoint",
     "rpc.chat.v1.stream.status": "the gateway asks only when a chat stream stays silent for "
-    "GATEWAY_SSE_RUN_CHECK seconds; the flow's runs never do (tests/fault/test_chat_crash.py "
+    "GATEWAY_TUNING__SSE_RUN_CHECK seconds; the flow's runs never do (tests/fault/test_chat_crash.py "
     "kills chat mid-stream to exercise it)",
 }
 """Operations and event types the flow does not produce, each with the reason."""

@@ -1,27 +1,19 @@
 """What the deployment must cover, read from the code (never typed in by hand).
 
-Services come from the ``agentbus.services`` entry points, settings from each
-service's ``ServiceSettings`` subclass, subjects from ``agentbus_shared.contracts``
+Services come from the ``agentbus.services`` entry points, settings from the settings catalog
+(``agentbus_shared.settings_catalog``), subjects from ``agentbus_shared.contracts``
 and the calls one service makes to another from its source.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pydantic import AliasChoices, SecretStr
-from pydantic.fields import FieldInfo
-
-from agentbus_shared import manifest
+from agentbus_shared import manifest, settings_catalog
 from agentbus_shared.bus import permissions
 from agentbus_shared.contracts.events import registered_events
 from agentbus_shared.manifest import ServiceManifest
-from agentbus_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -37,79 +29,32 @@ def service_names() -> list[str]:
 
 
 # ------------------------------------------------------------------ settings
-@dataclass(frozen=True)
-class Setting:
-    env: str
-    """The environment variable the process reads."""
-    field: str
-    owner: str
-    """``shared`` or the service whose settings class declares it."""
-    secret: bool
-    default: Any
-    description: str | None
-
-
-def settings_class(service: ServiceManifest) -> type[ServiceSettings]:
-    """The ``ServiceSettings`` subclass in ``agentbus_<name>/settings.py``."""
-    module = importlib.import_module(f"{service.module}.settings")
-    found = [
-        cls
-        for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, ServiceSettings)
-        and cls is not ServiceSettings
-        and cls.__module__ == module.__name__
-    ]
-    if len(found) != 1:
-        raise AssertionError(
-            f"{module.__name__} must define exactly one ServiceSettings subclass, found {found}"
-        )
-    return found[0]
-
-
-def env_names(cls: type[ServiceSettings], name: str, field: FieldInfo) -> list[str]:
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        return [str(choice) for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, str):
-        return [alias]
-    if field.alias:
-        return [field.alias]
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    return [f"{prefix}{name}".upper()]
-
-
-def _is_secret(field: FieldInfo) -> bool:
-    annotation = field.annotation
-    return annotation is SecretStr or "SecretStr" in repr(annotation)
-
-
-def settings_of(service: ServiceManifest) -> list[Setting]:
-    cls = settings_class(service)
-    return [
-        Setting(
-            env_names(cls, name, field)[0],
-            name,
-            "shared" if name in ServiceSettings.model_fields else service.name,
-            _is_secret(field),
-            field.default,
-            field.description,
-        )
-        for name, field in cls.model_fields.items()
-    ]
+# What each process reads is described by the catalog that generates docs/settings.md.
+Setting = settings_catalog.Setting
+Kind = settings_catalog.Kind
+settings_class = settings_catalog.settings_class
 
 
 @functools.cache
 def all_settings() -> dict[str, Setting]:
-    """Every environment variable any service reads, by name."""
-    found: dict[str, Setting] = {}
-    for service in services():
-        for setting in settings_of(service):
-            found.setdefault(setting.env, setting)
-    return found
+    """Every environment variable any process reads (aliases and tuning knobs included)."""
+    return settings_catalog.by_name()
+
+
+def operator_settings() -> list[Setting]:
+    """What an operator decides: every one belongs in .env.example and the Kubernetes settings."""
+    return [
+        s
+        for settings in settings_catalog.catalog().values()
+        for s in settings
+        if s.kind is Kind.OPERATOR
+    ]
 
 
 def service_settings(service: str) -> list[Setting]:
-    return settings_of(next(s for s in services() if s.name == service))
+    """What one service reads: the shared settings, its own, and its tuning."""
+    manifest_ = next(s for s in services() if s.name == service)
+    return [*settings_catalog.shared_settings(), *settings_catalog.service_settings(manifest_)]
 
 
 # ------------------------------------------------------------------ bus

@@ -74,8 +74,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         root / "var",
         {
             "BILLING_PLANS_FILE": str(catalog),
-            "CHAT_ENTITLEMENTS_TTL": "0.5",
-            "GATEWAY_SSE_HEARTBEAT": "1",
+            "CHAT_TUNING__ENTITLEMENTS_TTL": "0.5",
+            "GATEWAY_TUNING__SSE_HEARTBEAT": "1",
         },
     )
     try:
@@ -444,7 +444,7 @@ def usage_is_counted_on_the_paid_plan(client: httpx.Client, ada: Person) -> None
 def the_quota_is_enforced(client: httpx.Client, ada: Person, watch: BillingWatch) -> None:
     watch.wait_for("usage.threshold", meter="messages", percent=100)
     # Billing rewrites the entitlements right after counting; wait out chat's cache of them
-    # (CHAT_ENTITLEMENTS_TTL=0.5 here) with room to spare.
+    # (CHAT_TUNING__ENTITLEMENTS_TTL=0.5 here) with room to spare.
     time.sleep(1.5)
     refused = client.post("/api/v1/chat", json={"message": "One more?"}, headers=ada.headers)
     problem = assert_problem(refused, 429, "quota_exceeded")

@@ -41,7 +41,7 @@ _GENEROUS = {"limit": 1_000_000, "window": 60}
 FAULT_ENV = {
     # The tests stop and start nats-server, PostgreSQL and Redis themselves.
     "AGENTBUS_DEV_RESTART_SERVERS": "0",
-    "GATEWAY_RATE_LIMITS": json.dumps(
+    "GATEWAY_TUNING__RATE_LIMITS": json.dumps(
         {
             group: {"ip": _GENEROUS, "user": _GENEROUS, "tenant": _GENEROUS}
             for group in ("strict", "anonymous", "authenticated", "webhooks", "edge")

@@ -2,7 +2,7 @@
 plain ``POST /chat`` is answered 503 ``run_lost``.
 
 Chat publishes frames fire-and-forget; a chat process that dies sends no terminal frame. The
-gateway asks chat ``stream.status`` after ``GATEWAY_SSE_RUN_CHECK`` seconds of silence; the
+gateway asks chat ``stream.status`` after ``GATEWAY_TUNING__SSE_RUN_CHECK`` seconds of silence; the
 restarted chat finds nobody runs the stream any more, records the run ``interrupted``, and the
 gateway ends the stream with ``error {code: run_lost}`` — long before the 300 s idle timeout.
 A plain ``POST /chat`` is watched the same way while it waits for its reply, and is answered
@@ -43,12 +43,12 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         tmp_path_factory.mktemp("chat-crash"),
         {
             # slow enough that the runs are mid-stream when chat dies
-            "CHAT_BUILTIN_TOKEN_DELAY": "0.3",
-            "GATEWAY_SSE_RUN_CHECK": str(RUN_CHECK),
+            "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.3",
+            "GATEWAY_TUNING__SSE_RUN_CHECK": str(RUN_CHECK),
             # the streams and one plain run hold every slot: the second plain run waits
-            "CHAT_RUN_SLOTS": str(STREAMS + 1),
+            "CHAT_TUNING__RUN_SLOTS": str(STREAMS + 1),
             # the killed replica's runs keep their places for one lease after the kill
-            "CHAT_MAX_RUNS_PER_USER": str(2 * (STREAMS + 1)),
+            "CHAT_TUNING__MAX_RUNS_PER_USER": str(2 * (STREAMS + 1)),
         },
     )
 

@@ -1,7 +1,7 @@
 """Redis unavailable: the gateway answers as docs/adr/gateway-rate-limits.md says, then recovers.
 
 Documented: limited routes answer 503 with ``Retry-After``; the gateway's own ``edge`` routes
-(health, JWKS) pass without limits (``GATEWAY_RATE_LIMIT_FAIL_OPEN_EDGE``, default true) and
+(health, JWKS) pass without limits (``GATEWAY_TUNING__RATE_LIMIT_FAIL_OPEN_EDGE``, default true) and
 ``/metrics`` on the internal listener has none. Readiness reports Redis as unavailable, also
 in chat (its runs in flight and plan messages are reserved in Redis:
 docs/adr/chat-runs-in-flight.md). Once redis-server runs again on its port, every process

@@ -31,7 +31,7 @@ from fault_support import (
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
-ROUTE_TIMEOUT = 5.0  # RPC_TIMEOUT: the register and billing routes' timeout
+ROUTE_TIMEOUT = 5.0  # GATEWAY_TUNING__RPC_TIMEOUT: the register and billing routes' timeout
 WORKERS = 6
 
 

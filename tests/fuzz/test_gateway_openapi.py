@@ -72,8 +72,8 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(
         tmp_path_factory.mktemp("fuzz-openapi") / "var",
         {
-            "GATEWAY_RATE_LIMITS": json.dumps(RATE_LIMITS),
-            "AUTH_LOCKOUT_THRESHOLD": "1000000",
+            "GATEWAY_TUNING__RATE_LIMITS": json.dumps(RATE_LIMITS),
+            "AUTH_TUNING__LOCKOUT_THRESHOLD": "1000000",
             "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
         },
     )

@@ -37,7 +37,7 @@ from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import NatsServer
-from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.settings import ServiceSettings, ServiceTuning
 from agentbus_shared.testing.plugin import BusLogins, SharedServer
 
 
@@ -206,7 +206,7 @@ def test_a_service_may_answer_for_as_long_as_the_longest_route_waits() -> None:
     replay = next(r for r in ROUTES if r.operation == billing_contract.Operation.EVENTS_REPLAY)
     longest = max(r.timeout for r in ROUTES if r.timeout is not None)
     assert replay.timeout is not None and longest >= replay.timeout >= 300
-    waits = [longest, ServiceSettings.model_fields["rpc_timeout"].default]
+    waits = [longest, ServiceTuning.model_fields["rpc_timeout"].default]
     for user in bus_users():
         if user.name == OPS:
             assert user.allow_responses is None

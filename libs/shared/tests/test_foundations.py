@@ -35,10 +35,10 @@ class PaymentSettings(ServiceSettings):
 # ------------------------------------------------------------------ settings
 def test_settings_read_shared_names_and_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NATS_URL", "nats://elsewhere:4222")
-    monkeypatch.setenv("RPC_TIMEOUT", "2.5")
+    monkeypatch.setenv("TUNING__RPC_TIMEOUT", "2.5")
     settings = ServiceSettings()
     assert settings.nats_url == "nats://elsewhere:4222"
-    assert settings.rpc_timeout == 2.5
+    assert settings.tuning.rpc_timeout == 2.5
 
 
 def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Production refuses weak settings, naming each one: keys, lists of secrets, store passwords."""
+"""Production refuses weak settings, naming each one: keys, lists of secrets, the passwords of the
+stores a service's manifest declares."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
+from agentbus_shared.manifest import ServiceManifest
 from agentbus_shared.settings import ServiceSettings
 
 STRONG = "Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"
@@ -105,3 +107,34 @@ def test_redis_with_tls_and_an_acl_user_loads_in_production(
 def test_development_mode_keeps_accepting_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAULT_SEALING_KEY", "x")
     assert KeyedSettings().insecure_settings()
+
+
+class BusOnlySettings(ServiceSettings):
+    """A service whose manifest declares neither a schema nor Redis."""
+
+    manifest: ClassVar[ServiceManifest | None] = ServiceManifest(
+        name="relay", module="relay", default_port=8199
+    )
+
+
+def test_stores_the_manifest_does_not_declare_need_no_password_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    assert (BusOnlySettings.uses_database, BusOnlySettings.uses_redis) == (False, False)
+    assert BusOnlySettings().is_production
+
+
+def test_stores_the_manifest_declares_need_a_password_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class StoringSettings(BusOnlySettings):
+        manifest: ClassVar[ServiceManifest | None] = ServiceManifest(
+            name="ledger", module="ledger", default_port=8198, schema="ledger", needs_redis=True
+        )
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    with pytest.raises(ValidationError) as caught:
+        StoringSettings()
+    assert "DATABASE_URL (no password" in str(caught.value)
+    assert "REDIS_URL (no password" in str(caught.value)

@@ -90,10 +90,35 @@ def test_mail_directory_comes_from_the_environment(monkeypatch: Any) -> None:
     monkeypatch.setenv("AGENTBUS_VAR_DIR", "/srv/agentbus")
     settings = AuthSettings()
     assert settings.mail_path == Path("/srv/agentbus/mail")
-    assert (settings.issuer, settings.audience) == ("agentbus", "agentbus-api")
+    assert (settings.tuning.issuer, settings.tuning.audience) == ("agentbus", "agentbus-api")
 
 
 def test_the_dev_stack_generates_the_auth_secrets() -> None:
     assert MANIFEST.env["AUTH_KEY_ENCRYPTION_KEY"] == DEV_SECRET
     assert MANIFEST.env["AUTH_CODE_KEY"] == DEV_SECRET
+
+
+def test_tuning_knobs_come_from_their_nested_names_or_one_json_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTH_TUNING", '{"lockout_threshold": 9, "argon2_time_cost": 4}')
+    monkeypatch.setenv("AUTH_TUNING__ARGON2_TIME_COST", "3")
+    tuning = AuthSettings().tuning
+    assert (tuning.lockout_threshold, tuning.argon2_time_cost) == (9, 3)
+    assert tuning.rpc_timeout == 5.0
+
+
+def test_a_misspelt_tuning_knob_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_TUNING__LOCKOUT_TRESHOLD", "9")
+    with pytest.raises(ValidationError, match="lockout_treshold"):
+        AuthSettings()
+
+
+def test_tuned_copies_change_only_the_knobs_named() -> None:
+    settings = AuthSettings(signup_policy="approval")
+    tuned = settings.tuned(lockout_threshold=2)
+    assert (tuned.tuning.lockout_threshold, tuned.signup_policy) == (2, "approval")
+    assert settings.tuning.lockout_threshold == 5
+    with pytest.raises(ValidationError):
+        settings.tuned(lockout_threshold=0)
     assert MANIFEST.cli == "agentbus_auth.cli:app"

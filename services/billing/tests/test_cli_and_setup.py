@@ -52,7 +52,7 @@ def cli_env(
         "NATS_URL": nats_url,
         "STRIPE_API_KEY": STRIPE_KEY,
         "BILLING_STRIPE_API_BASE": standin_server.url,
-        "BILLING_STRIPE_MAX_RETRIES": "0",
+        "BILLING_TUNING__STRIPE_MAX_RETRIES": "0",
         "LOG_LEVEL": "WARNING",
     }
     for key, value in env.items():

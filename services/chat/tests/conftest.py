@@ -31,7 +31,7 @@ async def billing(broker: NatsBroker) -> AsyncIterator[FakeBilling]:
 
 @pytest.fixture
 def settings(service_env: dict[str, str]) -> ChatSettings:
-    return ChatSettings(builtin_token_delay=0.0, entitlements_ttl=0.0, lease_seconds=6.0)
+    return ChatSettings().tuned(builtin_token_delay=0.0, entitlements_ttl=0.0, lease_seconds=6.0)
 
 
 @pytest.fixture(autouse=True)

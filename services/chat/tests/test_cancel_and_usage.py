@@ -58,7 +58,7 @@ async def _usage_events(broker: NatsBroker) -> int:
 async def test_cancel_on_another_replica_stops_the_stream_with_a_terminal_frame_and_saves_partial_reply(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow) as runner:
         stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
         await _deltas(queue, 3)
@@ -152,7 +152,7 @@ async def test_cancelling_a_run_whose_replica_died_marks_it_interrupted_and_free
 async def test_stream_status_tells_running_finished_and_lost_runs_apart(
     settings: ChatSettings, client: ChatClient, sql: Any
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow):
         stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
         await _deltas(queue, 1)
@@ -194,7 +194,7 @@ async def test_an_expired_lease_of_a_dead_replica_does_not_block_the_conversatio
 async def test_stopping_the_service_ends_live_streams_with_a_terminal_frame_and_saves_them(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow):
         stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
         await _deltas(queue, 2)
@@ -294,7 +294,7 @@ async def test_a_run_abandoned_by_a_dead_replica_is_recorded_as_interrupted(
 async def test_a_chat_named_by_its_caller_is_reachable_by_stream_status_while_it_runs(
     settings: ChatSettings, client: ChatClient
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow):
         reply = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_named_by_gw"))
         seen: list[str] = []
@@ -318,7 +318,7 @@ async def test_a_chat_named_by_its_caller_is_reachable_by_stream_status_while_it
 async def test_a_named_chat_waiting_for_a_run_slot_is_running_to_stream_status(
     settings: ChatSettings, client: ChatClient
 ) -> None:
-    one_slot = settings.model_copy(update={"builtin_token_delay": 0.1, "run_slots": 1})
+    one_slot = settings.tuned(builtin_token_delay=0.1, run_slots=1)
     async with running(one_slot):
         first = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_first_in_line"))
         await eventually_status(client, "run_first_in_line", "running")

@@ -166,13 +166,8 @@ async def test_a_model_server_that_fails_ends_the_stream_with_an_error_frame(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient
 ) -> None:
     configured = settings.model_copy(
-        update={
-            "model_base_url": f"http://127.0.0.1:{free_port()}/v1",
-            "model_name": MODEL,
-            "model_timeout": 2.0,
-            "model_max_retries": 0,
-        }
-    )
+        update={"model_base_url": f"http://127.0.0.1:{free_port()}/v1", "model_name": MODEL}
+    ).tuned(model_timeout=2.0, model_max_retries=0)
 
     async with running(configured):
         stream = await client.stream("Hello!")

@@ -143,7 +143,7 @@ async def test_cached_entitlements_are_not_used_past_the_end_of_their_billing_pe
     client = ChatClient(broker, principal())
     ending = _ending(entitlements("t_alpha", messages=5), in_=timedelta(seconds=2))
     billing.plans["t_alpha"] = ending
-    async with running(settings.model_copy(update={"entitlements_ttl": 600.0})):
+    async with running(settings.tuned(entitlements_ttl=600.0)):
         first = await client.chat("Hello!")
         billing.plans["t_alpha"] = entitlements("t_alpha", messages=5, used_messages=5)
         await asyncio.sleep((ending.period_end - datetime.now(UTC)).total_seconds() + 0.2)
@@ -202,7 +202,7 @@ async def test_prompt_injection_is_blocked_with_an_error_frame_and_not_remembere
 async def test_oversized_input_is_refused_with_a_clear_error(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient
 ) -> None:
-    async with running(settings.model_copy(update={"max_input_tokens": 50})):
+    async with running(settings.tuned(max_input_tokens=50)):
         error = await client.error_of("chat", {"message": "word " * 60})
         stream = await client.stream("word " * 60)
 

@@ -89,7 +89,7 @@ async def _accepted_again(client: ChatClient) -> bool:
 async def test_concurrent_runs_cannot_spend_more_messages_than_the_plan_has_left(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
 ) -> None:
-    roomy = settings.model_copy(update={"max_runs_per_user": 100, "max_runs_per_tenant": 100})
+    roomy = settings.tuned(max_runs_per_user=100, max_runs_per_tenant=100)
     await put_entitlements(broker, entitlements("t_alpha", messages=40, used_messages=30))
     async with running(roomy):
         outcomes = await asyncio.gather(
@@ -115,7 +115,7 @@ async def test_concurrent_runs_cannot_spend_more_messages_than_the_plan_has_left
 async def test_a_run_refused_or_stopped_before_the_model_gives_its_message_back(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.05})
+    slow = settings.tuned(builtin_token_delay=0.05)
     await put_entitlements(broker, entitlements("t_alpha", messages=10, used_messages=8))
     async with running(slow):
         async with _going(client, 1) as (stream,):
@@ -136,7 +136,7 @@ async def test_a_run_refused_or_stopped_before_the_model_gives_its_message_back(
 async def test_a_streamed_run_cancelled_while_it_waits_for_a_slot_gives_its_message_back(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
 ) -> None:
-    one_slot = settings.model_copy(update={"builtin_token_delay": 0.05, "run_slots": 1})
+    one_slot = settings.tuned(builtin_token_delay=0.05, run_slots=1)
     await put_entitlements(broker, entitlements("t_alpha", messages=10, used_messages=8))
     async with running(one_slot):
         async with _going(client, 1):
@@ -356,7 +356,7 @@ async def test_a_message_given_back_is_counted_no_more_and_never_below_zero(
 async def test_a_streamed_run_waits_for_a_run_slot_like_a_plain_one(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient
 ) -> None:
-    one_slot = settings.model_copy(update={"builtin_token_delay": 0.05, "run_slots": 1})
+    one_slot = settings.tuned(builtin_token_delay=0.05, run_slots=1)
     async with running(one_slot):
         first, first_frames, first_done = await client.open_stream(LONG_REPLY)
         await _until(first_frames, lambda f: f.event == "delta")
@@ -383,9 +383,7 @@ async def test_a_streamed_run_waits_for_a_run_slot_like_a_plain_one(
 async def test_more_runs_than_a_user_may_have_going_are_refused_429_with_retry_after(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
 ) -> None:
-    capped = settings.model_copy(
-        update={"builtin_token_delay": 0.1, "max_runs_per_user": 2, "max_runs_per_tenant": 10}
-    )
+    capped = settings.tuned(builtin_token_delay=0.1, max_runs_per_user=2, max_runs_per_tenant=10)
     colleague = ChatClient(broker, principal(user="u_bob"))
     async with running(capped):
         async with _going(client, 2):
@@ -407,9 +405,7 @@ async def test_more_runs_than_a_user_may_have_going_are_refused_429_with_retry_a
 async def test_more_runs_than_a_tenant_may_have_going_are_refused_429_with_retry_after(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
 ) -> None:
-    capped = settings.model_copy(
-        update={"builtin_token_delay": 0.1, "max_runs_per_user": 2, "max_runs_per_tenant": 3}
-    )
+    capped = settings.tuned(builtin_token_delay=0.1, max_runs_per_user=2, max_runs_per_tenant=3)
     bob = ChatClient(broker, principal(user="u_bob"))
     eve = ChatClient(broker, principal(user="u_eve"))
     elsewhere = ChatClient(broker, principal(tenant="t_beta", user="u_zed"))

@@ -89,7 +89,7 @@ async def test_conversation_continues_across_a_service_restart_with_its_memory(
 async def test_two_concurrent_messages_to_one_conversation_do_not_interleave(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
 ) -> None:
-    slow = settings.model_copy(update={"builtin_token_delay": 0.02})
+    slow = settings.tuned(builtin_token_delay=0.02)
     async with running(slow):
         opening = await client.chat("Hello!")
         conversation = opening["conversation_id"]
@@ -199,7 +199,7 @@ async def test_the_model_sees_only_as_much_history_as_the_token_budget_allows(
     settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
 ) -> None:
     filler = "Tell me more about it. " + "This sentence only pads the conversation out. " * 12
-    async with running(settings.model_copy(update={"history_token_budget": 256})):
+    async with running(settings.tuned(history_token_budget=256)):
         opening = await client.chat("My code word is falcon.")
         conversation = opening["conversation_id"]
         recent = await client.chat("What is my code word?", conversation_id=conversation)

@@ -283,19 +283,20 @@ async def serve_gateway(settings: GatewaySettings) -> AsyncIterator[RunningGatew
         await task
 
 
-def gateway_settings(nats_url: str, redis_url: str, **overrides: Any) -> GatewaySettings:
+def gateway_settings(
+    nats_url: str, redis_url: str, *, tuning: dict[str, Any] | None = None, **overrides: Any
+) -> GatewaySettings:
     values: dict[str, Any] = {
         "environment": "test",
         "nats_url": nats_url,
         "redis_url": redis_url,
         "log_level": "WARNING",
-        "rpc_timeout": 1.0,
-        "ping_timeout": 0.5,
         "stripe_webhook_secrets": "whsec_current,whsec_previous",
         "metrics_port": 0,  # any free port: many gateways run at once
     }
     values.update(overrides)
-    return GatewaySettings(**values)
+    quick = {"rpc_timeout": 1.0, "ping_timeout": 0.5}
+    return GatewaySettings(**values).tuned(**(quick | (tuning or {})))
 
 
 @pytest.fixture
@@ -445,8 +446,7 @@ class ThreadedStack:
             settings = gateway_settings(
                 self.nats_url,
                 self.redis_url,
-                rate_limits=GENEROUS_LIMITS,
-                rpc_timeout=5.0,
+                tuning={"rate_limits": GENEROUS_LIMITS, "rpc_timeout": 5.0},
                 **self.logins.login("gateway"),
             )
             async with running(*fakes), serve_gateway(settings) as gateway:

@@ -146,7 +146,7 @@ async def test_slow_service_answers_504_within_the_timeout(
         await asyncio.sleep(3)
 
     await spawn_fake("chat", {"agents.list": slow})
-    async with start_gateway(rpc_timeout=0.3) as gw:
+    async with start_gateway(tuning={"rpc_timeout": 0.3}) as gw:
         started = time.monotonic()
         response = await gw.client.get("/api/v1/agents", headers=tokens.bearer())
         elapsed = time.monotonic() - started
@@ -165,8 +165,10 @@ async def test_without_signing_keys_token_routes_answer_503_not_401(
     assert response.headers["retry-after"] == "2"
 
 
-async def test_body_over_the_limit_is_refused_with_413(start_gateway: Any, fake_auth: Any) -> None:
-    async with start_gateway(max_body_bytes=2048) as gw:
+async def test_body_over_the_limit_is_refused_with_413(
+    start_gateway: StartGateway, fake_auth: FakeAuth
+) -> None:
+    async with start_gateway(tuning={"max_body_bytes": 2048}) as gw:
         big = {"email": "a@example.com", "password": "x" * 4000, "tenant_name": "t"}
         declared = await gw.client.post("/api/v1/auth/register", json=big)
 
@@ -246,7 +248,7 @@ async def post_chat_to_a_dead_replica(
         await released.wait()
 
     chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": status})
-    async with start_gateway(sse_run_check=0.3) as gw:
+    async with start_gateway(tuning={"sse_run_check": 0.3}) as gw:
         started = time.monotonic()
         try:
             response = await gw.client.post(
@@ -306,7 +308,7 @@ async def test_a_long_chat_is_watched_until_its_reply_comes(
         return {"stream_id": body["stream_id"], "status": "running"}
 
     await spawn_fake("chat", {"chat": slow, "stream.status": status})
-    async with start_gateway(sse_run_check=0.3) as gw:
+    async with start_gateway(tuning={"sse_run_check": 0.3}) as gw:
         response = await gw.client.post(
             "/api/v1/chat", json={"message": "hello"}, headers=tokens.bearer()
         )

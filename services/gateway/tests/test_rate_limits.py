@@ -24,11 +24,13 @@ def limits(**groups: dict[str, tuple[int, float]]) -> dict[str, Any]:
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {
-        "rate_limits": limits(
-            authenticated={"user": (3, 60), "tenant": (5, 60)},
-            anonymous={"ip": (4, 60)},
-            strict={"ip": (2, 60)},
-        )
+        "tuning": {
+            "rate_limits": limits(
+                authenticated={"user": (3, 60), "tenant": (5, 60)},
+                anonymous={"ip": (4, 60)},
+                strict={"ip": (2, 60)},
+            )
+        }
     }
 
 
@@ -97,7 +99,7 @@ async def test_redis_down_refuses_limited_routes_but_not_health(
 
 async def test_health_fails_closed_when_configured(start_gateway: Any, fake_auth: Any) -> None:
     async with start_gateway(
-        redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_fail_open_edge=False
+        redis_url=f"redis://127.0.0.1:{free_port()}/0", tuning={"rate_limit_fail_open_edge": False}
     ) as gw:
         assert (await gw.client.get("/health")).status_code == 503
 

@@ -102,7 +102,7 @@ async def test_chat_stream_with_chat_away_is_503(client: Any, tokens: Any) -> No
 async def test_silent_run_gets_heartbeats_then_ends_with_an_error(
     start_gateway: Any, fake_auth: Any, fake_chat: Any, tokens: Any
 ) -> None:
-    async with start_gateway(sse_heartbeat=0.1, sse_idle_timeout=0.5) as gw:
+    async with start_gateway(tuning={"sse_heartbeat": 0.1, "sse_idle_timeout": 0.5}) as gw:
         events = await collect(gw.client, tokens.bearer(), "hang")
     assert [e.get("event") for e in events[:2]] == ["conversation", "agent"]
     assert {"comment": "keep-alive"} in events
@@ -168,7 +168,7 @@ async def test_billing_stream_relays_the_tenants_events_only(
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"sse_max_per_user": 1, "sse_heartbeat": 0.2}
+    return {"tuning": {"sse_max_per_user": 1, "sse_heartbeat": 0.2}}
 
 
 async def test_open_streams_are_capped_per_user(client: Any, tokens: Any) -> None:
@@ -341,7 +341,7 @@ async def test_stream_ends_when_its_access_token_expires(
 ) -> None:
     headers = tokens.bearer(exp=int(time.time()) + 3)
     async with (
-        start_gateway(token_leeway=0) as gw,
+        start_gateway(tuning={"token_leeway": 0}) as gw,
         gw.client.stream(method, path, json=body, headers=headers) as stream,
     ):
         assert stream.status_code == 200
@@ -370,17 +370,13 @@ async def test_every_replica_ends_its_own_streams_of_a_revoked_session(
 async def test_stream_whose_revocation_this_replica_missed_ends_at_its_next_heartbeat(
     start_gateway: Any, fake_auth: Any, tokens: Any, redis_url: str
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        async with (
-            start_gateway(sse_heartbeat=0.2) as gw,
-            gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_missed")) as stream,
-        ):
-            assert stream.status_code == 200
-            # Stored by another replica while this one's NATS connection was down: no event here.
-            until = datetime.now(UTC) + timedelta(minutes=10)
-            assert await RevokedSessions(redis).revoke("s_missed", until=until)
-            ended = await last_event(stream)
-    finally:
-        await redis.aclose()
+    async with (
+        start_gateway(tuning={"sse_heartbeat": 0.2}) as gw,
+        gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_missed")) as stream,
+    ):
+        assert stream.status_code == 200
+        # Stored by another replica while this one's NATS connection was down: no event here.
+        until = datetime.now(UTC) + timedelta(minutes=10)
+        assert await RevokedSessions(redis).revoke("s_missed", until=until)
+        ended = await last_event(stream)
     assert ended["data"]["code"] == "session_revoked"

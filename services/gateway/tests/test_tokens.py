@@ -106,14 +106,14 @@ async def test_token_typed_application_at_jwt_passes(client: Any, tokens: Any) -
 
 
 def test_default_token_algorithms_are_the_ones_the_gateway_accepts() -> None:
-    assert GatewaySettings().token_algorithms == ("Ed25519",)
+    assert GatewaySettings().tuning.token_algorithms == ("Ed25519",)
 
 
 @pytest.mark.parametrize("algorithms", ['["Ed25519", "EdDSA"]', '["HS256"]', '["none"]', "[]"])
 def test_unsupported_token_algorithm_is_refused_at_start_up(
     algorithms: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GATEWAY_TOKEN_ALGORITHMS", algorithms)
+    monkeypatch.setenv("GATEWAY_TUNING__TOKEN_ALGORITHMS", algorithms)
     with pytest.raises(ValidationError, match="token_algorithms"):
         GatewaySettings()
 

@@ -175,7 +175,7 @@ class ServiceRuntime:
         self.instance = settings.service_instance or f"{socket.gethostname()}-{os.getpid()}"
         self.broker: NatsBroker = make_broker(settings, name=name)
         self.publisher = EventPublisher(self.broker)
-        self.rpc = RpcClient(self.broker, timeout=settings.rpc_timeout)
+        self.rpc = RpcClient(self.broker, timeout=settings.tuning.rpc_timeout)
         self.rpc_router = RpcRouter(name)
         self.db: Database | None = None
         self.redis: aioredis.Redis | None = None
@@ -185,7 +185,7 @@ class ServiceRuntime:
                 settings.database_url.get_secret_value(),
                 schema=schema,
                 application_name=f"agentbus-{name}",
-                pool_size=settings.database_pool_size,
+                pool_size=settings.tuning.database_pool_size,
             )
             self.readiness["database"] = self.db.ping
         if use_redis:

@@ -1,7 +1,11 @@
 """Settings from the environment (and ``.env``), one base for every service.
 
 Shared settings keep their plain names (``NATS_URL``, ``DATABASE_URL``, …);
-each service adds its own with a prefix (``AUTH_``, ``CHAT_``, …). Secrets are
+each service adds its own with a prefix (``AUTH_``, ``CHAT_``, …). A setting is
+what an operator decides, or what the deployment sets for each process
+(``deployment_setting``); engineering knobs live in one nested ``tuning`` model
+per service, read as ``AUTH_TUNING__ARGON2_TIME_COST=…`` or as JSON in
+``AUTH_TUNING`` (``docs/settings.md`` lists them all). Secrets are
 ``SecretStr`` so they never reach a log or a repr. Development defaults for
 secrets start with ``dev-insecure-``; in ``ENVIRONMENT=production`` the
 settings refuse to load, naming each setting at fault, while any secret (or any
@@ -19,8 +23,10 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentbus_shared.manifest import ServiceManifest
 
 DEV_SECRET_PREFIX = "dev-insecure-"  # noqa: S105 - the marker of development secrets
 DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/agentbus"
@@ -43,8 +49,33 @@ class InsecureProductionSettings(ValueError):
 
 
 def env(*names: str) -> Any:
-    """Read a field from exactly these environment variable names (no prefix)."""
+    """Read a field from exactly these environment variable names (no prefix); the first
+    one set wins."""
     return AliasChoices(*names)
+
+
+SET_BY_DEPLOYMENT: dict[str, Any] = {"set_by": "deployment"}
+"""``json_schema_extra`` of a setting that compose, the Kubernetes manifests and ``agentbus dev``
+set for each process (its address, port, bus user, store URLs): not an operator's decision."""
+
+
+def deployment_setting(default: Any, **kwargs: Any) -> Any:
+    """A field the deployment sets for each process (see ``SET_BY_DEPLOYMENT``)."""
+    return Field(default, json_schema_extra=SET_BY_DEPLOYMENT, **kwargs)
+
+
+class ServiceTuning(BaseModel):
+    """Engineering knobs of every process. The defaults are the tested values: change one to
+    test, to measure, or on an engineer's advice. A service's tuning extends this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpc_timeout: float = Field(
+        5.0, gt=0, description="seconds a call waits for another service's answer on the bus"
+    )
+    database_pool_size: int = Field(
+        10, ge=1, description="connections kept to PostgreSQL (plus as many overflow connections)"
+    )
 
 
 class ServiceSettings(BaseSettings):
@@ -53,50 +84,125 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
+        env_nested_delimiter="__",
         extra="ignore",
         populate_by_name=True,
     )
 
-    environment: Environment = Field(Environment.DEVELOPMENT, validation_alias=env("ENVIRONMENT"))
-    service_instance: str = Field("", validation_alias=env("SERVICE_INSTANCE"))
-
-    nats_url: str = Field(DEV_NATS_URL, validation_alias=env("NATS_URL"))
-    nats_user: str | None = Field(None, validation_alias=env("NATS_USER"))
-    nats_password: SecretStr | None = Field(None, validation_alias=env("NATS_PASSWORD"))
-    nats_creds_file: str | None = Field(None, validation_alias=env("NATS_CREDS_FILE"))
-    nats_tls_ca_file: str | None = Field(None, validation_alias=env("NATS_TLS_CA_FILE"))
-    nats_stream_replicas: int = Field(1, ge=1, le=5, validation_alias=env("NATS_STREAM_REPLICAS"))
-
-    database_url: SecretStr = Field(
-        SecretStr(DEV_DATABASE_URL), validation_alias=env("DATABASE_URL")
+    # ---------------------------------------------------------------- what an operator decides
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        validation_alias=env("ENVIRONMENT"),
+        description="development, test or production; production refuses development secrets",
     )
-    database_pool_size: int = Field(10, ge=1, validation_alias=env("DATABASE_POOL_SIZE"))
-    redis_url: SecretStr = Field(SecretStr(DEV_REDIS_URL), validation_alias=env("REDIS_URL"))
-
-    http_host: str = Field("127.0.0.1", validation_alias=env("HTTP_HOST"))
-    http_port: int = Field(8000, ge=0, le=65535, validation_alias=env("HTTP_PORT"))
-
-    log_level: str = Field("INFO", validation_alias=env("LOG_LEVEL"))
-    log_format: str = Field("json", pattern="^(json|console)$", validation_alias=env("LOG_FORMAT"))
-
-    otel_endpoint: str | None = Field(None, validation_alias=env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    log_level: str = Field(
+        "INFO", validation_alias=env("LOG_LEVEL"), description="DEBUG, INFO, WARNING or ERROR"
+    )
+    log_format: str = Field(
+        "json",
+        pattern="^(json|console)$",
+        validation_alias=env("LOG_FORMAT"),
+        description="json (one object per line) or console (for a person)",
+    )
+    otel_endpoint: str | None = Field(
+        None,
+        validation_alias=env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OpenTelemetry collector (OTLP/HTTP) receiving traces; unset: no traces",
+    )
     otel_sample_ratio: float = Field(
-        0.1, ge=0.0, le=1.0, validation_alias=env("OTEL_TRACES_SAMPLER_ARG")
+        0.1,
+        ge=0.0,
+        le=1.0,
+        validation_alias=env("OTEL_TRACES_SAMPLER_ARG"),
+        description="share of root traces kept (traces started upstream follow their parent)",
     )
 
-    rpc_timeout: float = Field(5.0, gt=0, validation_alias=env("RPC_TIMEOUT"))
+    # ---------------------------------------------------------------- set by the deployment
+    service_instance: str = deployment_setting(
+        "",
+        validation_alias=env("SERVICE_INSTANCE"),
+        description="names this process in logs and ping answers (default: host name and pid)",
+    )
+    nats_url: str = deployment_setting(
+        DEV_NATS_URL, validation_alias=env("NATS_URL"), description="the NATS server"
+    )
+    nats_user: str | None = deployment_setting(
+        None,
+        validation_alias=env("NATS_USER"),
+        description="the process's bus user (with NATS_PASSWORD; wins over credentials in "
+        "NATS_URL)",
+    )
+    nats_password: SecretStr | None = deployment_setting(
+        None, validation_alias=env("NATS_PASSWORD"), description="the bus user's password"
+    )
+    nats_creds_file: str | None = deployment_setting(
+        None,
+        validation_alias=env("NATS_CREDS_FILE"),
+        description="a NATS credentials file (JWT + NKey) instead of user and password",
+    )
+    nats_tls_ca_file: str | None = deployment_setting(
+        None,
+        validation_alias=env("NATS_TLS_CA_FILE"),
+        description="CA bundle that signed the NATS server certificate (TLS on the bus)",
+    )
+    nats_stream_replicas: int = deployment_setting(
+        1,
+        ge=1,
+        le=5,
+        validation_alias=env("NATS_STREAM_REPLICAS"),
+        description="replicas of each JetStream stream and bucket (1 on one node, 3 on the "
+        "Kubernetes cluster)",
+    )
+    database_url: SecretStr = deployment_setting(
+        SecretStr(DEV_DATABASE_URL),
+        validation_alias=env("DATABASE_URL"),
+        description="PostgreSQL; production refuses a URL without a password",
+    )
+    redis_url: SecretStr = deployment_setting(
+        SecretStr(DEV_REDIS_URL),
+        validation_alias=env("REDIS_URL"),
+        description="Redis; production refuses a URL without a password",
+    )
+    http_host: str = deployment_setting(
+        "127.0.0.1", validation_alias=env("HTTP_HOST"), description="address the HTTP server binds"
+    )
+    http_port: int = deployment_setting(
+        8000,
+        ge=0,
+        le=65535,
+        validation_alias=env("HTTP_PORT"),
+        description="port of health, readiness and metrics (the gateway's public API)",
+    )
 
+    tuning: ServiceTuning = Field(default_factory=ServiceTuning)
+
+    manifest: ClassVar[ServiceManifest | None] = None
+    """The service these settings belong to: production demands a password in the URL of each
+    store its manifest declares (``schema``: PostgreSQL, ``needs_redis``: Redis)."""
     uses_database: ClassVar[bool] = True
-    """Whether the process connects to PostgreSQL (production then needs a password in the URL)."""
+    """Whether the process connects to PostgreSQL (production then needs a password in the URL);
+    taken from ``manifest`` when there is one, declared by tools that have none."""
     uses_redis: ClassVar[bool] = True
-    """Whether the process connects to Redis (production then needs a password in the URL)."""
+    """Whether the process connects to Redis; taken from ``manifest`` like ``uses_database``."""
     secret_keys: ClassVar[tuple[str, ...]] = ()
     """Fields holding keys (a comma-separated list allowed): in production each one must be
     at least ``MIN_KEY_LENGTH`` characters, look random, and differ from every other key."""
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.manifest is not None:
+            cls.uses_database = cls.manifest.schema is not None
+            cls.uses_redis = cls.manifest.needs_redis
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    def tuned(self, **knobs: Any) -> Self:
+        """A copy with these ``tuning`` knobs changed, validated (tests and benchmarks)."""
+        tuning = self.tuning.model_validate({**self.tuning.model_dump(), **knobs})
+        return self.model_copy(update={"tuning": tuning})
 
     @model_validator(mode="after")
     def _refuse_insecure_settings_in_production(self) -> Self:

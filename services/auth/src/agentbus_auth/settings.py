@@ -1,4 +1,4 @@
-"""Settings of the auth service: the shared ones plus ``AUTH_*``."""
+"""Settings of the auth service: the shared ones plus ``AUTH_*``, and its tuning (``AUTH_TUNING``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentbus_auth.manifest import MANIFEST
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
-from agentbus_shared.settings import ServiceSettings, env
+from agentbus_shared.manifest import ServiceManifest
+from agentbus_shared.settings import ServiceSettings, ServiceTuning, deployment_setting, env
 
 SignupPolicy = Literal["public", "invite_only", "approval"]
 MailBackend = Literal["file", "smtp"]
@@ -19,64 +21,119 @@ HOUR = 3600
 DAY = 24 * HOUR
 
 
-class AuthSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AUTH_")
-    secret_keys: ClassVar[tuple[str, ...]] = ("key_encryption_key", "code_key")
+class AuthTuning(ServiceTuning):
+    """Token lifetimes, password hashing, lockout and code limits of the auth service."""
 
     # ---------------------------------------------------------------- tokens
-    issuer: str = TOKEN_ISSUER
-    audience: str = TOKEN_AUDIENCE
-    access_token_ttl: int = Field(15 * MINUTE, ge=60, le=DAY)
-    refresh_token_ttl: int = Field(14 * DAY, ge=MINUTE, description="idle lifetime of a session")
-    session_max_age: int = Field(30 * DAY, ge=MINUTE, description="absolute lifetime of a session")
-    jwks_max_age: int = Field(5 * MINUTE, ge=0, le=DAY)
-    keys_reload_interval: float = Field(10.0, gt=0, le=300)
-    key_encryption_key: SecretStr = SecretStr("dev-insecure-key-encryption-key")
-    """Encrypts signing keys and TOTP secrets at rest (AES-256-GCM under an HKDF-derived key)."""
+    issuer: str = Field(TOKEN_ISSUER, description="iss of access tokens (the gateway checks it)")
+    audience: str = Field(
+        TOKEN_AUDIENCE, description="aud of access tokens (the gateway checks it)"
+    )
+    access_token_ttl: int = Field(
+        15 * MINUTE, ge=60, le=DAY, description="seconds an access token is valid"
+    )
+    refresh_token_ttl: int = Field(
+        14 * DAY, ge=MINUTE, description="idle lifetime of a session (seconds)"
+    )
+    session_max_age: int = Field(
+        30 * DAY, ge=MINUTE, description="absolute lifetime of a session (seconds)"
+    )
+    jwks_max_age: int = Field(
+        5 * MINUTE, ge=0, le=DAY, description="seconds clients may cache the JWKS"
+    )
+    keys_reload_interval: float = Field(
+        10.0, gt=0, le=300, description="how often each auth process reloads the signing keys"
+    )
 
     # ---------------------------------------------------------------- passwords
-    argon2_time_cost: int = Field(2, ge=1)
-    argon2_memory_kib: int = Field(19 * 1024, ge=8 * 1024)
-    argon2_parallelism: int = Field(1, ge=1)
-    hash_workers: int = Field(0, ge=0, description="threads for password hashing; 0 = one per core")
-    password_min_length: int = Field(12, ge=8)
-    password_history: int = Field(5, ge=0, le=24)
+    argon2_time_cost: int = Field(
+        2, ge=1, description="argon2id passes (hashes are upgraded at the next login)"
+    )
+    argon2_memory_kib: int = Field(19 * 1024, ge=8 * 1024, description="argon2id memory (KiB)")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes")
+    hash_workers: int = Field(0, ge=0, description="threads hashing passwords; 0: one per core")
+    password_min_length: int = Field(12, ge=8, description="shortest password accepted")
+    password_history: int = Field(
+        5, ge=0, le=24, description="previous passwords that may not be reused"
+    )
 
     # ---------------------------------------------------------------- lockout and throttling
-    lockout_threshold: int = Field(5, ge=1)
-    lockout_window: int = Field(15 * MINUTE, ge=1)
-    lockout_base: int = Field(MINUTE, ge=1, description="first lock; each further lock doubles it")
-    lockout_max: int = Field(HOUR, ge=1)
-    ip_failure_limit: int = Field(50, ge=1)
-    ip_failure_window: int = Field(15 * MINUTE, ge=1)
+    lockout_threshold: int = Field(
+        5, ge=1, description="failed logins within lockout_window that lock an account"
+    )
+    lockout_window: int = Field(15 * MINUTE, ge=1, description="seconds failures are counted")
+    lockout_base: int = Field(
+        MINUTE, ge=1, description="first lock (seconds); each further lock doubles it"
+    )
+    lockout_max: int = Field(HOUR, ge=1, description="longest lock (seconds)")
+    ip_failure_limit: int = Field(
+        50, ge=1, description="failed logins from one IP within ip_failure_window before throttling"
+    )
+    ip_failure_window: int = Field(15 * MINUTE, ge=1, description="seconds IP failures count")
 
     # ---------------------------------------------------------------- one-time codes, MFA, invites
-    code_key: SecretStr = SecretStr("dev-insecure-code-key")
-    """HMAC key of one-time codes, recovery codes and invite tokens."""
-    verify_code_ttl: int = Field(HOUR, ge=MINUTE)
-    reset_code_ttl: int = Field(15 * MINUTE, ge=MINUTE)
-    code_attempts: int = Field(5, ge=1)
-    code_requests_per_hour: int = Field(5, ge=1)
-    mfa_challenge_ttl: int = Field(5 * MINUTE, ge=30)
-    mfa_challenge_attempts: int = Field(5, ge=1)
-    totp_issuer: str = "Agentbus"
-    invite_ttl: int = Field(7 * DAY, ge=HOUR)
-
-    # ---------------------------------------------------------------- tenants
-    signup_policy: SignupPolicy = "public"
+    verify_code_ttl: int = Field(HOUR, ge=MINUTE, description="email verification code lifetime")
+    reset_code_ttl: int = Field(15 * MINUTE, ge=MINUTE, description="password reset code lifetime")
+    code_attempts: int = Field(5, ge=1, description="wrong attempts a one-time code allows")
+    code_requests_per_hour: int = Field(
+        5, ge=1, description="codes one address may request per hour"
+    )
+    mfa_challenge_ttl: int = Field(
+        5 * MINUTE, ge=30, description="seconds an MFA challenge stays open"
+    )
+    mfa_challenge_attempts: int = Field(5, ge=1, description="wrong codes an MFA challenge allows")
+    invite_ttl: int = Field(7 * DAY, ge=HOUR, description="seconds an invitation stays valid")
 
     # ---------------------------------------------------------------- mail
-    mail_backend: MailBackend = "file"
-    mail_from: str = "Agentbus <no-reply@agentbus.localhost>"
-    mail_dir: str | None = Field(None, description="file backend: default $AGENTBUS_VAR_DIR/mail")
-    var_dir: str = Field("var", validation_alias=env("AGENTBUS_VAR_DIR"))
-    public_url: str = "http://127.0.0.1:8000"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout: float = Field(10.0, gt=0)
+    smtp_timeout: float = Field(10.0, gt=0, description="seconds per SMTP exchange")
+
+
+class AuthSettings(ServiceSettings):
+    """What the auth service reads: keys, sign-up policy, public URL and mail."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTH_")
+    manifest: ClassVar[ServiceManifest | None] = MANIFEST
+    secret_keys: ClassVar[tuple[str, ...]] = ("key_encryption_key", "code_key")
+
+    key_encryption_key: SecretStr = Field(
+        SecretStr("dev-insecure-key-encryption-key"),
+        description="encrypts the signing keys and TOTP secrets at rest (AES-256-GCM); keep it, "
+        "the stored keys cannot be read without it",
+    )
+    code_key: SecretStr = Field(
+        SecretStr("dev-insecure-code-key"),
+        description="HMAC key of one-time codes, recovery codes and invite tokens",
+    )
+    signup_policy: SignupPolicy = Field(
+        "public", description="who may sign up: public, invite_only or approval"
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="public URL of the API, in the links mails contain"
+    )
+    totp_issuer: str = Field("Agentbus", description="product name in authenticator apps and mails")
+
+    # ---------------------------------------------------------------- mail
+    mail_backend: MailBackend = Field(
+        "file", description="smtp in deployment; file writes one file per message (development)"
+    )
+    mail_from: str = Field(
+        "Agentbus <no-reply@agentbus.localhost>", description="sender of every mail"
+    )
+    smtp_host: str = Field("127.0.0.1", description="your mail relay")
+    smtp_port: int = Field(587, ge=1, le=65535, description="the mail relay's port")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="none, starttls or tls; production refuses none"
+    )
+    smtp_username: str | None = Field(None, description="login at the mail relay")
+    smtp_password: SecretStr | None = Field(None, description="password at the mail relay")
+    mail_dir: str | None = deployment_setting(
+        None, description="file backend: where messages go (default $AGENTBUS_VAR_DIR/mail)"
+    )
+    var_dir: str = deployment_setting(
+        "var", validation_alias=env("AGENTBUS_VAR_DIR"), description="the data directory"
+    )
+
+    tuning: AuthTuning = Field(default_factory=AuthTuning)
 
     @property
     def mail_path(self) -> Path:

@@ -68,17 +68,17 @@ def build(
     backend = backend or build_backend(settings, catalog.agents)
     reservations = RunReservations(
         runtime.redis,
-        per_user=settings.max_runs_per_user,
-        per_tenant=settings.max_runs_per_tenant,
-        lease_seconds=settings.lease_seconds,
+        per_user=settings.tuning.max_runs_per_user,
+        per_tenant=settings.tuning.max_runs_per_tenant,
+        lease_seconds=settings.tuning.lease_seconds,
     )
     live = LiveRuns(
         connection,
         db,
         conversations,
         reservations,
-        lease_seconds=settings.lease_seconds,
-        shutdown_grace=settings.shutdown_grace,
+        lease_seconds=settings.tuning.lease_seconds,
+        shutdown_grace=settings.tuning.shutdown_grace,
     )
     chat = ChatService(
         settings=settings,
@@ -90,8 +90,8 @@ def build(
         quota=QuotaGate(
             jetstream,
             runtime.rpc,
-            ttl=settings.entitlements_ttl,
-            stale_ttl=settings.entitlements_stale_ttl,
+            ttl=settings.tuning.entitlements_ttl,
+            stale_ttl=settings.tuning.entitlements_stale_ttl,
             fail_open=settings.quota_fail_open,
         ),
         reservations=reservations,

@@ -69,13 +69,13 @@ def create_app(
             auth_contract.Operation.JWKS,
             None,
             Jwks,
-            timeout=settings.ping_timeout * 2,
+            timeout=settings.tuning.ping_timeout * 2,
         )
 
     keys = KeySetCache(
         fetch_jwks,
-        unknown_kid_cooldown=settings.jwks_refresh_cooldown,
-        retry_interval=settings.jwks_retry_interval,
+        unknown_kid_cooldown=settings.tuning.jwks_refresh_cooldown,
+        retry_interval=settings.tuning.jwks_retry_interval,
     )
     runtime.background("jwks-refresh", keys.keep_fresh)
 
@@ -94,27 +94,27 @@ def create_app(
         runtime.redis,
         TokenVerifier(
             keys,
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            algorithms=settings.token_algorithms,
-            leeway=settings.token_leeway,
+            issuer=settings.tuning.token_issuer,
+            audience=settings.tuning.token_audience,
+            algorithms=settings.tuning.token_algorithms,
+            leeway=settings.tuning.token_leeway,
         ),
         revoked,
         RateLimiter(runtime.redis),
-        settings.rate_limits,
+        settings.tuning.rate_limits,
         fail_open_groups=frozenset({EDGE_GROUP})
-        if settings.rate_limit_fail_open_edge
+        if settings.tuning.rate_limit_fail_open_edge
         else frozenset(),
         session_ends=session_ends,
     )
 
     checks: dict[str, ReadinessCheck] = dict(runtime.readiness)
-    for service in settings.services:
-        checks[service] = _service_ping(runtime, service, settings.ping_timeout)
+    for service in settings.tuning.services:
+        checks[service] = _service_ping(runtime, service, settings.tuning.ping_timeout)
     checks["signing_keys"] = _keys_loaded(keys)
 
     async def readiness() -> tuple[bool, dict[str, str]]:
-        return await check_readiness(checks, timeout=settings.ping_timeout + 1)
+        return await check_readiness(checks, timeout=settings.tuning.ping_timeout + 1)
 
     app = FastAPI(
         title="Agentbus",
@@ -131,7 +131,7 @@ def create_app(
             intake=StripeIntake(
                 EventPublisher(runtime.broker, timeout=2.0, attempts=3),
                 settings.webhook_secrets(),
-                tolerance=settings.stripe_tolerance,
+                tolerance=settings.tuning.stripe_tolerance,
             ),
         )
     )
@@ -142,19 +142,19 @@ def create_app(
             connection=lambda: runtime.broker.connection,
             slots=StreamSlots(
                 runtime.redis,
-                per_user=settings.sse_max_per_user,
-                per_tenant=settings.sse_max_per_tenant,
+                per_user=settings.tuning.sse_max_per_user,
+                per_tenant=settings.tuning.sse_max_per_tenant,
             ),
             session_ends=session_ends,
-            heartbeat=settings.sse_heartbeat,
-            queue_size=settings.sse_queue_size,
-            idle_timeout=settings.sse_idle_timeout,
-            run_check=settings.sse_run_check,
-            start_timeout=settings.rpc_timeout,
+            heartbeat=settings.tuning.sse_heartbeat,
+            queue_size=settings.tuning.sse_queue_size,
+            idle_timeout=settings.tuning.sse_idle_timeout,
+            run_check=settings.tuning.sse_run_check,
+            start_timeout=settings.tuning.rpc_timeout,
         ).router
     )
     Forwarder(
-        guard, rpc, default_timeout=settings.rpc_timeout, run_check=settings.sse_run_check
+        guard, rpc, default_timeout=settings.tuning.rpc_timeout, run_check=settings.tuning.sse_run_check
     ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
     if settings.cors_origins:
@@ -169,7 +169,7 @@ def create_app(
         )
     app.add_middleware(
         RequestContext,
-        max_body_bytes=settings.max_body_bytes,
+        max_body_bytes=settings.tuning.max_body_bytes,
         trusted_proxies=settings.proxy_networks(),
     )
     app.state.settings = settings

@@ -48,7 +48,7 @@ from agentbus_shared.contracts import streams as stream_contracts
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS, BucketSpec, StreamSpec
-from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.settings import ServiceTuning
 
 GATEWAY = "gateway"
 OPS = "ops"
@@ -89,7 +89,7 @@ def longest_reply_wait(routes: Iterable[Route] | None = None) -> float:
     the default RPC timeout every other call (chat's runs alive/cancel, calls between services)
     uses."""
     found = contracts.ROUTES if routes is None else routes
-    default = ServiceSettings.model_fields["rpc_timeout"].default
+    default = ServiceTuning.model_fields["rpc_timeout"].default
     return max([float(default), *(float(r.timeout) for r in found if r.timeout)])
 
 

@@ -89,8 +89,8 @@ class StripeApi:
         client = stripe.StripeClient(
             settings.stripe_api_key.get_secret_value(),
             base_addresses=bases,  # type: ignore[arg-type]
-            max_network_retries=settings.stripe_max_retries,
-            http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout),
+            max_network_retries=settings.tuning.stripe_max_retries,
+            http_client=stripe.HTTPXClient(timeout=settings.tuning.stripe_timeout),
         )
         return cls(client)
 

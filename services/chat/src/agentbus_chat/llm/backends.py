@@ -75,15 +75,15 @@ class _BuiltinProvider(ModelProvider):
 def build_backend(settings: ChatSettings, agents: dict[str, AgentSpec]) -> ModelBackend:
     kind = settings.resolved_backend()
     if kind == "builtin":
-        model = BuiltinModel(agents, token_delay=settings.builtin_token_delay)
+        model = BuiltinModel(agents, token_delay=settings.tuning.builtin_token_delay)
         return ModelBackend(kind, _BuiltinProvider(model), MODEL_NAME, ModelSettings())
     if kind == "openai":
         if settings.openai_api_key is None:
             raise ValueError("the openai backend needs OPENAI_API_KEY")
         client = AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value(),
-            timeout=settings.model_timeout,
-            max_retries=settings.model_max_retries,
+            timeout=settings.tuning.model_timeout,
+            max_retries=settings.tuning.model_max_retries,
         )
         return ModelBackend(
             kind,
@@ -99,8 +99,8 @@ def build_backend(settings: ChatSettings, agents: dict[str, AgentSpec]) -> Model
     client = AsyncOpenAI(
         base_url=settings.model_base_url,
         api_key=api_key,
-        timeout=settings.model_timeout,
-        max_retries=settings.model_max_retries,
+        timeout=settings.tuning.model_timeout,
+        max_retries=settings.tuning.model_max_retries,
     )
     return ModelBackend(
         kind,

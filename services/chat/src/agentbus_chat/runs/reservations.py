@@ -7,7 +7,7 @@ shared by all replicas:
 
 - a place among the tenant's and the user's live runs (``chat:runs:<tenant>``
   and ``chat:runs:<tenant>:<user>``, sorted sets of run ids scored by lease
-  expiry): past ``CHAT_MAX_RUNS_PER_USER`` / ``CHAT_MAX_RUNS_PER_TENANT`` a
+  expiry): past ``CHAT_TUNING__MAX_RUNS_PER_USER`` / ``CHAT_TUNING__MAX_RUNS_PER_TENANT`` a
   run is refused 429 ``too_many_runs``;
 - its message, on the tenant's message counter of the billing period
   (``chat:messages:<tenant>:<period start, epoch s>``): every message chat

@@ -133,9 +133,9 @@ class ChatService:
         self._live = live
         self._connection = connection
         self._instance = instance
-        self._run_slots = asyncio.Semaphore(settings.run_slots)
+        self._run_slots = asyncio.Semaphore(settings.tuning.run_slots)
         self._outbox = Outbox(outbox)
-        self._guardrail = input_screen(settings.max_input_tokens)
+        self._guardrail = input_screen(settings.tuning.max_input_tokens)
 
     # ------------------------------------------------------------ the two entry points
     async def chat(
@@ -216,7 +216,7 @@ class ChatService:
     async def _replica_answers(self, subject: str) -> bool:
         """Whether a replica listens on a run's ``subject`` (False: no responders)."""
         try:
-            await self._connection().request(subject, b"", timeout=self._settings.rpc_timeout)
+            await self._connection().request(subject, b"", timeout=self._settings.tuning.rpc_timeout)
         except nats.errors.NoRespondersError:
             return False
         except (nats.errors.TimeoutError, TimeoutError):
@@ -288,7 +288,7 @@ class ChatService:
                 if request.conversation_id:
                     conversation_id = request.conversation_id
                     claimed = await self._conversations.claim_lease(
-                        session, owner, conversation_id, live.run_id, self._settings.lease_seconds
+                        session, owner, conversation_id, live.run_id, self._settings.tuning.lease_seconds
                     )
                     if not claimed:
                         if await self._conversations.get(session, owner, conversation_id) is None:
@@ -300,7 +300,7 @@ class ChatService:
                         owner,
                         title=title_from(request.message),
                         run_id=live.run_id,
-                        lease_seconds=self._settings.lease_seconds,
+                        lease_seconds=self._settings.tuning.lease_seconds,
                     )
                     conversation_id = str(row.id)
                 await self._runs.start(
@@ -346,7 +346,7 @@ class ChatService:
             self._conversations,
             tenant_id=run.principal.tenant_id,
             conversation_id=run.conversation_id,
-            token_budget=self._settings.history_token_budget,
+            token_budget=self._settings.tuning.history_token_budget,
         )
         await tracker.announce(run.agent)
         outcome = await self._run_agents(run, memory, tracker, ledger, live)
@@ -388,12 +388,12 @@ class ChatService:
             run.message,
             context=context,
             session=memory,
-            max_turns=self._settings.max_turns,
+            max_turns=self._settings.tuning.max_turns,
             run_config=config,
         )
         live.attach(result)
         try:
-            async with asyncio.timeout(self._settings.run_timeout):
+            async with asyncio.timeout(self._settings.tuning.run_timeout):
                 async for event in result.stream_events():
                     await tracker.on_event(event)
             final_output = result.final_output

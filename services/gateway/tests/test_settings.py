@@ -1,0 +1,47 @@
+"""Settings of the gateway: the Stripe webhook secret under either name, and the database it
+never opens."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentbus_gateway.settings import GatewaySettings
+
+LIVE = "whsec_Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"
+PREVIOUS = "whsec_Pn4Rw9Tb2Xc7Vk5Mz1Qh8Jd3Lf6Gs0Ya"
+PRODUCTION_REDIS = "redis://:Str0ng-and-long@redis:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def _no_webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STRIPE_WEBHOOK_SECRETS", "STRIPE_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_single_secret_stripe_names_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", LIVE)
+    assert GatewaySettings(_env_file=None).webhook_secrets() == [LIVE]  # type: ignore[call-arg]
+
+
+def test_the_rotation_list_wins_over_the_single_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_forgotten")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", f"{LIVE},{PREVIOUS}")
+    settings = GatewaySettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.webhook_secrets() == [LIVE, PREVIOUS]
+
+
+def test_production_holds_the_single_secret_to_the_same_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_short")
+    with pytest.raises(ValueError, match="STRIPE_WEBHOOK_SECRETS"):
+        GatewaySettings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", LIVE)
+    assert GatewaySettings(_env_file=None).is_production  # type: ignore[call-arg]
+
+
+def test_the_gateway_needs_no_database_because_its_manifest_declares_none() -> None:
+    assert GatewaySettings.manifest is not None and GatewaySettings.manifest.schema is None
+    assert (GatewaySettings.uses_database, GatewaySettings.uses_redis) == (False, True)
