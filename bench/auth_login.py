@@ -166,7 +166,9 @@ async def measure_tokens(env: dict[str, str], seconds: float) -> list[Result]:
         await ring.load()
     finally:
         await db.dispose()
-    tokens = AccessTokens(ring, issuer=settings.tuning.issuer, audience=settings.tuning.audience, ttl=900)
+    tokens = AccessTokens(
+        ring, issuer=settings.tuning.issuer, audience=settings.tuning.audience, ttl=900
+    )
     scopes = ["conversations:read", "conversations:write", "members:read", "tenant:read"]
 
     def issue() -> str:

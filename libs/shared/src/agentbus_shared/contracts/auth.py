@@ -27,9 +27,9 @@ from agentbus_shared.contracts.http import Route, RouteTable
 SERVICE = "auth"
 
 TOKEN_ISSUER = "agentbus"
-"""Default ``iss`` of access tokens (auth reads ``AUTH_TUNING__ISSUER``; the gateway checks the same)."""
+"""Default ``iss`` of access tokens (auth: ``AUTH_TUNING__ISSUER``; the gateway checks it)."""
 TOKEN_AUDIENCE = "agentbus-api"
-"""Default ``aud`` of access tokens (auth reads ``AUTH_TUNING__AUDIENCE``; the gateway checks the same)."""
+"""Default ``aud`` of access tokens (auth: ``AUTH_TUNING__AUDIENCE``; the gateway checks it)."""
 ACCESS_TOKEN_TYPE = "at+jwt"
 """JOSE header ``typ`` of access tokens (RFC 9068)."""
 
