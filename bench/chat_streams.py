@@ -194,7 +194,7 @@ def start_chat(
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0",
-        "DATABASE_POOL_SIZE": "20",
+        "CHAT_TUNING__DATABASE_POOL_SIZE": "20",
         # One bench user runs 100 streams at once: every one gets a slot and a place.
         "CHAT_TUNING__RUN_SLOTS": "128",
         "CHAT_TUNING__MAX_RUNS_PER_USER": "1000",
