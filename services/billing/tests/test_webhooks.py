@@ -293,8 +293,7 @@ async def test_replay_repairs_an_event_that_was_dead_lettered(
     assert "is not in the plan catalog" in rows[0].last_error
 
     # the operator provisions the missing price (as stripe-setup would), then replays
-    assert billing.runtime.db is not None
-    async with billing.runtime.db.transaction() as session:
+    async with billing.runtime.database.transaction() as session:
         await session.execute(
             text(
                 "INSERT INTO billing.plan_prices (plan, price_id, product_id, lookup_key) "
