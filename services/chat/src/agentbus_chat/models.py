@@ -1,4 +1,4 @@
-"""Tables of the chat service, all in schema ``chat``; tenant and user on every row."""
+"""Tables of the chat service, all in schema ``chat``; tenant and user on every row; its outbox."""
 
 from sqlalchemy import (
     BigInteger,
@@ -16,13 +16,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
-from agentbus_shared.db import outbox_table, processed_events_table, schema_metadata
+from agentbus_shared.db import Outbox, outbox_table, processed_events_table, schema_metadata
 
 SCHEMA = "chat"
 SEARCH_CONFIG = "english"
 metadata = schema_metadata(SCHEMA)
 
-outbox = outbox_table(metadata)
+outbox = Outbox(outbox_table(metadata))
 processed_events = processed_events_table(metadata)
 
 conversations = Table(

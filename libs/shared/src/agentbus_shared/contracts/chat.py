@@ -71,11 +71,20 @@ class StreamRef(Contract):
     stream_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
+RunEnd = Literal["completed", "cancelled", "failed", "interrupted"]
+"""How a run ended."""
+RunStatus = Literal["running", RunEnd]
+"""Where a run stands: ``running`` until it ends."""
+MessageRole = Literal["user", "assistant", "tool"]
+MessageStatus = Literal["complete", "partial", "error"]
+"""``partial``: the reply of a run cancelled or interrupted; ``error``: a message a run refused."""
+
+
 class StreamCancelled(Contract):
     """Answer of ``stream.cancel`` (202): ``cancelling`` while the run stops, else how it already ended."""
 
     stream_id: str
-    status: Literal["cancelling", "completed", "cancelled", "failed", "interrupted"]
+    status: Literal["cancelling", RunEnd]
 
 
 class StreamStatus(Contract):
@@ -86,7 +95,7 @@ class StreamStatus(Contract):
     """
 
     stream_id: str
-    status: Literal["running", "completed", "cancelled", "failed", "interrupted"]
+    status: RunStatus
 
 
 FrameEvent = Literal[
@@ -174,11 +183,11 @@ class MessagesQuery(PageQuery):
 
 class MessageView(Contract):
     id: str
-    role: Literal["user", "assistant", "tool"]
+    role: MessageRole
     agent: str | None = None
     content: str
     created_at: datetime
-    status: Literal["complete", "partial", "error"] = "complete"
+    status: MessageStatus = "complete"
 
 
 class Operation:

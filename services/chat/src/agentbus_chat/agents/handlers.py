@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from agentbus_chat.agents.catalog import AgentCatalog
-from agentbus_shared.bus import CallerPrincipal, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_chat.errors import AgentNotFound
 from agentbus_shared.contracts.chat import AgentView, Operation, ToolsQuery, ToolView
 from agentbus_shared.contracts.common import Page, Scope
-from agentbus_shared.errors import NotFound
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_chat.app import ChatParts
 
 
-class AgentNotFound(NotFound):
-    code = "agent_not_found"
-    default_message = "There is no agent of that name."
+def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
+    ops, catalog = runtime.rpc_router, parts.catalog
 
-
-def register(router: RpcRouter, catalog: AgentCatalog) -> None:
-    @router.operation(Operation.AGENTS_LIST)
-    async def list_agents(principal: CallerPrincipal) -> Page[AgentView]:
-        principal.require(Scope.CONVERSATIONS_READ)
+    @ops.operation(Operation.AGENTS_LIST, scopes={Scope.CONVERSATIONS_READ})
+    async def list_agents() -> Page[AgentView]:
         return Page[AgentView](items=catalog.agent_views())
 
-    @router.operation(Operation.TOOLS_LIST)
-    async def list_tools(query: ToolsQuery, principal: CallerPrincipal) -> Page[ToolView]:
-        principal.require(Scope.CONVERSATIONS_READ)
+    @ops.operation(Operation.TOOLS_LIST, scopes={Scope.CONVERSATIONS_READ})
+    async def list_tools(query: ToolsQuery) -> Page[ToolView]:
         if query.agent is not None and catalog.get(query.agent) is None:
             raise AgentNotFound(details={"agent": query.agent})
         return Page[ToolView](items=catalog.tool_views(query.agent))

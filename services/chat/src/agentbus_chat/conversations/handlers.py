@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agentbus_chat.conversations.service import ConversationService
-from agentbus_shared.bus import CallerPrincipal, Reply, RpcRouter
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import CallerPrincipal, Reply
 from agentbus_shared.contracts.chat import (
     ConversationRef,
     ConversationUpdate,
@@ -14,35 +15,43 @@ from agentbus_shared.contracts.chat import (
     SearchHit,
     SearchQuery,
 )
-from agentbus_shared.contracts.common import Page, PageQuery
+from agentbus_shared.contracts.common import Page, PageQuery, Scope
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_chat.app import ChatParts
+
+READ = {Scope.CONVERSATIONS_READ}
 
 
-def register(router: RpcRouter, service: ConversationService) -> None:
-    @router.operation(Operation.CONVERSATIONS_LIST)
+def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
+    ops, service = runtime.rpc_router, parts.conversations
+
+    @ops.operation(Operation.CONVERSATIONS_LIST, scopes=READ)
     async def list_conversations(
         query: PageQuery, principal: CallerPrincipal
     ) -> Page[ConversationView]:
         return await service.list_recent(principal, limit=query.limit, cursor=query.cursor)
 
-    @router.operation(Operation.CONVERSATIONS_SEARCH)
+    @ops.operation(Operation.CONVERSATIONS_SEARCH, scopes=READ)
     async def search(query: SearchQuery, principal: CallerPrincipal) -> Page[SearchHit]:
         return await service.search(principal, query.q, limit=query.limit, cursor=query.cursor)
 
-    @router.operation(Operation.CONVERSATIONS_GET)
+    @ops.operation(Operation.CONVERSATIONS_GET, scopes=READ)
     async def get(ref: ConversationRef, principal: CallerPrincipal) -> ConversationView:
         return await service.get(principal, ref.conversation_id)
 
-    @router.operation(Operation.CONVERSATIONS_MESSAGES)
+    @ops.operation(Operation.CONVERSATIONS_MESSAGES, scopes=READ)
     async def messages(query: MessagesQuery, principal: CallerPrincipal) -> Page[MessageView]:
         return await service.messages(
             principal, query.conversation_id, limit=query.limit, cursor=query.cursor
         )
 
-    @router.operation(Operation.CONVERSATIONS_UPDATE)
+    @ops.operation(Operation.CONVERSATIONS_UPDATE, scopes={Scope.CONVERSATIONS_WRITE})
     async def rename(cmd: ConversationUpdate, principal: CallerPrincipal) -> ConversationView:
         return await service.rename(principal, cmd.conversation_id, cmd.title)
 
-    @router.operation(Operation.CONVERSATIONS_DELETE)
+    @ops.operation(Operation.CONVERSATIONS_DELETE, scopes={Scope.CONVERSATIONS_DELETE})
     async def delete(ref: ConversationRef, principal: CallerPrincipal) -> Reply[None]:
         await service.delete(principal, ref.conversation_id)
         return Reply(None, status=204)

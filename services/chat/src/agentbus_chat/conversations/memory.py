@@ -27,7 +27,7 @@ from agents.memory.session import SessionABC
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_chat.conversations.repository import ConversationRepository
+from agentbus_chat.conversations import repository
 from agentbus_chat.llm.tokens import item_tokens
 from agentbus_shared.db import Database
 
@@ -41,7 +41,6 @@ class ConversationMemory(SessionABC):
     def __init__(
         self,
         db: Database,
-        repository: ConversationRepository,
         *,
         tenant_id: str,
         conversation_id: str,
@@ -50,7 +49,6 @@ class ConversationMemory(SessionABC):
         self.session_id = conversation_id
         self.session_settings = None
         self._db = db
-        self._repository = repository
         self._tenant_id = tenant_id
         self._budget = token_budget
         self._history: list[Any] | None = None
@@ -64,7 +62,7 @@ class ConversationMemory(SessionABC):
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         if self._history is None:
             async with self._db.session() as session:
-                self._history = await self._repository.memory(
+                self._history = await repository.memory(
                     session, self._tenant_id, self.session_id, token_budget=self._budget
                 )
         items = coherent([*self._history, *self._pending])
@@ -79,7 +77,7 @@ class ConversationMemory(SessionABC):
         if self._pending:
             return self._pending.pop()  # type: ignore[no-any-return]
         async with self._db.transaction() as session:
-            item = await self._repository.pop_memory(session, self._tenant_id, self.session_id)
+            item = await repository.pop_memory(session, self._tenant_id, self.session_id)
         if self._history:
             self._history.pop()
         return item  # type: ignore[no-any-return]
@@ -88,7 +86,7 @@ class ConversationMemory(SessionABC):
         self._pending.clear()
         self._history = []
         async with self._db.transaction() as session:
-            await self._repository.clear_memory(session, self._tenant_id, self.session_id)
+            await repository.clear_memory(session, self._tenant_id, self.session_id)
 
     def append(self, item: Mapping[str, Any]) -> None:
         """Add an item of our own (the partial reply of a cancelled run)."""
@@ -103,7 +101,7 @@ class ConversationMemory(SessionABC):
         if not self._pending:
             return 0
         rows = [(item, item_tokens(item)) for item in self._pending]
-        await self._repository.add_memory(session, self._tenant_id, self.session_id, rows)
+        await repository.add_memory(session, self._tenant_id, self.session_id, rows)
         written = len(self._pending)
         if self._history is not None:
             self._history.extend(self._pending)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Row
-
-from agentbus_chat.conversations.repository import ConversationRepository, Owner
+from agentbus_chat.conversations import repository
+from agentbus_chat.conversations.repository import Conversation, Owner, SearchMatch
+from agentbus_chat.errors import ConversationBusy, ConversationNotFound
 from agentbus_chat.models import outbox
 from agentbus_shared.contracts.chat import (
     ConversationDeleted,
@@ -15,23 +14,12 @@ from agentbus_shared.contracts.chat import (
     MessageView,
     SearchHit,
 )
-from agentbus_shared.contracts.common import Page, Principal, Scope
+from agentbus_shared.contracts.common import Page, Principal
 from agentbus_shared.contracts.events import make_event
-from agentbus_shared.db import Database, Outbox
-from agentbus_shared.errors import Conflict, NotFound
+from agentbus_shared.db import Database
 from agentbus_shared.pagination import decode_cursor, encode_cursor
 
 TITLE_CHARS = 80
-
-
-class ConversationNotFound(NotFound):
-    code = "conversation_not_found"
-    default_message = "The conversation does not exist."
-
-
-class ConversationBusy(Conflict):
-    code = "conversation_busy"
-    default_message = "A reply is still being written in this conversation; try again when it ends."
 
 
 def title_from(message: str) -> str:
@@ -39,31 +27,28 @@ def title_from(message: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def conversation_view(row: Row[Any]) -> ConversationView:
+def conversation_view(conversation: Conversation) -> ConversationView:
     return ConversationView(
-        id=row.id,
-        title=row.title,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_agent=row.last_agent,
+        id=conversation.id,
+        title=conversation.title,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        last_agent=conversation.last_agent,
     )
 
 
 class ConversationService:
-    def __init__(self, db: Database, repository: ConversationRepository) -> None:
+    """The caller's own conversations: list, read, rename, delete, search."""
+
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._repository = repository
-        self._outbox = Outbox(outbox)
 
     async def list_recent(
         self, principal: Principal, *, limit: int, cursor: str | None
     ) -> Page[ConversationView]:
-        principal.require(Scope.CONVERSATIONS_READ)
         after = decode_cursor(cursor, datetime, str) if cursor else None
         async with self._db.session() as session:
-            rows = await self._repository.page(
-                session, Owner.of(principal), limit=limit + 1, after=after
-            )
+            rows = await repository.page(session, Owner.of(principal), limit=limit + 1, after=after)
         items = [conversation_view(r) for r in rows[:limit]]
         next_cursor = (
             encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id)
@@ -73,9 +58,8 @@ class ConversationService:
         return Page[ConversationView](items=items, next_cursor=next_cursor)
 
     async def get(self, principal: Principal, conversation_id: str) -> ConversationView:
-        principal.require(Scope.CONVERSATIONS_READ)
         async with self._db.session() as session:
-            row = await self._repository.get(session, Owner.of(principal), conversation_id)
+            row = await repository.by_id(session, Owner.of(principal), conversation_id)
         if row is None:
             raise ConversationNotFound()
         return conversation_view(row)
@@ -83,13 +67,12 @@ class ConversationService:
     async def messages(
         self, principal: Principal, conversation_id: str, *, limit: int, cursor: str | None
     ) -> Page[MessageView]:
-        principal.require(Scope.CONVERSATIONS_READ)
         owner = Owner.of(principal)
         (after_seq,) = decode_cursor(cursor, int) if cursor else (None,)
         async with self._db.session() as session:
-            if await self._repository.get(session, owner, conversation_id) is None:
+            if await repository.by_id(session, owner, conversation_id) is None:
                 raise ConversationNotFound()
-            rows = await self._repository.messages_page(
+            rows = await repository.messages_page(
                 session, owner, conversation_id, limit=limit + 1, after_seq=after_seq
             )
         items = [
@@ -109,9 +92,8 @@ class ConversationService:
     async def rename(
         self, principal: Principal, conversation_id: str, title: str
     ) -> ConversationView:
-        principal.require(Scope.CONVERSATIONS_WRITE)
         async with self._db.transaction() as session:
-            row = await self._repository.rename(
+            row = await repository.rename(
                 session, Owner.of(principal), conversation_id, title.strip() or title
             )
         if row is None:
@@ -120,17 +102,15 @@ class ConversationService:
 
     async def delete(self, principal: Principal, conversation_id: str) -> None:
         """Gone from lists, search and agent memory; refused while a run writes into it."""
-        principal.require(Scope.CONVERSATIONS_DELETE)
         owner = Owner.of(principal)
         async with self._db.transaction() as session:
-            row = await self._repository.get(session, owner, conversation_id)
-            if row is None:
+            conversation = await repository.by_id(session, owner, conversation_id)
+            if conversation is None:
                 raise ConversationNotFound()
-            lease = row.lease_expires_at
-            if row.active_run_id is not None and lease is not None and lease > datetime.now(UTC):
+            if conversation.leased_at(datetime.now(UTC)):
                 raise ConversationBusy("Cancel the running reply before deleting the conversation.")
-            await self._repository.soft_delete(session, owner, conversation_id)
-            await self._outbox.emit(
+            await repository.soft_delete(session, owner, conversation_id)
+            await outbox.emit(
                 session,
                 make_event(
                     ConversationDeleted(
@@ -146,10 +126,9 @@ class ConversationService:
     async def search(
         self, principal: Principal, q: str, *, limit: int, cursor: str | None
     ) -> Page[SearchHit]:
-        principal.require(Scope.CONVERSATIONS_READ)
         after = decode_cursor(cursor, float, int) if cursor else None
         async with self._db.session() as session:
-            rows = await self._repository.search(
+            rows = await repository.search(
                 session, Owner.of(principal), q, limit=limit + 1, after=after
             )
         items = [_hit(r) for r in rows[:limit]]
@@ -163,17 +142,17 @@ class ConversationService:
     ) -> list[SearchHit]:
         """The search the ``search_conversations`` tool runs for the run's own user."""
         async with self._db.session() as session:
-            rows = await self._repository.search(
+            rows = await repository.search(
                 session, Owner(tenant_id, user_id), query, limit=limit, exclude_run=exclude_run
             )
         return [_hit(r) for r in rows]
 
 
-def _hit(row: Row[Any]) -> SearchHit:
+def _hit(match: SearchMatch) -> SearchHit:
     return SearchHit(
-        conversation_id=row.conversation_id,
-        message_id=row.id,
-        snippet=row.snippet,
-        rank=float(row.rank),
-        created_at=row.created_at,
+        conversation_id=match.conversation_id,
+        message_id=match.message_id,
+        snippet=match.snippet,
+        rank=match.rank,
+        created_at=match.created_at,
     )

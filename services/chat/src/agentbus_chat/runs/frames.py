@@ -33,27 +33,30 @@ class SilentSink:
         self.terminated = False
 
     async def emit(self, event: FrameEvent, data: dict[str, Any]) -> None:
+        self._number(event)
+
+    def _number(self, event: FrameEvent) -> int | None:
+        """The frame's number; None after the terminal frame (nothing goes out any more)."""
         if self.terminated:
-            return
+            return None
         self.frames += 1
         self.terminated = event in TERMINAL_EVENTS
+        return self.frames
 
 
-class NatsFrameSink:
+class NatsFrameSink(SilentSink):
     """Publishes frames on the run's stream subject (core NATS: the gateway relays them live)."""
 
     def __init__(self, connection: NatsClient, stream_id: str) -> None:
+        super().__init__()
         self._connection = connection
         self.subject = subjects.chat_stream(stream_id)
-        self.frames = 0
-        self.terminated = False
 
     async def emit(self, event: FrameEvent, data: dict[str, Any]) -> None:
-        if self.terminated:
+        seq = self._number(event)
+        if seq is None:
             return
-        self.frames += 1
-        self.terminated = event in TERMINAL_EVENTS
-        frame = StreamFrame(seq=self.frames, event=event, data=data)
+        frame = StreamFrame(seq=seq, event=event, data=data)
         try:
             await self._connection.publish(self.subject, frame.model_dump_json().encode())
             if self.terminated:

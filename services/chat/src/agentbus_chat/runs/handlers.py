@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from nats.aio.client import Client as NatsClient
+from typing import TYPE_CHECKING
 
 from agentbus_chat.runs.frames import NatsFrameSink
-from agentbus_chat.runs.service import ChatService
-from agentbus_shared.bus import CallerPrincipal, Reply, RpcRouter
+from agentbus_shared.bus import CallerPrincipal, Reply
 from agentbus_shared.contracts.chat import (
     ChatCall,
     ChatRequest,
@@ -20,15 +17,24 @@ from agentbus_shared.contracts.chat import (
     StreamStarted,
     StreamStatus,
 )
+from agentbus_shared.contracts.common import Scope
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_chat.app import ChatParts
 
 # POST /chat messages one replica takes off the bus at once. Those beyond its run slots wait
 # in the replica (not in the client library's buffer), where stream.status can see them.
 CHAT_RECEIVERS = 1024
+WRITE = {Scope.CONVERSATIONS_WRITE}
 
 
-def register(router: RpcRouter, service: ChatService, connection: Callable[[], NatsClient]) -> None:
-    @router.operation(
+def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
+    ops, service = runtime.rpc_router, parts.chat
+
+    @ops.operation(
         Operation.CHAT,
+        scopes=WRITE,
         max_workers=CHAT_RECEIVERS,
         description="Send a message; answer with the reply. With a run_ref, stream.status "
         "and stream.cancel reach the run while it lasts.",
@@ -39,24 +45,26 @@ def register(router: RpcRouter, service: ChatService, connection: Callable[[], N
         )
         return await service.chat(principal, request, run_ref=cmd.run_ref)
 
-    @router.operation(
+    @ops.operation(
         Operation.STREAM_START,
+        scopes=WRITE,
         description="Accept a streamed run; frames follow on streams.chat.<stream_id>.",
     )
     async def stream_start(cmd: StreamStart, principal: CallerPrincipal) -> StreamStarted:
         request = ChatRequest(
             message=cmd.message, conversation_id=cmd.conversation_id, agent=cmd.agent
         )
-        sink = NatsFrameSink(connection(), cmd.stream_id)
+        sink = NatsFrameSink(runtime.broker.connection, cmd.stream_id)
         run = await service.start_stream(principal, request, cmd.stream_id, sink)
         return StreamStarted(conversation_id=run.conversation_id, stream_id=cmd.stream_id)
 
-    @router.operation(Operation.STREAM_CANCEL, description="Stop a streamed run.")
+    @ops.operation(Operation.STREAM_CANCEL, scopes=WRITE, description="Stop a streamed run.")
     async def stream_cancel(cmd: StreamRef, principal: CallerPrincipal) -> Reply[StreamCancelled]:
         return Reply(await service.cancel(principal, cmd.stream_id), status=202)
 
-    @router.operation(
+    @ops.operation(
         Operation.STREAM_STATUS,
+        scopes=WRITE,
         description="Whether a streamed run still runs (a run whose replica died: interrupted).",
     )
     async def stream_status(cmd: StreamRef, principal: CallerPrincipal) -> StreamStatus:

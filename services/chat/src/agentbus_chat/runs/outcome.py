@@ -1,58 +1,69 @@
-"""How a run ended, the frame that says so, and the errors a run can answer with."""
+"""A run as accepted, how it ended, the frame and the error that say so, and its usage event."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from agentbus_chat.agents.guardrails import Screening
-from agentbus_shared.contracts.chat import Usage
-from agentbus_shared.errors import (
-    AgentbusError,
-    Conflict,
-    GatewayTimeout,
-    NotFound,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from agentbus_chat.conversations.repository import Owner
+from agentbus_chat.errors import InputRejected, ModelFailed, ShuttingDown
+from agentbus_chat.llm.backends import UsageLedger
+from agentbus_shared.contracts.chat import MessageStatus, RunEnd, Usage, UsageRecorded
+from agentbus_shared.contracts.common import Principal
+from agentbus_shared.contracts.events import CloudEvent, make_event
+from agentbus_shared.errors import AgentbusError, GatewayTimeout
 
-Status = Literal["completed", "cancelled", "failed", "interrupted"]
-
-
-class UnknownAgent(ValidationFailed):
-    code = "unknown_agent"
-    default_message = "There is no agent of that name."
-
-
-class InputRejected(ValidationFailed):
-    code = "input_rejected"
+REPLY_STATUS: dict[RunEnd, MessageStatus] = {
+    "completed": "complete",
+    "cancelled": "partial",
+    "interrupted": "partial",
+    "failed": "error",
+}
+"""The status of the reply a run saves, by how the run ended."""
 
 
-class ModelFailed(AgentbusError):
-    code = "model_failed"
-    status = 502
-    title = "Bad gateway"
-    default_message = "The model could not produce a reply."
+@dataclass(frozen=True)
+class AcceptedRun:
+    """A run accepted and recorded: whose, in which conversation, starting with which agent."""
 
+    run_id: str
+    principal: Principal
+    conversation_id: str
+    agent: str
+    message: str
+    user_message_id: str
+    stream_id: str | None = None
 
-class StreamExists(Conflict):
-    code = "stream_exists"
-    default_message = "A run with this stream id already exists."
+    @property
+    def owner(self) -> Owner:
+        return Owner.of(self.principal)
 
-
-class StreamNotFound(NotFound):
-    code = "stream_not_found"
-    default_message = "There is no stream with this id."
-
-
-class ShuttingDown(ServiceUnavailable):
-    code = "shutting_down"
-    default_message = "This chat replica is shutting down; try again."
+    def usage_event(self, outcome: Outcome, ledger: UsageLedger) -> CloudEvent[UsageRecorded]:
+        """What the run used; its id is the run id (publishing it twice is harmless)."""
+        return make_event(
+            UsageRecorded(
+                run_id=self.run_id,
+                tenant_id=self.principal.tenant_id,
+                user_id=self.principal.subject,
+                conversation_id=self.conversation_id,
+                model=ledger.model or "unknown",
+                agent=outcome.agent,
+                input_tokens=ledger.input_tokens,
+                output_tokens=ledger.output_tokens,
+                messages=1,
+                recorded_at=datetime.now(UTC),
+            ),
+            tenant_id=self.principal.tenant_id,
+            subject=self.conversation_id,
+            event_id=self.run_id,
+        )
 
 
 @dataclass
 class Outcome:
-    status: Status
+    status: RunEnd
     agent: str
     output: str
     usage: Usage

@@ -26,11 +26,12 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
+from agentbus_chat.errors import BillingUnreachable
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts.billing import Entitlements, EntitlementsQuery, Operation
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.contracts.streams import ENTITLEMENTS
-from agentbus_shared.errors import AgentbusError, NotFound, ServiceUnavailable
+from agentbus_shared.errors import AgentbusError, NotFound
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,11 +41,6 @@ _BUS_ERRORS = (
     TimeoutError,
     nats.errors.TimeoutError,
 )
-
-
-class BillingUnreachable(ServiceUnavailable):
-    code = "billing_unavailable"
-    default_message = "Your plan could not be checked right now; try again shortly."
 
 
 class QuotaGate:

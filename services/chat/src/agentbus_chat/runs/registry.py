@@ -25,13 +25,13 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from agentbus_chat.conversations.repository import ConversationRepository
+from agentbus_chat.conversations.repository import renew_leases
 from agentbus_chat.metrics import LIVE_RUNS, RUNS
-from agentbus_chat.runs.repository import RunRepository
+from agentbus_chat.runs.repository import interrupt_abandoned
 from agentbus_chat.runs.reservations import Reservation, RunReservations
 from agentbus_shared.cancellation import raise_if_cancelled
 from agentbus_shared.contracts import subjects
-from agentbus_shared.db import Database
+from agentbus_shared.db import Database, after_commit
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -75,11 +75,12 @@ async def _answer_alive(msg: Msg) -> None:
 
 
 class LiveRuns:
+    """This replica's live runs, by run id."""
+
     def __init__(
         self,
         connection: Callable[[], NatsClient],
         db: Database,
-        conversations: ConversationRepository,
         reservations: RunReservations,
         *,
         lease_seconds: float,
@@ -87,9 +88,7 @@ class LiveRuns:
     ) -> None:
         self._connection = connection
         self._db = db
-        self._conversations = conversations
         self._reservations = reservations
-        self._run_rows = RunRepository()
         self._lease_seconds = lease_seconds
         self._shutdown_grace = shutdown_grace
         self._runs: dict[str, LiveRun] = {}
@@ -180,26 +179,33 @@ class LiveRuns:
         try:
             while True:
                 await asyncio.sleep(self._lease_seconds / 3)
-                run_ids = list(self._runs)
                 try:
                     await self._reservations.renew(
                         [r.reservation for r in self._runs.values() if r.reservation is not None]
                     )
-                    async with self._db.transaction() as session:
-                        if run_ids:
-                            await self._conversations.renew_leases(
-                                session, run_ids, self._lease_seconds
-                            )
-                        abandoned = await self._run_rows.interrupt_abandoned(session)
-                    for run_id, agent in abandoned:
-                        RUNS.labels(agent=agent, outcome="interrupted").inc()
-                        log.warning("run.abandoned", run_id=run_id)
+                    await self._renew_leases()
                 except Exception as exc:
                     raise_if_cancelled()
                     log.warning("run.lease_renewal_failed", error=type(exc).__name__)
         except asyncio.CancelledError:
             await self.shutdown()
             raise
+
+    async def _renew_leases(self) -> None:
+        """Renew the conversation leases of the live runs; record abandoned runs as interrupted."""
+        run_ids = list(self._runs)
+        async with self._db.transaction() as session:
+            if run_ids:
+                await renew_leases(session, run_ids, self._lease_seconds)
+            abandoned = await interrupt_abandoned(session)
+
+            async def count_abandoned() -> None:
+                for run in abandoned:
+                    RUNS.labels(agent=run.agent, outcome="interrupted").inc()
+                    log.warning("run.abandoned", run_id=run.id)
+
+            if abandoned:
+                after_commit(session, count_abandoned)
 
     async def shutdown(self) -> None:
         """Stop every live run: each ends with a terminal frame and its partial reply saved."""

@@ -39,8 +39,8 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from agentbus_chat.errors import RunsUnavailable, TooManyRuns
 from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.errors import RateLimited, ServiceUnavailable
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -119,16 +119,6 @@ UNSETTLED_KEPT = 10_000
 
 RETRY_WHEN_BUSY = 5
 """``Retry-After`` of a run refused for too many live runs: runs take seconds, not minutes."""
-
-
-class TooManyRuns(RateLimited):
-    code = "too_many_runs"
-    default_message = "Too many runs at once; wait for one to end."
-
-
-class RunsUnavailable(ServiceUnavailable):
-    code = "runs_unavailable"
-    default_message = "Runs cannot be started right now; try again shortly."
 
 
 def messages_key(tenant_id: str, period_start: datetime) -> str:

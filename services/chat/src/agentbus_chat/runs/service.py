@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
@@ -42,30 +40,26 @@ from sqlalchemy.exc import IntegrityError
 from agentbus_chat.agents.catalog import TRIAGE
 from agentbus_chat.agents.context import ChatContext
 from agentbus_chat.agents.guardrails import Screening, input_screen
+from agentbus_chat.conversations import repository as conversations
 from agentbus_chat.conversations.memory import ConversationMemory
-from agentbus_chat.conversations.repository import ConversationRepository, Owner
-from agentbus_chat.conversations.service import (
+from agentbus_chat.conversations.repository import Owner
+from agentbus_chat.conversations.service import title_from
+from agentbus_chat.errors import (
     ConversationBusy,
     ConversationNotFound,
-    title_from,
+    ShuttingDown,
+    StreamExists,
+    StreamNotFound,
+    UnknownAgent,
 )
 from agentbus_chat.llm.backends import ModelBackend, RunModelProvider, UsageLedger
 from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
 from agentbus_chat.models import outbox
+from agentbus_chat.runs import repository as runs
 from agentbus_chat.runs.frames import FrameSink, SilentSink
-from agentbus_chat.runs.outcome import (
-    MESSAGES,
-    Outcome,
-    ShuttingDown,
-    Status,
-    StreamExists,
-    StreamNotFound,
-    UnknownAgent,
-    error_for,
-)
+from agentbus_chat.runs.outcome import MESSAGES, REPLY_STATUS, AcceptedRun, Outcome, error_for
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRun, LiveRuns
-from agentbus_chat.runs.repository import RUNNING, RunRepository
 from agentbus_chat.runs.reservations import RunReservations
 from agentbus_chat.runs.tracker import RunTracker
 from agentbus_chat.settings import ChatSettings
@@ -73,47 +67,28 @@ from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.chat import (
     ChatRequest,
     ChatResult,
+    RunEnd,
     StreamCancelled,
     StreamStatus,
     Usage,
-    UsageRecorded,
 )
-from agentbus_shared.contracts.common import Principal, Scope
-from agentbus_shared.contracts.events import make_event
-from agentbus_shared.db import Database, Outbox
-from agentbus_shared.errors import (
-    AgentbusError,
-    GatewayTimeout,
-)
+from agentbus_shared.contracts.common import Principal
+from agentbus_shared.db import Database, after_commit
+from agentbus_shared.errors import AgentbusError, GatewayTimeout
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class AcceptedRun:
-    run_id: str
-    principal: Principal
-    conversation_id: str
-    agent: str
-    message: str
-    user_message_id: str
-    stream_id: str | None = None
-
-    @property
-    def owner(self) -> Owner:
-        return Owner.of(self.principal)
-
-
 class ChatService:
+    """Chat runs: accepted, run, saved and accounted for; cancelled and asked after."""
+
     def __init__(
         self,
         *,
         settings: ChatSettings,
         db: Database,
-        conversations: ConversationRepository,
-        runs: RunRepository,
         team: dict[str, Agent[ChatContext]],
         backend: ModelBackend,
         quota: QuotaGate,
@@ -124,8 +99,6 @@ class ChatService:
     ) -> None:
         self._settings = settings
         self._db = db
-        self._conversations = conversations
-        self._runs = runs
         self._team = team
         self._backend = backend
         self._quota = quota
@@ -134,7 +107,6 @@ class ChatService:
         self._connection = connection
         self._instance = instance
         self._run_slots = asyncio.Semaphore(settings.tuning.run_slots)
-        self._outbox = Outbox(outbox)
         self._guardrail = input_screen(settings.tuning.max_input_tokens)
 
     # ------------------------------------------------------------ the two entry points
@@ -198,25 +170,27 @@ class ChatService:
             ended = None
         return StreamStatus(stream_id=stream_id, status=ended or "running")
 
-    async def _ask_replica(self, principal: Principal, stream_id: str, subject: str) -> Any:
+    async def _ask_replica(
+        self, principal: Principal, stream_id: str, subject: str
+    ) -> RunEnd | None:
         """Request ``subject`` of the replica running the caller's run. None when it answered;
         otherwise how the run ended (already, or ``interrupted`` now: no replica runs it)."""
-        principal.require(Scope.CONVERSATIONS_WRITE)
-        owner = Owner.of(principal)
         async with self._db.session() as session:
-            row = await self._runs.by_stream(session, owner, stream_id)
-        if row is None:
+            run = await runs.by_stream(session, Owner.of(principal), stream_id)
+        if run is None:
             raise StreamNotFound()
-        if row.status != RUNNING:
-            return row.status
+        if run.status != "running":
+            return run.status
         if not await self._replica_answers(subject):
-            return await self._orphaned(row)
+            return await self._orphaned(run)
         return None
 
     async def _replica_answers(self, subject: str) -> bool:
         """Whether a replica listens on a run's ``subject`` (False: no responders)."""
         try:
-            await self._connection().request(subject, b"", timeout=self._settings.tuning.rpc_timeout)
+            await self._connection().request(
+                subject, b"", timeout=self._settings.tuning.rpc_timeout
+            )
         except nats.errors.NoRespondersError:
             return False
         except (nats.errors.TimeoutError, TimeoutError):
@@ -225,11 +199,12 @@ class ChatService:
             ) from None
         return True
 
-    async def _orphaned(self, run: Any) -> str:
+    async def _orphaned(self, run: runs.Run) -> RunEnd:
         """No replica runs ``run`` any more: record it as interrupted and free its conversation."""
         async with self._db.transaction() as session:
-            marked = await self._runs.finish(
+            marked = await runs.finish(
                 session,
+                run.tenant_id,
                 run.id,
                 status="interrupted",
                 agent=run.agent,
@@ -239,10 +214,14 @@ class ChatService:
                 error_code="orphaned",
             )
             if marked:
-                await self._conversations.release_lease(session, run.conversation_id, run.id)
+                await conversations.release_lease(
+                    session, run.tenant_id, run.conversation_id, run.id
+                )
                 return "interrupted"
-            current = await self._runs.get(session, run.id)
-        return str(current.status) if current is not None else "interrupted"
+            current = await runs.by_id(session, run.tenant_id, run.id)
+        if current is None or current.status == "running":
+            return "interrupted"
+        return current.status
 
     # ------------------------------------------------------------ step 1
     async def accept(
@@ -254,7 +233,6 @@ class ChatService:
         the conversation id as early as possible and no later than the reply.
         """
         try:
-            principal.require(Scope.CONVERSATIONS_WRITE)
             if not self._live.accepting:
                 raise ShuttingDown(retry_after=1)
             agent = request.agent or TRIAGE
@@ -287,23 +265,26 @@ class ChatService:
             async with self._db.transaction() as session:
                 if request.conversation_id:
                     conversation_id = request.conversation_id
-                    claimed = await self._conversations.claim_lease(
-                        session, owner, conversation_id, live.run_id, self._settings.tuning.lease_seconds
+                    claimed = await conversations.claim_lease(
+                        session,
+                        owner,
+                        conversation_id,
+                        live.run_id,
+                        self._settings.tuning.lease_seconds,
                     )
                     if not claimed:
-                        if await self._conversations.get(session, owner, conversation_id) is None:
+                        if await conversations.by_id(session, owner, conversation_id) is None:
                             raise ConversationNotFound()
                         raise ConversationBusy(retry_after=1)
                 else:
-                    row = await self._conversations.create(
+                    conversation_id = await conversations.create(
                         session,
                         owner,
                         title=title_from(request.message),
                         run_id=live.run_id,
                         lease_seconds=self._settings.tuning.lease_seconds,
                     )
-                    conversation_id = str(row.id)
-                await self._runs.start(
+                await runs.start(
                     session,
                     owner,
                     run_id=live.run_id,
@@ -312,7 +293,7 @@ class ChatService:
                     agent=agent,
                     instance=self._instance,
                 )
-                message_id = await self._conversations.add_message(
+                message_id = await conversations.add_message(
                     session,
                     owner,
                     conversation_id,
@@ -343,7 +324,6 @@ class ChatService:
         tracker = RunTracker(sink, run.agent)
         memory = ConversationMemory(
             self._db,
-            self._conversations,
             tenant_id=run.principal.tenant_id,
             conversation_id=run.conversation_id,
             token_budget=self._settings.tuning.history_token_budget,
@@ -351,12 +331,9 @@ class ChatService:
         await tracker.announce(run.agent)
         outcome = await self._run_agents(run, memory, tracker, ledger, live)
         try:
-            await self._finish(run, outcome, memory, tracker, ledger)
+            await self._finish(run, outcome, memory, tracker, ledger, live=live)
         except Exception:
             log.exception("run.persist_failed", run_id=run.run_id)
-        else:
-            if ledger.calls:
-                live.usage_recorded = True
         kind, data = outcome.terminal_frame()
         await sink.emit(kind, data)
         RUNS.labels(outcome.agent if outcome.agent in self._team else "other", outcome.status).inc()
@@ -417,7 +394,7 @@ class ChatService:
         usage = Usage(input_tokens=ledger.input_tokens, output_tokens=ledger.output_tokens)
         agent = tracker.agent
         if live.cancel_reason is not None and error is None and final_output is None:
-            status: Status = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
+            status: RunEnd = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
             code = "cancelled" if status == "cancelled" else "shutdown"
             return Outcome(status, agent, tracker.reply, usage, code, MESSAGES[code])
         if error is not None:
@@ -441,11 +418,16 @@ class ChatService:
         memory: ConversationMemory,
         tracker: RunTracker,
         ledger: UsageLedger,
+        *,
+        live: LiveRun,
     ) -> None:
+        """Save what the run produced and its usage event in one transaction; once committed,
+        the run's message counts as spent (it used the model) and its tokens are counted."""
         owner = run.owner
         async with self._db.transaction() as session:
-            if not await self._runs.finish(
+            if not await runs.finish(
                 session,
+                owner.tenant_id,
                 run.run_id,
                 status=outcome.status,
                 agent=outcome.agent,
@@ -456,7 +438,7 @@ class ChatService:
             ):
                 log.warning("run.already_finished", run_id=run.run_id)
             for exchange in tracker.tools:
-                await self._conversations.add_message(
+                await conversations.add_message(
                     session,
                     owner,
                     run.conversation_id,
@@ -465,55 +447,33 @@ class ChatService:
                     agent=exchange.agent,
                     run_id=run.run_id,
                 )
-            reply_status = {
-                "completed": "complete",
-                "cancelled": "partial",
-                "interrupted": "partial",
-            }
             if outcome.output:
-                await self._conversations.add_message(
+                await conversations.add_message(
                     session,
                     owner,
                     run.conversation_id,
                     role="assistant",
                     content=outcome.output,
                     agent=outcome.agent,
-                    status=reply_status.get(outcome.status, "error"),
+                    status=REPLY_STATUS[outcome.status],
                     run_id=run.run_id,
                 )
             if outcome.blocked is not None:
                 memory.discard()
-                await self._conversations.set_message_status(
-                    session, owner, run.user_message_id, "error"
-                )
+                await conversations.set_message_status(session, owner, run.user_message_id, "error")
             elif outcome.status in ("cancelled", "interrupted") and outcome.output:
                 # The SDK keeps the user's turn of a cancelled run but not the partial reply.
                 memory.append({"role": "assistant", "content": outcome.output})
             await memory.flush(session)
-            await self._conversations.end_run(
+            await conversations.end_run(
                 session, owner, run.conversation_id, run.run_id, last_agent=outcome.agent
             )
             if ledger.calls:
-                await self._outbox.emit(session, _usage_event(run, outcome, ledger))
-        RUN_TOKENS.labels("input").inc(ledger.input_tokens)
-        RUN_TOKENS.labels("output").inc(ledger.output_tokens)
+                await outbox.emit(session, run.usage_event(outcome, ledger))
 
+            async def saved() -> None:
+                live.usage_recorded = bool(ledger.calls)
+                RUN_TOKENS.labels("input").inc(ledger.input_tokens)
+                RUN_TOKENS.labels("output").inc(ledger.output_tokens)
 
-def _usage_event(run: AcceptedRun, outcome: Outcome, ledger: UsageLedger) -> Any:
-    return make_event(
-        UsageRecorded(
-            run_id=run.run_id,
-            tenant_id=run.principal.tenant_id,
-            user_id=run.principal.subject,
-            conversation_id=run.conversation_id,
-            model=ledger.model or "unknown",
-            agent=outcome.agent,
-            input_tokens=ledger.input_tokens,
-            output_tokens=ledger.output_tokens,
-            messages=1,
-            recorded_at=datetime.now(UTC),
-        ),
-        tenant_id=run.principal.tenant_id,
-        subject=run.conversation_id,
-        event_id=run.run_id,
-    )
+            after_commit(session, saved)
