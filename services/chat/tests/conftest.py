@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentbus_chat.settings import ChatSettings
@@ -15,7 +15,7 @@ from agentbus_shared.db import async_url
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
 
-from .support import ChatClient, FakeBilling, principal, running
+from .support import ChatClient, FakeBilling, Sql, principal, running
 
 
 @pytest.fixture
@@ -54,11 +54,11 @@ def client(broker: NatsBroker) -> ChatClient:
 
 
 @pytest.fixture
-async def sql(database_url: str) -> AsyncIterator[Callable[..., Any]]:
+async def sql(database_url: str) -> AsyncIterator[Sql]:
     """Run a query against this test's database (to look behind the service)."""
     engine = create_async_engine(async_url(database_url))
 
-    async def run(statement: str, **params: Any) -> list[Any]:
+    async def run(statement: str, **params: object) -> list[Row[Any]]:
         async with engine.begin() as conn:
             result = await conn.execute(text(statement), params)
             return list(result.all()) if result.returns_rows else []

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
+from sqlalchemy import Row
 
 from agentbus_chat.app import build
 from agentbus_chat.llm.backends import ModelBackend
@@ -32,7 +33,7 @@ from agentbus_shared.contracts.billing import (
     SubscriptionView,
     UsageView,
 )
-from agentbus_shared.contracts.chat import StreamFrame
+from agentbus_shared.contracts.chat import SearchHit, StreamFrame
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError
@@ -149,6 +150,22 @@ async def put_entitlements(broker: NatsBroker, value: Entitlements) -> None:
     await kv.put(value.tenant_id, value.model_dump_json().encode())
 
 
+async def no_search(**_: object) -> list[SearchHit]:
+    """The conversation search of a tool set whose searches do not matter."""
+    return []
+
+
+async def no_billing(_: Principal) -> BillingSummary:
+    """The billing summary of a tool set whose billing calls must not happen."""
+    raise AssertionError("unused")
+
+
+class Sql(Protocol):
+    """Runs a statement against the test's database (to look behind the service)."""
+
+    async def __call__(self, statement: str, **params: object) -> list[Row[Any]]: ...
+
+
 @asynccontextmanager
 async def running(
     settings: ChatSettings, backend: ModelBackend | None = None
@@ -215,9 +232,7 @@ class ChatClient:
     async def stream(self, message: str, timeout: float = 30, **extra: Any) -> Stream:
         stream, queue, unsubscribe = await self.open_stream(message, **extra)
         try:
-            async with asyncio.timeout(timeout):
-                while not (await queue.get()).terminal:
-                    pass
+            await next_frame(queue, is_terminal, timeout=timeout)
         finally:
             await unsubscribe()
         return stream
@@ -228,13 +243,22 @@ class ChatClient:
         return caught.value
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:
-    """Poll the async ``check`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+async def next_frame(
+    queue: asyncio.Queue[StreamFrame],
+    wanted: Callable[[StreamFrame], bool],
+    *,
+    timeout: float = 15,
+) -> StreamFrame:
+    """The next ``wanted`` frame of a stream; the frames before it are read and dropped."""
+    async with asyncio.timeout(timeout):
+        while not wanted(frame := await queue.get()):
+            pass
+    return frame
+
+
+def is_delta(frame: StreamFrame) -> bool:
+    return frame.event == "delta"
+
+
+def is_terminal(frame: StreamFrame) -> bool:
+    return frame.terminal

@@ -19,19 +19,10 @@ from agentbus_chat.conversations.memory import coherent
 from agentbus_chat.llm.builtin import BuiltinModel
 from agentbus_chat.llm.reading import MessageStep, ToolCallStep, arithmetic_expression
 from agentbus_chat.llm.tokens import count_tokens, words
-from agentbus_shared.contracts.chat import SearchHit
-from agentbus_shared.contracts.common import Principal
 
+from .support import no_billing, no_search
 
-async def _no_search(**_: Any) -> list[SearchHit]:
-    return []
-
-
-async def _no_billing(_: Principal) -> Any:
-    raise AssertionError("unused")
-
-
-CATALOG = AgentCatalog(DEFAULT_AGENTS, build_tools(search=_no_search, billing=_no_billing))
+CATALOG = AgentCatalog(DEFAULT_AGENTS, build_tools(search=no_search, billing=no_billing))
 SPECS = {spec.name: spec for spec in DEFAULT_AGENTS}
 
 
@@ -341,7 +332,7 @@ def test_trimmed_memory_starts_at_a_user_turn_and_keeps_no_orphan_tool_items() -
 
 
 def test_the_catalog_refuses_an_inconsistent_team() -> None:
-    tools = build_tools(search=_no_search, billing=_no_billing)
+    tools = build_tools(search=no_search, billing=no_billing)
     greedy = AgentSpec(name="triage", description="", instructions="", tools=("billing_summary",))
     lost = AgentSpec(name="triage", description="", instructions="", handoffs=("nobody",))
 

@@ -4,37 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
+from sqlalchemy import Row
 
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.waiting import eventually
 
-from .support import ChatClient, FakeBilling, eventually, running
+from .support import (
+    ChatClient,
+    FakeBilling,
+    Sql,
+    is_delta,
+    is_terminal,
+    next_frame,
+    principal,
+    running,
+)
 
 SUPPORT_QUESTION = "I have a problem: my account settings page is broken."
 USAGE_SUBJECT = "events.chat.t_alpha.usage.recorded"
 
 
 async def _deltas(queue: asyncio.Queue[StreamFrame], count: int) -> None:
-    seen = 0
-    async with asyncio.timeout(10):
-        while seen < count:
-            if (await queue.get()).event == "delta":
-                seen += 1
+    for _ in range(count):
+        await next_frame(queue, is_delta)
 
 
 async def _until_terminal(queue: asyncio.Queue[StreamFrame]) -> StreamFrame:
-    async with asyncio.timeout(10):
-        while True:
-            frame = await queue.get()
-            if frame.terminal:
-                return frame
+    return await next_frame(queue, is_terminal)
 
 
 async def _stop_serving(runtime: ServiceRuntime, operation: str) -> None:
@@ -48,6 +54,28 @@ async def _stop_serving(runtime: ServiceRuntime, operation: str) -> None:
     raise AssertionError(f"no subscriber for {operation}")
 
 
+async def _left_running(sql: Sql, conversation: str, run_id: str, stream_id: str) -> None:
+    """A run of u_ada recorded as ``running``, as a replica that died mid-run leaves it."""
+    await sql(
+        "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
+        "VALUES (:r, 't_alpha', 'u_ada', :c, :s, 'running')",
+        r=run_id,
+        c=conversation,
+        s=stream_id,
+    )
+
+
+async def _leased(sql: Sql, conversation: str, run_id: str, expires_in: timedelta) -> None:
+    """The conversation leased to ``run_id`` until ``expires_in`` from now (past when negative)."""
+    await sql(
+        "UPDATE chat.conversations SET active_run_id = :r, "
+        "lease_expires_at = now() + :expires_in WHERE id = :c",
+        r=run_id,
+        c=conversation,
+        expires_in=expires_in,
+    )
+
+
 async def _usage_events(broker: NatsBroker) -> int:
     info = await broker.connection.jetstream().stream_info(
         CHAT_EVENTS.name, subjects_filter=USAGE_SUBJECT
@@ -56,7 +84,7 @@ async def _usage_events(broker: NatsBroker) -> int:
 
 
 async def test_cancel_on_another_replica_stops_the_stream_with_a_terminal_frame_and_saves_partial_reply(
-    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Sql
 ) -> None:
     slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow) as runner:
@@ -114,8 +142,6 @@ async def test_cancelling_a_finished_stream_reports_how_it_ended(
 async def test_cancelling_someone_elses_stream_is_not_found(
     chat_service: ServiceRuntime, client: ChatClient
 ) -> None:
-    from .support import principal
-
     stream = await client.stream("Hello!")
     stranger = ChatClient(client.broker, principal(tenant="t_beta", user="u_eve"))
 
@@ -125,20 +151,12 @@ async def test_cancelling_someone_elses_stream_is_not_found(
 
 
 async def test_cancelling_a_run_whose_replica_died_marks_it_interrupted_and_frees_the_conversation(
-    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, sql: Sql
 ) -> None:
     opening = await client.chat("Hello!")
     conversation = opening["conversation_id"]
-    await sql(
-        "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
-        "VALUES ('run_dead', 't_alpha', 'u_ada', :c, 's_dead_stream', 'running')",
-        c=conversation,
-    )
-    await sql(
-        "UPDATE chat.conversations SET active_run_id = 'run_dead', "
-        "lease_expires_at = now() + interval '1 hour' WHERE id = :c",
-        c=conversation,
-    )
+    await _left_running(sql, conversation, "run_dead", "s_dead_stream")
+    await _leased(sql, conversation, "run_dead", timedelta(hours=1))
     busy = await client.error_of("chat", {"message": "Hi", "conversation_id": conversation})
 
     reply = await client.call("stream.cancel", {"stream_id": "s_dead_stream"})
@@ -150,7 +168,7 @@ async def test_cancelling_a_run_whose_replica_died_marks_it_interrupted_and_free
 
 
 async def test_stream_status_tells_running_finished_and_lost_runs_apart(
-    settings: ChatSettings, client: ChatClient, sql: Any
+    settings: ChatSettings, client: ChatClient, sql: Sql
 ) -> None:
     slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow):
@@ -162,11 +180,7 @@ async def test_stream_status_tells_running_finished_and_lost_runs_apart(
         done = await client.call("stream.status", {"stream_id": stream.stream_id})
 
         opening = await client.chat("Hello!")
-        await sql(
-            "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
-            "VALUES ('run_lost', 't_alpha', 'u_ada', :c, 's_lost_stream', 'running')",
-            c=opening["conversation_id"],
-        )
+        await _left_running(sql, opening["conversation_id"], "run_lost", "s_lost_stream")
         lost = await client.call("stream.status", {"stream_id": "s_lost_stream"})
         unknown = await client.error_of("stream.status", {"stream_id": "s_no_such_stream"})
 
@@ -177,14 +191,10 @@ async def test_stream_status_tells_running_finished_and_lost_runs_apart(
 
 
 async def test_an_expired_lease_of_a_dead_replica_does_not_block_the_conversation(
-    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, sql: Sql
 ) -> None:
     opening = await client.chat("Hello!")
-    await sql(
-        "UPDATE chat.conversations SET active_run_id = 'run_gone', "
-        "lease_expires_at = now() - interval '1 second' WHERE id = :c",
-        c=opening["conversation_id"],
-    )
+    await _leased(sql, opening["conversation_id"], "run_gone", -timedelta(seconds=1))
 
     after = await client.chat("Hello again!", conversation_id=opening["conversation_id"])
 
@@ -192,7 +202,7 @@ async def test_an_expired_lease_of_a_dead_replica_does_not_block_the_conversatio
 
 
 async def test_stopping_the_service_ends_live_streams_with_a_terminal_frame_and_saves_them(
-    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Sql
 ) -> None:
     slow = settings.tuned(builtin_token_delay=0.05)
     async with running(slow):
@@ -215,7 +225,7 @@ async def test_stopping_the_service_ends_live_streams_with_a_terminal_frame_and_
 
 
 async def test_usage_is_published_once_per_run_even_if_the_publish_is_retried(
-    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Sql
 ) -> None:
     result = await client.chat("Hello!")
     run = (
@@ -228,17 +238,17 @@ async def test_usage_is_published_once_per_run_even_if_the_publish_is_retried(
     async def published() -> bool:
         return await _usage_events(broker) == 1
 
-    await eventually(published)
+    await eventually(published, what="the usage event published")
     stored = await broker.connection.jetstream().get_last_msg(CHAT_EVENTS.name, USAGE_SUBJECT)
     # A relay that crashed between publishing and marking the row publishes it again ...
     await sql("UPDATE chat.outbox SET published_at = NULL WHERE id = :id", id=run.id)
 
-    async def republished() -> list[Any]:
+    async def republished() -> list[Row[Any]]:
         return await sql(
             "SELECT 1 FROM chat.outbox WHERE id = :id AND published_at IS NOT NULL", id=run.id
         )
 
-    await eventually(republished)
+    await eventually(republished, what="the outbox row published again")
     # ... and a publisher retrying after a lost ack sends the same message id again.
     ack = await chat_service.publisher.publish_raw(
         USAGE_SUBJECT,
@@ -261,32 +271,23 @@ async def test_usage_is_published_once_per_run_even_if_the_publish_is_retried(
 
 
 async def test_a_run_abandoned_by_a_dead_replica_is_recorded_as_interrupted(
-    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, sql: Sql
 ) -> None:
     opening = await client.chat("Hello!")
     conversation = opening["conversation_id"]
-    await sql(
-        "INSERT INTO chat.runs (id, tenant_id, user_id, conversation_id, stream_id, status) "
-        "VALUES ('run_abandoned', 't_alpha', 'u_ada', :c, 's_abandoned', 'running')",
-        c=conversation,
-    )
-    await sql(
-        "UPDATE chat.conversations SET active_run_id = 'run_abandoned', "
-        "lease_expires_at = now() - interval '1 second' WHERE id = :c",
-        c=conversation,
-    )
+    await _left_running(sql, conversation, "run_abandoned", "s_abandoned")
+    await _leased(sql, conversation, "run_abandoned", -timedelta(seconds=1))
 
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
+    async def ended() -> Row[Any] | None:
         rows = await sql(
             "SELECT status, error_code, finished_at FROM chat.runs WHERE id = 'run_abandoned'"
         )
-        if rows[0].status != "running" or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.2)
+        return rows[0] if rows[0].status != "running" else None
 
-    assert (rows[0].status, rows[0].error_code) == ("interrupted", "abandoned")
-    assert rows[0].finished_at is not None
+    run = await eventually(ended, what="the abandoned run recorded as ended", timeout=10)
+
+    assert (run.status, run.error_code) == ("interrupted", "abandoned")
+    assert run.finished_at is not None
     live = await sql("SELECT count(*) AS n FROM chat.runs WHERE status = 'interrupted'")
     assert live[0].n == 1
 
@@ -321,10 +322,12 @@ async def test_a_named_chat_waiting_for_a_run_slot_is_running_to_stream_status(
     one_slot = settings.tuned(builtin_token_delay=0.1, run_slots=1)
     async with running(one_slot):
         first = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_first_in_line"))
-        await eventually_status(client, "run_first_in_line", "running")
+        await eventually(_status_of(client, "run_first_in_line"), what="the first run running")
         waiting = asyncio.create_task(client.chat(SUPPORT_QUESTION, run_ref="run_second_in_line"))
         # Held by the replica without a row yet: the replica itself answers for it.
-        status = await eventually_status(client, "run_second_in_line", "running")
+        status = await eventually(
+            _status_of(client, "run_second_in_line"), what="the waiting run running"
+        )
         # The first still runs, so the second was answered for while it waited for the slot.
         assert not first.done() and not waiting.done()
         with pytest.raises(AgentbusError) as unknown:
@@ -335,12 +338,16 @@ async def test_a_named_chat_waiting_for_a_run_slot_is_running_to_stream_status(
     assert all(result["output"] for result in results)
 
 
-async def eventually_status(client: ChatClient, stream_id: str, wanted: str) -> dict[str, Any]:
-    async def reached() -> dict[str, Any] | None:
+def _status_of(
+    client: ChatClient, stream_id: str
+) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """A check of ``eventually``: the run's ``stream.status`` once it is ``running``."""
+
+    async def running_now() -> dict[str, Any] | None:
         try:
-            answer = await client.call("stream.status", {"stream_id": stream_id})
+            answer: dict[str, Any] = await client.call("stream.status", {"stream_id": stream_id})
         except AgentbusError:  # not held or recorded yet
             return None
-        return answer if answer.get("status") == wanted else None
+        return answer if answer.get("status") == "running" else None
 
-    return await eventually(reached)
+    return running_now

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.waiting import eventually
 
-from .support import ChatClient, eventually, principal
+from .support import ChatClient, Sql, principal
 
 
 async def test_conversations_are_listed_newest_first_page_by_page(
@@ -82,7 +82,7 @@ async def test_renaming_a_conversation(chat_service: ServiceRuntime, client: Cha
 
 
 async def test_deleting_a_conversation_removes_it_from_lists_search_and_agent_memory(
-    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Sql
 ) -> None:
     kept = await client.chat("The aurora borealis was beautiful.")
     gone = await client.chat("The aurora over Tromso was green.")

@@ -4,7 +4,7 @@ on the runs one user and one tenant may have going at once (all replicas share t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,15 +18,17 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from agentbus_chat.runs.reservations import RunReservations, messages_key
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.errors import AgentbusError
+from agentbus_shared.testing.waiting import eventually
 
 from .support import (
     ChatClient,
     FakeBilling,
     Stream,
     entitlements,
-    eventually,
+    is_delta,
+    is_terminal,
+    next_frame,
     principal,
     put_entitlements,
     running,
@@ -39,24 +41,18 @@ def _codes(outcomes: list[Any]) -> list[str]:
     return sorted(o.code if isinstance(o, AgentbusError) else "ok" for o in outcomes)
 
 
-async def _until(queue: asyncio.Queue[StreamFrame], wanted: Callable[[StreamFrame], bool]) -> None:
-    async with asyncio.timeout(15):
-        while not wanted(await queue.get()):
-            pass
-
-
 @asynccontextmanager
 async def _going(client: ChatClient, count: int) -> AsyncIterator[list[Stream]]:
     """``count`` streamed runs of ``client`` under way (a delta seen); cancelled on the way out."""
     opened = [await client.open_stream(LONG_REPLY) for _ in range(count)]
     try:
         for _, queue, _ in opened:
-            await _until(queue, lambda f: f.event == "delta")
+            await next_frame(queue, is_delta)
         yield [stream for stream, _, _ in opened]
     finally:
         for stream, queue, unsubscribe in opened:
             await client.call("stream.cancel", {"stream_id": stream.stream_id})
-            await _until(queue, lambda f: f.terminal)
+            await next_frame(queue, is_terminal)
             await unsubscribe()
 
 
@@ -65,7 +61,7 @@ async def _accepted(client: ChatClient) -> bool:
     stream, queue, unsubscribe = await client.open_stream(LONG_REPLY)
     try:
         await client.call("stream.cancel", {"stream_id": stream.stream_id})
-        await _until(queue, lambda f: f.terminal)
+        await next_frame(queue, is_terminal)
     finally:
         await unsubscribe()
     return stream.started is not None
@@ -82,7 +78,7 @@ async def _accepted_again(client: ChatClient) -> bool:
                 raise
             return False
 
-    return bool(await eventually(accepted))
+    return await eventually(accepted, what="a run accepted again")
 
 
 # ------------------------------------------------------------------ plan messages
@@ -142,7 +138,7 @@ async def test_a_streamed_run_cancelled_while_it_waits_for_a_slot_gives_its_mess
         async with _going(client, 1):
             waiting, frames, unsubscribe = await client.open_stream("Hello!")
             await client.call("stream.cancel", {"stream_id": waiting.stream_id})
-            await _until(frames, lambda f: f.terminal)
+            await next_frame(frames, is_terminal)
             await unsubscribe()
         last = await client.chat("Hello!")
         over = await client.error_of("chat", {"message": "One too many."})
@@ -359,17 +355,17 @@ async def test_a_streamed_run_waits_for_a_run_slot_like_a_plain_one(
     one_slot = settings.tuned(builtin_token_delay=0.05, run_slots=1)
     async with running(one_slot):
         first, first_frames, first_done = await client.open_stream(LONG_REPLY)
-        await _until(first_frames, lambda f: f.event == "delta")
+        await next_frame(first_frames, is_delta)
         second, second_frames, second_done = await client.open_stream("Hello!")
         status = await client.call("stream.status", {"stream_id": second.stream_id})
-        await _until(second_frames, lambda f: f.event == "conversation")
-        await _until(first_frames, lambda f: f.event == "delta")
+        await next_frame(second_frames, lambda f: f.event == "conversation")
+        await next_frame(first_frames, is_delta)
         # Read while the first run still streams: the slot frees only after its last frame
         # is sent, so what the second shows after the first's end arrives is a race.
         waited = [f.event for f in second.frames]
         first_still_running = not any(f.terminal for f in first.frames)
-        await _until(first_frames, lambda f: f.terminal)
-        await _until(second_frames, lambda f: f.terminal)
+        await next_frame(first_frames, is_terminal)
+        await next_frame(second_frames, is_terminal)
         await first_done()
         await second_done()
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import Row
+
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.waiting import eventually
 
-from .support import ChatClient, FakeBilling, principal, running
+from .support import ChatClient, FakeBilling, Sql, principal, running
 
 
 async def test_triage_hands_billing_question_to_billing_agent_which_asks_billing_for_callers_tenant(
@@ -87,7 +90,7 @@ async def test_conversation_continues_across_a_service_restart_with_its_memory(
 
 
 async def test_two_concurrent_messages_to_one_conversation_do_not_interleave(
-    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Sql
 ) -> None:
     slow = settings.tuned(builtin_token_delay=0.02)
     async with running(slow):
@@ -122,21 +125,19 @@ async def test_two_concurrent_messages_to_one_conversation_do_not_interleave(
 
 
 async def test_a_streamed_run_finishes_and_is_saved_when_the_client_leaves(
-    chat_service: ServiceRuntime, client: ChatClient, sql: Any
+    chat_service: ServiceRuntime, client: ChatClient, sql: Sql
 ) -> None:
     stream, _, unsubscribe = await client.open_stream("Hello, how are you?")
     await unsubscribe()
     conversation = stream.started["conversation_id"] if stream.started else ""
 
-    async def saved() -> list[Any]:
+    async def saved() -> list[Row[Any]]:
         return await sql(
             "SELECT status FROM chat.messages WHERE conversation_id = :c AND role = 'assistant'",
             c=conversation,
         )
 
-    from .support import eventually
-
-    rows = await eventually(saved)
+    rows = await eventually(saved, what="the reply saved")
     assert rows[0].status == "complete"
 
 
@@ -196,7 +197,7 @@ async def test_chat_needs_a_principal_with_the_write_scope(
 
 
 async def test_the_model_sees_only_as_much_history_as_the_token_budget_allows(
-    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Any
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Sql
 ) -> None:
     filler = "Tell me more about it. " + "This sentence only pads the conversation out. " * 12
     async with running(settings.tuned(history_token_budget=256)):

@@ -13,7 +13,12 @@ from agents.tool_context import ToolContext
 
 from agentbus_chat.agents.catalog import DEFAULT_AGENTS, AgentCatalog
 from agentbus_chat.agents.context import ChatContext
-from agentbus_chat.agents.tools import BillingSummaryClient, ToolNotAllowed, build_tools
+from agentbus_chat.agents.tools import (
+    BillingSummaryClient,
+    MessageSearch,
+    ToolNotAllowed,
+    build_tools,
+)
 from agentbus_chat.llm.backends import ModelBackend
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import BillingSummary
@@ -22,7 +27,7 @@ from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
 
-from .support import ChatClient, FakeBilling, principal, running
+from .support import ChatClient, FakeBilling, no_billing, no_search, principal, running
 
 
 class _OneModel(ModelProvider):
@@ -37,23 +42,27 @@ def scripted(model: ScriptedModel) -> ModelBackend:
     return ModelBackend("scripted", _OneModel(model), "scripted", ModelSettings())
 
 
-def billing_summary_call(
-    billing: BillingSummaryClient, *, agent: str
+def tool_call(
+    name: str,
+    *,
+    agent: str,
+    arguments: str = "{}",
+    search: MessageSearch = no_search,
+    billing: BillingSummaryClient = no_billing,
+    caller: Principal | None = None,
+    run_id: str = "run_1",
 ) -> tuple[FunctionTool, ToolContext[ChatContext]]:
-    """The billing_summary tool over ``billing``, and the context of one call of it by ``agent``."""
-
-    async def search(**_: object) -> list[SearchHit]:
-        return []
-
+    """The tool ``name`` over ``search`` and ``billing``, and the context of one call of it by
+    ``agent`` in a run of ``caller``."""
     catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
     context = ToolContext(
-        context=ChatContext(principal(), "conv_1", "run_1"),
-        tool_name="billing_summary",
+        context=ChatContext(caller or principal(), "conv_1", run_id),
+        tool_name=name,
         tool_call_id="call_1",
-        tool_arguments="{}",
+        tool_arguments=arguments,
         agent=Agent(name=agent),
     )
-    return catalog.tools["billing_summary"].function_tool(), context
+    return catalog.tools[name].function_tool(), context
 
 
 async def test_an_agent_cannot_call_a_tool_outside_its_scope(
@@ -116,7 +125,7 @@ async def test_a_tool_refuses_an_agent_outside_its_scope_even_if_handed_to_it() 
         asked.append(caller)
         raise AssertionError("must not be reached")
 
-    tool, context = billing_summary_call(billing, agent="support")
+    tool, context = tool_call("billing_summary", billing=billing, agent="support")
 
     with pytest.raises(ToolNotAllowed):
         await tool.on_invoke_tool(context, "{}")
@@ -138,23 +147,16 @@ async def test_tools_get_tenant_and_user_from_the_run_context() -> None:
             )
         ]
 
-    async def billing(caller: Principal) -> BillingSummary:
-        raise AssertionError("unused")
-
-    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
-    tool = catalog.tools["search_conversations"].function_tool()
-    from agents import Agent
-
-    caller = principal(tenant="t_gamma", user="u_zoe")
-    context = ToolContext(
-        context=ChatContext(caller, "conv_1", "run_7"),
-        tool_name="search_conversations",
-        tool_call_id="call_1",
-        tool_arguments='{"query": "invoice"}',
-        agent=Agent(name="research"),
+    tool, context = tool_call(
+        "search_conversations",
+        agent="research",
+        arguments=json.dumps({"query": "invoice"}),
+        search=search,
+        caller=principal(tenant="t_gamma", user="u_zoe"),
+        run_id="run_7",
     )
 
-    output = await tool.on_invoke_tool(context, json.dumps({"query": "invoice"}))
+    output = await tool.on_invoke_tool(context, context.tool_arguments)
 
     assert searched == [
         {
@@ -200,7 +202,7 @@ async def test_billing_tool_answers_not_permitted_when_billing_refuses_the_calle
     async def billing(caller: Principal) -> BillingSummary:
         raise Forbidden("Missing scope: billing:read", details={"missing_scopes": ["billing:read"]})
 
-    tool, context = billing_summary_call(billing, agent="billing")
+    tool, context = tool_call("billing_summary", billing=billing, agent="billing")
 
     output = await tool.on_invoke_tool(context, "{}")
 
@@ -217,23 +219,15 @@ async def test_search_tool_needs_the_callers_conversations_read() -> None:
         searched.append(query)
         return []
 
-    async def billing(caller: Principal) -> BillingSummary:
-        raise AssertionError("unused")
-
-    catalog = AgentCatalog(DEFAULT_AGENTS, build_tools(search=search, billing=billing))
-    tool = catalog.tools["search_conversations"].function_tool()
-    from agents import Agent
-
-    writer = principal(scopes=frozenset({Scope.CONVERSATIONS_WRITE}))
-    context = ToolContext(
-        context=ChatContext(writer, "conv_1", "run_1"),
-        tool_name="search_conversations",
-        tool_call_id="call_1",
-        tool_arguments='{"query": "invoice"}',
-        agent=Agent(name="research"),
+    tool, context = tool_call(
+        "search_conversations",
+        agent="research",
+        arguments=json.dumps({"query": "invoice"}),
+        search=search,
+        caller=principal(scopes=frozenset({Scope.CONVERSATIONS_WRITE})),
     )
 
-    output = await tool.on_invoke_tool(context, json.dumps({"query": "invoice"}))
+    output = await tool.on_invoke_tool(context, context.tool_arguments)
 
     assert output.startswith("Not permitted: search_conversations needs conversations:read")
     assert searched == []
