@@ -1,5 +1,5 @@
-"""Settings of the gateway: the Stripe webhook secret under either name, and the database it
-never opens."""
+"""Settings of the gateway: the Stripe webhook secret under either name, the database it never
+opens, and tuning knobs set under their former names."""
 
 from __future__ import annotations
 
@@ -45,3 +45,14 @@ def test_production_holds_the_single_secret_to_the_same_rules(
 def test_the_gateway_needs_no_database_because_its_manifest_declares_none() -> None:
     assert GatewaySettings.manifest is not None and GatewaySettings.manifest.schema is None
     assert (GatewaySettings.uses_database, GatewaySettings.uses_redis) == (False, True)
+
+
+def test_a_knob_under_its_former_name_is_refused_naming_the_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_SSE_HEARTBEAT", "5")
+    monkeypatch.setenv("RPC_TIMEOUT", "2")
+    with pytest.raises(ValueError, match="moved into tuning") as caught:
+        GatewaySettings(_env_file=None)  # type: ignore[call-arg]
+    assert "GATEWAY_SSE_HEARTBEAT (now GATEWAY_TUNING__SSE_HEARTBEAT)" in str(caught.value)
+    assert "RPC_TIMEOUT (now GATEWAY_TUNING__RPC_TIMEOUT)" in str(caught.value)

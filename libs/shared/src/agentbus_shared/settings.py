@@ -17,6 +17,7 @@ password.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
@@ -203,6 +204,31 @@ class ServiceSettings(BaseSettings):
         """A copy with these ``tuning`` knobs changed, validated (tests and benchmarks)."""
         tuning = self.tuning.model_validate({**self.tuning.model_dump(), **knobs})
         return self.model_copy(update={"tuning": tuning})
+
+    @classmethod
+    def former_names(cls) -> dict[str, str]:
+        """Each tuning knob's flat name from before it moved into ``tuning``, with its name now
+        (``AUTH_LOCKOUT_THRESHOLD`` → ``AUTH_TUNING__LOCKOUT_THRESHOLD``)."""
+        prefix = str(cls.model_config.get("env_prefix", "")).upper()
+        tuning = cls.model_fields["tuning"].annotation
+        knobs = tuning.model_fields if isinstance(tuning, type) else {}
+        return {
+            ("" if knob in ServiceTuning.model_fields else prefix) + knob.upper(): (
+                f"{prefix}TUNING__{knob.upper()}"
+            )
+            for knob in knobs
+        }
+
+    @model_validator(mode="after")
+    def _refuse_knobs_under_their_former_names(self) -> Self:
+        moved = [
+            f"{old} (now {new})" for old, new in self.former_names().items() if old in os.environ
+        ]
+        if moved:
+            raise ValueError(
+                "settings moved into tuning (docs/settings.md): " + ", ".join(sorted(moved))
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_settings_in_production(self) -> Self:
