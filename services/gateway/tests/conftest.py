@@ -1,89 +1,40 @@
-"""The gateway under test: served by uvicorn on a free port, over real NATS and Redis.
-
-Auth, chat and billing are test responders on the same nats-server: a fake
-auth that signs tokens with joserfc and answers ``jwks``, a fake chat that
-publishes frames, and echo operations that answer with what they received
-(payload, principal, request metadata), so a test sees exactly what a service
-would have been sent.
-"""
+"""The gateway's fixtures: a gateway served by uvicorn on a free port, over real NATS and Redis,
+with fake services answering on the bus (see ``support``)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
 import httpx
 import nats
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from joserfc import jwt
+import redis.asyncio as aioredis
 from joserfc.jwk import OKPKey
 
-from agentbus_gateway.app import create_app
-from agentbus_gateway.settings import GatewaySettings
-from agentbus_shared.bus import Meta, OptionalPrincipal, Reply, apply_streams
-from agentbus_shared.bus.permissions import HARNESS
-from agentbus_shared.contracts import ROUTES, chat
-from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, TOKEN_AUDIENCE, TOKEN_ISSUER, Jwks
-from agentbus_shared.contracts.common import Scope
+from agentbus_shared.bus import apply_streams
 from agentbus_shared.contracts.streams import STREAMS
-from agentbus_shared.errors import NotFound, PaymentRequired
-from agentbus_shared.runtime import ServiceRuntime
-from agentbus_shared.servers import free_port
-from agentbus_shared.settings import ServiceSettings
-from agentbus_shared.testing.plugin import BusLogins, secured_nats
+from agentbus_shared.servers import RedisServer
+from agentbus_shared.testing.plugin import BusLogins, SharedServer, secured_nats
 
-ALL_SCOPES = " ".join(s.value for s in Scope)
-
-
-# ------------------------------------------------------------------ tokens
-@dataclass
-class TokenFactory:
-    """Signs access tokens the way auth does (Ed25519, header kid, typ at+jwt)."""
-
-    key: OKPKey
-    issuer: str = TOKEN_ISSUER
-    audience: str = TOKEN_AUDIENCE
-
-    def claims(self, **overrides: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "sub": "u_alice",
-            "tid": "t_acme",
-            "sid": "s_1",
-            "scope": ALL_SCOPES,
-            "roles": ["owner"],
-            "iss": self.issuer,
-            "aud": self.audience,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 600,
-            "jti": f"jti_{time.monotonic_ns()}",
-            "typ": "user",
-        }
-        claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not None}
-
-    def issue(
-        self, *, key: OKPKey | None = None, header: dict[str, Any] | None = None, **claims: Any
-    ) -> str:
-        key = key or self.key
-        alg = (header or {}).get("alg", "Ed25519")
-        return jwt.encode(
-            {"alg": alg, "kid": key.kid, "typ": ACCESS_TOKEN_TYPE, **(header or {})},
-            self.claims(**claims),
-            key,
-            algorithms=[alg],
-        )
-
-    def bearer(self, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issue(**claims)}"}
+from .support import (
+    FakeAuth,
+    FakeService,
+    Handler,
+    RunningGateway,
+    SpawnFake,
+    StartGateway,
+    ThreadedStack,
+    TokenFactory,
+    gateway_settings,
+    make_fake,
+    make_fake_auth,
+    make_fake_billing,
+    make_fake_chat,
+    running,
+    serve_gateway,
+)
 
 
 @pytest.fixture
@@ -94,209 +45,6 @@ def signing_key() -> OKPKey:
 @pytest.fixture
 def tokens(signing_key: OKPKey) -> TokenFactory:
     return TokenFactory(signing_key)
-
-
-# ------------------------------------------------------------------ fake services
-Handler = Callable[[dict[str, Any], Any, Any], Awaitable[Any]]
-
-
-@dataclass
-class FakeService:
-    """A test responder: a real ServiceRuntime whose operations the test defines."""
-
-    name: str
-    runtime: ServiceRuntime
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def operation(self, name: str, handler: Handler | None = None) -> None:
-        """Answer ``name`` with ``handler(payload, principal, meta)`` (default: echo)."""
-        calls = self.calls
-
-        async def answer(body: dict[str, Any], principal: OptionalPrincipal, meta: Meta) -> Any:
-            calls.append((name, body))
-            if handler is not None:
-                return await handler(body, principal, meta)
-            return echo(body, principal, meta)
-
-        self.runtime.rpc_router.operation(name)(answer)
-
-
-def echo(body: dict[str, Any], principal: Any, meta: Any) -> dict[str, Any]:
-    return {
-        "payload": body,
-        "principal": principal.model_dump(mode="json") if principal else None,
-        "meta": meta.model_dump(mode="json"),
-    }
-
-
-@dataclass
-class FakeAuth(FakeService):
-    keys: list[OKPKey] = field(default_factory=list)
-    jwks_calls: int = 0
-    max_age: int = 300
-
-    def jwks(self) -> Jwks:
-        self.jwks_calls += 1
-        public = [k.as_dict(private=False) | {"use": "sig", "alg": "Ed25519"} for k in self.keys]
-        return Jwks(
-            keys=public, etag="-".join(str(k.kid)[:8] for k in self.keys), max_age=self.max_age
-        )
-
-
-def _fake_settings(nats_url: str) -> ServiceSettings:
-    return ServiceSettings(nats_url=nats_url, log_level="WARNING")
-
-
-@asynccontextmanager
-async def running(*services: FakeService) -> AsyncIterator[None]:
-    started: list[FakeService] = []
-    try:
-        for service in services:
-            await service.runtime.start()
-            started.append(service)
-        yield
-    finally:
-        for service in reversed(started):
-            await service.runtime.stop()
-
-
-def make_fake_auth(nats_url: str, signing_key: OKPKey) -> FakeAuth:
-    runtime = ServiceRuntime("auth", _fake_settings(nats_url), configure_process=False)
-    fake = FakeAuth("auth", runtime, keys=[signing_key])
-
-    @runtime.rpc_router.operation("jwks")
-    async def jwks() -> Jwks:
-        return fake.jwks()
-
-    for operation in (
-        "tenants.current",
-        "tenants.members.list",
-        "tenants.members.update",
-        "register",
-        "me",
-        "oauth.token",
-        "sessions.list",
-    ):
-        fake.operation(operation)
-
-    async def login(body: dict[str, Any], principal: Any, meta: Any) -> Any:
-        return Reply({"mfa_required": True, "challenge_token": "c"}, status=202)
-
-    async def logout(body: dict[str, Any], principal: Any, meta: Any) -> None:
-        return None
-
-    async def revoke_session(body: dict[str, Any], principal: Any, meta: Any) -> None:
-        raise NotFound("No such session.", code="session_not_found")
-
-    fake.operation("login", login)
-    fake.operation("logout", logout)
-    fake.operation("sessions.revoke", revoke_session)
-    return fake
-
-
-def make_fake_chat(nats_url: str, frames: int = 5) -> FakeService:
-    runtime = ServiceRuntime("chat", _fake_settings(nats_url), configure_process=False)
-    fake = FakeService("chat", runtime)
-    fake.operation("agents.list")
-
-    async def start(body: dict[str, Any], principal: Any, meta: Any) -> dict[str, Any]:
-        command = chat.StreamStart.model_validate(body)
-        if command.message == "over quota":
-            raise PaymentRequired("No plan includes this.", code="plan_limit_not_included")
-        asyncio.get_running_loop().create_task(_publish_run(runtime, command, frames))
-        return {"conversation_id": "c_1", "stream_id": command.stream_id}
-
-    fake.operation("stream.start", start)
-    return fake
-
-
-async def _publish_run(runtime: ServiceRuntime, command: chat.StreamStart, deltas: int) -> None:
-    subject = f"streams.chat.{command.stream_id}"
-    frames: list[tuple[str, dict[str, Any]]] = [
-        ("conversation", {"conversation_id": "c_1", "stream_id": command.stream_id}),
-        ("agent", {"name": "triage"}),
-    ]
-    frames += [("delta", {"text": f"word{i} "}) for i in range(deltas)]
-    if command.message == "hang":
-        frames = frames[:2]
-    elif command.message == "fail":
-        frames.append(("error", {"code": "model_error", "message": "The model failed."}))
-    else:
-        frames.append(("final", {"output": "done", "agent": "triage", "usage": {}}))
-    for seq, (event, data) in enumerate(frames, start=1):
-        frame = chat.StreamFrame(seq=seq, event=event, data=data)  # type: ignore[arg-type]
-        await runtime.broker.connection.publish(subject, frame.model_dump_json().encode())
-        if command.message == "slow":
-            await asyncio.sleep(0.05)
-
-
-def make_fake_billing(nats_url: str) -> FakeService:
-    runtime = ServiceRuntime("billing", _fake_settings(nats_url), configure_process=False)
-    fake = FakeService("billing", runtime)
-    fake.operation("plans.list")
-    fake.operation("subscription.get")
-    return fake
-
-
-# ------------------------------------------------------------------ the gateway
-@dataclass
-class RunningGateway:
-    app: FastAPI
-    url: str
-    client: httpx.AsyncClient
-    settings: GatewaySettings
-
-    async def metrics(self) -> httpx.Response:
-        """``/metrics`` from the internal listener, where Prometheus scrapes it."""
-        port = self.app.state.metrics_listener.port
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as internal:
-            return await internal.get("/metrics")
-
-
-@asynccontextmanager
-async def serve_gateway(settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
-    app = create_app(settings, configure_process=False)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        proxy_headers=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the gateway did not start")
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-            yield RunningGateway(app, url, client, settings)
-    finally:
-        server.should_exit = True
-        await task
-
-
-def gateway_settings(
-    nats_url: str, redis_url: str, *, tuning: dict[str, Any] | None = None, **overrides: Any
-) -> GatewaySettings:
-    values: dict[str, Any] = {
-        "environment": "test",
-        "nats_url": nats_url,
-        "redis_url": redis_url,
-        "log_level": "WARNING",
-        "stripe_webhook_secrets": "whsec_current,whsec_previous",
-        "metrics_port": 0,  # any free port: many gateways run at once
-    }
-    values.update(overrides)
-    quick = {"rpc_timeout": 1.0, "ping_timeout": 0.5}
-    return GatewaySettings(**values).tuned(**(quick | (tuning or {})))
 
 
 @pytest.fixture
@@ -344,14 +92,24 @@ def client(gateway: RunningGateway) -> httpx.AsyncClient:
 @pytest.fixture
 def start_gateway(
     nats_url: str, redis_url: str, streams: None, bus_logins: BusLogins
-) -> Callable[..., Any]:
+) -> StartGateway:
     """``async with start_gateway(**settings) as gw`` for tests that need their own settings."""
 
-    def start(**overrides: Any) -> Any:
+    def start(**overrides: Any) -> AbstractAsyncContextManager[RunningGateway]:
         servers = {"nats_url": nats_url, "redis_url": redis_url, **bus_logins.login("gateway")}
         return serve_gateway(gateway_settings(**(servers | overrides)))
 
     return start
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the test's Redis, to look at or change what the gateway keeps there."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -369,98 +127,21 @@ async def fake_billing(nats_url: str) -> AsyncIterator[FakeService]:
 
 
 @pytest.fixture
-async def spawn_fake(nats_url: str) -> AsyncIterator[Callable[..., Awaitable[FakeService]]]:
+async def spawn_fake(nats_url: str) -> AsyncIterator[SpawnFake]:
     """``await spawn_fake("chat", {"agents.list": handler})``: a responder for this test only."""
     async with AsyncExitStack() as stack:
 
         async def spawn(name: str, operations: dict[str, Handler | None]) -> FakeService:
-            runtime = ServiceRuntime(name, _fake_settings(nats_url), configure_process=False)
-            fake = FakeService(name, runtime)
-            for operation, handler in operations.items():
-                fake.operation(operation, handler)
+            fake = make_fake(nats_url, name, operations)
             await stack.enter_async_context(running(fake))
             return fake
 
         yield spawn
 
 
-# ------------------------------------------------------------------ for synchronous clients
-GENEROUS_LIMITS = {
-    group: {"ip": {"limit": 1_000_000, "window": 60}}
-    for group in ("strict", "anonymous", "authenticated", "operator", "edge", "webhooks")
-}
-
-
-class ThreadedStack:
-    """The gateway and a responder for every route, in a thread with its own event loop.
-
-    For synchronous HTTP clients (schemathesis): every declared operation of
-    auth, chat and billing answers with an echo; chat streams end with ``final``.
-    """
-
-    def __init__(self, logins: BusLogins, redis_url: str, signing_key: OKPKey) -> None:
-        self.logins = logins
-        self.nats_url = logins.url_for(HARNESS)
-        self.redis_url = redis_url
-        self.tokens = TokenFactory(signing_key)
-        self.url = ""
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="gateway-stack", daemon=True)
-
-    def __enter__(self) -> ThreadedStack:
-        self._thread.start()
-        if not self._ready.wait(90):
-            raise TimeoutError("the threaded gateway did not start")
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            connection = await nats.connect(self.nats_url)
-            await apply_streams(connection.jetstream(), STREAMS)
-            await connection.close()
-            fakes = [
-                make_fake_auth(self.nats_url, self.tokens.key),
-                make_fake_chat(self.nats_url),
-                make_fake_billing(self.nats_url),
-            ]
-            for fake in fakes:
-                for route in ROUTES:
-                    known = fake.runtime.rpc_router.operations
-                    if route.service == fake.name and route.operation not in known:
-                        fake.operation(route.operation)
-            settings = gateway_settings(
-                self.nats_url,
-                self.redis_url,
-                tuning={"rate_limits": GENEROUS_LIMITS, "rpc_timeout": 5.0},
-                **self.logins.login("gateway"),
-            )
-            async with running(*fakes), serve_gateway(settings) as gateway:
-                self.url = gateway.url
-                self._ready.set()
-                await self._stop.wait()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-
 @pytest.fixture(scope="module")
 def gateway_thread(
-    tmp_path_factory: pytest.TempPathFactory, redis_server: Any
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer | SharedServer
 ) -> Iterator[ThreadedStack]:
     """A gateway for a whole module (its own nats-server), driven from synchronous code."""
     nats_server, logins = secured_nats(tmp_path_factory.mktemp("nats") / "data")

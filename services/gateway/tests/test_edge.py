@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from agentbus_shared.contracts.auth import SessionRevoked
-from agentbus_shared.contracts.events import make_event
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from joserfc.jwk import OKPKey
+from pydantic import ValidationError
+
+from agentbus_gateway.revocation import RevokedSessions
+from agentbus_gateway.settings import GatewaySettings
+from agentbus_shared.testing.waiting import eventually
+
+from .support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 
 PRODUCTION_REDIS = "redis://:s3cret-pw@redis:6379/0"
 LIVE_WEBHOOK_SECRET = "whsec_Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"
 
 
 async def test_jwks_is_served_from_the_cached_copy_with_etag(
-    client: Any, fake_auth: Any, signing_key: Any
+    client: httpx.AsyncClient, fake_auth: FakeAuth, signing_key: OKPKey
 ) -> None:
     response = await client.get("/.well-known/jwks.json")
     assert response.status_code == 200
@@ -35,20 +42,22 @@ async def test_jwks_is_served_from_the_cached_copy_with_etag(
     assert fake_auth.jwks_calls == calls  # answered from the copy
 
 
-async def test_jwks_without_auth_is_503(start_gateway: Any) -> None:
+async def test_jwks_without_auth_is_503(start_gateway: StartGateway) -> None:
     async with start_gateway() as gw:
         response = await gw.client.get("/.well-known/jwks.json")
     assert response.status_code == 503
 
 
-async def test_health_is_ok_while_the_process_lives(client: Any) -> None:
+async def test_health_is_ok_while_the_process_lives(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert "x-request-id" in response.headers
 
 
-async def test_ready_names_the_parts_that_are_down(client: Any, fake_chat: Any) -> None:
+async def test_ready_names_the_parts_that_are_down(
+    client: httpx.AsyncClient, fake_chat: FakeService
+) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 503
     report = response.json()
@@ -63,7 +72,7 @@ async def test_ready_names_the_parts_that_are_down(client: Any, fake_chat: Any) 
     }
 
 
-async def test_not_ready_until_the_signing_keys_are_loaded(start_gateway: Any) -> None:
+async def test_not_ready_until_the_signing_keys_are_loaded(start_gateway: StartGateway) -> None:
     async with start_gateway() as gw:  # no auth answers: no key set to verify tokens with
         response = await gw.client.get("/health/ready")
     assert response.status_code == 503
@@ -71,7 +80,7 @@ async def test_not_ready_until_the_signing_keys_are_loaded(start_gateway: Any) -
 
 
 async def test_ready_when_every_part_answers(
-    client: Any, fake_chat: Any, fake_billing: Any
+    client: httpx.AsyncClient, fake_chat: FakeService, fake_billing: FakeService
 ) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
@@ -79,7 +88,7 @@ async def test_ready_when_every_part_answers(
 
 
 async def test_metrics_count_requests_by_route_template_without_ids(
-    gateway: Any, client: Any, tokens: Any
+    gateway: RunningGateway, client: httpx.AsyncClient, tokens: TokenFactory
 ) -> None:
     await client.delete("/api/v1/auth/sessions/s_secret_id_123", headers=tokens.bearer())
     await client.get("/no/such/path/u_42")
@@ -95,7 +104,7 @@ async def test_metrics_count_requests_by_route_template_without_ids(
 
 
 async def test_public_port_answers_404_for_metrics_which_the_internal_listener_serves(
-    gateway: Any, client: Any
+    gateway: RunningGateway, client: httpx.AsyncClient
 ) -> None:
     public = await client.get("/metrics")
     assert public.status_code == 404
@@ -108,16 +117,13 @@ async def test_public_port_answers_404_for_metrics_which_the_internal_listener_s
 
 
 def test_metrics_port_must_differ_from_the_public_port() -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from agentbus_gateway.settings import GatewaySettings
-
     with pytest.raises(ValidationError, match="GATEWAY_METRICS_PORT"):
         GatewaySettings(http_port=8000, metrics_port=8000)
 
 
-async def test_cors_allows_only_the_configured_origins(start_gateway: Any, fake_auth: Any) -> None:
+async def test_cors_allows_only_the_configured_origins(
+    start_gateway: StartGateway, fake_auth: FakeAuth
+) -> None:
     async with start_gateway(cors_origins=["https://app.example.com"]) as gw:
         allowed = await gw.client.options(
             "/api/v1/auth/me",
@@ -134,44 +140,29 @@ async def test_cors_allows_only_the_configured_origins(start_gateway: Any, fake_
 
 
 def test_wildcard_origin_with_credentials_is_refused() -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from agentbus_gateway.settings import GatewaySettings
-
     with pytest.raises(ValidationError, match="wildcard"):
         GatewaySettings(cors_origins=["*"], cors_allow_credentials=True)
 
 
-async def test_revoked_session_is_refused_at_once(client: Any, tokens: Any, fake_auth: Any) -> None:
+async def test_revoked_session_is_refused_at_once(
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
     revoked = tokens.bearer(sid="s_revoked")
     kept = tokens.bearer(sid="s_kept")
     assert (await client.get("/api/v1/auth/me", headers=revoked)).status_code == 200
-    now = datetime.now(UTC)
-    event = make_event(
-        SessionRevoked(
-            session_id="s_revoked",
-            user_id="u_alice",
-            tenant_id="t_acme",
-            reason="logout",
-            revoked_at=now,
-            expires_at=now + timedelta(minutes=10),
-        ),
-        tenant_id="t_acme",
-    )
-    await fake_auth.runtime.publisher.publish(event)
-    for _ in range(100):
+    await fake_auth.revoke_session("s_revoked")
+
+    async def refusal() -> httpx.Response | None:
         response = await client.get("/api/v1/auth/me", headers=revoked)
-        if response.status_code == 401:
-            break
-        await asyncio.sleep(0.05)
-    assert response.status_code == 401
+        return response if response.status_code == 401 else None
+
+    response = await eventually(refusal, what="the revoked session is refused", timeout=5)
     assert response.json()["code"] == "invalid_token"
     assert (await client.get("/api/v1/auth/me", headers=kept)).status_code == 200
 
 
 async def test_logout_refuses_the_session_on_the_very_next_request(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     leaving = tokens.bearer(sid="s_leaving")
     other = tokens.bearer(sid="s_other")
@@ -185,48 +176,27 @@ async def test_logout_refuses_the_session_on_the_very_next_request(
 
 
 async def test_ending_a_session_keeps_a_longer_revocation_from_the_event(
-    gateway: Any, redis_url: str
+    gateway: RunningGateway, redis: aioredis.Redis
 ) -> None:
-    import redis.asyncio as aioredis
-
-    from agentbus_gateway.revocation import RevokedSessions
-
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        sessions = RevokedSessions(redis)
-        now = datetime.now(UTC)
-        assert await sessions.revoke("s_1", until=now + timedelta(minutes=10))
-        assert await sessions.revoke("s_1", until=now + timedelta(seconds=5), keep_existing=True)
-        assert await redis.pttl(RevokedSessions.key("s_1")) > 60_000
-    finally:
-        await redis.aclose()
+    sessions = RevokedSessions(redis)
+    now = datetime.now(UTC)
+    assert await sessions.revoke("s_1", until=now + timedelta(minutes=10))
+    assert await sessions.revoke("s_1", until=now + timedelta(seconds=5), keep_existing=True)
+    assert await redis.pttl(RevokedSessions.key("s_1")) > 60_000
 
 
 async def test_revocation_already_past_its_tokens_life_is_not_stored(
-    gateway: Any, redis_url: str
+    gateway: RunningGateway, redis: aioredis.Redis
 ) -> None:
-    import redis.asyncio as aioredis
-
-    from agentbus_gateway.revocation import RevokedSessions
-
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        sessions = RevokedSessions(redis)
-        past = datetime.now(UTC) - timedelta(seconds=1)
-        assert not await sessions.revoke("s_old", until=past)
-        assert not await sessions.is_revoked("s_old")
-        assert await sessions.revoke("s_new", until=datetime.now(UTC) + timedelta(seconds=60))
-        assert 0 < await redis.pttl(RevokedSessions.key("s_new")) <= 60_000
-    finally:
-        await redis.aclose()
+    sessions = RevokedSessions(redis)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    assert not await sessions.revoke("s_old", until=past)
+    assert not await sessions.is_revoked("s_old")
+    assert await sessions.revoke("s_new", until=datetime.now(UTC) + timedelta(seconds=60))
+    assert 0 < await redis.pttl(RevokedSessions.key("s_new")) <= 60_000
 
 
-def test_production_refuses_the_development_webhook_secret(monkeypatch: Any) -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from agentbus_gateway.settings import GatewaySettings
-
+def test_production_refuses_the_development_webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRETS", raising=False)
     monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
     with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
@@ -237,25 +207,15 @@ def test_production_refuses_the_development_webhook_secret(monkeypatch: Any) -> 
 
 
 def test_production_refuses_a_development_secret_among_the_webhook_secrets(
-    monkeypatch: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from agentbus_gateway.settings import GatewaySettings
-
     monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
     secrets = f"{LIVE_WEBHOOK_SECRET},dev-insecure-stripe-webhook-secret"
     with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRETS"):
         GatewaySettings(environment="production", stripe_webhook_secrets=secrets)
 
 
-def test_production_refuses_a_catch_all_trusted_proxy(monkeypatch: Any) -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from agentbus_gateway.settings import GatewaySettings
-
+def test_production_refuses_a_catch_all_trusted_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", PRODUCTION_REDIS)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", LIVE_WEBHOOK_SECRET)
     for catch_all in (["0.0.0.0/0"], ["10.0.0.0/8", "::/0"], ["0.0.0.0/1", "128.0.0.0/1"]):

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 from agentbus_shared.contracts import ROUTES
+from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.errors import NotFound, RateLimited
+
+from .support import FakeAuth, FakeService, Handler, Payload, SpawnFake, StartGateway, TokenFactory
 
 
 async def test_path_query_and_body_are_merged_into_one_payload(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     response = await client.patch(
         "/api/v1/tenants/members/u_carol", json={"role": "admin"}, headers=tokens.bearer()
@@ -27,7 +32,9 @@ async def test_path_query_and_body_are_merged_into_one_payload(
     assert response.json()["payload"] == {"limit": 5}
 
 
-async def test_body_cannot_choose_the_resource_of_the_path(client: Any, tokens: Any) -> None:
+async def test_body_cannot_choose_the_resource_of_the_path(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.patch(
         "/api/v1/tenants/members/u_carol",
         json={"role": "admin", "user_id": "u_mallory"},
@@ -37,7 +44,9 @@ async def test_body_cannot_choose_the_resource_of_the_path(client: Any, tokens: 
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_request_metadata_travels_with_the_call(client: Any, tokens: Any) -> None:
+async def test_request_metadata_travels_with_the_call(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(
         "/api/v1/tenants/current",
         headers={**tokens.bearer(), "X-Request-ID": "req-abc.123", "User-Agent": "agent/1.0"},
@@ -51,7 +60,9 @@ async def test_request_metadata_travels_with_the_call(client: Any, tokens: Any) 
     }
 
 
-async def test_insane_request_id_is_replaced(client: Any, tokens: Any) -> None:
+async def test_insane_request_id_is_replaced(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(
         "/api/v1/tenants/current", headers={**tokens.bearer(), "X-Request-ID": "a b\tc" * 50}
     )
@@ -60,7 +71,7 @@ async def test_insane_request_id_is_replaced(client: Any, tokens: Any) -> None:
     assert response.json()["meta"]["request_id"] == generated
 
 
-async def test_public_route_answers_with_the_routes_status(client: Any) -> None:
+async def test_public_route_answers_with_the_routes_status(client: httpx.AsyncClient) -> None:
     body = {"email": "ann@example.com", "password": "correct horse", "tenant_name": "Acme"}
     response = await client.post("/api/v1/auth/register", json=body)
     assert response.status_code == 201
@@ -69,7 +80,7 @@ async def test_public_route_answers_with_the_routes_status(client: Any) -> None:
     assert echoed["payload"] == body
 
 
-async def test_service_chooses_another_success_status(client: Any) -> None:
+async def test_service_chooses_another_success_status(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/auth/token", json={"email": "ann@example.com", "password": "pw"}
     )
@@ -77,13 +88,17 @@ async def test_service_chooses_another_success_status(client: Any) -> None:
     assert response.json() == {"mfa_required": True, "challenge_token": "c"}
 
 
-async def test_no_content_route_answers_204_without_body(client: Any, tokens: Any) -> None:
+async def test_no_content_route_answers_204_without_body(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.post("/api/v1/auth/logout", headers=tokens.bearer())
     assert response.status_code == 204
     assert response.content == b""
 
 
-async def test_service_error_becomes_a_problem_with_its_code(client: Any, tokens: Any) -> None:
+async def test_service_error_becomes_a_problem_with_its_code(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.delete("/api/v1/auth/sessions/s_404", headers=tokens.bearer())
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
@@ -96,7 +111,9 @@ async def test_service_error_becomes_a_problem_with_its_code(client: Any, tokens
     }
 
 
-async def test_invalid_body_is_refused_with_field_errors(client: Any, fake_auth: Any) -> None:
+async def test_invalid_body_is_refused_with_field_errors(
+    client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
     response = await client.post("/api/v1/auth/register", json={"email": "not-an-email"})
     assert response.status_code == 422
     problem = response.json()
@@ -107,7 +124,7 @@ async def test_invalid_body_is_refused_with_field_errors(client: Any, fake_auth:
     assert not [call for call in fake_auth.calls if call[0] == "register"]
 
 
-async def test_body_that_is_not_json_is_refused(client: Any) -> None:
+async def test_body_that_is_not_json_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/auth/register", content=b"{nope", headers={"Content-Type": "application/json"}
     )
@@ -115,7 +132,7 @@ async def test_body_that_is_not_json_is_refused(client: Any) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_token_endpoint_takes_a_form_or_json(client: Any) -> None:
+async def test_token_endpoint_takes_a_form_or_json(client: httpx.AsyncClient) -> None:
     grant = {"grant_type": "client_credentials", "client_id": "ci", "client_secret": "cs"}
     as_form = await client.post("/api/v1/auth/oauth/token", data=grant)
     as_json = await client.post("/api/v1/auth/oauth/token", json=grant)
@@ -130,7 +147,7 @@ async def test_token_endpoint_takes_a_form_or_json(client: Any) -> None:
     assert ["body", "client_id"] in [error["loc"] for error in invalid.json()["errors"]]
 
 
-async def test_missing_service_answers_503_at_once(client: Any) -> None:
+async def test_missing_service_answers_503_at_once(client: httpx.AsyncClient) -> None:
     started = time.monotonic()
     response = await client.get("/api/v1/billing/plans")
     assert response.status_code == 503
@@ -140,9 +157,9 @@ async def test_missing_service_answers_503_at_once(client: Any) -> None:
 
 
 async def test_slow_service_answers_504_within_the_timeout(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, spawn_fake: SpawnFake, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
-    async def slow(body: Any, principal: Any, meta: Any) -> None:
+    async def slow(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         await asyncio.sleep(3)
 
     await spawn_fake("chat", {"agents.list": slow})
@@ -157,7 +174,7 @@ async def test_slow_service_answers_504_within_the_timeout(
 
 
 async def test_without_signing_keys_token_routes_answer_503_not_401(
-    start_gateway: Any, tokens: Any
+    start_gateway: StartGateway, tokens: TokenFactory
 ) -> None:
     async with start_gateway() as gw:
         response = await gw.client.get("/api/v1/tenants/current", headers=tokens.bearer())
@@ -172,7 +189,7 @@ async def test_body_over_the_limit_is_refused_with_413(
         big = {"email": "a@example.com", "password": "x" * 4000, "tenant_name": "t"}
         declared = await gw.client.post("/api/v1/auth/register", json=big)
 
-        async def chunks() -> Any:
+        async def chunks() -> AsyncIterator[bytes]:
             yield b'{"email": "a@example.com", "password": "'
             yield b"x" * 4000
             yield b'", "tenant_name": "t"}'
@@ -188,7 +205,7 @@ async def test_body_over_the_limit_is_refused_with_413(
     assert not [call for call in fake_auth.calls if call[0] == "register"]
 
 
-async def test_unknown_path_and_wrong_method_are_problems(client: Any) -> None:
+async def test_unknown_path_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
     missing = await client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
@@ -197,7 +214,9 @@ async def test_unknown_path_and_wrong_method_are_problems(client: Any) -> None:
     assert wrong.json()["code"] == "method_not_allowed"
 
 
-async def test_openapi_documents_every_declared_route_with_its_models(client: Any) -> None:
+async def test_openapi_documents_every_declared_route_with_its_models(
+    client: httpx.AsyncClient,
+) -> None:
     document = (await client.get("/openapi.json")).json()
     for route in ROUTES:
         operation = document["paths"][route.path][route.method.lower()]
@@ -220,11 +239,11 @@ async def test_openapi_documents_every_declared_route_with_its_models(client: An
 
 
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
-async def test_api_docs_are_served(client: Any, path: str) -> None:
+async def test_api_docs_are_served(client: httpx.AsyncClient, path: str) -> None:
     assert (await client.get(path)).status_code == 200
 
 
-async def test_every_response_carries_exactly_one_request_id(client: Any) -> None:
+async def test_every_response_carries_exactly_one_request_id(client: httpx.AsyncClient) -> None:
     for response in (await client.get("/health"), await client.get("/api/v1/billing/plans")):
         assert len(response.headers.get_list("x-request-id")) == 1
 
@@ -238,13 +257,13 @@ CHAT_REPLY = {
 
 
 async def post_chat_to_a_dead_replica(
-    start_gateway: Any, spawn_fake: Any, tokens: Any, status: Any
-) -> Any:
+    start_gateway: StartGateway, spawn_fake: SpawnFake, tokens: TokenFactory, status: Handler
+) -> FakeService:
     """``POST /api/v1/chat`` to a chat whose replica never answers ("died" with the request),
     ``status`` answering ``stream.status``; it must be answered run_lost at once. The fake."""
     released = asyncio.Event()
 
-    async def never_answers(body: Any, principal: Any, meta: Any) -> None:
+    async def never_answers(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         await released.wait()
 
     chat = await spawn_fake("chat", {"chat": never_answers, "stream.status": status})
@@ -266,9 +285,11 @@ async def post_chat_to_a_dead_replica(
 
 
 async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_timeout(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, spawn_fake: SpawnFake, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
-    async def interrupted(body: Any, principal: Any, meta: Any) -> dict[str, str]:
+    async def interrupted(
+        body: Payload, principal: Principal | None, meta: RequestMeta
+    ) -> dict[str, str]:
         return {"stream_id": body["stream_id"], "status": "interrupted"}
 
     chat = await post_chat_to_a_dead_replica(start_gateway, spawn_fake, tokens, interrupted)
@@ -279,12 +300,12 @@ async def test_a_chat_whose_replica_died_is_answered_run_lost_long_before_its_ti
 
 
 async def test_a_chat_no_replica_holds_any_more_is_answered_run_lost(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, spawn_fake: SpawnFake, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     """The replica died while the request waited for a run slot: no row, no replica knows it."""
     asked: list[float] = []
 
-    async def unknown(body: Any, principal: Any, meta: Any) -> None:
+    async def unknown(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         asked.append(time.monotonic())
         raise NotFound("no such run")
 
@@ -293,15 +314,17 @@ async def test_a_chat_no_replica_holds_any_more_is_answered_run_lost(
 
 
 async def test_a_long_chat_is_watched_until_its_reply_comes(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, spawn_fake: SpawnFake, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     asked: list[str] = []
 
-    async def slow(body: Any, principal: Any, meta: Any) -> dict[str, Any]:
+    async def slow(body: Payload, principal: Principal | None, meta: RequestMeta) -> dict[str, Any]:
         await asyncio.sleep(1.2)
         return CHAT_REPLY
 
-    async def status(body: Any, principal: Any, meta: Any) -> dict[str, str]:
+    async def status(
+        body: Payload, principal: Principal | None, meta: RequestMeta
+    ) -> dict[str, str]:
         asked.append(body["stream_id"])
         if len(asked) == 1:
             raise NotFound("not started yet")  # still queued on the replica: keep waiting
@@ -317,7 +340,9 @@ async def test_a_long_chat_is_watched_until_its_reply_comes(
     assert len(asked) >= 2
 
 
-async def test_a_client_cannot_name_the_run_itself(client: Any, tokens: Any) -> None:
+async def test_a_client_cannot_name_the_run_itself(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.post(
         "/api/v1/chat",
         json={"message": "hello", "run_ref": "run_someone_elses"},
@@ -327,9 +352,9 @@ async def test_a_client_cannot_name_the_run_itself(client: Any, tokens: Any) -> 
 
 
 async def test_too_many_runs_at_once_is_429_with_retry_after_on_both_chat_routes(
-    start_gateway: Any, spawn_fake: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, spawn_fake: SpawnFake, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
-    async def busy(body: Any, principal: Any, meta: Any) -> None:
+    async def busy(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         raise RateLimited(
             "Too many runs at once for this user; wait for one to end.",
             code="too_many_runs",

@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from agentbus_gateway.context import client_ip
 from agentbus_shared.servers import free_port
+
+from .support import FakeAuth, FakeService, StartGateway, TokenFactory
 
 TENANT = "/api/v1/tenants/current"
 PLANS = "/api/v1/billing/plans"
@@ -34,7 +38,9 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-async def test_limit_trips_at_exactly_the_configured_count(client: Any, tokens: Any) -> None:
+async def test_limit_trips_at_exactly_the_configured_count(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     headers = tokens.bearer(sub="u_alice")
     answers = [await client.get(TENANT, headers=headers) for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
@@ -53,7 +59,9 @@ async def test_limit_trips_at_exactly_the_configured_count(client: Any, tokens: 
     assert refused.headers["ratelimit"].startswith('"authenticated-user";r=0;')
 
 
-async def test_tenant_bucket_is_shared_by_its_users(client: Any, tokens: Any) -> None:
+async def test_tenant_bucket_is_shared_by_its_users(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     statuses = []
     for user in ("u_1", "u_1", "u_2", "u_2", "u_3", "u_3"):
         response = await client.get(TENANT, headers=tokens.bearer(sub=user))
@@ -63,7 +71,9 @@ async def test_tenant_bucket_is_shared_by_its_users(client: Any, tokens: Any) ->
     assert other_tenant.status_code == 200
 
 
-async def test_refused_request_costs_nothing_in_the_other_buckets(client: Any, tokens: Any) -> None:
+async def test_refused_request_costs_nothing_in_the_other_buckets(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     for _ in range(3):
         assert (await client.get(TENANT, headers=tokens.bearer(sub="u_1"))).status_code == 200
     for _ in range(3):  # refused by u_1's bucket: the tenant's bucket must not be charged
@@ -72,12 +82,14 @@ async def test_refused_request_costs_nothing_in_the_other_buckets(client: Any, t
     assert (await client.get(TENANT, headers=tokens.bearer(sub="u_2"))).status_code == 200
 
 
-async def test_anonymous_routes_are_limited_per_client_ip(client: Any, fake_billing: Any) -> None:
+async def test_anonymous_routes_are_limited_per_client_ip(
+    client: httpx.AsyncClient, fake_billing: FakeService
+) -> None:
     statuses = [(await client.get(PLANS)).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
 
 
-async def test_login_has_a_stricter_bucket(client: Any) -> None:
+async def test_login_has_a_stricter_bucket(client: httpx.AsyncClient) -> None:
     body = {"email": "ann@example.com", "password": "guess"}
     statuses = [(await client.post("/api/v1/auth/token", json=body)).status_code for _ in range(3)]
     assert statuses == [202, 202, 429]
@@ -86,7 +98,7 @@ async def test_login_has_a_stricter_bucket(client: Any) -> None:
 
 
 async def test_redis_down_refuses_limited_routes_but_not_health(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     async with start_gateway(redis_url=f"redis://127.0.0.1:{free_port()}/0") as gw:
         api = await gw.client.get(TENANT, headers=tokens.bearer())
@@ -97,7 +109,9 @@ async def test_redis_down_refuses_limited_routes_but_not_health(
     assert health.status_code == 200
 
 
-async def test_health_fails_closed_when_configured(start_gateway: Any, fake_auth: Any) -> None:
+async def test_health_fails_closed_when_configured(
+    start_gateway: StartGateway, fake_auth: FakeAuth
+) -> None:
     async with start_gateway(
         redis_url=f"redis://127.0.0.1:{free_port()}/0", tuning={"rate_limit_fail_open_edge": False}
     ) as gw:
@@ -124,7 +138,9 @@ def test_client_ip_comes_from_forwarded_for_only_through_trusted_proxies(
     assert client_ip(peer, forwarded, TRUSTED) == expected
 
 
-async def test_forwarded_for_from_an_untrusted_peer_is_ignored(client: Any, tokens: Any) -> None:
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(
         TENANT, headers={**tokens.bearer(), "X-Forwarded-For": "198.51.100.7"}
     )
@@ -132,7 +148,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(client: Any, toke
 
 
 async def test_forwarded_for_through_a_trusted_proxy_is_the_client(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     async with start_gateway(trusted_proxies=["127.0.0.0/8"]) as gw:
         response = await gw.client.get(
@@ -142,16 +158,10 @@ async def test_forwarded_for_through_a_trusted_proxy_is_the_client(
 
 
 async def test_limits_survive_redis_losing_its_scripts(
-    client: Any, tokens: Any, redis_url: str
+    client: httpx.AsyncClient, tokens: TokenFactory, redis: aioredis.Redis
 ) -> None:
-    import redis.asyncio as aioredis
-
     assert (await client.get(TENANT, headers=tokens.bearer())).status_code == 200
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        await redis.script_flush()  # as after a Redis restart
-    finally:
-        await redis.aclose()
+    await redis.script_flush()  # as after a Redis restart
     response = await client.get(TENANT, headers=tokens.bearer())
     assert response.status_code == 200
     assert response.headers["ratelimit"].startswith('"authenticated-user";r=1;')

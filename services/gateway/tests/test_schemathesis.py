@@ -8,18 +8,18 @@ strategies (schemathesis' pytest fixture loader does not run on pytest 9).
 
 from __future__ import annotations
 
-from typing import Any
-
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+
+from .support import ThreadedStack
 
 # The billing stream never ends by design; the stream tests cover it.
 UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream")})
 EXAMPLES = 20
 
 
-def test_no_generated_request_gets_a_server_error(gateway_thread: Any) -> None:
+def test_no_generated_request_gets_a_server_error(gateway_thread: ThreadedStack) -> None:
     schema = schemathesis.openapi.from_url(f"{gateway_thread.url}/openapi.json")
     headers = {"Authorization": f"Bearer {gateway_thread.tokens.issue()}"}
     exercised = []
@@ -30,7 +30,7 @@ def test_no_generated_request_gets_a_server_error(gateway_thread: Any) -> None:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-        def call(case: Any) -> None:
+        def call(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=headers, checks=[not_a_server_error], timeout=30)
 
         call()

@@ -14,13 +14,16 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from faststream.nats import NatsBroker
 
 from agentbus_gateway.revocation import RevokedSessions
-from agentbus_gateway.sse import Inbox, error_event, relay
+from agentbus_gateway.sse import Inbox, SseEvent, error_event, relay
 from agentbus_gateway.streams import chat_frame_event
-from agentbus_shared.contracts.auth import SessionRevoked
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
+from agentbus_shared.testing.waiting import eventually
+
+from .support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 
 STREAM = "/api/v1/chat/stream"
 BILLING = "/api/v1/billing/stream"
@@ -44,7 +47,9 @@ async def sse(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
         yield event
 
 
-async def collect(client: httpx.AsyncClient, headers: dict[str, str], message: str) -> list[Any]:
+async def collect(
+    client: httpx.AsyncClient, headers: dict[str, str], message: str
+) -> list[dict[str, str]]:
     async with client.stream("POST", STREAM, json={"message": message}, headers=headers) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -52,7 +57,7 @@ async def collect(client: httpx.AsyncClient, headers: dict[str, str], message: s
 
 
 async def test_chat_stream_relays_frames_in_order_and_ends_with_one_terminal_event(
-    client: Any, tokens: Any, fake_chat: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_chat: FakeService
 ) -> None:
     events = await collect(client, tokens.bearer(), "hello")
     names = [e["event"] for e in events]
@@ -69,7 +74,7 @@ async def test_chat_stream_relays_frames_in_order_and_ends_with_one_terminal_eve
 
 
 async def test_chat_error_frame_is_the_one_terminal_event(
-    client: Any, tokens: Any, fake_chat: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_chat: FakeService
 ) -> None:
     events = await collect(client, tokens.bearer(), "fail")
     assert events[-1]["event"] == "error"
@@ -79,7 +84,7 @@ async def test_chat_error_frame_is_the_one_terminal_event(
 
 
 async def test_chat_refused_before_the_run_is_a_problem_not_a_stream(
-    client: Any, tokens: Any, fake_chat: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_chat: FakeService
 ) -> None:
     response = await client.post(STREAM, json={"message": "over quota"}, headers=tokens.bearer())
     assert response.status_code == 402
@@ -87,20 +92,24 @@ async def test_chat_refused_before_the_run_is_a_problem_not_a_stream(
     assert response.json()["code"] == "plan_limit_not_included"
 
 
-async def test_chat_stream_needs_the_write_scope(client: Any, tokens: Any, fake_chat: Any) -> None:
+async def test_chat_stream_needs_the_write_scope(
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_chat: FakeService
+) -> None:
     response = await client.post(
         STREAM, json={"message": "hi"}, headers=tokens.bearer(scope="conversations:read")
     )
     assert response.status_code == 403
 
 
-async def test_chat_stream_with_chat_away_is_503(client: Any, tokens: Any) -> None:
+async def test_chat_stream_with_chat_away_is_503(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.post(STREAM, json={"message": "hi"}, headers=tokens.bearer())
     assert response.status_code == 503
 
 
 async def test_silent_run_gets_heartbeats_then_ends_with_an_error(
-    start_gateway: Any, fake_auth: Any, fake_chat: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, fake_chat: FakeService, tokens: TokenFactory
 ) -> None:
     async with start_gateway(tuning={"sse_heartbeat": 0.1, "sse_idle_timeout": 0.5}) as gw:
         events = await collect(gw.client, tokens.bearer(), "hang")
@@ -114,7 +123,7 @@ async def test_silent_stream_asks_whether_its_run_lives_and_ends_when_it_is_lost
     answers = [None, None, error_event("run_lost", "gone")]
     asked: list[float] = []
 
-    async def on_silence() -> Any:
+    async def on_silence() -> SseEvent | None:
         asked.append(asyncio.get_running_loop().time())
         return answers[len(asked) - 1]
 
@@ -147,7 +156,7 @@ async def test_slow_client_ends_its_stream_with_an_error_instead_of_buffering() 
 
 
 async def test_billing_stream_relays_the_tenants_events_only(
-    client: Any, tokens: Any, broker: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, broker: NatsBroker
 ) -> None:
     mine = make_event(
         SubscriptionChanged(tenant_id="t_acme", plan="pro", status="active"), tenant_id="t_acme"
@@ -171,7 +180,9 @@ def settings_overrides() -> dict[str, Any]:
     return {"tuning": {"sse_max_per_user": 1, "sse_heartbeat": 0.2}}
 
 
-async def test_open_streams_are_capped_per_user(client: Any, tokens: Any) -> None:
+async def test_open_streams_are_capped_per_user(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     async with client.stream("GET", BILLING, headers=tokens.bearer(sub="u_1")) as first:
         assert first.status_code == 200
         second = await client.get(BILLING, headers=tokens.bearer(sub="u_1"))
@@ -183,7 +194,7 @@ async def test_open_streams_are_capped_per_user(client: Any, tokens: Any) -> Non
 
 
 async def test_client_that_leaves_frees_its_slot_and_subscription(
-    gateway: Any, tokens: Any, redis_url: str
+    gateway: RunningGateway, tokens: TokenFactory, redis: aioredis.Redis
 ) -> None:
     headers = tokens.bearer(sub="u_gone")
     async with (
@@ -192,15 +203,11 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
     ):
         assert response.status_code == 200
         await anext(e async for e in sse(response))  # a heartbeat: the stream is live
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        for _ in range(50):
-            if await redis.zcard("gateway:sse:user:u_gone") == 0:
-                break
-            await asyncio.sleep(0.05)
-        assert await redis.zcard("gateway:sse:user:u_gone") == 0
-    finally:
-        await redis.aclose()
+
+    async def slot_freed() -> bool:
+        return await redis.zcard("gateway:sse:user:u_gone") == 0
+
+    await eventually(slot_freed, what="the stream's slot is freed", timeout=2.5)
     metrics = (await gateway.metrics()).text
     assert 'agentbus_gateway_open_streams{kind="billing"} 0.0' in metrics
     # The slot is free again: the same user may open a new stream at once.
@@ -213,29 +220,13 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
 # that ends in time was ended by the revocation itself, not by the heartbeat's Redis check.
 
 
-async def revoke_session(
-    fake_auth: Any, session_id: str, reason: str, *, user_id: str = "u_alice"
-) -> None:
-    """Publish ``session.revoked`` as auth does on logout, reset, role change or removal."""
-    now = datetime.now(UTC)
-    revoked = SessionRevoked(
-        session_id=session_id,
-        user_id=user_id,
-        tenant_id="t_acme",
-        reason=reason,
-        revoked_at=now,
-        expires_at=now + timedelta(minutes=10),
-    )
-    await fake_auth.runtime.publisher.publish(make_event(revoked, tenant_id="t_acme"))
-
-
 async def last_event(response: httpx.Response) -> dict[str, Any]:
     """Read a stream to its end; its last event, ``data`` parsed."""
     events = [event async for event in sse(response) if "event" in event]
     return {**events[-1], "data": json.loads(events[-1]["data"])}
 
 
-async def publish_billing_event(broker: Any) -> str:
+async def publish_billing_event(broker: NatsBroker) -> str:
     event = make_event(
         SubscriptionChanged(tenant_id="t_acme", plan="pro", status="active"), tenant_id="t_acme"
     )
@@ -244,7 +235,7 @@ async def publish_billing_event(broker: Any) -> str:
 
 
 async def test_billing_stream_ends_at_once_when_its_session_is_revoked(
-    start_gateway: Any, fake_auth: Any, tokens: Any, broker: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory, broker: NatsBroker
 ) -> None:
     async with (
         start_gateway() as gw,
@@ -252,7 +243,7 @@ async def test_billing_stream_ends_at_once_when_its_session_is_revoked(
         gw.client.stream("GET", BILLING, headers=tokens.bearer(sid="s_kept")) as kept,
     ):
         assert gone.status_code == kept.status_code == 200
-        await revoke_session(fake_auth, "s_gone", "logout")
+        await fake_auth.revoke_session("s_gone", "logout")
         ended = await last_event(gone)
         # The same user's other session keeps its stream, and its events.
         event_id = await publish_billing_event(broker)
@@ -263,7 +254,7 @@ async def test_billing_stream_ends_at_once_when_its_session_is_revoked(
 
 
 async def test_logout_through_the_gateway_ends_the_sessions_streams_at_once(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     leaving = tokens.bearer(sid="s_leaving")
     async with (
@@ -278,7 +269,7 @@ async def test_logout_through_the_gateway_ends_the_sessions_streams_at_once(
 
 
 async def test_chat_stream_ends_at_once_when_its_session_is_revoked(
-    start_gateway: Any, fake_auth: Any, fake_chat: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, fake_chat: FakeService, tokens: TokenFactory
 ) -> None:
     headers = tokens.bearer(sid="s_chatting")
     async with (
@@ -288,7 +279,7 @@ async def test_chat_stream_ends_at_once_when_its_session_is_revoked(
         assert stream.status_code == 200
         events = sse(stream)
         assert (await anext(e async for e in events if "event" in e))["event"] == "conversation"
-        await revoke_session(fake_auth, "s_chatting", "password_reset")
+        await fake_auth.revoke_session("s_chatting", "password_reset")
         rest = [event async for event in events if "event" in event]
     assert rest[-1]["event"] == "error"
     assert json.loads(rest[-1]["data"])["code"] == "session_revoked"
@@ -296,14 +287,14 @@ async def test_chat_stream_ends_at_once_when_its_session_is_revoked(
 
 
 async def test_member_removed_from_the_tenant_loses_its_open_stream(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     member = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
     async with start_gateway() as gw:
         async with gw.client.stream("GET", BILLING, headers=member) as stream:
             assert stream.status_code == 200
             # What auth publishes for each of the member's sessions in the tenant on removal.
-            await revoke_session(fake_auth, "s_bob", "member_removed", user_id="u_bob")
+            await fake_auth.revoke_session("s_bob", "member_removed", user_id="u_bob")
             ended = await last_event(stream)
         refused = await gw.client.get(BILLING, headers=member)
     assert ended["data"]["code"] == "session_revoked"
@@ -311,7 +302,7 @@ async def test_member_removed_from_the_tenant_loses_its_open_stream(
 
 
 async def test_revoked_service_account_loses_its_open_stream(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     # A service account's tokens carry its id as sid; revoking it revokes that "session".
     account = tokens.bearer(sub="sa_1", sid="sa_1", typ="service_account", roles=[])
@@ -320,7 +311,7 @@ async def test_revoked_service_account_loses_its_open_stream(
         gw.client.stream("GET", BILLING, headers=account) as stream,
     ):
         assert stream.status_code == 200
-        await revoke_session(fake_auth, "sa_1", "service_account_revoked", user_id="sa_1")
+        await fake_auth.revoke_session("sa_1", "service_account_revoked", user_id="sa_1")
         ended = await last_event(stream)
     assert ended["data"]["code"] == "session_revoked"
 
@@ -331,13 +322,13 @@ async def test_revoked_service_account_loses_its_open_stream(
     ids=["billing", "chat"],
 )
 async def test_stream_ends_when_its_access_token_expires(
-    start_gateway: Any,
-    fake_auth: Any,
-    fake_chat: Any,
-    tokens: Any,
+    start_gateway: StartGateway,
+    fake_auth: FakeAuth,
+    fake_chat: FakeService,
+    tokens: TokenFactory,
     method: str,
     path: str,
-    body: Any,
+    body: dict[str, str] | None,
 ) -> None:
     headers = tokens.bearer(exp=int(time.time()) + 3)
     async with (
@@ -351,7 +342,7 @@ async def test_stream_ends_when_its_access_token_expires(
 
 
 async def test_every_replica_ends_its_own_streams_of_a_revoked_session(
-    start_gateway: Any, fake_auth: Any, tokens: Any
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:
     headers = tokens.bearer(sid="s_everywhere")
     async with AsyncExitStack() as stack:
@@ -362,13 +353,13 @@ async def test_every_replica_ends_its_own_streams_of_a_revoked_session(
         ]
         assert [s.status_code for s in streams] == [200, 200]
         # One replica stores the revocation (shared durable consumer); every one hears of it.
-        await revoke_session(fake_auth, "s_everywhere", "logout")
+        await fake_auth.revoke_session("s_everywhere", "logout")
         endings = await asyncio.gather(*(last_event(s) for s in streams))
     assert [e["data"]["code"] for e in endings] == ["session_revoked", "session_revoked"]
 
 
 async def test_stream_whose_revocation_this_replica_missed_ends_at_its_next_heartbeat(
-    start_gateway: Any, fake_auth: Any, tokens: Any, redis_url: str
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory, redis: aioredis.Redis
 ) -> None:
     async with (
         start_gateway(tuning={"sse_heartbeat": 0.2}) as gw,

@@ -7,13 +7,17 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 
 from agentbus_gateway.settings import GatewaySettings
+
+from .support import FakeAuth, TokenFactory
 
 TENANT = "/api/v1/tenants/current"
 
@@ -22,19 +26,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _forge(header: dict[str, Any], claims: dict[str, Any], sign: Any) -> str:
+def _forge(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_b64(sign(signing_input.encode()))}"
 
 
-def _tampered(tokens: Any) -> str:
+def _tampered(tokens: TokenFactory) -> str:
     header, payload, signature = tokens.issue(scope="tenant:read").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["scope"] = "platform:operate"
     return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
 
 
-def _hs256_with_public_key(tokens: Any) -> str:
+def _hs256_with_public_key(tokens: TokenFactory) -> str:
     public_pem = tokens.key.as_pem(private=False)
     return _forge(
         {"alg": "HS256", "kid": tokens.key.kid, "typ": "JWT"},
@@ -43,18 +47,18 @@ def _hs256_with_public_key(tokens: Any) -> str:
     )
 
 
-def _alg_none(tokens: Any) -> str:
+def _alg_none(tokens: TokenFactory) -> str:
     return _forge(
         {"alg": "none", "kid": tokens.key.kid, "typ": "JWT"}, tokens.claims(), lambda _: b""
     )
 
 
-def _unknown_kid(tokens: Any) -> str:
+def _unknown_kid(tokens: TokenFactory) -> str:
     return tokens.issue(key=OKPKey.generate_key("Ed25519", auto_kid=True))
 
 
 NOW = int(time.time())
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[TokenFactory], str]] = {
     "expired": lambda t: t.issue(exp=int(time.time()) - 120, iat=NOW - 900, nbf=NOW - 900),
     "not_yet_valid": lambda t: t.issue(nbf=int(time.time()) + 600),
     "wrong_audience": lambda t: t.issue(aud="another-api"),
@@ -79,7 +83,9 @@ BAD_TOKENS = {
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
-async def test_invalid_token_is_refused_with_401(kind: str, client: Any, tokens: Any) -> None:
+async def test_invalid_token_is_refused_with_401(
+    kind: str, client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     token = BAD_TOKENS[kind](tokens)
     response = await client.get(TENANT, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text
@@ -92,14 +98,16 @@ async def test_invalid_token_is_refused_with_401(kind: str, client: Any, tokens:
 
 
 async def test_signed_token_with_a_tenant_outside_the_id_pattern_gets_401_not_500(
-    client: Any, tokens: Any
+    client: httpx.AsyncClient, tokens: TokenFactory
 ) -> None:
     response = await client.get(TENANT, headers=tokens.bearer(tid="tenant acme"))
     assert response.status_code == 401, response.text
     assert response.json()["code"] == "invalid_token"
 
 
-async def test_token_typed_application_at_jwt_passes(client: Any, tokens: Any) -> None:
+async def test_token_typed_application_at_jwt_passes(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     token = tokens.issue(header={"typ": "application/at+jwt"})
     response = await client.get(TENANT, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
@@ -118,20 +126,22 @@ def test_unsupported_token_algorithm_is_refused_at_start_up(
         GatewaySettings()
 
 
-async def test_missing_token_is_refused_with_401(client: Any) -> None:
+async def test_missing_token_is_refused_with_401(client: httpx.AsyncClient) -> None:
     response = await client.get(TENANT)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.json()["code"] == "unauthorized"
 
 
-async def test_non_bearer_authorization_is_refused(client: Any, tokens: Any) -> None:
+async def test_non_bearer_authorization_is_refused(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(TENANT, headers={"Authorization": f"Basic {tokens.issue()}"})
     assert response.status_code == 401
 
 
 async def test_valid_token_reaches_the_service_as_its_principal(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     token = tokens.issue(sub="u_bob", tid="t_acme", sid="s_9", roles=["admin"], scope="tenant:read")
     response = await client.get(TENANT, headers={"Authorization": f"Bearer {token}"})
@@ -146,12 +156,16 @@ async def test_valid_token_reaches_the_service_as_its_principal(
     assert principal["token_id"].startswith("jti_")
 
 
-async def test_token_expired_within_the_leeway_still_passes(client: Any, tokens: Any) -> None:
+async def test_token_expired_within_the_leeway_still_passes(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(TENANT, headers=tokens.bearer(exp=int(time.time()) - 5))
     assert response.status_code == 200
 
 
-async def test_token_without_the_routes_scope_gets_403(client: Any, tokens: Any) -> None:
+async def test_token_without_the_routes_scope_gets_403(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     response = await client.get(TENANT, headers=tokens.bearer(scope="conversations:read"))
     assert response.status_code == 403
     problem = response.json()
@@ -159,7 +173,9 @@ async def test_token_without_the_routes_scope_gets_403(client: Any, tokens: Any)
     assert problem["details"] == {"missing_scopes": ["tenant:read"]}
 
 
-async def test_service_account_cannot_use_a_route_for_users(client: Any, tokens: Any) -> None:
+async def test_service_account_cannot_use_a_route_for_users(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     headers = tokens.bearer(typ="service_account", sub="sa_1", sid=None)
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 403
     # …yet may use a route open to any principal with the scope.
@@ -167,7 +183,7 @@ async def test_service_account_cannot_use_a_route_for_users(client: Any, tokens:
 
 
 async def test_rotated_key_is_fetched_on_its_first_token(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     assert (await client.get(TENANT, headers=tokens.bearer())).status_code == 200
     calls_before = fake_auth.jwks_calls
@@ -180,7 +196,7 @@ async def test_rotated_key_is_fetched_on_its_first_token(
 
 
 async def test_unknown_kids_refresh_the_key_set_at_most_once_per_cooldown(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     assert (await client.get(TENANT, headers=tokens.bearer())).status_code == 200
     calls_before = fake_auth.jwks_calls
@@ -193,7 +209,7 @@ async def test_unknown_kids_refresh_the_key_set_at_most_once_per_cooldown(
 
 
 async def test_token_of_a_withdrawn_key_is_refused_once_the_key_set_changes(
-    client: Any, tokens: Any, fake_auth: Any
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
 ) -> None:
     old = tokens.bearer()
     assert (await client.get(TENANT, headers=old)).status_code == 200

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+
+import httpx
+from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
 
@@ -36,12 +38,14 @@ def signature(payload: bytes, secret: str, *, timestamp: int | None = None) -> s
     return f"t={ts},v1={mac}"
 
 
-async def stored(broker: Any) -> int:
+async def stored(broker: NatsBroker) -> int:
     info = await broker.connection.jetstream().stream_info(STRIPE_WEBHOOKS.name)
     return int(info.state.messages)
 
 
-async def test_event_posted_three_times_is_stored_exactly_once(client: Any, broker: Any) -> None:
+async def test_event_posted_three_times_is_stored_exactly_once(
+    client: httpx.AsyncClient, broker: NatsBroker
+) -> None:
     payload = stripe_event()
     headers = {"Stripe-Signature": signature(payload, "whsec_current")}
     answers = [await client.post(URL, content=payload, headers=headers) for _ in range(3)]
@@ -55,10 +59,13 @@ async def test_event_posted_three_times_is_stored_exactly_once(client: Any, brok
     message = await broker.connection.jetstream().get_msg(STRIPE_WEBHOOKS.name, 1)
     assert message.subject == "stripe.webhooks.invoice.paid"
     assert message.data == payload
+    assert message.headers is not None
     assert message.headers["Nats-Msg-Id"] == "evt_1QabcDEF"
 
 
-async def test_bad_signature_is_rejected_and_never_published(client: Any, broker: Any) -> None:
+async def test_bad_signature_is_rejected_and_never_published(
+    client: httpx.AsyncClient, broker: NatsBroker
+) -> None:
     payload = stripe_event()
     cases = [
         {"Stripe-Signature": signature(payload, "whsec_someone_else")},
@@ -74,7 +81,9 @@ async def test_bad_signature_is_rejected_and_never_published(client: Any, broker
     assert await stored(broker) == 0
 
 
-async def test_previous_secret_is_accepted_during_a_rotation(client: Any, broker: Any) -> None:
+async def test_previous_secret_is_accepted_during_a_rotation(
+    client: httpx.AsyncClient, broker: NatsBroker
+) -> None:
     payload = stripe_event("evt_rotated")
     response = await client.post(
         URL, content=payload, headers={"Stripe-Signature": signature(payload, "whsec_previous")}
@@ -83,7 +92,9 @@ async def test_previous_secret_is_accepted_during_a_rotation(client: Any, broker
     assert await stored(broker) == 1
 
 
-async def test_signed_payload_that_is_no_event_is_refused(client: Any, broker: Any) -> None:
+async def test_signed_payload_that_is_no_event_is_refused(
+    client: httpx.AsyncClient, broker: NatsBroker
+) -> None:
     for payload in (b"not json", json.dumps({"id": "evt_1", "type": "a.>"}).encode()):
         response = await client.post(
             URL, content=payload, headers={"Stripe-Signature": signature(payload, "whsec_current")}
@@ -93,7 +104,9 @@ async def test_signed_payload_that_is_no_event_is_refused(client: Any, broker: A
     assert await stored(broker) == 0
 
 
-async def test_without_a_durable_ack_the_answer_is_503(client: Any, broker: Any) -> None:
+async def test_without_a_durable_ack_the_answer_is_503(
+    client: httpx.AsyncClient, broker: NatsBroker
+) -> None:
     await broker.connection.jetstream().delete_stream(STRIPE_WEBHOOKS.name)
     payload = stripe_event()
     response = await client.post(
