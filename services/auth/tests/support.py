@@ -171,19 +171,20 @@ class AuthClient:
         await self.verify_email(account)
         return account
 
+    async def invite(self, inviter: Account, email: str, role: str = "member") -> str:
+        """Invite ``email`` into the inviter's tenant; the token its invite mail carries."""
+        await self.call(
+            "tenants.invites.create", {"email": email, "role": role}, token=inviter.access_token
+        )
+        return await self.mail.mailed_invite(email)
+
     async def join(self, owner: Account, role: str, email: str | None = None) -> Account:
         """A new account invited into ``owner``'s tenant with ``role``; its tokens there."""
         email = email or self.new_email(role)
-        await self.call(
-            "tenants.invites.create", {"email": email, "role": role}, token=owner.access_token
-        )
+        token = await self.invite(owner, email, role)
         accepted = await self.call(
             "tenants.invites.accept",
-            {
-                "token": await self.mail.mailed_invite(email),
-                "password": self.password,
-                "display_name": role.title(),
-            },
+            {"token": token, "password": self.password, "display_name": role.title()},
         )
         return Account.from_result(email, self.password, accepted.data)
 

@@ -15,8 +15,6 @@ from agentbus_auth.keys.service import (
     KeyRing,
     RotationResult,
     RotationTooSoon,
-    ensure_keys,
-    rotate,
 )
 from agentbus_auth.models import signing_keys
 from agentbus_auth.sessions.tokens import AccessTokenVerifier, InvalidAccessToken
@@ -30,9 +28,8 @@ def kid_of(token: str) -> str:
 
 
 async def rotate_now(client: AuthClient) -> RotationResult:
-    parts = client.parts
-    result = await rotate(parts.db, parts.box, parts.keyring.timings, force=True)
-    await parts.keyring.load()  # what the reload loop does within its interval
+    result = await client.parts.keyring.rotate(force=True)
+    await client.parts.keyring.load()  # what the reload loop does within its interval
     return result
 
 
@@ -112,9 +109,8 @@ async def test_retired_key_leaves_the_jwks_after_token_lifetime_and_cache_age(
 async def test_rotation_is_refused_until_the_next_key_has_been_published_long_enough(
     client: AuthClient,
 ) -> None:
-    parts = client.parts
     with pytest.raises(RotationTooSoon) as caught:
-        await rotate(parts.db, parts.box, parts.keyring.timings)
+        await client.parts.keyring.rotate()
     assert caught.value.retry_after is not None
     assert caught.value.retry_after > 0
 
@@ -154,7 +150,7 @@ async def test_private_keys_are_sealed_under_the_key_encryption_key(client: Auth
 
 async def test_ensuring_keys_twice_creates_nothing_new(client: AuthClient) -> None:
     db = client.parts.db
-    await ensure_keys(db, client.parts.box)
+    await client.parts.keyring.ensure()
     async with db.session() as session:
         count = await session.scalar(text("SELECT count(*) FROM auth.signing_keys"))
     assert count == 2
@@ -166,9 +162,8 @@ async def test_a_running_service_picks_up_a_rotation_done_elsewhere(
     client = client_for(await start_auth(keys_reload_interval=0.2))
     account = await client.register()
     old_kid = kid_of(account.access_token)
-    parts = client.parts
     # As `agentbus auth keys rotate` does from another process: the database only.
-    await rotate(parts.db, parts.box, parts.keyring.timings, force=True)
+    await client.parts.keyring.rotate(force=True)
 
     async def new_kid() -> str | None:
         fresh = (await client.login(account.email, client.password)).data["access_token"]

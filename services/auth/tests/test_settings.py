@@ -4,7 +4,6 @@ and the file mailer."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -31,7 +30,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_production_refuses_development_secrets(monkeypatch: Any) -> None:
+def test_production_refuses_development_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", PRODUCTION_DB)
     monkeypatch.setenv("AUTH_MAIL_BACKEND", "smtp")
@@ -86,7 +85,7 @@ def test_valid_production_settings_load(production: pytest.MonkeyPatch) -> None:
     assert AuthSettings().is_production
 
 
-def test_mail_directory_comes_from_the_environment(monkeypatch: Any) -> None:
+def test_mail_directory_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTBUS_VAR_DIR", "/srv/agentbus")
     settings = AuthSettings()
     assert settings.mail_path == Path("/srv/agentbus/mail")
@@ -96,6 +95,7 @@ def test_mail_directory_comes_from_the_environment(monkeypatch: Any) -> None:
 def test_the_dev_stack_generates_the_auth_secrets() -> None:
     assert MANIFEST.env["AUTH_KEY_ENCRYPTION_KEY"] == DEV_SECRET
     assert MANIFEST.env["AUTH_CODE_KEY"] == DEV_SECRET
+    assert MANIFEST.cli == "agentbus_auth.cli:app"
 
 
 def test_tuning_knobs_come_from_their_nested_names_or_one_json_value(
@@ -121,4 +121,3 @@ def test_tuned_copies_change_only_the_knobs_named() -> None:
     assert settings.tuning.lockout_threshold == 5
     with pytest.raises(ValidationError):
         settings.tuned(lockout_threshold=0)
-    assert MANIFEST.cli == "agentbus_auth.cli:app"

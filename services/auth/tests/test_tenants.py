@@ -76,12 +76,7 @@ async def test_an_invite_brings_a_new_member_in_once(
 async def test_an_existing_account_accepts_an_invite_with_its_password(client: AuthClient) -> None:
     owner = await client.register_verified()
     existing = await client.register()
-    await client.call(
-        "tenants.invites.create",
-        {"email": existing.email, "role": "admin"},
-        token=owner.access_token,
-    )
-    token = await client.mail.mailed_invite(existing.email)
+    token = await client.invite(owner, existing.email, "admin")
     wrong = await client.error(
         "tenants.invites.accept", {"token": token, "password": "not-the-password-x"}
     )
@@ -95,12 +90,7 @@ async def test_an_existing_account_accepts_an_invite_with_its_password(client: A
 
 async def test_invites_need_a_password_and_a_valid_token(client: AuthClient) -> None:
     owner = await client.register_verified()
-    await client.call(
-        "tenants.invites.create",
-        {"email": "x@example.com", "role": "member"},
-        token=owner.access_token,
-    )
-    token = await client.mail.mailed_invite("x@example.com")
+    token = await client.invite(owner, "x@example.com")
     missing = await client.error("tenants.invites.accept", {"token": token})
     assert (missing.status, missing.code) == (400, "password_required")
     weak = await client.error(
@@ -115,12 +105,7 @@ async def test_invites_need_a_password_and_a_valid_token(client: AuthClient) -> 
 
 async def test_an_expired_invite_is_refused(client: AuthClient) -> None:
     owner = await client.register_verified()
-    await client.call(
-        "tenants.invites.create",
-        {"email": "late@example.com", "role": "member"},
-        token=owner.access_token,
-    )
-    token = await client.mail.mailed_invite("late@example.com")
+    token = await client.invite(owner, "late@example.com")
     async with client.parts.db.transaction() as session:
         await session.execute(
             update(invites).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))

@@ -10,7 +10,7 @@ from agentbus_auth.audit.service import AuditTrail
 from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.crypto import CodeKey, SecretBox
 from agentbus_auth.keys import handlers as keys_handlers
-from agentbus_auth.keys.service import KeyRing, ensure_keys, key_timings
+from agentbus_auth.keys.service import KeyRing, key_timings
 from agentbus_auth.login import handlers as login_handlers
 from agentbus_auth.login.service import LoginService
 from agentbus_auth.mail import handlers as mail_handlers
@@ -83,7 +83,7 @@ def build(
 
     @runtime.on_startup
     async def load_keys() -> None:
-        await ensure_keys(parts.db, parts.box)
+        await parts.keyring.ensure()
         await parts.keyring.load()
 
     @runtime.on_shutdown

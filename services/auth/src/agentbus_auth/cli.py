@@ -19,7 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from agentbus_auth.app import AuthParts, build
-from agentbus_auth.keys.service import RotationTooSoon, published, rotate
+from agentbus_auth.keys.service import RotationTooSoon, published
 from agentbus_auth.settings import AuthSettings
 from agentbus_auth.throttle import account_key
 from agentbus_shared.errors import AgentbusError, NotFound
@@ -91,7 +91,7 @@ def keys_rotate(
 
     async def work(parts: AuthParts) -> None:
         try:
-            result = await rotate(parts.db, parts.box, parts.keyring.timings, force=force)
+            result = await parts.keyring.rotate(force=force)
         except RotationTooSoon as exc:
             typer.echo(f"not rotated: {exc.message}", err=True)
             raise typer.Exit(1) from None

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentbus_auth.accounts import repository as repo
 from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
-from agentbus_auth.codes.service import OneTimeCodes, Purpose
+from agentbus_auth.codes.repository import Purpose
+from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.errors import (
     EmailAlreadyVerified,
     EmailTaken,

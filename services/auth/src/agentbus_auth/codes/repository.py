@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.models import one_time_codes as codes
+
+
+class Purpose(StrEnum):
+    """What a one-time code proves."""
+
+    VERIFY_EMAIL = "verify_email"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a secret
 
 
 @dataclass(frozen=True)
@@ -17,12 +25,14 @@ class Attempt:
     code_mac: bytes
 
 
-async def supersede(session: AsyncSession, user_id: str, purpose: str) -> None:
+async def supersede(session: AsyncSession, user_id: str, purpose: Purpose) -> None:
     """Close the user's open codes of this purpose: only the newest code works."""
     await session.execute(
         update(codes)
         .where(
-            codes.c.user_id == user_id, codes.c.purpose == purpose, codes.c.consumed_at.is_(None)
+            codes.c.user_id == user_id,
+            codes.c.purpose == purpose.value,
+            codes.c.consumed_at.is_(None),
         )
         .values(consumed_at=func.now())
     )
@@ -33,19 +43,23 @@ async def add(
     *,
     code_id: str,
     user_id: str,
-    purpose: str,
+    purpose: Purpose,
     code_mac: bytes,
     expires_at: datetime,
 ) -> None:
     await session.execute(
         insert(codes).values(
-            id=code_id, user_id=user_id, purpose=purpose, code_mac=code_mac, expires_at=expires_at
+            id=code_id,
+            user_id=user_id,
+            purpose=purpose.value,
+            code_mac=code_mac,
+            expires_at=expires_at,
         )
     )
 
 
 async def take_attempt(
-    session: AsyncSession, user_id: str, purpose: str, *, max_attempts: int
+    session: AsyncSession, user_id: str, purpose: Purpose, *, max_attempts: int
 ) -> Attempt | None:
     """Count one attempt against the user's open code, atomically; ``None`` when none is left.
 
@@ -56,7 +70,7 @@ async def take_attempt(
         select(codes.c.id)
         .where(
             codes.c.user_id == user_id,
-            codes.c.purpose == purpose,
+            codes.c.purpose == purpose.value,
             codes.c.consumed_at.is_(None),
             codes.c.expires_at > func.now(),
         )

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.codes import repository as repo
+from agentbus_auth.codes.repository import Purpose
 from agentbus_auth.crypto import CodeKey, same
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 
 CODE_LENGTH = 8
-
-
-class Purpose(StrEnum):
-    VERIFY_EMAIL = "verify_email"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a secret
 
 
 class OneTimeCodes:
@@ -35,12 +30,12 @@ class OneTimeCodes:
     ) -> str:
         """A new code for the user (closing older ones), in the caller's transaction; its id."""
         code_id = new_id("otc")
-        await repo.supersede(session, user_id, purpose.value)
+        await repo.supersede(session, user_id, purpose)
         await repo.add(
             session,
             code_id=code_id,
             user_id=user_id,
-            purpose=purpose.value,
+            purpose=purpose,
             code_mac=self._key.mac(purpose.value, self.code_for(purpose, code_id)),
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
         )
@@ -54,7 +49,7 @@ class OneTimeCodes:
         """
         async with self._db.transaction() as session:
             attempt = await repo.take_attempt(
-                session, user_id, purpose.value, max_attempts=self.max_attempts
+                session, user_id, purpose, max_attempts=self.max_attempts
             )
         if attempt is None:
             return None

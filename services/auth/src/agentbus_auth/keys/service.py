@@ -102,76 +102,6 @@ async def _add_new_key(
     return kid
 
 
-async def ensure_keys(db: Database, box: SecretBox) -> None:
-    """Create the active and the next key if missing (idempotent, safe across replicas)."""
-    async with db.transaction() as session:
-        await repo.lock_keys(session)
-        states = {k.state for k in await repo.all_keys(session)}
-        now = datetime.now(UTC)
-        if "active" not in states:
-            kid = await _add_new_key(session, box, state="active", now=now)
-            log.info("keys.created_active", kid=kid)
-        if "next" not in states:
-            kid = await _add_new_key(session, box, state="next", now=now)
-            log.info("keys.created_next", kid=kid)
-
-
-async def rotate(
-    db: Database,
-    box: SecretBox,
-    timings: KeyTimings,
-    *,
-    force: bool = False,
-    actor: str = "operator",
-) -> RotationResult:
-    """Promote next → active, retire the active key, create a new next key.
-
-    Refuses (``RotationTooSoon``) while the next key has been published for less
-    than one JWKS cache age, since verifiers may not hold it yet; ``force``
-    rotates anyway (verifiers then fetch the key set on the unknown ``kid``).
-    """
-    async with db.transaction() as session:
-        await repo.lock_keys(session)
-        keys = await repo.all_keys(session)
-        now = datetime.now(UTC)
-        active = next((k for k in keys if k.state == "active"), None)
-        upcoming = next((k for k in keys if k.state == "next"), None)
-        if upcoming is None:
-            upcoming_kid = await _add_new_key(session, box, state="next", now=now)
-            published_for = timedelta(0)
-        else:
-            upcoming_kid = upcoming.kid
-            published_for = now - upcoming.created_at
-        if not force and published_for < timedelta(seconds=timings.jwks_max_age):
-            wait = timedelta(seconds=timings.jwks_max_age) - published_for
-            raise RotationTooSoon(
-                f"The next key has been published for {published_for.total_seconds():.0f}s, "
-                f"less than the JWKS cache age; rotate in {wait.total_seconds():.0f}s or force it.",
-                retry_after=int(wait.total_seconds()) + 1,
-            )
-        publish_until = None
-        if active is not None:
-            publish_until = now + timings.retired_publication
-            await repo.retire(session, active.kid, now=now, publish_until=publish_until)
-        await repo.activate(session, upcoming_kid, now=now)
-        new_next = await _add_new_key(session, box, state="next", now=now)
-        await record(
-            session,
-            AuditKind.KEY_ROTATED,
-            actor_id=actor,
-            retired=active.kid if active else None,
-            activated=upcoming_kid,
-            next=new_next,
-        )
-    log.info("keys.rotated", retired=active.kid if active else None, activated=upcoming_kid)
-    return RotationResult(
-        retired=active.kid if active else None,
-        activated=upcoming_kid,
-        next=new_next,
-        retired_published_until=publish_until,
-    )
-
-
 def published(keys: list[StoredKey], now: datetime) -> list[StoredKey]:
     """The keys a verifier must know: next, active, and retired ones still within their window."""
     return [
@@ -198,6 +128,73 @@ class KeyRing:
         self._box = box
         self.timings = timings
         self._ring: _Ring | None = None
+
+    async def ensure(self) -> None:
+        """Create the active and the next key if missing (idempotent, safe across replicas)."""
+        async with self._db.transaction() as session:
+            await repo.lock_keys(session)
+            states = {k.state for k in await repo.all_keys(session)}
+            now = datetime.now(UTC)
+            if "active" not in states:
+                kid = await _add_new_key(session, self._box, state="active", now=now)
+                log.info("keys.created_active", kid=kid)
+            if "next" not in states:
+                kid = await _add_new_key(session, self._box, state="next", now=now)
+                log.info("keys.created_next", kid=kid)
+
+    async def rotate(self, *, force: bool = False, actor: str = "operator") -> RotationResult:
+        """Promote next → active, retire the active key, create a new next key.
+
+        Refuses (``RotationTooSoon``) while the next key has been published for less
+        than one JWKS cache age, since verifiers may not hold it yet; ``force``
+        rotates anyway (verifiers then fetch the key set on the unknown ``kid``).
+        """
+        async with self._db.transaction() as session:
+            await repo.lock_keys(session)
+            keys = await repo.all_keys(session)
+            now = datetime.now(UTC)
+            active = next((k for k in keys if k.state == "active"), None)
+            upcoming = next((k for k in keys if k.state == "next"), None)
+            if upcoming is None:
+                upcoming_kid = await _add_new_key(session, self._box, state="next", now=now)
+                published_for = timedelta(0)
+            else:
+                upcoming_kid = upcoming.kid
+                published_for = now - upcoming.created_at
+            if not force:
+                self._refuse_too_soon(published_for)
+            publish_until = None
+            if active is not None:
+                publish_until = now + self.timings.retired_publication
+                await repo.retire(session, active.kid, now=now, publish_until=publish_until)
+            await repo.activate(session, upcoming_kid, now=now)
+            new_next = await _add_new_key(session, self._box, state="next", now=now)
+            await record(
+                session,
+                AuditKind.KEY_ROTATED,
+                actor_id=actor,
+                retired=active.kid if active else None,
+                activated=upcoming_kid,
+                next=new_next,
+            )
+        log.info("keys.rotated", retired=active.kid if active else None, activated=upcoming_kid)
+        return RotationResult(
+            retired=active.kid if active else None,
+            activated=upcoming_kid,
+            next=new_next,
+            retired_published_until=publish_until,
+        )
+
+    def _refuse_too_soon(self, published_for: timedelta) -> None:
+        """``RotationTooSoon`` while verifiers may not hold the next key yet."""
+        cache_age = timedelta(seconds=self.timings.jwks_max_age)
+        if published_for < cache_age:
+            wait = cache_age - published_for
+            raise RotationTooSoon(
+                f"The next key has been published for {published_for.total_seconds():.0f}s, "
+                f"less than the JWKS cache age; rotate in {wait.total_seconds():.0f}s or force it.",
+                retry_after=int(wait.total_seconds()) + 1,
+            )
 
     async def load(self) -> None:
         """Read the keys from the database (the active one decrypted)."""

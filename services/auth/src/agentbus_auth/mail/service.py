@@ -10,17 +10,16 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from sqlalchemy import select
-
-from agentbus_auth.codes.service import OneTimeCodes, Purpose
+from agentbus_auth.codes.repository import Purpose
+from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.crypto import CodeKey
+from agentbus_auth.mail import repository as repo
 from agentbus_auth.mail.templates import render
 from agentbus_auth.mail.transports import MailTransport
-from agentbus_auth.models import processed_events
 from agentbus_auth.tenants.invites import invite_token
 from agentbus_shared.contracts.auth import EmailRequested
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.db import Database, record_once
+from agentbus_shared.db import Database
 from agentbus_shared.errors import PermanentFailure
 
 
@@ -79,14 +78,8 @@ class Mailer:
         sends the message again (at least once); the Message-ID lets mail clients dedupe.
         """
         async with self._db.session() as session:
-            sent = await session.scalar(
-                select(processed_events.c.event_id).where(
-                    processed_events.c.consumer == consumer,
-                    processed_events.c.event_id == event.id,
-                )
-            )
-        if sent is not None:
-            return
+            if await repo.was_sent(session, consumer, event.id):
+                return
         await self.transport.send(self.compose(event), name=event.id)
         async with self._db.transaction() as session:
-            await record_once(session, processed_events, consumer=consumer, event_id=event.id)
+            await repo.mark_sent(session, consumer, event.id)

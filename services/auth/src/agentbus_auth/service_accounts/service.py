@@ -11,7 +11,6 @@ the creator from the tenant, or demoting them below admin, revokes it too.
 from __future__ import annotations
 
 import builtins
-from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import new_token, same, token_hash
 from agentbus_auth.errors import InvalidClient, InvalidScope, ServiceAccountNotFound
-from agentbus_auth.events import emit
 from agentbus_auth.service_accounts import repository as repo
-from agentbus_auth.sessions.service import revocation_expiry
+from agentbus_auth.sessions.service import announce_revoked
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.membership import acting_member
@@ -34,7 +32,6 @@ from agentbus_shared.contracts.auth import (
     ServiceAccountCreate,
     ServiceAccountCreated,
     ServiceAccountView,
-    SessionRevoked,
 )
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
 from agentbus_shared.db import Database
@@ -173,18 +170,13 @@ class ServiceAccountService:
         **why: str,
     ) -> None:
         """``session.revoked`` for the account's tokens (the gateway refuses them at once), audited."""
-        now = datetime.now(UTC)
-        await emit(
+        await announce_revoked(
             session,
-            SessionRevoked(
-                session_id=account.id,
-                user_id=account.id,
-                tenant_id=account.tenant_id,
-                reason="service_account_revoked",
-                revoked_at=now,
-                expires_at=revocation_expiry(now, self._tokens.ttl),
-            ),
+            session_id=account.id,
+            user_id=account.id,
             tenant_id=account.tenant_id,
+            reason="service_account_revoked",
+            access_token_ttl=self._tokens.ttl,
         )
         await record(
             session,

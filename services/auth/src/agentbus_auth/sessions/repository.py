@@ -22,8 +22,10 @@ RevokeReason = Literal[
     "password_changed",
     "password_reset",
     "operator_revoked",
+    "service_account_revoked",
 ]
-"""Why a session ended (stored with it, and in its ``session.revoked`` event)."""
+"""Why a session ended (stored with it, and in its ``session.revoked`` event); a service account's
+tokens end as a session whose id is the account's."""
 
 
 @dataclass(frozen=True)

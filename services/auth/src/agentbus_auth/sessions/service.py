@@ -42,6 +42,32 @@ def revocation_expiry(now: datetime, access_token_ttl: int) -> datetime:
     return now + timedelta(seconds=access_token_ttl) + REVOCATION_LEEWAY
 
 
+async def announce_revoked(
+    session: AsyncSession,
+    *,
+    session_id: str,
+    user_id: str,
+    tenant_id: str,
+    reason: repo.RevokeReason,
+    access_token_ttl: int,
+) -> None:
+    """``session.revoked`` in the caller's transaction: the gateway refuses the session's access
+    tokens at once, until the last of them has expired."""
+    now = datetime.now(UTC)
+    await emit(
+        session,
+        SessionRevoked(
+            session_id=session_id,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            reason=reason,
+            revoked_at=now,
+            expires_at=revocation_expiry(now, access_token_ttl),
+        ),
+        tenant_id=tenant_id,
+    )
+
+
 @dataclass(frozen=True)
 class SessionTimings:
     refresh_token_ttl: int
@@ -173,19 +199,14 @@ class SessionService:
             tenant_id=tenant_id,
             keep=keep,
         )
-        now = datetime.now(UTC)
         for r in revoked:
-            await emit(
+            await announce_revoked(
                 session,
-                SessionRevoked(
-                    session_id=r.id,
-                    user_id=r.user_id,
-                    tenant_id=r.tenant_id,
-                    reason=reason,
-                    revoked_at=now,
-                    expires_at=revocation_expiry(now, self._tokens.ttl),
-                ),
+                session_id=r.id,
+                user_id=r.user_id,
                 tenant_id=r.tenant_id,
+                reason=reason,
+                access_token_ttl=self._tokens.ttl,
             )
             await record(
                 session,
