@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
 from agentbus_shared.bus import headers
-from agentbus_shared.contracts import ROUTES, Principal, subjects
+from agentbus_shared.contracts import ROUTES, Principal, chat, subjects
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import TERMINAL_EVENTS, StreamFrame
 from agentbus_shared.contracts.events import CloudEvent, event_class, registered_events
@@ -312,14 +312,14 @@ def test_every_route_forwards_to_an_operation_with_its_models(
             *re.findall(r"{(\w+)}", route.path),
             *(route.body.model_fields if route.body else ()),
             *(route.query.model_fields if route.query else ()),
-            *(("run_ref",) if route.watch else ()),  # the gateway names a watched run
+            *(("run_ref",) if route.starts_chat_run else ()),  # the gateway names the run
         }
-        if route.watch is not None:
-            watch = operations.get(f"rpc.{route.service}.v1.{route.watch}")
-            if watch is None or watch.request is None:
-                problems.append(f"{route.subject}: nothing serves its watch {route.watch}")
-            elif set(watch.request.model_fields) != {"stream_id"}:
-                problems.append(f"{route.subject}: {route.watch} does not take {{stream_id}}")
+        if route.starts_chat_run:
+            status = operations.get(f"rpc.{chat.SERVICE}.v1.{chat.Operation.STREAM_STATUS}")
+            if status is None or status.request is None:
+                problems.append(f"{route.subject}: nothing serves chat's stream.status")
+            elif set(status.request.model_fields) != {"stream_id"}:
+                problems.append(f"{route.subject}: stream.status does not take {{stream_id}}")
         read = set(signature.request.model_fields) if signature.request else set()
         if sent != read:
             problems.append(
