@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 from datetime import datetime
-from typing import Any
 
 import pytest
 
 from agentbus_auth.audit.repository import AuditKind
+from agentbus_shared.bus.rpc import RpcReply
 from agentbus_shared.errors import AgentbusError
 
 from .support import AuthClient, ReadEvents
@@ -56,7 +56,7 @@ async def test_concurrent_refreshes_of_one_token_yield_one_rotation_and_revoke_t
 ) -> None:
     account = await client.register()
 
-    async def refresh() -> Any:
+    async def refresh() -> RpcReply | AgentbusError:
         try:
             return await client.call("refresh", {"refresh_token": account.refresh_token})
         except AgentbusError as exc:
