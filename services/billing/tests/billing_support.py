@@ -11,16 +11,18 @@ from typing import Any
 import httpx
 import stripe
 from faststream.nats import NatsBroker
+from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from sqlalchemy import Row, text
 
 from agentbus_billing.settings import BillingSettings
 from agentbus_shared.bus import EventPublisher, RpcClient, RpcReply
+from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import EventData, make_event
-from agentbus_shared.contracts.streams import ENTITLEMENTS
+from agentbus_shared.contracts.streams import BUCKETS, ENTITLEMENTS, STREAMS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.waiting import eventually
 from agentbus_stripe_standin.server import Standin
@@ -134,6 +136,12 @@ def stripe_event(
         "api_version": "2026-10-28",
         "data": {"object": obj},
     }
+
+
+async def declare_streams(js: JetStreamContext) -> None:
+    """Every stream and bucket, as ``agentbus streams apply`` (and the dev stack) creates them."""
+    await apply_streams(js, STREAMS)
+    await apply_buckets(js, BUCKETS)
 
 
 async def kv_entitlements(broker: NatsBroker, tenant_id: str) -> Entitlements | None:

@@ -26,9 +26,7 @@ from faststream.nats import NatsBroker
 from agentbus_billing.app import build
 from agentbus_billing.settings import BillingSettings
 from agentbus_shared.bus import EventPublisher, RpcClient
-from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts import subjects
-from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.plugin import BusLogins
 from agentbus_stripe_standin.server import build_app, serve
@@ -41,6 +39,7 @@ from billing_support import (
     GatewayDouble,
     RunningBilling,
     StandinServer,
+    declare_streams,
     make_settings,
 )
 
@@ -123,9 +122,7 @@ async def streams(nats_url: str) -> None:
     """Every stream and bucket, as ``agentbus streams apply`` (and the dev stack) creates them."""
     nc = await nats.connect(nats_url)
     try:
-        js = nc.jetstream()
-        await apply_streams(js, STREAMS)
-        await apply_buckets(js, BUCKETS)
+        await declare_streams(nc.jetstream())
     finally:
         await nc.close()
 

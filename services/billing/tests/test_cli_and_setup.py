@@ -13,12 +13,10 @@ from dataclasses import dataclass
 import httpx
 import nats
 import pytest
-from billing_support import STRIPE_KEY, StandinServer, stripe_event
+from billing_support import STRIPE_KEY, StandinServer, declare_streams, stripe_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from agentbus_shared.bus.streams import apply_buckets, apply_streams
-from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.db import async_url
 
 
@@ -137,8 +135,7 @@ def test_replay_command_reapplies_from_the_stream(cli_env: dict[str, str]) -> No
         nc = await nats.connect(cli_env["NATS_URL"])
         try:
             js = nc.jetstream()
-            await apply_streams(js, STREAMS)
-            await apply_buckets(js, BUCKETS)
+            await declare_streams(js)
             await js.publish(
                 "stripe.webhooks.invoice.paid",
                 json.dumps(event).encode(),
