@@ -30,6 +30,7 @@ from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.membership import active_membership
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.throttle import Attempt, LoginThrottle, Refusal, Refused, account_key
 from agentbus_shared.contracts.auth import LoginCommand, MfaChallenge, MfaCompleteCommand, TokenPair
@@ -107,8 +108,8 @@ class LoginService:
         if challenge is None:
             raise InvalidChallenge()
         async with self._db.session() as session:
-            member = await tenants_repo.member(session, challenge.tenant_id, challenge.user_id)
-        if member is None or member.status != "active":
+            member = await active_membership(session, challenge.tenant_id, challenge.user_id)
+        if member is None:
             raise InvalidChallenge()
         attempt = await self.begin_attempt(member.email, meta)
         async with self._db.transaction() as session:

@@ -20,7 +20,7 @@ from agentbus_auth.errors import InvalidRefreshToken, RefreshTokenReused, Sessio
 from agentbus_auth.events import emit
 from agentbus_auth.sessions import repository as repo
 from agentbus_auth.sessions.tokens import AccessTokens, IssuedToken
-from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.membership import active_membership
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import granted_scopes
 from agentbus_shared.contracts.auth import SessionRevoked, SessionView, TokenPair
@@ -140,8 +140,8 @@ class SessionService:
         async with self._db.transaction() as session:
             claimed = await repo.claim_refresh_token(session, presented)
             if claimed is not None:
-                member = await tenants_repo.member(session, claimed.tenant_id, claimed.user_id)
-                if member is not None and member.status == "active":
+                member = await active_membership(session, claimed.tenant_id, claimed.user_id)
+                if member is not None:
                     access = self._access_token(member, claimed.id)
                     await repo.touch(
                         session,

@@ -25,6 +25,13 @@ async def caller_membership(session: AsyncSession, principal: Principal) -> Memb
     return await repo.member(session, principal.tenant_id, principal.user_id)
 
 
+async def active_membership(session: AsyncSession, tenant_id: str, user_id: str) -> Member | None:
+    """The user's membership of the tenant while both hold: ``None`` once the user has left it
+    or their account is no longer active (a refresh or a second factor then gets no tokens)."""
+    member = await repo.member(session, tenant_id, user_id)
+    return member if member is not None and member.status == "active" else None
+
+
 async def require_belonging(session: AsyncSession, principal: Principal) -> None:
     """Raise ``NotFound`` (the tenant, for the caller, no longer exists) unless the caller is a
     member of its token's tenant or one of that tenant's service accounts."""
