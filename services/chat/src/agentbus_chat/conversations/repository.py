@@ -107,6 +107,14 @@ def _visible(owner: Owner, conversation_id: str) -> ColumnElement[bool]:
     )
 
 
+def _past(
+    key: tuple[object, object], first: ColumnElement[Any], second: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """The rows after the one with sort key ``key`` in descending ``(first, second)`` order."""
+    last_first, last_second = key
+    return or_(first < last_first, and_(first == last_first, second < last_second))
+
+
 def _conversation(row: Row[Any]) -> Conversation:
     return Conversation(**row._mapping)
 
@@ -152,13 +160,7 @@ async def page(
         _owned(conversations, owner), conversations.c.deleted_at.is_(None)
     )
     if after is not None:
-        updated_at, last_id = after
-        query = query.where(
-            or_(
-                conversations.c.updated_at < updated_at,
-                and_(conversations.c.updated_at == updated_at, conversations.c.id < last_id),
-            )
-        )
+        query = query.where(_past(after, conversations.c.updated_at, conversations.c.id))
     query = query.order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
     return [_conversation(row) for row in await session.execute(query.limit(limit))]
 
@@ -361,13 +363,7 @@ async def search(
     ranked = matches.cte("ranked")
     page = select(ranked)
     if after is not None:
-        last_rank, last_seq = after
-        page = page.where(
-            or_(
-                ranked.c.rank < last_rank,
-                and_(ranked.c.rank == last_rank, ranked.c.seq < last_seq),
-            )
-        )
+        page = page.where(_past(after, ranked.c.rank, ranked.c.seq))
     page_cte = page.order_by(ranked.c.rank.desc(), ranked.c.seq.desc()).limit(limit).cte("page")
     snippet = func.ts_headline(
         literal_column(f"'{SEARCH_CONFIG}'"),
