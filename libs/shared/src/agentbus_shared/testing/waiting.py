@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from email.message import Message
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -30,13 +30,33 @@ def _failure(what: str, timeout: float, last: object) -> AssertionError:
     return AssertionError(f"{what}: not met in {timeout:g}s (last value: {last!r})")
 
 
+@overload
 async def eventually(
-    check: Callable[[], Awaitable[T | None] | T | None],
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    what: str = ...,
+    timeout: float = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T | None],
+    *,
+    what: str = ...,
+    timeout: float = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+async def eventually(
+    check: Callable[[], Any],
     *,
     what: str = "condition",
     timeout: float = TIMEOUT,
     interval: float = INTERVAL,
-) -> T:
+) -> Any:
     """Poll ``check`` (sync or async) until it returns something truthy; return that value."""
     deadline = time.monotonic() + timeout
     while True:
