@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from contract_capture import BusCapture
 
 from agentbus_shared.contracts.billing import UsageThresholdReached
 from agentbus_shared.testing.stack import Stack, read_sse
+from agentbus_shared.testing.waiting import eventually_blocking
 
 OWNER = "ada@example.com"
 MEMBER = "bob@example.com"
@@ -55,34 +55,6 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-def mailed_code(stack: Stack, to: str, template: str, count: int = 1) -> str:
-    """The code of the ``count``-th ``template`` mail to ``to`` in the dev mail sink (waits)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = [
-            message
-            for path in sorted((stack.var_dir / "mail").glob(f"*-{template}-*.eml"))
-            if (message := message_from_bytes(path.read_bytes()))["To"] == to
-        ]
-        if len(found) >= count:
-            body = found[count - 1].get_payload(decode=True).decode()
-            match = re.search(r"Code: (\d+)", body)
-            assert match, body
-            return match.group(1)
-        assert time.monotonic() < deadline, f"no {template} mail to {to}"
-        time.sleep(0.1)
-
-
-def eventually(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
-
-
 def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
     """Drive the flow while ``capture`` records the bus; returns what later checks need."""
     with stack.client() as client:
@@ -106,9 +78,9 @@ def _sign_up_with_mfa(stack: Stack, client: httpx.Client) -> dict[str, Any]:
         201,
     )
     first = registered["tokens"]
-    mailed_code(stack, OWNER, "verify_email")
+    stack.mailed_code(OWNER, "verify_email")
     ok(client.post("/api/v1/auth/email/send", headers=bearer(first)), 204)
-    code = mailed_code(stack, OWNER, "verify_email", count=2)
+    code = stack.mailed_code(OWNER, "verify_email", count=2)
     ok(client.post("/api/v1/auth/email/verify", json={"code": code}, headers=bearer(first)), 204)
     stack.agentbus("auth", "operators", "grant", OWNER)  # for the billing operator API below
     ok(client.get("/api/v1/auth/me", headers=bearer(first)))
@@ -236,23 +208,20 @@ def _chat(client: httpx.Client, owner: dict[str, Any], capture: BusCapture) -> s
     # The free plan's quota: the third and fourth messages cross 80 % and 100 %, the fifth is refused.
     for text in ("What is 6 times 7?", "Thanks!"):
         ok(client.post("/api/v1/chat", json={"message": text}, headers=auth))
-    refused = eventually(
-        lambda: (
-            (
-                r := client.post("/api/v1/chat", json={"message": "One more?"}, headers=auth)
-            ).status_code
-            == 429
-            and r
-        ),
-        "the quota to be enforced",
-    )
-    assert refused.json()["code"] == "quota_exceeded", refused.text
+
+    def refused() -> httpx.Response | None:
+        reply = client.post("/api/v1/chat", json={"message": "One more?"}, headers=auth)
+        return reply if reply.status_code == 429 else None
+
+    # each try that is not refused is one more message: try at the old pace, not faster
+    refusal = eventually_blocking(refused, what="the quota to be enforced", interval=0.2)
+    assert refusal.json()["code"] == "quota_exceeded", refusal.text
     # Chat refuses on its own count of accepted messages, before billing has metered the last
     # runs; the checkout below changes the plan, and runs metered after it no longer cross the
     # free plan's thresholds. So billing's announcements are awaited before the plan changes.
-    eventually(
+    eventually_blocking(
         lambda: _thresholds_announced(capture, owner["tenant_id"]),
-        "billing to announce 80 % and 100 % of the free plan's messages",
+        what="billing to announce 80 % and 100 % of the free plan's messages",
     )
     ok(client.delete(f"/api/v1/conversations/{conversation}", headers=auth), 204)
     return str(stream_id)
@@ -278,9 +247,9 @@ def _billing(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> None:
     session_id = checkout["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
     standin = stack.state["companions"]["stripe-standin"]["url"]
     ok(httpx.post(f"{standin}/_standin/checkout/sessions/{session_id}/complete", timeout=30))
-    eventually(
+    eventually_blocking(
         lambda: ok(client.get("/api/v1/billing/subscription", headers=auth))["plan"] == "starter",
-        "the checkout to be applied",
+        what="the checkout to be applied",
     )
     ok(client.post("/api/v1/billing/subscription/change", json={"plan": "pro"}, headers=auth))
     ok(client.post("/api/v1/billing/portal", headers=auth))
@@ -289,9 +258,9 @@ def _billing(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> None:
             "/api/v1/billing/subscription/cancel", json={"at_period_end": True}, headers=auth
         )
     )
-    eventually(
+    eventually_blocking(
         lambda: ok(client.get("/api/v1/billing/invoices", headers=auth))["items"],
-        "an invoice",
+        what="an invoice",
     )
     ok(client.get("/api/v1/billing/events", headers=auth))
     ok(client.post("/api/v1/billing/events/replay", json={"dry_run": True}, headers=auth), 202)
@@ -323,7 +292,7 @@ def _leave(
     ok(client.post("/api/v1/auth/logout", headers=auth), 204)
 
     ok(client.post("/api/v1/auth/password/forgot", json={"email": OWNER}), 202)
-    code = mailed_code(stack, OWNER, "password_reset")
+    code = stack.mailed_code(OWNER, "password_reset")
     ok(
         client.post(
             "/api/v1/auth/password/reset",

@@ -1,28 +1,15 @@
-"""Helpers of the contract suite: the recording, and the document generator as a module."""
+"""Helpers of the contract suite: the shipped plan catalog and the recording of the flow."""
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from contract_capture import Captured
 
-ROOT = Path(__file__).resolve().parents[2]
+from agentbus_shared.testing.checkout import ROOT
+
 SHIPPED_PLANS = ROOT / "services/billing/src/agentbus_billing/plans/catalog.toml"
-
-
-def load_generator() -> ModuleType:
-    """``scripts/generate_api_docs.py`` as a module (it builds every service without connecting)."""
-    spec = importlib.util.spec_from_file_location(
-        "generate_api_docs", ROOT / "scripts/generate_api_docs.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass

@@ -6,14 +6,14 @@ import json
 from urllib.parse import unquote
 
 import pytest
-from contract_support import ROOT, load_generator
 
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.events import registered_events
+from agentbus_shared.testing.checkout import ROOT, api_docs_generator
 
 pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
-generator = load_generator()
+generator = api_docs_generator()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 import pytest
 from contract_capture import Captured
-from contract_support import Recording, load_generator
+from contract_support import Recording
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
@@ -27,6 +27,7 @@ from agentbus_shared.contracts.chat import TERMINAL_EVENTS, StreamFrame
 from agentbus_shared.contracts.events import CloudEvent, event_class, registered_events
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import ErrorBody
+from agentbus_shared.testing.checkout import api_docs_generator
 
 pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
@@ -61,7 +62,7 @@ FRAME_FIELDS: dict[str, set[str]] = {
 def operations() -> dict[str, RpcSignature]:
     """Every RPC operation of every service, with the models of its handler's signature."""
     found: dict[str, RpcSignature] = {}
-    for runtime in load_generator().build_runtimes().values():
+    for runtime in api_docs_generator().build_runtimes().values():
         found.update(rpc_signatures(runtime.rpc_router))
     return found
 

@@ -2,60 +2,48 @@
 
 from __future__ import annotations
 
-import re
 import time
-from email import message_from_bytes
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
+
+from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "glacier-violin-tangerine-42"
 
 
-def mailed_code(stack: Any, to: str, template: str, count: int = 1) -> str:
-    """The code of the newest ``template`` mail to ``to`` in ``<var>/mail`` (waits for it)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = []
-        for path in sorted((stack.var_dir / "mail").glob(f"*-{template}-*.eml")):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                found.append(message)
-        if len(found) >= count:
-            body = found[-1].get_payload(decode=True).decode()
-            match = re.search(r"Code: (\d+)", body)
-            assert match, body
-            return match.group(1)
-        assert time.monotonic() < deadline, f"no {template} mail to {to}"
-        time.sleep(0.1)
-
-
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def wait_until_refused(client: Any, headers: dict[str, str]) -> int:
+def register(client: httpx.Client, email: str, tenant_name: str) -> httpx.Response:
+    """Sign ``email`` up as the owner of a new tenant."""
+    return client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "tenant_name": tenant_name},
+    )
+
+
+def wait_until_refused(client: httpx.Client, headers: dict[str, str]) -> None:
     """The gateway learns of a revocation through the bus: give the event a moment."""
-    deadline = time.monotonic() + 10
-    while True:
-        status = int(client.get("/api/v1/auth/me", headers=headers).status_code)
-        if status == 401 or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
+    eventually_blocking(
+        lambda: client.get("/api/v1/auth/me", headers=headers).status_code == 401,
+        what="the revoked session refused at the gateway",
+        timeout=10,
+    )
 
 
-def test_sign_up_verify_the_email_and_see_yourself(stack: Any) -> None:
+def test_sign_up_verify_the_email_and_see_yourself(stack: Stack) -> None:
     with stack.client() as client:
-        reply = client.post(
-            "/api/v1/auth/register",
-            json={"email": "ada@example.com", "password": PASSWORD, "tenant_name": "Engines"},
-        )
+        reply = register(client, "ada@example.com", "Engines")
         assert reply.status_code == 201, reply.text
         tokens = reply.json()["tokens"]
-        code = mailed_code(stack, "ada@example.com", "verify_email")
+        code = stack.mailed_code("ada@example.com", "verify_email")
         verified = client.post(
             "/api/v1/auth/email/verify", json={"code": code}, headers=bearer(tokens)
         )
@@ -71,27 +59,21 @@ def test_sign_up_verify_the_email_and_see_yourself(stack: Any) -> None:
         assert again.status_code == 304
 
 
-def test_a_reused_refresh_token_ends_the_session_at_the_gateway(stack: Any) -> None:
+def test_a_reused_refresh_token_ends_the_session_at_the_gateway(stack: Stack) -> None:
     with stack.client() as client:
-        tokens = client.post(
-            "/api/v1/auth/register",
-            json={"email": "grace@example.com", "password": PASSWORD, "tenant_name": "Navy"},
-        ).json()["tokens"]
+        tokens = register(client, "grace@example.com", "Navy").json()["tokens"]
         rotated = client.post(
             "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
         )
         assert rotated.status_code == 200
         reuse = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         assert (reuse.status_code, reuse.json()["code"]) == (401, "refresh_token_reused")
-        assert wait_until_refused(client, bearer(rotated.json())) == 401
+        wait_until_refused(client, bearer(rotated.json()))
 
 
-def test_login_with_totp_then_reset_the_password_by_mail(stack: Any) -> None:
+def test_login_with_totp_then_reset_the_password_by_mail(stack: Stack) -> None:
     with stack.client() as client:
-        tokens = client.post(
-            "/api/v1/auth/register",
-            json={"email": "hedy@example.com", "password": PASSWORD, "tenant_name": "Radio"},
-        ).json()["tokens"]
+        tokens = register(client, "hedy@example.com", "Radio").json()["tokens"]
         secret = client.post(
             "/api/v1/auth/mfa/totp/enroll",
             json={"current_password": PASSWORD},
@@ -121,27 +103,24 @@ def test_login_with_totp_then_reset_the_password_by_mail(stack: Any) -> None:
             ).status_code
             == 202
         )
-        code = mailed_code(stack, "hedy@example.com", "password_reset")
+        code = stack.mailed_code("hedy@example.com", "password_reset")
         new_password = "quartz-harbor-lantern-77"
         reset = client.post(
             "/api/v1/auth/password/reset",
             json={"email": "hedy@example.com", "code": code, "new_password": new_password},
         )
         assert reset.status_code == 204, reset.text
-        assert wait_until_refused(client, bearer(done.json())) == 401
+        wait_until_refused(client, bearer(done.json()))
         old = client.post(
             "/api/v1/auth/token", json={"email": "hedy@example.com", "password": PASSWORD}
         )
         assert old.status_code == 401
 
 
-def test_a_member_removed_from_the_tenant_loses_its_open_billing_stream(stack: Any) -> None:
+def test_a_member_removed_from_the_tenant_loses_its_open_billing_stream(stack: Stack) -> None:
     with stack.client() as client:
-        owner = client.post(
-            "/api/v1/auth/register",
-            json={"email": "ida@example.com", "password": PASSWORD, "tenant_name": "Looms"},
-        ).json()["tokens"]
-        code = mailed_code(stack, "ida@example.com", "verify_email")
+        owner = register(client, "ida@example.com", "Looms").json()["tokens"]
+        code = stack.mailed_code("ida@example.com", "verify_email")
         verified = client.post(
             "/api/v1/auth/email/verify", json={"code": code}, headers=bearer(owner)
         )

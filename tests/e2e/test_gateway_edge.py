@@ -7,17 +7,17 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
 
 import nats
 import pytest
 
 from agentbus_shared.contracts import ROUTES
+from agentbus_shared.testing.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
-def _dev_secret(stack: Any) -> str:
+def _dev_secret(stack: Stack) -> str:
     secrets = json.loads((stack.var_dir / "dev-secrets.json").read_text())
     return str(secrets["STRIPE_WEBHOOK_SECRETS"]).split(",")[0]
 
@@ -28,7 +28,7 @@ def _signed(payload: bytes, secret: str) -> dict[str, str]:
     return {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
 
 
-def _stored_with_id(stack: Any, event_id: str) -> int:
+def _stored_with_id(stack: Stack, event_id: str) -> int:
     async def count() -> int:
         connection = await nats.connect(stack.state["urls"]["NATS_URL"])
         try:
@@ -46,7 +46,7 @@ def _stored_with_id(stack: Any, event_id: str) -> int:
     return asyncio.run(count())
 
 
-def test_gateway_is_ready_and_documents_every_route(stack: Any) -> None:
+def test_gateway_is_ready_and_documents_every_route(stack: Stack) -> None:
     with stack.client() as client:
         ready = client.get("/health/ready")
         assert ready.status_code == 200, ready.text
@@ -56,7 +56,7 @@ def test_gateway_is_ready_and_documents_every_route(stack: Any) -> None:
         assert route.method.lower() in paths[route.path]
 
 
-def test_unauthenticated_call_is_a_problem_with_a_request_id(stack: Any) -> None:
+def test_unauthenticated_call_is_a_problem_with_a_request_id(stack: Stack) -> None:
     with stack.client() as client:
         response = client.get("/api/v1/auth/me", headers={"X-Request-ID": "e2e-1"})
     assert response.status_code == 401
@@ -65,7 +65,7 @@ def test_unauthenticated_call_is_a_problem_with_a_request_id(stack: Any) -> None
     assert response.headers["x-request-id"] == "e2e-1"
 
 
-def test_stripe_event_posted_three_times_is_on_the_stream_once(stack: Any) -> None:
+def test_stripe_event_posted_three_times_is_on_the_stream_once(stack: Stack) -> None:
     event_id = f"evt_e2e{int(time.time() * 1000)}"
     payload = json.dumps(
         {"id": event_id, "object": "event", "type": "customer.created", "data": {"object": {}}}

@@ -255,26 +255,32 @@ def postgres_server() -> Iterator[PostgresServer]:
             container.stop()
 
 
+@contextlib.contextmanager
+def _own_database(
+    server: PostgresServer, prefix: str, template: str | None = None
+) -> Iterator[str]:
+    """A database of the test's own (cloned from ``template`` when given), dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{next(_db_counter)}"
+    clone = f' TEMPLATE "{template}"' if template else ""
+    server.psql(f'CREATE DATABASE "{name}"{clone}')
+    try:
+        yield server.url_for(name)
+    finally:
+        server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def database_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database of this test's own, with every service's schema migrated."""
-    name = f"test_{os.getpid()}_{next(_db_counter)}"
-    postgres_server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    try:
-        yield postgres_server.url_for(name)
-    finally:
-        postgres_server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _own_database(postgres_server, "test", TEMPLATE_DB) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database with no schema at all (for migration tests)."""
-    name = f"empty_{os.getpid()}_{next(_db_counter)}"
-    postgres_server.psql(f'CREATE DATABASE "{name}"')
-    try:
-        yield postgres_server.url_for(name)
-    finally:
-        postgres_server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _own_database(postgres_server, "empty") as url:
+        yield url
 
 
 # ------------------------------------------------------------------ Redis

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agentbus_shared.servers import permission_violations
-from agentbus_shared.testing.waiting import MailSink
+from agentbus_shared.testing.waiting import MailSink, eventually_blocking
 
 STARTUP_TIMEOUT = 180.0
 AGENTBUS = str(Path(sys.executable).parent / "agentbus")
@@ -100,16 +100,15 @@ class Stack:
         )
         return output
 
+    def ready(self) -> bool:
+        """The gateway answers its readiness probe with 200 (every service and server is up)."""
+        try:
+            return httpx.get(self.gateway_url + "/health/ready", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.gateway_url + "/health/ready", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError("the stack did not become ready again")
+        eventually_blocking(self.ready, what="the stack ready", timeout=timeout)
 
 
 def _outside_env() -> dict[str, str]:
