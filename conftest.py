@@ -1,28 +1,37 @@
-"""Root of every test run: the shared server fixtures (NATS, PostgreSQL, Redis), and the
-``stack`` fixture for suites that drive the whole system as separate processes (e2e, contract,
-fault, fuzz).
+"""Root of every test run: the shared server fixtures (NATS, PostgreSQL, Redis) of
+:mod:`agentbus_shared.testing.plugin`, and how ``-n`` spreads the tests over the workers.
 
-The fixture lives here rather than in ``tests/conftest.py``: under ``--import-mode=importlib``
-that file and ``services/chat/tests/conftest.py`` would both be the module ``tests.conftest``.
+The suites that drive the whole system as separate processes (e2e, contract, fault, fuzz) start
+their stacks in their own conftest.py or modules (:mod:`agentbus_shared.testing.stack`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from agentbus_shared.testing.stack import Stack, start_stack
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 pytest_plugins = ["agentbus_shared.testing.plugin"]
 
+SHARED_STACK_SUITES = ("tests/fault/", "tests/fuzz/", "tests/e2e/")
+"""Suites whose modules share one running stack (package-scoped in their conftest.py)."""
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One ``agentbus dev`` stack per test module (session scope would couple unrelated modules
-    through shared state; a stack per test costs ~15 s)."""
-    running = start_stack(tmp_path_factory.mktemp("stack") / "var")
-    try:
-        yield running
-    finally:
-        running.stop()
+
+class SuiteScheduling(LoadScopeScheduling):
+    """A module's tests run on one worker (its module-scoped stacks and servers start once), and
+    so does a suite that shares one stack between its modules; work goes out in collection order
+    (``testpaths`` lists the suites that run whole stacks first), so no worker ends on a long tail.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return next((suite for suite in SHARED_STACK_SUITES if module.startswith(suite)), module)
+
+
+@pytest.hookimpl
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SuiteScheduling | None:
+    """With ``-n`` and no other ``--dist`` asked for: :class:`SuiteScheduling`."""
+    if config.getvalue("dist") != "load":
+        return None
+    config.option.loadscopereorder = False  # in collection order, not largest module first
+    return SuiteScheduling(config, log)

@@ -4,8 +4,8 @@ second tenant who sees none of it.
 The whole system runs as ``agentbus dev`` runs it (separate processes, embedded NATS, PostgreSQL
 and Redis, the Stripe stand-in). The test is only a client over HTTP; the dev mail sink plays the
 user's mailbox and the stand-in's checkout page plays the user paying at Stripe. The plan catalog
-is the built-in one's shape with limits small enough to reach, given to billing through its own
-setting (``BILLING_PLANS_FILE``).
+is the built-in one's shape with limits small enough to reach (``e2e_support.CATALOG``), given to
+billing through its own setting (``BILLING_PLANS_FILE``).
 
 One test walks the stages in order (they build on each other); each stage is a function named
 for the feature it proves.
@@ -16,72 +16,22 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 import pyotp
 import pytest
+from e2e_support import FREE_MESSAGES, STARTER_MESSAGES
 
-from agentbus_shared.testing.stack import SseEvent, Stack, read_sse, start_stack
+from agentbus_shared.testing.stack import SseEvent, Stack, read_sse
+from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "orchard-compass-velvet-58"
-STARTER_MESSAGES = 3
-FREE_MESSAGES = 20
-
-CATALOG = f"""
-default_plan = "free"
-
-[[plans]]
-code = "free"
-name = "Free"
-price_cents = 0
-features = ["chat"]
-limits = {{ messages = {FREE_MESSAGES}, tokens = 1000000, seats = 3 }}
-
-[[plans]]
-code = "starter"
-name = "Starter"
-price_cents = 1900
-lookup_key = "agentbus_starter_month"
-features = ["chat", "tools"]
-limits = {{ messages = {STARTER_MESSAGES}, seats = 10 }}
-
-[[meters]]
-meter = "messages"
-event_name = "agentbus_messages"
-display_name = "Agent messages"
-
-[[meters]]
-meter = "tokens"
-event_name = "agentbus_tokens"
-display_name = "Model tokens"
-"""
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The dev stack with a small catalog, quotas re-read often and a short SSE heartbeat."""
-    root = tmp_path_factory.mktemp("journey")
-    catalog = root / "plans.toml"
-    catalog.write_text(CATALOG)
-    running = start_stack(
-        root / "var",
-        {
-            "BILLING_PLANS_FILE": str(catalog),
-            "CHAT_TUNING__ENTITLEMENTS_TTL": "0.5",
-            "GATEWAY_TUNING__SSE_HEARTBEAT": "1",
-        },
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 # ------------------------------------------------------------------ the people and their state
@@ -111,32 +61,6 @@ class Journey:
 
 
 # ------------------------------------------------------------------ helpers
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll ``probe`` until it returns something truthy (the system is eventually consistent)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.1)
-
-
-def mailed_code(stack: Stack, to: str, template: str) -> str:
-    """The code in the newest ``template`` mail to ``to`` in the dev mail sink (``<var>/mail``)."""
-
-    def newest() -> str | None:
-        for path in sorted((stack.var_dir / "mail").glob(f"*-{template}-*.eml"), reverse=True):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                match = re.search(r"Code: (\d+)", message.get_payload(decode=True).decode())
-                assert match, f"no code in the {template} mail"
-                return match.group(1)
-        return None
-
-    return str(wait_for(f"a {template} mail to {to}", newest))
-
-
 def assert_problem(reply: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """An RFC 9457 problem with the API.md fields, the status and the code."""
     assert reply.status_code == status, reply.text
@@ -165,8 +89,7 @@ def wait_for_usage(
         usage = usage_of(client, person)
         return usage if (usage["plan"], usage["used"]["messages"]) == (plan, messages) else None
 
-    found: dict[str, Any] = wait_for(f"{messages} messages counted on {plan}", counted)
-    return found
+    return eventually_blocking(counted, what=f"{messages} messages counted on {plan}")
 
 
 class BillingWatch:
@@ -210,8 +133,7 @@ class BillingWatch:
                 None,
             )
 
-        found: SseEvent = wait_for(f"{event} {data} on the billing stream", seen)
-        return found
+        return eventually_blocking(seen, what=f"{event} {data} on the billing stream")
 
     def stop(self) -> list[SseEvent]:
         """Stop at the next line (the gateway sends a heartbeat every second here)."""
@@ -284,7 +206,7 @@ def current_session_id(client: httpx.Client, person: Person) -> str:
 # ------------------------------------------------------------------ the stages
 def sign_up_and_verify_the_email(stack: Stack, client: httpx.Client, ada: Person) -> None:
     sign_up(client, ada)
-    code = mailed_code(stack, ada.email, "verify_email")
+    code = stack.mailed_code(ada.email, "verify_email")
     verified = client.post("/api/v1/auth/email/verify", json={"code": code}, headers=ada.headers)
     assert verified.status_code == 204, verified.text
     me = client.get("/api/v1/auth/me", headers=ada.headers).json()
@@ -418,9 +340,9 @@ def subscribe_to_a_paid_plan_at_checkout(
     assert subscription["cancel_at_period_end"] is False
     current = client.get("/api/v1/tenants/current", headers=ada.headers).json()
     assert current["plan"] == "starter"
-    invoices = wait_for(
-        "the first invoice",
+    invoices = eventually_blocking(
         lambda: client.get("/api/v1/billing/invoices", headers=ada.headers).json()["items"],
+        what="the first invoice",
     )
     assert [(i["amount_due"], i["currency"]) for i in invoices] == [(1900, "usd")]
 
@@ -472,9 +394,9 @@ def refresh_rotates_and_reuse_revokes_the_family(client: httpx.Client, ada: Pers
         "/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
     )
     assert again.status_code == 401, again.text
-    wait_for(
-        "the revoked session refused at the gateway",
+    eventually_blocking(
         lambda: client.get("/api/v1/auth/me", headers=ada.headers).status_code == 401,
+        what="the revoked session refused at the gateway",
         timeout=10,
     )
 

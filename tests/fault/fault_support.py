@@ -1,14 +1,14 @@
-"""What the fault tests share: a stack they may break, and the means to break and mend it.
+"""What the fault tests share: the stack they break, and the means to break and mend it.
 
 Services are killed with SIGKILL and come back by the dev supervisor. The servers (NATS,
 PostgreSQL, Redis) are not supervised: a test stops one by its pid from ``stack.json`` and
-starts it again on the same port and data directory (``restart_server``); the restarted
-server belongs to the test, which stops it after the stack.
+starts it again on the same port and data directory (``start_server``); the restarted
+server belongs to the :class:`FaultStack` (a later test stops it there), which stops it after
+the stack.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from agentbus_shared.servers import (
     port_open,
 )
 from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.waiting import eventually_blocking
 
 PASSWORD = "correct horse battery staple 42"
 PROBLEM = "application/problem+json"
@@ -48,6 +49,22 @@ FAULT_ENV = {
         }
     ),
 }
+
+
+STREAMS = 4
+"""Chat streams the chat crash test keeps open (under the per-user cap of open streams, 5)."""
+RUN_CHECK = 2.0
+"""Seconds of silence after which the gateway asks chat whether a stream's run still runs."""
+CHAT_CRASH_ENV = {
+    # slow enough that the runs are mid-stream when chat dies
+    "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.3",
+    "GATEWAY_TUNING__SSE_RUN_CHECK": str(RUN_CHECK),
+    # the streams and one plain run hold every slot: the second plain run waits
+    "CHAT_TUNING__RUN_SLOTS": str(STREAMS + 1),
+    # the killed replica's runs keep their places for one lease after the kill
+    "CHAT_TUNING__MAX_RUNS_PER_USER": str(2 * (STREAMS + 1)),
+}
+"""What the chat crash test needs of chat and the gateway; no other fault test chats."""
 
 
 @dataclass
@@ -70,13 +87,13 @@ class FaultStack:
 
     def wait_service_back(self, name: str, old_pid: int, timeout: float = 60.0) -> int:
         """Poll until the supervisor runs a new process for ``name`` and it is ready."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def new_pid_ready() -> int | None:
             pid = self.stack.service_pid(name)
-            if pid != old_pid and ready_status(self.service_url(name)) == 200:
-                return pid
-            time.sleep(0.2)
-        raise AssertionError(f"{name} did not come back within {timeout:.0f}s")
+            ready = pid != old_pid and ready_status(self.service_url(name)) == 200
+            return pid if ready else None
+
+        return eventually_blocking(new_pid_ready, what=f"{name} back", timeout=timeout)
 
     # ------------------------------------------------------------ servers
     def server(self, name: str) -> dict[str, Any]:
@@ -96,15 +113,12 @@ class FaultStack:
         with contextlib.suppress(psutil.NoSuchProcess):
             process = psutil.Process(pid)
             process.send_signal(sig)
-            deadline = time.monotonic() + timeout
-            # The dev stack is its parent and does not reap it: a zombie has stopped.
-            while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                assert time.monotonic() < deadline, f"{name} did not stop"
-                time.sleep(0.05)
-        deadline = time.monotonic() + timeout
-        while port_open(info["host"], int(info["port"])):
-            assert time.monotonic() < deadline, f"{name} still listens"
-            time.sleep(0.05)
+            eventually_blocking(lambda: _stopped(process), what=f"{name} stopped", timeout=timeout)
+        eventually_blocking(
+            lambda: not port_open(info["host"], int(info["port"])),
+            what=f"{name} no longer listening",
+            timeout=timeout,
+        )
 
     def start_server(self, name: str) -> ManagedServer:
         """Start the server again on its port and data directory.
@@ -138,12 +152,20 @@ class FaultStack:
                 server.stop()
 
 
-def fault_stack(directory: Path, extra_env: dict[str, str] | None = None) -> Iterator[FaultStack]:
-    faults = FaultStack(start_stack(directory / "var", {**FAULT_ENV, **(extra_env or {})}))
+def fault_stack(directory: Path) -> Iterator[FaultStack]:
+    """The stack the fault tests break in turn (each leaves it whole again, and checks that)."""
+    faults = FaultStack(start_stack(directory / "var", {**FAULT_ENV, **CHAT_CRASH_ENV}))
     try:
         yield faults
     finally:
         faults.close()
+
+
+def _stopped(process: psutil.Process) -> bool:
+    """The dev stack is the server's parent and does not reap it: a zombie has stopped."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    return True
 
 
 def ready_status(url: str) -> int | None:
@@ -153,12 +175,25 @@ def ready_status(url: str) -> int | None:
         return None
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll ``check`` until true, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        time.sleep(0.2)
+@dataclass(frozen=True)
+class Owner:
+    """A tenant's owner, just signed up: the tenant's id and the bearer header of the session."""
+
+    tenant_id: str
+    headers: dict[str, str]
+
+
+async def sign_up(client: httpx.AsyncClient, email: str, tenant_name: str) -> Owner:
+    """Register ``email`` as the owner of a new tenant (must succeed)."""
+    registered = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "tenant_name": tenant_name},
+    )
+    assert registered.status_code == 201, registered.text
+    body = registered.json()
+    return Owner(
+        body["tenant"]["id"], {"Authorization": f"Bearer {body['tokens']['access_token']}"}
+    )
 
 
 # ------------------------------------------------------------------ answers
@@ -243,15 +278,3 @@ def customer_created(event_id: str, tenant_id: str) -> dict[str, Any]:
             }
         },
     }
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-async def poll_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    """``wait_for`` inside an event loop: other tasks run while it waits."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        await asyncio.sleep(0.02)

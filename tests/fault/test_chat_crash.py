@@ -17,40 +17,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from fault_support import (
-    PASSWORD,
-    FaultStack,
-    fault_stack,
-    poll_until,
-    ready_status,
-    wait_for,
-)
+from fault_support import STREAMS, FaultStack, ready_status, sign_up
+
+from agentbus_shared.testing.waiting import eventually, eventually_blocking
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
-
-STREAMS = 4  # under the per-user cap of open streams (5)
-RUN_CHECK = 2.0
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    yield from fault_stack(
-        tmp_path_factory.mktemp("chat-crash"),
-        {
-            # slow enough that the runs are mid-stream when chat dies
-            "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.3",
-            "GATEWAY_TUNING__SSE_RUN_CHECK": str(RUN_CHECK),
-            # the streams and one plain run hold every slot: the second plain run waits
-            "CHAT_TUNING__RUN_SLOTS": str(STREAMS + 1),
-            # the killed replica's runs keep their places for one lease after the kill
-            "CHAT_TUNING__MAX_RUNS_PER_USER": str(2 * (STREAMS + 1)),
-        },
-    )
 
 
 async def _stream(
@@ -77,13 +52,8 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
 ) -> None:
     stack = faults.stack
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as client:
-        registered = await client.post(
-            "/api/v1/auth/register",
-            json={"email": "chat@example.com", "password": PASSWORD, "tenant_name": "Chatty"},
-        )
-        assert registered.status_code == 201, registered.text
-        tenant = registered.json()["tenant"]["id"]
-        bearer = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+        owner = await sign_up(client, "chat@example.com", "Chatty")
+        tenant, bearer = owner.tenant_id, owner.headers
 
         frames: list[list[dict[str, Any]]] = [[] for _ in range(STREAMS)]
         streams = [
@@ -92,9 +62,9 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             )
             for i in range(STREAMS)
         ]
-        await poll_until(
-            "every stream is under way",
+        await eventually(
             lambda: all(any(f["event"] == "delta" for f in got) for got in frames),
+            what="every stream is under way",
             timeout=60,
         )
         # The streams hold all slots but one: one plain run takes it, the other waits for it.
@@ -107,8 +77,10 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
         running = (
             f"SELECT count(*) FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'running'"
         )
-        await poll_until(
-            "the plain run is under way too", lambda: faults.psql(running) == [[str(STREAMS + 1)]]
+        await eventually(
+            lambda: faults.psql(running) == [[str(STREAMS + 1)]],
+            what="the plain run is under way too",
+            timeout=60,
         )
         assert not any(task.done() for task in [*streams, plain_run, queued_run]), (
             "a run finished first"
@@ -161,5 +133,7 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
         )
         return sorted(r[0] for r in rows) == sorted(completed)
 
-    wait_for("billing recorded the usage of each completed run once", usage_recorded)
+    eventually_blocking(
+        usage_recorded, what="billing recorded the usage of each completed run once"
+    )
     assert ready_status(faults.service_url("chat")) == 200

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
 
 import httpx
 import nats
@@ -21,26 +20,20 @@ from fault_support import (
     FaultStack,
     assert_error_answer,
     customer_created,
-    fault_stack,
-    poll_until,
     ready_status,
     retry_delay,
     send,
     signed_webhook,
-    wait_for,
     webhook_secret,
 )
+
+from agentbus_shared.testing.waiting import eventually, eventually_blocking
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 BURST = 300
 CONCURRENCY = 16
 PUBLISH_PATIENCE = 7.0  # the gateway's publisher: 3 attempts of 2 s and short back-offs
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    yield from fault_stack(tmp_path_factory.mktemp("nats-restart"))
 
 
 async def _deliver_until_accepted(
@@ -79,9 +72,10 @@ async def _burst_with_restart(
             )
 
     async def restart_mid_burst() -> None:
-        await poll_until(
-            "a quarter of the burst accepted",
+        await eventually(
             lambda: sum(a.status == 200 for a in answers) >= BURST // 4,
+            what="a quarter of the burst accepted",
+            timeout=60,
         )
         await asyncio.to_thread(faults.stop_server, "nats", sig)
         await asyncio.sleep(outage)  # deliveries meanwhile wait, or get 503 past the retries
@@ -152,7 +146,7 @@ def _check_burst(faults: FaultStack, prefix: str, answers: list[Answer]) -> None
         )
         return rows == [[str(BURST), str(BURST)]]
 
-    wait_for(f"billing applied the {prefix} burst", all_applied, timeout=90)
+    eventually_blocking(all_applied, what=f"billing applied the {prefix} burst", timeout=90)
     customers = faults.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         f"WHERE tenant_id LIKE 'tnt_{prefix}%'"
@@ -180,6 +174,8 @@ def test_webhook_burst_survives_nats_restarts(faults: FaultStack) -> None:
 
     # Every process reconnected by itself.
     for name in ("auth", "chat", "billing"):
-        wait_for(f"{name} ready", lambda n=name: ready_status(faults.service_url(n)) == 200)
-    wait_for("gateway ready", lambda: ready_status(stack.gateway_url) == 200)
+        eventually_blocking(
+            lambda n=name: ready_status(faults.service_url(n)) == 200, what=f"{name} ready"
+        )
+    eventually_blocking(lambda: ready_status(stack.gateway_url) == 200, what="gateway ready")
     assert {name: stack.service_pid(name) for name in pids} == pids

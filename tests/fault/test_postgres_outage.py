@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,22 +16,18 @@ from fault_support import (
     FaultStack,
     assert_error_answer,
     customer_created,
-    fault_stack,
     ready_status,
     send,
+    sign_up,
     signed_webhook,
-    wait_for,
     webhook_secret,
 )
+
+from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 SERVICES = ("auth", "chat", "billing")
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    yield from fault_stack(tmp_path_factory.mktemp("postgres-outage"))
 
 
 @pytest.mark.timeout(180)
@@ -41,20 +36,19 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
 ) -> None:
     stack = faults.stack
     pids = {name: stack.service_pid(name) for name in ("gateway", *SERVICES)}
+    # billing's log from now on: the tests before this one shared the stack
+    logged_before = len(stack.log("billing"))
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
-        registered = await client.post(
-            "/api/v1/auth/register",
-            json={"email": "pg@example.com", "password": PASSWORD, "tenant_name": "Before"},
-        )
-        assert registered.status_code == 201, registered.text
-        bearer = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+        bearer = (await sign_up(client, "pg@example.com", "Before")).headers
 
         faults.stop_server("postgres", signal.SIGINT)
 
         # Each service's readiness names the database; the gateway's reflects the services'.
         for name in SERVICES:
             url = faults.service_url(name)
-            wait_for(f"{name} not ready without PostgreSQL", lambda u=url: ready_status(u) == 503)
+            eventually_blocking(
+                lambda u=url: ready_status(u) == 503, what=f"{name} not ready without PostgreSQL"
+            )
             report = (await client.get(f"{url}/health/ready")).json()
             assert report["checks"]["database"] == "unavailable", (name, report)
 
@@ -63,7 +57,9 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
             assert report["checks"]["redis"] == "ok", report
             return {report["checks"][name] for name in SERVICES} == {"unavailable"}
 
-        wait_for("the gateway's readiness reflects the services'", gateway_sees_every_service_down)
+        eventually_blocking(
+            gateway_sees_every_service_down, what="the gateway's readiness reflects the services'"
+        )
         assert ready_status(stack.gateway_url) == 503
 
         # Calls that need the database: a problem saying so, with Retry-After, no hang.
@@ -104,9 +100,9 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         )
         delivered = await client.post("/webhooks/stripe", content=payload, headers=headers)
         assert delivered.status_code == 200, delivered.text
-        wait_for(
-            "billing holds the event through the outage",
-            lambda: "consume.holding_through_outage" in stack.log("billing"),
+        eventually_blocking(
+            lambda: "consume.holding_through_outage" in stack.log("billing")[logged_before:],
+            what="billing holds the event through the outage",
         )
 
         started = time.monotonic()
@@ -115,33 +111,30 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         # Recovery without restarting a service: readiness first, then a write.
         for name in SERVICES:
             url = faults.service_url(name)
-            wait_for(f"{name} ready again", lambda u=url: ready_status(u) == 200)
-        wait_for("gateway ready again", lambda: ready_status(stack.gateway_url) == 200)
-        after = await client.post(
-            "/api/v1/auth/register",
-            json={"email": "pg3@example.com", "password": PASSWORD, "tenant_name": "After"},
+            eventually_blocking(lambda u=url: ready_status(u) == 200, what=f"{name} ready again")
+        eventually_blocking(
+            lambda: ready_status(stack.gateway_url) == 200, what="gateway ready again"
         )
-        assert after.status_code == 201, after.text
-        tenant = after.json()["tenant"]["id"]
+        tenant = (await sign_up(client, "pg3@example.com", "After")).tenant_id
         me = await client.get("/api/v1/auth/me", headers=bearer)
         assert me.status_code == 200, me.text
-        wait_for(
-            "billing applied the new tenant's free plan",
+        eventually_blocking(
             lambda: (
                 faults.psql(f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'")
                 == [["free"]]
             ),
+            what="billing applied the new tenant's free plan",
         )
-        wait_for(
-            "billing applied the event it held",
+        eventually_blocking(
             lambda: (
                 faults.psql(
                     "SELECT status FROM billing.stripe_events WHERE id = 'evt_during_outage'"
                 )
                 == [["processed"]]
             ),
+            what="billing applied the event it held",
         )
-        assert "consume.outage_over" in stack.log("billing")
+        assert "consume.outage_over" in stack.log("billing")[logged_before:]
         assert faults.psql(
             "SELECT count(*) FROM billing.customers WHERE tenant_id = 'tnt_during_outage'"
         ) == [["1"]]

@@ -10,8 +10,6 @@ reconnects by itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from fault_support import (
@@ -19,18 +17,14 @@ from fault_support import (
     PROBLEM,
     FaultStack,
     assert_error_answer,
-    fault_stack,
     ready_status,
     send,
-    wait_for,
+    sign_up,
 )
 
+from agentbus_shared.testing.waiting import eventually, eventually_blocking
+
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    yield from fault_stack(tmp_path_factory.mktemp("redis-outage"))
 
 
 def _status(client: httpx.Client, method: str, path: str, **kwargs: object) -> int:
@@ -42,12 +36,7 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
     stack = faults.stack
     pids = {name: stack.service_pid(name) for name in ("gateway", "auth", "billing", "chat")}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
-        registered = await client.post(
-            "/api/v1/auth/register",
-            json={"email": "redis@example.com", "password": PASSWORD, "tenant_name": "Redis"},
-        )
-        assert registered.status_code == 201, registered.text
-        bearer = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+        bearer = (await sign_up(client, "redis@example.com", "Redis")).headers
 
         faults.stop_server("redis")
 
@@ -87,8 +76,7 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
             return response.status_code == 200
 
         # Recovery without restarting anything: same processes, limits and sessions work again.
-        wait_until = 30.0
-        await _poll(plans_ok, wait_until)
+        await eventually(plans_ok, what="the gateway recovered from the Redis outage")
         me = await client.get("/api/v1/auth/me", headers=bearer)
         assert me.status_code == 200, me.text
         assert "ratelimit" in {k.lower() for k in me.headers}
@@ -99,19 +87,11 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         forbidden_without_token = await client.get("/api/v1/billing/subscription")
         assert forbidden_without_token.status_code == 401
         assert forbidden_without_token.headers["content-type"].startswith(PROBLEM)
-    wait_for("the gateway is ready again", lambda: ready_status(stack.gateway_url) == 200)
+    eventually_blocking(
+        lambda: ready_status(stack.gateway_url) == 200, what="the gateway is ready again"
+    )
     for name in ("auth", "billing", "chat"):
-        wait_for(
-            f"{name} is ready again", lambda n=name: ready_status(faults.service_url(n)) == 200
+        eventually_blocking(
+            lambda n=name: ready_status(faults.service_url(n)) == 200, what=f"{name} is ready again"
         )
     assert {name: stack.service_pid(name) for name in pids} == pids
-
-
-async def _poll(check: object, timeout: float) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not await check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the gateway did not recover from the Redis outage"
-        await asyncio.sleep(0.2)

@@ -9,8 +9,6 @@ free plan in billing; every webhook accepted is applied once. No effect is doubl
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,24 +18,18 @@ from fault_support import (
     FaultStack,
     assert_error_answer,
     customer_created,
-    fault_stack,
-    poll_until,
     retry_delay,
     send,
     signed_webhook,
-    wait_for,
     webhook_secret,
 )
+
+from agentbus_shared.testing.waiting import eventually, eventually_blocking
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 ROUTE_TIMEOUT = 5.0  # GATEWAY_TUNING__RPC_TIMEOUT: the register and billing routes' timeout
 WORKERS = 6
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    yield from fault_stack(tmp_path_factory.mktemp("service-crash"))
 
 
 def _check_answers(answers: list[Answer], ok: int) -> None:
@@ -72,13 +64,16 @@ async def _load_through_a_crash(
                 await asyncio.sleep(retry_delay(answer))
 
     async def crash() -> None:
-        await poll_until("load under way", lambda: sum(a.status == ok for a in answers) >= 10)
+        await eventually(
+            lambda: sum(a.status == ok for a in answers) >= 10, what="load under way", timeout=60
+        )
         old_pid = faults.kill_service(service)
         await asyncio.to_thread(faults.wait_service_back, service, old_pid)
         back_at.append(len(answers))
-        await poll_until(
-            f"{service} serves again",
+        await eventually(
             lambda: sum(a.status == ok for a in answers[back_at[0] :]) >= after_restart,
+            what=f"{service} serves again",
+            timeout=60,
         )
         stop.set()
 
@@ -128,7 +123,9 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
         )
         return {r[0] for r in rows} == in_auth and {r[1] for r in rows} == {"free"}
 
-    wait_for("billing applied every tenant.created", every_tenant_has_its_free_plan, timeout=60)
+    eventually_blocking(
+        every_tenant_has_its_free_plan, what="billing applied every tenant.created", timeout=60
+    )
 
     # ---------------------------------------------------------------- billing
     owner = await _register_owner(faults)
@@ -167,7 +164,9 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
         )
         return rows == [[str(len(accepted)), str(len(accepted))]]
 
-    wait_for("billing applied every accepted webhook", every_webhook_applied_once, timeout=90)
+    eventually_blocking(
+        every_webhook_applied_once, what="billing applied every accepted webhook", timeout=90
+    )
     customers = faults.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         "WHERE tenant_id LIKE 'tnt_crash%'"
@@ -176,14 +175,15 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
 
 
 async def _register_owner(faults: FaultStack) -> dict[str, str]:
-    deadline = time.monotonic() + 30
     async with httpx.AsyncClient(base_url=faults.stack.gateway_url, timeout=30) as client:
-        while True:
+
+        async def registered() -> dict[str, str] | None:
             response = await client.post(
                 "/api/v1/auth/register",
                 json={"email": "owner@example.com", "password": PASSWORD, "tenant_name": "Owner"},
             )
-            if response.status_code == 201:
-                return {"Authorization": f"Bearer {response.json()['tokens']['access_token']}"}
-            assert time.monotonic() < deadline, response.text
-            await asyncio.sleep(0.5)
+            if response.status_code != 201:
+                return None
+            return {"Authorization": f"Bearer {response.json()['tokens']['access_token']}"}
+
+        return await eventually(registered, what="the owner registered", interval=0.5)

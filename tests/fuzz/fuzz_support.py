@@ -3,14 +3,10 @@ and the "still whole afterwards" check."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import httpx
 import nats
 from pydantic import ValidationError
 
@@ -18,7 +14,6 @@ from agentbus_shared.contracts import auth, billing, chat, subjects
 from agentbus_shared.errors import ErrorEnvelope
 from agentbus_shared.testing.stack import Stack
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("auth", "chat", "billing")
 OPERATOR = "ops@example.com"
 WEBHOOK_SECRET = "fuzz-stripe-webhook-secret"
@@ -36,17 +31,6 @@ def contract_subjects() -> set[str]:
             if key.isupper() and isinstance(value, str)
         }
     return found
-
-
-def load_generator() -> ModuleType:
-    """``scripts/generate_api_docs.py`` as a module: it builds every service without connecting."""
-    spec = importlib.util.spec_from_file_location(
-        "generate_api_docs", ROOT / "scripts/generate_api_docs.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def reply_problem(raw: bytes, *, success_allowed: bool) -> str | None:
@@ -99,13 +83,7 @@ def assert_still_whole(stack: Stack, pids_before: dict[str, int]) -> None:
     assert service_pids(stack) == pids_before, "a service process was replaced"
     for name, pid in pids_before.items():
         assert Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) is gone"
-    deadline = time.monotonic() + 30
-    while True:
-        ready = httpx.get(stack.gateway_url + "/health/ready", timeout=10)
-        if ready.status_code == 200:
-            break
-        assert time.monotonic() < deadline, f"not ready: {ready.text}"
-        time.sleep(0.25)
+    stack.wait_ready(timeout=30)
     answers = asyncio.run(pings(stack.state["urls"]["NATS_URL"]))
     assert answers == dict.fromkeys(subjects.SERVICES, True), answers
     for name in pids_before:

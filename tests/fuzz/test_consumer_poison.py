@@ -15,20 +15,18 @@ import asyncio
 import hashlib
 import hmac
 import json
-import re
 import time
 import uuid
-from collections.abc import Iterator
-from email import message_from_bytes
 
 import nats
 import pytest
-from fuzz_support import WEBHOOK_SECRET, assert_still_whole, load_generator, service_pids
+from fuzz_support import WEBHOOK_SECRET, assert_still_whole, service_pids
 from nats.js.api import ConsumerInfo
 
 from agentbus_shared.bus.consumers import DurableConsumer
 from agentbus_shared.contracts.streams import DEAD_LETTERS
-from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.checkout import api_docs_generator
+from agentbus_shared.testing.stack import Stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -68,21 +66,11 @@ def concrete(filter_subject: str) -> str:
 
 
 def consumers() -> list[DurableConsumer]:
-    found = [c for runtime in load_generator().build_runtimes().values() for c in runtime.consumers]
+    found = [
+        c for runtime in api_docs_generator().build_runtimes().values() for c in runtime.consumers
+    ]
     assert len(found) >= 6, found
     return found
-
-
-@pytest.fixture(scope="module")
-def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("fuzz-consumers") / "var",
-        {"STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET},
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def publish_garbage(nats_url: str, targets: list[DurableConsumer]) -> dict[str, set[int]]:
@@ -120,21 +108,6 @@ def signed_stripe_event() -> tuple[bytes, str]:
     return body, f"t={stamp},v1={mac.hexdigest()}"
 
 
-def mailed_code(stack: Stack, to: str) -> str:
-    deadline = time.monotonic() + 30
-    while True:
-        for path in sorted((stack.var_dir / "mail").glob("*-verify_email-*.eml")):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                payload = message.get_payload(decode=True)
-                assert isinstance(payload, bytes)
-                found = re.search(r"Code: (\d+)", payload.decode())
-                assert found, payload
-                return found.group(1)
-        assert time.monotonic() < deadline, "the verification mail never came"
-        time.sleep(0.2)
-
-
 def valid_activity(stack: Stack) -> None:
     """Events for every consumer, produced the ordinary way: over HTTP."""
     with stack.client() as client:
@@ -145,7 +118,7 @@ def valid_activity(stack: Stack) -> None:
         assert registered.status_code == 201, registered.text
         auth = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
         # the auth mailer delivered the verification mail: it processed a valid event
-        code = mailed_code(stack, EMAIL)
+        code = stack.mailed_code(EMAIL, "verify_email")
         verified = client.post("/api/v1/auth/email/verify", json={"code": code}, headers=auth)
         assert verified.status_code == 204, verified.text
         chatted = client.post("/api/v1/chat", json={"message": "Hello!"}, headers=auth)

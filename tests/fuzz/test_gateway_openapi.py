@@ -10,15 +10,13 @@ match the documented schema. Generation is derandomized: CI runs the same reques
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import hypothesis
 import pytest
 import schemathesis
-from fuzz_support import OPERATOR, WEBHOOK_SECRET, assert_still_whole, service_pids
+from fuzz_support import OPERATOR, assert_still_whole, service_pids
 from hypothesis import HealthCheck, given
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from agentbus_gateway.openapi import LINKS
-from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.stack import Stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -43,13 +41,6 @@ ANONYMOUS_EXAMPLES = 3
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 6
 PASSWORD = "glacier-violin-tangerine-42"
-
-# The quotas of the rate groups and the account lockout are raised: the fuzzer sends far more
-# requests a minute than a client may (and wrong passwords for the owner's account, e.g. to the
-# password change), and 429 everywhere would leave the operations behind it untested (limits
-# and lockout have their own tests). Everything else is as `agentbus dev` runs it.
-GENEROUS = {"ip": {"limit": 100_000, "window": 60}, "user": {"limit": 100_000, "window": 60}}
-RATE_LIMITS = dict.fromkeys(("strict", "anonymous", "authenticated", "operator", "edge"), GENEROUS)
 
 UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream")})
 """Never ends by design (a tenant's live billing events): a generated call would wait for ever.
@@ -67,22 +58,6 @@ def settings(examples: int) -> hypothesis.settings:
     )
 
 
-@pytest.fixture(scope="module")
-def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("fuzz-openapi") / "var",
-        {
-            "GATEWAY_TUNING__RATE_LIMITS": json.dumps(RATE_LIMITS),
-            "AUTH_TUNING__LOCKOUT_THRESHOLD": "1000000",
-            "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
-        },
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 class Owner:
     """A registered, verified user (owner of its tenant, platform operator): fresh tokens."""
 
@@ -95,7 +70,7 @@ class Owner:
             )
             assert registered.status_code == 201, registered.text
             token = registered.json()["tokens"]["access_token"]
-            code = _mailed_code(stack, OPERATOR)
+            code = stack.mailed_code(OPERATOR, "verify_email")
             verified = client.post(
                 "/api/v1/auth/email/verify",
                 json={"code": code},
@@ -115,30 +90,14 @@ class Owner:
             return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-def _mailed_code(stack: Stack, to: str) -> str:
-    import re
-    from email import message_from_bytes
-
-    deadline = time.monotonic() + 30
-    while True:
-        for path in sorted((stack.var_dir / "mail").glob("*-verify_email-*.eml")):
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                payload = message.get_payload(decode=True)
-                assert isinstance(payload, bytes)
-                found = re.search(r"Code: (\d+)", payload.decode())
-                assert found, payload
-                return found.group(1)
-        assert time.monotonic() < deadline, "the verification mail never came"
-        time.sleep(0.2)
-
-
-def fuzz_operation(operation: Any, examples: int, headers: Callable[[], dict[str, str]]) -> None:
+def fuzz_operation(
+    operation: schemathesis.APIOperation, examples: int, headers: Callable[[], dict[str, str]]
+) -> None:
     sent = headers()
 
     @given(case=operation.as_strategy())
     @settings(examples)
-    def call(case: Any) -> None:
+    def call(case: schemathesis.Case) -> None:
         case.call_and_validate(headers=sent, checks=CHECKS, timeout=30)
 
     call()
@@ -225,14 +184,16 @@ def test_the_running_gateway_conforms_to_its_openapi_under_generated_requests(
         def setup(self) -> None:
             self._headers = owner.headers()
 
-        def after_call(self, response: Any, case: Any) -> None:
+        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
             super().after_call(response, case)
             reached.add((case.operation.label, response.status_code))
 
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"headers": self._headers, "timeout": 30}
 
-        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+        def validate_response(
+            self, response: schemathesis.Response, case: schemathesis.Case, **kwargs: Any
+        ) -> None:
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
 
     Scenarios.run(

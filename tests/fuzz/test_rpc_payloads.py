@@ -23,14 +23,14 @@ import pytest
 from fuzz_support import (
     assert_still_whole,
     contract_subjects,
-    load_generator,
     reply_problem,
     service_pids,
 )
 
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
 from agentbus_shared.bus import headers
-from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.checkout import api_docs_generator
+from agentbus_shared.testing.stack import Stack
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -198,15 +198,6 @@ def takes_principal(signature: RpcSignature, runtimes: dict[str, Any]) -> bool:
     return any("Principal" in str(p) for p in handler.__annotations__.values())
 
 
-@pytest.fixture(scope="module")
-def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("fuzz-rpc") / "var")
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 async def _send_all(
     nats_url: str, requests: list[tuple[str, Case, bool]]
 ) -> list[tuple[str, str, str]]:
@@ -234,7 +225,7 @@ async def _send_all(
 def test_every_rpc_subject_answers_malformed_requests_with_client_errors(
     fuzz_stack: Stack,
 ) -> None:
-    runtimes = load_generator().build_runtimes()
+    runtimes = api_docs_generator().build_runtimes()
     signatures: dict[str, RpcSignature] = {}
     for runtime in runtimes.values():
         signatures.update(rpc_signatures(runtime.rpc_router))

@@ -1,0 +1,1 @@
+"""The fault suite: a package, so that its one running stack is package-scoped (conftest.py)."""
