@@ -162,14 +162,23 @@ async def test_a_run_whose_replica_died_holds_its_place_for_one_lease_at_most(
     assert busy.value.code == "too_many_runs"
 
 
+def _reservations(redis: aioredis.Redis) -> RunReservations:
+    """Reservations with room for ten runs per user and tenant, and 30 s leases."""
+    return RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+
+
+@pytest.fixture
+def reservations(redis_client: aioredis.Redis) -> RunReservations:
+    return _reservations(redis_client)
+
+
 async def _counted(redis: aioredis.Redis, plan: Entitlements) -> int:
     return int(await redis.get(messages_key(plan.tenant_id, plan.period_start)) or 0)
 
 
 async def test_ended_runs_count_while_billings_newer_entitlements_have_not_caught_up(
-    redis_client: aioredis.Redis,
+    reservations: RunReservations,
 ) -> None:
-    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     before = entitlements("t_alpha", messages=5, used_messages=1)
     for n in range(4):
         ended = await reservations.reserve(f"run_{n}", "t_alpha", "u_ada", before)
@@ -186,9 +195,8 @@ async def test_ended_runs_count_while_billings_newer_entitlements_have_not_caugh
 
 
 async def test_counted_messages_last_the_billing_period_whatever_the_age_of_entitlements(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, reservations: RunReservations
 ) -> None:
-    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=1)
     ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
     await reservations.end(ended, message_spent=True)
@@ -206,9 +214,8 @@ async def test_counted_messages_last_the_billing_period_whatever_the_age_of_enti
 
 
 async def test_billings_count_wins_when_it_is_larger_than_chats(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, reservations: RunReservations
 ) -> None:
-    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=5, used_messages=1)
     ended = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
     await reservations.end(ended, message_spent=True)
@@ -239,6 +246,13 @@ class _FlakyRedis(aioredis.Redis):
             self.answers_lost -= 1
             raise RedisTimeoutError("Timeout reading from socket")
         return answer
+
+
+@pytest.fixture
+async def flaky_redis(redis_url: str) -> AsyncIterator[_FlakyRedis]:
+    redis = _FlakyRedis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
 
 
 async def _accepted_until_full(reservations: RunReservations, plan: Entitlements) -> int:
@@ -273,19 +287,15 @@ async def test_live_runs_stay_counted_when_billings_count_overtakes_chats(
 
 
 async def test_a_run_whose_reservation_answer_was_lost_gives_its_message_back(
-    redis_url: str,
+    flaky_redis: _FlakyRedis,
 ) -> None:
-    redis = _FlakyRedis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    reservations = _reservations(flaky_redis)
     plan = entitlements("t_alpha", messages=2, used_messages=0)
-    try:
-        redis.answers_lost = 1
-        with pytest.raises(AgentbusError) as lost:
-            await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        counted = await _counted(redis, plan)
-        more = await _accepted_until_full(reservations, plan)
-    finally:
-        await redis.aclose()
+    flaky_redis.answers_lost = 1
+    with pytest.raises(AgentbusError) as lost:
+        await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    counted = await _counted(flaky_redis, plan)
+    more = await _accepted_until_full(reservations, plan)
 
     assert (lost.value.status, lost.value.code) == (503, "runs_unavailable")
     assert counted == 0, "the client retries with a new run: the lost one must not stay counted"
@@ -293,9 +303,8 @@ async def test_a_run_whose_reservation_answer_was_lost_gives_its_message_back(
 
 
 async def test_a_message_is_given_back_once_however_often_its_run_ends(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, reservations: RunReservations
 ) -> None:
-    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=0)
     first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
     await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
@@ -309,30 +318,25 @@ async def test_a_message_is_given_back_once_however_often_its_run_ends(
 
 
 async def test_a_give_back_that_did_not_reach_redis_is_tried_again_with_the_lease_renewal(
-    redis_url: str,
+    flaky_redis: _FlakyRedis,
 ) -> None:
-    redis = _FlakyRedis.from_url(redis_url)
-    reservations = RunReservations(redis, per_user=10, per_tenant=10, lease_seconds=30)
+    reservations = _reservations(flaky_redis)
     plan = entitlements("t_alpha", messages=1, used_messages=0)
-    try:
-        first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
-        redis.fail_before = 1
-        await reservations.end(first, message_spent=False)
-        before_renewal = await _counted(redis, plan)
-        await reservations.renew([])
-        after_renewal = await _counted(redis, plan)
-        more = await _accepted_until_full(reservations, plan)
-    finally:
-        await redis.aclose()
+    first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
+    flaky_redis.fail_before = 1
+    await reservations.end(first, message_spent=False)
+    before_renewal = await _counted(flaky_redis, plan)
+    await reservations.renew([])
+    after_renewal = await _counted(flaky_redis, plan)
+    more = await _accepted_until_full(reservations, plan)
 
     assert (before_renewal, after_renewal) == (1, 0)
     assert more == 1
 
 
 async def test_a_message_given_back_is_counted_no_more_and_never_below_zero(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, reservations: RunReservations
 ) -> None:
-    reservations = RunReservations(redis_client, per_user=10, per_tenant=10, lease_seconds=30)
     plan = entitlements("t_alpha", messages=2, used_messages=0)
     first = await reservations.reserve("run_1", "t_alpha", "u_ada", plan)
     second = await reservations.reserve("run_2", "t_alpha", "u_ada", plan)
