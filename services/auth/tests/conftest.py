@@ -11,6 +11,7 @@ from typing import Any
 
 import nats
 import pytest
+from auth_support import AuthClient, Event, ReadEvents, StartAuth, read_events
 from faststream.nats import NatsBroker
 
 from agentbus_auth.app import build
@@ -19,8 +20,6 @@ from agentbus_shared.bus.streams import apply_streams
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
-
-from .support import AuthClient, Event, ReadEvents, StartAuth, read_events
 
 # Cheap argon2 for speed; the parameters themselves are covered by their own tests.
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024}

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from auth_support import AuthClient, ClientFor, StartAuth
 from typer.testing import CliRunner, Result
 
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.cli import app, settings_for
 from agentbus_shared import cli as agentbus_cli
-
-from .support import AuthClient, ClientFor, StartAuth
 
 runner = CliRunner()
 

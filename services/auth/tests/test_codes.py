@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from agentbus_auth.audit.repository import AuditKind
+from auth_support import AuthClient, ClientFor, ReadEvents, StartAuth
 
-from .support import AuthClient, ClientFor, ReadEvents, StartAuth
+from agentbus_auth.audit.repository import AuditKind
 
 
 async def test_email_is_verified_with_the_code_from_the_mail(client: AuthClient) -> None:

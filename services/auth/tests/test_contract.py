@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from agentbus_shared.contracts.auth import ROUTES, Operation
+from auth_support import AuthClient
 
-from .support import AuthClient
+from agentbus_shared.contracts.auth import ROUTES, Operation
 
 
 def operations() -> set[str]:

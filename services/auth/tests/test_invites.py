@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from auth_support import AuthClient, ReadEvents
 from sqlalchemy import update
 
 from agentbus_auth.crypto import token_hash
@@ -14,8 +15,6 @@ from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES
 from agentbus_shared.contracts.common import Role
 from agentbus_shared.ids import new_id
-
-from .support import AuthClient, ReadEvents
 
 WEAK_PASSWORD = "password12345"
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from auth_support import AuthClient, ClientFor, StartAuth
 from joserfc import jws
 from sqlalchemy import text, update
 
@@ -19,8 +20,6 @@ from agentbus_auth.keys.service import (
 from agentbus_auth.models import signing_keys
 from agentbus_auth.sessions.tokens import AccessTokenVerifier, InvalidAccessToken
 from agentbus_shared.testing.waiting import eventually
-
-from .support import AuthClient, ClientFor, StartAuth
 
 
 def kid_of(token: str) -> str:

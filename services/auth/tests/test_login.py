@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from auth_support import AuthClient, ClientFor, StartAuth
+
 from agentbus_auth.accounts.repository import by_email
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.common import Scope
-
-from .support import AuthClient, ClientFor, StartAuth
 
 
 async def test_login_returns_tokens_with_exactly_the_agreed_claims(client: AuthClient) -> None:

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from auth_support import AuthClient, ClientFor, StartAuth
 
 from agentbus_auth.mail.transports import FileTransport, SmtpTransport
 from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.waiting import code_in, eventually
-
-from .support import AuthClient, ClientFor, StartAuth
 
 
 class Inbox:

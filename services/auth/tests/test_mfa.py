@@ -6,10 +6,9 @@ import time
 from typing import Any
 
 import pyotp
+from auth_support import Account, AuthClient
 
 from agentbus_auth.audit.repository import AuditKind
-
-from .support import Account, AuthClient
 
 STEP = 30
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from auth_support import AuthClient
 from typer.testing import CliRunner, Result
 
 from agentbus_auth.cli import app
 from agentbus_shared.contracts.common import Scope
-
-from .support import AuthClient
 
 runner = CliRunner()
 

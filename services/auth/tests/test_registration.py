@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from auth_support import AuthClient, ClientFor, ReadEvents, StartAuth
+
 from agentbus_auth.accounts.service import EMAIL_TAKEN_PER_IP
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.common import Scope
-
-from .support import AuthClient, ClientFor, ReadEvents, StartAuth
 
 
 async def test_register_creates_tenant_and_owner_with_tokens(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from auth_support import AuthClient, ReadEvents, client_credentials
 from sqlalchemy import text
-
-from .support import AuthClient, ReadEvents, client_credentials
 
 
 async def test_client_credentials_grant_issues_a_service_account_token(client: AuthClient) -> None:

@@ -7,12 +7,11 @@ import base64
 from datetime import datetime
 
 import pytest
+from auth_support import AuthClient, ReadEvents
 
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_shared.bus.rpc import RpcReply
 from agentbus_shared.errors import AgentbusError
-
-from .support import AuthClient, ReadEvents
 
 
 async def test_refresh_rotates_the_refresh_token_and_keeps_the_session(client: AuthClient) -> None:

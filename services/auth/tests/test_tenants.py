@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import nats
+from auth_support import Account, AuthClient, ReadEvents, client_credentials
 from sqlalchemy import delete, update
 
 from agentbus_auth.audit.repository import AuditKind
@@ -15,8 +16,6 @@ from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_shared.contracts.billing import SubscriptionChanged, SubscriptionStatus
 from agentbus_shared.contracts.events import CloudEvent, make_event
 from agentbus_shared.testing.waiting import eventually
-
-from .support import Account, AuthClient, ReadEvents, client_credentials
 
 
 async def test_current_tenant_has_the_free_plan_by_default(client: AuthClient) -> None:

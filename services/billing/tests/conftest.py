@@ -11,28 +11,14 @@ exactly as the gateway does (subject ``stripe.webhooks.<type>``,
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
 import stripe
 from aiohttp import web
-from faststream.nats import NatsBroker
-
-from agentbus_billing.app import build
-from agentbus_billing.settings import BillingSettings
-from agentbus_shared.bus import EventPublisher, RpcClient
-from agentbus_shared.contracts import subjects
-from agentbus_shared.servers import free_port
-from agentbus_shared.testing.plugin import BusLogins
-from agentbus_stripe_standin.server import build_app, serve
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from billing_support import (
     STRIPE_KEY,
     WEBHOOK_SECRET,
@@ -42,6 +28,15 @@ from billing_support import (
     declare_streams,
     make_settings,
 )
+from faststream.nats import NatsBroker
+
+from agentbus_billing.app import build
+from agentbus_billing.settings import BillingSettings
+from agentbus_shared.bus import EventPublisher, RpcClient
+from agentbus_shared.contracts import subjects
+from agentbus_shared.servers import free_port
+from agentbus_shared.testing.plugin import BusLogins
+from agentbus_stripe_standin.server import build_app, serve
 
 
 # ------------------------------------------------------------------ the Stripe stand-in

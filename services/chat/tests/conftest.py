@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from chat_support import ChatClient, FakeBilling, Sql, principal, running
 from faststream.nats import NatsBroker
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -14,8 +15,6 @@ from agentbus_chat.settings import ChatSettings
 from agentbus_shared.db import async_url
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
-
-from .support import ChatClient, FakeBilling, Sql, principal, running
 
 
 @pytest.fixture

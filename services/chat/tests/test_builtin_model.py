@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from agents import Agent, FunctionTool, ModelSettings, handoff
 from agents.models.interface import ModelTracing
+from chat_support import no_billing, no_search
 
 from agentbus_chat.agents.calculator import CalculationError, evaluate, format_number
 from agentbus_chat.agents.catalog import DEFAULT_AGENTS, AgentCatalog, AgentSpec, CatalogError
@@ -19,8 +20,6 @@ from agentbus_chat.conversations.memory import coherent
 from agentbus_chat.llm.builtin import BuiltinModel
 from agentbus_chat.llm.reading import MessageStep, ToolCallStep, arithmetic_expression
 from agentbus_chat.llm.tokens import count_tokens, words
-
-from .support import no_billing, no_search
 
 CATALOG = AgentCatalog(DEFAULT_AGENTS, build_tools(search=no_search, billing=no_billing))
 SPECS = {spec.name: spec for spec in DEFAULT_AGENTS}

@@ -9,17 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from faststream.nats import NatsBroker
-from sqlalchemy import Row
-
-from agentbus_chat.settings import ChatSettings
-from agentbus_shared.contracts.chat import StreamFrame
-from agentbus_shared.contracts.streams import CHAT_EVENTS
-from agentbus_shared.errors import AgentbusError
-from agentbus_shared.runtime import ServiceRuntime
-from agentbus_shared.testing.waiting import eventually
-
-from .support import (
+from chat_support import (
     ChatClient,
     FakeBilling,
     Sql,
@@ -29,6 +19,15 @@ from .support import (
     principal,
     running,
 )
+from faststream.nats import NatsBroker
+from sqlalchemy import Row
+
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.chat import StreamFrame
+from agentbus_shared.contracts.streams import CHAT_EVENTS
+from agentbus_shared.errors import AgentbusError
+from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.waiting import eventually
 
 SUPPORT_QUESTION = "I have a problem: my account settings page is broken."
 USAGE_SUBJECT = "events.chat.t_alpha.usage.recorded"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 
 import pytest
+from chat_support import ChatClient, Sql, principal
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.waiting import eventually
-
-from .support import ChatClient, Sql, principal
 
 
 async def test_conversations_are_listed_newest_first_page_by_page(

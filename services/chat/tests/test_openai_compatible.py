@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from chat_support import ChatClient, FakeBilling, running
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -23,8 +24,6 @@ from starlette.routing import Route
 
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.servers import free_port
-
-from .support import ChatClient, FakeBilling, running
 
 MODEL = "standin-7b"
 USAGE = {"prompt_tokens": 40, "completion_tokens": 5, "total_tokens": 45}

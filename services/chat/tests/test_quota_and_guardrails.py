@@ -5,13 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from faststream.nats import NatsBroker
-
-from agentbus_chat.settings import ChatSettings
-from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.runtime import ServiceRuntime
-
-from .support import (
+from chat_support import (
     ChatClient,
     FakeBilling,
     Sql,
@@ -20,6 +14,11 @@ from .support import (
     put_entitlements,
     running,
 )
+from faststream.nats import NatsBroker
+
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.billing import Entitlements
+from agentbus_shared.runtime import ServiceRuntime
 
 
 async def _nothing_ran(sql: Sql) -> bool:

@@ -11,17 +11,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from faststream.nats import NatsBroker
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from agentbus_chat.runs.reservations import RunReservations, messages_key
-from agentbus_chat.settings import ChatSettings
-from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.errors import AgentbusError
-from agentbus_shared.testing.waiting import eventually
-
-from .support import (
+from chat_support import (
     ChatClient,
     FakeBilling,
     Stream,
@@ -33,6 +23,15 @@ from .support import (
     put_entitlements,
     running,
 )
+from faststream.nats import NatsBroker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from agentbus_chat.runs.reservations import RunReservations, messages_key
+from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts.billing import Entitlements
+from agentbus_shared.errors import AgentbusError
+from agentbus_shared.testing.waiting import eventually
 
 LONG_REPLY = "I have a problem: my account settings page is broken."
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from chat_support import ChatClient, FakeBilling, Sql, principal, running
 from sqlalchemy import Row
 
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.waiting import eventually
-
-from .support import ChatClient, FakeBilling, Sql, principal, running
 
 
 async def test_triage_hands_billing_question_to_billing_agent_which_asks_billing_for_callers_tenant(

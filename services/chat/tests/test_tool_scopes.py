@@ -10,6 +10,7 @@ from agents import Agent, FunctionTool, ModelProvider, ModelSettings
 from agents.models.interface import Model
 from agents.testing import ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
+from chat_support import ChatClient, FakeBilling, no_billing, no_search, principal, running
 
 from agentbus_chat.agents.catalog import DEFAULT_AGENTS, AgentCatalog
 from agentbus_chat.agents.context import ChatContext
@@ -26,8 +27,6 @@ from agentbus_shared.contracts.chat import SearchHit
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
-
-from .support import ChatClient, FakeBilling, no_billing, no_search, principal, running
 
 
 class _OneModel(ModelProvider):

@@ -11,14 +11,7 @@ import httpx
 import nats
 import pytest
 import redis.asyncio as aioredis
-from joserfc.jwk import OKPKey
-
-from agentbus_shared.bus import apply_streams
-from agentbus_shared.contracts.streams import STREAMS
-from agentbus_shared.servers import RedisServer
-from agentbus_shared.testing.plugin import BusLogins, SharedServer, secured_nats
-
-from .support import (
+from gateway_support import (
     FakeAuth,
     FakeService,
     Handler,
@@ -35,6 +28,12 @@ from .support import (
     running,
     serve_gateway,
 )
+from joserfc.jwk import OKPKey
+
+from agentbus_shared.bus import apply_streams
+from agentbus_shared.contracts.streams import STREAMS
+from agentbus_shared.servers import RedisServer
+from agentbus_shared.testing.plugin import BusLogins, SharedServer, secured_nats
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from gateway_support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.settings import GatewaySettings
 from agentbus_shared.testing.waiting import eventually
-
-from .support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 
 PRODUCTION_REDIS = "redis://:s3cret-pw@redis:6379/0"
 LIVE_WEBHOOK_SECRET = "whsec_Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"

@@ -9,12 +9,19 @@ from typing import Any
 
 import httpx
 import pytest
+from gateway_support import (
+    FakeAuth,
+    FakeService,
+    Handler,
+    Payload,
+    SpawnFake,
+    StartGateway,
+    TokenFactory,
+)
 
 from agentbus_shared.contracts import ROUTES
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.errors import NotFound, RateLimited
-
-from .support import FakeAuth, FakeService, Handler, Payload, SpawnFake, StartGateway, TokenFactory
 
 
 async def test_path_query_and_body_are_merged_into_one_payload(

@@ -8,11 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from gateway_support import FakeAuth, FakeService, StartGateway, TokenFactory
 
 from agentbus_gateway.context import client_ip
 from agentbus_shared.servers import free_port
-
-from .support import FakeAuth, FakeService, StartGateway, TokenFactory
 
 TENANT = "/api/v1/tenants/current"
 PLANS = "/api/v1/billing/plans"

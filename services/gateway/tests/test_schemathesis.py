@@ -9,10 +9,9 @@ strategies (schemathesis' pytest fixture loader does not run on pytest 9).
 from __future__ import annotations
 
 import schemathesis
+from gateway_support import ThreadedStack
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-
-from .support import ThreadedStack
 
 # The billing stream never ends by design; the stream tests cover it.
 UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream")})

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from faststream.nats import NatsBroker
+from gateway_support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.sse import Inbox, SseEvent, error_event, relay
@@ -22,8 +23,6 @@ from agentbus_gateway.streams import chat_frame_event
 from agentbus_shared.contracts.billing import SubscriptionChanged
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.testing.waiting import eventually
-
-from .support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
 
 STREAM = "/api/v1/chat/stream"
 BILLING = "/api/v1/billing/stream"

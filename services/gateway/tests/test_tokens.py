@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from gateway_support import FakeAuth, TokenFactory
 from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 
 from agentbus_gateway.settings import GatewaySettings
-
-from .support import FakeAuth, TokenFactory
 
 TENANT = "/api/v1/tenants/current"
 

@@ -154,7 +154,10 @@ def create_app(
         ).router
     )
     Forwarder(
-        guard, rpc, default_timeout=settings.tuning.rpc_timeout, run_check=settings.tuning.sse_run_check
+        guard,
+        rpc,
+        default_timeout=settings.tuning.rpc_timeout,
+        run_check=settings.tuning.sse_run_check,
     ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
     if settings.cors_origins:
