@@ -112,7 +112,9 @@ class StripeApi:
             result = await request()
         except stripe.StripeError as exc:
             outcome, error = _outcome(exc)
-            log.warning(
+            # A missing object is the caller's answer (setup creates what is missing), not a fault.
+            report = log.info if isinstance(error, StripeNotFound) else log.warning
+            report(
                 "stripe.call_failed",
                 operation=operation,
                 outcome=outcome,
