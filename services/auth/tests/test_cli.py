@@ -9,11 +9,14 @@ from pathlib import Path
 import pyotp
 import pytest
 from auth_support import AuthClient, ClientFor, StartAuth
+from sqlalchemy import update
 from typer.testing import CliRunner, Result
 
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.cli import app, settings_for
+from agentbus_auth.models import users
 from agentbus_shared import cli as agentbus_cli
+from agentbus_shared.errors import AgentbusError
 
 runner = CliRunner()
 
@@ -62,9 +65,28 @@ async def test_pending_accounts_are_listed_and_approved(
     assert "approved" in approved.output
     assert (await client.login("later@example.com", client.password)).data["access_token"]
     again = await invoke("users", "approve", "later@example.com")
-    assert "already active" in again.output
+    assert "not waiting for approval" in again.output
     unknown = await invoke("users", "approve", "nobody@example.com")
     assert unknown.exit_code == 1
+
+
+async def test_approving_a_disabled_account_does_not_enable_it(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(signup_policy="approval"))
+    await client.call(
+        "register", {"email": "gone@example.com", "password": client.password, "tenant_name": "G"}
+    )
+    async with client.parts.db.transaction() as session:
+        await session.execute(
+            update(users)
+            .where(users.c.email_normalized == "gone@example.com")
+            .values(status="disabled")
+        )
+    refused = await invoke("users", "approve", "gone@example.com")
+    assert "not waiting for approval" in refused.output
+    with pytest.raises(AgentbusError):
+        await client.login("gone@example.com", client.password)
 
 
 async def test_unlock_lifts_a_lockout(client: AuthClient) -> None:

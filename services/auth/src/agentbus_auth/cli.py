@@ -145,7 +145,7 @@ def users_approve(email: str, var_dir: VarDir = None) -> None:
         return await parts.accounts.approve(email, actor=CLI_ACTOR)
 
     approved = _unless_unknown(email, lambda: _run(var_dir, work))
-    typer.echo(f"{email}: {'approved' if approved else 'already active'}")
+    typer.echo(f"{email}: {'approved' if approved else 'not waiting for approval'}")
 
 
 @users_app.command("unlock")

@@ -87,23 +87,16 @@ async def add(
     )
 
 
-async def set_status(session: AsyncSession, user_id: str, status: UserStatus) -> bool:
+async def approve_pending(session: AsyncSession, user_id: str) -> bool:
+    """Activate an account waiting for approval (and no other: a disabled one stays so); whether
+    it was waiting."""
     result = await session.execute(
-        update(users)
-        .where(users.c.id == user_id, users.c.status != status)
-        .values(status=status, updated_at=func.now())
-        .returning(users.c.id)
-    )
-    return result.first() is not None
-
-
-async def approve_pending(session: AsyncSession, user_id: str) -> None:
-    """Activate an account waiting for approval (and no other: a disabled one stays so)."""
-    await session.execute(
         update(users)
         .where(users.c.id == user_id, users.c.status == "pending_approval")
         .values(status="active", updated_at=func.now())
+        .returning(users.c.id)
     )
+    return result.first() is not None
 
 
 async def mark_email_verified(session: AsyncSession, user_id: str) -> None:

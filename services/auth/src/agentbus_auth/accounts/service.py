@@ -202,12 +202,13 @@ class AccountService:
 
     async def approve(self, email: str, *, actor: str) -> bool:
         """Let the account of ``email`` in (signed up under the approval policy); False if it was
-        active already. Raises ``NotFound`` without such an account."""
+        not waiting for approval (active already, or disabled: approval does not re-enable).
+        Raises ``NotFound`` without such an account."""
         async with self._db.transaction() as session:
             user = await repo.by_email(session, email)
             if user is None:
                 raise NotFound("No account with this email.")
-            approved = await repo.set_status(session, user.id, "active")
+            approved = await repo.approve_pending(session, user.id)
             if approved:
                 await record(session, AuditKind.USER_APPROVED, user_id=user.id, actor_id=actor)
         return approved
