@@ -23,7 +23,9 @@ from agentbus_billing.plans.catalog import Catalog
 from agentbus_billing.subscriptions import repository as subscriptions
 from agentbus_billing.usage import repository as usage
 from agentbus_shared.contracts.billing import Entitlements, SubscriptionStatus
+from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.db import Database, after_commit
+from agentbus_shared.errors import Forbidden
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -131,3 +133,14 @@ class EntitlementsService:
     async def get(self, tenant_id: str) -> Entitlements:
         async with self._db.session() as session:
             return await self.compute(session, tenant_id)
+
+    async def get_for(self, caller: Principal | None, tenant_id: str) -> Entitlements:
+        """What ``tenant_id`` may use, as ``caller`` may see it: a member reads its own tenant's,
+        an operator any; a service on the bus (no caller) any. ``Forbidden`` otherwise."""
+        if (
+            caller is not None
+            and caller.tenant_id != tenant_id
+            and not caller.has(Scope.PLATFORM_OPERATE)
+        ):
+            raise Forbidden("Entitlements of another tenant are not yours to read.")
+        return await self.get(tenant_id)

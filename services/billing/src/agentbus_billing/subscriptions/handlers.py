@@ -63,7 +63,10 @@ def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
         return Reply(result, status=201 if checkout else 200)
 
     @ops.operation(
-        Operation.SUBSCRIPTION_CHANGE, scopes=MANAGE, description="Change plan (prorated)."
+        Operation.SUBSCRIPTION_CHANGE,
+        scopes=MANAGE,
+        user_only=True,
+        description="Change plan (prorated).",
     )
     async def subscription_change(
         cmd: PlanChoice, principal: CallerPrincipal, meta: Meta
@@ -71,14 +74,22 @@ def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
         return await subscriptions.change(principal, cmd.plan, meta)
 
     @ops.operation(
-        Operation.SUBSCRIPTION_CANCEL, scopes=MANAGE, description="Cancel now or at period end."
+        Operation.SUBSCRIPTION_CANCEL,
+        scopes=MANAGE,
+        user_only=True,
+        description="Cancel now or at period end.",
     )
     async def subscription_cancel(
         cmd: CancelCommand, principal: CallerPrincipal, meta: Meta
     ) -> SubscriptionView:
         return await subscriptions.cancel(principal, at_period_end=cmd.at_period_end, meta=meta)
 
-    @ops.operation(Operation.PORTAL, scopes=MANAGE, description="A Stripe billing portal session.")
+    @ops.operation(
+        Operation.PORTAL,
+        scopes=MANAGE,
+        user_only=True,
+        description="A Stripe billing portal session.",
+    )
     async def portal_create(principal: CallerPrincipal, meta: Meta) -> PortalSession:
         return await subscriptions.portal(principal, meta)
 
