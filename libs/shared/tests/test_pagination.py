@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import column, table
 
 from agentbus_shared.errors import InvalidCursor, problem_details
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import decode_cursor, encode_cursor, past_key
 
 
 def _cursor_of(raw: bytes | str) -> str:
@@ -96,3 +97,11 @@ def test_an_invalid_cursor_is_one_400_problem() -> None:
     problem = problem_details(InvalidCursor())
 
     assert (problem["status"], problem["code"]) == (400, "invalid_cursor")
+
+
+def test_past_key_selects_the_rows_after_a_key_in_either_order() -> None:
+    rows = table("rows", column("at"), column("id"))
+    newest_first = past_key((rows.c.at, rows.c.id), (1, "b"), descending=True)
+    oldest_first = past_key((rows.c.at, rows.c.id), (1, "b"), descending=False)
+    assert str(newest_first) == "(rows.at, rows.id) < (:param_1, :param_2)"
+    assert str(oldest_first) == "(rows.at, rows.id) > (:param_1, :param_2)"

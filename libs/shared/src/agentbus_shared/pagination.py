@@ -1,6 +1,7 @@
 """Opaque keyset cursors: the sort key of a page's last row, as URL-safe base64 JSON.
 
-Every list of every service pages with these two functions. Decoding checks each part of
+Every list of every service pages with these two functions, and selects the rows past a cursor's
+key with :func:`past_key`. Decoding checks each part of
 the key against the type the list expects, so a cursor the list did not make (garbage,
 another list's, a hand-made ``[1, 2]`` or ``[{"a": 1}]``) is :class:`InvalidCursor`
 (400 ``invalid_cursor``) before it reaches a query, never a 500 deeper down.
@@ -12,9 +13,11 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import ColumnElement, tuple_
 
 from agentbus_shared.errors import InvalidCursor
 
@@ -104,3 +107,12 @@ _PARSERS: dict[type[KeyPart], Callable[[Any], KeyPart]] = {
     float: _number,
     datetime: _time,
 }
+
+
+def past_key(
+    columns: Sequence[ColumnElement[Any]], key: Sequence[KeyPart], *, descending: bool
+) -> ColumnElement[bool]:
+    """The rows after the one with sort key ``key`` in the list's order of ``columns``
+    (a row-value comparison, so ties on the first column are broken by the next)."""
+    row, last = tuple_(*columns), tuple_(*key)
+    return row < last if descending else row > last

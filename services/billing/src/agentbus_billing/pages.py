@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, or_, tuple_
+from sqlalchemy import Column, Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import decode_cursor, encode_cursor, past_key
 
 
 async def newest_first(
@@ -23,9 +23,8 @@ async def newest_first(
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """Up to ``limit`` rows of ``query`` after ``cursor``, newest first, and the next cursor."""
     if cursor:
-        after_time, after_key = decode_cursor(cursor, datetime, str)
         query = query.where(
-            or_(time < after_time, tuple_(time, key) < tuple_(after_time, after_key))
+            past_key((time, key), decode_cursor(cursor, datetime, str), descending=True)
         )
     ordered = query.order_by(time.desc(), key.desc()).limit(limit + 1)
     rows = (await session.execute(ordered)).all()

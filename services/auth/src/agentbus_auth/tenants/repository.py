@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from agentbus_auth.models import (
 )
 from agentbus_shared.contracts.billing import SubscriptionStatus
 from agentbus_shared.contracts.common import Role
+from agentbus_shared.pagination import past_key
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ async def members(
         .limit(limit)
     )
     if after is not None:
-        query = query.where(tuple_(memberships.c.joined_at, memberships.c.user_id) > tuple_(*after))
+        query = query.where(
+            past_key((memberships.c.joined_at, memberships.c.user_id), after, descending=False)
+        )
     return [_member(r) for r in (await session.execute(query)).all()]
 
 

@@ -31,6 +31,7 @@ from agentbus_chat.models import SEARCH_CONFIG, agent_items, conversations, mess
 from agentbus_shared.contracts.chat import MessageRole, MessageStatus
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.ids import new_id
+from agentbus_shared.pagination import past_key
 
 SNIPPET_OPTIONS = "MaxFragments=2, MaxWords=24, MinWords=6, StartSel=**, StopSel=**"
 SEARCHABLE_ROLES: tuple[MessageRole, ...] = ("user", "assistant")
@@ -107,14 +108,6 @@ def _visible(owner: Owner, conversation_id: str) -> ColumnElement[bool]:
     )
 
 
-def _past(
-    key: tuple[object, object], first: ColumnElement[Any], second: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """The rows after the one with sort key ``key`` in descending ``(first, second)`` order."""
-    last_first, last_second = key
-    return or_(first < last_first, and_(first == last_first, second < last_second))
-
-
 def _conversation(row: Row[Any]) -> Conversation:
     return Conversation(**row._mapping)
 
@@ -160,7 +153,9 @@ async def page(
         _owned(conversations, owner), conversations.c.deleted_at.is_(None)
     )
     if after is not None:
-        query = query.where(_past(after, conversations.c.updated_at, conversations.c.id))
+        query = query.where(
+            past_key((conversations.c.updated_at, conversations.c.id), after, descending=True)
+        )
     query = query.order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
     return [_conversation(row) for row in await session.execute(query.limit(limit))]
 
@@ -363,7 +358,7 @@ async def search(
     ranked = matches.cte("ranked")
     page = select(ranked)
     if after is not None:
-        page = page.where(_past(after, ranked.c.rank, ranked.c.seq))
+        page = page.where(past_key((ranked.c.rank, ranked.c.seq), after, descending=True))
     page_cte = page.order_by(ranked.c.rank.desc(), ranked.c.seq.desc()).limit(limit).cte("page")
     snippet = func.ts_headline(
         literal_column(f"'{SEARCH_CONFIG}'"),
