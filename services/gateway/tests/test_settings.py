@@ -23,6 +23,15 @@ def test_the_single_secret_stripe_names_is_accepted(monkeypatch: pytest.MonkeyPa
     assert GatewaySettings(_env_file=None).webhook_secrets() == [LIVE]  # type: ignore[call-arg]
 
 
+def test_the_single_secret_is_read_when_the_list_is_left_blank(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # .env.example lists STRIPE_WEBHOOK_SECRETS= blank; whoever adds Stripe's own name is heard.
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", "")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", LIVE)
+    assert GatewaySettings(_env_file=None).webhook_secrets() == [LIVE]  # type: ignore[call-arg]
+
+
 def test_the_rotation_list_wins_over_the_single_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_forgotten")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRETS", f"{LIVE},{PREVIOUS}")

@@ -86,6 +86,9 @@ class ServiceSettings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         env_nested_delimiter="__",
+        # A name left blank (``NAME=`` as .env.example lists it) means "not set": the default, or
+        # the next name a setting accepts (STRIPE_WEBHOOK_SECRETS= then STRIPE_WEBHOOK_SECRET).
+        env_ignore_empty=True,
         extra="ignore",
         populate_by_name=True,
     )
