@@ -14,7 +14,7 @@ with ``retry_after``), and raises the remote error for an error envelope.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
@@ -217,7 +217,7 @@ class RpcRouter:
         self,
         name: str,
         *,
-        scopes: Collection[str] = (),
+        scopes: Set[str] = frozenset(),
         user_only: bool = False,
         max_workers: int = DEFAULT_WORKERS,
         description: str | None = None,

@@ -50,7 +50,8 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` after the transaction of ``session`` commits (``Database.transaction``).
 
     For what must happen only once a change is durable: publishing state derived from it,
-    waking a relay. Registering the same callback twice in one transaction runs it once.
+    waking a relay. Registering the same callback twice in one transaction runs it once. Only
+    ``Database.transaction`` runs them: a session from ``Database.session`` never does.
     """
     callbacks: list[AfterCommit] = session.info.setdefault(_AFTER_COMMIT, [])
     if callback not in callbacks:
