@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
+from agentbus_shared.testing.checkout import script
 
 from . import derive
 
-
-def _generator() -> ModuleType:
-    path = derive.ROOT / "scripts" / "generate_settings_docs.py"
-    spec = importlib.util.spec_from_file_location("generate_settings_docs", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _generator()
+generator = script("generate_settings_docs")
 
 
 def test_checked_in_settings_document_matches_the_code() -> None:

@@ -1,8 +1,8 @@
 """The e2e suite's one running system: every module drives the same ``agentbus dev`` stack.
 
 Each test signs up tenants and accounts of its own, so the tests share a stack instead of
-starting one per module (~30 s each to start and stop). Its modules run on one xdist worker
-(the ``e2e`` group, ``--dist loadgroup``) and the stack stops after the package's last test.
+starting one per module (~30 s each to start and stop). Its modules run on one xdist worker (the
+root conftest.py schedules a shared-stack suite so) and the stack stops after its last test.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The fuzz suite: generated and malformed input against the running system.
 
 Its modules share one stack (each fuzzes as accounts and tenants of its own; a stack per module
-cost ~30 s each to start and stop): they run on one xdist worker (the ``fuzz`` group, ``--dist
-loadgroup``) and the stack stops after the package's last test. Each test ends by checking the
+cost ~30 s each to start and stop): they run on one xdist worker (the root conftest.py schedules
+a shared-stack suite so) and the stack stops after the package's last test. Each test ends by checking the
 system is still whole: no service process replaced, readiness green.
 """
 

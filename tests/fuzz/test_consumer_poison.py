@@ -142,14 +142,24 @@ async def consumer_states(nats_url: str, targets: list[DurableConsumer]) -> dict
         await client.close()
 
 
-async def dead_letters(nats_url: str) -> list[dict[str, str]]:
-    """The headers of every copy in ``DEAD_LETTERS`` (advisories carry no Ab-Dlq headers)."""
+async def last_dead_letter(nats_url: str) -> int:
+    """The sequence of the newest copy in ``DEAD_LETTERS`` (0 when there is none)."""
+    client = await nats.connect(nats_url)
+    try:
+        return int((await client.jetstream().stream_info(DEAD_LETTERS.name)).state.last_seq)
+    finally:
+        await client.close()
+
+
+async def dead_letters(nats_url: str, *, after: int) -> list[dict[str, str]]:
+    """The headers of every copy in ``DEAD_LETTERS`` past sequence ``after`` (the suite's other
+    tests share the stack); advisories carry no Ab-Dlq headers."""
     client = await nats.connect(nats_url)
     try:
         js = client.jetstream()
         info = await js.stream_info(DEAD_LETTERS.name)
         letters = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        for seq in range(max(info.state.first_seq, after + 1), info.state.last_seq + 1):
             try:
                 message = await js.get_msg(DEAD_LETTERS.name, seq)
             except nats.js.errors.NotFoundError:
@@ -166,6 +176,7 @@ def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
     nats_url = fuzz_stack.state["urls"]["NATS_URL"]
     targets = consumers()
     pids = service_pids(fuzz_stack)
+    before = asyncio.run(last_dead_letter(nats_url))
 
     garbage = asyncio.run(publish_garbage(nats_url, targets))
     valid_activity(fuzz_stack)
@@ -174,7 +185,7 @@ def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
     expected = {(c.name, seq) for c in targets for seq in garbage[c.name]}
     deadline = time.monotonic() + 45
     while True:
-        letters = asyncio.run(dead_letters(nats_url))
+        letters = asyncio.run(dead_letters(nats_url, after=before))
         lettered = {
             (letter.get("Ab-Dlq-Consumer"), int(letter.get("Ab-Dlq-Sequence", 0))): letter
             for letter in letters
