@@ -124,6 +124,13 @@ def principal(tenant_id: str, *scopes: str, subject: str = "u_owner") -> Princip
     )
 
 
+def service_account(tenant_id: str, *scopes: str) -> Principal:
+    """A service account of ``tenant_id`` holding ``scopes``."""
+    return Principal(
+        kind="service_account", subject="sa_robot", tenant_id=tenant_id, scopes=frozenset(scopes)
+    )
+
+
 def stripe_event(
     event_type: str, obj: dict[str, Any], *, created: int, event_id: str | None = None
 ) -> dict[str, Any]:

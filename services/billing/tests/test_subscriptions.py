@@ -15,12 +15,13 @@ from billing_support import (
     consumer_drained,
     kv_entitlements,
     principal,
+    service_account,
 )
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
-from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.common import Scope
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.logging import configure_logging
 from agentbus_shared.testing.waiting import eventually
@@ -98,12 +99,7 @@ async def test_subscription_operations_check_the_callers_scopes(billing: Running
 async def test_a_service_account_cannot_manage_the_subscription_even_with_the_scope(
     billing: RunningBilling,
 ) -> None:
-    robot = Principal(
-        kind="service_account",
-        subject="sa_robot",
-        tenant_id="t_robot",
-        scopes=frozenset({Scope.BILLING_READ, Scope.BILLING_MANAGE}),
-    )
+    robot = service_account("t_robot", Scope.BILLING_READ, Scope.BILLING_MANAGE)
     for operation, payload in (
         ("subscription.create", {"plan": "starter"}),
         ("subscription.change", {"plan": "starter"}),
@@ -293,12 +289,7 @@ async def test_summary_combines_subscription_and_usage(billing: RunningBilling) 
 async def test_service_account_without_billing_read_gets_403_from_the_summary(
     billing: RunningBilling,
 ) -> None:
-    robot = Principal(
-        kind="service_account",
-        subject="sa_robot",
-        tenant_id="t_sum",
-        scopes=frozenset({Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE}),
-    )
+    robot = service_account("t_sum", Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE)
     with pytest.raises(AgentbusError) as refused:
         await billing.call("summary.get", {}, robot)
     assert refused.value.status == 403

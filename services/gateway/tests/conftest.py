@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import nats
 import pytest
-import redis.asyncio as aioredis
 from gateway_support import (
     FakeAuth,
     FakeService,
@@ -99,16 +98,6 @@ def start_gateway(
         return serve_gateway(gateway_settings(**(servers | overrides)))
 
     return start
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A client of the test's Redis, to look at or change what the gateway keeps there."""
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -175,24 +175,24 @@ async def test_logout_refuses_the_session_on_the_very_next_request(
 
 
 async def test_ending_a_session_keeps_a_longer_revocation_from_the_event(
-    gateway: RunningGateway, redis: aioredis.Redis
+    gateway: RunningGateway, redis_client: aioredis.Redis
 ) -> None:
-    sessions = RevokedSessions(redis)
+    sessions = RevokedSessions(redis_client)
     now = datetime.now(UTC)
     assert await sessions.revoke("s_1", until=now + timedelta(minutes=10))
     assert await sessions.revoke("s_1", until=now + timedelta(seconds=5), keep_existing=True)
-    assert await redis.pttl(RevokedSessions.key("s_1")) > 60_000
+    assert await redis_client.pttl(RevokedSessions.key("s_1")) > 60_000
 
 
 async def test_revocation_already_past_its_tokens_life_is_not_stored(
-    gateway: RunningGateway, redis: aioredis.Redis
+    gateway: RunningGateway, redis_client: aioredis.Redis
 ) -> None:
-    sessions = RevokedSessions(redis)
+    sessions = RevokedSessions(redis_client)
     past = datetime.now(UTC) - timedelta(seconds=1)
     assert not await sessions.revoke("s_old", until=past)
     assert not await sessions.is_revoked("s_old")
     assert await sessions.revoke("s_new", until=datetime.now(UTC) + timedelta(seconds=60))
-    assert 0 < await redis.pttl(RevokedSessions.key("s_new")) <= 60_000
+    assert 0 < await redis_client.pttl(RevokedSessions.key("s_new")) <= 60_000
 
 
 def test_production_refuses_the_development_webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:

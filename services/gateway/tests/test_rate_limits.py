@@ -157,10 +157,10 @@ async def test_forwarded_for_through_a_trusted_proxy_is_the_client(
 
 
 async def test_limits_survive_redis_losing_its_scripts(
-    client: httpx.AsyncClient, tokens: TokenFactory, redis: aioredis.Redis
+    client: httpx.AsyncClient, tokens: TokenFactory, redis_client: aioredis.Redis
 ) -> None:
     assert (await client.get(TENANT, headers=tokens.bearer())).status_code == 200
-    await redis.script_flush()  # as after a Redis restart
+    await redis_client.script_flush()  # as after a Redis restart
     response = await client.get(TENANT, headers=tokens.bearer())
     assert response.status_code == 200
     assert response.headers["ratelimit"].startswith('"authenticated-user";r=1;')

@@ -193,7 +193,7 @@ async def test_open_streams_are_capped_per_user(
 
 
 async def test_client_that_leaves_frees_its_slot_and_subscription(
-    gateway: RunningGateway, tokens: TokenFactory, redis: aioredis.Redis
+    gateway: RunningGateway, tokens: TokenFactory, redis_client: aioredis.Redis
 ) -> None:
     headers = tokens.bearer(sub="u_gone")
     async with (
@@ -204,7 +204,7 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
         await anext(e async for e in sse(response))  # a heartbeat: the stream is live
 
     async def slot_freed() -> bool:
-        return await redis.zcard("gateway:sse:user:u_gone") == 0
+        return await redis_client.zcard("gateway:sse:user:u_gone") == 0
 
     await eventually(slot_freed, what="the stream's slot is freed", timeout=2.5)
     metrics = (await gateway.metrics()).text
@@ -358,7 +358,10 @@ async def test_every_replica_ends_its_own_streams_of_a_revoked_session(
 
 
 async def test_stream_whose_revocation_this_replica_missed_ends_at_its_next_heartbeat(
-    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory, redis: aioredis.Redis
+    start_gateway: StartGateway,
+    fake_auth: FakeAuth,
+    tokens: TokenFactory,
+    redis_client: aioredis.Redis,
 ) -> None:
     async with (
         start_gateway(tuning={"sse_heartbeat": 0.2}) as gw,
@@ -367,6 +370,6 @@ async def test_stream_whose_revocation_this_replica_missed_ends_at_its_next_hear
         assert stream.status_code == 200
         # Stored by another replica while this one's NATS connection was down: no event here.
         until = datetime.now(UTC) + timedelta(minutes=10)
-        assert await RevokedSessions(redis).revoke("s_missed", until=until)
+        assert await RevokedSessions(redis_client).revoke("s_missed", until=until)
         ended = await last_event(stream)
     assert ended["data"]["code"] == "session_revoked"
