@@ -10,8 +10,6 @@ the stack.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -31,7 +29,12 @@ from agentbus_shared.servers import (
     RedisServer,
     port_open,
 )
-from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.stack import (
+    Stack,
+    signed_stripe_event,
+    start_stack,
+    stripe_customer_created,
+)
 from agentbus_shared.testing.waiting import eventually_blocking
 
 PASSWORD = "correct horse battery staple 42"
@@ -252,29 +255,8 @@ def retry_delay(answer: Answer) -> float:
 
 # ------------------------------------------------------------------ Stripe
 def webhook_secret(stack: Stack) -> str:
-    secrets = json.loads((stack.var_dir / "dev-secrets.json").read_text())
-    return str(secrets["STRIPE_WEBHOOK_SECRETS"]).split(",")[0]
+    return stack.stripe_webhook_secret()
 
 
-def signed_webhook(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
-    payload = json.dumps(event).encode()
-    ts = int(time.time())
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-    return payload, {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
-
-
-def customer_created(event_id: str, tenant_id: str) -> dict[str, Any]:
-    """A Stripe event whose one effect in billing is a customer row for ``tenant_id``."""
-    return {
-        "id": event_id,
-        "object": "event",
-        "type": "customer.created",
-        "created": int(time.time()),
-        "data": {
-            "object": {
-                "id": f"cus_{event_id.removeprefix('evt_')}",
-                "object": "customer",
-                "metadata": {"tenant_id": tenant_id},
-            }
-        },
-    }
+signed_webhook = signed_stripe_event
+customer_created = stripe_customer_created

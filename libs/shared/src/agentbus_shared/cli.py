@@ -70,6 +70,13 @@ def dev(
             help="Every log line of the services and libraries, not only warnings.",
         ),
     ] = False,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            help="Three NATS nodes in one JetStream cluster (R3 streams) and two replicas of "
+            "every service."
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system on this machine: servers, migrations, streams, every service."""
     raise typer.Exit(
@@ -80,6 +87,7 @@ def dev(
             only=only,
             log_to_files=log_files,
             verbose=verbose,
+            cluster=cluster,
         )
     )
 

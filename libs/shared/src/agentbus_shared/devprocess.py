@@ -25,6 +25,12 @@ class ServiceProcess:
     log_path: Path | None
     process: subprocess.Popen[bytes] | None = None
     health_path: str = "/health/ready"
+    name: str = ""
+    """The process's name in the stack: the service's, or ``<service>-<n>`` for a further
+    replica."""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.manifest.name
 
     @property
     def url(self) -> str:

@@ -22,23 +22,32 @@ stops them in order.
 
 ``var/stack.json`` describes the running stack (URLs, ports, pids) for tools
 and tests.
+
+With ``cluster`` (``agentbus dev --cluster``) the bus is three nats-server nodes of one
+JetStream cluster (``var/nats-1`` … ``nats-3``), the streams and buckets have three replicas
+(``NATS_STREAM_REPLICAS=3`` for the services too), and every service runs twice: the first
+replica keeps the service's name, port and ``SERVICE_INSTANCE`` ``dev-<service>``, the second is
+``<service>-2`` on a free port; replica n of every service connects to node n, and tools,
+tests and companions to the last node (docs/runbooks/scaling.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypedDict, Unpack
 
 import nats
+from nats.errors import Error as NatsError
 
 from agentbus_shared import devsummary, manifest, migrations
 from agentbus_shared.bus.permissions import HARNESS, OPS, BusLogins
@@ -55,11 +64,14 @@ from agentbus_shared.servers import (
     ServerError,
     free_port,
     port_open,
-    secured_nats_server,
+    secured_nats_cluster,
 )
 from agentbus_shared.settings import DEV_SECRET_PREFIX
 
 DEFAULT_PORTS = {"nats": 14222, "postgres": 15432, "redis": 16379}
+CLUSTER_NODES = 3
+CLUSTER_REPLICAS = 2
+"""Nodes of the clustered bus, and replicas of each service, with ``cluster``."""
 Progress = Callable[[str], None]
 
 
@@ -77,8 +89,12 @@ class DevStack:
         verbose: bool = False,
         progress: Progress = print,
         environ: dict[str, str] | None = None,
+        cluster: bool = False,
     ) -> None:
         self.var = var_dir.resolve()
+        self.cluster = cluster
+        self.replicas = CLUSTER_REPLICAS if cluster else 1
+        """Processes of each service."""
         self.free_ports = free_ports
         self.gateway_port = gateway_port
         self.only = only
@@ -89,6 +105,8 @@ class DevStack:
         self.servers: list[ManagedServer] = []
         self.bus: BusLogins | None = None
         """The users of the nats-server this stack started (none for one from ``NATS_URL``)."""
+        self.nats_nodes: list[NatsServer] = []
+        """The nats-servers this stack started: one, or the nodes of the cluster."""
         self.services: list[ServiceProcess] = []
         self.companions: list[ServiceProcess] = []
         self.companion_env: dict[str, str] = {}
@@ -132,17 +150,17 @@ class DevStack:
                 return port
 
     def _start_servers(self) -> None:
-        wanted: list[tuple[str, str, Callable[[], ManagedServer]]] = [
-            ("NATS_URL", "nats", self._nats_server),
+        wanted: list[tuple[str, str, Callable[[], Sequence[ManagedServer]]]] = [
+            ("NATS_URL", "nats", self._nats_servers),
             (
                 "DATABASE_URL",
                 "postgres",
-                lambda: PostgresServer(self.var / "postgres", port=self._port("postgres")),
+                lambda: [PostgresServer(self.var / "postgres", port=self._port("postgres"))],
             ),
             (
                 "REDIS_URL",
                 "redis",
-                lambda: RedisServer(self.var / "redis", port=self._port("redis")),
+                lambda: [RedisServer(self.var / "redis", port=self._port("redis"))],
             ),
         ]
         for env_name, name, make in wanted:
@@ -150,21 +168,40 @@ class DevStack:
                 self.urls[env_name] = self.environ[env_name]
                 self.progress(f"using {name} from {env_name}")
                 continue
-            server = make()
-            self.progress(f"starting {name} on 127.0.0.1:{server.port} (data in {server.data_dir})")
-            server.start()
-            self.servers.append(server)
-            if isinstance(server, PostgresServer):
-                self.urls[env_name] = server.ensure_database()
-            else:
-                self.urls[env_name] = server.url
+            for server in make():
+                self.progress(
+                    f"starting {server.name} on 127.0.0.1:{server.port} (data in {server.data_dir})"
+                )
+                server.start()
+                self.servers.append(server)
+                if isinstance(server, PostgresServer):
+                    self.urls[env_name] = server.ensure_database()
+                else:
+                    self.urls.setdefault(env_name, server.url)
         # Tools and tests reach the bus through stack.json as the harness; services as themselves.
         self.urls["NATS_URL"] = self._bus_url(HARNESS)
 
-    def _nats_server(self) -> NatsServer:
-        """nats-server with the deployed users and permissions, fresh passwords each start."""
-        server, self.bus = secured_nats_server(self.var / "nats", port=self._port("nats"))
-        return server
+    def _nats_servers(self) -> list[NatsServer]:
+        """nats-server with the deployed users and permissions, fresh passwords each start: one,
+        or with ``cluster`` the nodes of one cluster, each with its own data and ports."""
+        nodes: list[tuple[Path, int | None, int | None]]
+        if not self.cluster:
+            nodes = [(self.var / "nats", self._port("nats"), None)]
+        else:
+            nodes = [
+                (
+                    self.var / f"nats-{n}",
+                    self._free_port() if self.free_ports else DEFAULT_PORTS["nats"] + n - 1,
+                    self._free_port(),
+                )
+                for n in range(1, CLUSTER_NODES + 1)
+            ]
+        monitors = [self._free_port() for _ in nodes] if self.cluster else []
+        self.nats_nodes, self.bus = secured_nats_cluster(nodes, monitor_ports=monitors)
+        if self.cluster:
+            # The services' replicas use the first nodes; tools, tests and companions the last.
+            self.bus = dataclasses.replace(self.bus, url=self.nats_nodes[-1].url)
+        return self.nats_nodes
 
     def _bus_url(self, user: str) -> str:
         return self.bus.url_for(user) if self.bus is not None else self.urls["NATS_URL"]
@@ -178,12 +215,29 @@ class DevStack:
             self.progress(f"migrating schema {service.schema} ({service.name})")
             migrations.upgrade(service, self.urls["DATABASE_URL"])
 
-    async def _apply_streams(self) -> None:
+    @property
+    def stream_replicas(self) -> int:
+        """Replicas of each stream and bucket: one per node of the cluster, else one."""
+        return CLUSTER_NODES if self.cluster else 1
+
+    async def _apply_streams(self, timeout: float = 60.0) -> None:
         nc = await nats.connect(self._bus_url(OPS), connect_timeout=5)
         try:
             js = nc.jetstream()
-            await apply_streams(js, STREAMS)
-            await apply_buckets(js, BUCKETS)
+            # A new cluster answers JetStream requests only once it has elected a meta leader.
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    await apply_streams(js, STREAMS, replicas=self.stream_replicas)
+                    await apply_buckets(js, BUCKETS, replicas=self.stream_replicas)
+                    return
+                except (NatsError, TimeoutError) as exc:
+                    if not self.cluster or time.monotonic() > deadline:
+                        raise
+                    self.progress(
+                        f"waiting for the JetStream cluster ({exc or type(exc).__name__})"
+                    )
+                    await asyncio.sleep(0.5)
         finally:
             await nc.close()
 
@@ -210,25 +264,35 @@ class DevStack:
             if not self.only or m.name in self.only or m.name == "gateway"
         ]
 
+    def replica_names(self, service: str) -> list[str]:
+        """The names of a service's processes: ``<service>``, then ``<service>-2``, …"""
+        return [service, *(f"{service}-{n}" for n in range(2, self.replicas + 1))]
+
     def _assign_ports(self) -> None:
         for service in self.selected():
-            if service.name == "gateway" and self.gateway_port:
-                port = self.gateway_port
-            else:
-                port = self._free_port() if self.free_ports else service.default_port
-            if port_open("127.0.0.1", port):
-                raise ServerError(f"port {port} for {service.name} is in use (try --free-ports)")
-            self.ports[service.name] = port
-            if service.metrics_port:
-                self.metrics_ports[service.name] = self._metrics_port(service.metrics_port)
+            for replica, name in enumerate(self.replica_names(service.name)):
+                if replica:  # the fixed ports are the first replica's
+                    port = self._free_port()
+                elif service.name == "gateway" and self.gateway_port:
+                    port = self.gateway_port
+                else:
+                    port = self._free_port() if self.free_ports else service.default_port
+                if port_open("127.0.0.1", port):
+                    raise ServerError(f"port {port} for {name} is in use (try --free-ports)")
+                self.ports[name] = port
+                if service.metrics_port:
+                    self.metrics_ports[name] = self._metrics_port(
+                        service.metrics_port, fixed=not replica
+                    )
 
-    def _metrics_env(self, name: str) -> dict[str, str]:
-        """``<NAME>_METRICS_PORT`` of a service with an internal ``/metrics`` listener."""
+    def _metrics_env(self, service: str, name: str) -> dict[str, str]:
+        """``<SERVICE>_METRICS_PORT`` of a service's process ``name`` with an internal
+        ``/metrics`` listener."""
         port = self.metrics_ports.get(name)
-        return {f"{name.upper()}_METRICS_PORT": str(port)} if port else {}
+        return {f"{service.upper()}_METRICS_PORT": str(port)} if port else {}
 
-    def _metrics_port(self, default: int) -> int:
-        port = self._free_port() if self.free_ports else default
+    def _metrics_port(self, default: int, *, fixed: bool = True) -> int:
+        port = self._free_port() if self.free_ports or not fixed else default
         if port_open("127.0.0.1", port):
             raise ServerError(f"metrics port {port} is in use (try --free-ports)")
         return port
@@ -273,30 +337,46 @@ class DevStack:
                         self.companion_env[key] = value.format(**values)
 
     def _start_services(self) -> None:
-        dev_secrets = self._dev_secrets()
         for service in self.selected():
-            port = self.ports[service.name]
-            env = {
-                **self.environ,
-                "ENVIRONMENT": self.environ.get("ENVIRONMENT", "development"),
-                "LOG_FORMAT": self.environ.get("LOG_FORMAT", "console"),
-                "LOG_LEVEL": self._log_level(),
-                "AGENTBUS_VAR_DIR": str(self.var),
-                **self.urls,
-                **{k: v for k, v in dev_secrets.items() if k not in self.environ},
-                **self.companion_env,
-                **{k: v for k, v in service.env.items() if v != DEV_SECRET},
-                **self._bus_login(service.name),
-                "HTTP_HOST": "127.0.0.1",
-                "HTTP_PORT": str(port),
-                **self._metrics_env(service.name),
-                "SERVICE_INSTANCE": f"dev-{service.name}",
-            }
-            log_path = self.var / "logs" / f"{service.name}.log" if self.log_to_files else None
-            process = ServiceProcess(service, port, env, log_path)
-            self.progress(f"starting {service.name} on {process.url}")
-            process.start()
-            self.services.append(process)
+            for replica, name in enumerate(self.replica_names(service.name)):
+                self._start_service(service, name, node=replica)
+
+    def _node_env(self, node: int) -> dict[str, str]:
+        """With ``cluster``: ``NATS_URL`` of node ``node`` and the streams' replicas, so a
+        replica's own stream check asks for what the stack applied. Replica n of every service
+        is on node n; a queue group's request goes to any member, on any node."""
+        if not self.cluster or not self.nats_nodes:
+            return {}
+        return {
+            "NATS_URL": self.nats_nodes[node % len(self.nats_nodes)].url,
+            "NATS_STREAM_REPLICAS": str(self.stream_replicas),
+        }
+
+    def _start_service(self, service: ServiceManifest, name: str, *, node: int) -> None:
+        dev_secrets = self._dev_secrets()
+        port = self.ports[name]
+        env = {
+            **self.environ,
+            "ENVIRONMENT": self.environ.get("ENVIRONMENT", "development"),
+            "LOG_FORMAT": self.environ.get("LOG_FORMAT", "console"),
+            "LOG_LEVEL": self._log_level(),
+            "AGENTBUS_VAR_DIR": str(self.var),
+            **self.urls,
+            **{k: v for k, v in dev_secrets.items() if k not in self.environ},
+            **self.companion_env,
+            **{k: v for k, v in service.env.items() if v != DEV_SECRET},
+            **self._bus_login(service.name),
+            **self._node_env(node),
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            **self._metrics_env(service.name, name),
+            "SERVICE_INSTANCE": f"dev-{name}",
+        }
+        log_path = self.var / "logs" / f"{name}.log" if self.log_to_files else None
+        process = ServiceProcess(service, port, env, log_path, name=name)
+        self.progress(f"starting {name} on {process.url}")
+        process.start()
+        self.services.append(process)
 
     def _log_level(self) -> str:
         """``LOG_LEVEL`` if set; every line into log files or with ``verbose``; else warnings."""
@@ -306,7 +386,7 @@ class DevStack:
 
     def _wait_ready(self, processes: list[ServiceProcess], timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = {s.manifest.name: s for s in processes}
+        pending = {s.name: s for s in processes}
         while pending:
             for name, service in list(pending.items()):
                 if service.process is not None and service.process.poll() is not None:
@@ -329,7 +409,13 @@ class DevStack:
             },
             "urls": self.urls,
             "services": {
-                s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
+                s.name: {
+                    "url": s.url,
+                    "pid": s.process.pid if s.process else None,
+                    "service": s.manifest.name,
+                    "instance": s.env.get("SERVICE_INSTANCE"),
+                    "nats_url": s.env.get("NATS_URL"),
+                }
                 for s in self.services
             },
             "companions": {
@@ -345,10 +431,16 @@ class DevStack:
                     "port": server.port,
                     "data_dir": str(server.data_dir),
                     "log": str(server.log_path),
+                    **(
+                        {"monitor_url": server.monitor_url}
+                        if isinstance(server, NatsServer) and server.monitor_url
+                        else {}
+                    ),
                 }
                 for server in self.servers
             },
             "var_dir": str(self.var),
+            "cluster": self.cluster,
             "pid": os.getpid(),
         }
         # Atomically: tools and tests read it while the supervisor rewrites it after a restart
@@ -384,10 +476,10 @@ class DevStack:
             process = service.process
             if process is None or process.poll() is None or self._stopping:
                 continue
-            if not self._may_restart(service.manifest.name):
+            if not self._may_restart(service.name):
                 service.process = None
                 continue
-            self.progress(f"{service.manifest.name} exited ({process.returncode}); restarting")
+            self.progress(f"{service.name} exited ({process.returncode}); restarting")
             service.start()
             self._write_state()
 
@@ -410,7 +502,7 @@ class DevStack:
     def stop(self) -> None:
         self._stopping = True
         for service in [*reversed(self.services), *reversed(self.companions)]:
-            self.progress(f"stopping {service.manifest.name}")
+            self.progress(f"stopping {service.name}")
             service.stop()
         for server in reversed(self.servers):
             self.progress(f"stopping {server.name}")
@@ -431,6 +523,7 @@ class StackOptions(TypedDict, total=False):
     only: list[str] | None
     log_to_files: bool
     verbose: bool
+    cluster: bool
 
 
 def run(var_dir: Path, **options: Unpack[StackOptions]) -> int:

@@ -8,6 +8,8 @@ where everything is (``<var>/stack.json``); `read_sse` parses an event stream as
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -86,9 +88,24 @@ class Stack:
         """The token of the invite mail to ``to``: only the invited mailbox receives it."""
         return self.mail.mailed_invite_blocking(to, count=count)
 
+    def stripe_webhook_secret(self) -> str:
+        """The secret the stack's gateway checks Stripe signatures with."""
+        secrets = json.loads((self.var_dir / "dev-secrets.json").read_text())
+        return str(secrets["STRIPE_WEBHOOK_SECRETS"]).split(",")[0]
+
+    def replicas(self, service: str) -> dict[str, dict[str, Any]]:
+        """The processes of ``service`` by name (``auth``, and ``auth-2`` in a clustered stack)."""
+        self.refresh()
+        return {
+            name: process
+            for name, process in self.state["services"].items()
+            if process.get("service", name) == service
+        }
+
     def bus_violations(self) -> list[str]:
-        """What the stack's nats-server refused a client (a service lacking a bus permission)."""
-        return permission_violations(self.var_dir / "nats.log")
+        """What the stack's nats-servers refused a client (a service lacking a bus permission)."""
+        logs = sorted(self.var_dir.glob("nats*.log"))  # nats.log, or nats-1.log … of a cluster
+        return [line for log in logs for line in permission_violations(log)]
 
     def stop(self) -> str:
         """Stop the stack (its output is returned); fail when its bus refused a service anything."""
@@ -118,7 +135,11 @@ def _outside_env() -> dict[str, str]:
     }
 
 
-def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    var_dir: Path, extra_env: dict[str, str] | None = None, *, cluster: bool = False
+) -> Stack:
+    """``agentbus dev`` on free ports, ready; with ``cluster``, ``--cluster`` (three NATS nodes,
+    two replicas of every service)."""
     env = _outside_env()
     env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **(extra_env or {})})
     process = subprocess.Popen(  # noqa: S603 - our own CLI, arguments we built
@@ -129,6 +150,7 @@ def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack
             "--var-dir",
             str(var_dir),
             "--log-files",
+            *(["--cluster"] if cluster else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -158,6 +180,31 @@ def stop_stack(process: subprocess.Popen[bytes]) -> str:
         process.kill()
         output, _ = process.communicate(timeout=10)
     return output.decode(errors="replace") if output else ""
+
+
+def signed_stripe_event(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+    """A Stripe event as Stripe posts it: the body and its ``Stripe-Signature`` headers."""
+    payload = json.dumps(event).encode()
+    ts = int(time.time())
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
+
+
+def stripe_customer_created(event_id: str, tenant_id: str) -> dict[str, Any]:
+    """A Stripe event whose one effect in billing is a customer row for ``tenant_id``."""
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "customer.created",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": f"cus_{event_id.removeprefix('evt_')}",
+                "object": "customer",
+                "metadata": {"tenant_id": tenant_id},
+            }
+        },
+    }
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The clustered suite: one module on one `agentbus dev --cluster` (conftest.py)."""
