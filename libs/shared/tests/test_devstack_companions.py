@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agentbus_shared import devstack, devsummary
+from agentbus_shared.bus.broker import BUS_LOGGER
 from agentbus_shared.logging import configure_logging
 from agentbus_shared.manifest import Companion, ServiceManifest
 
@@ -113,11 +114,13 @@ def test_summary_names_the_mail_folder_or_the_smtp_server(stack: devstack.DevSta
     assert dict(devsummary.summarize(stack).lines)["Mail"] == "sent through SMTP (mail.example.com)"
 
 
-def test_an_idle_pull_restarted_by_faststream_is_no_error() -> None:
+def test_an_idle_pull_restarted_by_faststream_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As FastStream leaves its default logger once any broker is made without one of ours.
+    monkeypatch.setattr(logging.getLogger("faststream.access.nats"), "propagate", False)
     configure_logging("demo", level="WARNING", fmt="json")
     stream = io.StringIO()
     logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    supervisor = logging.getLogger("faststream.access.nats")
+    supervisor = logging.getLogger(BUS_LOGGER)
     restarted = "Task-7 raised an exception, retrying...\nIf this behavior causes issues, ..."
 
     supervisor.error(restarted, exc_info=TimeoutError())

@@ -18,6 +18,10 @@ from agentbus_shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+BUS_LOGGER = "faststream.agentbus"
+"""The logger every broker of ours writes to (a child of ``faststream``: its level applies)."""
+
+
 def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBroker:
     """A ``NatsBroker`` for the process ``name`` (shown to the server as the client name).
 
@@ -65,9 +69,10 @@ def make_broker(settings: ServiceSettings, *, name: str, **extra: Any) -> NatsBr
         security = NatsSecurity(ssl_context=tls)
     options.update(extra)
     url = settings.nats_url if security is None else without_credentials(settings.nats_url)
-    # A standard logger of its name: its lines go through our pipeline (FastStream's own sends
-    # plain text to stdout at INFO, since it reads log_level=0 as unset).
-    logger = logging.getLogger("faststream.access.nats")
+    # A standard logger of our own under "faststream": its lines go through our pipeline.
+    # FastStream's default (faststream.access.nats) sends plain text to stdout and stops
+    # propagating as soon as any broker is made without a logger, so it is not reused here.
+    logger = logging.getLogger(BUS_LOGGER)
     broker = NatsBroker(url, security=security, logger=logger, log_level=0, **options)
     return broker
 
