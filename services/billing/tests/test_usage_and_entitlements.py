@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from billing_support import (
@@ -15,6 +16,7 @@ from billing_support import (
     stripe_event,
 )
 from faststream.nats import NatsBroker
+from sqlalchemy import Row
 
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
@@ -206,7 +208,13 @@ async def test_usage_from_chat_reaches_the_meter_report_once(
     assert set(by_id) == {"run_m1:messages", "run_m1:tokens", "run_m2:messages", "run_m2:tokens"}
     assert by_id["run_m1:tokens"]["payload"]["value"] == "750"  # type: ignore[index]
     assert by_id["run_m1:tokens"]["event_name"] == "agentbus_tokens"
-    rows = await billing.sql("SELECT report_status, report_attempts FROM billing.usage_records")
+
+    async def settled() -> list[Row[Any]]:
+        # Stripe has the events a moment before the reporter's transaction marks them reported.
+        rows = await billing.sql("SELECT report_status, report_attempts FROM billing.usage_records")
+        return rows if all(r.report_status != "pending" for r in rows) else []
+
+    rows = await eventually(settled)
     assert {(r.report_status, r.report_attempts) for r in rows} == {("reported", 1)}
 
 
