@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -18,9 +19,18 @@ def code_at(secret: str, steps_from_now: int) -> str:
     return pyotp.TOTP(secret).at(time.time() + steps_from_now * STEP)
 
 
+async def away_from_a_step_boundary(margin: float = 5.0) -> None:
+    """Let a TOTP step that ends within ``margin`` seconds end first, so a code computed now is
+    still inside the service's window (one step either side) when the service checks it."""
+    left = STEP - time.time() % STEP
+    if left < margin:
+        await asyncio.sleep(left)
+
+
 async def enroll(client: AuthClient, account: Account) -> tuple[str, list[str]]:
     """Turn TOTP on with the previous step's code; the secret and the recovery codes."""
     enrollment = await start_enrollment(client, account)
+    await away_from_a_step_boundary()
     assert enrollment["otpauth_uri"].startswith("otpauth://totp/")
     codes = await client.call(
         "mfa.totp.verify",
