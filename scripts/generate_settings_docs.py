@@ -12,12 +12,12 @@ from pathlib import Path
 
 from agentbus_shared import manifest
 from agentbus_shared.settings_catalog import (
+    DEV_VALUE,
     SHARED,
     Kind,
     Setting,
     catalog,
     settings_class,
-    tuning_variable,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def _heading(owner: str, kind: Kind, heading: str) -> str:
     if kind is not Kind.TUNING:
         return heading
     service = next(s for s in manifest.discover() if s.name == owner)
-    return f"{heading} (`{tuning_variable(settings_class(service))}`)"
+    return f"{heading} (`{settings_class(service).tuning_variable()}`)"
 
 
 def _table(rows: list[Setting]) -> str:
@@ -91,8 +91,8 @@ def _table(rows: list[Setting]) -> str:
 def _default(setting: Setting) -> str:
     if not setting.default:
         return "unset"
-    if setting.default == "a development value":
-        return "a development value"
+    if setting.default == DEV_VALUE:
+        return DEV_VALUE
     return f"`{_escaped(setting.default)}`"
 
 

@@ -3,6 +3,8 @@ opens, and tuning knobs set under their former names."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agentbus_gateway.settings import GatewaySettings
@@ -65,3 +67,12 @@ def test_a_knob_under_its_former_name_is_refused_naming_the_new_one(
         GatewaySettings(_env_file=None)  # type: ignore[call-arg]
     assert "GATEWAY_SSE_HEARTBEAT (now GATEWAY_TUNING__SSE_HEARTBEAT)" in str(caught.value)
     assert "RPC_TIMEOUT (now GATEWAY_TUNING__RPC_TIMEOUT)" in str(caught.value)
+
+
+def test_a_knob_under_its_former_name_in_the_env_file_is_refused_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("RPC_TIMEOUT=3\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"RPC_TIMEOUT \(now GATEWAY_TUNING__RPC_TIMEOUT\)"):
+        GatewaySettings()

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -209,24 +210,43 @@ class ServiceSettings(BaseSettings):
         return self.model_copy(update={"tuning": tuning})
 
     @classmethod
+    def env_prefix(cls) -> str:
+        """What the service's own variables start with (``AUTH_``; empty for shared ones)."""
+        return str(cls.model_config.get("env_prefix", "")).upper()
+
+    @classmethod
+    def tuning_model(cls) -> type[ServiceTuning]:
+        """The model of the service's ``tuning`` field (``AuthTuning``)."""
+        tuning = cls.model_fields["tuning"].annotation
+        if not (isinstance(tuning, type) and issubclass(tuning, ServiceTuning)):
+            raise TypeError(f"{cls.__name__}.tuning must be a ServiceTuning model")
+        return tuning
+
+    @classmethod
+    def tuning_variable(cls, knob: str | None = None) -> str:
+        """The variable holding the whole tuning as JSON (``AUTH_TUNING``), or one knob of it
+        (``AUTH_TUNING__LOCKOUT_THRESHOLD``)."""
+        variable = f"{cls.env_prefix()}TUNING"
+        return variable if knob is None else f"{variable}__{knob.upper()}"
+
+    @classmethod
     def former_names(cls) -> dict[str, str]:
         """Each tuning knob's flat name from before it moved into ``tuning``, with its name now
         (``AUTH_LOCKOUT_THRESHOLD`` → ``AUTH_TUNING__LOCKOUT_THRESHOLD``)."""
-        prefix = str(cls.model_config.get("env_prefix", "")).upper()
-        tuning = cls.model_fields["tuning"].annotation
-        knobs = tuning.model_fields if isinstance(tuning, type) else {}
+        shared = ServiceTuning.model_fields
         return {
-            ("" if knob in ServiceTuning.model_fields else prefix) + knob.upper(): (
-                f"{prefix}TUNING__{knob.upper()}"
-            )
-            for knob in knobs
+            ("" if knob in shared else cls.env_prefix()) + knob.upper(): cls.tuning_variable(knob)
+            for knob in cls.tuning_model().model_fields
         }
 
     @model_validator(mode="after")
     def _refuse_knobs_under_their_former_names(self) -> Self:
-        moved = [
-            f"{old} (now {new})" for old, new in self.former_names().items() if old in os.environ
-        ]
+        # The environment and the .env file pydantic also reads: a former name in either would
+        # otherwise be ignored without a word.
+        env_file = self.model_config.get("env_file")
+        written = dotenv_values(env_file) if isinstance(env_file, str) else {}
+        present = set(os.environ) | set(written)
+        moved = [f"{old} (now {new})" for old, new in self.former_names().items() if old in present]
         if moved:
             raise ValueError(
                 "settings moved into tuning (docs/settings.md): " + ", ".join(sorted(moved))

@@ -21,10 +21,12 @@ from agentbus_shared.settings import (
     DEV_SECRET_PREFIX,
     SET_BY_DEPLOYMENT,
     ServiceSettings,
-    ServiceTuning,
 )
 
 SHARED = "shared"
+
+DEV_VALUE = "a development value"
+"""How a default secret that production refuses is written in the catalog and the docs."""
 """Owner of the settings every process reads under the same name."""
 
 
@@ -41,9 +43,6 @@ class Kind(StrEnum):
 class Setting:
     names: tuple[str, ...]
     """The environment variables it is read from, the first one preferred."""
-    field: str
-    owner: str
-    """``shared`` or the service whose settings declare it."""
     kind: Kind
     secret: bool
     default: str
@@ -72,13 +71,13 @@ def settings_class(service: ServiceManifest) -> type[ServiceSettings]:
 
 def shared_settings() -> list[Setting]:
     """What every process reads under the same name (its tuning aside)."""
-    return list(_top_level(ServiceSettings, SHARED, shared=True))
+    return list(_top_level(ServiceSettings, shared=True))
 
 
 def service_settings(service: ServiceManifest) -> list[Setting]:
     """A service's own settings and every knob of its tuning (the shared knobs included)."""
     cls = settings_class(service)
-    return [*_top_level(cls, service.name, shared=False), *_tuning(cls, service.name)]
+    return [*_top_level(cls, shared=False), *_tuning(cls)]
 
 
 def catalog() -> dict[str, list[Setting]]:
@@ -93,45 +92,30 @@ def by_name() -> dict[str, Setting]:
     return {name: s for settings in catalog().values() for s in settings for name in s.names}
 
 
-def tuning_variable(cls: type[ServiceSettings]) -> str:
-    """The variable holding a service's whole tuning as JSON (``AUTH_TUNING``)."""
-    return f"{_prefix(cls)}TUNING"
-
-
-def _top_level(cls: type[ServiceSettings], owner: str, *, shared: bool) -> Iterator[Setting]:
+def _top_level(cls: type[ServiceSettings], *, shared: bool) -> Iterator[Setting]:
     for name, field in cls.model_fields.items():
         if name == "tuning" or (name in ServiceSettings.model_fields) != shared:
             continue
         kind = Kind.DEPLOYMENT if _set_by_deployment(field) else Kind.OPERATOR
-        yield _setting(_names(cls, name, field), name, owner, kind, field)
+        yield _setting(_names(cls, name, field), kind, field)
 
 
-def _tuning(cls: type[ServiceSettings], owner: str) -> Iterator[Setting]:
-    tuning = cls.model_fields["tuning"].annotation
-    if not (isinstance(tuning, type) and issubclass(tuning, ServiceTuning)):
-        raise TypeError(f"{cls.__name__}.tuning must be a ServiceTuning model")
-    for name, field in tuning.model_fields.items():
-        names = (f"{tuning_variable(cls)}__{name.upper()}",)
-        yield _setting(names, name, owner, Kind.TUNING, field)
+def _tuning(cls: type[ServiceSettings]) -> Iterator[Setting]:
+    for name, field in cls.tuning_model().model_fields.items():
+        yield _setting((cls.tuning_variable(name),), Kind.TUNING, field)
 
 
-def _setting(
-    names: tuple[str, ...], name: str, owner: str, kind: Kind, field: FieldInfo
-) -> Setting:
+def _setting(names: tuple[str, ...], kind: Kind, field: FieldInfo) -> Setting:
     secret = "SecretStr" in repr(field.annotation)
     default = field.get_default(call_default_factory=True)
-    return Setting(names, name, owner, kind, secret, _written(default), field.description or "")
+    return Setting(names, kind, secret, _written(default), field.description or "")
 
 
 def _names(cls: type[ServiceSettings], name: str, field: FieldInfo) -> tuple[str, ...]:
     alias = field.validation_alias
     if isinstance(alias, AliasChoices):
         return tuple(str(choice) for choice in alias.choices if isinstance(choice, str))
-    return (f"{_prefix(cls)}{name}".upper(),)
-
-
-def _prefix(cls: type[ServiceSettings]) -> str:
-    return str(cls.model_config.get("env_prefix", "")).upper()
+    return (f"{cls.env_prefix()}{name}".upper(),)
 
 
 def _set_by_deployment(field: FieldInfo) -> bool:
@@ -145,7 +129,7 @@ def _written(value: Any) -> str:
         return ""
     if isinstance(value, SecretStr):
         secret = value.get_secret_value()
-        return "a development value" if secret.startswith(DEV_SECRET_PREFIX) else secret
+        return DEV_VALUE if secret.startswith(DEV_SECRET_PREFIX) else secret
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, Enum):
