@@ -33,7 +33,7 @@ class ChatStatus:
 def watch(*answers: str | AgentbusError) -> RunWatch:
     admission = Admission(principal=None, meta=RequestMeta(), rate_headers={})
     rpc = cast(RpcClient, ChatStatus(list(answers)))
-    return RunWatch(rpc, admission, "run_0123456789", timeout=1)
+    return RunWatch(rpc, admission, "run_0123456789", run_check=1, rpc_timeout=5)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from agentbus_gateway.guard import Guard
 from agentbus_gateway.jwks import KeySetCache
 from agentbus_gateway.lifetimes import SessionEnds
 from agentbus_gateway.limits import RateLimiter, StreamSlots
+from agentbus_gateway.manifest import MANIFEST
 from agentbus_gateway.openapi import install_openapi
 from agentbus_gateway.problems import REQUEST_ID_HEADER, install_error_handlers
 from agentbus_gateway.revocation import SESSION_REVOKED_CONSUMER, RevokedSessions
@@ -57,10 +58,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     routes = tuple(routes)
-    runtime = ServiceRuntime(
-        "gateway", settings, use_redis=True, configure_process=configure_process
-    )
-    assert runtime.redis is not None
+    runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=configure_process)
+    redis = runtime.redis_client
     rpc = runtime.rpc
 
     async def fetch_jwks() -> Jwks:
@@ -82,7 +81,7 @@ def create_app(
     # Metrics name internal targets and refusal reasons: only the cluster may scrape them.
     metrics_listener = runtime.serve_internally([metrics_route()], port=settings.metrics_port)
 
-    revoked = RevokedSessions(runtime.redis)
+    revoked = RevokedSessions(redis)
     session_ends = SessionEnds(revoked)
     runtime.include(session_ends.router())
 
@@ -91,7 +90,7 @@ def create_app(
         await revoked.on_session_revoked(event)
 
     guard = Guard(
-        runtime.redis,
+        redis,
         TokenVerifier(
             keys,
             issuer=settings.tuning.token_issuer,
@@ -100,7 +99,7 @@ def create_app(
             leeway=settings.tuning.token_leeway,
         ),
         revoked,
-        RateLimiter(runtime.redis),
+        RateLimiter(redis),
         settings.tuning.rate_limits,
         fail_open_groups=frozenset({EDGE_GROUP})
         if settings.tuning.rate_limit_fail_open_edge
@@ -141,7 +140,7 @@ def create_app(
             rpc=rpc,
             connection=lambda: runtime.broker.connection,
             slots=StreamSlots(
-                runtime.redis,
+                redis,
                 per_user=settings.tuning.sse_max_per_user,
                 per_tenant=settings.tuning.sse_max_per_tenant,
             ),

@@ -117,9 +117,13 @@ class Forwarder:
             reply = await call
         else:
             watch = RunWatch(
-                self._rpc, admission, run_ref, timeout=min(self._run_check, self._default_timeout)
+                self._rpc,
+                admission,
+                run_ref,
+                run_check=self._run_check,
+                rpc_timeout=self._default_timeout,
             )
-            reply = await watch.reply(call, every=self._run_check)
+            reply = await watch.reply(call)
         status = reply.status or route.status
         if not 200 <= status < 300:
             log.warning("forward.odd_status", target=route.subject, status=status)

@@ -67,21 +67,29 @@ class RunWatch:
     """
 
     def __init__(
-        self, rpc: RpcClient, admission: Admission, run_id: str, *, timeout: float
+        self,
+        rpc: RpcClient,
+        admission: Admission,
+        run_id: str,
+        *,
+        run_check: float,
+        rpc_timeout: float,
     ) -> None:
         self._rpc = rpc
         self._admission = admission
         self.run_id = run_id
-        self._timeout = timeout
+        self._run_check = run_check
+        # A check never waits longer than the pause between two checks.
+        self._timeout = min(run_check, rpc_timeout)
         self._not_running = 0
 
-    async def reply(self, call: Coroutine[Any, Any, RpcReply], *, every: float) -> RpcReply:
+    async def reply(self, call: Coroutine[Any, Any, RpcReply]) -> RpcReply:
         """The reply of the request that runs the run, checking on the run after each
-        ``every`` seconds without one; 503 ``run_lost`` as soon as the run is lost."""
+        ``run_check`` seconds without one; 503 ``run_lost`` as soon as the run is lost."""
         pending = asyncio.ensure_future(call)
         try:
             while True:
-                done, _ = await asyncio.wait({pending}, timeout=every)
+                done, _ = await asyncio.wait({pending}, timeout=self._run_check)
                 if done:
                     return pending.result()
                 if await self.lost():

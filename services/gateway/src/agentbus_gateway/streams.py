@@ -234,7 +234,11 @@ class StreamRoutes:
                 idle_timeout=self._idle_timeout,
                 on_tick=stream.tick,
                 on_silence=RunWatch(
-                    self._rpc, admission, stream_id, timeout=self._start_timeout
+                    self._rpc,
+                    admission,
+                    stream_id,
+                    run_check=self._run_check,
+                    rpc_timeout=self._start_timeout,
                 ).silence,
                 silence_check=self._run_check,
             ),

@@ -102,11 +102,6 @@ class RouteTable:
     ) -> Route:
         return self.route("PATCH", path, operation, summary, **options)
 
-    def put(
-        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
-    ) -> Route:
-        return self.route("PUT", path, operation, summary, **options)
-
     def delete(
         self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
     ) -> Route:
