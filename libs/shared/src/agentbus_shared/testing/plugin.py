@@ -30,7 +30,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from faststream.nats import NatsBroker
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus import permissions
 from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, secured_nats_server
+from agentbus_shared.testing.waiting import eventually_blocking
 
 TEMPLATE_DB = "agentbus_template"
 _db_counter = itertools.count(1)
@@ -327,17 +327,10 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not become ready")
-        time.sleep(0.2)
+    """Wait until ``check`` passes; a server that refuses or errs meanwhile is not ready yet."""
+    eventually_blocking(
+        check, what=f"{what} ready", timeout=timeout, interval=0.2, ignoring=(Exception,)
+    )
 
 
 # ------------------------------------------------------------------ environment

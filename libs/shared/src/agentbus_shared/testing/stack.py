@@ -3,7 +3,9 @@
 Used by the end-to-end, contract, fault and fuzz suites: `start_stack` runs `agentbus dev
 --free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack.stop`
 stops it and fails when its nats-server (the deployed bus permissions) refused a service; `Stack` tells
-where everything is (``<var>/stack.json``); `read_sse` parses an event stream as it arrives.
+where everything is (``<var>/stack.json``); `read_sse` parses an event stream as it arrives;
+`generous_rate_limits` is the environment of a suite that sends more than the quotas allow;
+`signed_stripe_event` posts as Stripe does.
 """
 
 from __future__ import annotations
@@ -128,6 +130,25 @@ class Stack:
         eventually_blocking(self.ready, what="the stack ready", timeout=timeout)
 
 
+RATE_GROUPS = ("strict", "anonymous", "authenticated", "operator", "edge", "webhooks")
+"""The gateway's rate groups (``GATEWAY_TUNING__RATE_LIMITS``)."""
+_UNREACHED = {"limit": 1_000_000, "window": 60}
+
+
+def generous_rate_limit_table(
+    groups: tuple[str, ...] = RATE_GROUPS,
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Quotas no test reaches, per IP, user and tenant, for ``groups`` (by default every group;
+    groups not named keep the gateway's defaults)."""
+    return {group: dict.fromkeys(("ip", "user", "tenant"), _UNREACHED) for group in groups}
+
+
+def generous_rate_limits(groups: tuple[str, ...] = RATE_GROUPS) -> dict[str, str]:
+    """The stack environment that raises ``groups``' quotas out of reach: for suites sending
+    more requests from one address than a client may (the rate limits have their own tests)."""
+    return {"GATEWAY_TUNING__RATE_LIMITS": json.dumps(generous_rate_limit_table(groups))}
+
+
 def _outside_env() -> dict[str, str]:
     """This process's environment without server URLs: the stack's own files name its servers."""
     return {
@@ -156,16 +177,21 @@ def start_stack(
         stderr=subprocess.STDOUT,
         env=env,
     )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
     state_file = var_dir / "stack.json"
-    while not state_file.exists():
+
+    def started() -> bool:
         if process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
             raise AssertionError(f"agentbus dev exited during start-up:\n{output}")
-        if time.monotonic() > deadline:
-            stop_stack(process)
-            raise AssertionError("agentbus dev did not come up in time")
-        time.sleep(0.25)
+        return state_file.exists()
+
+    try:
+        eventually_blocking(
+            started, what="agentbus dev started", timeout=STARTUP_TIMEOUT, interval=0.25
+        )
+    except AssertionError:
+        stop_stack(process)
+        raise
     stack = Stack(process, var_dir, json.loads(state_file.read_text()))
     stack.wait_ready()
     return stack
@@ -182,12 +208,21 @@ def stop_stack(process: subprocess.Popen[bytes]) -> str:
     return output.decode(errors="replace") if output else ""
 
 
-def signed_stripe_event(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+def stripe_signature(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
+    """``Stripe-Signature`` as Stripe computes it: HMAC-SHA256 of ``"<t>.<body>"``, signed now
+    unless ``timestamp`` says when."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
+
+
+def signed_stripe_event(
+    event: dict[str, Any], secret: str, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     """A Stripe event as Stripe posts it: the body and its ``Stripe-Signature`` headers."""
     payload = json.dumps(event).encode()
-    ts = int(time.time())
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-    return payload, {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
+    signature = stripe_signature(payload, secret, timestamp=timestamp)
+    return payload, {"Stripe-Signature": signature, "Content-Type": "application/json"}
 
 
 def stripe_customer_created(event_id: str, tenant_id: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Waiting in tests for what happens asynchronously: one poll, one mail sink reader.
 
 ``eventually`` polls a check until it returns something truthy and returns that value, or fails
-with what it waited for and the last value seen. ``eventually_blocking`` is the same for
-synchronous tests (the e2e, fault and contract suites drive a stack with a blocking client).
+with what it waited for and the last value seen; a check that raises one of the ``ignoring``
+exceptions is not there yet (a failure then names the exception). ``eventually_blocking`` is the
+same for synchronous tests (the e2e, fault and contract suites drive a stack with a blocking
+client); an async test polls a blocking check with ``eventually(in_thread(check))``.
 ``MailSink`` reads the file mail transport's directory (``<var>/mail`` of a dev stack, the auth
 tests' mail path): a message is found by recipient and template, a code or an invite token is
 read from it.
@@ -26,8 +28,15 @@ TIMEOUT = 30.0
 INTERVAL = 0.05
 
 
+Errors = tuple[type[Exception], ...]
+"""Exceptions a check may raise while what it waits for is not there yet."""
+
+
 def _failure(what: str, timeout: float, last: object) -> AssertionError:
-    return AssertionError(f"{what}: not met in {timeout:g}s (last value: {last!r})")
+    failure = AssertionError(f"{what}: not met in {timeout:g}s (last value: {last!r})")
+    if isinstance(last, BaseException):
+        failure.__cause__ = last
+    return failure
 
 
 @overload
@@ -37,6 +46,7 @@ async def eventually(
     what: str = ...,
     timeout: float = ...,
     interval: float = ...,
+    ignoring: Errors = ...,
 ) -> T: ...
 
 
@@ -47,6 +57,7 @@ async def eventually(
     what: str = ...,
     timeout: float = ...,
     interval: float = ...,
+    ignoring: Errors = ...,
 ) -> T: ...
 
 
@@ -56,14 +67,21 @@ async def eventually(
     what: str = "condition",
     timeout: float = TIMEOUT,
     interval: float = INTERVAL,
+    ignoring: Errors = (),
 ) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy; return that value."""
+    """Poll ``check`` (sync or async) until it returns something truthy; return that value.
+    A check raising one of ``ignoring`` counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
-        value = check()
-        last = await value if inspect.isawaitable(value) else value
-        if last:
-            return last
+        last: Any
+        try:
+            value = check()
+            last = await value if inspect.isawaitable(value) else value
+        except ignoring as error:
+            last = error
+        else:
+            if last:
+                return last
         if time.monotonic() > deadline:
             raise _failure(what, timeout, last)
         await asyncio.sleep(interval)
@@ -75,16 +93,28 @@ def eventually_blocking(
     what: str = "condition",
     timeout: float = TIMEOUT,
     interval: float = INTERVAL,
+    ignoring: Errors = (),
 ) -> T:
     """:func:`eventually` for synchronous tests: blocks the thread between polls."""
     deadline = time.monotonic() + timeout
     while True:
-        last = check()
-        if last:
-            return last
+        last: T | Exception | None
+        try:
+            last = check()
+        except ignoring as error:
+            last = error
+        else:
+            if last:
+                return last
         if time.monotonic() > deadline:
             raise _failure(what, timeout, last)
         time.sleep(interval)
+
+
+def in_thread(check: Callable[[], T]) -> Callable[[], Awaitable[T]]:
+    """A blocking ``check`` (psql, a blocking HTTP client) run in a worker thread, for
+    :func:`eventually` in an async test: the loop's other tasks go on meanwhile."""
+    return lambda: asyncio.to_thread(check)
 
 
 def code_in(message: Message) -> str:
