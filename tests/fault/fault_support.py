@@ -29,28 +29,17 @@ from agentbus_shared.servers import (
     RedisServer,
     port_open,
 )
-from agentbus_shared.testing.stack import (
-    Stack,
-    signed_stripe_event,
-    start_stack,
-    stripe_customer_created,
-)
+from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.testing.waiting import eventually_blocking
 
 PASSWORD = "correct horse battery staple 42"
 PROBLEM = "application/problem+json"
 
-# Load tests send far more than the default quotas allow from one IP.
-_GENEROUS = {"limit": 1_000_000, "window": 60}
 FAULT_ENV = {
     # The tests stop and start nats-server, PostgreSQL and Redis themselves.
     "AGENTBUS_DEV_RESTART_SERVERS": "0",
-    "GATEWAY_TUNING__RATE_LIMITS": json.dumps(
-        {
-            group: {"ip": _GENEROUS, "user": _GENEROUS, "tenant": _GENEROUS}
-            for group in ("strict", "anonymous", "authenticated", "webhooks", "edge")
-        }
-    ),
+    # Load tests send far more than the default quotas allow from one IP.
+    **generous_rate_limits(),
 }
 
 
@@ -251,12 +240,3 @@ def retry_delay(answer: Answer) -> float:
         return min(float(answer.headers.get("retry-after", "0.2")), 0.5)
     except ValueError:
         return 0.2
-
-
-# ------------------------------------------------------------------ Stripe
-def webhook_secret(stack: Stack) -> str:
-    return stack.stripe_webhook_secret()
-
-
-signed_webhook = signed_stripe_event
-customer_created = stripe_customer_created

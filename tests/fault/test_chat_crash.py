@@ -23,7 +23,7 @@ import httpx
 import pytest
 from fault_support import STREAMS, FaultStack, ready_status, sign_up
 
-from agentbus_shared.testing.waiting import eventually, eventually_blocking
+from agentbus_shared.testing.waiting import eventually, in_thread
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -78,7 +78,7 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             f"SELECT count(*) FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'running'"
         )
         await eventually(
-            lambda: faults.psql(running) == [[str(STREAMS + 1)]],
+            in_thread(lambda: faults.psql(running) == [[str(STREAMS + 1)]]),
             what="the plain run is under way too",
             timeout=60,
         )
@@ -133,7 +133,7 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
         )
         return sorted(r[0] for r in rows) == sorted(completed)
 
-    eventually_blocking(
-        usage_recorded, what="billing recorded the usage of each completed run once"
+    await eventually(
+        in_thread(usage_recorded), what="billing recorded the usage of each completed run once"
     )
     assert ready_status(faults.service_url("chat")) == 200

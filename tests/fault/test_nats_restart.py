@@ -19,14 +19,12 @@ from fault_support import (
     Answer,
     FaultStack,
     assert_error_answer,
-    customer_created,
     ready_status,
     retry_delay,
     send,
-    signed_webhook,
-    webhook_secret,
 )
 
+from agentbus_shared.testing.stack import signed_stripe_event, stripe_customer_created
 from agentbus_shared.testing.waiting import eventually, eventually_blocking
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -42,7 +40,7 @@ async def _deliver_until_accepted(
     """Deliver one event the way Stripe does: again after any non-2xx, until it is accepted."""
     deadline = time.monotonic() + 60
     while True:
-        payload, headers = signed_webhook(customer_created(event_id, tenant), secret)
+        payload, headers = signed_stripe_event(stripe_customer_created(event_id, tenant), secret)
         answer = await send(
             client, event_id, "POST", "/webhooks/stripe", content=payload, headers=headers
         )
@@ -57,7 +55,7 @@ async def _burst_with_restart(
     faults: FaultStack, prefix: str, sig: int, outage: float
 ) -> list[Answer]:
     stack = faults.stack
-    secret = webhook_secret(stack)
+    secret = stack.stripe_webhook_secret()
     answers: list[Answer] = []
     answered_before_restart: list[int] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -112,14 +110,13 @@ def _stream_ids(url: str, prefix: str) -> list[str]:
 
     async def read_when_available() -> list[str]:
         # Right after a restart JetStream may still be recovering its streams: ask again.
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return await read()
-            except (nats.errors.Error, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
+        return await eventually(
+            read,
+            what=f"the {prefix} burst read from STRIPE_WEBHOOKS",
+            timeout=30,
+            interval=0.5,
+            ignoring=(nats.errors.Error, TimeoutError),
+        )
 
     return asyncio.run(read_when_available())
 

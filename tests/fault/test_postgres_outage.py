@@ -6,6 +6,7 @@ fast`` does) and later starts it again on the same port and data directory.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 
@@ -15,15 +16,13 @@ from fault_support import (
     PASSWORD,
     FaultStack,
     assert_error_answer,
-    customer_created,
     ready_status,
     send,
     sign_up,
-    signed_webhook,
-    webhook_secret,
 )
 
-from agentbus_shared.testing.waiting import eventually_blocking
+from agentbus_shared.testing.stack import signed_stripe_event, stripe_customer_created
+from agentbus_shared.testing.waiting import eventually, in_thread
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -41,13 +40,14 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         bearer = (await sign_up(client, "pg@example.com", "Before")).headers
 
-        faults.stop_server("postgres", signal.SIGINT)
+        await asyncio.to_thread(faults.stop_server, "postgres", signal.SIGINT)
 
         # Each service's readiness names the database; the gateway's reflects the services'.
         for name in SERVICES:
             url = faults.service_url(name)
-            eventually_blocking(
-                lambda u=url: ready_status(u) == 503, what=f"{name} not ready without PostgreSQL"
+            await eventually(
+                in_thread(lambda u=url: ready_status(u) == 503),
+                what=f"{name} not ready without PostgreSQL",
             )
             report = (await client.get(f"{url}/health/ready")).json()
             assert report["checks"]["database"] == "unavailable", (name, report)
@@ -57,10 +57,11 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
             assert report["checks"]["redis"] == "ok", report
             return {report["checks"][name] for name in SERVICES} == {"unavailable"}
 
-        eventually_blocking(
-            gateway_sees_every_service_down, what="the gateway's readiness reflects the services'"
+        await eventually(
+            in_thread(gateway_sees_every_service_down),
+            what="the gateway's readiness reflects the services'",
         )
-        assert ready_status(stack.gateway_url) == 503
+        assert await asyncio.to_thread(ready_status, stack.gateway_url) == 503
 
         # Calls that need the database: a problem saying so, with Retry-After, no hang.
         calls = [
@@ -95,13 +96,16 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
 
         # A Stripe event arriving meanwhile: the gateway (no database) stores it in JetStream;
         # billing's consumer fails on the database and holds it until PostgreSQL is back.
-        payload, headers = signed_webhook(
-            customer_created("evt_during_outage", "tnt_during_outage"), webhook_secret(stack)
+        payload, headers = signed_stripe_event(
+            stripe_customer_created("evt_during_outage", "tnt_during_outage"),
+            stack.stripe_webhook_secret(),
         )
         delivered = await client.post("/webhooks/stripe", content=payload, headers=headers)
         assert delivered.status_code == 200, delivered.text
-        eventually_blocking(
-            lambda: "consume.holding_through_outage" in stack.log("billing")[logged_before:],
+        await eventually(
+            in_thread(
+                lambda: "consume.holding_through_outage" in stack.log("billing")[logged_before:]
+            ),
             what="billing holds the event through the outage",
         )
 
@@ -111,26 +115,34 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         # Recovery without restarting a service: readiness first, then a write.
         for name in SERVICES:
             url = faults.service_url(name)
-            eventually_blocking(lambda u=url: ready_status(u) == 200, what=f"{name} ready again")
-        eventually_blocking(
-            lambda: ready_status(stack.gateway_url) == 200, what="gateway ready again"
+            await eventually(
+                in_thread(lambda u=url: ready_status(u) == 200), what=f"{name} ready again"
+            )
+        await eventually(
+            in_thread(lambda: ready_status(stack.gateway_url) == 200), what="gateway ready again"
         )
         tenant = (await sign_up(client, "pg3@example.com", "After")).tenant_id
         me = await client.get("/api/v1/auth/me", headers=bearer)
         assert me.status_code == 200, me.text
-        eventually_blocking(
-            lambda: (
-                faults.psql(f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'")
-                == [["free"]]
+        await eventually(
+            in_thread(
+                lambda: (
+                    faults.psql(
+                        f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'"
+                    )
+                    == [["free"]]
+                )
             ),
             what="billing applied the new tenant's free plan",
         )
-        eventually_blocking(
-            lambda: (
-                faults.psql(
-                    "SELECT status FROM billing.stripe_events WHERE id = 'evt_during_outage'"
+        await eventually(
+            in_thread(
+                lambda: (
+                    faults.psql(
+                        "SELECT status FROM billing.stripe_events WHERE id = 'evt_during_outage'"
+                    )
+                    == [["processed"]]
                 )
-                == [["processed"]]
             ),
             what="billing applied the event it held",
         )

@@ -10,6 +10,8 @@ reconnects by itself.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fault_support import (
@@ -22,7 +24,7 @@ from fault_support import (
     sign_up,
 )
 
-from agentbus_shared.testing.waiting import eventually, eventually_blocking
+from agentbus_shared.testing.waiting import eventually, in_thread
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -38,7 +40,7 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         bearer = (await sign_up(client, "redis@example.com", "Redis")).headers
 
-        faults.stop_server("redis")
+        await asyncio.to_thread(faults.stop_server, "redis")
 
         # Limited routes, anonymous and authenticated: 503 with Retry-After, at once.
         for method, path, headers in [
@@ -87,11 +89,13 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
         forbidden_without_token = await client.get("/api/v1/billing/subscription")
         assert forbidden_without_token.status_code == 401
         assert forbidden_without_token.headers["content-type"].startswith(PROBLEM)
-    eventually_blocking(
-        lambda: ready_status(stack.gateway_url) == 200, what="the gateway is ready again"
+    await eventually(
+        in_thread(lambda: ready_status(stack.gateway_url) == 200),
+        what="the gateway is ready again",
     )
     for name in ("auth", "billing", "chat"):
-        eventually_blocking(
-            lambda n=name: ready_status(faults.service_url(n)) == 200, what=f"{name} is ready again"
+        await eventually(
+            in_thread(lambda n=name: ready_status(faults.service_url(n)) == 200),
+            what=f"{name} is ready again",
         )
     assert {name: stack.service_pid(name) for name in pids} == pids

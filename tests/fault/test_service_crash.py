@@ -17,14 +17,12 @@ from fault_support import (
     Answer,
     FaultStack,
     assert_error_answer,
-    customer_created,
     retry_delay,
     send,
-    signed_webhook,
-    webhook_secret,
 )
 
-from agentbus_shared.testing.waiting import eventually, eventually_blocking
+from agentbus_shared.testing.stack import signed_stripe_event, stripe_customer_created
+from agentbus_shared.testing.waiting import eventually, in_thread
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -123,13 +121,15 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
         )
         return {r[0] for r in rows} == in_auth and {r[1] for r in rows} == {"free"}
 
-    eventually_blocking(
-        every_tenant_has_its_free_plan, what="billing applied every tenant.created", timeout=60
+    await eventually(
+        in_thread(every_tenant_has_its_free_plan),
+        what="billing applied every tenant.created",
+        timeout=60,
     )
 
     # ---------------------------------------------------------------- billing
     owner = await _register_owner(faults)
-    secret = webhook_secret(faults.stack)
+    secret = faults.stack.stripe_webhook_secret()
     webhooks: list[Answer] = []
 
     async def read_or_webhook(client: httpx.AsyncClient, tag: str) -> Answer:
@@ -139,8 +139,8 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
             return await send(client, tag, "GET", "/api/v1/billing/subscription", headers=owner)
         event_id = f"evt_crash{tag.replace('-', '_')}"
         while True:
-            payload, headers = signed_webhook(
-                customer_created(event_id, f"tnt_crash{tag.replace('-', '_')}"), secret
+            payload, headers = signed_stripe_event(
+                stripe_customer_created(event_id, f"tnt_crash{tag.replace('-', '_')}"), secret
             )
             answer = await send(
                 client, event_id, "POST", "/webhooks/stripe", content=payload, headers=headers
@@ -164,8 +164,10 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
         )
         return rows == [[str(len(accepted)), str(len(accepted))]]
 
-    eventually_blocking(
-        every_webhook_applied_once, what="billing applied every accepted webhook", timeout=90
+    await eventually(
+        in_thread(every_webhook_applied_once),
+        what="billing applied every accepted webhook",
+        timeout=90,
     )
     customers = faults.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
