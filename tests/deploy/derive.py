@@ -8,14 +8,14 @@ and the calls one service makes to another from its source.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from agentbus_shared import manifest, settings_catalog
 from agentbus_shared.bus import permissions
 from agentbus_shared.contracts.events import registered_events
 from agentbus_shared.manifest import ServiceManifest
+from agentbus_shared.settings_catalog import Kind, Setting
+from agentbus_shared.testing.checkout import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 GATEWAY = permissions.GATEWAY
 
@@ -30,11 +30,6 @@ def service_names() -> list[str]:
 
 # ------------------------------------------------------------------ settings
 # What each process reads is described by the catalog that generates docs/settings.md.
-Setting = settings_catalog.Setting
-Kind = settings_catalog.Kind
-settings_class = settings_catalog.settings_class
-
-
 @functools.cache
 def all_settings() -> dict[str, Setting]:
     """Every environment variable any process reads (aliases and tuning knobs included)."""

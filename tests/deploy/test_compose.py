@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
+from agentbus_shared.settings_catalog import Kind
 
 from . import derive
 from .natsbus import password_variables
@@ -140,9 +141,7 @@ def test_every_operator_setting_is_in_env_example() -> None:
 
 def test_env_example_holds_only_operator_settings() -> None:
     named = {name: derive.all_settings().get(name) for name in documented_variables()}
-    others = sorted(
-        n for n, s in named.items() if s is not None and s.kind is not derive.Kind.OPERATOR
-    )
+    others = sorted(n for n, s in named.items() if s is not None and s.kind is not Kind.OPERATOR)
     assert not others, (
         f".env.example names {others}, which compose or Kubernetes set for each process or "
         "which are tuning knobs: docs/settings.md documents them, .env.example does not"

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from agentbus_shared import cli
+from agentbus_shared.settings_catalog import settings_class
 
 from . import derive
 from .kube import (
@@ -292,9 +293,8 @@ def test_configmap_and_deployment_values_load_as_the_service_settings(
             monkeypatch.setenv(setting.env, f"p{secrets.token_hex(24)}")
     monkeypatch.setenv("DATABASE_URL", "postgresql://agentbus:probe@agentbus-db-rw:5432/agentbus")
     monkeypatch.setenv("REDIS_URL", "redis://:probe@redis:6379/0")
-    settings_class = derive.settings_class(service)
     try:
-        settings = settings_class(_env_file=None)  # type: ignore[call-arg]
+        settings = settings_class(service)(_env_file=None)  # type: ignore[call-arg]
     except ValidationError as exc:
         pytest.fail(f"{overlay} ConfigMap/Deployment values do not load for {service.name}: {exc}")
     assert settings.http_port == service.default_port
@@ -322,9 +322,9 @@ def test_ops_jobs_load_their_settings_with_only_what_the_job_is_given(
             if name == "DATABASE_URL":
                 stand_in = f"postgresql://agentbus:{stand_in}@agentbus-db-rw:5432/agentbus"
             monkeypatch.setenv(name, entry.get("value", stand_in))
-        settings_class = commands[container["args"][0]]
+        command_settings = commands[container["args"][0]]
         try:
-            settings_class(_env_file=None)  # type: ignore[call-arg]
+            command_settings(_env_file=None)  # type: ignore[call-arg]
         except ValidationError as exc:
             pytest.fail(f"{overlay} Job {job['metadata']['name']} does not load: {exc}")
 

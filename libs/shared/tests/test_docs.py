@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from agentbus_shared.testing.checkout import ROOT
+
 ADR = ROOT / "docs" / "adr"
 INDEX = ADR / "README.md"
 ENTRY = re.compile(r"^- \[(?P<title>[^\]]+)\]\((?P<file>[^)]+\.md)\): (?P<decision>.+)$", re.M)

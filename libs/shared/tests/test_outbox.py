@@ -22,6 +22,7 @@ from agentbus_shared.db import (
     outbox_table,
     schema_metadata,
 )
+from agentbus_shared.testing.waiting import eventually
 
 metadata = schema_metadata("outbox_test")
 outbox = outbox_table(metadata)
@@ -139,11 +140,11 @@ async def test_relay_wakes_up_right_after_a_commit(
         await asyncio.sleep(0.2)
         async with db.transaction() as session:
             await Outbox(outbox).emit(session, tenant_created("t_1"))  # type: ignore[arg-type]
-        for _ in range(50):
-            if await stream_count(broker) == 1:
-                break
-            await asyncio.sleep(0.05)
-        assert await stream_count(broker) == 1  # long before the 30 s poll
+
+        async def published() -> bool:
+            return await stream_count(broker) == 1
+
+        await eventually(published, what="relayed long before the 30 s poll", timeout=2.5)
     finally:
         task.cancel()
 

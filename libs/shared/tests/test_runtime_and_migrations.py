@@ -13,6 +13,7 @@ from agentbus_shared import manifest, migrations
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import PostgresServer
 from agentbus_shared.settings import ServiceSettings
+from agentbus_shared.testing.waiting import eventually
 
 
 async def test_every_service_migrates_only_its_own_schema(empty_database_url: str) -> None:
@@ -106,10 +107,12 @@ async def test_readiness_recovers_after_postgres_comes_back(
             await asyncio.to_thread(server.start)
             # Same process, no restart: ready again once a probe gets through (a probe may
             # overrun its 2 s while the whole suite loads the machine, so allow a few).
-            deadline = asyncio.get_running_loop().time() + 20
-            while not await runtime.ready_cached(max_age=0):
-                assert asyncio.get_running_loop().time() < deadline, "still not ready"
-                await asyncio.sleep(0.2)
+            await eventually(
+                lambda: runtime.ready_cached(max_age=0),
+                what="ready again",
+                timeout=20,
+                interval=0.2,
+            )
     finally:
         server.stop()
 
