@@ -45,6 +45,7 @@ from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import free_port
 from agentbus_shared.settings import ServiceSettings
 from agentbus_shared.testing.plugin import BusLogins
+from agentbus_shared.testing.stack import generous_rate_limit_table
 from agentbus_shared.testing.waiting import eventually
 
 ALL_SCOPES = " ".join(s.value for s in Scope)
@@ -339,12 +340,6 @@ class SpawnFake(Protocol):
 
 
 # ------------------------------------------------------------------ for synchronous clients
-GENEROUS_LIMITS = {
-    group: {"ip": {"limit": 1_000_000, "window": 60}}
-    for group in ("strict", "anonymous", "authenticated", "operator", "edge", "webhooks")
-}
-
-
 class ThreadedStack:
     """The gateway and a responder for every route, in a thread with its own event loop.
 
@@ -400,7 +395,7 @@ class ThreadedStack:
             settings = gateway_settings(
                 self.nats_url,
                 self.redis_url,
-                tuning={"rate_limits": GENEROUS_LIMITS, "rpc_timeout": 5.0},
+                tuning={"rate_limits": generous_rate_limit_table(), "rpc_timeout": 5.0},
                 **self.logins.login("gateway"),
             )
             async with running(*fakes), serve_gateway(settings) as gateway:

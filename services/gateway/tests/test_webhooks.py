@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -11,6 +9,7 @@ import httpx
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.streams import STRIPE_WEBHOOKS
+from agentbus_shared.testing.stack import stripe_signature
 
 URL = "/webhooks/stripe"
 
@@ -31,13 +30,6 @@ def stripe_event(event_id: str = "evt_1QabcDEF", event_type: str = "invoice.paid
     ).encode()
 
 
-def signature(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
-    """``Stripe-Signature`` as Stripe computes it: HMAC-SHA256 of ``"<t>.<body>"``."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={ts},v1={mac}"
-
-
 async def stored(broker: NatsBroker) -> int:
     info = await broker.connection.jetstream().stream_info(STRIPE_WEBHOOKS.name)
     return int(info.state.messages)
@@ -47,7 +39,7 @@ async def test_event_posted_three_times_is_stored_exactly_once(
     client: httpx.AsyncClient, broker: NatsBroker
 ) -> None:
     payload = stripe_event()
-    headers = {"Stripe-Signature": signature(payload, "whsec_current")}
+    headers = {"Stripe-Signature": stripe_signature(payload, "whsec_current")}
     answers = [await client.post(URL, content=payload, headers=headers) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json() for a in answers] == [
@@ -68,9 +60,13 @@ async def test_bad_signature_is_rejected_and_never_published(
 ) -> None:
     payload = stripe_event()
     cases = [
-        {"Stripe-Signature": signature(payload, "whsec_someone_else")},
-        {"Stripe-Signature": signature(payload + b" ", "whsec_current")[:-2] + "00"},
-        {"Stripe-Signature": signature(payload, "whsec_current", timestamp=int(time.time()) - 600)},
+        {"Stripe-Signature": stripe_signature(payload, "whsec_someone_else")},
+        {"Stripe-Signature": stripe_signature(payload + b" ", "whsec_current")[:-2] + "00"},
+        {
+            "Stripe-Signature": stripe_signature(
+                payload, "whsec_current", timestamp=int(time.time()) - 600
+            )
+        },
         {"Stripe-Signature": "garbage"},
         {},
     ]
@@ -86,7 +82,9 @@ async def test_previous_secret_is_accepted_during_a_rotation(
 ) -> None:
     payload = stripe_event("evt_rotated")
     response = await client.post(
-        URL, content=payload, headers={"Stripe-Signature": signature(payload, "whsec_previous")}
+        URL,
+        content=payload,
+        headers={"Stripe-Signature": stripe_signature(payload, "whsec_previous")},
     )
     assert response.status_code == 200
     assert await stored(broker) == 1
@@ -97,7 +95,9 @@ async def test_signed_payload_that_is_no_event_is_refused(
 ) -> None:
     for payload in (b"not json", json.dumps({"id": "evt_1", "type": "a.>"}).encode()):
         response = await client.post(
-            URL, content=payload, headers={"Stripe-Signature": signature(payload, "whsec_current")}
+            URL,
+            content=payload,
+            headers={"Stripe-Signature": stripe_signature(payload, "whsec_current")},
         )
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_payload"
@@ -110,7 +110,9 @@ async def test_without_a_durable_ack_the_answer_is_503(
     await broker.connection.jetstream().delete_stream(STRIPE_WEBHOOKS.name)
     payload = stripe_event()
     response = await client.post(
-        URL, content=payload, headers={"Stripe-Signature": signature(payload, "whsec_current")}
+        URL,
+        content=payload,
+        headers={"Stripe-Signature": stripe_signature(payload, "whsec_current")},
     )
     assert response.status_code == 503
     assert "retry-after" in response.headers
