@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import time
 
 import nats
 import pytest
 
 from agentbus_shared.contracts import ROUTES
-from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.stack import Stack, signed_stripe_event
 
 pytestmark = pytest.mark.e2e
-
-
-def _dev_secret(stack: Stack) -> str:
-    secrets = json.loads((stack.var_dir / "dev-secrets.json").read_text())
-    return str(secrets["STRIPE_WEBHOOK_SECRETS"]).split(",")[0]
-
-
-def _signed(payload: bytes, secret: str) -> dict[str, str]:
-    ts = int(time.time())
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-    return {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
 
 
 def _stored_with_id(stack: Stack, event_id: str) -> int:
@@ -67,10 +53,10 @@ def test_unauthenticated_call_is_a_problem_with_a_request_id(stack: Stack) -> No
 
 def test_stripe_event_posted_three_times_is_on_the_stream_once(stack: Stack) -> None:
     event_id = f"evt_e2e{int(time.time() * 1000)}"
-    payload = json.dumps(
-        {"id": event_id, "object": "event", "type": "customer.created", "data": {"object": {}}}
-    ).encode()
-    headers = _signed(payload, _dev_secret(stack))
+    payload, headers = signed_stripe_event(
+        {"id": event_id, "object": "event", "type": "customer.created", "data": {"object": {}}},
+        stack.stripe_webhook_secret(),
+    )
     with stack.client() as client:
         answers = [
             client.post("/webhooks/stripe", content=payload, headers=headers) for _ in range(3)
