@@ -24,26 +24,22 @@ app = typer.Typer(help="Billing: Stripe provisioning and webhook replay.", no_ar
 @asynccontextmanager
 async def _billing(connect_nats: bool) -> AsyncIterator[BillingParts]:
     # Imported here: `agentbus --help` and other services' commands need not load Stripe.
-    from agentbus_billing.app import assemble
-    from agentbus_billing.manifest import MANIFEST
+    from agentbus_billing.app import BillingParts, build
     from agentbus_billing.settings import BillingSettings
     from agentbus_shared.logging import configure_logging
-    from agentbus_shared.runtime import ServiceRuntime
 
     settings = BillingSettings()
     configure_logging("billing-cli", level=settings.log_level, fmt="console")
-    runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=False)
-    parts = assemble(runtime, settings)
+    runtime = build(settings, configure_process=False)
     if connect_nats:
         await runtime.broker.connect()
     try:
-        yield parts
+        yield runtime.parts_as(BillingParts)
     finally:
         if connect_nats:
             await runtime.broker.stop()
         await runtime.database.dispose()
-        if runtime.redis is not None:
-            await runtime.redis.aclose()
+        await runtime.redis_client.aclose()
 
 
 @app.command("stripe-setup")
