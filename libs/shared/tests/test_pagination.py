@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import column, table
 
 from agentbus_shared.errors import InvalidCursor, problem_details
-from agentbus_shared.pagination import decode_cursor, encode_cursor, past_key
+from agentbus_shared.pagination import cut_page, decode_cursor, encode_cursor, past_key
 
 
 def _cursor_of(raw: bytes | str) -> str:
@@ -105,3 +105,15 @@ def test_past_key_selects_the_rows_after_a_key_in_either_order() -> None:
     oldest_first = past_key((rows.c.at, rows.c.id), (1, "b"), descending=False)
     assert str(newest_first) == "(rows.at, rows.id) < (:param_1, :param_2)"
     assert str(oldest_first) == "(rows.at, rows.id) > (:param_1, :param_2)"
+
+
+def test_a_page_keeps_limit_rows_and_a_cursor_only_when_more_follow() -> None:
+    fetched = [("c", 3), ("b", 2), ("a", 1)]
+
+    kept, next_cursor = cut_page(fetched, 2, lambda row: (row[0], row[1]))
+    assert kept == [("c", 3), ("b", 2)]
+    assert next_cursor is not None
+    assert decode_cursor(next_cursor, str, int) == ("b", 2)
+
+    assert cut_page(fetched, 3, lambda row: (row[0],)) == (fetched, None)
+    assert cut_page([], 3, lambda row: (row,)) == ([], None)

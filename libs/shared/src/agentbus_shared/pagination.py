@@ -1,7 +1,8 @@
 """Opaque keyset cursors: the sort key of a page's last row, as URL-safe base64 JSON.
 
-Every list of every service pages with these two functions, and selects the rows past a cursor's
-key with :func:`past_key`. Decoding checks each part of
+Every list of every service pages with these two functions, selects the rows past a cursor's
+key with :func:`past_key` and cuts the ``limit + 1`` rows it fetched with :func:`cut_page`
+(:func:`newest_first` does all three for a list ordered by time). Decoding checks each part of
 the key against the type the list expects, so a cursor the list did not make (garbage,
 another list's, a hand-made ``[1, 2]`` or ``[{"a": 1}]``) is :class:`InvalidCursor`
 (400 ``invalid_cursor``) before it reaches a query, never a 500 deeper down.
@@ -15,14 +16,17 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_shared.errors import InvalidCursor
 
 KeyPart = str | int | float | datetime
 """What a sort key is made of: ids and texts, sequence numbers, ranks, times."""
+
+T = TypeVar("T")
 
 _INT64 = 2**63
 _MAX_TEXT = 256
@@ -116,3 +120,36 @@ def past_key(
     (a row-value comparison, so ties on the first column are broken by the next)."""
     row, last = tuple_(*columns), tuple_(*key)
     return row < last if descending else row > last
+
+
+def cut_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], Sequence[KeyPart]]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (fetched as ``limit + 1`` to learn whether more follow)
+    and the cursor of the next page, made of ``key`` of the last row kept; ``None`` on the last page."""
+    if len(rows) <= limit:
+        return list(rows), None
+    return list(rows[:limit]), encode_cursor(*key(rows[limit - 1]))
+
+
+async def newest_first(
+    session: AsyncSession,
+    query: Select[Any],
+    order: tuple[ColumnElement[datetime], ColumnElement[str]],
+    read: Callable[[Row[Any]], T],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[T], str | None]:
+    """Up to ``limit`` rows of ``query`` past ``cursor``, newest first by ``order`` (a time, then
+    a key breaking its ties), each as ``read`` makes it, and the next page's cursor."""
+    time, key = order
+    if cursor:
+        query = query.where(past_key(order, decode_cursor(cursor, datetime, str), descending=True))
+    ordered = query.order_by(time.desc(), key.desc()).limit(limit + 1)
+    rows, next_cursor = cut_page(
+        (await session.execute(ordered)).all(),
+        limit,
+        lambda row: (row._mapping[time], row._mapping[key]),
+    )
+    return [read(row) for row in rows], next_cursor

@@ -36,7 +36,7 @@ from agentbus_shared.contracts.auth import (
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import cut_page, decode_cursor
 
 CreatorLeft = Literal["creator_removed", "creator_demoted"]
 """Why a creator's service accounts were revoked (in the audit trail)."""
@@ -121,11 +121,8 @@ class ServiceAccountService:
             rows = await repo.in_tenant(
                 session, principal.tenant_id, limit=page.limit + 1, after=after
             )
-        items = [_view(r) for r in rows[: page.limit]]
-        more = len(rows) > page.limit
-        return Page[ServiceAccountView](
-            items=items, next_cursor=encode_cursor(items[-1].id) if more and items else None
-        )
+        accounts, next_cursor = cut_page(rows, page.limit, lambda r: (r.id,))
+        return Page[ServiceAccountView](items=[_view(r) for r in accounts], next_cursor=next_cursor)
 
     async def revoke(self, principal: Principal, account_id: str, meta: RequestMeta) -> None:
         async with self._db.transaction() as session:

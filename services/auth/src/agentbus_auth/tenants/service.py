@@ -67,7 +67,7 @@ from agentbus_shared.db import Database, record_once
 from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import cut_page, decode_cursor
 
 log = get_logger(__name__)
 
@@ -134,13 +134,8 @@ class TenantService:
             rows = await repo.members(
                 session, principal.tenant_id, limit=page.limit + 1, after=after
             )
-        items = [member_view(m) for m in rows[: page.limit]]
-        more = len(rows) > page.limit
-        last = rows[page.limit - 1] if more else None
-        return Page[MemberView](
-            items=items,
-            next_cursor=encode_cursor(last.joined_at, last.user_id) if last else None,
-        )
+        members, next_cursor = cut_page(rows, page.limit, lambda m: (m.joined_at, m.user_id))
+        return Page[MemberView](items=[member_view(m) for m in members], next_cursor=next_cursor)
 
     # ---------------------------------------------------------------- managing members
     @staticmethod

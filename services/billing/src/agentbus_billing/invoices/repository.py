@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import invoices
-from agentbus_billing.pages import newest_first
-from agentbus_billing.states import INVOICE_STATUSES, one_of
+from agentbus_billing.states import invoice_status
 from agentbus_shared.contracts.billing import InvoiceStatus, InvoiceView
+from agentbus_shared.pagination import newest_first
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,17 @@ async def page(
 ) -> tuple[list[InvoiceView], str | None]:
     """The tenant's invoices, newest first."""
     query = select(invoices).where(invoices.c.tenant_id == tenant_id)
-    rows, next_cursor = await newest_first(
-        session, query, invoices.c.created_at, invoices.c.id, limit=limit, cursor=cursor
+    return await newest_first(
+        session,
+        query,
+        (invoices.c.created_at, invoices.c.id),
+        lambda row: _record(row).view(),
+        limit=limit,
+        cursor=cursor,
     )
-    return [_record(row).view() for row in rows], next_cursor
 
 
 def _record(row: Row[Any]) -> InvoiceRecord:
     values: dict[str, Any] = {name: getattr(row, name) for name in _FIELDS}
-    values["status"] = one_of(row.status, INVOICE_STATUSES, "draft")
+    values["status"] = invoice_status(row.status)
     return InvoiceRecord(**values)

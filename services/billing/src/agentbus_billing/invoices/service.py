@@ -12,7 +12,7 @@ from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.models import outbox
 from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
-from agentbus_billing.states import INVOICE_STATUSES, one_of
+from agentbus_billing.states import invoice_status
 from agentbus_billing.stripe_api.client import StripeDict
 from agentbus_billing.subscriptions import repository as subscriptions
 from agentbus_shared.contracts.billing import InvoiceChanged, InvoiceStatus, InvoiceView
@@ -106,7 +106,7 @@ def _record(obj: StripeDict, tenant_id: str) -> InvoiceRecord:
         id=str(obj["id"]),
         tenant_id=tenant_id,
         number=obj.get("number"),
-        status=one_of(obj.get("status"), INVOICE_STATUSES, "draft"),
+        status=invoice_status(obj.get("status")),
         amount_due=int(obj.get("amount_due") or 0),
         amount_paid=int(obj.get("amount_paid") or 0),
         currency=str(obj.get("currency") or "usd"),

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import customers, subscriptions
-from agentbus_billing.states import SUBSCRIPTION_STATUSES, one_of
+from agentbus_billing.states import subscription_status
 from agentbus_shared.contracts.billing import SubscriptionStatus
 
 
@@ -49,7 +49,7 @@ async def of_tenant(
         tenant_id=row.tenant_id,
         state=SubscriptionState(
             plan=row.plan,
-            status=one_of(row.status, SUBSCRIPTION_STATUSES, "incomplete"),
+            status=subscription_status(row.status),
             stripe_subscription_id=row.stripe_subscription_id,
             current_period_start=row.current_period_start,
             current_period_end=row.current_period_end,

@@ -14,7 +14,7 @@ from agentbus_billing.outcomes import Outcome
 from agentbus_billing.periods import from_unix
 from agentbus_billing.plans.catalog import Catalog, Plan
 from agentbus_billing.plans.prices import PriceBook
-from agentbus_billing.states import SUBSCRIPTION_STATUSES, one_of
+from agentbus_billing.states import subscription_status
 from agentbus_billing.stripe_api.client import StripeApi, StripeDict
 from agentbus_billing.subscriptions import repository as subscriptions
 from agentbus_billing.subscriptions.repository import StoredSubscription, SubscriptionState
@@ -237,7 +237,7 @@ class SubscriptionService:
                 obj = await self._stripe.retrieve_subscription(str(obj["id"]))
         state = SubscriptionState(
             plan=(await self._plan_of(obj)).code,
-            status=_status(obj.get("status")),
+            status=subscription_status(obj.get("status")),
             stripe_subscription_id=str(obj["id"]),
             current_period_start=_period(obj, "current_period_start"),
             current_period_end=_period(obj, "current_period_end"),
@@ -359,11 +359,6 @@ def _view(state: SubscriptionState) -> SubscriptionView:
 
 def _has_live_stripe_subscription(row: StoredSubscription) -> bool:
     return row.state.stripe_subscription_id is not None and row.state.status in LIVE_STATUSES
-
-
-def _status(value: object) -> SubscriptionStatus:
-    """Stripe's status; one it adds later reads as ``incomplete`` (not entitled, not live)."""
-    return one_of(value, SUBSCRIPTION_STATUSES, "incomplete")
 
 
 def _period(obj: StripeDict, name: str) -> Any:

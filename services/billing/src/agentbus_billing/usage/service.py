@@ -46,8 +46,8 @@ class UsageService:
             )
             if not await usage.add_record(session, run):
                 return False
-            for meter, amount in (("messages", run.messages), ("tokens", run.tokens)):
-                if amount:
+            for meter in METERS:
+                if amount := getattr(run, meter):
                     await usage.add(session, tenant_id, meter, period.start, amount)
             await self._announce_thresholds(session, tenant_id)
             await self._entitlements.mark(session, tenant_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import stripe_events
 from agentbus_billing.outcomes import Outcome
-from agentbus_billing.pages import newest_first
-from agentbus_billing.states import STRIPE_EVENT_STATUSES, one_of
+from agentbus_billing.states import stripe_event_status
 from agentbus_shared.contracts.billing import StripeEventStatus, StripeEventView
+from agentbus_shared.pagination import newest_first
 
 DONE: frozenset[StripeEventStatus] = frozenset({"processed", "ignored"})
 
@@ -86,7 +86,7 @@ async def status_of(session: AsyncSession, event_id: str) -> StripeEventStatus |
     status = await session.scalar(
         select(stripe_events.c.status).where(stripe_events.c.id == event_id).with_for_update()
     )
-    return None if status is None else one_of(status, STRIPE_EVENT_STATUSES, "received")
+    return None if status is None else stripe_event_status(status)
 
 
 async def finish(session: AsyncSession, event_id: str, *, outcome: Outcome) -> None:
@@ -161,20 +161,19 @@ async def page(
         query = query.where(t.c.status == status)
     if event_type:
         query = query.where(t.c.type == event_type)
-    rows, next_cursor = await newest_first(
-        session, query, t.c.received_at, t.c.id, limit=limit, cursor=cursor
+    return await newest_first(
+        session, query, (t.c.received_at, t.c.id), _event_view, limit=limit, cursor=cursor
     )
-    items = [
-        StripeEventView(
-            id=r.id,
-            type=r.type,
-            status=one_of(r.status, STRIPE_EVENT_STATUSES, "received"),
-            stream_seq=r.stream_seq,
-            received_at=r.received_at,
-            processed_at=r.processed_at,
-            attempts=r.attempts,
-            last_error=r.last_error,
-        )
-        for r in rows
-    ]
-    return items, next_cursor
+
+
+def _event_view(r: Row[Any]) -> StripeEventView:
+    return StripeEventView(
+        id=r.id,
+        type=r.type,
+        status=stripe_event_status(r.status),
+        stream_seq=r.stream_seq,
+        received_at=r.received_at,
+        processed_at=r.processed_at,
+        attempts=r.attempts,
+        last_error=r.last_error,
+    )
