@@ -385,6 +385,23 @@ class UserRegistered(EventData):
     display_name: str | None = None
 
 
+RevokeReason = Literal[
+    "logout",
+    "logout_all",
+    "revoked_by_user",
+    "refresh_token_reused",
+    "membership_ended",
+    "role_changed",
+    "member_removed",
+    "password_changed",
+    "password_reset",
+    "operator_revoked",
+    "service_account_revoked",
+]
+"""Why a session ended (stored with it, and in its ``session.revoked`` event); a service account's
+tokens end as a session whose id is the account's."""
+
+
 class SessionRevoked(EventData):
     """The gateway rejects access tokens of this session until ``expires_at``."""
 
@@ -394,7 +411,7 @@ class SessionRevoked(EventData):
     session_id: str
     user_id: str
     tenant_id: str
-    reason: str
+    reason: RevokeReason
     revoked_at: datetime
     expires_at: datetime = Field(description="when the last access token of the session expires")
 

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.models import refresh_tokens, sessions
-
-RevokeReason = Literal[
-    "logout",
-    "logout_all",
-    "revoked_by_user",
-    "refresh_token_reused",
-    "membership_ended",
-    "role_changed",
-    "member_removed",
-    "password_changed",
-    "password_reset",
-    "operator_revoked",
-    "service_account_revoked",
-]
-"""Why a session ended (stored with it, and in its ``session.revoked`` event); a service account's
-tokens end as a session whose id is the account's."""
+from agentbus_shared.contracts.auth import RevokeReason
 
 
 @dataclass(frozen=True)
@@ -201,10 +185,3 @@ async def live_sessions(
     if before is not None:
         query = query.where(sessions.c.id < before)
     return [SessionRow(**r._mapping) for r in (await session.execute(query)).all()]
-
-
-async def live_session(session: AsyncSession, session_id: str, user_id: str) -> SessionRow | None:
-    row = (
-        await session.execute(_live_sessions_of(user_id).where(sessions.c.id == session_id))
-    ).first()
-    return SessionRow(**row._mapping) if row else None

@@ -23,12 +23,12 @@ from agentbus_auth.sessions.tokens import AccessTokens, IssuedToken
 from agentbus_auth.tenants.membership import active_membership
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import granted_scopes
-from agentbus_shared.contracts.auth import SessionRevoked, SessionView, TokenPair
+from agentbus_shared.contracts.auth import RevokeReason, SessionRevoked, SessionView, TokenPair
 from agentbus_shared.contracts.common import Page, PageQuery, RequestMeta
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import cut_page, decode_cursor
 
 log = get_logger(__name__)
 
@@ -48,7 +48,7 @@ async def announce_revoked(
     session_id: str,
     user_id: str,
     tenant_id: str,
-    reason: repo.RevokeReason,
+    reason: RevokeReason,
     access_token_ttl: int,
 ) -> None:
     """``session.revoked`` in the caller's transaction: the gateway refuses the session's access
@@ -182,7 +182,7 @@ class SessionService:
         self,
         session: AsyncSession,
         *,
-        reason: repo.RevokeReason,
+        reason: RevokeReason,
         session_ids: list[str] | None = None,
         user_id: str | None = None,
         tenant_id: str | None = None,
@@ -250,6 +250,7 @@ class SessionService:
         (before,) = decode_cursor(page.cursor, str) if page.cursor else (None,)
         async with self._db.session() as session:
             rows = await repo.live_sessions(session, user_id, limit=page.limit + 1, before=before)
+        live, next_cursor = cut_page(rows, page.limit, lambda r: (r.id,))
         items = [
             SessionView(
                 id=r.id,
@@ -260,9 +261,6 @@ class SessionService:
                 user_agent=r.user_agent,
                 current=r.id == current,
             )
-            for r in rows[: page.limit]
+            for r in live
         ]
-        more = len(rows) > page.limit
-        return Page[SessionView](
-            items=items, next_cursor=encode_cursor(items[-1].id) if more and items else None
-        )
+        return Page[SessionView](items=items, next_cursor=next_cursor)
