@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faststream.nats import NatsBroker
 
 from agentbus_auth.crypto import SecretBox
-from agentbus_auth.keys.service import KeyRing, key_timings
+from agentbus_auth.keys.service import KeyRing, KeyTimings
 from agentbus_auth.manifest import MANIFEST
 from agentbus_auth.sessions.tokens import AccessTokens, AccessTokenVerifier
 from agentbus_auth.settings import AuthSettings
@@ -161,7 +161,12 @@ async def measure_tokens(env: dict[str, str], seconds: float) -> list[Result]:
     db = Database(env["DATABASE_URL"], schema="auth", application_name="bench", pool_size=1)
     try:
         box = SecretBox(settings.key_encryption_key.get_secret_value())
-        ring = KeyRing(db, box, key_timings(settings))
+        timings = KeyTimings(
+            access_token_ttl=settings.tuning.access_token_ttl,
+            jwks_max_age=settings.tuning.jwks_max_age,
+            reload_interval=settings.tuning.keys_reload_interval,
+        )
+        ring = KeyRing(db, box, timings)
         await ring.ensure()
         await ring.load()
     finally:

@@ -10,7 +10,7 @@ from agentbus_auth.audit.service import AuditTrail
 from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.crypto import CodeKey, SecretBox
 from agentbus_auth.keys import handlers as keys_handlers
-from agentbus_auth.keys.service import KeyRing, key_timings
+from agentbus_auth.keys.service import KeyRing, KeyTimings
 from agentbus_auth.login import handlers as login_handlers
 from agentbus_auth.login.service import LoginService
 from agentbus_auth.mail import handlers as mail_handlers
@@ -44,12 +44,9 @@ class AuthParts:
     settings: AuthSettings
     db: Database
     box: SecretBox
-    code_key: CodeKey
     keyring: KeyRing
-    tokens: AccessTokens
     hasher: PasswordHasher
     throttle: LoginThrottle
-    codes: OneTimeCodes
     sessions: SessionService
     mfa: MfaService
     login: LoginService
@@ -101,7 +98,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
     tuning = settings.tuning
     box = SecretBox(settings.key_encryption_key.get_secret_value())
     code_key = CodeKey(settings.code_key.get_secret_value())
-    keyring = KeyRing(db, box, key_timings(settings))
+    keyring = KeyRing(db, box, _key_timings(settings))
     tokens = AccessTokens(
         keyring, issuer=tuning.issuer, audience=tuning.audience, ttl=tuning.access_token_ttl
     )
@@ -128,12 +125,9 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
         settings=settings,
         db=db,
         box=box,
-        code_key=code_key,
         keyring=keyring,
-        tokens=tokens,
         hasher=hasher,
         throttle=throttle,
-        codes=codes,
         sessions=sessions,
         mfa=mfa,
         login=login,
@@ -175,6 +169,15 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             product=settings.totp_issuer,
             public_url=settings.public_url,
         ),
+    )
+
+
+def _key_timings(settings: AuthSettings) -> KeyTimings:
+    """The timings of the configured token lifetime, JWKS cache age and reload interval."""
+    return KeyTimings(
+        access_token_ttl=settings.tuning.access_token_ttl,
+        jwks_max_age=settings.tuning.jwks_max_age,
+        reload_interval=settings.tuning.keys_reload_interval,
     )
 
 

@@ -27,7 +27,6 @@ from agentbus_auth.crypto import SecretBox
 from agentbus_auth.keys import repository as repo
 from agentbus_auth.keys.repository import StoredKey
 from agentbus_auth.models import KeyState
-from agentbus_auth.settings import AuthSettings
 from agentbus_shared.contracts.auth import ACCESS_TOKEN_TYPE, Jwks
 from agentbus_shared.db import Database
 from agentbus_shared.errors import Conflict, ServiceUnavailable
@@ -59,15 +58,6 @@ class KeyTimings:
             timedelta(seconds=self.access_token_ttl + self.jwks_max_age + self.reload_interval)
             + _CLOCK_LEEWAY
         )
-
-
-def key_timings(settings: AuthSettings) -> KeyTimings:
-    """The timings of the configured token lifetime, JWKS cache age and reload interval."""
-    return KeyTimings(
-        access_token_ttl=settings.tuning.access_token_ttl,
-        jwks_max_age=settings.tuning.jwks_max_age,
-        reload_interval=settings.tuning.keys_reload_interval,
-    )
 
 
 @dataclass(frozen=True)

@@ -110,15 +110,6 @@ async def use_recovery_code(session: AsyncSession, user_id: str, mac: bytes) -> 
     return result.first() is not None
 
 
-async def unused_recovery_codes(session: AsyncSession, user_id: str) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(recovery_codes)
-        .where(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))
-    )
-    return int(count or 0)
-
-
 async def add_challenge(
     session: AsyncSession,
     *,
