@@ -40,9 +40,12 @@ ServiceAccount = dict[str, Any]
 
 
 class StartAuth(Protocol):
-    """Starts an auth service with setting overrides: ``await start_auth(signup_policy=…)``."""
+    """Starts an auth service with setting overrides and tuning knobs:
+    ``await start_auth(signup_policy=…, tuning={"lockout_threshold": …})``."""
 
-    async def __call__(self, **overrides: Any) -> ServiceRuntime: ...
+    async def __call__(
+        self, *, tuning: dict[str, Any] | None = None, **overrides: Any
+    ) -> ServiceRuntime: ...
 
 
 class ReadEvents(Protocol):

@@ -15,7 +15,7 @@ from auth_support import AuthClient, Event, ReadEvents, StartAuth, read_events
 from faststream.nats import NatsBroker
 
 from agentbus_auth.app import build
-from agentbus_auth.settings import AuthSettings, AuthTuning
+from agentbus_auth.settings import AuthSettings
 from agentbus_shared.bus.streams import apply_streams
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.runtime import ServiceRuntime
@@ -45,26 +45,27 @@ def _logs_in_as_auth(monkeypatch: pytest.MonkeyPatch, bus_logins: BusLogins) -> 
     bus_logins.log_in_as(monkeypatch, "auth")
 
 
-def auth_settings(mail_dir: Path, **overrides: Any) -> AuthSettings:
-    """The test settings with ``overrides``, a tuning knob's among them (``lockout_threshold=…``)."""
-    tuning = {
-        name: overrides.pop(name) for name in list(overrides) if name in AuthTuning.model_fields
-    }
-    return AuthSettings(
-        mail_dir=str(mail_dir), tuning=AuthTuning(**{**FAST_HASHING, **tuning}), **overrides
-    )
+def auth_settings(
+    mail_dir: Path, *, tuning: dict[str, Any] | None = None, **overrides: Any
+) -> AuthSettings:
+    """The test settings with ``overrides`` and the tuning knobs in ``tuning``."""
+    settings = AuthSettings(mail_dir=str(mail_dir), **overrides)
+    return settings.tuned(**(FAST_HASHING | (tuning or {})))
 
 
 @pytest.fixture
 async def start_auth(
     service_env: dict[str, str], mail_dir: Path, nats_url: str
 ) -> AsyncIterator[StartAuth]:
-    """Start the auth service with setting overrides: ``runtime = await start_auth(signup_policy=…)``."""
+    """Start the auth service with setting overrides:
+    ``runtime = await start_auth(signup_policy=…, tuning={"lockout_threshold": …})``."""
     await apply_all_streams(nats_url)
     started: list[ServiceRuntime] = []
 
-    async def start(**overrides: Any) -> ServiceRuntime:
-        runtime = build(auth_settings(mail_dir, **overrides), configure_process=False)
+    async def start(*, tuning: dict[str, Any] | None = None, **overrides: Any) -> ServiceRuntime:
+        runtime = build(
+            auth_settings(mail_dir, tuning=tuning, **overrides), configure_process=False
+        )
         await runtime.start()
         started.append(runtime)
         return runtime

@@ -38,7 +38,7 @@ async def test_a_new_verification_code_replaces_the_old_one(client: AuthClient) 
 async def test_verification_mails_are_rate_limited(
     start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    client = client_for(await start_auth(code_requests_per_hour=2))
+    client = client_for(await start_auth(tuning={"code_requests_per_hour": 2}))
     account = await client.register()
     await client.call("email.send", token=account.access_token)
     await client.call("email.send", token=account.access_token)

@@ -158,7 +158,7 @@ async def test_ensuring_keys_twice_creates_nothing_new(client: AuthClient) -> No
 async def test_a_running_service_picks_up_a_rotation_done_elsewhere(
     start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    client = client_for(await start_auth(keys_reload_interval=0.2))
+    client = client_for(await start_auth(tuning={"keys_reload_interval": 0.2}))
     account = await client.register()
     old_kid = kid_of(account.access_token)
     # As `agentbus auth keys rotate` does from another process: the database only.

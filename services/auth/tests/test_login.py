@@ -101,7 +101,7 @@ async def test_a_success_clears_the_failure_count(client: AuthClient) -> None:
 async def test_one_ip_is_throttled_after_many_failures_across_accounts(
     start_auth: StartAuth, client_for: ClientFor
 ) -> None:
-    client = client_for(await start_auth(ip_failure_limit=8))
+    client = client_for(await start_auth(tuning={"ip_failure_limit": 8}))
     for i in range(8):
         error = await client.error(
             "login", {"email": f"spray{i}@example.com", "password": "Winter2026-abcdef"}
@@ -125,7 +125,9 @@ async def test_password_is_rehashed_on_login_when_the_parameters_change(
     old = await start_auth()
     account = await client_for(old).register()
     await old.stop()  # replicas share the queue group: only the new one may answer
-    new = client_for(await start_auth(argon2_time_cost=2, argon2_memory_kib=12 * 1024))
+    new = client_for(
+        await start_auth(tuning={"argon2_time_cost": 2, "argon2_memory_kib": 12 * 1024})
+    )
     await new.login(account.email, account.password)
     async with new.parts.db.session() as session:
         user = await by_email(session, account.email)
