@@ -111,19 +111,6 @@ async def test_a_service_account_cannot_manage_the_subscription_even_with_the_sc
         assert refused.value.status == 403, operation
 
 
-async def test_entitlements_of_another_tenant_are_for_operators_only(
-    billing: RunningBilling,
-) -> None:
-    with pytest.raises(AgentbusError) as refused:
-        await billing.call("entitlements.get", {"tenant_id": "t_other"}, principal("t_mine"))
-    assert refused.value.status == 403
-    operator = principal("t_mine", Scope.PLATFORM_OPERATE)
-    assert (await billing.call("entitlements.get", {"tenant_id": "t_other"}, operator)).data
-    assert (
-        await billing.call("entitlements.get", {"tenant_id": "t_mine"}, principal("t_mine"))
-    ).data
-
-
 async def test_unknown_plan_is_not_found(billing: RunningBilling) -> None:
     with pytest.raises(AgentbusError) as missing:
         await billing.call("subscription.create", {"plan": "platinum"}, principal("t_1"))

@@ -12,6 +12,7 @@ from billing_support import (
     StandinServer,
     consumer_drained,
     kv_entitlements,
+    operator,
     principal,
     stripe_event,
 )
@@ -124,6 +125,8 @@ async def test_entitlements_answer_over_rpc_and_guard_other_tenants(
     with pytest.raises(AgentbusError) as other:
         await billing.call("entitlements.get", {"tenant_id": "t_rpc"}, principal("t_else"))
     assert other.value.status == 403
+    operators = await billing.call("entitlements.get", {"tenant_id": "t_rpc"}, operator("t_else"))
+    assert operators.data["plan"] == "free"
     with pytest.raises(AgentbusError) as invalid:
         await billing.call("entitlements.get", {"tenant_id": ""}, principal("t_rpc"))
     assert invalid.value.status == 422
