@@ -8,14 +8,13 @@ system is still whole: no service process replaced, readiness green.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agentbus_shared.testing.stack import Stack, start_stack
+from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -26,8 +25,6 @@ from fuzz_support import WEBHOOK_SECRET
 # passwords, for the owner's account and others, all from one address), and 429 everywhere would
 # leave the operations behind it untested (limits and lockout have their own tests). Everything
 # else is as `agentbus dev` runs it.
-GENEROUS = {"ip": {"limit": 100_000, "window": 60}, "user": {"limit": 100_000, "window": 60}}
-RATE_LIMITS = dict.fromkeys(("strict", "anonymous", "authenticated", "operator", "edge"), GENEROUS)
 
 
 @pytest.fixture(scope="package")
@@ -36,7 +33,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(
         tmp_path_factory.mktemp("fuzz") / "var",
         {
-            "GATEWAY_TUNING__RATE_LIMITS": json.dumps(RATE_LIMITS),
+            **generous_rate_limits(),
             "AUTH_TUNING__LOCKOUT_THRESHOLD": "1000000",
             "AUTH_TUNING__IP_FAILURE_LIMIT": "1000000",
             "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET,

@@ -12,11 +12,10 @@ consumer drains past the garbage and dead-letters nothing else. No process dies.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 import uuid
+from typing import Any
 
 import nats
 import pytest
@@ -26,7 +25,8 @@ from nats.js.api import ConsumerInfo
 from agentbus_shared.bus.consumers import DurableConsumer
 from agentbus_shared.contracts.streams import DEAD_LETTERS
 from agentbus_shared.testing.checkout import api_docs_generator
-from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.stack import Stack, signed_stripe_event
+from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
@@ -93,19 +93,15 @@ async def publish_garbage(nats_url: str, targets: list[DurableConsumer]) -> dict
     return sequences
 
 
-def signed_stripe_event() -> tuple[bytes, str]:
-    body = json.dumps(
-        {
-            "id": f"evt_fuzz{uuid.uuid4().hex[:16]}",
-            "object": "event",
-            "type": "charge.succeeded",
-            "created": int(time.time()),
-            "data": {"object": {"id": "ch_fuzz", "object": "charge", "note": "a\u0000b"}},
-        }
-    ).encode()
-    stamp = int(time.time())
-    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
-    return body, f"t={stamp},v1={mac.hexdigest()}"
+def charge_succeeded() -> dict[str, Any]:
+    """A valid Stripe event for billing's Stripe consumer (with a NUL character in a note)."""
+    return {
+        "id": f"evt_fuzz{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": "charge.succeeded",
+        "created": int(time.time()),
+        "data": {"object": {"id": "ch_fuzz", "object": "charge", "note": "a\u0000b"}},
+    }
 
 
 def valid_activity(stack: Stack) -> None:
@@ -123,12 +119,8 @@ def valid_activity(stack: Stack) -> None:
         assert verified.status_code == 204, verified.text
         chatted = client.post("/api/v1/chat", json={"message": "Hello!"}, headers=auth)
         assert chatted.status_code == 200, chatted.text
-        body, signature = signed_stripe_event()
-        hook = client.post(
-            "/webhooks/stripe",
-            content=body,
-            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-        )
+        body, headers = signed_stripe_event(charge_succeeded(), WEBHOOK_SECRET)
+        hook = client.post("/webhooks/stripe", content=body, headers=headers)
         assert hook.status_code == 200, hook.text
         assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
 
@@ -170,6 +162,10 @@ async def dead_letters(nats_url: str, *, after: int) -> list[dict[str, str]]:
         await client.close()
 
 
+Lettered = dict[tuple[str | None, int], dict[str, str]]
+"""Dead letters by the consumer and stream sequence of the message they copy."""
+
+
 def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
     fuzz_stack: Stack,
 ) -> None:
@@ -183,19 +179,25 @@ def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
 
     # Every garbage message is dead-lettered on its first delivery.
     expected = {(c.name, seq) for c in targets for seq in garbage[c.name]}
-    deadline = time.monotonic() + 45
-    while True:
+
+    def every_garbage_message_lettered() -> tuple[list[dict[str, str]], Lettered]:
         letters = asyncio.run(dead_letters(nats_url, after=before))
         lettered = {
             (letter.get("Ab-Dlq-Consumer"), int(letter.get("Ab-Dlq-Sequence", 0))): letter
             for letter in letters
             if "Ab-Dlq-Consumer" in letter
         }
-        if expected <= set(lettered) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    missing = sorted(expected - set(lettered))
-    assert not missing, f"garbage not dead-lettered (consumer, stream seq): {missing}"
+        missing = sorted(expected - set(lettered))
+        assert not missing, f"garbage not dead-lettered (consumer, stream seq): {missing}"
+        return letters, lettered
+
+    letters, lettered = eventually_blocking(
+        every_garbage_message_lettered,
+        what="every garbage message dead-lettered",
+        timeout=45,
+        interval=0.5,
+        ignoring=(AssertionError,),
+    )
     retried = {key: v["Ab-Dlq-Deliveries"] for key, v in lettered.items() if key in expected}
     assert set(retried.values()) == {"1"}, f"poison retried before dead-lettering: {retried}"
     advisories = [letter for letter in letters if "MAX_DELIVERIES" in letter["subject"]]
@@ -203,8 +205,7 @@ def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
 
     # The valid events behind the garbage are processed: each consumer drains past it, and
     # nothing else is dead-lettered.
-    deadline = time.monotonic() + 60
-    while True:
+    def every_consumer_past_the_garbage() -> bool:
         states = asyncio.run(consumer_states(nats_url, targets))
         behind = {
             name: (info.num_pending, info.num_ack_pending, info.delivered.stream_seq)
@@ -213,10 +214,18 @@ def test_poison_messages_are_dead_lettered_at_once_and_valid_ones_still_flow(
             or info.num_ack_pending
             or info.delivered.stream_seq <= max(garbage[name])
         }
-        if not behind or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert not behind, f"consumers stuck behind the garbage (pending, unacked, last seq): {behind}"
+        assert not behind, (
+            f"consumers stuck behind the garbage (pending, unacked, last seq): {behind}"
+        )
+        return True
+
+    eventually_blocking(
+        every_consumer_past_the_garbage,
+        what="every consumer drained past the garbage",
+        timeout=60,
+        interval=0.5,
+        ignoring=(AssertionError,),
+    )
     others = sorted(set(lettered) - expected)
     assert not others, f"valid events were dead-lettered: {[lettered[k] for k in others]}"
 
