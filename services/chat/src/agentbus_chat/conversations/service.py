@@ -17,7 +17,7 @@ from agentbus_shared.contracts.chat import (
 from agentbus_shared.contracts.common import Page, Principal
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.db import Database
-from agentbus_shared.pagination import decode_cursor, encode_cursor
+from agentbus_shared.pagination import cut_page, decode_cursor
 
 TITLE_CHARS = 80
 
@@ -49,13 +49,10 @@ class ConversationService:
         after = decode_cursor(cursor, datetime, str) if cursor else None
         async with self._db.session() as session:
             rows = await repository.page(session, Owner.of(principal), limit=limit + 1, after=after)
-        items = [conversation_view(r) for r in rows[:limit]]
-        next_cursor = (
-            encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id)
-            if len(rows) > limit
-            else None
+        kept, next_cursor = cut_page(rows, limit, lambda r: (r.updated_at, r.id))
+        return Page[ConversationView](
+            items=[conversation_view(r) for r in kept], next_cursor=next_cursor
         )
-        return Page[ConversationView](items=items, next_cursor=next_cursor)
 
     async def get(self, principal: Principal, conversation_id: str) -> ConversationView:
         async with self._db.session() as session:
@@ -75,6 +72,7 @@ class ConversationService:
             rows = await repository.messages_page(
                 session, owner, conversation_id, limit=limit + 1, after_seq=after_seq
             )
+        kept, next_cursor = cut_page(rows, limit, lambda r: (r.seq,))
         items = [
             MessageView(
                 id=r.id,
@@ -84,9 +82,8 @@ class ConversationService:
                 created_at=r.created_at,
                 status=r.status,
             )
-            for r in rows[:limit]
+            for r in kept
         ]
-        next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
         return Page[MessageView](items=items, next_cursor=next_cursor)
 
     async def rename(
@@ -131,11 +128,8 @@ class ConversationService:
             rows = await repository.search(
                 session, Owner.of(principal), q, limit=limit + 1, after=after
             )
-        items = [_hit(r) for r in rows[:limit]]
-        next_cursor = (
-            encode_cursor(rows[limit - 1].rank, rows[limit - 1].seq) if len(rows) > limit else None
-        )
-        return Page[SearchHit](items=items, next_cursor=next_cursor)
+        kept, next_cursor = cut_page(rows, limit, lambda r: (r.rank, r.seq))
+        return Page[SearchHit](items=[_hit(r) for r in kept], next_cursor=next_cursor)
 
     async def search_for_tool(
         self, *, tenant_id: str, user_id: str, query: str, limit: int, exclude_run: str | None
