@@ -7,7 +7,6 @@ import re
 from auth_support import AuthClient
 
 from agentbus_shared.contracts.auth import ROUTES, Operation
-from agentbus_shared.runtime import ServiceRuntime
 
 
 def operations() -> set[str]:
@@ -56,13 +55,3 @@ async def test_errors_never_leak_internals(client: AuthClient) -> None:
     error = await client.error("refresh", {"refresh_token": "rt_" + "x" * 40})
     assert "Traceback" not in error.message
     assert "sqlalchemy" not in error.message.lower()
-
-
-async def test_each_operation_declares_the_access_of_its_route(auth: ServiceRuntime) -> None:
-    """The scopes and "users only" an operation checks are the ones its route documents."""
-    for route in ROUTES:
-        declared = auth.rpc_router.access[route.operation]
-        assert set(declared.scopes) == set(route.scopes), route.operation
-        assert declared.user_only == (route.access == "user"), route.operation
-        if route.access == "public":
-            assert not declared.scopes, route.operation
