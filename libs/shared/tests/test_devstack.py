@@ -56,15 +56,14 @@ def start_stack(
 
 
 def wait_for_state(var_dir: Path, process: subprocess.Popen[bytes], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
     state_file = var_dir / "stack.json"
-    while time.monotonic() < deadline:
+
+    def state() -> dict | None:
         if process.poll() is not None:
             raise AssertionError(f"dev stack exited: {terminal(var_dir).read_text()}")
-        if state_file.exists():
-            return json.loads(state_file.read_text())
-        time.sleep(0.2)
-    raise AssertionError("dev stack did not come up")
+        return json.loads(state_file.read_text()) if state_file.exists() else None
+
+    return eventually_blocking(state, what="the dev stack up", timeout=timeout, interval=0.2)
 
 
 def summary_block(var_dir: Path) -> dict[str, str]:
@@ -81,13 +80,13 @@ def summary_block(var_dir: Path) -> dict[str, str]:
 
 def wait_for_new_server(var_dir: Path, name: str, old_pid: int, timeout: float = 60) -> dict:
     """The stack's state once ``name`` runs again under a new pid."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def restarted() -> dict | None:
         state = json.loads((var_dir / "stack.json").read_text())
-        if state["servers"][name]["pid"] != old_pid and alive(state["servers"][name]["pid"]):
-            return state
-        time.sleep(0.2)
-    raise AssertionError(f"{name} was not restarted")
+        pid = state["servers"][name]["pid"]
+        return state if pid != old_pid and alive(pid) else None
+
+    return eventually_blocking(restarted, what=f"{name} restarted", timeout=timeout, interval=0.2)
 
 
 def get_json(url: str) -> tuple[int, dict]:
@@ -223,10 +222,13 @@ def test_killed_runner_leaves_no_orphans(tmp_path: Path) -> None:
     state = wait_for_state(var_dir, process)
     process.kill()  # no chance to clean up: the children must go with it
     process.wait(10)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(alive(p) for p in all_pids(state)):
-        time.sleep(0.2)
-    assert [pid for pid in all_pids(state) if alive(pid)] == []
+    pids = all_pids(state)
+    eventually_blocking(
+        lambda: not any(alive(pid) for pid in pids),
+        what=f"none of the stack's processes {pids} left",
+        timeout=20,
+        interval=0.2,
+    )
 
 
 def test_free_ports_are_never_handed_out_twice(
