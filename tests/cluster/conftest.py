@@ -8,28 +8,18 @@ it out first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
-from agentbus_shared.testing.stack import Stack, start_stack
-
-_GENEROUS = {"limit": 1_000_000, "window": 60}
-CLUSTER_ENV = {
-    # The tests send more requests from one address than the default quotas allow.
-    "GATEWAY_TUNING__RATE_LIMITS": json.dumps(
-        {
-            group: {"ip": _GENEROUS, "user": _GENEROUS, "tenant": _GENEROUS}
-            for group in ("strict", "anonymous", "authenticated", "webhooks", "edge")
-        }
-    ),
-}
+from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("cluster") / "var", CLUSTER_ENV, cluster=True)
+    # The tests send more requests from one address than the default quotas allow.
+    var_dir = tmp_path_factory.mktemp("cluster") / "var"
+    running = start_stack(var_dir, generous_rate_limits(), cluster=True)
     try:
         yield running
     finally:
