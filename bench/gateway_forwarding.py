@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -30,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentbus_shared.testing.stack import stripe_signature
 from bench.common import Result, describe, write_results
 
 ROUTE_PATH = "/api/v1/tenants/current"
@@ -261,11 +260,9 @@ def stripe_payloads(count: int, prefix: str) -> list[bytes]:
                 "data": {"object": {"id": f"in_{n}", "object": "invoice"}},
             }
         ).encode()
-        ts = int(time.time())
-        mac = hmac.new(WEBHOOK_SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256)
         headers = {
             "Content-Type": "application/json",
-            "Stripe-Signature": f"t={ts},v1={mac.hexdigest()}",
+            "Stripe-Signature": stripe_signature(body, WEBHOOK_SECRET),
         }
         requests.append(_request("POST", "/webhooks/stripe", headers, body))
     return requests

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,16 +164,6 @@ async def consumer_drained(broker: NatsBroker, stream: str, durable: str) -> boo
     """True once the durable consumer has acknowledged everything in its stream."""
     info = await broker.connection.jetstream().consumer_info(stream, durable)
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq)
-
-
-def signed(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
-    """A ``Stripe-Signature`` header for ``payload`` (what Stripe sends)."""
-    import hashlib
-    import hmac
-
-    timestamp = at or int(time.time())
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
 
 
 def operator(tenant_id: str = "t_ops") -> Principal:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from billing_support import (
+    WEBHOOK_SECRET,
     GatewayDouble,
     RunningBilling,
     StandinServer,
@@ -18,7 +19,6 @@ from billing_support import (
     operator,
     principal,
     quiet,
-    signed,
     snapshot,
     stripe_event,
 )
@@ -33,6 +33,7 @@ from agentbus_shared.bus import EventPublisher, RpcClient
 from agentbus_shared.contracts.streams import DEAD_LETTERS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.servers import free_port
+from agentbus_shared.testing.stack import stripe_signature
 from agentbus_shared.testing.waiting import eventually
 
 
@@ -94,7 +95,7 @@ async def test_webhook_delivered_three_times_is_applied_once(
                 await client.post(
                     gateway_double.webhook_url,
                     content=body,
-                    headers={"Stripe-Signature": signed(body)},
+                    headers={"Stripe-Signature": stripe_signature(body, WEBHOOK_SECRET)},
                 )
             ).json()
             for _ in range(3)
@@ -122,7 +123,7 @@ async def test_badly_signed_webhook_never_reaches_the_stream(
         answer = await client.post(
             gateway_double.webhook_url,
             content=body,
-            headers={"Stripe-Signature": signed(body, secret="whsec_wrong")},
+            headers={"Stripe-Signature": stripe_signature(body, "whsec_wrong")},
         )
     assert answer.status_code == 400
     assert gateway_double.received == []
