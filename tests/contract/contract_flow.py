@@ -19,7 +19,7 @@ from contract_capture import BusCapture
 
 from agentbus_shared.contracts.billing import UsageThresholdReached
 from agentbus_shared.testing.stack import Stack, read_sse
-from agentbus_shared.testing.waiting import eventually_blocking
+from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
 
 OWNER = "ada@example.com"
 MEMBER = "bob@example.com"
@@ -97,7 +97,7 @@ def _sign_up_with_mfa(stack: Stack, client: httpx.Client) -> dict[str, Any]:
     recovery = ok(
         client.post(
             "/api/v1/auth/mfa/totp/verify",
-            json={"code": totp.at(time.time() - 30), "current_password": PASSWORD},
+            json={"code": totp.at(in_previous_totp_step()), "current_password": PASSWORD},
             headers=bearer(first),
         )
     )["recovery_codes"]

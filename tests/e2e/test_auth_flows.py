@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -10,7 +9,7 @@ import pyotp
 import pytest
 
 from agentbus_shared.testing.stack import Stack
-from agentbus_shared.testing.waiting import eventually_blocking
+from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +81,7 @@ def test_login_with_totp_then_reset_the_password_by_mail(stack: Stack) -> None:
         totp = pyotp.TOTP(secret)
         codes = client.post(
             "/api/v1/auth/mfa/totp/verify",
-            json={"code": totp.at(time.time() - 30), "current_password": PASSWORD},
+            json={"code": totp.at(in_previous_totp_step()), "current_password": PASSWORD},
             headers=bearer(tokens),
         )
         assert len(codes.json()["recovery_codes"]) == 10

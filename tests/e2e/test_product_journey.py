@@ -27,7 +27,7 @@ import pytest
 from e2e_support import FREE_MESSAGES, STARTER_MESSAGES
 
 from agentbus_shared.testing.stack import SseEvent, Stack, read_sse
-from agentbus_shared.testing.waiting import eventually_blocking
+from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
 
 pytestmark = pytest.mark.e2e
 
@@ -231,7 +231,7 @@ def enable_totp(client: httpx.Client, ada: Person) -> None:
     # The previous time step: the login below then uses a later step (each step counts once).
     confirmed = client.post(
         "/api/v1/auth/mfa/totp/verify",
-        json={"code": ada.totp.at(time.time() - 30), "current_password": PASSWORD},
+        json={"code": ada.totp.at(in_previous_totp_step()), "current_password": PASSWORD},
         headers=ada.headers,
     )
     assert confirmed.status_code == 200, confirmed.text

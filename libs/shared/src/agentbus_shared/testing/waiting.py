@@ -117,6 +117,18 @@ def in_thread(check: Callable[[], T]) -> Callable[[], Awaitable[T]]:
     return lambda: asyncio.to_thread(check)
 
 
+def in_previous_totp_step(step: float = 30.0, margin: float = 5.0) -> float:
+    """A moment of the TOTP step before the current one, for a code a service accepts once.
+
+    When the current step ends within ``margin`` seconds this waits for it to end first, so
+    the code is still inside the service's window (one step either side) when it is checked.
+    """
+    left = step - time.time() % step
+    if left < margin:
+        time.sleep(left)
+    return time.time() - step
+
+
 def code_in(message: Message) -> str:
     """The one-time code a mail carries (verify email, reset password, change email)."""
     return _field(message, "Code")
