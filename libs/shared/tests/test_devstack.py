@@ -242,3 +242,32 @@ def test_free_ports_are_never_handed_out_twice(
     stack = devstack.DevStack(tmp_path, free_ports=True, progress=lambda _: None)
 
     assert [stack._free_port() for _ in range(3)] == [41001, 41002, 41003]
+
+
+@pytest.mark.parametrize("replicas", [1, 4])
+def test_a_clustered_stack_runs_the_replicas_asked_for_spread_over_the_nodes(
+    tmp_path: Path, replicas: int
+) -> None:
+    from agentbus_shared import devstack
+    from agentbus_shared.servers import secured_nats_cluster
+
+    stack = devstack.DevStack(
+        tmp_path, free_ports=True, cluster=True, replicas=replicas, progress=lambda _: None
+    )
+    nodes = [(tmp_path / f"nats-{n}", None, None) for n in range(1, devstack.CLUSTER_NODES + 1)]
+    stack.nats_nodes, stack.bus = secured_nats_cluster(nodes)
+    stack._assign_ports()
+
+    names = stack.replica_names("auth")
+    assert names == ["auth", *(f"auth-{n}" for n in range(2, replicas + 1))]
+    assert len({stack.ports[name] for name in names}) == replicas
+    urls = [stack._node_env(replica)["NATS_URL"] for replica in range(replicas)]
+    assert urls == [stack.nats_nodes[n % devstack.CLUSTER_NODES].url for n in range(replicas)]
+
+
+def test_a_stack_needs_one_replica_of_each_service(tmp_path: Path) -> None:
+    from agentbus_shared import devstack
+
+    with pytest.raises(devstack.ServerError, match="at least one replica"):
+        devstack.DevStack(tmp_path, cluster=True, replicas=0, progress=lambda _: None)
+    assert devstack.DevStack(tmp_path, replicas=3, progress=lambda _: None).replicas == 1

@@ -73,10 +73,16 @@ def dev(
     cluster: Annotated[
         bool,
         typer.Option(
-            help="Three NATS nodes in one JetStream cluster (R3 streams) and two replicas of "
-            "every service."
+            help="Three NATS nodes in one JetStream cluster (R3 streams) and --replicas "
+            "replicas of every service."
         ),
     ] = False,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1, help="With --cluster: processes of every service, replica n on node n."
+        ),
+    ] = devstack.CLUSTER_REPLICAS,
 ) -> None:
     """Run the whole system on this machine: servers, migrations, streams, every service."""
     raise typer.Exit(
@@ -88,6 +94,7 @@ def dev(
             log_to_files=log_files,
             verbose=verbose,
             cluster=cluster,
+            replicas=replicas,
         )
     )
 

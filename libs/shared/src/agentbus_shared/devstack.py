@@ -25,10 +25,11 @@ and tests.
 
 With ``cluster`` (``agentbus dev --cluster``) the bus is three nats-server nodes of one
 JetStream cluster (``var/nats-1`` … ``nats-3``), the streams and buckets have three replicas
-(``NATS_STREAM_REPLICAS=3`` for the services too), and every service runs twice: the first
-replica keeps the service's name, port and ``SERVICE_INSTANCE`` ``dev-<service>``, the second is
-``<service>-2`` on a free port; replica n of every service connects to node n, and tools,
-tests and companions to the last node (docs/runbooks/scaling.md).
+(``NATS_STREAM_REPLICAS=3`` for the services too), and every service runs ``replicas`` times
+(two by default, ``--replicas N``): the first replica keeps the service's name, port and
+``SERVICE_INSTANCE`` ``dev-<service>``, the others are ``<service>-2`` … on free ports; replica
+n of every service connects to node n (round the nodes again past the third), and tools, tests
+and companions to the last node (docs/runbooks/scaling.md).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from agentbus_shared.settings import DEV_SECRET_PREFIX
 DEFAULT_PORTS = {"nats": 14222, "postgres": 15432, "redis": 16379}
 CLUSTER_NODES = 3
 CLUSTER_REPLICAS = 2
-"""Nodes of the clustered bus, and replicas of each service, with ``cluster``."""
+"""Nodes of the clustered bus, and replicas of each service by default, with ``cluster``."""
 Progress = Callable[[str], None]
 
 
@@ -90,11 +91,14 @@ class DevStack:
         progress: Progress = print,
         environ: dict[str, str] | None = None,
         cluster: bool = False,
+        replicas: int = CLUSTER_REPLICAS,
     ) -> None:
+        if replicas < 1:
+            raise ServerError(f"a service needs at least one replica, not {replicas}")
         self.var = var_dir.resolve()
         self.cluster = cluster
-        self.replicas = CLUSTER_REPLICAS if cluster else 1
-        """Processes of each service."""
+        self.replicas = replicas if cluster else 1
+        """Processes of each service: ``replicas`` with ``cluster``, else one."""
         self.free_ports = free_ports
         self.gateway_port = gateway_port
         self.only = only
@@ -524,6 +528,7 @@ class StackOptions(TypedDict, total=False):
     log_to_files: bool
     verbose: bool
     cluster: bool
+    replicas: int
 
 
 def run(var_dir: Path, **options: Unpack[StackOptions]) -> int:

@@ -157,10 +157,14 @@ def _outside_env() -> dict[str, str]:
 
 
 def start_stack(
-    var_dir: Path, extra_env: dict[str, str] | None = None, *, cluster: bool = False
+    var_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    cluster: bool = False,
+    replicas: int | None = None,
 ) -> Stack:
     """``agentbus dev`` on free ports, ready; with ``cluster``, ``--cluster`` (three NATS nodes,
-    two replicas of every service)."""
+    ``replicas`` of every service: two unless given)."""
     env = _outside_env()
     env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **(extra_env or {})})
     process = subprocess.Popen(  # noqa: S603 - our own CLI, arguments we built
@@ -172,6 +176,7 @@ def start_stack(
             str(var_dir),
             "--log-files",
             *(["--cluster"] if cluster else []),
+            *(["--replicas", str(replicas)] if replicas is not None else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
