@@ -35,6 +35,7 @@ from agentbus_shared.contracts.auth import (
     TOKEN_AUDIENCE,
     TOKEN_ISSUER,
     Jwks,
+    RevokeReason,
     SessionRevoked,
 )
 from agentbus_shared.contracts.common import Principal, RequestMeta, Scope
@@ -145,7 +146,7 @@ class FakeAuth(FakeService):
         )
 
     async def revoke_session(
-        self, session_id: str, reason: str = "logout", *, user_id: str = "u_alice"
+        self, session_id: str, reason: RevokeReason = "logout", *, user_id: str = "u_alice"
     ) -> None:
         """Publish ``session.revoked`` as auth does on logout, reset, role change or removal."""
         now = datetime.now(UTC)
