@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from billing_support import (
@@ -17,12 +18,16 @@ from billing_support import (
     stripe_event,
 )
 from faststream.nats import NatsBroker
+from nats.js.kv import KeyValue
 from sqlalchemy import Row
 
+from agentbus_billing.app import BillingParts
+from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import UsageRecorded
 from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.errors import AgentbusError, PaymentRequired, RateLimited
 from agentbus_shared.testing.waiting import eventually
 
@@ -242,3 +247,63 @@ async def test_usage_operation_needs_billing_read(billing: RunningBilling) -> No
     with pytest.raises(AgentbusError) as denied:
         await billing.call("usage.get", {}, principal("t_1", Scope.CONVERSATIONS_READ))
     assert denied.value.status == 403
+
+
+class _HeldBucket:
+    """The ENTITLEMENTS bucket of a replica whose write waits at ``gate`` once it has read."""
+
+    def __init__(self, bucket: KeyValue) -> None:
+        self.bucket = bucket
+        self.writing = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def put(self, key: str, value: bytes) -> int:
+        self.writing.set()
+        await self.gate.wait()
+        return await self.bucket.put(key, value)
+
+
+async def test_two_replicas_writing_one_tenant_leave_its_newest_entitlements(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    """A replica that read before a change cannot write after the replica that read after it."""
+    parts = billing.runtime.parts_as(BillingParts)
+    bucket = await broker.connection.jetstream().key_value(ENTITLEMENTS.name)
+    held = _HeldBucket(bucket)
+
+    async def held_bucket() -> KeyValue:
+        return cast(KeyValue, held)
+
+    async def plain_bucket() -> KeyValue:
+        return bucket
+
+    first = EntitlementsService(parts.db, parts.catalog, held_bucket)
+    second = EntitlementsService(parts.db, parts.catalog, plain_bucket)
+    await billing.publish_event(usage("run_r1", "t_race"), tenant_id="t_race", event_id="run_r1")
+    await eventually(lambda: consumer_drained(broker, "CHAT_EVENTS", "usage-recorded"))
+
+    stale = asyncio.create_task(first.publish(["t_race"]))
+    await held.writing.wait()  # the first replica has read one message and waits to write it
+    await billing.publish_event(usage("run_r2", "t_race"), tenant_id="t_race", event_id="run_r2")
+    await eventually(lambda: consumer_drained(broker, "CHAT_EVENTS", "usage-recorded"))
+    newest = asyncio.create_task(second.publish(["t_race"]))
+
+    async def second_waits_or_wrote() -> bool:
+        waiting = await billing.sql(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        return newest.done() or bool(waiting)
+
+    await eventually(second_waits_or_wrote, what="the second replica at the tenant's lock")
+    held.gate.set()
+    await asyncio.gather(stale, newest)
+
+    async def newest_written() -> Entitlements | None:
+        marks = await billing.sql(
+            "SELECT 1 FROM billing.entitlements_pending WHERE tenant_id = 't_race'"
+        )
+        found = await kv_entitlements(broker, "t_race")
+        return found if not marks and found else None
+
+    written = await eventually(newest_written, what="no mark left for t_race")
+    assert written.used["messages"] == 2

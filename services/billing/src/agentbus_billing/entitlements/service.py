@@ -3,14 +3,14 @@
 A change marks the tenant in ``entitlements_pending`` in the same transaction
 as the change; the mark itself has the tenant published once that transaction
 commits, and a background loop publishes whatever is still marked (after a
-crash, or a KV outage), so the bucket always catches up with the database.
+crash, or a KV outage), so the bucket always catches up with the database. Replicas write a
+tenant one at a time (a PostgreSQL advisory lock), so an older read never lands last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from nats.js.kv import KeyValue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.entitlements import repository as pending
+from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.periods import period_at
 from agentbus_billing.plans.catalog import Catalog
 from agentbus_billing.subscriptions import repository as subscriptions
@@ -47,7 +48,6 @@ class EntitlementsService:
         self._catalog = catalog
         self._bucket = bucket
         self._sync_interval = sync_interval
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wakeup = asyncio.Event()
 
     async def mark(self, session: AsyncSession, tenant_id: str) -> None:
@@ -101,17 +101,18 @@ class EntitlementsService:
                 log.warning("entitlements.publish_failed", tenant_id=tenant_id, error=repr(exc))
 
     async def _publish_one(self, tenant_id: str) -> Entitlements:
-        # One writer per tenant at a time, reading after taking the lock: the last write is the newest.
-        async with self._locks[tenant_id]:
-            async with self._db.session() as session:
-                marked_at = await pending.marked_at(session, tenant_id)
-                entitlements = await self.compute(session, tenant_id)
+        # One writer per tenant at a time across every replica (an in-process lock let two
+        # replicas interleave: the older read landed last and its stale write stayed, unmarked),
+        # each reading after taking the lock: the last write is the newest.
+        async with self._db.transaction() as session:
+            await lock_for_transaction(session, f"entitlements:{tenant_id}")
+            marked_at = await pending.marked_at(session, tenant_id)
+            entitlements = await self.compute(session, tenant_id)
             bucket = await self._bucket()
             await bucket.put(tenant_id, entitlements.model_dump_json().encode())
             if marked_at is not None:
                 # A change marked after our read has a newer mark and stays for the next pass.
-                async with self._db.transaction() as session:
-                    await pending.clear_mark(session, tenant_id, marked_at)
+                await pending.clear_mark(session, tenant_id, marked_at)
         return entitlements
 
     async def publish_pending(self, limit: int = PASS_SIZE) -> int:
