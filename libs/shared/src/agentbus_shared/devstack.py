@@ -21,7 +21,10 @@ and they run in sessions of their own, so Ctrl-C reaches the supervisor alone, w
 stops them in order.
 
 ``var/stack.json`` describes the running stack (URLs, ports, pids) for tools
-and tests.
+and tests. A file ``var/held/<name>`` (a service process, a companion or a server such as
+``nats-2``) holds that process down: once it exits the supervisor leaves it down, and starts it
+again (same ports, data and routes) when the file goes; fault tests kill a node or a replica
+this way and keep it down for as long as they need.
 
 With ``cluster`` (``agentbus dev --cluster``) the bus is three nats-server nodes of one
 JetStream cluster (``var/nats-1`` … ``nats-3``), the streams and buckets have three replicas
@@ -475,10 +478,16 @@ class DevStack:
         self._restarts[name] = [*recent, now]
         return True
 
+    def held(self, name: str) -> bool:
+        """Whether ``var/held/<name>`` asks the supervisor to leave ``name`` down."""
+        return (self.var / "held" / name).exists()
+
     def _restart_exited_services(self) -> None:
         for service in [*self.companions, *self.services]:
             process = service.process
             if process is None or process.poll() is None or self._stopping:
+                continue
+            if self.held(service.name):
                 continue
             if not self._may_restart(service.name):
                 service.process = None
@@ -491,6 +500,8 @@ class DevStack:
         for server in self.servers:
             process = server.process
             if process is None or process.poll() is None or self._stopping:
+                continue
+            if self.held(server.name):
                 continue
             if not self._may_restart(server.name):
                 server.stop()  # it has exited: this forgets it and closes its log

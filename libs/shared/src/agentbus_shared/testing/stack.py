@@ -3,9 +3,10 @@
 Used by the end-to-end, contract, fault and fuzz suites: `start_stack` runs `agentbus dev
 --free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack.stop`
 stops it and fails when its nats-server (the deployed bus permissions) refused a service; `Stack` tells
-where everything is (``<var>/stack.json``); `read_sse` parses an event stream as it arrives;
-`generous_rate_limits` is the environment of a suite that sends more than the quotas allow;
-`signed_stripe_event` posts as Stripe does.
+where everything is (``<var>/stack.json``) and kills a process of it, holding it down until
+released (``<var>/held/<name>``, :mod:`agentbus_shared.devstack`); `read_sse` parses an event
+stream as it arrives; `generous_rate_limits` is the environment of a suite that sends more than
+the quotas allow; `signed_stripe_event` posts as Stripe does.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
-from agentbus_shared.servers import permission_violations
+from agentbus_shared.servers import permission_violations, port_open
 from agentbus_shared.testing.waiting import MailSink, eventually_blocking
 
 STARTUP_TIMEOUT = 180.0
@@ -104,6 +106,49 @@ class Stack:
             if process.get("service", name) == service
         }
 
+    def pid(self, name: str) -> int | None:
+        """The pid of the stack's process ``name`` (a service replica or a server), now."""
+        self.refresh()
+        found = self.state["services"].get(name) or self.state["servers"].get(name) or {}
+        return int(found["pid"]) if found.get("pid") else None
+
+    def hold_down(self, name: str) -> None:
+        """Ask the supervisor to leave ``name`` down once it exits (``<var>/held/<name>``)."""
+        held = self.var_dir / "held"
+        held.mkdir(exist_ok=True)
+        (held / name).touch()
+
+    def release(self, name: str) -> None:
+        """Let the supervisor start ``name`` again (same ports, data and routes)."""
+        (self.var_dir / "held" / name).unlink(missing_ok=True)
+
+    def kill(self, name: str) -> int:
+        """SIGKILL the process ``name``; its pid, once it is gone."""
+        pid = self.pid(name)
+        assert pid is not None, f"{name} is not running"
+        os.kill(pid, signal.SIGKILL)
+        eventually_blocking(lambda: not _alive(pid), what=f"{name} ({pid}) gone", timeout=10)
+        return pid
+
+    def wait_restarted(self, name: str, old_pid: int, timeout: float = 60.0) -> int:
+        """Wait until the supervisor runs ``name`` again (a new pid, listening); its pid."""
+
+        def restarted() -> int | None:
+            pid = self.pid(name)
+            return pid if pid not in (None, old_pid) and self._listening(name) else None
+
+        return eventually_blocking(restarted, what=f"{name} running again", timeout=timeout)
+
+    def _listening(self, name: str) -> bool:
+        if name in self.state["servers"]:
+            server = self.state["servers"][name]
+            return port_open(server["host"], int(server["port"]))
+        try:
+            url = self.state["services"][name]["url"]
+            return httpx.get(f"{url}/health/ready", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def bus_violations(self) -> list[str]:
         """What the stack's nats-servers refused a client (a service lacking a bus permission)."""
         logs = sorted(self.var_dir.glob("nats*.log"))  # nats.log, or nats-1.log … of a cluster
@@ -147,6 +192,15 @@ def generous_rate_limits(groups: tuple[str, ...] = RATE_GROUPS) -> dict[str, str
     """The stack environment that raises ``groups``' quotas out of reach: for suites sending
     more requests from one address than a client may (the rate limits have their own tests)."""
     return {"GATEWAY_TUNING__RATE_LIMITS": json.dumps(generous_rate_limit_table(groups))}
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie its parent has not reaped yet has stopped)."""
+    try:
+        process = psutil.Process(pid)
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _outside_env() -> dict[str, str]:
