@@ -35,7 +35,7 @@ SETTINGS_ENV = derive.DEPLOY / "k8s" / "base" / "config" / "settings.env"
 FIRST_DEPLOY = derive.ROOT / "docs" / "runbooks" / "first-deploy.md"
 CNPG = "postgresql.cnpg.io/v1"
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
-AUTOSCALED = ("gateway", "chat")
+AUTOSCALED = ("gateway", "chat", "billing")
 PRIVATE_IP = "10.20.30.40"
 PUBLIC_IP = "203.0.113.10"
 
@@ -176,7 +176,7 @@ def test_pods_meet_the_restricted_security_standard(overlay: str) -> None:
         assert spec["securityContext"]["runAsNonRoot"] is True, where
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
         assert spec.get("automountServiceAccountToken") is False, where
-        for container in spec["containers"]:
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, where
             assert context["readOnlyRootFilesystem"] is True, where
@@ -185,7 +185,7 @@ def test_pods_meet_the_restricted_security_standard(overlay: str) -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_gateway_and_chat_scale_on_load(overlay: str) -> None:
+def test_gateway_chat_and_billing_scale_on_load(overlay: str) -> None:
     for name in AUTOSCALED:
         hpa = one(render(overlay), "HorizontalPodAutoscaler", name)
         assert hpa["spec"]["scaleTargetRef"] == {
@@ -485,4 +485,6 @@ def test_jobs_reach_the_database_and_nats_and_nats_nodes_reach_each_other(overla
             assert not network.can_connect(peer, peers["redis"], 6379)
             assert not network.can_connect(peer, peers["internet"], 443)
     assert network.can_connect(peers["nats"], peers["nats"], 6222)
-    assert not network.can_connect(peers[derive.GATEWAY], peers["nats"], 6222)
+    for name, peer in peers.items():
+        if name != "nats":
+            assert not network.can_connect(peer, peers["nats"], 6222), f"{name} reaches the routes"
