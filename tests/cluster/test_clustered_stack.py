@@ -10,17 +10,16 @@ replica runs them, each with its frames and exactly one terminal event.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from typing import Any
 
 import httpx
 import nats
 import pytest
+from cluster_support import gateway_urls, log_lines, psql, sign_up
 from prometheus_client.parser import text_string_to_metric_families
 
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
-from agentbus_shared.servers import PostgresServer
 from agentbus_shared.testing.stack import (
     Stack,
     read_sse,
@@ -31,32 +30,11 @@ from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PASSWORD = "correct horse battery staple 42"
 WEBHOOKS = 20
 REQUESTS = 40
 STREAM_USERS = 4
 STREAMS_PER_USER = 4  # under the per-user caps of open streams and runs (5)
 """16 streams: the queue group picks a chat replica at random, so both run some (but for 2**-15)."""
-
-
-def _gateways(cluster: Stack) -> list[str]:
-    return [process["url"] for _, process in sorted(cluster.replicas("gateway").items())]
-
-
-def _psql(cluster: Stack, sql: str) -> list[list[str]]:
-    server = PostgresServer.attach(cluster.state["urls"]["DATABASE_URL"])
-    out = server.psql(sql, database=server.database)
-    return [line.split("|") for line in out.splitlines() if line]
-
-
-def _sign_up(gateway: str, email: str) -> dict[str, str]:
-    registered = httpx.post(
-        f"{gateway}/api/v1/auth/register",
-        json={"email": email, "password": PASSWORD, "tenant_name": email.split("@", maxsplit=1)[0]},
-        timeout=30,
-    )
-    assert registered.status_code == 201, registered.text
-    return {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
 
 
 # ------------------------------------------------------------------ the cluster
@@ -105,7 +83,7 @@ def test_three_nodes_form_one_jetstream_cluster_with_three_replicas_of_every_str
 # ------------------------------------------------------------------ shared durable consumer
 def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster: Stack) -> None:
     secret = cluster.stripe_webhook_secret()
-    gateways = _gateways(cluster)
+    gateways = gateway_urls(cluster)
     prefix = "evt_cluster_"
 
     async def deliver() -> list[int]:
@@ -126,7 +104,7 @@ def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster
     assert asyncio.run(deliver()) == [200] * WEBHOOKS
 
     def all_applied() -> bool:
-        rows = _psql(
+        rows = psql(
             cluster,
             "SELECT count(*), count(DISTINCT id), coalesce(max(attempts), 0) "
             f"FROM billing.stripe_events WHERE id LIKE '{prefix}%' AND status = 'processed'",
@@ -134,13 +112,13 @@ def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster
         return rows == [[str(WEBHOOKS), str(WEBHOOKS), "1"]]
 
     eventually_blocking(all_applied, what="billing applied the burst, once each", timeout=60)
-    outcomes = _psql(
+    outcomes = psql(
         cluster,
         f"SELECT outcome, count(*) FROM billing.stripe_events WHERE id LIKE '{prefix}%' "
         "GROUP BY outcome",
     )
     assert outcomes == [["applied", str(WEBHOOKS)]]
-    customers = _psql(
+    customers = psql(
         cluster,
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         "WHERE tenant_id LIKE 'tnt_cluster_%'",
@@ -151,7 +129,7 @@ def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster
     applied_by = {
         name: [
             line["stripe_event"]
-            for line in _log_lines(cluster, name)
+            for line in log_lines(cluster, name)
             if line.get("event") == "stripe.event_applied"
             and str(line.get("stripe_event", "")).startswith(prefix)
         ]
@@ -160,17 +138,6 @@ def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster
     everything = [event for events in applied_by.values() for event in events]
     assert len(everything) == WEBHOOKS and len(set(everything)) == WEBHOOKS, applied_by
     print("applied by", {name: len(events) for name, events in applied_by.items()})
-
-
-def _log_lines(cluster: Stack, name: str) -> list[dict[str, Any]]:
-    lines = []
-    for raw in cluster.log(name).splitlines():
-        if raw.startswith("{"):
-            try:
-                lines.append(json.loads(raw))
-            except json.JSONDecodeError:
-                continue
-    return lines
 
 
 # ------------------------------------------------------------------ RPC queue groups
@@ -187,8 +154,8 @@ def _handled(url: str, service: str) -> float:
 def test_rpc_queue_groups_spread_the_gateways_requests_over_both_auth_replicas(
     cluster: Stack,
 ) -> None:
-    gateways = _gateways(cluster)
-    headers = _sign_up(gateways[0], "queue-groups@example.com")
+    gateways = gateway_urls(cluster)
+    headers = sign_up(gateways[0], "queue-groups@example.com").headers
     auth = {name: process["url"] for name, process in cluster.replicas("auth").items()}
     before = {name: _handled(url, "auth") for name, url in auth.items()}
 
@@ -214,8 +181,8 @@ def test_rpc_queue_groups_spread_the_gateways_requests_over_both_auth_replicas(
 def test_chat_streams_reach_their_client_whichever_chat_replica_runs_them(
     cluster: Stack,
 ) -> None:
-    gateways = _gateways(cluster)
-    users = [_sign_up(gateways[0], f"streams-{n}@example.com") for n in range(STREAM_USERS)]
+    gateways = gateway_urls(cluster)
+    users = [sign_up(gateways[0], f"streams-{n}@example.com").headers for n in range(STREAM_USERS)]
 
     async def stream(gateway: str, headers: dict[str, str], message: str) -> list[Any]:
         def read() -> list[Any]:
@@ -253,7 +220,7 @@ def test_chat_streams_reach_their_client_whichever_chat_replica_runs_them(
     assert len(set(stream_ids)) == len(stream_ids)
 
     ids = ", ".join(f"'{stream_id}'" for stream_id in stream_ids)
-    runs = _psql(cluster, f"SELECT instance FROM chat.runs WHERE stream_id IN ({ids})")
+    runs = psql(cluster, f"SELECT instance FROM chat.runs WHERE stream_id IN ({ids})")
     by_instance = Counter(row[0] for row in runs)
     print("chat runs per replica:", dict(by_instance))
     assert sum(by_instance.values()) == len(stream_ids)
