@@ -3,6 +3,8 @@
 - ``docs/asyncapi/<service>.json``: each service's AsyncAPI 3.0 document, from its
   broker as built (not connected), with the events and frames it publishes.
 - ``docs/openapi/gateway.json``: the gateway's OpenAPI document (the public HTTP API).
+- ``web/src/api/schema.d.ts``: the web app's typed API client schema, from that document
+  (openapi-typescript, through the web app's toolchain: installs its packages when needed).
 
 ``--check`` writes nothing and exits 1 when a checked-in document differs from
 a freshly generated one (``tests/contract/test_api_docs.py`` does the same).
@@ -22,6 +24,7 @@ from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.webapp import WebApp
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "uv run task docs"
@@ -98,7 +101,7 @@ def _gateway_app() -> Any:
     return create_app(GatewaySettings(**_SETTINGS), configure_process=False)
 
 
-def generate() -> dict[Path, str]:
+def generate(root: Path = ROOT) -> dict[Path, str]:
     """Every document, by its path under the repository root."""
     documents: dict[Path, str] = {}
     for service, runtime in build_runtimes().items():
@@ -113,7 +116,9 @@ def generate() -> dict[Path, str]:
             ],
         )
         documents[Path("docs/asyncapi") / f"{service}.json"] = apidocs.render(document)
-    documents[Path("docs/openapi/gateway.json")] = apidocs.render(_gateway_app().openapi())
+    openapi = apidocs.render(_gateway_app().openapi())
+    documents[Path("docs/openapi/gateway.json")] = openapi
+    documents[Path("web/src/api/schema.d.ts")] = WebApp(root / "web").api_types(openapi)
     return documents
 
 
