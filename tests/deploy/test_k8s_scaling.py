@@ -87,6 +87,10 @@ def adapter_rules() -> dict[str, dict[str, Any]]:
     }
 
 
+def cores(quantity: str) -> float:
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
 def series_metric(rule: dict[str, Any]) -> str:
     return rule["seriesQuery"].split("{", 1)[0]
 
@@ -274,9 +278,9 @@ def test_billing_scales_on_the_lag_of_every_one_of_its_consumers() -> None:
 def test_cpu_is_the_floor_of_every_autoscaler(name: str) -> None:
     autoscaler = hpa(name)
     assert autoscaler
-    resources = [
-        m["resource"]["name"] for m in autoscaler["spec"]["metrics"] if m["type"] == "Resource"
-    ]
-    assert resources == ["cpu"]
-    deployment = one(prod(), "Deployment", name)
-    assert "cpu" in pod_spec(deployment)["containers"][0]["resources"]["requests"]
+    resources = [m["resource"] for m in autoscaler["spec"]["metrics"] if m["type"] == "Resource"]
+    assert [r["name"] for r in resources] == ["cpu"]
+    target = resources[0]["target"]
+    assert target["type"] == "AverageValue", "in cores: a share of the request would lead"
+    limit = pod_spec(one(prod(), "Deployment", name))["containers"][0]["resources"]["limits"]
+    assert cores(target["averageValue"]) < cores(limit["cpu"])
