@@ -157,7 +157,7 @@ def serve_monolith(port: int, redis_url: str, key_file: Path) -> None:
 
 
 # ------------------------------------------------------------------ load
-def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+def http_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     if body or method == "POST":
@@ -264,7 +264,7 @@ def stripe_payloads(count: int, prefix: str) -> list[bytes]:
             "Content-Type": "application/json",
             "Stripe-Signature": stripe_signature(body, WEBHOOK_SECRET),
         }
-        requests.append(_request("POST", "/webhooks/stripe", headers, body))
+        requests.append(http_request("POST", "/webhooks/stripe", headers, body))
     return requests
 
 
@@ -337,7 +337,7 @@ def run(seconds: float) -> None:
         key,
         algorithms=["Ed25519"],
     )
-    read = [_request("GET", ROUTE_PATH, {"Authorization": f"Bearer {token}"})]
+    read = [http_request("GET", ROUTE_PATH, {"Authorization": f"Bearer {token}"})]
 
     with (
         NatsServer(work / "nats" / "data", persistent=False) as nats_server,
