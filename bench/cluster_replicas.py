@@ -77,6 +77,19 @@ LAYOUTS = (
 )
 
 
+def measured(
+    what: str, where: str, value: float, unit: str, spread: str, *, against: str | None
+) -> Result:
+    """``what`` measured on ``where``, compared with the same measure on ``against`` if any."""
+    return Result(
+        f"{what}, {where}",
+        value,
+        unit,
+        spread=spread,
+        baseline=f"{what}, {against}" if against else None,
+    )
+
+
 @contextmanager
 def running(layout: Layout, var_dir: Path) -> Iterator[Stack]:
     stack = start_stack(
@@ -134,13 +147,14 @@ def measure_gateway(layout: Layout, stack: Stack, seconds: float) -> Result:
     asyncio.run(spread_load(ports, [request], seconds=1.0))  # warm up
     latencies, failed, elapsed = asyncio.run(spread_load(ports, [request], seconds=seconds))
     stats = describe([x * 1000 for x in latencies])
-    return Result(
-        f"gateway GET /auth/me, {layout.name}",
+    return measured(
+        "gateway GET /auth/me",
+        layout.name,
         (len(latencies) - failed) / elapsed,
         "req/s",
-        spread=f"p50 {stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms, n={len(latencies)}, "
+        f"p50 {stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms, n={len(latencies)}, "
         f"non-2xx {failed}, {len(ports)} gateway(s)",
-        baseline=f"gateway GET /auth/me, {layout.baseline}" if layout.baseline else None,
+        against=layout.baseline,
     )
 
 
@@ -162,21 +176,22 @@ def measure_webhooks(layout: Layout, stack: Stack, count: int) -> list[Result]:
         return accepted_in, time.perf_counter() - started, failed
 
     accepted_in, applied_in, failed = asyncio.run(deliver_and_apply())
-    base = layout.baseline
     return [
-        Result(
-            f"webhooks accepted, {layout.name}",
+        measured(
+            "webhooks accepted",
+            layout.name,
             count / accepted_in,
             "events/s",
-            spread=f"n={count}, non-2xx {failed}",
-            baseline=f"webhooks accepted, {base}" if base else None,
+            f"n={count}, non-2xx {failed}",
+            against=layout.baseline,
         ),
-        Result(
-            f"webhooks applied end to end, {layout.name}",
+        measured(
+            "webhooks applied end to end",
+            layout.name,
             count / applied_in,
             "events/s",
-            spread=f"first POST to last row applied, {applied_in:.1f} s",
-            baseline=f"webhooks applied end to end, {base}" if base else None,
+            f"first POST to last row applied, {applied_in:.1f} s",
+            against=layout.baseline,
         ),
     ]
 
@@ -222,21 +237,24 @@ def measure_publishing(layout: Layout, stack: Stack) -> list[Result]:
         sequential, concurrent, stats = asyncio.run(
             publish_rates(stack.state["urls"]["NATS_URL"], replicas)
         )
-        base = f", {layout.name}, R1" if replicas > 1 else None
+        where = f"{layout.name}, R{replicas}"
+        against = f"{layout.name}, R1" if replicas > 1 else None
         results += [
-            Result(
-                f"JetStream publish one at a time, {layout.name}, R{replicas}",
+            measured(
+                "JetStream publish one at a time",
+                where,
                 sequential,
                 "msg/s",
-                spread=f"p50 {stats['p50']:.2f} ms, p99 {stats['p99']:.2f} ms, 512 B",
-                baseline=f"JetStream publish one at a time{base}" if base else None,
+                f"p50 {stats['p50']:.2f} ms, p99 {stats['p99']:.2f} ms, 512 B",
+                against=against,
             ),
-            Result(
-                f"JetStream publish {IN_FLIGHT} in flight, {layout.name}, R{replicas}",
+            measured(
+                f"JetStream publish {IN_FLIGHT} in flight",
+                where,
                 concurrent,
                 "msg/s",
-                spread="512 B, file storage",
-                baseline=f"JetStream publish {IN_FLIGHT} in flight{base}" if base else None,
+                "512 B, file storage",
+                against=against,
             ),
         ]
     return results
