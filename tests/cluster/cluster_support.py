@@ -8,10 +8,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import nats
-from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from agentbus_shared.contracts.streams import (
     AUTH_EVENTS,
@@ -36,6 +37,8 @@ CLUSTER_ENV = {
     "CHAT_TUNING__LEASE_SECONDS": str(LEASE_SECONDS),
     # A stream whose chat replica died ends with run_lost after this much silence.
     "GATEWAY_TUNING__SSE_RUN_CHECK": "2",
+    # A webhook whose billing replica was killed mid-delivery goes to the other one this soon.
+    "BILLING_TUNING__WEBHOOK_ACK_WAIT": "10",
     # Runs long enough to be mid-stream when a test kills their replica.
     "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.1",
 }
@@ -112,6 +115,18 @@ def one_terminal_frame(frames: list[dict[str, Any]]) -> str:
 
 
 # ------------------------------------------------------------------ the JetStream cluster
+async def connect_to_bus(cluster: Stack) -> nats.NATS:
+    """The harness's connection, with every node's address: one node down does not cut it."""
+    harness = urlsplit(cluster.state["urls"]["NATS_URL"])
+    credentials = harness.netloc.rpartition("@")[0]
+    servers = [
+        f"{harness.scheme}://{credentials}@{info['host']}:{info['port']}"
+        for name, info in sorted(cluster.state["servers"].items())
+        if name.startswith("nats-")
+    ]
+    return await nats.connect(servers=servers, connect_timeout=5)
+
+
 def node_names(cluster: Stack) -> dict[str, str]:
     """The nodes by the name JetStream knows them (``agentbus-dev-<port>``): ``nats-<n>``."""
     return {
@@ -143,7 +158,7 @@ def meta_leader(cluster: Stack) -> str | None:
 async def stream_placement(cluster: Stack, name: str) -> tuple[str | None, list[str]]:
     """The stream's leader node and its current followers (``nats-<n>``)."""
     names = node_names(cluster)
-    connection = await nats.connect(cluster.state["urls"]["NATS_URL"], connect_timeout=5)
+    connection = await connect_to_bus(cluster)
     try:
         info = await connection.jetstream().stream_info(name)
     finally:
@@ -169,20 +184,22 @@ def whole_cluster(cluster: Stack) -> bool:
 
 async def message_ids(cluster: Stack, stream: str) -> Counter[str]:
     """How often each ``Nats-Msg-Id`` is stored in ``stream``."""
-    connection = await nats.connect(cluster.state["urls"]["NATS_URL"], connect_timeout=5)
+    connection = await connect_to_bus(cluster)
     try:
         js = connection.jetstream()
         info = await js.stream_info(stream)
         ids: Counter[str] = Counter()
         if not info.state.messages:
             return ids
-        subscription = await js.pull_subscribe(info.config.subjects[0], stream=stream)
-        while sum(ids.values()) < info.state.messages:
-            try:
-                batch = await subscription.fetch(500, timeout=2)
-            except NatsTimeout:
-                break
+        # Unacknowledged: an acknowledging consumer stops at its max_ack_pending (1000).
+        subscription = await js.pull_subscribe(
+            info.config.subjects[0], stream=stream, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+        )
+        pending = info.state.messages
+        while pending:
+            batch = await subscription.fetch(500, timeout=10)
             ids.update((m.headers or {}).get("Nats-Msg-Id", "") for m in batch)
+            pending = batch[-1].metadata.num_pending
         await subscription.unsubscribe()
         return ids
     finally:

@@ -18,12 +18,12 @@ import threading
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from cluster_support import (
     LEASE_SECONDS,
     PASSWORD,
     chat_stream,
+    connect_to_bus,
     each_event_stored_once,
     gateway_urls,
     log_lines,
@@ -66,7 +66,7 @@ def _subscribe_to_starter(cluster: Stack, gateway: str, headers: dict[str, str])
 
 def _entitlements(cluster: Stack, tenant_id: str) -> Entitlements:
     async def read() -> Entitlements:
-        connection = await nats.connect(cluster.state["urls"]["NATS_URL"], connect_timeout=5)
+        connection = await connect_to_bus(cluster)
         try:
             bucket = await connection.jetstream().key_value(ENTITLEMENTS.name)
             entry = await bucket.get(tenant_id)

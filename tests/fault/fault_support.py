@@ -10,10 +10,8 @@ the stack.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +27,17 @@ from agentbus_shared.servers import (
     RedisServer,
     port_open,
 )
+from agentbus_shared.testing.answers import (  # noqa: F401 - the fault tests import them here
+    PROBLEM,
+    Answer,
+    assert_error_answer,
+    retry_delay,
+    send,
+)
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.testing.waiting import eventually_blocking
 
 PASSWORD = "correct horse battery staple 42"
-PROBLEM = "application/problem+json"
 
 FAULT_ENV = {
     # The tests stop and start nats-server, PostgreSQL and Redis themselves.
@@ -186,57 +190,3 @@ async def sign_up(client: httpx.AsyncClient, email: str, tenant_name: str) -> Ow
     return Owner(
         body["tenant"]["id"], {"Authorization": f"Bearer {body['tokens']['access_token']}"}
     )
-
-
-# ------------------------------------------------------------------ answers
-@dataclass
-class Answer:
-    """One HTTP exchange under load: its status, or the transport error instead of an answer."""
-
-    label: str
-    status: int | None
-    headers: dict[str, str]
-    body: Any
-    error: str | None = None
-    seconds: float = 0.0
-
-
-async def send(
-    client: httpx.AsyncClient, label: str, method: str, url: str, **kwargs: Any
-) -> Answer:
-    started = time.monotonic()
-    try:
-        response = await client.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        return Answer(
-            label, None, {}, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
-        )
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    return Answer(
-        label,
-        response.status_code,
-        {k.lower(): v for k, v in response.headers.items()},
-        body,
-        seconds=time.monotonic() - started,
-    )
-
-
-def assert_error_answer(answer: Answer, allowed: tuple[int, ...] = (503, 504)) -> None:
-    """A failed request under a fault is a problem document saying when to come back."""
-    assert answer.status in allowed, answer
-    assert answer.headers.get("content-type", "").startswith(PROBLEM), answer
-    assert int(answer.headers["retry-after"]) >= 0, answer
-    assert isinstance(answer.body, dict), answer
-    assert answer.body["status"] == answer.status, answer
-    assert "Traceback" not in json.dumps(answer.body), answer
-
-
-def retry_delay(answer: Answer) -> float:
-    """What a polite client waits after a 503/504: Retry-After, capped for a short test."""
-    try:
-        return min(float(answer.headers.get("retry-after", "0.2")), 0.5)
-    except ValueError:
-        return 0.2
