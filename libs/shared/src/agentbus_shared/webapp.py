@@ -10,10 +10,12 @@ from installing or building at the same time.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import hashlib
 import shutil
 import subprocess
+import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -147,3 +149,22 @@ class WebApp:
 
     def _stamp(self, name: str) -> Path:
         return self._stamps / name
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agentbus_shared.webapp build|verify``: what ``task dev`` and ``task web`` run."""
+    parser = argparse.ArgumentParser(description="Build or check the web app (web/).")
+    parser.add_argument("step", choices=("build", "verify"))
+    args = parser.parse_args(argv)
+    app = WebApp()
+    try:
+        ran = app.build() if args.step == "build" else app.verify()
+    except WebToolchainError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    sys.stdout.write(f"web app: {args.step} {'done' if ran else 'up to date'}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

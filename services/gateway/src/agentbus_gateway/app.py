@@ -3,8 +3,8 @@
 The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked
 consumer and the per-replica subscription that ends revoked sessions' streams,
 the key-set refresher, the internal ``/metrics`` listener) serving a FastAPI
-app on the public port: the edge routes, the two streams, and one generic
-endpoint per declared route.
+app on the public port: the edge routes, the two streams, one generic
+endpoint per declared route, and the web app for every other page.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from agentbus_gateway.revocation import SESSION_REVOKED_CONSUMER, RevokedSession
 from agentbus_gateway.settings import EDGE_GROUP, GatewaySettings
 from agentbus_gateway.streams import StreamRoutes
 from agentbus_gateway.tokens import TokenVerifier
+from agentbus_gateway.webapp import install_web_app
 from agentbus_gateway.webhooks import StripeIntake
 from agentbus_shared.bus import EventPublisher
 from agentbus_shared.contracts import ROUTES, Route
@@ -40,6 +41,7 @@ from agentbus_shared.runtime import (
     check_readiness,
     metrics_route,
 )
+from agentbus_shared.webapp import WEB_DIR
 
 DESCRIPTION = """The public HTTP API of Agentbus.
 
@@ -159,6 +161,7 @@ def create_app(
         run_check=settings.tuning.sse_run_check,
     ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
+    install_web_app(app, settings.web_dir or WEB_DIR / "dist")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -9,6 +9,7 @@ JSON, e.g. ``GATEWAY_TRUSTED_PROXIES='["10.0.0.0/8"]'`` or
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -167,6 +168,11 @@ class GatewaySettings(ServiceSettings):
     )
     cors_allow_credentials: bool = Field(
         False, description="whether those origins may send credentials"
+    )
+    web_dir: Path | None = Field(
+        None,
+        description="the built web app served at / (default: web/dist of the source checkout; "
+        "without an index.html there, / is not served)",
     )
     metrics_port: int = deployment_setting(
         8100,

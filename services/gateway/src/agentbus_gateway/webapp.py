@@ -1,0 +1,121 @@
+"""The web app at ``/``: its built files, ``index.html`` for every client route, a strict CSP.
+
+It answers only what no route of the gateway answers, and only ``GET``/``HEAD`` outside the
+API's own paths (:data:`API_PATHS` keep their meaning: an unknown ``/api/...`` path is a 404
+problem, never the app's page). Files under ``assets/`` carry a content hash in their name and
+are cached for a year; every other file, ``index.html`` first, is revalidated on each load so a
+deployment shows at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from fastapi import FastAPI
+from starlette.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+API_PATHS = (
+    "/api",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/health",
+    "/metrics",
+    "/webhooks",
+    "/.well-known",
+)
+"""Paths (and everything under them) that belong to the API, never to the web app."""
+
+HASHED_ASSETS = "assets"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+"""Only the app's own files run, load or connect; nothing inline, no plugin, never framed."""
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def belongs_to_api(path: str) -> bool:
+    return any(path == prefix or path.startswith(f"{prefix}/") for prefix in API_PATHS)
+
+
+def is_client_route(path: str) -> bool:
+    """A path the app's router handles (``/chat/c_1``), not a file (``/favicon.ico``)."""
+    return "." not in PurePosixPath(path).name
+
+
+class WebAppFiles:
+    """The built app in ``root`` (``web/dist``), answered file by file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @property
+    def present(self) -> bool:
+        return (self.root / "index.html").is_file()
+
+    def response(self, path: str) -> Response | None:
+        """The file at ``path``, ``index.html`` for a client route, or None (not found)."""
+        file = self._file(path)
+        if file is not None:
+            hashed = file.parent == self.root / HASHED_ASSETS
+            return self._send(file, IMMUTABLE if hashed else REVALIDATE)
+        if is_client_route(path):
+            return self._send(self.root / "index.html", REVALIDATE)
+        return None
+
+    def _file(self, path: str) -> Path | None:
+        parts = PurePosixPath(path).parts[1:]
+        if not parts or any(part.startswith(".") for part in parts):
+            return None
+        file = self.root.joinpath(*parts).resolve()
+        if not file.is_relative_to(self.root) or not file.is_file():
+            return None
+        return file
+
+    def _send(self, file: Path, cache_control: str) -> Response:
+        return FileResponse(file, headers={"Cache-Control": cache_control, **SECURITY_HEADERS})
+
+
+def install_web_app(app: FastAPI, root: Path) -> None:
+    """Serve the app in ``root`` for what no route answers; without a build there, nothing."""
+    files = WebAppFiles(root)
+    if not files.present:
+        log.warning("gateway.web_app_missing", directory=str(files.root))
+        return
+    not_found = app.router.default
+
+    async def web_app_or_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        response = None
+        if scope.get("method") in ("GET", "HEAD") and not belongs_to_api(path):
+            response = files.response(path)
+        if response is None:
+            await not_found(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+    app.router.default = web_app_or_not_found
