@@ -41,7 +41,7 @@ from agentbus_shared.contracts.auth import (
 from agentbus_shared.contracts.common import Principal, RequestMeta, Scope
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.streams import STREAMS
-from agentbus_shared.errors import NotFound, PaymentRequired
+from agentbus_shared.errors import NotFound, PaymentRequired, Unauthorized
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import free_port
 from agentbus_shared.settings import ServiceSettings
@@ -133,8 +133,32 @@ def echo(body: Payload, principal: Principal | None, meta: RequestMeta) -> dict[
 
 
 @dataclass
+class FakeRefreshTokens:
+    """Token pairs as auth issues them, each refresh token spent once (rotation)."""
+
+    issued: int = 0
+    spent: set[str] = field(default_factory=set)
+
+    def pair(self) -> dict[str, Any]:
+        self.issued += 1
+        return {
+            "access_token": f"at_{self.issued}",
+            "refresh_token": f"rt_{self.issued}",
+            "token_type": "Bearer",
+            "expires_in": 600,
+        }
+
+    def rotate(self, refresh_token: str) -> dict[str, Any]:
+        if refresh_token in self.spent or not refresh_token.startswith("rt_"):
+            raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
+        self.spent.add(refresh_token)
+        return self.pair()
+
+
+@dataclass
 class FakeAuth(FakeService):
     keys: list[OKPKey] = field(default_factory=list)
+    refresh_tokens: FakeRefreshTokens = field(default_factory=FakeRefreshTokens)
     jwks_calls: int = 0
     max_age: int = 300
 
@@ -217,7 +241,15 @@ def make_fake_auth(nats_url: str, signing_key: OKPKey) -> FakeAuth:
     async def revoke_session(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         raise NotFound("No such session.", code="session_not_found")
 
+    async def mfa_complete(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
+        return fake.refresh_tokens.pair()
+
+    async def refresh(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
+        return fake.refresh_tokens.rotate(body["refresh_token"])
+
     fake.operation("login", login)
+    fake.operation("mfa.complete", mfa_complete)
+    fake.operation("refresh", refresh)
     fake.operation("logout", logout)
     fake.operation("sessions.revoke", revoke_session)
     return fake

@@ -2463,7 +2463,12 @@ export interface operations {
     "auth.logout": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2562,7 +2567,12 @@ export interface operations {
     "auth.logout.all": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2762,7 +2772,10 @@ export interface operations {
     "auth.mfa.complete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3669,7 +3682,12 @@ export interface operations {
     "auth.refresh": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3783,7 +3801,10 @@ export interface operations {
     "auth.register": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -4466,7 +4487,10 @@ export interface operations {
     "auth.login": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -7053,7 +7077,10 @@ export interface operations {
     "auth.tenants.invites.accept": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                "X-Agentbus-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };

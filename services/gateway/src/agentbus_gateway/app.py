@@ -14,6 +14,12 @@ from collections.abc import Iterable
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from agentbus_gateway.browser_sessions import (
+    CSRF_HEADER,
+    SESSION_MODE_HEADER,
+    BrowserSessions,
+    SessionRoutes,
+)
 from agentbus_gateway.context import RequestContext
 from agentbus_gateway.edge import edge_router
 from agentbus_gateway.forwarding import Forwarder
@@ -162,13 +168,25 @@ def create_app(
     ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
     install_web_app(app, settings.web_dir or WEB_DIR / "dist")
+    app.add_middleware(
+        BrowserSessions,
+        routes=SessionRoutes.of(routes),
+        secure=settings.is_production,
+        trusted_origins=settings.cors_origins,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                REQUEST_ID_HEADER,
+                SESSION_MODE_HEADER,
+                CSRF_HEADER,
+            ],
             expose_headers=[REQUEST_ID_HEADER, "RateLimit", "RateLimit-Policy", "Retry-After"],
             max_age=600,
         )

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from agentbus_gateway.browser_sessions import cookie_mode_parameters
 from agentbus_gateway.problems import PROBLEM_STATUSES, Problem
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import PROBLEM_CONTENT_TYPE
@@ -73,6 +74,9 @@ def operation_docs(route: Route) -> dict[str, Any]:
     extra: dict[str, Any] = {"security": security(authenticated), "x-rate-group": route.rate_group}
     if route.scopes:
         extra["x-scopes"] = list(route.scopes)
+    cookie_mode = cookie_mode_parameters(route)
+    if cookie_mode:
+        extra["parameters"] = cookie_mode
     if route.form_body and route.body is not None:
         ref = {"schema": {"$ref": REF.format(model=route.body.__name__)}}
         extra["requestBody"] = {

@@ -1,0 +1,322 @@
+"""Browser sessions: the auth routes' cookie mode, which the web app asks for with a header.
+
+With ``X-Agentbus-Session: cookie`` on a request, a refresh token the answer carries (login,
+MFA, register, invite acceptance, refresh) leaves the JSON body and travels only in an
+``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` in production) sent back only to the
+routes that take a refresh token or end the session. Those routes, in cookie mode, read the
+token from the cookie and need a CSRF proof: an ``Origin`` of this site and ``X-CSRF-Token``
+equal to :func:`csrf_token` of the cookie's refresh token, which the page reads from the
+readable ``agentbus_csrf`` cookie (a forger can neither read it nor derive it). Logging out or
+a refused refresh clears both cookies. Without the header every route works as for any API
+client (docs/adr/gateway-browser-sessions.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeGuard, get_args
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentbus_gateway.problems import problem_response
+from agentbus_shared.contracts.http import Route
+from agentbus_shared.errors import AgentbusError, Forbidden, Unauthorized
+
+SESSION_MODE_HEADER = "X-Agentbus-Session"
+COOKIE_MODE = "cookie"
+CSRF_HEADER = "X-CSRF-Token"
+REFRESH_COOKIE = "agentbus_refresh"
+CSRF_COOKIE = "agentbus_csrf"
+REFRESH_FIELD = "refresh_token"
+
+
+def csrf_token(refresh_token: str) -> str:
+    """The CSRF proof that goes with a refresh token: only who can read the cookie can send it."""
+    return hashlib.sha256(b"agentbus-csrf\0" + refresh_token.encode()).hexdigest()
+
+
+def carries_refresh_token(model: type[BaseModel] | None) -> bool:
+    """Whether ``model`` (a body or an answer) has a refresh token, at its top or one level down
+    (``RegisterResult.tokens``)."""
+    if model is None:
+        return False
+    for name, field in model.model_fields.items():
+        nested = [t for t in (field.annotation, *get_args(field.annotation)) if _is_model(t)]
+        if name == REFRESH_FIELD or any(REFRESH_FIELD in t.model_fields for t in nested):
+            return True
+    return False
+
+
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def cookie_mode_parameters(route: Route) -> list[dict[str, Any]]:
+    """The OpenAPI header parameters of cookie mode on a session route; none on other routes."""
+    spends, ends = carries_refresh_token(route.body), route.ends_session
+    if not (spends or ends or carries_refresh_token(route.response)):
+        return []
+    mode = {
+        "name": SESSION_MODE_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "enum": [COOKIE_MODE]},
+        "description": "`cookie` (the web app): a refresh token travels only in the HttpOnly "
+        f"`{REFRESH_COOKIE}` cookie, never in the body; `{CSRF_COOKIE}` is set beside it. "
+        "Refresh then reads it from the cookie and logout clears both, each with "
+        f"`{CSRF_HEADER}` and an `Origin` of this site.",
+    }
+    if not (spends or ends):
+        return [mode]
+    proof = {
+        "name": CSRF_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": f"In cookie mode: the value of the `{CSRF_COOKIE}` cookie.",
+    }
+    return [mode, proof]
+
+
+def _shortest_prefixes(paths: Iterable[str]) -> tuple[str, ...]:
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path.startswith(f"{prefix}/") for prefix in kept):
+            kept.append(path)
+    return tuple(kept)
+
+
+@dataclass(frozen=True)
+class SessionRoutes:
+    """Which routes take part in cookie mode, from the declared routes."""
+
+    spend: frozenset[str]
+    """Paths whose body is a refresh token (refresh): in cookie mode it comes from the cookie."""
+    end: frozenset[str]
+    """Paths that end the session (logout): in cookie mode they clear the cookies."""
+    issue: frozenset[str]
+    """Paths whose answer may carry a refresh token: in cookie mode it goes to the cookie."""
+
+    @classmethod
+    def of(cls, routes: Iterable[Route]) -> SessionRoutes:
+        routes = tuple(routes)
+        return cls(
+            spend=frozenset(r.path for r in routes if carries_refresh_token(r.body)),
+            end=frozenset(r.path for r in routes if r.ends_session),
+            issue=frozenset(r.path for r in routes if carries_refresh_token(r.response)),
+        )
+
+    @property
+    def cookie_paths(self) -> tuple[str, ...]:
+        """Where the browser sends the refresh cookie: to these routes, and nowhere else."""
+        return _shortest_prefixes(self.spend | self.end)
+
+
+@dataclass(frozen=True)
+class SessionCookies:
+    """The ``Set-Cookie`` headers of cookie mode."""
+
+    paths: tuple[str, ...]
+    secure: bool
+
+    def issue(self, refresh_token: str) -> list[tuple[bytes, bytes]]:
+        cookies = [self._cookie(REFRESH_COOKIE, refresh_token, path) for path in self.paths]
+        return [*cookies, self._cookie(CSRF_COOKIE, csrf_token(refresh_token), "/", readable=True)]
+
+    def clear(self) -> list[tuple[bytes, bytes]]:
+        cookies = [self._cookie(REFRESH_COOKIE, "", path, max_age=0) for path in self.paths]
+        return [*cookies, self._cookie(CSRF_COOKIE, "", "/", readable=True, max_age=0)]
+
+    def _cookie(
+        self,
+        name: str,
+        value: str,
+        path: str,
+        *,
+        readable: bool = False,
+        max_age: int | None = None,
+    ) -> tuple[bytes, bytes]:
+        # A session cookie (no Max-Age): auth's own refresh expiry bounds it on the server.
+        parts = [f"{name}={value}", f"Path={path}", "SameSite=Strict"]
+        if not readable:
+            parts.append("HttpOnly")
+        if self.secure:
+            parts.append("Secure")
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        return (b"set-cookie", "; ".join(parts).encode("latin-1"))
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf_failed"
+    default_message = "The request did not come from this site's pages; reload the page."
+
+
+class RefreshCookieMissing(Unauthorized):
+    code = "refresh_cookie_missing"
+    default_message = "No session in this browser: log in again."
+
+
+class BrowserSessions:
+    """ASGI middleware doing cookie mode on the session routes (see the module's doc)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: SessionRoutes,
+        secure: bool,
+        trusted_origins: Sequence[str] = (),
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.cookies = SessionCookies(routes.cookie_paths, secure)
+        self.trusted_origins = frozenset(trusted_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _headers(scope)
+        if scope["type"] != "http" or headers.get("x-agentbus-session") != COOKIE_MODE:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        refresh_token = _cookie(headers.get("cookie", ""), REFRESH_COOKIE)
+        if path in self.routes.spend or path in self.routes.end:
+            refused = self._refusal(path, headers, refresh_token)
+            if refused is not None:
+                await self._answer(refused, scope, receive, send)
+                return
+        if path in self.routes.spend and refresh_token is not None:
+            scope, receive = await _with_body(scope, receive, {REFRESH_FIELD: refresh_token})
+        await self.app(scope, receive, self._rewriting(path, send))
+
+    def _refusal(
+        self, path: str, headers: dict[str, str], refresh_token: str | None
+    ) -> AgentbusError | None:
+        """Why a cookie-mode request to a session route is refused, or None."""
+        if not self._same_site(headers):
+            return CsrfRefused()
+        if refresh_token is None:
+            # Logout names its session by the access token; refresh has nothing to spend.
+            return RefreshCookieMissing() if path in self.routes.spend else None
+        proof = headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(proof.encode(), csrf_token(refresh_token).encode()):
+            return CsrfRefused()
+        return None
+
+    def _same_site(self, headers: dict[str, str]) -> bool:
+        origin = headers.get("origin")
+        if not origin:
+            return False
+        return urlsplit(origin).netloc == headers.get("host") or origin in self.trusted_origins
+
+    async def _answer(
+        self, error: AgentbusError, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        response = problem_response(error, Request(scope, receive))
+        if error.status == 401:
+            response.raw_headers.extend(self.cookies.clear())
+        await response(scope, receive, send)
+
+    def _rewriting(self, path: str, send: Send) -> Send:
+        """``send`` that moves a refresh token from the answer into the cookie, and clears the
+        cookies when the session ends or its refresh is refused."""
+        ends = path in self.routes.end
+        spends = path in self.routes.spend
+        issues = path in self.routes.issue
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if ends or (spends and status == 401):
+                    message["headers"] = [*message.get("headers", []), *self.cookies.clear()]
+                if not (issues and 200 <= status < 300):
+                    await send(message)
+                    return
+                start = message  # buffered: a token answer is small JSON
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body, extra = self._moved_to_cookie(b"".join(chunks))
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
+            headers += [(b"content-length", str(len(body)).encode()), *extra]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        return rewrite
+
+    def _moved_to_cookie(self, body: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """The answer without its refresh token, and the cookies that carry it instead."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body, []
+        holder = _token_holder(data)
+        if holder is None:
+            return body, []
+        refresh_token = holder.pop(REFRESH_FIELD)
+        compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return compact, self.cookies.issue(str(refresh_token))
+
+
+def _token_holder(data: Any) -> dict[str, Any] | None:
+    """The object that holds the refresh token: the answer (tokens) or its ``tokens``."""
+    for candidate in (data, data.get("tokens") if isinstance(data, dict) else None):
+        if isinstance(candidate, dict) and isinstance(candidate.get(REFRESH_FIELD), str):
+            return candidate
+    return None
+
+
+async def _with_body(
+    scope: Scope, receive: Receive, payload: dict[str, str]
+) -> tuple[Scope, Receive]:
+    """``scope`` and ``receive`` of the same request with ``payload`` as its JSON body (the body
+    sent is read and dropped first; after the new one, the connection speaks as before)."""
+    message = await receive()
+    while message["type"] == "http.request" and message.get("more_body", False):
+        message = await receive()
+    body = json.dumps(payload).encode()
+    kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-type")]
+    headers = [
+        *kept,
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    pending: Message | None = {"type": "http.request", "body": body, "more_body": False}
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending is not None:
+            sent, pending = pending, None
+            return sent
+        return await receive()
+
+    return {**scope, "headers": headers}, replay
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header, or None."""
+    for pair in header.split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}

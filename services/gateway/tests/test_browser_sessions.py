@@ -1,0 +1,151 @@
+"""Browser sessions: in cookie mode the refresh token lives only in an HttpOnly, SameSite=Strict
+cookie scoped to the session routes, refresh and logout need a CSRF proof, and API clients keep
+the JSON body mode."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from gateway_support import FakeAuth, RunningGateway, TokenFactory
+
+from agentbus_gateway.browser_sessions import SessionCookies, SessionRoutes, csrf_token
+from agentbus_shared.contracts import ROUTES
+
+COOKIE_MODE = {"X-Agentbus-Session": "cookie"}
+MFA = {"challenge_token": "c", "code": "123456"}
+REFRESH = "/api/v1/auth/refresh"
+
+
+def set_cookies(response: httpx.Response) -> list[str]:
+    return response.headers.get_list("set-cookie")
+
+
+def browser_headers(gateway: RunningGateway, client: httpx.AsyncClient) -> dict[str, str]:
+    """What the web app sends: cookie mode, its own origin, the CSRF cookie copied to the header."""
+    proof = client.cookies.get("agentbus_csrf", path="/") or ""
+    return {**COOKIE_MODE, "Origin": gateway.url, "X-CSRF-Token": proof}
+
+
+async def log_in(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post("/api/v1/auth/mfa/complete", json=MFA, headers=COOKIE_MODE)
+
+
+def test_session_routes_come_from_the_declared_routes() -> None:
+    routes = SessionRoutes.of(ROUTES)
+    assert routes.spend == {REFRESH}
+    assert routes.end == {"/api/v1/auth/logout", "/api/v1/auth/logout/all"}
+    assert {
+        "/api/v1/auth/register",
+        "/api/v1/auth/token",
+        "/api/v1/auth/mfa/complete",
+        REFRESH,
+        "/api/v1/tenants/invites/accept",
+    } <= routes.issue
+    assert routes.cookie_paths == ("/api/v1/auth/logout", REFRESH)
+
+
+def test_cookies_are_secure_in_production() -> None:
+    refresh, *_, csrf = SessionCookies(("/api/v1/auth/refresh",), secure=True).issue("rt")
+    assert b"; Secure" in refresh[1] and b"HttpOnly" in refresh[1]
+    assert b"; Secure" in csrf[1] and b"HttpOnly" not in csrf[1]
+
+
+async def test_api_clients_keep_the_refresh_token_in_the_json_body(
+    client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
+    tokens = await client.post("/api/v1/auth/mfa/complete", json=MFA)
+    assert tokens.status_code == 200
+    assert tokens.json()["refresh_token"] == "rt_1"
+    assert set_cookies(tokens) == []
+    renewed = await client.post(REFRESH, json={"refresh_token": "rt_1"})
+    assert renewed.json()["refresh_token"] == "rt_2"
+
+
+async def test_cookie_mode_keeps_the_refresh_token_out_of_the_body_in_an_httponly_cookie(
+    client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
+    tokens = await log_in(client)
+    assert tokens.status_code == 200
+    body = tokens.json()
+    assert "refresh_token" not in body
+    assert body["access_token"] == "at_1" and body["expires_in"] == 600
+    assert int(tokens.headers["content-length"]) == len(tokens.content)
+    cookies = set_cookies(tokens)
+    for path in ("/api/v1/auth/refresh", "/api/v1/auth/logout"):
+        assert f"agentbus_refresh=rt_1; Path={path}; SameSite=Strict; HttpOnly" in cookies
+    assert f"agentbus_csrf={csrf_token('rt_1')}; Path=/; SameSite=Strict" in cookies
+    assert not any("Secure" in cookie for cookie in cookies)  # a test environment, over http
+
+
+async def test_refresh_in_cookie_mode_spends_the_cookie_with_a_csrf_proof(
+    gateway: RunningGateway, client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    renewed = await client.post(REFRESH, headers=browser_headers(gateway, client))
+    assert renewed.status_code == 200, renewed.text
+    assert "refresh_token" not in renewed.json()
+    assert ("refresh", {"refresh_token": "rt_1"}) in fake_auth.calls
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) == "rt_2"
+    again = await client.post(REFRESH, headers=browser_headers(gateway, client))
+    assert again.status_code == 200
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) == "rt_3"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"X-CSRF-Token": ""},
+        {"X-CSRF-Token": csrf_token("rt_someone_else")},
+        {"Origin": "https://evil.example"},
+        {"Origin": ""},
+    ],
+    ids=["no-proof", "proof-of-another-token", "other-origin", "no-origin"],
+)
+async def test_refresh_in_cookie_mode_without_the_csrf_proof_is_refused(
+    gateway: RunningGateway,
+    client: httpx.AsyncClient,
+    fake_auth: FakeAuth,
+    forged: dict[str, str],
+) -> None:
+    await log_in(client)
+    refused = await client.post(REFRESH, headers=browser_headers(gateway, client) | forged)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
+    assert not any(operation == "refresh" for operation, _ in fake_auth.calls)
+    assert (await client.post(REFRESH, headers=browser_headers(gateway, client))).status_code == 200
+
+
+async def test_a_refused_refresh_clears_the_cookies(
+    gateway: RunningGateway, client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
+    missing = await client.post(REFRESH, headers={**COOKIE_MODE, "Origin": gateway.url})
+    assert missing.status_code == 401
+    assert missing.json()["code"] == "refresh_cookie_missing"
+    await log_in(client)
+    fake_auth.refresh_tokens.spent.add("rt_1")  # spent elsewhere: auth refuses it
+    reused = await client.post(REFRESH, headers=browser_headers(gateway, client))
+    assert reused.status_code == 401
+    assert reused.json()["code"] == "invalid_refresh_token"
+    assert any(c.startswith("agentbus_refresh=;") and "Max-Age=0" in c for c in set_cookies(reused))
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
+    assert client.cookies.get("agentbus_csrf", path="/") is None
+
+
+async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
+    gateway: RunningGateway, client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    bearer = tokens.bearer(sid="s_browser")
+    forged = {**browser_headers(gateway, client), "X-CSRF-Token": "x", **bearer}
+    refused = await client.post("/api/v1/auth/logout", headers=forged)
+    assert refused.status_code == 403
+    logout = await client.post(
+        "/api/v1/auth/logout", headers={**browser_headers(gateway, client), **bearer}
+    )
+    assert logout.status_code == 204
+    cleared = set_cookies(logout)
+    assert "agentbus_refresh=; Path=/api/v1/auth/refresh; SameSite=Strict; HttpOnly; Max-Age=0" in (
+        cleared
+    )
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
+    assert client.cookies.get("agentbus_csrf", path="/") is None
