@@ -70,6 +70,29 @@ def test_a_reused_refresh_token_ends_the_session_at_the_gateway(stack: Stack) ->
         wait_until_refused(client, bearer(rotated.json()))
 
 
+def test_a_browser_session_lives_in_cookies_across_refreshes_until_logout(stack: Stack) -> None:
+    with stack.client(headers={"X-Agentbus-Session": "cookie"}) as client:
+        reply = register(client, "hedy@example.com", "Spread Spectrum")
+        assert reply.status_code == 201, reply.text
+        assert "refresh_token" not in reply.json()["tokens"]
+
+        def browser() -> dict[str, str]:
+            proof = client.cookies.get("agentbus_csrf", path="/") or ""
+            return {"Origin": stack.gateway_url, "X-CSRF-Token": proof}
+
+        for _ in range(2):  # as a page does after each reload: the cookie is the session
+            renewed = client.post("/api/v1/auth/refresh", headers=browser())
+            assert renewed.status_code == 200, renewed.text
+            assert "refresh_token" not in renewed.json()
+        tokens = renewed.json()
+        assert client.get("/api/v1/auth/me", headers=bearer(tokens)).status_code == 200
+        logout = client.post("/api/v1/auth/logout", headers=browser() | bearer(tokens))
+        assert logout.status_code == 204, logout.text
+        assert client.cookies.get("agentbus_csrf", path="/") is None
+        gone = client.post("/api/v1/auth/refresh", headers=browser())
+        assert (gone.status_code, gone.json()["code"]) == (401, "refresh_cookie_missing")
+
+
 def test_login_with_totp_then_reset_the_password_by_mail(stack: Stack) -> None:
     with stack.client() as client:
         tokens = register(client, "hedy@example.com", "Radio").json()["tokens"]
