@@ -5,59 +5,98 @@
 #   docker build --target gateway -t agentbus-gateway .     (also: auth, chat, billing)
 #   docker build --target ops     -t agentbus-ops .          (agentbus CLI: migrate, streams, db backup)
 #
-# Build: uv installs a standalone CPython and each target's packages, compiled, into
-# /opt/venv. Runtime: Debian slim with that interpreter and venv only (no uv, no compiler,
-# no sources), running as an unprivileged user. Nothing is written below / at run time
-# (bytecode is precompiled), so the containers run with a read-only root filesystem and
-# a writable /tmp.
+# Build: uv installs each target's packages, compiled, into /opt/venv, for an interpreter that is
+# either a CPython uv downloads into /opt/python (PYTHON=3.11, the default) or the base image's own
+# (PYTHON=/usr/bin/python3.11 on a Debian base with python3.11). Runtime: the base with that
+# interpreter and the venv only (no uv, no compiler, no sources), running as an unprivileged user.
+# Nothing is written below / at run time (bytecode is precompiled), so the containers run with a
+# read-only root filesystem and a writable /tmp.
+#
+# Where no registry can be reached, every image comes from build arguments (tests/deploy builds
+# them so, see deploy/README.md): BASE_IMAGE a Debian bookworm made locally, PYTHON its python3.11,
+# UV_IMAGE=uv-wheel (uv from its PyPI wheel), POSTGRES_IMAGE a PostgreSQL made on that base.
 
-ARG PYTHON_VERSION=3.11
-ARG DEBIAN_IMAGE=debian:bookworm-slim
+ARG BASE_IMAGE=debian:bookworm-slim
 ARG POSTGRES_IMAGE=postgres:16-bookworm
+ARG PYTHON=3.11
+ARG UV_VERSION=0.13.9
+ARG UV_IMAGE=ghcr.io/astral-sh/uv:${UV_VERSION}
 
-FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+# ------------------------------------------------------------------ uv
+# uv from its PyPI wheel, checked against the index's sha256, for builds that cannot pull UV_IMAGE
+# (--build-arg UV_IMAGE=uv-wheel; the base needs python3). Same layout as the official image: /uv.
+FROM ${BASE_IMAGE} AS uv-wheel
+ARG UV_VERSION
+# Set to a mounted CA bundle behind a TLS-intercepting proxy; never copied into an image.
+ARG SSL_CERT_FILE
+RUN python3 -c 'import hashlib, io, json, platform, sys, urllib.request as web, zipfile; \
+version, machine = sys.argv[1], platform.machine(); \
+index = web.Request("https://pypi.org/simple/uv/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}); \
+name = f"uv-{version}-py3-none-manylinux_2_17_{machine}.manylinux2014_{machine}.whl"; \
+wheel = next(f for f in json.load(web.urlopen(index))["files"] if f["filename"] == name); \
+data = web.urlopen(wheel["url"]).read(); \
+assert hashlib.sha256(data).hexdigest() == wheel["hashes"]["sha256"], name; \
+binary = zipfile.ZipFile(io.BytesIO(data)).read(f"uv-{version}.data/scripts/uv"); \
+open("/uv", "wb").write(binary)' "${UV_VERSION}" \
+    && chmod 0755 /uv \
+    && /uv --version
+
+FROM ${UV_IMAGE} AS uv
 
 # ------------------------------------------------------------------ build
-FROM ${DEBIAN_IMAGE} AS build
+FROM ${BASE_IMAGE} AS build
 COPY --from=uv /uv /usr/local/bin/uv
-ARG PYTHON_VERSION
+ARG PYTHON
+# A build argument, so in each stage that downloads (never an ENV kept in an image).
+ARG SSL_CERT_FILE
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_FROZEN=1 \
+    UV_PYTHON=${PYTHON} \
     UV_PYTHON_INSTALL_DIR=/opt/python \
-    UV_PYTHON_PREFERENCE=only-managed \
+    UV_PYTHON_DOWNLOADS=manual \
     UV_PROJECT_ENVIRONMENT=/opt/venv
-RUN uv python install "${PYTHON_VERSION}"
+# A version: uv downloads that CPython into /opt/python. A path: the base's interpreter is used
+# (the runtime is built on the same base) and /opt/python stays empty.
+RUN mkdir -p /opt/python \
+    && case "${PYTHON}" in /*) "${PYTHON}" --version ;; *) uv python install "${PYTHON}" ;; esac
 WORKDIR /src
 COPY . .
 
 FROM build AS build-gateway
+ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --package agentbus-gateway
 
 FROM build AS build-auth
+ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --package agentbus-auth
 
 FROM build AS build-chat
+ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --package agentbus-chat
 
 FROM build AS build-billing
+ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --package agentbus-billing
 
 FROM build AS build-ops
+ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --all-packages
 
 # ------------------------------------------------------------------ runtime
-FROM ${DEBIAN_IMAGE} AS runtime
-# CA certificates for TLS to NATS, PostgreSQL, Stripe and model providers.
+FROM ${BASE_IMAGE} AS runtime
+# CA certificates for TLS to NATS, PostgreSQL, Stripe and model providers, unless the base has them.
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+RUN if ! dpkg -s ca-certificates >/dev/null 2>&1; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends ca-certificates \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
     && groupadd --system --gid 10001 agentbus \
     && useradd --system --uid 10001 --gid agentbus --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin agentbus
