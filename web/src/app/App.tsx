@@ -1,16 +1,89 @@
-// The app: the server-data cache and the routes.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createBrowserRouter, RouterProvider } from "react-router";
-import { Landing } from "../pages/Landing";
+// The app: the server-data cache, the toasts, the layout and every route.
+import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/react-query";
+import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
+import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
+import { LoginPage } from "../auth/LoginPage";
+import { RegisterPage } from "../auth/RegisterPage";
+import { RequireSession } from "../auth/RequireSession";
+import { VerifyEmailPage } from "../auth/VerifyEmailPage";
+import { HomePage } from "../home/HomePage";
+import { LandingPage } from "../landing/LandingPage";
+import { PricingPage } from "../pricing/PricingPage";
+import { session, useSessionStatus } from "../session/session";
+import { Button } from "../ui/Button";
+import { Layout, NavItem } from "../ui/Layout";
+import { Toasts } from "../ui/toasts";
+import { logOut } from "./api";
+import { NotFoundPage } from "./NotFoundPage";
 
-const queries = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+const queries = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 30_000 } } });
 
-const router = createBrowserRouter([{ path: "/", element: <Landing /> }]);
+function LogOutButton() {
+  const navigate = useNavigate();
+  const cache = useQueryClient();
+  const leave = async () => {
+    await logOut();
+    cache.clear();
+    void navigate("/", { replace: true });
+  };
+  return (
+    <Button look="secondary" onClick={() => void leave()}>
+      Log out
+    </Button>
+  );
+}
+
+function Navigation() {
+  const status = useSessionStatus();
+  return (
+    <>
+      <NavItem to="/pricing">Pricing</NavItem>
+      {status === "signed-in" ? (
+        <>
+          <NavItem to="/app">Home</NavItem>
+          <LogOutButton />
+        </>
+      ) : (
+        <>
+          <NavItem to="/login">Log in</NavItem>
+          <NavItem to="/register">Sign up</NavItem>
+        </>
+      )}
+    </>
+  );
+}
+
+const router = createBrowserRouter([
+  {
+    element: <Layout navigation={<Navigation />} />,
+    children: [
+      { path: "/", element: <LandingPage /> },
+      { path: "/pricing", element: <PricingPage /> },
+      { path: "/login", element: <LoginPage /> },
+      { path: "/register", element: <RegisterPage /> },
+      { path: "/forgot-password", element: <ForgotPasswordPage /> },
+      { path: "/reset-password", element: <ResetPasswordPage /> },
+      {
+        element: <RequireSession />,
+        children: [
+          { path: "/app", element: <HomePage /> },
+          { path: "/verify-email", element: <VerifyEmailPage /> },
+        ],
+      },
+      { path: "*", element: <NotFoundPage /> },
+    ],
+  },
+]);
+
+// A reload keeps the person logged in: the refresh cookie gives this tab a new access token.
+void session.renew();
 
 export function App() {
   return (
     <QueryClientProvider client={queries}>
-      <RouterProvider router={router} />
+      <Toasts>
+        <RouterProvider router={router} />
+      </Toasts>
     </QueryClientProvider>
   );
 }
