@@ -46,7 +46,12 @@ from cluster_support import (
 from nats.errors import Error as NatsError
 
 from agentbus_shared.testing.answers import Answer, assert_error_answer, retry_delay, send
-from agentbus_shared.testing.stack import Stack, signed_stripe_event, stripe_customer_created
+from agentbus_shared.testing.stack import (
+    Stack,
+    aread_sse,
+    signed_stripe_event,
+    stripe_customer_created,
+)
 from agentbus_shared.testing.waiting import eventually, eventually_blocking, in_thread
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -155,7 +160,6 @@ async def _stream(
 ) -> Answer:
     """One chat stream read to its end; its frames go to ``load.streams``."""
     started = time.monotonic()
-    frames: list[dict[str, Any]] = []
     try:
         async with client.stream(
             "POST",
@@ -169,15 +173,10 @@ async def _stream(
                 return Answer(
                     "stream", reply.status_code, headers, body, seconds=time.monotonic() - started
                 )
-            event = "message"
-            async for line in reply.aiter_lines():
-                if line.startswith("event:"):
-                    event = line.partition(":")[2].strip()
-                elif line.startswith("data:"):
-                    frames.append({"event": event, "data": json.loads(line.partition(":")[2])})
+            frames = [{"event": f.event, "data": f.data} async for f in aread_sse(reply)]
     except httpx.HTTPError as exc:
         return Answer(
-            "stream", None, {}, frames, f"{type(exc).__name__}: {exc}", time.monotonic() - started
+            "stream", None, {}, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
         )
     load.streams.append(frames)
     return Answer("stream", 200, headers, frames, seconds=time.monotonic() - started)

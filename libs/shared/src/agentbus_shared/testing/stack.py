@@ -1,12 +1,13 @@
 """The whole system as separate processes, started exactly as `uv run task dev` starts it.
 
-Used by the end-to-end, contract, fault and fuzz suites: `start_stack` runs `agentbus dev
+Used by the end-to-end, contract, fault, fuzz and cluster suites: `start_stack` runs `agentbus dev
 --free-ports --var-dir <dir> --log-files` and waits for the gateway's readiness; `Stack.stop`
-stops it and fails when its nats-server (the deployed bus permissions) refused a service; `Stack` tells
-where everything is (``<var>/stack.json``) and kills a process of it, holding it down until
-released (``<var>/held/<name>``, :mod:`agentbus_shared.devstack`); `read_sse` parses an event
-stream as it arrives; `generous_rate_limits` is the environment of a suite that sends more than
-the quotas allow; `signed_stripe_event` posts as Stripe does.
+stops it and fails when its nats-server (the deployed bus permissions) refused a service; `Stack`
+tells where everything is (``<var>/stack.json``) and kills a process of it, holding it down
+until released (``<var>/held/<name>``, :mod:`agentbus_shared.devstack`); `read_sse` (`aread_sse`
+from an async client) parses an event stream as it arrives; `generous_rate_limits` is the
+environment of a suite that sends more than the quotas allow; `signed_stripe_event` posts as
+Stripe does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,29 +316,55 @@ class SseEvent:
     data: Any
 
 
+class _SseParser:
+    """Lines of ``text/event-stream`` in, whole events out; comment lines (heartbeats) skipped."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        self.event_id: str | None = None
+        self.name = "message"
+        self.data_lines: list[str] = []
+
+    def feed(self, line: str) -> SseEvent | None:
+        """The event ``line`` completes, if it does."""
+        if line.startswith(":"):
+            return None
+        if not line:
+            event = self._event() if self.data_lines else None
+            self._start()
+            return event
+        key, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if key == "id":
+            self.event_id = value
+        elif key == "event":
+            self.name = value
+        elif key == "data":
+            self.data_lines.append(value)
+        return None
+
+    def _event(self) -> SseEvent:
+        raw = "\n".join(self.data_lines)
+        try:
+            data: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            data = raw
+        return SseEvent(self.event_id, self.name, data)
+
+
 def read_sse(response: httpx.Response) -> Iterator[SseEvent]:
     """Parse ``text/event-stream`` as it arrives; comment lines (heartbeats) are skipped."""
-    event_id: str | None = None
-    name = "message"
-    data_lines: list[str] = []
+    parser = _SseParser()
     for line in response.iter_lines():
-        if line.startswith(":"):
-            continue
-        if not line:
-            if data_lines:
-                raw = "\n".join(data_lines)
-                try:
-                    data: Any = json.loads(raw)
-                except json.JSONDecodeError:
-                    data = raw
-                yield SseEvent(event_id, name, data)
-            event_id, name, data_lines = None, "message", []
-            continue
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "id":
-            event_id = value
-        elif field == "event":
-            name = value
-        elif field == "data":
-            data_lines.append(value)
+        if (event := parser.feed(line)) is not None:
+            yield event
+
+
+async def aread_sse(response: httpx.Response) -> AsyncIterator[SseEvent]:
+    """:func:`read_sse` of a response read by an async client."""
+    parser = _SseParser()
+    async for line in response.aiter_lines():
+        if (event := parser.feed(line)) is not None:
+            yield event
