@@ -2,23 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { unwrap } from "../api/problem";
-import type { components } from "../api/schema";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { Page } from "../ui/Layout";
 import { Empty, ErrorState, Loading } from "../ui/states";
-
-type Plan = components["schemas"]["PlanView"];
-
-export function price(plan: Plan): string {
-  if (plan.price_cents === 0) return "Free";
-  const amount = new Intl.NumberFormat(undefined, { style: "currency", currency: plan.currency.toUpperCase() });
-  return `${amount.format(plan.price_cents / 100)} / ${plan.interval}`;
-}
-
-function limit(value: number | null | undefined, unit: string): string {
-  return value == null ? `Unlimited ${unit}` : `${value.toLocaleString()} ${unit}`;
-}
+import { featureName, limit, price, type Plan } from "./plans";
 
 function PlanCard({ plan }: { plan: Plan }) {
   return (
@@ -32,7 +20,7 @@ function PlanCard({ plan }: { plan: Plan }) {
         <li>{limit(plan.limits.tokens, "tokens")}</li>
         <li>{limit(plan.limits.seats, "seats")}</li>
         {(plan.features ?? []).map((feature) => (
-          <li key={feature}>{feature}</li>
+          <li key={feature}>{featureName(feature)}</li>
         ))}
       </ul>
       <Button asChild className="mt-auto">
