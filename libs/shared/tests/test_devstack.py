@@ -271,3 +271,36 @@ def test_a_stack_needs_one_replica_of_each_service(tmp_path: Path) -> None:
     with pytest.raises(devstack.ServerError, match="at least one replica"):
         devstack.DevStack(tmp_path, cluster=True, replicas=0, progress=lambda _: None)
     assert devstack.DevStack(tmp_path, replicas=3, progress=lambda _: None).replicas == 1
+
+
+def test_a_held_process_stays_down_until_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``var/held/<name>`` keeps the supervisor from restarting ``<name>``; removing it does."""
+    from agentbus_shared import devstack
+
+    class Exited:
+        """A service process that has exited, counting its restarts."""
+
+        name = "chat-2"
+
+        def __init__(self) -> None:
+            self.process = subprocess.Popen([sys.executable, "-c", "pass"])
+            self.process.wait()
+            self.starts = 0
+
+        def start(self) -> None:
+            self.starts += 1
+
+    exited = Exited()
+    stack = devstack.DevStack(tmp_path, progress=lambda _: None)
+    stack.services.append(exited)  # type: ignore[arg-type]
+    monkeypatch.setattr(stack, "_write_state", lambda: None)
+    (tmp_path / "held").mkdir()
+    (tmp_path / "held" / "chat-2").touch()
+
+    stack._restart_exited_services()
+    assert exited.starts == 0
+    (tmp_path / "held" / "chat-2").unlink()
+    stack._restart_exited_services()
+    assert exited.starts == 1
