@@ -1,1 +1,1 @@
-"""The clustered suite: one module on one `agentbus dev --cluster` (conftest.py)."""
+"""The clustered suite: its modules share one `agentbus dev --cluster` (conftest.py)."""
