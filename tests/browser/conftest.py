@@ -1,0 +1,34 @@
+"""The browser suite's running system: the web app built, then the dev stack as `task dev` starts
+it, driven by Playwright in Debian's Chromium (``scripts/ensure-chromium.sh`` installs it)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
+from agentbus_shared.webapp import WebApp
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The web app's current build served by the dev stack; rate limits out of reach (a journey
+    sends more login-flow requests from one address than the ``strict`` group allows)."""
+    WebApp().build()
+    running = start_stack(tmp_path_factory.mktemp("browser") / "var", generous_rate_limits())
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch the system's Chromium: Playwright's own browser download cannot work here."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise RuntimeError("chromium is missing: run `bash scripts/ensure-chromium.sh`")
+    return {**browser_type_launch_args, "executable_path": chromium, "args": ["--no-sandbox"]}

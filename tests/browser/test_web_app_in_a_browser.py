@@ -1,0 +1,134 @@
+"""The web app in Chromium against the running system: a person signs up, verifies the email,
+reloads and is still logged in, logs out, is sent to log in by a private page and comes back
+there; every page passes axe-core at 375 and 1280 px. A screenshot of each stage is kept in the
+test's output folder (``test-results/``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import BrowserContext, Page, expect
+
+from agentbus_shared.testing.stack import Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
+
+PASSWORD = "glacier-violin-tangerine-42"
+WIDTHS = (375, 1280)
+PUBLIC_PAGES = ("/", "/pricing", "/login", "/register", "/forgot-password", "/reset-password")
+PRIVATE_PAGES = ("/app", "/verify-email")
+SERIOUS = frozenset({"serious", "critical"})
+
+
+@dataclass
+class Stages:
+    """Names each stage of a journey and keeps a screenshot of it."""
+
+    page: Page
+    folder: Path
+    taken: list[str] = field(default_factory=list)
+
+    def done(self, name: str) -> None:
+        self.taken.append(name)
+        self.page.screenshot(path=self.folder / f"{len(self.taken):02d}-{name}.png", full_page=True)
+
+
+@pytest.fixture
+def stages(page: Page, output_path: str, delete_output_dir: None) -> Stages:
+    """Screenshots into the test's output folder, made after the plugin emptied the output."""
+    folder = Path(output_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Stages(page, folder)
+
+
+def sign_up(page: Page, stack: Stack, email: str) -> None:
+    page.goto(stack.gateway_url + "/")
+    page.get_by_role("link", name="Start for free").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Your name").fill("Ada")
+    page.get_by_label("Team or company name").fill("Engines")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Verify your email")).to_be_visible()
+
+
+def log_in(page: Page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def serious_violations(page: Page) -> list[str]:
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]
+
+
+def test_a_person_signs_up_verifies_the_email_stays_logged_in_and_comes_back_after_login(
+    page: Page, context: BrowserContext, stack: Stack, stages: Stages
+) -> None:
+    email = "ada.browser@example.com"
+    page.goto(stack.gateway_url + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("AI agents")
+    stages.done("landing")
+
+    page.get_by_role("link", name="Start for free").click()
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("request req_")
+    stages.done("register-refused-with-the-reason")
+
+    sign_up(page, stack, email)
+    stages.done("registered")
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert "agentbus_refresh" not in page.evaluate("document.cookie")
+
+    page.get_by_label("Code").fill(stack.mailed_code(email, "verify_email"))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
+    stages.done("email-verified")
+
+    page.reload()
+    expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
+    stages.done("still-logged-in-after-reload")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert [c["name"] for c in context.cookies()] == []
+    stages.done("logged-out")
+
+    page.goto(stack.gateway_url + "/app")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    log_in(page, email)
+    expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
+    assert page.url == stack.gateway_url + "/app"
+    stages.done("back-where-they-were")
+
+
+def test_the_keyboard_reaches_the_skip_link_first(page: Page, stack: Stack) -> None:
+    page.goto(stack.gateway_url + "/pricing")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_passes_axe_without_serious_violations(
+    page: Page, stack: Stack, stages: Stages, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    found: dict[str, list[str]] = {}
+    for path in PUBLIC_PAGES:
+        page.goto(stack.gateway_url + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        found[path] = serious_violations(page)
+        stages.done(f"{path.strip('/') or 'landing'}-{width}")
+    sign_up(page, stack, f"axe-{width}@example.com")
+    for path in PRIVATE_PAGES:
+        page.goto(stack.gateway_url + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        found[path] = serious_violations(page)
+        stages.done(f"{path.strip('/')}-{width}")
+    assert {path: v for path, v in found.items() if v} == {}
