@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,11 +76,14 @@ class Images:
         """The tag every Agentbus image shares (compose's AGENTBUS_VERSION)."""
         return self.targets[TARGETS[0]].tag
 
+    def all(self) -> list[Image]:
+        return [self.base, *self.engines.values(), *self.targets.values()]
+
     def report(self) -> str:
         lines = [
             f"{image.name:<58} {image.size / 1e6:7.0f} MB  "
             + (f"built in {image.seconds:5.1f} s" if image.seconds else "cached")
-            for image in (self.base, *self.engines.values(), *self.targets.values())
+            for image in self.all()
         ]
         return "\n".join(lines)
 
@@ -175,73 +179,73 @@ def base_image() -> Image:
     return Image(name, time.monotonic() - started, size_of(name))
 
 
-def build(
-    dockerfile: Path, context: Path, target: str, name: str, args: Mapping[str, str]
-) -> Image:
-    """``podman build --target`` unless ``name`` is there; the CA bundle is mounted for downloads
-    behind this machine's TLS-intercepting proxy (given to uv and urllib, never copied in)."""
-    if exists(name):
-        return Image(name, 0, size_of(name))
-    started = time.monotonic()
-    arguments = {**args, "SSL_CERT_FILE": str(CA_BUNDLE)}
-    run(
-        [
-            "podman",
-            "build",
-            "--target",
-            target,
-            "--tag",
-            name,
-            "--file",
-            str(dockerfile),
-            "--volume",
-            f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
-            *[f"--build-arg={key}={value}" for key, value in sorted(arguments.items())],
-            str(context),
-        ],
-        timeout=BUILD_TIMEOUT,
-    )
-    return Image(name, time.monotonic() - started, size_of(name))
+@dataclass(frozen=True)
+class Build:
+    """One ``podman build --target``, named by the hash of its inputs."""
+
+    dockerfile: Path
+    target: str
+    name: str
+    args: Mapping[str, str]
+
+    def run(self) -> Image:
+        """Build unless the image is there. The CA bundle is mounted for downloads behind this
+        machine's TLS-intercepting proxy (given to uv and urllib, never copied into a layer)."""
+        if exists(self.name):
+            return Image(self.name, 0, size_of(self.name))
+        started = time.monotonic()
+        arguments = {**self.args, "SSL_CERT_FILE": str(CA_BUNDLE)}
+        run(
+            [
+                "podman",
+                "build",
+                f"--target={self.target}",
+                f"--tag={self.name}",
+                f"--file={self.dockerfile}",
+                f"--volume={CA_BUNDLE}:{CA_BUNDLE}:ro",
+                *[f"--build-arg={key}={value}" for key, value in sorted(arguments.items())],
+                str(self.dockerfile.parent),
+            ],
+            timeout=BUILD_TIMEOUT,
+        )
+        return Image(self.name, time.monotonic() - started, size_of(self.name))
 
 
-def build_engines(base: Image) -> dict[str, Image]:
+def engine_builds(base: Image) -> list[Build]:
     """The NATS, PostgreSQL and Redis stand-ins (tests/deploy/standins) on the Debian base."""
     args = {"BASE_IMAGE": base.name}
     files = sorted(p.relative_to(STANDINS) for p in STANDINS.rglob("*") if p.is_file())
     tag = context_digest(STANDINS, files, args)
-    return {
-        engine: build(
-            STANDINS / "Dockerfile", STANDINS, engine, f"{PREFIX}-standin-{engine}:{tag}", args
-        )
-        for engine in ENGINES
-    }
+    dockerfile = STANDINS / "Dockerfile"
+    return [Build(dockerfile, e, f"{PREFIX}-standin-{e}:{tag}", args) for e in ENGINES]
 
 
-def build_targets(base: Image, postgres: Image) -> dict[str, Image]:
+def target_builds(base: Image, postgres: str) -> list[Build]:
     """Every service image and ops from the one Dockerfile, for the Debian base's python3.11,
     uv from its wheel, and ops on the PostgreSQL stand-in (the server version the tests run)."""
     args = {
         "BASE_IMAGE": base.name,
-        "POSTGRES_IMAGE": postgres.name,
+        "POSTGRES_IMAGE": postgres,
         "PYTHON": SYSTEM_PYTHON,
         "UV_IMAGE": "uv-wheel",
     }
-    tag = context_digest(
-        derive.ROOT,
-        [DOCKERFILE.relative_to(derive.ROOT), *build_context(derive.ROOT)],
-        args,
-    )
-    return {
-        target: build(DOCKERFILE, derive.ROOT, target, f"{PREFIX}-{target}:{tag}", args)
-        for target in TARGETS
-    }
+    inputs = [DOCKERFILE.relative_to(derive.ROOT), *build_context(derive.ROOT)]
+    tag = context_digest(derive.ROOT, inputs, args)
+    return [Build(DOCKERFILE, t, f"{PREFIX}-{t}:{tag}", args) for t in TARGETS]
 
 
 def build_images() -> Images:
-    """Every image, built once per change of its inputs; the sizes and times go to REPORT."""
+    """Every image, built once per change of its inputs; the sizes and times go to REPORT.
+    The stand-ins (mostly apt downloads) build beside the services (mostly uv and bytecode);
+    ops, on the PostgreSQL stand-in, after both."""
     base = base_image()
-    engines = build_engines(base)
-    images = Images(base, engines, build_targets(base, engines["postgres"]))
+    engines = engine_builds(base)
+    *services, ops = target_builds(base, engines[ENGINES.index("postgres")].name)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        stand_ins = beside.submit(lambda: {b.target: b.run() for b in engines})
+        targets = {b.target: b.run() for b in services}
+        images = Images(base, stand_ins.result(), {**targets, ops.target: ops.run()})
+    remove_superseded(images)
     REPORT.write_text(
         json.dumps(
             {"written": time.time(), "report": images.report(), "images": asdict(images)},
@@ -249,6 +253,24 @@ def build_images() -> Images:
         )
     )
     return images
+
+
+def remove_superseded(images: Images) -> None:
+    """Drop earlier builds of the same images (other trees' tags), so disk use stays bounded; an
+    image a container still uses is kept (``podman rmi`` refuses it)."""
+    for image in images.all():
+        repository = image.name.rsplit(":", 1)[0]
+        listed = podman(
+            "images", "--format", "{{.Repository}}:{{.Tag}}", f"--filter=reference={repository}"
+        )
+        for earlier in set(listed.split()) - {image.name}:
+            subprocess.run(
+                ["podman", "rmi", earlier],
+                env=podman_env(),
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
 
 
 # ------------------------------------------------------------------ running

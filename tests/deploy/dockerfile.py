@@ -55,6 +55,19 @@ def parse(path: Path) -> dict[str, Stage]:
     return stages
 
 
+def global_args(path: Path) -> dict[str, str]:
+    """The build arguments declared before the first stage, with their defaults."""
+    found: dict[str, str] = {}
+    for line in _logical_lines(path.read_text()):
+        keyword, _, rest = line.partition(" ")
+        if keyword.upper() == "FROM":
+            break
+        if keyword.upper() == "ARG":
+            name, _, default = rest.partition("=")
+            found[name] = default
+    return found
+
+
 def _logical_lines(text: str) -> list[str]:
     lines: list[str] = []
     buffer = ""

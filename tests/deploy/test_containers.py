@@ -70,7 +70,7 @@ def test_every_target_and_engine_stand_in_is_built_and_its_size_reported(
     assert list(images.engines) == list(containers.ENGINES)
     assert len({image.tag for image in images.targets.values()}) == 1, "one version for all"
     report = json.loads(containers.REPORT.read_text())["report"]
-    for image in (images.base, *images.engines.values(), *images.targets.values()):
+    for image in images.all():
         assert image.name in report
     for name, image in images.targets.items():
         # What a target adds to its base is the venv (no uv, no sources, no build tools).

@@ -21,7 +21,7 @@ import pytest
 from agentbus_shared.servers import find_binary
 
 from . import derive
-from .dockerfile import Stage, ancestry, build_context, parse
+from .dockerfile import Stage, ancestry, build_context, global_args, parse
 
 DOCKERFILE = derive.ROOT / "Dockerfile"
 STAGES = parse(DOCKERFILE)
@@ -107,6 +107,20 @@ def test_runtime_images_hold_only_the_interpreter_and_the_venv(target: str) -> N
     assert env["PYTHONDONTWRITEBYTECODE"] == "1", "a read-only root needs no .pyc writes"
     assert env["HOME"] == "/tmp", "caches under ~ must land on the writable /tmp"
     assert env["ENVIRONMENT"] == "production", "images refuse development secrets by default"
+
+
+def test_base_python_and_uv_are_build_arguments_defaulting_to_the_official_images() -> None:
+    """The same file builds with the official images and where no registry is reachable
+    (tests/deploy/containers.py: a local Debian base, its python3.11, uv from its wheel)."""
+    args = global_args(DOCKERFILE)
+    assert args["BASE_IMAGE"].startswith("debian:bookworm")
+    assert args["UV_IMAGE"] == "ghcr.io/astral-sh/uv:${UV_VERSION}"
+    assert args["PYTHON"] == "3.11", "by default uv installs CPython into /opt/python"
+    assert STAGES["uv"].base == "${UV_IMAGE}"
+    assert "uv-wheel" in STAGES, "uv from its PyPI wheel, for builds that cannot pull UV_IMAGE"
+    for stage in ("uv-wheel", "build", "runtime"):
+        assert STAGES[stage].base == "${BASE_IMAGE}", stage
+    assert STAGES["build"].env()["UV_PYTHON"] == "${PYTHON}"
 
 
 def test_bytecode_is_compiled_at_build_time() -> None:
