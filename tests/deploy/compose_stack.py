@@ -73,8 +73,8 @@ class ComposeStack:
         return f"http://127.0.0.1:{self.variables['GATEWAY_PORT']}"
 
     @property
-    def secrets(self) -> dict[str, str]:
-        """The ``.env`` the services read."""
+    def settings(self) -> dict[str, str]:
+        """The ``.env`` the services read (the operator's settings and secrets)."""
         pairs = (line.split("=", 1) for line in (self.directory / ".env").read_text().splitlines())
         return {k: v for k, v in (p for p in pairs if len(p) == 2) if not k.startswith("#")}
 

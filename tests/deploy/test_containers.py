@@ -115,7 +115,7 @@ def test_smoke_journey_through_the_published_gateway(stack: ComposeStack) -> Non
         tenant_id, headers = _register(client)
         _chat_stream_ends_in_one_final_answer(client, headers)
         event_id = f"evt_compose{int(time.time() * 1000)}"
-        secret = stack.secrets["STRIPE_WEBHOOK_SECRETS"].split(",")[0]
+        secret = stack.settings["STRIPE_WEBHOOK_SECRETS"].split(",")[0]
         body, signed = signed_stripe_event(stripe_customer_created(event_id, tenant_id), secret)
         accepted = client.post("/webhooks/stripe", content=body, headers=signed)
         assert accepted.status_code == 200, accepted.text
