@@ -133,6 +133,8 @@ class ComposeStack:
         name = self.container(service)
 
         def healthy() -> bool:
+            state = containers.podman("inspect", "--format", "{{.State.Status}}", name).strip()
+            assert state != "exited", f"{service} exited"
             check = subprocess.run(
                 ["podman", "healthcheck", "run", name],
                 env=containers.podman_env(),

@@ -113,6 +113,16 @@ def test_engines_are_the_real_ones_with_health_checks_and_volumes() -> None:
     assert "js-enabled-only" in " ".join(SERVICES["nats"]["healthcheck"]["test"])
 
 
+def test_test_override_swaps_only_the_engines_images() -> None:
+    """tests/deploy/compose.test.yml brings this file up where no registry is reachable: it may
+    replace what cannot be pulled (the engines' images) and nothing else."""
+    override = yaml.safe_load((derive.ROOT / "tests" / "deploy" / "compose.test.yml").read_text())
+    assert set(override) == {"services"}
+    assert {name: set(spec) for name, spec in override["services"].items()} == {
+        engine: {"image"} for engine in ("nats", "postgres", "redis")
+    }
+
+
 def test_nats_gets_every_password_its_accounts_need() -> None:
     env = SERVICES["nats"]["environment"]
     assert set(password_variables()) <= set(env), (
