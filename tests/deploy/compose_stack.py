@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
 from agentbus_shared.servers import find_binary, free_port
@@ -32,6 +33,8 @@ OVERRIDE = Path(__file__).parent / "compose.test.yml"
 PROJECT_LABEL = "io.podman.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 HEALTH_TIMEOUT = 120.0
+PROJECT_PREFIX = "agentbus-test-"
+"""A test run's project is named after its process: ``agentbus-test-<pid>``."""
 
 
 def env_file() -> str:
@@ -198,14 +201,34 @@ class ComposeStack:
         }
 
 
+def remove_abandoned_projects() -> None:
+    """Take away what a test run that died left of its project (its process is gone): its
+    containers keep running under conmon, and its pod, networks and volumes stay."""
+    listed = containers.podman(
+        "ps", "--all", "--format", f'{{{{index .Labels "{PROJECT_LABEL}"}}}}'
+    ).split()
+    for project in set(listed):
+        owner = re.fullmatch(rf"{PROJECT_PREFIX}(\d+)", project)
+        if owner is None or psutil.pid_exists(int(owner[1])):
+            continue
+        label = f"label={PROJECT_LABEL}={project}"
+        containers.podman("rm", "--force", "--time=0", "--volumes", "--filter", label)
+        pods = containers.podman("pod", "ps", "--filter", label, "--format", "{{.Name}}").split()
+        if pods:
+            containers.podman("pod", "rm", "--force", *pods)
+        containers.podman("network", "prune", "--force", "--filter", label)
+        containers.podman("volume", "prune", "--force", "--filter", label)
+
+
 def compose_stack(directory: Path, images: containers.Images) -> Iterator[ComposeStack]:
     """deploy/compose.yml up on ``images``, yielded running, then down with its volumes."""
+    remove_abandoned_projects()
     shutil.copytree(derive.DEPLOY, directory / "deploy")
     shutil.copy(OVERRIDE, directory / "deploy" / OVERRIDE.name)
     (directory / ".env").write_text(env_file())
     stack = ComposeStack(
         directory,
-        f"agentbus-test-{os.getpid()}",
+        f"{PROJECT_PREFIX}{os.getpid()}",
         {
             "AGENTBUS_IMAGE_PREFIX": containers.PREFIX,
             "AGENTBUS_VERSION": images.version,
