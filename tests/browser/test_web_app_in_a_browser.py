@@ -1,27 +1,41 @@
 """The web app in Chromium against the running system: a person signs up, verifies the email,
-reloads and is still logged in, logs out, is sent to log in by a private page and comes back
-there; every page passes axe-core at 375 and 1280 px. A screenshot of each stage is kept in the
-test's output folder (``test-results/``)."""
+turns on two-factor sign-in, reloads and is still logged in, logs out, is sent to log in by a
+private page and comes back there after the TOTP step; every page passes axe-core at 375 and
+1280 px. A screenshot of each stage is kept in
+``test-output/browser/<test>/``."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
+from agentbus_shared.testing.checkout import ROOT
 from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.waiting import in_previous_totp_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 PASSWORD = "glacier-violin-tangerine-42"
 WIDTHS = (375, 1280)
-PUBLIC_PAGES = ("/", "/pricing", "/login", "/register", "/forgot-password", "/reset-password")
-PRIVATE_PAGES = ("/app", "/verify-email")
+PUBLIC_PAGES = (
+    "/",
+    "/pricing",
+    "/login",
+    "/register",
+    "/forgot-password",
+    "/reset-password",
+    "/invite?token=t",
+)
+PRIVATE_PAGES = ("/app", "/verify-email", "/account")
 SERIOUS = frozenset({"serious", "critical"})
+SCREENSHOTS = ROOT / "test-output" / "browser"
 
 
 @dataclass
@@ -38,10 +52,12 @@ class Stages:
 
 
 @pytest.fixture
-def stages(page: Page, output_path: str, delete_output_dir: None) -> Stages:
-    """Screenshots into the test's output folder, made after the plugin emptied the output."""
-    folder = Path(output_path)
-    folder.mkdir(parents=True, exist_ok=True)
+def stages(page: Page, request: pytest.FixtureRequest) -> Stages:
+    """Screenshots of this test's stages in ``test-output/browser/<test>/``, emptied at its start
+    (pytest-playwright's own output folder is emptied by every pytest run, so it keeps nothing)."""
+    folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     return Stages(page, folder)
 
 
@@ -62,12 +78,32 @@ def log_in(page: Page, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def enable_totp(page: Page, stages: Stages) -> pyotp.TOTP:
+    """Turn on two-factor sign-in from the account page; the authenticator, as the person's."""
+    page.get_by_role("link", name="Account").click()
+    two_factor = page.get_by_role("region", name="Two-factor sign-in")
+    two_factor.get_by_label("Current password").fill(PASSWORD)
+    two_factor.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    totp = pyotp.TOTP(page.get_by_test_id("totp-secret").inner_text())
+    stages.done("totp-qr-code")
+    page.get_by_label("Code from the app").fill(totp.at(in_previous_totp_step()))
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("list", name="Recovery codes").get_by_role("listitem")).to_have_count(
+        10
+    )
+    stages.done("recovery-codes-shown-once")
+    page.get_by_role("button", name="I have saved them").click()
+    expect(page.get_by_text("Two-factor sign-in is on.")).to_be_visible()
+    return totp
+
+
 def serious_violations(page: Page) -> list[str]:
     violations = Axe().run(page).response["violations"]
     return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]
 
 
-def test_a_person_signs_up_verifies_the_email_stays_logged_in_and_comes_back_after_login(
+def test_a_person_signs_up_turns_on_totp_stays_logged_in_and_comes_back_after_login(
     page: Page, context: BrowserContext, stack: Stack, stages: Stages
 ) -> None:
     email = "ada.browser@example.com"
@@ -91,8 +127,9 @@ def test_a_person_signs_up_verifies_the_email_stays_logged_in_and_comes_back_aft
     expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
     stages.done("email-verified")
 
+    totp = enable_totp(page, stages)
     page.reload()
-    expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
+    expect(page.get_by_text("Two-factor sign-in is on.")).to_be_visible()
     stages.done("still-logged-in-after-reload")
 
     page.get_by_role("button", name="Log out").click()
@@ -103,6 +140,9 @@ def test_a_person_signs_up_verifies_the_email_stays_logged_in_and_comes_back_aft
     page.goto(stack.gateway_url + "/app")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     log_in(page, email)
+    page.get_by_label("Authentication code").fill(totp.now())
+    stages.done("totp-step")
+    page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
     assert page.url == stack.gateway_url + "/app"
     stages.done("back-where-they-were")
@@ -110,6 +150,7 @@ def test_a_person_signs_up_verifies_the_email_stays_logged_in_and_comes_back_aft
 
 def test_the_keyboard_reaches_the_skip_link_first(page: Page, stack: Stack) -> None:
     page.goto(stack.gateway_url + "/pricing")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
 
@@ -124,7 +165,7 @@ def test_every_page_passes_axe_without_serious_violations(
         page.goto(stack.gateway_url + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         found[path] = serious_violations(page)
-        stages.done(f"{path.strip('/') or 'landing'}-{width}")
+        stages.done(f"{path.strip('/').split('?')[0] or 'landing'}-{width}")
     sign_up(page, stack, f"axe-{width}@example.com")
     for path in PRIVATE_PAGES:
         page.goto(stack.gateway_url + path)

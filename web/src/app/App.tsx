@@ -1,6 +1,7 @@
 // The app: the server-data cache, the toasts, the layout and every route.
 import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
+import { AccountPage } from "../account/AccountPage";
 import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
 import { LoginPage } from "../auth/LoginPage";
 import { RegisterPage } from "../auth/RegisterPage";
@@ -9,6 +10,7 @@ import { VerifyEmailPage } from "../auth/VerifyEmailPage";
 import { HomePage } from "../home/HomePage";
 import { LandingPage } from "../landing/LandingPage";
 import { PricingPage } from "../pricing/PricingPage";
+import { AcceptInvitePage } from "../team/AcceptInvitePage";
 import { session, useSessionStatus } from "../session/session";
 import { Button } from "../ui/Button";
 import { Layout, NavItem } from "../ui/Layout";
@@ -41,6 +43,7 @@ function Navigation() {
       {status === "signed-in" ? (
         <>
           <NavItem to="/app">Home</NavItem>
+          <NavItem to="/account">Account</NavItem>
           <LogOutButton />
         </>
       ) : (
@@ -63,11 +66,13 @@ const router = createBrowserRouter([
       { path: "/register", element: <RegisterPage /> },
       { path: "/forgot-password", element: <ForgotPasswordPage /> },
       { path: "/reset-password", element: <ResetPasswordPage /> },
+      { path: "/invite", element: <AcceptInvitePage /> },
       {
         element: <RequireSession />,
         children: [
           { path: "/app", element: <HomePage /> },
           { path: "/verify-email", element: <VerifyEmailPage /> },
+          { path: "/account", element: <AccountPage /> },
         ],
       },
       { path: "*", element: <NotFoundPage /> },

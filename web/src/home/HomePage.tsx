@@ -1,15 +1,9 @@
 // The signed-in home: who and where you are, and what to do next.
-import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
-import { unwrap } from "../api/problem";
-import { api } from "../app/api";
+import { useMe } from "../account/me";
 import { Button } from "../ui/Button";
 import { Page } from "../ui/Layout";
 import { ErrorState, Loading } from "../ui/states";
-
-export function useMe() {
-  return useQuery({ queryKey: ["me"], queryFn: async () => unwrap(await api.GET("/api/v1/auth/me")) });
-}
 
 export function HomePage() {
   const me = useMe();

@@ -1,5 +1,6 @@
 // A data table with a caption and column headers, scrolling sideways on narrow screens.
 import type { ReactNode } from "react";
+import { FOCUS_RING } from "./Button";
 
 export interface Column<Row> {
   header: string;
@@ -15,7 +16,8 @@ interface TableProps<Row> {
 
 export function Table<Row>({ caption, columns, rows, rowKey }: TableProps<Row>) {
   return (
-    <div className="overflow-x-auto">
+    // Focusable and named, so a keyboard can scroll a table wider than a phone's screen.
+    <div className={`overflow-x-auto ${FOCUS_RING}`} tabIndex={0} role="region" aria-label={caption}>
       <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>

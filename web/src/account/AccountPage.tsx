@@ -1,0 +1,84 @@
+// Account: profile, password, two-factor sign-in and sessions.
+import { useMutation } from "@tanstack/react-query";
+import type { FormEvent, ReactNode } from "react";
+import { unwrap } from "../api/problem";
+import { api } from "../app/api";
+import { Button } from "../ui/Button";
+import { Field } from "../ui/Field";
+import { fieldErrorsOf, formValues } from "../ui/forms";
+import { Page } from "../ui/Layout";
+import { ErrorState, Loading, ProblemMessage } from "../ui/states";
+import { useNotify } from "../ui/toasts";
+import { useMe } from "./me";
+import { Sessions } from "./Sessions";
+import { TwoFactor } from "./TwoFactor";
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section aria-labelledby={id} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
+      <h2 id={id} className="text-lg font-semibold">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+function PasswordChange() {
+  const notify = useNotify();
+  const change = useMutation({
+    mutationFn: async (values: Record<string, string>) =>
+      unwrap(
+        await api.POST("/api/v1/auth/password/change", {
+          body: { current_password: values.current_password ?? "", new_password: values.new_password ?? "" },
+        }),
+      ),
+    onSuccess: () => notify("Password changed"),
+  });
+  const errors = fieldErrorsOf(change.error);
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    change.mutate(formValues(form), { onSuccess: () => form.reset() });
+  };
+  return (
+    <form onSubmit={submit} className="flex max-w-md flex-col gap-4" noValidate>
+      <ProblemMessage error={change.error} />
+      <Field label="Current password" name="current_password" type="password" autoComplete="current-password" required error={errors.current_password} />
+      <Field label="New password" name="new_password" type="password" autoComplete="new-password" required error={errors.new_password} />
+      <Button type="submit" className="self-start" busy={change.isPending}>
+        Change password
+      </Button>
+    </form>
+  );
+}
+
+export function AccountPage() {
+  const me = useMe();
+  if (me.isPending) return <Loading label="Loading your account" />;
+  if (me.isError) return <ErrorState error={me.error} retry={() => void me.refetch()} />;
+  const { user } = me.data;
+  return (
+    <Page title="Account">
+      <Section id="profile" title="Profile">
+        <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm">
+          <dt className="font-medium">Email</dt>
+          <dd>
+            {user.email} {user.email_verified ? "(verified)" : "(not verified)"}
+          </dd>
+          <dt className="font-medium">Name</dt>
+          <dd>{user.display_name || "—"}</dd>
+        </dl>
+      </Section>
+      <Section id="password" title="Password">
+        <PasswordChange />
+      </Section>
+      <Section id="two-factor" title="Two-factor sign-in">
+        <TwoFactor enabled={user.mfa_enabled} />
+      </Section>
+      <Section id="sessions" title="Sessions">
+        <Sessions />
+      </Section>
+    </Page>
+  );
+}
