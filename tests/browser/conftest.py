@@ -16,9 +16,13 @@ from agentbus_shared.webapp import WebApp
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The web app's current build served by the dev stack; rate limits out of reach (a journey
-    sends more login-flow requests from one address than the ``strict`` group allows)."""
+    sends more login-flow requests from one address than the ``strict`` group allows) and the
+    builtin model writing at a readable pace, so a long answer can be stopped half way."""
     WebApp().build()
-    running = start_stack(tmp_path_factory.mktemp("browser") / "var", generous_rate_limits())
+    running = start_stack(
+        tmp_path_factory.mktemp("browser") / "var",
+        {**generous_rate_limits(), "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.1"},
+    )
     try:
         yield running
     finally:

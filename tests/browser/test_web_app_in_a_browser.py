@@ -1,6 +1,8 @@
 """The web app in Chromium against the running system: a person signs up, verifies the email,
 turns on two-factor sign-in, reloads and is still logged in, logs out, is sent to log in by a
-private page and comes back there after the TOTP step; every page passes axe-core at 375 and
+private page and comes back there after the TOTP step, asks a question and watches the answer
+stream in with its handoff and tool card, stops a long answer, finds the conversation by search;
+every page passes axe-core at 375 and
 1280 px. A screenshot of each stage is kept in
 ``test-output/browser/<test>/``."""
 
@@ -33,7 +35,7 @@ PUBLIC_PAGES = (
     "/reset-password",
     "/invite?token=t",
 )
-PRIVATE_PAGES = ("/app", "/verify-email", "/account")
+PRIVATE_PAGES = ("/app", "/verify-email", "/account", "/chat")
 SERIOUS = frozenset({"serious", "critical"})
 SCREENSHOTS = ROOT / "test-output" / "browser"
 
@@ -98,12 +100,49 @@ def enable_totp(page: Page, stages: Stages) -> pyotp.TOTP:
     return totp
 
 
+def ask_and_watch_the_answer_stream_in(page: Page, stages: Stages) -> None:
+    page.get_by_role("link", name="Chat").click()
+    page.get_by_label("Message").fill("Please calculate (12 * 7) + 3 for my garden budget")
+    page.get_by_role("button", name="Send").click()
+    answer = page.get_by_role("article", name="Answer in progress")
+    expect(answer.get_by_text("Handed off from triage to research")).to_be_visible()
+    expect(answer.get_by_text(re.compile("Tool calculator"))).to_be_visible()
+    stages.done("answer-streaming-with-handoff-and-tool")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"/chat/[^/]+$"))
+    expect(page.get_by_role("article").filter(has_text="87").first).to_be_visible()
+    stages.done("answer-saved-in-the-conversation")
+
+
+def stop_a_long_answer(page: Page, stages: Stages) -> None:
+    page.get_by_label("Message").fill("Tell me in detail everything you can do for my team")
+    page.get_by_role("button", name="Send").click()
+    stop = page.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible()
+    expect(
+        page.get_by_role("article", name="Answer in progress").locator("p").nth(1)
+    ).to_be_visible()
+    stop.click()
+    expect(stop).to_be_hidden(timeout=30_000)
+    stages.done("long-answer-stopped")
+
+
+def find_by_search(page: Page, stages: Stages) -> None:
+    page.get_by_role("searchbox", name="Search conversations").fill("garden")
+    page.get_by_role("button", name="Search", exact=True).click()
+    results = page.get_by_role("list", name="Search results")
+    expect(results.locator("mark").first).to_have_text(re.compile("garden", re.I))
+    stages.done("found-by-search")
+    results.get_by_role("link").first.click()
+    expect(page.get_by_role("article").filter(has_text="87").first).to_be_visible()
+
+
 def serious_violations(page: Page) -> list[str]:
     violations = Axe().run(page).response["violations"]
     return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]
 
 
-def test_a_person_signs_up_turns_on_totp_stays_logged_in_and_comes_back_after_login(
+def test_a_person_signs_up_turns_on_totp_logs_back_in_and_chats_with_the_agents(
     page: Page, context: BrowserContext, stack: Stack, stages: Stages
 ) -> None:
     email = "ada.browser@example.com"
@@ -146,6 +185,10 @@ def test_a_person_signs_up_turns_on_totp_stays_logged_in_and_comes_back_after_lo
     expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
     assert page.url == stack.gateway_url + "/app"
     stages.done("back-where-they-were")
+
+    ask_and_watch_the_answer_stream_in(page, stages)
+    stop_a_long_answer(page, stages)
+    find_by_search(page, stages)
 
 
 def test_the_keyboard_reaches_the_skip_link_first(page: Page, stack: Stack) -> None:

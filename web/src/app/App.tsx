@@ -7,6 +7,7 @@ import { LoginPage } from "../auth/LoginPage";
 import { RegisterPage } from "../auth/RegisterPage";
 import { RequireSession } from "../auth/RequireSession";
 import { VerifyEmailPage } from "../auth/VerifyEmailPage";
+import { ChatPage } from "../chat/ChatPage";
 import { HomePage } from "../home/HomePage";
 import { LandingPage } from "../landing/LandingPage";
 import { PricingPage } from "../pricing/PricingPage";
@@ -43,6 +44,7 @@ function Navigation() {
       {status === "signed-in" ? (
         <>
           <NavItem to="/app">Home</NavItem>
+          <NavItem to="/chat">Chat</NavItem>
           <NavItem to="/account">Account</NavItem>
           <LogOutButton />
         </>
@@ -73,6 +75,8 @@ const router = createBrowserRouter([
           { path: "/app", element: <HomePage /> },
           { path: "/verify-email", element: <VerifyEmailPage /> },
           { path: "/account", element: <AccountPage /> },
+          { path: "/chat", element: <ChatPage /> },
+          { path: "/chat/:conversationId", element: <ChatPage /> },
         ],
       },
       { path: "*", element: <NotFoundPage /> },

@@ -20,9 +20,14 @@ export function HomePage() {
           </Button>
         </div>
       )}
-      <Button asChild look="secondary" className="self-start">
-        <Link to="/pricing">Plans and pricing</Link>
-      </Button>
+      <div className="flex flex-wrap gap-3">
+        <Button asChild>
+          <Link to="/chat">Start a conversation</Link>
+        </Button>
+        <Button asChild look="secondary">
+          <Link to="/pricing">Plans and pricing</Link>
+        </Button>
+      </div>
     </Page>
   );
 }
