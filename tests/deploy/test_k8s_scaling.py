@@ -215,7 +215,7 @@ def test_services_start_only_on_the_schema_revision_they_need(
     )
 
 
-def test_migration_and_stream_jobs_rerun_on_every_apply() -> None:
+def test_migration_and_stream_jobs_are_idempotent_and_gone_before_the_next_release() -> None:
     jobs = find(prod(), "Job")
     assert jobs
     for job in jobs:
@@ -230,6 +230,16 @@ def test_migration_and_stream_jobs_rerun_on_every_apply() -> None:
 
 
 # ------------------------------------------------------------------ autoscaling
+def test_autoscaled_deployments_leave_their_count_to_the_autoscaler() -> None:
+    """A count in the manifest would reset the autoscaler's on every apply (below its floor)."""
+    for overlay in (PROD, "dev"):
+        for autoscaler in find(render(overlay), "HorizontalPodAutoscaler"):
+            target = autoscaler["spec"]["scaleTargetRef"]["name"]
+            assert "replicas" not in one(render(overlay), "Deployment", target)["spec"], (
+                f"{overlay}: Deployment {target} is autoscaled and must not set spec.replicas"
+            )
+
+
 def test_gateway_and_chat_scale_on_what_their_processes_count() -> None:
     rules = adapter_rules()
     for service in ("gateway", "chat"):
