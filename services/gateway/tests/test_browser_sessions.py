@@ -149,3 +149,15 @@ async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
     )
     assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
     assert client.cookies.get("agentbus_csrf", path="/") is None
+
+
+async def test_the_openapi_document_describes_cookie_mode(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    assert "refresh_token" not in schemas["TokenPair"]["required"]
+    assert "cookie mode" in schemas["TokenPair"]["properties"]["refresh_token"]["description"]
+    assert "refresh_token" in schemas["RefreshCommand"]["required"]  # API clients still send it
+    refresh = document["paths"][REFRESH]["post"]["parameters"]
+    assert {p["name"] for p in refresh} == {"X-Agentbus-Session", "X-CSRF-Token"}
+    login = document["paths"]["/api/v1/auth/token"]["post"]["parameters"]
+    assert [p["name"] for p in login] == ["X-Agentbus-Session"]

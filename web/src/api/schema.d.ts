@@ -1976,8 +1976,11 @@ export interface components {
             access_token: string;
             /** Expires In */
             expires_in: number;
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @description always present, except in cookie mode (`X-Agentbus-Session: cookie`), where it is in the HttpOnly `agentbus_refresh` cookie instead
+             */
+            refresh_token?: string;
             /**
              * Token Type
              * @default Bearer

@@ -85,6 +85,38 @@ def cookie_mode_parameters(route: Route) -> list[dict[str, Any]]:
     return [mode, proof]
 
 
+def document_cookie_mode(document: dict[str, Any]) -> None:
+    """Mark every documented refresh token of an answer as absent in cookie mode (API clients
+    always get it; request bodies keep requiring it)."""
+    bodies = _request_body_schemas(document)
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        if name in bodies:
+            continue
+        token = schema.get("properties", {}).get(REFRESH_FIELD)
+        if token is None or REFRESH_FIELD not in schema.get("required", []):
+            continue
+        schema["required"] = [name for name in schema["required"] if name != REFRESH_FIELD]
+        token["description"] = (
+            f"always present, except in cookie mode (`{SESSION_MODE_HEADER}: {COOKIE_MODE}`), "
+            f"where it is in the HttpOnly `{REFRESH_COOKIE}` cookie instead"
+        )
+
+
+def _request_body_schemas(document: dict[str, Any]) -> set[str]:
+    """The names of the component schemas that operations take as their request body."""
+    names: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
+            for media in content.values():
+                names.add(media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1])
+    return names
+
+
 def _shortest_prefixes(paths: Iterable[str]) -> tuple[str, ...]:
     kept: list[str] = []
     for path in sorted(set(paths)):

@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from agentbus_gateway.browser_sessions import cookie_mode_parameters
+from agentbus_gateway.browser_sessions import cookie_mode_parameters, document_cookie_mode
 from agentbus_gateway.problems import PROBLEM_STATUSES, Problem
 from agentbus_shared.contracts.http import Route
 from agentbus_shared.errors import PROBLEM_CONTENT_TYPE
@@ -223,6 +223,7 @@ def install_openapi(app: FastAPI, extra_models: Iterable[type[BaseModel]]) -> No
             "description": "An access token from POST /api/v1/auth/token (Ed25519-signed JWT).",
         }
         add_links(document)
+        document_cookie_mode(document)
         app.openapi_schema = document
         return document
 
