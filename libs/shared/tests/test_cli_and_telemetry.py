@@ -23,6 +23,12 @@ from agentbus_shared.telemetry import setup_tracing
 runner = CliRunner()
 
 
+def test_replicas_without_the_clustered_bus_is_refused() -> None:
+    result = runner.invoke(cli.app, ["dev", "--replicas", "2"])
+    assert result.exit_code == 2
+    assert "--cluster" in result.output
+
+
 def test_services_lists_every_installed_service() -> None:
     result = runner.invoke(cli.app, ["services"])
     assert result.exit_code == 0

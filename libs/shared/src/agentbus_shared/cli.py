@@ -78,13 +78,17 @@ def dev(
         ),
     ] = False,
     replicas: Annotated[
-        int,
+        int | None,
         typer.Option(
-            min=1, help="With --cluster: processes of every service, replica n on node n."
+            min=1,
+            help="With --cluster: processes of every service, replica n on node n "
+            f"(default {devstack.CLUSTER_REPLICAS}).",
         ),
-    ] = devstack.CLUSTER_REPLICAS,
+    ] = None,
 ) -> None:
     """Run the whole system on this machine: servers, migrations, streams, every service."""
+    if replicas is not None and not cluster:
+        raise typer.BadParameter("replicas of a service run on the clustered bus: add --cluster")
     raise typer.Exit(
         devstack.run(
             var_dir,
@@ -94,7 +98,7 @@ def dev(
             log_to_files=log_files,
             verbose=verbose,
             cluster=cluster,
-            replicas=replicas,
+            replicas=replicas or devstack.CLUSTER_REPLICAS,
         )
     )
 
