@@ -3,6 +3,7 @@ import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/reac
 import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
 import { AccountPage } from "../account/AccountPage";
 import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
+import { BillingPage } from "../billing/BillingPage";
 import { LoginPage } from "../auth/LoginPage";
 import { RegisterPage } from "../auth/RegisterPage";
 import { RequireSession } from "../auth/RequireSession";
@@ -12,6 +13,7 @@ import { HomePage } from "../home/HomePage";
 import { LandingPage } from "../landing/LandingPage";
 import { PricingPage } from "../pricing/PricingPage";
 import { AcceptInvitePage } from "../team/AcceptInvitePage";
+import { TeamPage } from "../team/TeamPage";
 import { session, useSessionStatus } from "../session/session";
 import { Button } from "../ui/Button";
 import { Layout, NavItem } from "../ui/Layout";
@@ -45,6 +47,8 @@ function Navigation() {
         <>
           <NavItem to="/app">Home</NavItem>
           <NavItem to="/chat">Chat</NavItem>
+          <NavItem to="/billing">Billing</NavItem>
+          <NavItem to="/team">Team</NavItem>
           <NavItem to="/account">Account</NavItem>
           <LogOutButton />
         </>
@@ -75,6 +79,8 @@ const router = createBrowserRouter([
           { path: "/app", element: <HomePage /> },
           { path: "/verify-email", element: <VerifyEmailPage /> },
           { path: "/account", element: <AccountPage /> },
+          { path: "/billing", element: <BillingPage /> },
+          { path: "/team", element: <TeamPage /> },
           { path: "/chat", element: <ChatPage /> },
           { path: "/chat/:conversationId", element: <ChatPage /> },
         ],

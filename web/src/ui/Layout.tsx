@@ -56,6 +56,21 @@ export function Page({ title, lead, children }: { title: string; lead?: string; 
   );
 }
 
+/** A titled part of a page, as a card: a region named by its heading. */
+export function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section
+      aria-labelledby={id}
+      className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 sm:p-6 dark:border-slate-800 dark:bg-slate-900"
+    >
+      <h2 id={id} className="text-lg font-semibold">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
 /** A narrow column for forms (login, register, …). */
 export function FormPage({ title, lead, children }: { title: string; lead?: string; children: ReactNode }) {
   return (

@@ -1,0 +1,58 @@
+// Live billing on the page: the stream's events written into the cached queries as they arrive.
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { ProblemError, toProblem } from "../api/problem";
+import { api } from "../app/api";
+import { useSessionStatus } from "../session/session";
+import { useNotify } from "../ui/toasts";
+import { abortableWait, followBillingStream, type BillingEvent, type Liveness } from "./stream";
+import { readMeter } from "./usage";
+
+export const BILLING_KEYS = {
+  subscription: ["billing", "subscription"],
+  usage: ["billing", "usage"],
+  invoices: ["billing", "invoices"],
+  plans: ["billing", "plans"],
+} as const;
+
+async function openStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const { data, error, response } = await api.GET("/api/v1/billing/stream", { parseAs: "stream", signal });
+  if (!response.ok || !data) throw new ProblemError(toProblem(error, response));
+  return data;
+}
+
+function apply(event: BillingEvent, cache: QueryClient, notify: (title: string, description?: string) => void) {
+  if (event.event === "subscription.changed") {
+    cache.setQueryData(BILLING_KEYS.subscription, event.data);
+    void cache.invalidateQueries({ queryKey: BILLING_KEYS.usage });
+    void cache.invalidateQueries({ queryKey: ["me"] });
+  } else if (event.event === "invoice.changed") {
+    void cache.invalidateQueries({ queryKey: BILLING_KEYS.invoices });
+  } else if (event.event === "usage.threshold") {
+    void cache.invalidateQueries({ queryKey: BILLING_KEYS.usage });
+    notify(`${event.data.percent}% of this period's ${event.data.meter} used`, readMeter(event.data).text);
+  }
+}
+
+/** Follows the billing stream while the person is signed in and the page is open; its liveness. */
+export function useBillingStream(): Liveness {
+  const cache = useQueryClient();
+  const notify = useNotify();
+  const signedIn = useSessionStatus() === "signed-in";
+  const [liveness, setLiveness] = useState<Liveness>("connecting");
+  useEffect(() => {
+    if (!signedIn) return;
+    const stop = new AbortController();
+    void followBillingStream(
+      {
+        open: openStream,
+        onEvent: (event) => apply(event, cache, notify),
+        onLiveness: setLiveness,
+        wait: abortableWait,
+      },
+      stop.signal,
+    );
+    return () => stop.abort();
+  }, [signedIn, cache, notify]);
+  return liveness;
+}
