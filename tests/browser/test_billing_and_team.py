@@ -1,17 +1,21 @@
 """Billing and team pages in Chromium against the running system: a person on the free plan sees
 the plan and its meters, upgrades through Stripe Checkout paying with the stand-in's test card
 and sees the new plan arrive live in another tab that never reloads; invites a teammate who
-joins, changes the teammate's role and removes them. Both pages pass axe-core at 375 and 1280 px.
+joins, changes the teammate's role and removes them; logging out ends the billing stream. Both
+pages and the invite dialog pass axe-core at 375 and 1280 px.
 Screenshots of each stage are kept in ``test-output/browser/<test>/``."""
 
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.waiting import eventually_blocking
 
 from .test_web_app_in_a_browser import (
     PASSWORD,
@@ -145,6 +149,31 @@ def axe_on_billing_and_team(page: Page, stack: Stack, stages: Stages) -> dict[st
     return {where: v for where, v in found.items() if v}
 
 
+def open_billing_streams(stack: Stack) -> int:
+    """Billing streams the gateway holds open now (its ``agentbus_gateway_open_streams`` gauge)."""
+    text = httpx.get(stack.gateway_metrics_url + "/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "agentbus_gateway_open_streams"
+                and sample.labels["kind"] == "billing"
+            ):
+                return int(sample.value)
+    return 0
+
+
+def logging_out_ends_the_stream(page: Page, stack: Stack, stages: Stages) -> None:
+    page.goto(stack.gateway_url + "/billing")
+    expect(page.get_by_text(re.compile("^Live:"))).to_be_visible()
+    open_now = eventually_blocking(lambda: open_billing_streams(stack), what="a billing stream")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    eventually_blocking(
+        lambda: open_billing_streams(stack) < open_now, what="the billing stream ended"
+    )
+    stages.done("logged-out-stream-ended")
+
+
 def test_a_person_upgrades_through_checkout_live_and_manages_the_team(
     page: Page, context: BrowserContext, browser: Browser, stack: Stack, stages: Stages
 ) -> None:
@@ -162,6 +191,7 @@ def test_a_person_upgrades_through_checkout_live_and_manages_the_team(
     change_the_role_and_remove(page, stages)
 
     assert axe_on_billing_and_team(page, stack, stages) == {}
+    logging_out_ends_the_stream(page, stack, stages)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -184,4 +214,7 @@ def test_billing_and_team_of_a_new_team_pass_axe(
     expect(page.get_by_role("dialog", name="Invite a teammate")).to_be_visible()
     found["invite-dialog"] = serious_violations(page)
     stages.done(f"invite-dialog-{width}")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.get_by_role("button", name="Invite a teammate")).to_be_focused()
     assert {where: v for where, v in found.items() if v} == {}

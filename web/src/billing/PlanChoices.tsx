@@ -63,7 +63,7 @@ function PlanOption({ choice, allowed, moves }: { choice: Choice; allowed: boole
     <li className="flex flex-col gap-2 rounded-md border border-slate-200 p-4 sm:flex-row sm:items-center sm:justify-between dark:border-slate-700">
       <div>
         <p className="font-semibold">
-          {plan.name} · {price(plan)}
+          {plan.price_cents > 0 ? `${plan.name} · ${price(plan)}` : plan.name}
         </p>
         <p className="text-sm text-slate-600 dark:text-slate-400">
           {limit(plan.limits.messages, "messages")}, {limit(plan.limits.tokens, "tokens")},{" "}
