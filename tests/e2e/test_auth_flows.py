@@ -72,7 +72,7 @@ def test_a_reused_refresh_token_ends_the_session_at_the_gateway(stack: Stack) ->
 
 def test_a_browser_session_lives_in_cookies_across_refreshes_until_logout(stack: Stack) -> None:
     with stack.client(headers={"X-Agentbus-Session": "cookie"}) as client:
-        reply = register(client, "hedy@example.com", "Spread Spectrum")
+        reply = register(client, "lamarr@example.com", "Spread Spectrum")
         assert reply.status_code == 201, reply.text
         assert "refresh_token" not in reply.json()["tokens"]
 
