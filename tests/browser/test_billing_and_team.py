@@ -1,7 +1,8 @@
 """Billing and team pages in Chromium against the running system: a person on the free plan sees
 the plan and its meters, upgrades through Stripe Checkout paying with the stand-in's test card
 and sees the new plan arrive live in another tab that never reloads; invites a teammate who
-joins, changes the teammate's role and removes them; logging out ends the billing stream. Both
+joins, makes the teammate a viewer (who then sees why the team's and the plan's actions are not
+theirs) and removes them; logging out ends the billing stream. Both
 pages and the invite dialog pass axe-core at 375 and 1280 px.
 Screenshots of each stage are kept in ``test-output/browser/<test>/``."""
 
@@ -21,6 +22,7 @@ from .test_web_app_in_a_browser import (
     PASSWORD,
     WIDTHS,
     Stages,
+    log_in,
     serious_violations,
     sign_up,
     stages,
@@ -120,7 +122,7 @@ def teammate_joins(browser: Browser, stack: Stack) -> None:
         theirs.close()
 
 
-def change_the_role_and_remove(page: Page, stages: Stages) -> None:
+def make_the_teammate_a_viewer(page: Page, stages: Stages) -> None:
     page.reload()
     members = page.get_by_role("table", name="Members")
     expect(members).to_contain_text(TEAMMATE)
@@ -129,6 +131,31 @@ def change_the_role_and_remove(page: Page, stages: Stages) -> None:
     expect(page.get_by_text(f"{TEAMMATE} is now Viewer", exact=True)).to_be_visible()
     expect(members.get_by_label(f"Role of {TEAMMATE}")).to_have_value("viewer")
     stages.done("teammate-made-viewer")
+
+
+def a_viewer_sees_why_they_cannot_manage(browser: Browser, stack: Stack, stages: Stages) -> None:
+    """The teammate, now a viewer, logs in again (the role change ended their session): the
+    team's and the plan's actions are not theirs, and the pages say why."""
+    theirs = browser.new_context()
+    try:
+        page = theirs.new_page()
+        page.goto(stack.gateway_url + "/team")
+        log_in(page, TEAMMATE)
+        expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
+        expect(page.get_by_text("Only the team's owners and admins invite")).to_be_visible()
+        expect(page.get_by_role("button", name="Invite a teammate")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
+        page.screenshot(path=stages.folder / "team-as-a-viewer.png", full_page=True)
+        page.goto(stack.gateway_url + "/billing")
+        expect(page.get_by_text("Only the team's owners and admins can change")).to_be_visible()
+        expect(page.get_by_role("button", name="Upgrade to Pro")).to_be_disabled()
+        page.screenshot(path=stages.folder / "billing-as-a-viewer.png", full_page=True)
+    finally:
+        theirs.close()
+
+
+def remove_the_teammate(page: Page, stages: Stages) -> None:
+    members = page.get_by_role("table", name="Members")
     members.get_by_role("button", name=f"Remove {TEAMMATE}").click()
     confirm = page.get_by_role("alertdialog", name=f"Remove {TEAMMATE}?")
     stages.done("remove-confirmation")
@@ -188,7 +215,9 @@ def test_a_person_upgrades_through_checkout_live_and_manages_the_team(
 
     invite_a_teammate(page, stages)
     teammate_joins(browser, stack)
-    change_the_role_and_remove(page, stages)
+    make_the_teammate_a_viewer(page, stages)
+    a_viewer_sees_why_they_cannot_manage(browser, stack, stages)
+    remove_the_teammate(page, stages)
 
     assert axe_on_billing_and_team(page, stack, stages) == {}
     logging_out_ends_the_stream(page, stack, stages)

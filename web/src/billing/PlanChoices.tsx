@@ -41,6 +41,9 @@ function useMoves() {
 
 type Moves = ReturnType<typeof useMoves>;
 
+/** The sentence that says why the plan's buttons are disabled, for the buttons to point to. */
+const REASON_ID = "plan-change-reason";
+
 /** The plan a move is under way for, if any. */
 function pendingPlan({ checkout, change }: Moves): Plan | undefined {
   if (checkout.isPending) return checkout.variables;
@@ -53,6 +56,8 @@ function PlanOption({ choice, allowed, moves }: { choice: Choice; allowed: boole
     <Button
       look={move.label.startsWith("Upgrade") ? "primary" : "secondary"}
       disabled={!allowed}
+      className={allowed ? "" : "cursor-not-allowed opacity-60"}
+      aria-describedby={allowed ? undefined : REASON_ID}
       busy={pendingPlan(moves)?.code === plan.code}
       onClick={onClick}
     >
@@ -101,7 +106,11 @@ export function PlanChoices({ plans, current, subscription, allowed }: PlanChoic
   });
   return (
     <div className="flex flex-col gap-3">
-      {!allowed && <p className="text-sm">Only the team's owners and admins can change the plan.</p>}
+      {!allowed && (
+        <p id={REASON_ID} className="text-sm">
+          Only the team's owners and admins can change the plan.
+        </p>
+      )}
       <ProblemMessage error={moves.checkout.error ?? moves.change.error} />
       <ul aria-label="Other plans" className="flex flex-col gap-3">
         {choices.map((choice) => (
