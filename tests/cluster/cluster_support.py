@@ -45,6 +45,8 @@ CLUSTER_ENV = {
 TERMINAL = frozenset({"final", "error"})
 OUTBOXES = {"auth": AUTH_EVENTS.name, "billing": BILLING_EVENTS.name, "chat": CHAT_EVENTS.name}
 """Each service's outbox schema, and the stream its relay publishes to."""
+POLL = 0.5
+"""Between looks that cost a process (psql) or connections, so polling adds little load."""
 
 
 def gateway_urls(cluster: Stack) -> list[str]:
@@ -212,7 +214,9 @@ def each_event_stored_once(cluster: Stack) -> dict[str, int]:
     relayed = {}
     for schema, stream in OUTBOXES.items():
         events = eventually_blocking(
-            lambda schema=schema: _relayed(cluster, schema), what=f"{schema}'s outbox relayed"
+            lambda schema=schema: _relayed(cluster, schema),
+            what=f"{schema}'s outbox relayed",
+            interval=POLL,
         )
         stored = asyncio.run(message_ids(cluster, stream))
         twice = {msg_id: count for msg_id, count in stored.items() if count > 1}

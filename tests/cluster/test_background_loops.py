@@ -22,6 +22,7 @@ import pytest
 from cluster_support import (
     LEASE_SECONDS,
     PASSWORD,
+    POLL,
     chat_stream,
     connect_to_bus,
     each_event_stored_once,
@@ -112,10 +113,12 @@ def test_usage_is_reported_to_stripe_once_and_entitlements_follow_the_newest_usa
             "SELECT event_id, report_status, report_attempts FROM billing.usage_records "
             f"WHERE tenant_id = '{tenant}'",
         )
-        return rows if rows and all(row[1] != "pending" for row in rows) else None
+        every_run = {row[0] for row in rows} == runs  # the usage of each run has arrived
+        return rows if every_run and all(row[1] != "pending" for row in rows) else None
 
-    records = eventually_blocking(all_reported, what="every run's usage reported", timeout=60)
-    assert {row[0] for row in records} == runs
+    records = eventually_blocking(
+        all_reported, what="every run's usage reported", timeout=60, interval=POLL
+    )
     assert {(row[1], row[2]) for row in records} == {("reported", "1")}, records
     standin = cluster.state["companions"]["stripe-standin"]["url"]
     reported = httpx.get(f"{standin}/_standin/meter_events", timeout=30).json()["data"]
@@ -131,7 +134,9 @@ def test_usage_is_reported_to_stripe_once_and_entitlements_follow_the_newest_usa
         found = _entitlements(cluster, tenant)
         return found if not marks and found.used["messages"] == RUNS else None
 
-    entitlements = eventually_blocking(caught_up, what="the bucket at the newest usage")
+    entitlements = eventually_blocking(
+        caught_up, what="the bucket at the newest usage", interval=POLL
+    )
     assert entitlements.plan == "starter"
 
 
@@ -229,7 +234,10 @@ def test_a_killed_replicas_run_lease_is_taken_over_by_the_other_not_run_twice(
             ) == [["1"]]
 
         eventually_blocking(
-            lease_free, what="the lease released or run out", timeout=3 * LEASE_SECONDS
+            lease_free,
+            what="the lease released or run out",
+            timeout=3 * LEASE_SECONDS,
+            interval=POLL,
         )
         taken_over = chat_stream(
             gateways[0], member.headers, "Are you still there?", conversation_id=conversation
@@ -247,6 +255,11 @@ def test_a_killed_replicas_run_lease_is_taken_over_by_the_other_not_run_twice(
 
 # ------------------------------------------------------------------ outbox relays
 def test_every_outbox_relay_publishes_each_event_once(cluster: Stack) -> None:
-    """Runs after the tests above wrote events from both replicas of every service."""
+    """Events written through both replicas of every service (a sign-up and a chat run through
+    each gateway, besides what the tests above wrote) are each stored once on their stream."""
+    for n, gateway in enumerate(gateway_urls(cluster)):
+        member = sign_up(gateway, f"outbox-{n}@example.com")
+        assert one_terminal_frame(chat_stream(gateway, member.headers, "Hello")) == "final"
     relayed = each_event_stored_once(cluster)
+    assert all(relayed.values()), f"an outbox relayed nothing: {relayed}"
     print("events relayed from each outbox, each stored once:", relayed)
