@@ -17,8 +17,9 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
+  # The other tests still run; the container tests fail and say what is missing.
   echo "ensure-podman: ${missing[*]} missing; install them (apt-get install ${missing[*]}) as root" >&2
-  exit 1
+  exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

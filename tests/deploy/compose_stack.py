@@ -190,15 +190,21 @@ class ComposeStack:
     def leftovers(self) -> dict[str, list[str]]:
         """What of the project is still on this machine (nothing, after ``down``)."""
         label = f"label={PROJECT_LABEL}={self.project}"
-        return {
+        left = {
             kind: containers.podman(*command, "--filter", label, "--format", "{{.Name}}").split()
             for kind, command in {
                 "containers": ("ps", "--all"),
-                "pods": ("pod", "ps"),
                 "networks": ("network", "ls"),
                 "volumes": ("volume", "ls"),
             }.items()
         }
+        return {**left, "pods": pods_of(self.project)}
+
+
+def pods_of(project: str) -> list[str]:
+    """The project's pod: podman-compose names it ``pod_<project>`` and labels it with nothing."""
+    name = f"name=^pod_{re.escape(project)}$"
+    return containers.podman("pod", "ps", "--filter", name, "--format", "{{.Name}}").split()
 
 
 def remove_abandoned_projects() -> None:
@@ -213,7 +219,7 @@ def remove_abandoned_projects() -> None:
             continue
         label = f"label={PROJECT_LABEL}={project}"
         containers.podman("rm", "--force", "--time=0", "--volumes", "--filter", label)
-        pods = containers.podman("pod", "ps", "--filter", label, "--format", "{{.Name}}").split()
+        pods = pods_of(project)
         if pods:
             containers.podman("pod", "rm", "--force", *pods)
         containers.podman("network", "prune", "--force", "--filter", label)

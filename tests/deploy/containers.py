@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -48,6 +49,8 @@ default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 runtime = "runc"
 """
 BUILD_TIMEOUT = 900
+SUPERSEDED_AFTER = "1h"
+"""Builds older than this of other trees (and their stages' untagged images) are removed."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,10 @@ def run(
 
 
 def podman(*args: str, timeout: float = 120) -> str:
+    assert shutil.which("podman"), (
+        "podman is needed to build and run the images: `task pytest` installs it with "
+        "scripts/ensure-podman.sh (as root), or install podman, runc, mmdebstrap and uidmap"
+    )
     return run(["podman", *args], timeout=timeout)
 
 
@@ -263,7 +270,12 @@ def remove_superseded(images: Images) -> None:
     for image in images.all():
         repository = image.name.rsplit(":", 1)[0]
         listed = podman(
-            "images", "--format", "{{.Repository}}:{{.Tag}}", f"--filter=reference={repository}"
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            f"--filter=reference={repository}",
+            # not the builds of a test run of another tree going on beside this one
+            f"--filter=until={SUPERSEDED_AFTER}",
         )
         for earlier in set(listed.split()) - {image.name}:
             subprocess.run(
@@ -273,6 +285,8 @@ def remove_superseded(images: Images) -> None:
                 check=False,
                 timeout=120,
             )
+    # The untagged images of earlier builds' stages (the build cache of trees long gone).
+    podman("image", "prune", "--force", f"--filter=until={SUPERSEDED_AFTER}")
 
 
 # ------------------------------------------------------------------ running
