@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import BrowserContext
 
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.webapp import WebApp
+
+from .browser_support import BrowserErrors
 
 
 @pytest.fixture(scope="package")
@@ -36,3 +39,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     if chromium is None:
         raise RuntimeError("chromium is missing: run `bash scripts/ensure-chromium.sh`")
     return {**browser_type_launch_args, "executable_path": chromium, "args": ["--no-sandbox"]}
+
+
+@pytest.fixture(autouse=True)
+def browser_errors(context: BrowserContext) -> Iterator[BrowserErrors]:
+    """Every browser test fails on a console error or a CSP violation in its pages; a context a
+    test opens itself is watched with ``browser_errors.watch``."""
+    errors = BrowserErrors()
+    errors.watch(context)
+    yield errors
+    assert errors.seen == [], "the browser reported errors:\n" + "\n".join(errors.seen)

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agentbus_shared.testing.stack import Stack
 from agentbus_shared.testing.waiting import eventually_blocking
 
+from .browser_support import BrowserErrors
 from .test_web_app_in_a_browser import (
     PASSWORD,
     WIDTHS,
@@ -108,9 +109,10 @@ def invite_a_teammate(page: Page, stages: Stages) -> None:
     expect(page.get_by_text(f"Invite sent to {TEAMMATE}", exact=True)).to_be_visible()
 
 
-def teammate_joins(browser: Browser, stack: Stack) -> None:
+def teammate_joins(browser: Browser, stack: Stack, errors: BrowserErrors) -> None:
     """The teammate opens the mailed link in their own browser and joins with a password."""
     theirs = browser.new_context()
+    errors.watch(theirs)
     try:
         page = theirs.new_page()
         page.goto(f"{stack.gateway_url}/invite?token={stack.mailed_invite(TEAMMATE)}")
@@ -133,10 +135,13 @@ def make_the_teammate_a_viewer(page: Page, stages: Stages) -> None:
     stages.done("teammate-made-viewer")
 
 
-def a_viewer_sees_why_they_cannot_manage(browser: Browser, stack: Stack, stages: Stages) -> None:
+def a_viewer_sees_why_they_cannot_manage(
+    browser: Browser, stack: Stack, stages: Stages, errors: BrowserErrors
+) -> None:
     """The teammate, now a viewer, logs in again (the role change ended their session): the
     team's and the plan's actions are not theirs, and the pages say why."""
     theirs = browser.new_context()
+    errors.watch(theirs)
     try:
         page = theirs.new_page()
         page.goto(stack.gateway_url + "/team")
@@ -202,7 +207,12 @@ def logging_out_ends_the_stream(page: Page, stack: Stack, stages: Stages) -> Non
 
 
 def test_a_person_upgrades_through_checkout_live_and_manages_the_team(
-    page: Page, context: BrowserContext, browser: Browser, stack: Stack, stages: Stages
+    page: Page,
+    context: BrowserContext,
+    browser: Browser,
+    stack: Stack,
+    stages: Stages,
+    browser_errors: BrowserErrors,
 ) -> None:
     email = "ada.billing@example.com"
     sign_up(page, stack, email)
@@ -214,9 +224,9 @@ def test_a_person_upgrades_through_checkout_live_and_manages_the_team(
     see_the_plan_arrive_live(watcher, stages)
 
     invite_a_teammate(page, stages)
-    teammate_joins(browser, stack)
+    teammate_joins(browser, stack, browser_errors)
     make_the_teammate_a_viewer(page, stages)
-    a_viewer_sees_why_they_cannot_manage(browser, stack, stages)
+    a_viewer_sees_why_they_cannot_manage(browser, stack, stages, browser_errors)
     remove_the_teammate(page, stages)
 
     assert axe_on_billing_and_team(page, stack, stages) == {}

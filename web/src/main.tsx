@@ -2,7 +2,10 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./app/App";
+import { adoptStyleNonce } from "./app/styleNonce";
 import "./styles.css";
+
+adoptStyleNonce(document);
 
 const root = document.getElementById("root");
 if (root) {

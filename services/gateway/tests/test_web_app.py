@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 from gateway_support import StartGateway
 
+from agentbus_gateway.webapp import content_security_policy, nonce_of, with_nonce
 from agentbus_shared.errors import PROBLEM_CONTENT_TYPE
 
-INDEX = '<!doctype html><script type="module" src="/assets/index-AbC123.js"></script>'
+INDEX = (
+    "<!doctype html><html><head><title>App</title></head>"
+    '<body><script type="module" src="/assets/index-AbC123.js"></script></body></html>'
+)
 
 
 @pytest.fixture
@@ -32,10 +36,13 @@ async def test_client_routes_get_the_app_page_revalidated_with_a_strict_csp(
         for path in ("/", "/login", "/chat/c_123", "/settings/account?tab=mfa"):
             page = await gw.client.get(path)
             assert page.status_code == 200, path
-            assert page.text == INDEX
+            nonce = nonce_of(page.text)
+            assert nonce is not None and page.text == with_nonce(INDEX, nonce)
             assert page.headers["content-type"].startswith("text/html")
             assert page.headers["cache-control"] == "no-cache"
             policy = page.headers["content-security-policy"]
+            assert policy == content_security_policy(nonce)
+            assert f"style-src 'self' 'nonce-{nonce}'" in policy
             for directive in (
                 "default-src 'self'",
                 "script-src 'self'",
@@ -48,6 +55,24 @@ async def test_client_routes_get_the_app_page_revalidated_with_a_strict_csp(
             assert page.headers["x-content-type-options"] == "nosniff"
         head = await gw.client.head("/pricing")
         assert head.status_code == 200 and head.content == b""
+        assert "nonce-" in head.headers["content-security-policy"]
+
+
+async def test_every_app_page_carries_a_fresh_nonce_and_no_validator(
+    start_gateway: StartGateway, web_dir: Path
+) -> None:
+    """The nonce in the page is the one in its policy, new each time; with no ETag or
+    Last-Modified, a stored page is never revalidated into a newer answer's policy."""
+    async with start_gateway(web_dir=web_dir) as gw:
+        first, second = [await gw.client.get(path) for path in ("/", "/index.html")]
+        nonces = [nonce_of(page.text) for page in (first, second)]
+        assert None not in nonces and nonces[0] != nonces[1]
+        for page, nonce in zip((first, second), nonces, strict=True):
+            assert f"'nonce-{nonce}'" in page.headers["content-security-policy"]
+            assert "etag" not in page.headers and "last-modified" not in page.headers
+            assert len(str(nonce)) >= 22
+        asset = await gw.client.get("/assets/index-AbC123.js")
+        assert "nonce-" not in asset.headers["content-security-policy"]
 
 
 async def test_hashed_assets_are_cached_for_a_year_and_other_files_revalidated(

@@ -5,14 +5,22 @@ API's own paths (:data:`API_PATHS` keep their meaning: an unknown ``/api/...`` p
 problem, never the app's page). Files under ``assets/`` carry a content hash in their name and
 are cached for a year; every other file, ``index.html`` first, is revalidated on each load so a
 deployment shows at once.
+
+``index.html`` is answered with a fresh nonce each time, in its policy's ``style-src`` and in a
+``<meta name="csp-nonce">`` the app reads at start-up: the ``<style>`` tags its dialogs' scroll
+lock adds carry it, and nothing else inline is allowed. Since no two answers are alike, the page
+carries no ``ETag`` or ``Last-Modified``: a revalidation never pairs a stored page with the
+policy of a newer answer.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from agentbus_shared.logging import get_logger
@@ -35,27 +43,65 @@ HASHED_ASSETS = "assets"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(nonce: str | None = None) -> str:
+    """Only the app's own files run, load or connect; no inline script, no inline style but the
+    ``<style>`` tags carrying ``nonce``; no plugin, never framed."""
+    styles = "style-src 'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            styles,
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
-"""Only the app's own files run, load or connect; nothing inline, no plugin, never framed."""
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+"""The policy of every file but ``index.html`` (whose policy adds the answer's nonce)."""
+
+NONCE_META = '<meta name="csp-nonce" content="{nonce}">'
+HEAD_TAG = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+def with_nonce(page: str, nonce: str) -> str:
+    """``page`` with the nonce's ``<meta>`` first in its ``<head>`` (or first of all)."""
+    meta = NONCE_META.format(nonce=nonce)
+    head = HEAD_TAG.search(page)
+    if head is None:
+        return meta + page
+    return page[: head.end()] + meta + page[head.end() :]
+
+
+def nonce_of(page: str) -> str | None:
+    """The nonce :func:`with_nonce` put in ``page``, if any."""
+    found = re.search(r'<meta name="csp-nonce" content="([^"]+)">', page)
+    return found.group(1) if found else None
+
+
+class AppPage(HTMLResponse):
+    """``index.html`` with its nonce; a ``HEAD`` gets the headers alone."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "HEAD":
+            await super().__call__(scope, receive, send)
+            return
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": b""})
 
 
 def belongs_to_api(path: str) -> bool:
@@ -80,11 +126,11 @@ class WebAppFiles:
     def response(self, path: str) -> Response | None:
         """The file at ``path``, ``index.html`` for a client route, or None (not found)."""
         file = self._file(path)
+        if file == self.root / "index.html" or (file is None and is_client_route(path)):
+            return self._page()
         if file is not None:
             hashed = file.parent == self.root / HASHED_ASSETS
             return self._send(file, IMMUTABLE if hashed else REVALIDATE)
-        if is_client_route(path):
-            return self._send(self.root / "index.html", REVALIDATE)
         return None
 
     def _file(self, path: str) -> Path | None:
@@ -96,8 +142,23 @@ class WebAppFiles:
             return None
         return file
 
+    def _page(self) -> Response:
+        nonce = secrets.token_urlsafe(18)
+        page = with_nonce((self.root / "index.html").read_text(encoding="utf-8"), nonce)
+        headers = {
+            "Cache-Control": REVALIDATE,
+            "Content-Security-Policy": content_security_policy(nonce),
+            **SECURITY_HEADERS,
+        }
+        return AppPage(page, headers=headers)
+
     def _send(self, file: Path, cache_control: str) -> Response:
-        return FileResponse(file, headers={"Cache-Control": cache_control, **SECURITY_HEADERS})
+        headers = {
+            "Cache-Control": cache_control,
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            **SECURITY_HEADERS,
+        }
+        return FileResponse(file, headers=headers)
 
 
 def install_web_app(app: FastAPI, root: Path) -> None:
