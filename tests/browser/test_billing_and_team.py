@@ -139,7 +139,8 @@ def a_viewer_sees_why_they_cannot_manage(
     browser: Browser, stack: Stack, stages: Stages, errors: BrowserErrors
 ) -> None:
     """The teammate, now a viewer, logs in again (the role change ended their session): the
-    team's and the plan's actions are not theirs, and the pages say why."""
+    team's, the plan's and the service accounts' actions are not theirs, and the pages say
+    why."""
     theirs = browser.new_context()
     errors.watch(theirs)
     try:
@@ -155,6 +156,11 @@ def a_viewer_sees_why_they_cannot_manage(
         expect(page.get_by_text("Only the team's owners and admins can change")).to_be_visible()
         expect(page.get_by_role("button", name="Upgrade to Pro")).to_be_disabled()
         page.screenshot(path=stages.folder / "billing-as-a-viewer.png", full_page=True)
+        page.goto(stack.gateway_url + "/account")
+        expect(
+            page.get_by_text("Only the team's owners and admins create and revoke")
+        ).to_be_visible()
+        expect(page.get_by_role("button", name="Create service account")).to_have_count(0)
     finally:
         theirs.close()
 

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -100,6 +101,41 @@ def enable_totp(page: Page, stages: Stages) -> pyotp.TOTP:
     return totp
 
 
+def create_and_revoke_a_service_account(
+    page: Page, context: BrowserContext, stack: Stack, stages: Stages
+) -> None:
+    """On the account page: a service account whose secret is shown once, copied, gets a token;
+    revoked after a confirmation, it gets none."""
+    accounts = page.get_by_role("region", name="Service accounts", exact=True)
+    accounts.get_by_label("Service account name").fill("Nightly export")
+    accounts.get_by_role("checkbox", name=re.compile("^Read conversations")).check()
+    accounts.get_by_role("button", name="Create service account").click()
+    shown = accounts.get_by_role("region", name="Nightly export is ready")
+    expect(shown).to_contain_text("shown only this once")
+    credentials = {
+        "grant_type": "client_credentials",
+        "client_id": shown.get_by_test_id("service-account-client-id").inner_text(),
+        "client_secret": shown.get_by_test_id("service-account-secret").inner_text(),
+    }
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.gateway_url)
+    shown.get_by_role("button", name="Copy secret").click()
+    expect(page.get_by_text("Secret copied", exact=True)).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == credentials["client_secret"]
+    stages.done("service-account-secret-shown-once")
+    token_url = stack.gateway_url + "/api/v1/auth/oauth/token"
+    assert httpx.post(token_url, data=credentials, timeout=10).status_code == 200
+    shown.get_by_role("button", name="I have stored it").click()
+    expect(page.get_by_text(credentials["client_secret"])).to_have_count(0)
+    table = accounts.get_by_role("table", name="Your team's service accounts")
+    table.get_by_role("button", name="Revoke Nightly export").click()
+    page.get_by_role("alertdialog", name="Revoke Nightly export?").get_by_role(
+        "button", name="Revoke"
+    ).click()
+    expect(table).to_contain_text("Revoked")
+    stages.done("service-account-revoked")
+    assert httpx.post(token_url, data=credentials, timeout=10).status_code == 401
+
+
 def ask_and_watch_the_answer_stream_in(page: Page, stages: Stages) -> None:
     page.get_by_role("link", name="Chat").click()
     page.get_by_label("Message").fill("Please calculate (12 * 7) + 3 for my garden budget")
@@ -167,6 +203,7 @@ def test_a_person_signs_up_turns_on_totp_logs_back_in_and_chats_with_the_agents(
     stages.done("email-verified")
 
     totp = enable_totp(page, stages)
+    create_and_revoke_a_service_account(page, context, stack, stages)
     page.reload()
     expect(page.get_by_text("Two-factor sign-in is on.")).to_be_visible()
     stages.done("still-logged-in-after-reload")

@@ -1,28 +1,18 @@
-// Account: profile, password, two-factor sign-in and sessions.
+// Account: profile, password, two-factor sign-in, sessions and the team's service accounts.
 import { useMutation } from "@tanstack/react-query";
-import type { FormEvent, ReactNode } from "react";
+import type { FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
-import { Page } from "../ui/Layout";
+import { Page, Section } from "../ui/Layout";
 import { ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
 import { useMe } from "./me";
+import { ServiceAccounts } from "./ServiceAccounts";
 import { Sessions } from "./Sessions";
 import { TwoFactor } from "./TwoFactor";
-
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  return (
-    <section aria-labelledby={id} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
-      <h2 id={id} className="text-lg font-semibold">
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-}
 
 function PasswordChange() {
   const notify = useNotify();
@@ -57,7 +47,7 @@ export function AccountPage() {
   const me = useMe();
   if (me.isPending) return <Loading label="Loading your account" />;
   if (me.isError) return <ErrorState error={me.error} retry={() => void me.refetch()} />;
-  const { user } = me.data;
+  const { user, scopes } = me.data;
   return (
     <Page title="Account">
       <Section id="profile" title="Profile">
@@ -78,6 +68,9 @@ export function AccountPage() {
       </Section>
       <Section id="sessions" title="Sessions">
         <Sessions />
+      </Section>
+      <Section id="service-accounts" title="Service accounts">
+        <ServiceAccounts scopes={scopes} />
       </Section>
     </Page>
   );
