@@ -13,7 +13,13 @@ from xdist.scheduler import LoadScopeScheduling
 
 pytest_plugins = ["agentbus_shared.testing.plugin"]
 
-SHARED_STACK_SUITES = ("tests/fault/", "tests/fuzz/", "tests/e2e/", "tests/cluster/")
+SHARED_STACK_SUITES = (
+    "tests/fault/",
+    "tests/fuzz/",
+    "tests/e2e/",
+    "tests/cluster/",
+    "tests/browser/",
+)
 """Suites whose modules share one running stack (package-scoped in their conftest.py)."""
 
 
