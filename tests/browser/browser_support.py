@@ -1,12 +1,25 @@
 """What the browser tests share: the errors a page reports (console errors, uncaught exceptions,
-refusals by the Content-Security-Policy)."""
+refusals by the Content-Security-Policy), the stages of a journey with their screenshots, the
+steps every person takes (sign up, verify the email, log in, open billing, invite a teammate)
+and axe-core's serious findings."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from playwright.sync_api import BrowserContext, ConsoleMessage
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+
+from agentbus_shared.testing.checkout import ROOT
+from agentbus_shared.testing.stack import Stack
+
+PASSWORD = "glacier-violin-tangerine-42"
+WIDTHS = (375, 1280)
+"""A phone's and a desktop's width: every page is checked at both."""
+SERIOUS = frozenset({"serious", "critical"})
+SCREENSHOTS = ROOT / "test-output" / "browser"
 
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -37,3 +50,63 @@ class BrowserErrors:
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and not ANSWERED_4XX.match(message.text):
             self.seen.append(f"{message.text} ({message.location.get('url', '')})")
+
+
+@dataclass
+class Stages:
+    """Names each stage of a journey and keeps a screenshot of it."""
+
+    page: Page
+    folder: Path
+    taken: list[str] = field(default_factory=list)
+
+    def done(self, name: str) -> None:
+        self.taken.append(name)
+        self.page.screenshot(path=self.folder / f"{len(self.taken):02d}-{name}.png", full_page=True)
+
+
+def sign_up(page: Page, stack: Stack, email: str) -> None:
+    page.goto(stack.gateway_url + "/")
+    page.get_by_role("link", name="Start for free").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Your name").fill("Ada")
+    page.get_by_label("Team or company name").fill("Engines")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Verify your email")).to_be_visible()
+
+
+def verify_email(page: Page, stack: Stack, email: str) -> None:
+    page.get_by_label("Code").fill(stack.mailed_code(email, "verify_email"))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def log_in(page: Page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def open_billing(page: Page) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Billing").click()
+    expect(page.get_by_role("heading", name="Billing", level=1)).to_be_visible()
+
+
+def invite_a_teammate(page: Page, stages: Stages, email: str) -> None:
+    """From the team page, invite ``email`` as an admin through the invite dialog."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+    expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
+    page.get_by_role("button", name="Invite a teammate").click()
+    dialog = page.get_by_role("dialog", name="Invite a teammate")
+    dialog.get_by_label("Email").fill(email)
+    dialog.get_by_label("Role").select_option("admin")
+    stages.done("invite-dialog")
+    dialog.get_by_role("button", name="Send invite").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text(f"Invite sent to {email}", exact=True)).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[str]:
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]

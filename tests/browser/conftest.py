@@ -3,17 +3,18 @@ it, driven by Playwright in Debian's Chromium (``scripts/ensure-chromium.sh`` in
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Page
 
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.webapp import WebApp
 
-from .browser_support import BrowserErrors
+from .browser_support import SCREENSHOTS, BrowserErrors, Stages
 
 
 @pytest.fixture(scope="package")
@@ -49,3 +50,13 @@ def browser_errors(context: BrowserContext) -> Iterator[BrowserErrors]:
     errors.watch(context)
     yield errors
     assert errors.seen == [], "the browser reported errors:\n" + "\n".join(errors.seen)
+
+
+@pytest.fixture
+def stages(page: Page, request: pytest.FixtureRequest) -> Stages:
+    """Screenshots of this test's stages in ``test-output/browser/<test>/``, emptied at its start
+    (pytest-playwright's own output folder is emptied by every pytest run, so it keeps nothing)."""
+    folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return Stages(page, folder)

@@ -1,32 +1,39 @@
-"""The web app in Chromium against the running system: a person signs up, verifies the email,
-turns on two-factor sign-in, reloads and is still logged in, logs out, is sent to log in by a
-private page and comes back there after the TOTP step, asks a question and watches the answer
-stream in with its handoff and tool card, stops a long answer, finds the conversation by search;
-every page passes axe-core at 375 and
-1280 px. A screenshot of each stage is kept in
-``test-output/browser/<test>/``."""
+"""The web app in Chromium against the running system, one person's journey: open ``/``,
+register, verify the email, turn on two-factor sign-in (and make a service account, its secret
+shown once, then revoke it), log out, log in with a TOTP code back where they were, ask a question
+and watch the answer stream in with its handoff and tool card, stop a long answer, find the
+conversation by search, upgrade the plan through Stripe Checkout with the test card and see it
+arrive live in another tab, invite a teammate, reload and still be logged in, log out (which ends
+the billing stream). Every page passes axe-core at 375 and 1280 px. A screenshot of each stage
+is kept in ``test-output/browser/<test>/``."""
 
 from __future__ import annotations
 
 import re
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
+from prometheus_client.parser import text_string_to_metric_families
 
-from agentbus_shared.testing.checkout import ROOT
 from agentbus_shared.testing.stack import Stack
-from agentbus_shared.testing.waiting import in_previous_totp_step
+from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
+
+from .browser_support import (
+    PASSWORD,
+    WIDTHS,
+    Stages,
+    invite_a_teammate,
+    log_in,
+    open_billing,
+    serious_violations,
+    sign_up,
+    verify_email,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
-PASSWORD = "glacier-violin-tangerine-42"
-WIDTHS = (375, 1280)
 PUBLIC_PAGES = (
     "/",
     "/pricing",
@@ -37,48 +44,7 @@ PUBLIC_PAGES = (
     "/invite?token=t",
 )
 PRIVATE_PAGES = ("/app", "/verify-email", "/account", "/chat")
-SERIOUS = frozenset({"serious", "critical"})
-SCREENSHOTS = ROOT / "test-output" / "browser"
-
-
-@dataclass
-class Stages:
-    """Names each stage of a journey and keeps a screenshot of it."""
-
-    page: Page
-    folder: Path
-    taken: list[str] = field(default_factory=list)
-
-    def done(self, name: str) -> None:
-        self.taken.append(name)
-        self.page.screenshot(path=self.folder / f"{len(self.taken):02d}-{name}.png", full_page=True)
-
-
-@pytest.fixture
-def stages(page: Page, request: pytest.FixtureRequest) -> Stages:
-    """Screenshots of this test's stages in ``test-output/browser/<test>/``, emptied at its start
-    (pytest-playwright's own output folder is emptied by every pytest run, so it keeps nothing)."""
-    folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return Stages(page, folder)
-
-
-def sign_up(page: Page, stack: Stack, email: str) -> None:
-    page.goto(stack.gateway_url + "/")
-    page.get_by_role("link", name="Start for free").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Your name").fill("Ada")
-    page.get_by_label("Team or company name").fill("Engines")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Verify your email")).to_be_visible()
-
-
-def log_in(page: Page, email: str) -> None:
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+TEAMMATE = "lin.browser@example.com"
 
 
 def enable_totp(page: Page, stages: Stages) -> pyotp.TOTP:
@@ -173,12 +139,90 @@ def find_by_search(page: Page, stages: Stages) -> None:
     expect(page.get_by_role("article").filter(has_text="87").first).to_be_visible()
 
 
-def serious_violations(page: Page) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]
+def watch_billing_in_another_tab(context: BrowserContext, stack: Stack) -> Page:
+    """A second tab on the billing page, marked so that a reload would show (the mark would go)."""
+    watcher = context.new_page()
+    watcher.goto(stack.gateway_url + "/billing")
+    expect(watcher.get_by_test_id("current-plan")).to_have_text("Free")
+    expect(watcher.get_by_text(re.compile("^Live:"))).to_be_visible()
+    watcher.evaluate("window.neverReloaded = true")
+    return watcher
 
 
-def test_a_person_signs_up_turns_on_totp_logs_back_in_and_chats_with_the_agents(
+def upgrade_through_checkout(page: Page, stack: Stack, stages: Stages) -> None:
+    open_billing(page)
+    page.get_by_role("button", name="Upgrade to Starter").click()
+    expect(page.get_by_role("heading", name=re.compile("Subscribe: 19.00 USD"))).to_be_visible()
+    stages.done("stripe-checkout")
+    page.get_by_role("button", name="Pay with test card 4242").click()
+    expect(page).to_have_url(f"{stack.gateway_url}/billing?checkout=success")
+    expect(page.get_by_role("status").filter(has_text="Payment received")).to_contain_text(
+        "Your team is on Starter now.", timeout=30_000
+    )
+    expect(page.get_by_test_id("current-plan")).to_have_text("Starter")
+    expect(page.get_by_role("table", name="Invoices")).to_contain_text("Paid", timeout=30_000)
+    stages.done("back-from-checkout-on-starter")
+    assert axe_on_billing_with_an_invoice(page) == {}
+
+
+def axe_on_billing_with_an_invoice(page: Page) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        expect(page.get_by_role("table", name="Invoices")).to_be_visible()
+        found[width] = serious_violations(page)
+    return {width: v for width, v in found.items() if v}
+
+
+def see_the_plan_arrive_live(watcher: Page, stages: Stages) -> None:
+    expect(watcher.get_by_test_id("current-plan")).to_have_text("Starter", timeout=30_000)
+    expect(
+        watcher.get_by_role("list", name="Usage this period").get_by_role(
+            "progressbar", name="Messages"
+        )
+    ).to_have_attribute("aria-valuetext", re.compile(r" of 2,000 messages used "))
+    assert watcher.evaluate("window.neverReloaded") is True
+    watcher.screenshot(path=stages.folder / "starter-arrived-live-in-the-other-tab.png")
+    watcher.close()
+
+
+def still_logged_in_after_reload(page: Page, stages: Stages) -> None:
+    page.reload()
+    expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
+    expect(page.get_by_role("table", name="Members")).to_be_visible()
+    stages.done("still-logged-in-after-reload")
+
+
+def open_billing_streams(stack: Stack) -> int:
+    """Billing streams the gateway holds open now (its ``agentbus_gateway_open_streams`` gauge)."""
+    text = httpx.get(stack.gateway_metrics_url + "/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "agentbus_gateway_open_streams"
+                and sample.labels["kind"] == "billing"
+            ):
+                return int(sample.value)
+    return 0
+
+
+def log_out_ending_the_billing_stream(
+    page: Page, context: BrowserContext, stack: Stack, stages: Stages
+) -> None:
+    """Logging out clears the session's cookies and ends the billing page's stream."""
+    page.goto(stack.gateway_url + "/billing")
+    expect(page.get_by_text(re.compile("^Live:"))).to_be_visible()
+    open_now = eventually_blocking(lambda: open_billing_streams(stack), what="a billing stream")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert [c["name"] for c in context.cookies()] == []
+    eventually_blocking(
+        lambda: open_billing_streams(stack) < open_now, what="the billing stream ended"
+    )
+    stages.done("logged-out-at-the-end")
+
+
+def test_a_persons_journey_from_sign_up_to_chat_billing_and_team(
     page: Page, context: BrowserContext, stack: Stack, stages: Stages
 ) -> None:
     email = "ada.browser@example.com"
@@ -197,16 +241,12 @@ def test_a_person_signs_up_turns_on_totp_logs_back_in_and_chats_with_the_agents(
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     assert "agentbus_refresh" not in page.evaluate("document.cookie")
 
-    page.get_by_label("Code").fill(stack.mailed_code(email, "verify_email"))
-    page.get_by_role("button", name="Verify").click()
+    verify_email(page, stack, email)
     expect(page.get_by_role("heading", name=re.compile("Welcome, Ada"))).to_be_visible()
     stages.done("email-verified")
 
     totp = enable_totp(page, stages)
     create_and_revoke_a_service_account(page, context, stack, stages)
-    page.reload()
-    expect(page.get_by_text("Two-factor sign-in is on.")).to_be_visible()
-    stages.done("still-logged-in-after-reload")
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
@@ -226,6 +266,15 @@ def test_a_person_signs_up_turns_on_totp_logs_back_in_and_chats_with_the_agents(
     ask_and_watch_the_answer_stream_in(page, stages)
     stop_a_long_answer(page, stages)
     find_by_search(page, stages)
+
+    watcher = watch_billing_in_another_tab(context, stack)
+    upgrade_through_checkout(page, stack, stages)
+    see_the_plan_arrive_live(watcher, stages)
+
+    invite_a_teammate(page, stages, TEAMMATE)
+    still_logged_in_after_reload(page, stages)
+    log_out_ending_the_billing_stream(page, context, stack, stages)
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
 
 
 def test_the_keyboard_reaches_the_skip_link_first(page: Page, stack: Stack) -> None:
