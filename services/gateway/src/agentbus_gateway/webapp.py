@@ -137,7 +137,10 @@ class WebAppFiles:
         parts = PurePosixPath(path).parts[1:]
         if not parts or any(part.startswith(".") for part in parts):
             return None
-        file = self.root.joinpath(*parts).resolve()
+        try:
+            file = self.root.joinpath(*parts).resolve()
+        except ValueError:  # an embedded null byte names no file
+            return None
         if not file.is_relative_to(self.root) or not file.is_file():
             return None
         return file
