@@ -278,6 +278,7 @@ def test_a_held_process_stays_down_until_released(
 ) -> None:
     """``var/held/<name>`` keeps the supervisor from restarting ``<name>``; removing it does."""
     from agentbus_shared import devstack
+    from agentbus_shared.devsupervisor import Supervisor
 
     class Exited:
         """A service process that has exited, counting its restarts."""
@@ -295,12 +296,13 @@ def test_a_held_process_stays_down_until_released(
     exited = Exited()
     stack = devstack.DevStack(tmp_path, progress=lambda _: None)
     stack.services.append(exited)  # type: ignore[arg-type]
-    monkeypatch.setattr(stack, "_write_state", lambda: None)
+    monkeypatch.setattr(stack, "write_state", lambda: None)
     (tmp_path / "held").mkdir()
     (tmp_path / "held" / "chat-2").touch()
 
-    stack._restart_exited_services()
+    supervisor = Supervisor(stack)
+    supervisor.restart_exited_services()
     assert exited.starts == 0
     (tmp_path / "held" / "chat-2").unlink()
-    stack._restart_exited_services()
+    supervisor.restart_exited_services()
     assert exited.starts == 1

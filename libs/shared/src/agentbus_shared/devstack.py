@@ -53,11 +53,12 @@ from typing import TypedDict, Unpack
 import nats
 from nats.errors import Error as NatsError
 
-from agentbus_shared import devsummary, manifest, migrations
+from agentbus_shared import devstate, devsummary, manifest, migrations
 from agentbus_shared.bus.permissions import HARNESS, OPS, BusLogins
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.devprocess import ServiceProcess, as_manifest, get_status
+from agentbus_shared.devsupervisor import Supervisor
 from agentbus_shared.logging import configure_logging
 from agentbus_shared.manifest import DEV_SECRET, ServiceManifest
 from agentbus_shared.servers import (
@@ -121,12 +122,11 @@ class DevStack:
         self.metrics_ports: dict[str, int] = {}
         """Internal ``/metrics`` ports of the services whose HTTP port faces the public."""
         self.urls: dict[str, str] = {}
-        self._stopping = False
+        self.stopping = False
         self._handed_out: set[int] = set()
         # Fault tests stop and start the servers themselves: they turn this off.
         restart = self.environ.get("AGENTBUS_DEV_RESTART_SERVERS", "1").lower()
         self.restart_servers = restart not in {"0", "false", "no"}
-        self._restarts: dict[str, list[float]] = {}
 
     # ---------------------------------------------------------- start-up
     def start(self) -> None:
@@ -141,7 +141,7 @@ class DevStack:
         self._wait_ready(self.companions)
         self._start_services()
         self._wait_ready(self.services)
-        self._write_state()
+        self.write_state()
 
     def _port(self, name: str) -> int:
         return self._free_port() if self.free_ports else DEFAULT_PORTS[name]
@@ -407,115 +407,18 @@ class DevStack:
                 raise ServerError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
             time.sleep(0.2)
 
-    def _write_state(self) -> None:
-        gateway = next((s for s in self.services if s.manifest.name == "gateway"), None)
-        state = {
-            "gateway_url": gateway.url if gateway else None,
-            "metrics_urls": {
-                name: f"http://127.0.0.1:{port}" for name, port in self.metrics_ports.items()
-            },
-            "urls": self.urls,
-            "services": {
-                s.name: {
-                    "url": s.url,
-                    "pid": s.process.pid if s.process else None,
-                    "service": s.manifest.name,
-                    "instance": s.env.get("SERVICE_INSTANCE"),
-                    "nats_url": s.env.get("NATS_URL"),
-                }
-                for s in self.services
-            },
-            "companions": {
-                s.manifest.name: {"url": s.url, "pid": s.process.pid if s.process else None}
-                for s in self.companions
-            },
-            "servers": {
-                server.name: {
-                    "url": server.url,
-                    "pid": server.process.pid if server.process else None,
-                    # enough for a tool (or a fault test) to stop it and start it again as it was
-                    "host": server.host,
-                    "port": server.port,
-                    "data_dir": str(server.data_dir),
-                    "log": str(server.log_path),
-                    **(
-                        {"monitor_url": server.monitor_url}
-                        if isinstance(server, NatsServer) and server.monitor_url
-                        else {}
-                    ),
-                }
-                for server in self.servers
-            },
-            "var_dir": str(self.var),
-            "cluster": self.cluster,
-            "pid": os.getpid(),
-        }
-        # Atomically: tools and tests read it while the supervisor rewrites it after a restart
-        # (a reader once saw the file empty between truncate and write).
-        path = self.var / "stack.json"
-        staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        staged.touch(mode=0o600)  # it holds the harness's bus password
-        staged.write_text(json.dumps(state, indent=2))
-        os.replace(staged, path)
+    def write_state(self) -> None:
+        """``var/stack.json``: what runs where, for tools and tests (rewritten after a restart)."""
+        devstate.write(self.var / "stack.json", devstate.describe(self))
 
     # ---------------------------------------------------------- running
     def supervise(self) -> None:
         """Restart servers and services that exit, until asked to stop. A restarted server keeps
         its port and data directory; the services reconnect to it by themselves."""
-        while not self._stopping:
-            if self.restart_servers:
-                self._restart_exited_servers()
-            self._restart_exited_services()
-            time.sleep(0.25)
-
-    def _may_restart(self, name: str) -> bool:
-        """At most 5 restarts a minute each; then give up on it, and say so."""
-        now = time.monotonic()
-        recent = [t for t in self._restarts.get(name, []) if now - t < 60]
-        if len(recent) >= 5:
-            self.progress(f"{name} keeps exiting; not restarting it again")
-            return False
-        self._restarts[name] = [*recent, now]
-        return True
-
-    def held(self, name: str) -> bool:
-        """Whether ``var/held/<name>`` asks the supervisor to leave ``name`` down."""
-        return (self.var / "held" / name).exists()
-
-    def _restart_exited_services(self) -> None:
-        for service in [*self.companions, *self.services]:
-            process = service.process
-            if process is None or process.poll() is None or self._stopping:
-                continue
-            if self.held(service.name):
-                continue
-            if not self._may_restart(service.name):
-                service.process = None
-                continue
-            self.progress(f"{service.name} exited ({process.returncode}); restarting")
-            service.start()
-            self._write_state()
-
-    def _restart_exited_servers(self) -> None:
-        for server in self.servers:
-            process = server.process
-            if process is None or process.poll() is None or self._stopping:
-                continue
-            if self.held(server.name):
-                continue
-            if not self._may_restart(server.name):
-                server.stop()  # it has exited: this forgets it and closes its log
-                continue
-            self.progress(f"{server.name} exited ({process.returncode}); restarting")
-            try:
-                server.restart()
-            except ServerError as exc:
-                self.progress(f"{server.name} did not restart: {exc}")
-                continue
-            self._write_state()
+        Supervisor(self).run()
 
     def stop(self) -> None:
-        self._stopping = True
+        self.stopping = True
         for service in [*reversed(self.services), *reversed(self.companions)]:
             self.progress(f"stopping {service.name}")
             service.stop()
