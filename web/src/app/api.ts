@@ -1,22 +1,16 @@
-// The app's one API client: signed with the session, renewing it from the refresh cookie, and
-// ending it when the server refuses the session (the router then sends the person to log in).
-import { createApi } from "../api/client";
+// The app's one API client: signed with the session, renewing it from the refresh cookie when the
+// access token is refused, and ending it when that fails (the router then sends the person to log in).
+import { createApi, requestHeaders } from "../api/client";
 import { CSRF_COOKIE, readCookie } from "../session/cookies";
+import { renewingFetch } from "../session/renewing";
 import { session } from "../session/session";
 
-export const api = createApi(session);
+/** Signs a request sent again after a renewal with the new token and the rotated cookie's proof. */
+function signAnew(request: Request): void {
+  for (const [name, value] of Object.entries(requestHeaders(session, document.cookie))) request.headers.set(name, value);
+}
 
-/** Routes whose 401 means wrong credentials or codes, not an ended session. */
-const CREDENTIAL_ROUTES = /\/api\/v1\/auth\/(token|mfa\/complete|refresh|register|password\/)/;
-
-api.use({
-  onResponse({ request, response }) {
-    if (response.status === 401 && !CREDENTIAL_ROUTES.test(new URL(request.url).pathname)) {
-      session.end();
-    }
-    return response;
-  },
-});
+export const api = createApi(session, renewingFetch(session, signAnew, (input, init) => fetch(input, init)));
 
 session.renewWith(async () => {
   // Without the readable CSRF cookie there is no refresh cookie either: nothing to ask.
