@@ -1,5 +1,5 @@
 // The app: the server-data cache, the toasts, the layout and every route.
-import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/react-query";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
 import { AccountPage } from "../account/AccountPage";
 import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
@@ -25,10 +25,8 @@ const queries = new QueryClient({ defaultOptions: { queries: { retry: false, sta
 
 function LogOutButton() {
   const navigate = useNavigate();
-  const cache = useQueryClient();
   const leave = async () => {
     await logOut();
-    cache.clear();
     void navigate("/", { replace: true });
   };
   return (
@@ -89,6 +87,13 @@ const router = createBrowserRouter([
     ],
   },
 ]);
+
+// Nothing of a person's data outlives their session in this tab, nor serves the next person.
+session.onEnd(() => queries.clear());
+session.onAnotherPerson(() => {
+  queries.clear();
+  void router.navigate("/app", { replace: true });
+});
 
 // A reload keeps the person logged in: the refresh cookie gives this tab a new access token.
 void session.renew();
