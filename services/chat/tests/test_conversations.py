@@ -8,6 +8,7 @@ import pytest
 from chat_support import ChatClient, Sql, principal
 from faststream.nats import NatsBroker
 
+from agentbus_shared.contracts.chat import MATCH_END, MATCH_START
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.waiting import eventually
@@ -152,11 +153,23 @@ async def test_search_returns_only_the_callers_tenants_messages(
     theirs = await other_tenant.call("conversations.search", {"q": "printer invoice"})
 
     assert [h["conversation_id"] for h in hits["items"]] == [mine["conversation_id"]]
-    assert "**invoice**" in hits["items"][0]["snippet"]
-    assert "**printer**" in hits["items"][0]["snippet"]
+    assert f"{MATCH_START}invoice{MATCH_END}" in hits["items"][0]["snippet"]
+    assert f"{MATCH_START}printer{MATCH_END}" in hits["items"][0]["snippet"]
     assert hits["items"][0]["rank"] > 0
     assert len(theirs["items"]) == 1
     assert theirs["items"][0]["conversation_id"] != mine["conversation_id"]
+
+
+async def test_search_marks_matches_apart_from_the_messages_markdown(
+    chat_service: ServiceRuntime, client: ChatClient
+) -> None:
+    await client.chat(f"Please pay the **invoice** {MATCH_START}today{MATCH_END} or call us.")
+
+    hits = await client.call("conversations.search", {"q": "invoice"})
+
+    snippet = hits["items"][0]["snippet"]
+    assert f"**{MATCH_START}invoice{MATCH_END}** today" in snippet
+    assert snippet.count(MATCH_START) == snippet.count(MATCH_END) == 1
 
 
 async def test_search_ranks_better_matches_first_and_pages_with_a_cursor(

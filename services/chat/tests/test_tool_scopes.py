@@ -23,7 +23,7 @@ from agentbus_chat.agents.tools import (
 from agentbus_chat.llm.backends import ModelBackend
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.billing import BillingSummary
-from agentbus_shared.contracts.chat import SearchHit
+from agentbus_shared.contracts.chat import MATCH_END, MATCH_START, SearchHit
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
@@ -140,7 +140,7 @@ async def test_tools_get_tenant_and_user_from_the_run_context() -> None:
             SearchHit(
                 conversation_id="conv_9",
                 message_id="msg_9",
-                snippet="the **invoice** was late",
+                snippet=f"the {MATCH_START}invoice{MATCH_END} was late",
                 rank=0.5,
                 created_at=datetime(2026, 1, 2, tzinfo=UTC),
             )

@@ -1804,7 +1804,10 @@ export interface components {
             message_id: string;
             /** Rank */
             rank: number;
-            /** Snippet */
+            /**
+             * Snippet
+             * @description Up to two fragments of the message around its matches, each matched word between U+E000 and U+E001 (private-use characters removed from the message first, so they never collide with its text or markdown).
+             */
             snippet: string;
         };
         /** ServiceAccountCreate */

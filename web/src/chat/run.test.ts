@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChatEvent } from "./events";
-import { advance, snippetParts, STARTING } from "./run";
+import { advance, MATCH_END, MATCH_START, snippetParts, STARTING } from "./run";
 
 const EVENTS: ChatEvent[] = [
   { event: "conversation", data: { conversation_id: "c_1", stream_id: "s_1" } },
@@ -36,11 +36,23 @@ describe("advance", () => {
 
 describe("snippetParts", () => {
   it("marks the matched words", () => {
-    expect(snippetParts("my **invoice** for **May**")).toEqual([
+    expect(snippetParts(`my ${MATCH_START}invoice${MATCH_END} for ${MATCH_START}May${MATCH_END}`)).toEqual([
       { text: "my ", marked: false },
       { text: "invoice", marked: true },
       { text: " for ", marked: false },
       { text: "May", marked: true },
     ]);
+  });
+
+  it("leaves the answer's markdown bold as text, highlighting only the match", () => {
+    expect(snippetParts(`the **total** of the **${MATCH_START}invoice${MATCH_END}**`)).toEqual([
+      { text: "the **total** of the **", marked: false },
+      { text: "invoice", marked: true },
+      { text: "**", marked: false },
+    ]);
+  });
+
+  it("a snippet without matches is one plain part", () => {
+    expect(snippetParts("no match here")).toEqual([{ text: "no match here", marked: false }]);
   });
 });

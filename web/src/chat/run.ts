@@ -63,10 +63,18 @@ export function advance(run: RunView, event: ChatEvent): RunView {
   }
 }
 
-/** A search snippet (matches between ``**``) as parts, the matched ones marked. */
+/** Opens and closes a matched word in a search snippet (private-use characters no message holds). */
+export const MATCH_START = "\uE000";
+export const MATCH_END = "\uE001";
+
+/** A search snippet as parts, the matched ones marked; the message's own ``**`` stays text. */
 export function snippetParts(snippet: string): { text: string; marked: boolean }[] {
-  return snippet
-    .split("**")
-    .map((text, index) => ({ text, marked: index % 2 === 1 }))
-    .filter((part) => part.text !== "");
+  const parts: { text: string; marked: boolean }[] = [];
+  let marked = false;
+  for (const piece of snippet.split(/([\uE000\uE001])/)) {
+    if (piece === MATCH_START) marked = true;
+    else if (piece === MATCH_END) marked = false;
+    else if (piece !== "") parts.push({ text: piece, marked });
+  }
+  return parts;
 }

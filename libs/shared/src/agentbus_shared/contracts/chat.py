@@ -169,10 +169,22 @@ class SearchQuery(PageQuery):
     q: str = Field(min_length=1, max_length=256)
 
 
+MATCH_START = "\ue000"
+"""Opens a matched word in a search snippet (private use: no message contains it, it is removed)."""
+MATCH_END = "\ue001"
+"""Closes a matched word in a search snippet."""
+
+
 class SearchHit(Contract):
     conversation_id: str
     message_id: str
-    snippet: str
+    snippet: str = Field(
+        description=(
+            "Up to two fragments of the message around its matches, each matched word between "
+            "U+E000 and U+E001 (private-use characters removed from the message first, so they "
+            "never collide with its text or markdown)."
+        )
+    )
     rank: float
     created_at: datetime
 

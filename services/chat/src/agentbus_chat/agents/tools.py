@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agentbus_chat.agents import calculator
 from agentbus_chat.agents.context import ChatContext
 from agentbus_shared.contracts.billing import BillingSummary
-from agentbus_shared.contracts.chat import SearchHit
+from agentbus_shared.contracts.chat import MATCH_END, MATCH_START, SearchHit
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.errors import AgentbusError, Forbidden
 from agentbus_shared.logging import get_logger
@@ -233,7 +233,7 @@ def describe_billing(summary: BillingSummary) -> str:
 
 
 def _plain(snippet: str) -> str:
-    return snippet.replace("**", "").replace("\n", " ")
+    return snippet.replace(MATCH_START, "").replace(MATCH_END, "").replace("\n", " ")
 
 
 def _first_error(exc: ValidationError) -> str:

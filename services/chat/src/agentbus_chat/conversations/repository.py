@@ -28,12 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_chat.models import SEARCH_CONFIG, agent_items, conversations, messages
-from agentbus_shared.contracts.chat import MessageRole, MessageStatus
+from agentbus_shared.contracts.chat import MATCH_END, MATCH_START, MessageRole, MessageStatus
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import past_key
 
-SNIPPET_OPTIONS = "MaxFragments=2, MaxWords=24, MinWords=6, StartSel=**, StopSel=**"
+SNIPPET_OPTIONS = (
+    f'MaxFragments=2, MaxWords=24, MinWords=6, StartSel="{MATCH_START}", StopSel="{MATCH_END}"'
+)
 SEARCHABLE_ROLES: tuple[MessageRole, ...] = ("user", "assistant")
 
 
@@ -362,7 +364,7 @@ async def search(
     page_cte = page.order_by(ranked.c.rank.desc(), ranked.c.seq.desc()).limit(limit).cte("page")
     snippet = func.ts_headline(
         literal_column(f"'{SEARCH_CONFIG}'"),
-        page_cte.c.content,
+        func.translate(page_cte.c.content, MATCH_START + MATCH_END, ""),
         func.websearch_to_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), query_text),
         SNIPPET_OPTIONS,
     ).label("snippet")
