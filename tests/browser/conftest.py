@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.webapp import WebApp
@@ -40,6 +40,29 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     if chromium is None:
         raise RuntimeError("chromium is missing: run `bash scripts/ensure-chromium.sh`")
     return {**browser_type_launch_args, "executable_path": chromium, "args": ["--no-sandbox"]}
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    """Playwright for this suite only, stopped when it ends (pytest-playwright's lasts the whole
+    session): while its sync API runs, an event loop counts as running in the thread, and every
+    asyncio test after it on the same worker would fail to start its own."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    """The system's Chromium for this suite, closed with it."""
+    launched = playwright.chromium.launch(**browser_type_launch_args)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args() -> dict[str, Any]:
+    """Each test's browser context: the defaults (the tests open full URLs of the stack)."""
+    return {}
 
 
 @pytest.fixture(autouse=True)
