@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agentbus_gateway.webapp import CONTENT_SECURITY_POLICY, IMMUTABLE
+from agentbus_gateway.webapp import IMMUTABLE, content_security_policy, nonce_of
 from agentbus_shared.testing.stack import (
     read_sse,
     signed_stripe_event,
@@ -118,7 +118,9 @@ def test_gateway_image_serves_the_web_app_built_into_it(stack: ComposeStack) -> 
         page = client.get("/")
         assert page.status_code == 200, page.text
         assert page.headers["content-type"].startswith("text/html")
-        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        nonce = nonce_of(page.text)
+        assert nonce, "index.html carries no style nonce"
+        assert page.headers["content-security-policy"] == content_security_policy(nonce)
         scripts = re.findall(r'<script[^>]+src="(/assets/[^"]+\.js)"', page.text)
         assert scripts, f"index.html loads no hashed script:\n{page.text}"
         asset = client.get(scripts[0])
