@@ -75,6 +75,16 @@ async def test_every_app_page_carries_a_fresh_nonce_and_no_validator(
         assert "nonce-" not in asset.headers["content-security-policy"]
 
 
+async def test_a_new_build_shows_on_the_next_load_of_the_app_page(
+    start_gateway: StartGateway, web_dir: Path
+) -> None:
+    """The page's text is kept between answers, and read again once a build replaced it."""
+    async with start_gateway(web_dir=web_dir) as gw:
+        assert "<title>App</title>" in (await gw.client.get("/")).text
+        (web_dir / "index.html").write_text(INDEX.replace("App", "New build"))
+        assert "<title>New build</title>" in (await gw.client.get("/chat")).text
+
+
 async def test_hashed_assets_are_cached_for_a_year_and_other_files_revalidated(
     start_gateway: StartGateway, web_dir: Path
 ) -> None:

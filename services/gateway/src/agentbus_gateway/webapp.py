@@ -10,15 +10,19 @@ deployment shows at once.
 ``<meta name="csp-nonce">`` the app reads at start-up: the ``<style>`` tags its dialogs' scroll
 lock adds carry it, and nothing else inline is allowed. Since no two answers are alike, the page
 carries no ``ETag`` or ``Last-Modified``: a revalidation never pairs a stored page with the
-policy of a newer answer.
+policy of a newer answer. The page's text is read once per build: it is kept with the file's
+modification time and size, and read again (off the event loop) only when a new build changed
+them. A ``HEAD`` is answered like a ``GET``; the server sends its headers alone.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import anyio
 from fastapi import FastAPI
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -91,17 +95,22 @@ def nonce_of(page: str) -> str | None:
     return found.group(1) if found else None
 
 
-class AppPage(HTMLResponse):
-    """``index.html`` with its nonce; a ``HEAD`` gets the headers alone."""
+@dataclass
+class AppPageText:
+    """``index.html``'s text as last read, with the modification time and size it was read at."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("method") != "HEAD":
-            await super().__call__(scope, receive, send)
-            return
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": b""})
+    file: Path
+    version: tuple[int, int] = (0, -1)
+    text: str = ""
+
+    async def current(self) -> str:
+        """The page's text, read again only when the file's time or size changed."""
+        found = await anyio.Path(self.file).stat()
+        version = (found.st_mtime_ns, found.st_size)
+        if version != self.version:
+            self.text = await anyio.Path(self.file).read_text(encoding="utf-8")
+            self.version = version
+        return self.text
 
 
 def belongs_to_api(path: str) -> bool:
@@ -118,16 +127,17 @@ class WebAppFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self.page = AppPageText(self.root / "index.html")
 
     @property
     def present(self) -> bool:
         return (self.root / "index.html").is_file()
 
-    def response(self, path: str) -> Response | None:
+    async def response(self, path: str) -> Response | None:
         """The file at ``path``, ``index.html`` for a client route, or None (not found)."""
         file = self._file(path)
-        if file == self.root / "index.html" or (file is None and is_client_route(path)):
-            return self._page()
+        if file == self.page.file or (file is None and is_client_route(path)):
+            return await self._page()
         if file is not None:
             hashed = file.parent == self.root / HASHED_ASSETS
             return self._send(file, IMMUTABLE if hashed else REVALIDATE)
@@ -145,15 +155,15 @@ class WebAppFiles:
             return None
         return file
 
-    def _page(self) -> Response:
+    async def _page(self) -> Response:
         nonce = secrets.token_urlsafe(18)
-        page = with_nonce((self.root / "index.html").read_text(encoding="utf-8"), nonce)
+        page = with_nonce(await self.page.current(), nonce)
         headers = {
             "Cache-Control": REVALIDATE,
             "Content-Security-Policy": content_security_policy(nonce),
             **SECURITY_HEADERS,
         }
-        return AppPage(page, headers=headers)
+        return HTMLResponse(page, headers=headers)
 
     def _send(self, file: Path, cache_control: str) -> Response:
         headers = {
@@ -176,7 +186,7 @@ def install_web_app(app: FastAPI, root: Path) -> None:
         path: str = scope["path"]
         response = None
         if scope.get("method") in ("GET", "HEAD") and not belongs_to_api(path):
-            response = files.response(path)
+            response = await files.response(path)
         if response is None:
             await not_found(scope, receive, send)
         else:
