@@ -138,11 +138,13 @@ class FakeRefreshTokens:
 
     issued: int = 0
     spent: set[str] = field(default_factory=set)
+    access_token: str | None = None
+    """The access token of every pair when a test needs one the gateway verifies."""
 
     def pair(self) -> dict[str, Any]:
         self.issued += 1
         return {
-            "access_token": f"at_{self.issued}",
+            "access_token": self.access_token or f"at_{self.issued}",
             "refresh_token": f"rt_{self.issued}",
             "token_type": "Bearer",
             "expires_in": 600,
@@ -154,6 +156,10 @@ class FakeRefreshTokens:
         self.spent.add(refresh_token)
         return self.pair()
 
+    def revoke_all(self) -> None:
+        """End the (one) session: every refresh token issued is refused from now on."""
+        self.spent.update(f"rt_{n}" for n in range(1, self.issued + 1))
+
 
 @dataclass
 class FakeAuth(FakeService):
@@ -161,6 +167,8 @@ class FakeAuth(FakeService):
     refresh_tokens: FakeRefreshTokens = field(default_factory=FakeRefreshTokens)
     jwks_calls: int = 0
     max_age: int = 300
+    logged_out: list[str | None] = field(default_factory=list)
+    """The session of each logout, as the access token named it."""
 
     def jwks(self) -> Jwks:
         self.jwks_calls += 1
@@ -236,7 +244,8 @@ def make_fake_auth(nats_url: str, signing_key: OKPKey) -> FakeAuth:
         return Reply({"mfa_required": True, "challenge_token": "c"}, status=202)
 
     async def logout(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
-        return None
+        fake.logged_out.append(principal.session_id if principal else None)
+        fake.refresh_tokens.revoke_all()
 
     async def revoke_session(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
         raise NotFound("No such session.", code="session_not_found")

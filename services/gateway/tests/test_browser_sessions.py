@@ -14,6 +14,7 @@ from agentbus_shared.contracts import ROUTES
 COOKIE_MODE = {"X-Agentbus-Session": "cookie"}
 MFA = {"challenge_token": "c", "code": "123456"}
 REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
 
 
 def set_cookies(response: httpx.Response) -> list[str]:
@@ -149,6 +150,63 @@ async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
     )
     assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
     assert client.cookies.get("agentbus_csrf", path="/") is None
+
+
+async def test_refresh_in_cookie_mode_spends_the_cookie_never_a_token_in_the_body(
+    gateway: RunningGateway, client: httpx.AsyncClient, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    renewed = await client.post(
+        REFRESH,
+        json={"refresh_token": "rt_someone_else"},
+        headers=browser_headers(gateway, client),
+    )
+    assert renewed.status_code == 200, renewed.text
+    refreshed = [body for operation, body in fake_auth.calls if operation == "refresh"]
+    assert refreshed == [{"refresh_token": "rt_1"}]
+
+
+async def test_after_a_cookie_mode_logout_the_old_refresh_token_is_refused_by_auth(
+    gateway: RunningGateway, client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    headers = {**browser_headers(gateway, client), **tokens.bearer(sid="s_browser")}
+    assert (await client.post(LOGOUT, headers=headers)).status_code == 204
+    assert fake_auth.logged_out == ["s_browser"]
+
+    client.cookies.set("agentbus_refresh", "rt_1", path=REFRESH)
+    client.cookies.set("agentbus_csrf", csrf_token("rt_1"), path="/")
+    replayed = await client.post(REFRESH, headers=browser_headers(gateway, client))
+    assert replayed.status_code == 401
+    assert replayed.json()["code"] == "invalid_refresh_token"
+    assert fake_auth.refresh_tokens.issued == 1
+
+
+async def test_logout_with_an_expired_access_token_still_revokes_the_cookies_session(
+    gateway: RunningGateway, client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    fake_auth.refresh_tokens.access_token = tokens.issue(sid="s_browser")
+    expired = tokens.bearer(sid="s_browser", iat=1, nbf=1, exp=2)
+    logout = await client.post(LOGOUT, headers={**browser_headers(gateway, client), **expired})
+    assert logout.status_code == 204, logout.text
+    assert ("refresh", {"refresh_token": "rt_1"}) in fake_auth.calls
+    assert fake_auth.logged_out == ["s_browser"]
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
+    assert client.cookies.get("agentbus_csrf", path="/") is None
+
+
+async def test_logout_with_an_expired_token_and_a_spent_cookie_is_refused_and_clears_the_cookies(
+    gateway: RunningGateway, client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    await log_in(client)
+    fake_auth.refresh_tokens.spent.add("rt_1")
+    expired = tokens.bearer(sid="s_browser", iat=1, nbf=1, exp=2)
+    logout = await client.post(LOGOUT, headers={**browser_headers(gateway, client), **expired})
+    assert logout.status_code == 401
+    assert logout.json()["code"] == "invalid_token"
+    assert fake_auth.logged_out == []
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
 
 
 async def test_the_openapi_document_describes_cookie_mode(client: httpx.AsyncClient) -> None:

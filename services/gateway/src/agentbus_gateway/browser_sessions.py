@@ -226,7 +226,42 @@ class BrowserSessions:
                 return
         if path in self.routes.spend and refresh_token is not None:
             scope, receive = await _with_body(scope, receive, {REFRESH_FIELD: refresh_token})
+        if path in self.routes.end and refresh_token is not None:
+            await self._end(scope, receive, self._rewriting(path, send), refresh_token)
+            return
         await self.app(scope, receive, self._rewriting(path, send))
+
+    async def _end(self, scope: Scope, receive: Receive, send: Send, refresh_token: str) -> None:
+        """Log out; when the access token is refused (expired while the page slept), the
+        session is named by renewing the cookie's refresh token and the logout sent again with
+        the new access token, so it is revoked on the server, not only forgotten here."""
+        body = await _read_body(receive)
+        refused = _Captured()
+        await self.app(scope, _replaying(body, receive), refused.send)
+        if refused.status != 401:
+            await refused.replay(send)
+            return
+        access_token = await self._renewed_access_token(scope, receive, refresh_token)
+        if access_token is None:
+            await refused.replay(send)
+            return
+        signed = _with_header(scope, b"authorization", f"Bearer {access_token}".encode())
+        await self.app(signed, _replaying(body, receive), send)
+
+    async def _renewed_access_token(
+        self, scope: Scope, receive: Receive, refresh_token: str
+    ) -> str | None:
+        """A new access token of the cookie's session (auth's own refresh), or None."""
+        path = min(self.routes.spend)
+        target = {**scope, "path": path, "raw_path": path.encode(), "query_string": b""}
+        body = json.dumps({REFRESH_FIELD: refresh_token}).encode()
+        refresh = _json_body_headers(_with_header(target, b"authorization", None), body)
+        answer = _Captured()
+        await self.app(refresh, _replaying(body, receive), answer.send)
+        if answer.status != 200:
+            return None
+        token = json.loads(answer.body).get("access_token")
+        return token if isinstance(token, str) else None
 
     def _refusal(
         self, path: str, headers: dict[str, str], refresh_token: str | None
@@ -319,16 +354,31 @@ async def _with_body(
 ) -> tuple[Scope, Receive]:
     """``scope`` and ``receive`` of the same request with ``payload`` as its JSON body (the body
     sent is read and dropped first; after the new one, the connection speaks as before)."""
-    message = await receive()
-    while message["type"] == "http.request" and message.get("more_body", False):
-        message = await receive()
+    await _read_body(receive)
     body = json.dumps(payload).encode()
-    kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-type")]
-    headers = [
-        *kept,
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
+    return _json_body_headers(scope, body), _replaying(body, receive)
+
+
+def _json_body_headers(scope: Scope, body: bytes) -> Scope:
+    """``scope`` with the content headers of ``body``, a JSON document."""
+    scope = _with_header(scope, b"content-type", b"application/json")
+    return _with_header(scope, b"content-length", str(len(body)).encode())
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body of the request ``receive`` reads (a session route's is small JSON)."""
+    chunks: list[bytes] = []
+    message = await receive()
+    while message["type"] == "http.request":
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+        message = await receive()
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that gives ``body`` once, then speaks as the connection does."""
     pending: Message | None = {"type": "http.request", "body": body, "more_body": False}
 
     async def replay() -> Message:
@@ -338,7 +388,36 @@ async def _with_body(
             return sent
         return await receive()
 
-    return {**scope, "headers": headers}, replay
+    return replay
+
+
+def _with_header(scope: Scope, name: bytes, value: bytes | None) -> Scope:
+    """``scope`` with header ``name`` set to ``value`` (removed when None)."""
+    kept = [(k, v) for k, v in scope["headers"] if k.lower() != name]
+    return {**scope, "headers": kept if value is None else [*kept, (name, value)]}
+
+
+class _Captured:
+    """An answer of the app kept instead of sent: its status, body, and the messages to replay."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.messages: list[Message] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        self.messages.append(message)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(
+            m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"
+        )
+
+    async def replay(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
 
 
 def _cookie(header: str, name: str) -> str | None:
