@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chatEvent, isTerminal } from "../chat/events";
-import { serverEvents, type ServerEvent } from "./events";
+import { openStream, serverEvents, type ServerEvent } from "./events";
+import { ProblemError } from "./problem";
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -66,5 +67,29 @@ describe("chatEvent", () => {
 
   it("ignores events it does not know", () => {
     expect(chatEvent({ event: "future", data: "{}", id: undefined })).toBeNull();
+  });
+});
+
+describe("openStream", () => {
+  it("answers the body of an accepted stream", async () => {
+    const body = streamOf(["data: hi\n\n"]);
+    const opened = await openStream(Promise.resolve({ data: body, response: new Response(null, { status: 200 }) }));
+    expect(opened).toBe(body);
+  });
+
+  it("throws the server's problem, with its request id, when the stream is refused", async () => {
+    const refused = openStream(
+      Promise.resolve({
+        error: { status: 429, detail: "Too many streams.", code: "rate_limited" },
+        response: new Response(null, { status: 429, headers: { "X-Request-ID": "req_7" } }),
+      }),
+    );
+    await expect(refused).rejects.toThrow(ProblemError);
+    await expect(refused).rejects.toMatchObject({ problem: { code: "rate_limited", requestId: "req_7" } });
+  });
+
+  it("throws when an accepted answer has no body to read", async () => {
+    const empty = openStream(Promise.resolve({ data: null, response: new Response(null, { status: 200 }) }));
+    await expect(empty).rejects.toThrow(ProblemError);
   });
 });

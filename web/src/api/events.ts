@@ -1,5 +1,6 @@
 // Server-sent events read incrementally from a fetch body (POST streams cannot use EventSource).
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { ProblemError, toProblem } from "./problem";
 
 export interface ServerEvent {
   event: string;
@@ -27,4 +28,18 @@ export async function* serverEvents(body: ReadableStream<Uint8Array>): AsyncGene
   } finally {
     reader.releaseLock();
   }
+}
+
+/** What the typed client answers for a request sent with ``parseAs: "stream"``. */
+export interface StreamAnswer {
+  data?: ReadableStream<Uint8Array> | null;
+  error?: unknown;
+  response: Response;
+}
+
+/** The stream's body once the server accepted it, else a ProblemError with the server's answer. */
+export async function openStream(request: Promise<StreamAnswer>): Promise<ReadableStream<Uint8Array>> {
+  const { data, error, response } = await request;
+  if (!response.ok || !data) throw new ProblemError(toProblem(error, response));
+  return data;
 }

@@ -1,7 +1,7 @@
 // Live billing on the page: the stream's events written into the cached queries as they arrive.
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { ProblemError, toProblem } from "../api/problem";
+import { openStream } from "../api/events";
 import { api } from "../app/api";
 import { useSessionStatus } from "../session/session";
 import { useNotify } from "../ui/toasts";
@@ -15,10 +15,8 @@ export const BILLING_KEYS = {
   plans: ["billing", "plans"],
 } as const;
 
-async function openStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-  const { data, error, response } = await api.GET("/api/v1/billing/stream", { parseAs: "stream", signal });
-  if (!response.ok || !data) throw new ProblemError(toProblem(error, response));
-  return data;
+function openBillingStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  return openStream(api.GET("/api/v1/billing/stream", { parseAs: "stream", signal }));
 }
 
 function apply(event: BillingEvent, cache: QueryClient, notify: (title: string, description?: string) => void) {
@@ -45,7 +43,7 @@ export function useBillingStream(): Liveness {
     const stop = new AbortController();
     void followBillingStream(
       {
-        open: openStream,
+        open: openBillingStream,
         onEvent: (event) => apply(event, cache, notify),
         onLiveness: setLiveness,
         wait: abortableWait,

@@ -1,7 +1,6 @@
 // Runs an agent with a streamed answer: POST /chat/stream read event by event, Stop to cancel.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { serverEvents } from "../api/events";
-import { ProblemError, toProblem } from "../api/problem";
+import { openStream, serverEvents } from "../api/events";
 import { api } from "../app/api";
 import { chatEvent } from "./events";
 import { advance, STARTING, type RunView } from "./run";
@@ -12,14 +11,14 @@ export interface Ask {
   agent: string | null;
 }
 
-async function openStream(ask: Ask, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-  const { data, error, response } = await api.POST("/api/v1/chat/stream", {
-    body: { message: ask.message, conversation_id: ask.conversationId, agent: ask.agent },
-    parseAs: "stream",
-    signal,
-  });
-  if (!response.ok || !data) throw new ProblemError(toProblem(error, response));
-  return data;
+function openChatStream(ask: Ask, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  return openStream(
+    api.POST("/api/v1/chat/stream", {
+      body: { message: ask.message, conversation_id: ask.conversationId, agent: ask.agent },
+      parseAs: "stream",
+      signal,
+    }),
+  );
 }
 
 /** The run in flight (or the last one), the problem that kept it from starting, send and stop.
@@ -44,7 +43,7 @@ export function useChatRun(onEnd: (conversationId: string | null) => Promise<voi
       setProblem(null);
       show(STARTING);
       try {
-        for await (const message of serverEvents(await openStream(ask, controller.signal))) {
+        for await (const message of serverEvents(await openChatStream(ask, controller.signal))) {
           const event = chatEvent(message);
           if (event && current.current) show(advance(current.current, event));
         }
