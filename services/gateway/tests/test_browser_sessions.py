@@ -73,7 +73,7 @@ async def test_cookie_mode_keeps_the_refresh_token_out_of_the_body_in_an_httponl
     assert int(tokens.headers["content-length"]) == len(tokens.content)
     cookies = set_cookies(tokens)
     for path in ("/api/v1/auth/refresh", "/api/v1/auth/logout"):
-        assert f"agentbus_refresh=rt_1; Path={path}; SameSite=Strict; HttpOnly" in cookies
+        assert f"agentbus_refresh=rt_1; HttpOnly; Path={path}; SameSite=Strict" in cookies
     assert f"agentbus_csrf={csrf_token('rt_1')}; Path=/; SameSite=Strict" in cookies
     assert not any("Secure" in cookie for cookie in cookies)  # a test environment, over http
 
@@ -127,7 +127,9 @@ async def test_a_refused_refresh_clears_the_cookies(
     reused = await client.post(REFRESH, headers=browser_headers(gateway, client))
     assert reused.status_code == 401
     assert reused.json()["code"] == "invalid_refresh_token"
-    assert any(c.startswith("agentbus_refresh=;") and "Max-Age=0" in c for c in set_cookies(reused))
+    assert any(
+        c.startswith('agentbus_refresh="";') and "Max-Age=0" in c for c in set_cookies(reused)
+    )
     assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
     assert client.cookies.get("agentbus_csrf", path="/") is None
 
@@ -145,8 +147,9 @@ async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
     )
     assert logout.status_code == 204
     cleared = set_cookies(logout)
-    assert "agentbus_refresh=; Path=/api/v1/auth/refresh; SameSite=Strict; HttpOnly; Max-Age=0" in (
-        cleared
+    assert (
+        'agentbus_refresh=""; HttpOnly; Max-Age=0; Path=/api/v1/auth/refresh; SameSite=Strict'
+        in (cleared)
     )
     assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
     assert client.cookies.get("agentbus_csrf", path="/") is None

@@ -18,11 +18,12 @@ import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentbus_gateway.problems import problem_response
@@ -176,14 +177,14 @@ class SessionCookies:
         max_age: int | None = None,
     ) -> tuple[bytes, bytes]:
         # A session cookie (no Max-Age): auth's own refresh expiry bounds it on the server.
-        parts = [f"{name}={value}", f"Path={path}", "SameSite=Strict"]
-        if not readable:
-            parts.append("HttpOnly")
-        if self.secure:
-            parts.append("Secure")
+        cookie = SimpleCookie()
+        cookie[name] = value
+        morsel = cookie[name]
+        morsel.update({"path": path, "samesite": "Strict", "httponly": not readable})
+        morsel.update({"secure": self.secure})
         if max_age is not None:
-            parts.append(f"Max-Age={max_age}")
-        return (b"set-cookie", "; ".join(parts).encode("latin-1"))
+            morsel["max-age"] = max_age
+        return (b"set-cookie", morsel.OutputString().encode("latin-1"))
 
 
 class CsrfRefused(Forbidden):
@@ -218,7 +219,7 @@ class BrowserSessions:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        refresh_token = _cookie(headers.get("cookie", ""), REFRESH_COOKIE)
+        refresh_token = cookie_parser(headers.get("cookie", "")).get(REFRESH_COOKIE) or None
         if path in self.routes.spend or path in self.routes.end:
             refused = self._refusal(path, headers, refresh_token)
             if refused is not None:
@@ -418,15 +419,6 @@ class _Captured:
     async def replay(self, send: Send) -> None:
         for message in self.messages:
             await send(message)
-
-
-def _cookie(header: str, name: str) -> str | None:
-    """The value of cookie ``name`` in a ``Cookie`` header, or None."""
-    for pair in header.split(";"):
-        key, _, value = pair.strip().partition("=")
-        if key == name and value:
-            return value
-    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
