@@ -180,8 +180,10 @@ class SessionCookies:
         cookie = SimpleCookie()
         cookie[name] = value
         morsel = cookie[name]
-        morsel.update({"path": path, "samesite": "Strict", "httponly": not readable})
-        morsel.update({"secure": self.secure})
+        morsel["path"] = path
+        morsel["samesite"] = "Strict"
+        morsel["httponly"] = not readable
+        morsel["secure"] = self.secure
         if max_age is not None:
             morsel["max-age"] = max_age
         return (b"set-cookie", morsel.OutputString().encode("latin-1"))
