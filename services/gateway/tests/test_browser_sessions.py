@@ -46,9 +46,15 @@ def test_session_routes_come_from_the_declared_routes() -> None:
 
 
 def test_cookies_are_secure_in_production() -> None:
-    refresh, *_, csrf = SessionCookies(("/api/v1/auth/refresh",), secure=True).issue("rt")
+    cookies = SessionCookies(("/api/v1/auth/refresh",), secure=True)
+    refresh, *_, csrf = cookies.issue("rt")
     assert b"; Secure" in refresh[1] and b"HttpOnly" in refresh[1]
     assert b"; Secure" in csrf[1] and b"HttpOnly" not in csrf[1]
+    # __Host-: no sibling site can set it (Secure, Path=/, no Domain)
+    assert csrf[1].startswith(f"__Host-agentbus_csrf={csrf_token('rt')};".encode())
+    assert b"; Path=/;" in csrf[1] and b"Domain" not in csrf[1]
+    *_, cleared = cookies.clear()
+    assert cleared[1].startswith(b'__Host-agentbus_csrf="";') and b"Max-Age=0" in cleared[1]
 
 
 async def test_api_clients_keep_the_refresh_token_in_the_json_body(

@@ -2470,9 +2470,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
-                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie (`__Host-agentbus_csrf` over HTTPS). */
                 "X-CSRF-Token"?: string;
             };
             path?: never;
@@ -2574,9 +2574,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
-                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie (`__Host-agentbus_csrf` over HTTPS). */
                 "X-CSRF-Token"?: string;
             };
             path?: never;
@@ -2779,7 +2779,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
             };
             path?: never;
@@ -3689,9 +3689,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
-                /** @description In cookie mode: the value of the `agentbus_csrf` cookie. */
+                /** @description In cookie mode: the value of the `agentbus_csrf` cookie (`__Host-agentbus_csrf` over HTTPS). */
                 "X-CSRF-Token"?: string;
             };
             path?: never;
@@ -3808,7 +3808,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
             };
             path?: never;
@@ -4494,7 +4494,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
             };
             path?: never;
@@ -7084,7 +7084,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
+                /** @description `cookie` (the web app): a refresh token travels only in the HttpOnly `agentbus_refresh` cookie, never in the body; `agentbus_csrf` (`__Host-agentbus_csrf` over HTTPS) is set beside it. Refresh then reads it from the cookie and logout clears both, each with `X-CSRF-Token` and an `Origin` of this site. */
                 "X-Agentbus-Session"?: "cookie";
             };
             path?: never;

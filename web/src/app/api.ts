@@ -1,7 +1,7 @@
 // The app's one API client: signed with the session, renewing it from the refresh cookie when the
 // access token is refused, and ending it when that fails (the router then sends the person to log in).
 import { createApi, requestHeaders } from "../api/client";
-import { CSRF_COOKIE, readCookie } from "../session/cookies";
+import { csrfProof } from "../session/cookies";
 import { renewingFetch } from "../session/renewing";
 import { session } from "../session/session";
 
@@ -14,7 +14,7 @@ export const api = createApi(session, renewingFetch(session, signAnew, (input, i
 
 session.renewWith(async () => {
   // Without the readable CSRF cookie there is no refresh cookie either: nothing to ask.
-  if (!readCookie(document.cookie, CSRF_COOKIE)) return null;
+  if (!csrfProof(document.cookie)) return null;
   // In cookie mode the gateway reads the refresh token from its HttpOnly cookie, not this body.
   const { data, response } = await api.POST("/api/v1/auth/refresh", { body: { refresh_token: "" } });
   return response.ok && data ? data : null;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readCookie, sessionHeaders } from "./cookies";
+import { csrfProof, readCookie, sessionHeaders } from "./cookies";
 import { RefreshSchedule, refreshDelayMs, singleFlight, type Timers } from "./refresh";
 
 const timers: Timers = {
@@ -70,5 +70,14 @@ describe("session cookies", () => {
     expect(readCookie("a=1; agentbus_csrf=x%3Dy", "agentbus_csrf")).toBe("x=y");
     expect(sessionHeaders("agentbus_csrf=abc")).toEqual({ "X-Agentbus-Session": "cookie", "X-CSRF-Token": "abc" });
     expect(sessionHeaders("")).toEqual({ "X-Agentbus-Session": "cookie" });
+  });
+
+  it("over HTTPS the proof is in the __Host- cookie", () => {
+    expect(csrfProof("__Host-agentbus_csrf=abc")).toBe("abc");
+    expect(sessionHeaders("a=1; __Host-agentbus_csrf=abc")).toEqual({
+      "X-Agentbus-Session": "cookie",
+      "X-CSRF-Token": "abc",
+    });
+    expect(csrfProof("a=1")).toBeNull();
   });
 });

@@ -35,6 +35,10 @@ COOKIE_MODE = "cookie"
 CSRF_HEADER = "X-CSRF-Token"
 REFRESH_COOKIE = "agentbus_refresh"
 CSRF_COOKIE = "agentbus_csrf"
+SECURE_CSRF_COOKIE = f"__Host-{CSRF_COOKIE}"
+"""The CSRF cookie's name in production: ``__Host-`` makes browsers refuse one set by a sibling
+site (it must be ``Secure``, on ``Path=/``, without ``Domain``), so a tossed pair of another
+session's cookies cannot pass the proof."""
 REFRESH_FIELD = "refresh_token"
 
 
@@ -70,7 +74,8 @@ def cookie_mode_parameters(route: Route) -> list[dict[str, Any]]:
         "required": False,
         "schema": {"type": "string", "enum": [COOKIE_MODE]},
         "description": "`cookie` (the web app): a refresh token travels only in the HttpOnly "
-        f"`{REFRESH_COOKIE}` cookie, never in the body; `{CSRF_COOKIE}` is set beside it. "
+        f"`{REFRESH_COOKIE}` cookie, never in the body; `{CSRF_COOKIE}` "
+        f"(`{SECURE_CSRF_COOKIE}` over HTTPS) is set beside it. "
         "Refresh then reads it from the cookie and logout clears both, each with "
         f"`{CSRF_HEADER}` and an `Origin` of this site.",
     }
@@ -81,7 +86,8 @@ def cookie_mode_parameters(route: Route) -> list[dict[str, Any]]:
         "in": "header",
         "required": False,
         "schema": {"type": "string"},
-        "description": f"In cookie mode: the value of the `{CSRF_COOKIE}` cookie.",
+        "description": f"In cookie mode: the value of the `{CSRF_COOKIE}` cookie "
+        f"(`{SECURE_CSRF_COOKIE}` over HTTPS).",
     }
     return [mode, proof]
 
@@ -161,11 +167,17 @@ class SessionCookies:
 
     def issue(self, refresh_token: str) -> list[tuple[bytes, bytes]]:
         cookies = [self._cookie(REFRESH_COOKIE, refresh_token, path) for path in self.paths]
-        return [*cookies, self._cookie(CSRF_COOKIE, csrf_token(refresh_token), "/", readable=True)]
+        proof = self._cookie(self.csrf_cookie, csrf_token(refresh_token), "/", readable=True)
+        return [*cookies, proof]
 
     def clear(self) -> list[tuple[bytes, bytes]]:
         cookies = [self._cookie(REFRESH_COOKIE, "", path, max_age=0) for path in self.paths]
-        return [*cookies, self._cookie(CSRF_COOKIE, "", "/", readable=True, max_age=0)]
+        return [*cookies, self._cookie(self.csrf_cookie, "", "/", readable=True, max_age=0)]
+
+    @property
+    def csrf_cookie(self) -> str:
+        """The CSRF cookie's name: ``__Host-`` prefixed where cookies are ``Secure``."""
+        return SECURE_CSRF_COOKIE if self.secure else CSRF_COOKIE
 
     def _cookie(
         self,
