@@ -27,6 +27,11 @@ def browser_headers(gateway: RunningGateway, client: httpx.AsyncClient) -> dict[
     return {**COOKIE_MODE, "Origin": gateway.url, "X-CSRF-Token": proof}
 
 
+def assert_no_session_cookies(client: httpx.AsyncClient) -> None:
+    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
+    assert client.cookies.get("agentbus_csrf", path="/") is None
+
+
 async def log_in(client: httpx.AsyncClient) -> httpx.Response:
     return await client.post("/api/v1/auth/mfa/complete", json=MFA, headers=COOKIE_MODE)
 
@@ -136,8 +141,7 @@ async def test_a_refused_refresh_clears_the_cookies(
     assert any(
         c.startswith('agentbus_refresh="";') and "Max-Age=0" in c for c in set_cookies(reused)
     )
-    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
-    assert client.cookies.get("agentbus_csrf", path="/") is None
+    assert_no_session_cookies(client)
 
 
 async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
@@ -157,8 +161,7 @@ async def test_logout_in_cookie_mode_needs_the_proof_and_clears_the_cookies(
         'agentbus_refresh=""; HttpOnly; Max-Age=0; Path=/api/v1/auth/refresh; SameSite=Strict'
         in (cleared)
     )
-    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
-    assert client.cookies.get("agentbus_csrf", path="/") is None
+    assert_no_session_cookies(client)
 
 
 async def test_refresh_in_cookie_mode_spends_the_cookie_never_a_token_in_the_body(
@@ -201,8 +204,7 @@ async def test_logout_with_an_expired_access_token_still_revokes_the_cookies_ses
     assert logout.status_code == 204, logout.text
     assert ("refresh", {"refresh_token": "rt_1"}) in fake_auth.calls
     assert fake_auth.logged_out == ["s_browser"]
-    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
-    assert client.cookies.get("agentbus_csrf", path="/") is None
+    assert_no_session_cookies(client)
 
 
 async def test_logout_with_an_expired_token_and_a_spent_cookie_is_refused_and_clears_the_cookies(
@@ -215,7 +217,7 @@ async def test_logout_with_an_expired_token_and_a_spent_cookie_is_refused_and_cl
     assert logout.status_code == 401
     assert logout.json()["code"] == "invalid_token"
     assert fake_auth.logged_out == []
-    assert client.cookies.get("agentbus_refresh", path=REFRESH) is None
+    assert_no_session_cookies(client)
 
 
 async def test_the_openapi_document_describes_cookie_mode(client: httpx.AsyncClient) -> None:
