@@ -1,11 +1,13 @@
 """What the browser tests share: the errors a page reports (console errors, uncaught exceptions,
 refusals by the Content-Security-Policy), the stages of a journey with their screenshots, the
 steps every person takes (sign up, verify the email, log in, open billing, invite a teammate)
-and axe-core's serious findings."""
+and what a page must not have at a phone's or a desktop's width (axe-core's serious findings, a
+sideways scroll)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,3 +112,42 @@ def invite_a_teammate(page: Page, stages: Stages, email: str) -> None:
 def serious_violations(page: Page) -> list[str]:
     violations = Axe().run(page).response["violations"]
     return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in SERIOUS]
+
+
+PAST_THE_WINDOW = """() => {
+  const root = document.documentElement;
+  const past = [...document.body.querySelectorAll("*")].filter(
+    (element) => element.getBoundingClientRect().right > root.clientWidth + 0.5,
+  );
+  const innermost = past.filter(
+    (element) => !past.some((other) => other !== element && element.contains(other)),
+  );
+  const named = innermost.slice(0, 3).map((element) => element.outerHTML.slice(0, 120));
+  return [root.scrollWidth, root.clientWidth, named];
+}"""
+"""The page's width, the window's, and the first elements reaching past the window's edge."""
+
+
+def sideways_scroll(page: Page) -> list[str]:
+    """The page is wider than the window (a phone would scroll it sideways), if so, with what
+    reaches past the window's edge."""
+    wider, window, past = page.evaluate(PAST_THE_WINDOW)
+    if wider <= window:
+        return []
+    return [f"page {wider} px wide in a {window} px window: " + " | ".join(past)]
+
+
+def accessibility_findings(page: Page) -> list[str]:
+    """axe-core's serious or critical violations on the page, and a sideways scroll."""
+    return serious_violations(page) + sideways_scroll(page)
+
+
+def findings_at_every_width(page: Page, shown: Callable[[], None]) -> dict[int, list[str]]:
+    """:func:`accessibility_findings` of the page as it is now, at each of :data:`WIDTHS` once
+    ``shown`` has seen it laid out there; the widths with findings. The page stays at the last."""
+    found: dict[int, list[str]] = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        shown()
+        found[width] = accessibility_findings(page)
+    return {width: v for width, v in found.items() if v}

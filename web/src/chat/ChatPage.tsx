@@ -65,7 +65,7 @@ export function ChatPage() {
 
   return (
     <Page title="Chat">
-      <div className="grid gap-6 md:grid-cols-[16rem_1fr]">
+      <div className="grid grid-cols-1 gap-6 md:grid-cols-[16rem_minmax(0,1fr)]">
         <Sidebar current={conversationId} />
         <section aria-label="Conversation" className="flex min-w-0 flex-col gap-3">
           {conversationId && <Messages conversationId={conversationId} />}

@@ -16,8 +16,9 @@ interface TableProps<Row> {
 
 export function Table<Row>({ caption, columns, rows, rowKey }: TableProps<Row>) {
   return (
-    // Focusable and named, so a keyboard can scroll a table wider than a phone's screen.
-    <div className={`overflow-x-auto ${FOCUS_RING}`} tabIndex={0} role="region" aria-label={caption}>
+    // Focusable and named, so a keyboard can scroll a table wider than a phone's screen; positioned,
+    // so the screen-reader-only words of its buttons (absolute) scroll with it, not the page.
+    <div className={`relative overflow-x-auto ${FOCUS_RING}`} tabIndex={0} role="region" aria-label={caption}>
       <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>
