@@ -291,9 +291,9 @@ def notes(load_before: float, load_after: float) -> str:
         f"evenly over the gateways ({CONNECTIONS} connections). JetStream streams are made for "
         "the measurement through the last node (the harness's), their leader placed by the "
         "cluster. 1-minute load average at the start of the run "
-        f"{load_before:.2f}, at the end {load_after:.2f}: other work on the machine competed "
-        "for the same cores, so the absolute numbers are pessimistic; the ratios within the "
-        "run are the result."
+        f"{load_before:.2f}, at the end {load_after:.2f} (the stacks this run starts count in "
+        "it; a start above ~2 on 2 cores means other work competed and every layout measured "
+        "later had fewer spare cycles, so compare ratios only from a run that started quiet)."
     )
 
 
