@@ -308,3 +308,9 @@ def run_image(image: Image, *command: str, entrypoint: str | None = None) -> str
         image.name,
         *command,
     )
+
+
+if __name__ == "__main__":
+    # `task pytest` builds the images before the tests start (python -m tests.deploy.containers):
+    # minutes of CPU that would otherwise slow the tests running beside the container tests.
+    print(build_images().report(), flush=True)
