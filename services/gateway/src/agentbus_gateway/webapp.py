@@ -135,7 +135,8 @@ class WebAppFiles:
 
     async def response(self, path: str) -> Response | None:
         """The file at ``path``, ``index.html`` for a client route, or None (not found)."""
-        file = self._file(path)
+        # resolve() and is_file() touch the disk: off the event loop, like the page's read.
+        file = await anyio.to_thread.run_sync(self._file, path)
         if file == self.page.file or (file is None and is_client_route(path)):
             return await self._page()
         if file is not None:
