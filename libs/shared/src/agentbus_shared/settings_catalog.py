@@ -24,10 +24,10 @@ from agentbus_shared.settings import (
 )
 
 SHARED = "shared"
+"""Owner of the settings every process reads under the same name."""
 
 DEV_VALUE = "a development value"
 """How a default secret that production refuses is written in the catalog and the docs."""
-"""Owner of the settings every process reads under the same name."""
 
 
 class Kind(StrEnum):

@@ -228,10 +228,10 @@ class BrowserSessions:
         self.trusted_origins = frozenset(trusted_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = _headers(scope)
-        if scope["type"] != "http" or headers.get("x-agentbus-session") != COOKIE_MODE:
+        if scope["type"] != "http" or _header(scope, SESSION_MODE_HEADER) != COOKIE_MODE:
             await self.app(scope, receive, send)
             return
+        headers = _headers(scope)
         path = scope["path"]
         refresh_token = cookie_parser(headers.get("cookie", "")).get(REFRESH_COOKIE) or None
         if path in self.routes.spend or path in self.routes.end:
@@ -433,6 +433,12 @@ class _Captured:
     async def replay(self, send: Send) -> None:
         for message in self.messages:
             await send(message)
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    """One request header, without decoding the others (this runs on every request)."""
+    wanted = name.lower().encode("latin-1")
+    return next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == wanted), None)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
