@@ -144,3 +144,14 @@ async def test_without_a_build_the_gateway_serves_only_the_api(
         assert root.status_code == 404
         assert root.headers["content-type"] == PROBLEM_CONTENT_TYPE
         assert (await gw.client.get("/health")).status_code == 200
+
+
+async def test_a_null_byte_in_a_path_is_a_missing_file_not_a_server_error(
+    start_gateway: StartGateway, web_dir: Path
+) -> None:
+    async with start_gateway(web_dir=web_dir) as gw:
+        asset = await gw.client.get("/assets/a%00.js")
+        assert asset.status_code == 404
+        route = await gw.client.get("/x%00y")
+        assert route.status_code == 200
+        assert route.text.startswith("<!doctype html>")
