@@ -3,10 +3,13 @@
 ``common``: principal, metadata, pages; ``subjects``: subject names;
 ``events``: the CloudEvents envelope; ``streams``: stream and bucket specs;
 ``http``: the public route table type; ``auth``/``chat``/``billing``: each
-service's operations, bodies, events and routes.
+service's operations, bodies, events and routes. The auth service's contract
+continues in ``sso``, ``users``, ``signup`` and ``tenant_admin`` (``AUTH_MODULES``).
 """
 
-from agentbus_shared.contracts import auth, billing, chat
+from types import ModuleType
+
+from agentbus_shared.contracts import auth, billing, chat, signup, sso, tenant_admin, users
 from agentbus_shared.contracts.common import (
     Contract,
     Empty,
@@ -19,9 +22,16 @@ from agentbus_shared.contracts.common import (
 )
 from agentbus_shared.contracts.http import Route
 
-ROUTES: tuple[Route, ...] = (*auth.ROUTES, *chat.ROUTES, *billing.ROUTES)
+AUTH_MODULES: tuple[ModuleType, ...] = (auth, sso, users, signup, tenant_admin)
+"""Every contract module the auth service serves: each has ``Operation`` and ``ROUTES``."""
+
+AUTH_ROUTES: tuple[Route, ...] = tuple(route for module in AUTH_MODULES for route in module.ROUTES)
+
+ROUTES: tuple[Route, ...] = (*AUTH_ROUTES, *chat.ROUTES, *billing.ROUTES)
 
 __all__ = [
+    "AUTH_MODULES",
+    "AUTH_ROUTES",
     "ROUTES",
     "Contract",
     "Empty",
@@ -35,4 +45,8 @@ __all__ = [
     "auth",
     "billing",
     "chat",
+    "signup",
+    "sso",
+    "tenant_admin",
+    "users",
 ]
