@@ -111,6 +111,20 @@ class AuthSettings(ServiceSettings):
         "http://127.0.0.1:8000", description="public URL of the API, in the links mails contain"
     )
     totp_issuer: str = Field("Agentbus", description="product name in authenticator apps and mails")
+    terms_version: str = Field(
+        "2026-12-01",
+        min_length=1,
+        max_length=64,
+        description="version of the terms of service every account accepts; a new one is asked "
+        "for at each account's next login",
+    )
+    privacy_version: str = Field(
+        "2026-12-01",
+        min_length=1,
+        max_length=64,
+        description="version of the privacy notice every account accepts; a new one is asked "
+        "for at each account's next login",
+    )
 
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = Field(
