@@ -53,6 +53,7 @@ def current_tenant(principal: Any) -> Any:
     return TenantView(
         id=principal.tenant_id,
         name="Acme",
+        slug="acme",
         plan="pro",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )

@@ -33,6 +33,7 @@ async def test_path_parameters_reach_the_operation_by_name(client: AuthClient) -
         "session_id": ("sessions.revoke", "session_not_found"),
         "service_account_id": ("service_accounts.revoke", "service_account_not_found"),
         "user_id": ("tenants.members.remove", "member_not_found"),
+        "invite_id": ("tenants.invites.revoke", "invite_not_found"),
     }
     for route in ROUTES:
         for name in re.findall(r"{(\w+)}", route.path):

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from agentbus_auth.accounts import handlers as accounts_handlers
 from agentbus_auth.accounts.service import AccountService, AccountTimings
+from agentbus_auth.audit.locations import Locations
 from agentbus_auth.audit.service import AuditTrail
+from agentbus_auth.audit.tenant_log import TenantAuditLog
 from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.crypto import CodeKey, SecretBox
 from agentbus_auth.keys import handlers as keys_handlers
@@ -30,11 +32,16 @@ from agentbus_auth.sessions import handlers as sessions_handlers
 from agentbus_auth.sessions.service import SessionService, SessionTimings
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.settings import AuthSettings
+from agentbus_auth.tenants import admin_handlers as tenants_admin_handlers
 from agentbus_auth.tenants import handlers as tenants_handlers
+from agentbus_auth.tenants.administration import TenantAdministration
 from agentbus_auth.tenants.service import TenantService
+from agentbus_auth.tenants.support import SupportActions
+from agentbus_auth.tenants.webhooks import WebhookTargets
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle
 from agentbus_shared.db import Database, OutboxRelay
 from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.settings import Environment
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class AuthParts:
     operators: OperatorGrants
     audit: AuditTrail
     mailer: Mailer
+    locations: Locations
+    tenant_admin: TenantAdministration
+    support: SupportActions
+    audit_log: TenantAuditLog
 
 
 def build(
@@ -74,6 +85,7 @@ def build(
         mfa_handlers,
         service_accounts_handlers,
         tenants_handlers,
+        tenants_admin_handlers,
         mail_handlers,
     ):
         feature.register(runtime, parts)
@@ -86,6 +98,7 @@ def build(
     @runtime.on_shutdown
     async def stop_hashing() -> None:
         parts.hasher.close()
+        parts.locations.close()
 
     runtime.background("outbox-relay", OutboxRelay(parts.db, outbox.table, runtime.publisher).run)
     runtime.background("keys-reload", parts.keyring.reload_forever)
@@ -121,6 +134,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
         db, hasher, throttle, sessions, mfa, challenge_attempts=tuning.mfa_challenge_attempts
     )
     service_accounts = ServiceAccountService(db, tokens)
+    locations = Locations(settings.geoip_database)
     return AuthParts(
         settings=settings,
         db=db,
@@ -160,6 +174,14 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
         service_accounts=service_accounts,
         operators=OperatorGrants(db, sessions),
         audit=AuditTrail(db),
+        locations=locations,
+        tenant_admin=TenantAdministration(
+            db, WebhookTargets(allow_http=settings.environment is Environment.DEVELOPMENT)
+        ),
+        support=SupportActions(
+            db, codes=codes, sessions=sessions, reset_code_ttl=tuning.reset_code_ttl
+        ),
+        audit_log=TenantAuditLog(db, locations),
         mailer=Mailer(
             db,
             _mail_transport(settings),

@@ -184,3 +184,33 @@ class EmailAlreadyVerified(Conflict):
 class PasswordRequired(BadRequest):
     code = "password_required"
     default_message = "A password is required."
+
+
+class SlugTaken(Conflict):
+    code = "slug_taken"
+    default_message = "Another tenant uses this slug; choose another one."
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+    default_message = "No such pending invite in this tenant."
+
+
+class InvalidWebhookUrl(ValidationFailed):
+    code = "invalid_webhook_url"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The webhook URL is not accepted: {reason}.",
+            details=[{"loc": ["webhook_url"], "msg": reason, "type": "invalid_webhook_url"}],
+        )
+
+
+class FlagsTooLarge(ValidationFailed):
+    code = "flags_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The flags take more than {limit} bytes as JSON.",
+            details=[{"loc": ["flags"], "msg": f"at most {limit} bytes", "type": "too_large"}],
+        )

@@ -89,6 +89,7 @@ audit_events = Table(
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_audit_events_user_id", "user_id", "occurred_at"),
     Index("ix_audit_events_kind", "kind", "occurred_at"),
+    Index("ix_audit_events_tenant_id", "tenant_id", "occurred_at"),
 )
 
 
@@ -236,6 +237,7 @@ tenants = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("name", Text, nullable=False),
+    Column("slug", Text, nullable=False, unique=True, comment="unique short name, set by admins"),
     Column("plan", Text, nullable=False, server_default=text("'free'")),
     Column("plan_status", Text),
     Column("plan_changed_at", DateTime(timezone=True), comment="time of the newest plan event"),
@@ -268,6 +270,22 @@ invites = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("accepted_at", DateTime(timezone=True)),
     Column("accepted_by", Text),
+    Column("revoked_at", DateTime(timezone=True), comment="withdrawn by an admin: never accepted"),
     CheckConstraint(_ROLE_CHECK, name="role"),
     Index("ix_invites_tenant_id", "tenant_id"),
+)
+
+
+# ---------------------------------------------------------------- tenant settings
+tenant_settings = Table(
+    "tenant_settings",
+    metadata,
+    Column("tenant_id", Text, ForeignKey("auth.tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("billing_email", Text),
+    Column("contacts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("webhook_url", Text, comment="validated when set; delivered to by a later release"),
+    Column("webhook_events", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("flags", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("updated_by", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

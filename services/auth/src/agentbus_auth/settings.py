@@ -125,6 +125,11 @@ class AuthSettings(ServiceSettings):
         description="version of the privacy notice every account accepts; a new one is asked "
         "for at each account's next login",
     )
+    geoip_database: str | None = Field(
+        None,
+        description="path to a MaxMind-format (.mmdb) city or country database locating "
+        "sessions and audit entries by IP; unset: no locations",
+    )
 
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = Field(

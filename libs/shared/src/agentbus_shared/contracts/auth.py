@@ -157,6 +157,8 @@ class SessionView(Contract):
     expires_at: datetime
     ip: str | None = None
     user_agent: str | None = None
+    country: str | None = Field(None, description="from the IP, when a location database is set")
+    city: str | None = None
     current: bool = False
 
 
@@ -254,6 +256,7 @@ class ClientCredentialsToken(Contract):
 class TenantView(Contract):
     id: str
     name: str
+    slug: str = Field(description="unique short name: lowercase letters, digits and hyphens")
     plan: str
     created_at: datetime
 
@@ -395,6 +398,7 @@ RevokeReason = Literal[
     "member_removed",
     "password_changed",
     "password_reset",
+    "password_reset_by_admin",
     "operator_revoked",
     "service_account_revoked",
 ]

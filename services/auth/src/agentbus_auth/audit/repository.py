@@ -45,6 +45,10 @@ class AuditKind(StrEnum):
     SERVICE_ACCOUNT_CREATED = "service_account.created"
     SERVICE_ACCOUNT_REVOKED = "service_account.revoked"
     CLIENT_AUTH_FAILED = "client.auth_failed"
+    TENANT_UPDATED = "tenant.updated"
+    TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
+    INVITE_REVOKED = "invite.revoked"
+    SUPPORT_PASSWORD_RESET = "support.password_reset"  # noqa: S105
 
 
 @dataclass(frozen=True)

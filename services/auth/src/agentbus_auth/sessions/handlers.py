@@ -39,7 +39,8 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
 
     @ops.operation(Operation.SESSIONS_LIST, user_only=True, description="The user's live sessions.")
     async def sessions_list(query: PageQuery, principal: CallerPrincipal) -> Page[SessionView]:
-        return await sessions.list(principal.user_id, principal.session_id, query)
+        listed = await sessions.list(principal.user_id, principal.session_id, query)
+        return await parts.locations.place_sessions(listed)
 
     @ops.operation(
         Operation.SESSIONS_REVOKE, user_only=True, description="Revoke one of the user's sessions."

@@ -18,6 +18,7 @@ from agentbus_auth.models import (
     tenants,
     users,
 )
+from agentbus_auth.tenants.slugs import new_tenant_slug
 from agentbus_shared.contracts.billing import SubscriptionStatus
 from agentbus_shared.contracts.common import Role
 from agentbus_shared.pagination import past_key
@@ -27,6 +28,7 @@ from agentbus_shared.pagination import past_key
 class Tenant:
     id: str
     name: str
+    slug: str
     plan: str
     created_at: datetime
 
@@ -68,12 +70,21 @@ class InviteCounts:
     """When the first of the pending invites expires."""
 
 
+_TENANT_COLUMNS = (
+    tenants.c.id,
+    tenants.c.name,
+    tenants.c.slug,
+    tenants.c.plan,
+    tenants.c.created_at,
+)
+
+
 async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Tenant:
     row = (
         await session.execute(
             insert(tenants)
-            .values(id=tenant_id, name=name)
-            .returning(tenants.c.id, tenants.c.name, tenants.c.plan, tenants.c.created_at)
+            .values(id=tenant_id, name=name, slug=new_tenant_slug(name, tenant_id))
+            .returning(*_TENANT_COLUMNS)
         )
     ).one()
     return Tenant(**row._mapping)
@@ -82,9 +93,7 @@ async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Ten
 async def tenant(
     session: AsyncSession, tenant_id: str, *, for_update: bool = False
 ) -> Tenant | None:
-    query = select(tenants.c.id, tenants.c.name, tenants.c.plan, tenants.c.created_at).where(
-        tenants.c.id == tenant_id
-    )
+    query = select(*_TENANT_COLUMNS).where(tenants.c.id == tenant_id)
     if for_update:
         query = query.with_for_update()
     row = (await session.execute(query)).first()
@@ -241,7 +250,11 @@ async def add_invite(
 
 async def invite_counts(session: AsyncSession, tenant_id: str) -> InviteCounts:
     today = invites.c.created_at > func.now() - text("interval '1 day'")
-    pending = and_(invites.c.accepted_at.is_(None), invites.c.expires_at > func.now())
+    pending = and_(
+        invites.c.accepted_at.is_(None),
+        invites.c.revoked_at.is_(None),
+        invites.c.expires_at > func.now(),
+    )
     row = (
         await session.execute(
             select(
@@ -267,6 +280,7 @@ async def open_invite(session: AsyncSession, token_hash: bytes) -> Invite | None
             ).where(
                 invites.c.token_hash == token_hash,
                 invites.c.accepted_at.is_(None),
+                invites.c.revoked_at.is_(None),
                 invites.c.expires_at > func.now(),
             )
         )
@@ -290,6 +304,7 @@ async def claim_invite(session: AsyncSession, invite_id: str, user_id: str) -> b
             and_(
                 invites.c.id == invite_id,
                 invites.c.accepted_at.is_(None),
+                invites.c.revoked_at.is_(None),
                 invites.c.expires_at > func.now(),
             )
         )

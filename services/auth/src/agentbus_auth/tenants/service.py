@@ -124,7 +124,11 @@ class TenantService:
         if tenant is None:
             raise NotFound("The tenant does not exist.")
         return TenantView(
-            id=tenant.id, name=tenant.name, plan=tenant.plan, created_at=tenant.created_at
+            id=tenant.id,
+            name=tenant.name,
+            slug=tenant.slug,
+            plan=tenant.plan,
+            created_at=tenant.created_at,
         )
 
     async def members(self, principal: Principal, page: PageQuery) -> Page[MemberView]:

@@ -1,0 +1,88 @@
+"""Support actions on someone else's account: an admin's (or an operator's) password reset.
+
+A tenant's owners and admins reset the password of a member of their tenant (anyone else is
+not found); only an owner resets an owner's. A platform operator resets anyone's. The user
+gets a reset code by mail, every session of theirs ends, and the trail records who did it
+to whom. The old password keeps working until the user sets a new one: the reset ends the
+sessions and hands the mailbox owner the way back in, it does not lock anyone out.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.codes.repository import Purpose
+from agentbus_auth.codes.service import OneTimeCodes
+from agentbus_auth.errors import MemberNotFound, OwnerOnly
+from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.sessions.service import SessionService
+from agentbus_auth.tenants import repository as repo
+from agentbus_auth.tenants.membership import MANAGERS, acting_member
+from agentbus_shared.contracts.common import Principal, RequestMeta, Role, Scope
+from agentbus_shared.db import Database
+from agentbus_shared.errors import NotFound
+
+
+class SupportActions:
+    def __init__(
+        self, db: Database, *, codes: OneTimeCodes, sessions: SessionService, reset_code_ttl: int
+    ) -> None:
+        self._db = db
+        self._codes = codes
+        self._sessions = sessions
+        self._reset_code_ttl = reset_code_ttl
+
+    async def reset_password(self, principal: Principal, user_id: str, meta: RequestMeta) -> None:
+        """Mail ``user_id`` a reset code and end their sessions, as an admin or an operator."""
+        operator = principal.has(Scope.PLATFORM_OPERATE)
+        async with self._db.transaction() as session:
+            if not operator:
+                await self._within_tenant(session, principal, user_id)
+            user = await accounts_repo.by_id(session, user_id)
+            if user is None:
+                raise NotFound("No such user.")
+            code_id = await self._codes.issue(
+                session, user.id, Purpose.PASSWORD_RESET, ttl=self._reset_code_ttl
+            )
+            await request_mail(
+                session,
+                to=user.email,
+                template="password_reset",
+                secret_ref=code_id,
+                name=user.display_name or user.email,
+                expires_in=f"{self._reset_code_ttl // 60} minutes",
+            )
+            await self._sessions.revoke(
+                session,
+                reason="password_reset_by_admin",
+                user_id=user.id,
+                meta=meta,
+                actor_id=principal.user_id,
+            )
+            # An operator's reset belongs to no one tenant: the trail shows it in each of the user's.
+            await record(
+                session,
+                AuditKind.SUPPORT_PASSWORD_RESET,
+                user_id=user.id,
+                tenant_id=None if operator else principal.tenant_id,
+                actor_id=principal.user_id,
+                meta=meta,
+                by="operator" if operator else "admin",
+            )
+
+    @staticmethod
+    async def _within_tenant(session: AsyncSession, principal: Principal, user_id: str) -> None:
+        """Refuse unless the caller manages the tenant and ``user_id`` is a member of it."""
+        actor = await acting_member(
+            session,
+            principal,
+            roles=MANAGERS,
+            refusal="Only owners and admins reset a member's password.",
+        )
+        target = await repo.member(session, principal.tenant_id, user_id)
+        if target is None:
+            raise MemberNotFound()
+        if target.role is Role.OWNER and actor.role is not Role.OWNER:
+            raise OwnerOnly("Only an owner can reset an owner's password.")

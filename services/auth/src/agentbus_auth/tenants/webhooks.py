@@ -1,0 +1,94 @@
+"""Where a tenant's webhook may point: https to a host whose every address is public.
+
+Checked when the URL is stored, after resolving the host, so a name pointing into the
+platform's own network (loopback, private, link-local, multicast, reserved, unspecified,
+shared or IPv4-mapped forms of these) is refused; delivery checks again when it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from agentbus_auth.errors import InvalidWebhookUrl
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""The addresses a host name resolves to (for a port)."""
+
+RESOLVE_TIMEOUT = 5.0
+"""Seconds a webhook's host gets to resolve."""
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The host's addresses from the system resolver, off the event loop."""
+    infos = await asyncio.wait_for(
+        asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
+        timeout=RESOLVE_TIMEOUT,
+    )
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: Address) -> bool:
+    """Whether ``address`` is a public unicast address (IPv4-mapped IPv6 judged as its IPv4)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not (
+        address.is_multicast
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def _address(text: str) -> Address:
+    return ipaddress.ip_address(text.split("%", 1)[0])
+
+
+class WebhookTargets:
+    """Checks webhook URLs; ``allow_http`` only in development."""
+
+    def __init__(self, *, allow_http: bool, resolve: Resolver = resolve_host) -> None:
+        self._schemes = {"https", "http"} if allow_http else {"https"}
+        self._resolve = resolve
+
+    async def check(self, url: str) -> str:
+        """``url`` if a webhook may point there; ``InvalidWebhookUrl`` with the reason if not."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in self._schemes:
+            raise InvalidWebhookUrl("it must start with https://")
+        if parts.username is not None or parts.password is not None:
+            raise InvalidWebhookUrl("it must not carry a user name or password")
+        host = parts.hostname
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise InvalidWebhookUrl("its port is not a number between 1 and 65535") from None
+        if not host:
+            raise InvalidWebhookUrl("it names no host")
+        for address in await self._addresses(host, port):
+            if not is_public(address):
+                raise InvalidWebhookUrl(f"{host} is not a public address")
+        return parts.geturl()
+
+    async def _addresses(self, host: str, port: int) -> list[Address]:
+        try:
+            return [_address(host)]
+        except ValueError:
+            pass
+        try:
+            found = await self._resolve(host, port)
+        except (OSError, TimeoutError, UnicodeError):
+            raise InvalidWebhookUrl(f"{host} does not resolve") from None
+        if not found:
+            raise InvalidWebhookUrl(f"{host} does not resolve")
+        try:
+            return [_address(text) for text in found]
+        except ValueError:
+            raise InvalidWebhookUrl(f"{host} does not resolve to an IP address") from None
