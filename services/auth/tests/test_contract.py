@@ -9,6 +9,7 @@ from auth_support import AuthClient
 from agentbus_shared.contracts import AUTH_MODULES
 from agentbus_shared.contracts import AUTH_ROUTES as ROUTES
 from agentbus_shared.contracts.auth import Operation
+from agentbus_shared.contracts.common import Scope
 
 
 def operations() -> set[str]:
@@ -29,10 +30,15 @@ async def test_every_declared_operation_is_served(client: AuthClient) -> None:
 async def test_path_parameters_reach_the_operation_by_name(client: AuthClient) -> None:
     """The gateway merges path parameters into the command under their names."""
     owner = await client.register()
+    operator = await client.register_verified()
+    await client.parts.operators.grant(operator.email, actor="test")
+    operates = (await client.login(operator.email, client.password)).data["access_token"]
     expected = {
         "session_id": ("sessions.revoke", "session_not_found"),
         "service_account_id": ("service_accounts.revoke", "service_account_not_found"),
         "user_id": ("tenants.members.remove", "member_not_found"),
+        "signup_request_id": ("signup.requests.approve", "signup_request_not_found"),
+        "signup_invite_id": ("signup.invites.revoke", "signup_invite_not_found"),
         "invite_id": ("tenants.invites.revoke", "invite_not_found"),
     }
     for route in ROUTES:
@@ -40,7 +46,8 @@ async def test_path_parameters_reach_the_operation_by_name(client: AuthClient) -
             operation, not_found = expected[name]
             if route.operation != operation:
                 continue
-            error = await client.error(operation, {name: "x_unknown"}, token=owner.access_token)
+            token = operates if Scope.PLATFORM_OPERATE in route.scopes else owner.access_token
+            error = await client.error(operation, {name: "x_unknown"}, token=token)
             assert (error.status, error.code) == (404, not_found)
 
 

@@ -26,12 +26,23 @@ from agentbus_auth.operators.service import OperatorGrants
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.profile import handlers as profile_handlers
+from agentbus_auth.profile.changes import AccountChanges, EmailChangeTimings
+from agentbus_auth.profile.service import ProfileService, RequiredConsents
 from agentbus_auth.service_accounts import handlers as service_accounts_handlers
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions import handlers as sessions_handlers
 from agentbus_auth.sessions.service import SessionService, SessionTimings
 from agentbus_auth.sessions.tokens import AccessTokens
 from agentbus_auth.settings import AuthSettings
+from agentbus_auth.signup import handlers as signup_handlers
+from agentbus_auth.signup.gate import SignupGate
+from agentbus_auth.signup.quotas import SignupLimits, SignupQuotas
+from agentbus_auth.signup.service import ConsentVersions, SignupService
+from agentbus_auth.sso import handlers as sso_handlers
+from agentbus_auth.sso.oidc import OidcProviders
+from agentbus_auth.sso.provisioning import SsoProvisioning
+from agentbus_auth.sso.service import SsoService
 from agentbus_auth.tenants import admin_handlers as tenants_admin_handlers
 from agentbus_auth.tenants import handlers as tenants_handlers
 from agentbus_auth.tenants.administration import TenantAdministration
@@ -67,6 +78,10 @@ class AuthParts:
     tenant_admin: TenantAdministration
     support: SupportActions
     audit_log: TenantAuditLog
+    sso: SsoService
+    profiles: ProfileService
+    account_changes: AccountChanges
+    signup: SignupService
 
 
 def build(
@@ -87,6 +102,9 @@ def build(
         tenants_handlers,
         tenants_admin_handlers,
         mail_handlers,
+        sso_handlers,
+        profile_handlers,
+        signup_handlers,
     ):
         feature.register(runtime, parts)
 
@@ -135,6 +153,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
     )
     service_accounts = ServiceAccountService(db, tokens)
     locations = Locations(settings.geoip_database)
+    signup_gate = SignupGate(db, _signup_quotas(settings, throttle), settings.signup_policy)
     return AuthParts(
         settings=settings,
         db=db,
@@ -153,7 +172,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             current_password=current_password,
             codes=codes,
             sessions=sessions,
-            signup_policy=settings.signup_policy,
+            signup=signup_gate,
             timings=AccountTimings(
                 verify_code_ttl=tuning.verify_code_ttl,
                 reset_code_ttl=tuning.reset_code_ttl,
@@ -182,6 +201,33 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             db, codes=codes, sessions=sessions, reset_code_ttl=tuning.reset_code_ttl
         ),
         audit_log=TenantAuditLog(db, locations),
+        sso=SsoService(
+            db,
+            box,
+            OidcProviders(),
+            sessions,
+            mfa,
+            SsoProvisioning(hasher),
+            providers=settings.sso_providers,
+            signup_policy=settings.signup_policy,
+            public_url=settings.public_url,
+        ),
+        profiles=ProfileService(
+            db,
+            required=RequiredConsents(
+                terms=settings.terms_version, privacy=settings.privacy_version
+            ),
+        ),
+        account_changes=AccountChanges(
+            db,
+            codes=codes,
+            current_password=current_password,
+            throttle=throttle,
+            sessions=sessions,
+            timings=EmailChangeTimings(
+                code_ttl=tuning.verify_code_ttl, requests_per_hour=tuning.code_requests_per_hour
+            ),
+        ),
         mailer=Mailer(
             db,
             _mail_transport(settings),
@@ -190,6 +236,15 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             sender=settings.mail_from,
             product=settings.totp_issuer,
             public_url=settings.public_url,
+        ),
+        signup=SignupService(
+            db,
+            signup_gate,
+            code_key,
+            consents=ConsentVersions(
+                terms=settings.terms_version, privacy=settings.privacy_version
+            ),
+            invite_ttl=tuning.signup_invite_ttl,
         ),
     )
 
@@ -222,6 +277,18 @@ def _lockout(settings: AuthSettings) -> LockoutPolicy:
         maximum=tuning.lockout_max,
         ip_limit=tuning.ip_failure_limit,
         ip_window=tuning.ip_failure_window,
+    )
+
+
+def _signup_quotas(settings: AuthSettings, throttle: LoginThrottle) -> SignupQuotas:
+    tuning = settings.tuning
+    return SignupQuotas(
+        throttle,
+        SignupLimits(
+            window=tuning.signup_quota_window,
+            per_ip=tuning.signup_ip_limit,
+            per_domain=tuning.signup_domain_limit,
+        ),
     )
 
 

@@ -186,6 +186,61 @@ class PasswordRequired(BadRequest):
     default_message = "A password is required."
 
 
+class InvalidSignupInvite(BadRequest):
+    code = "invalid_signup_invite"
+    default_message = (
+        "The signup invite is not valid for this email, was already used, revoked or has expired."
+    )
+
+
+class SignupQuotaExceeded(RateLimited):
+    code = "signup_quota_exceeded"
+    default_message = "Too many sign-ups from this network or email domain; try again later."
+
+
+class SignupRequestNotFound(NotFound):
+    code = "signup_request_not_found"
+    default_message = "No such access request."
+
+
+class SignupRequestDecided(Conflict):
+    code = "signup_request_decided"
+    default_message = "This access request was already approved or rejected."
+
+
+class SignupInviteNotFound(NotFound):
+    code = "signup_invite_not_found"
+    default_message = "No such signup invite."
+
+
+class SignupInviteUsed(Conflict):
+    code = "signup_invite_used"
+    default_message = "This signup invite was already used; it cannot be revoked."
+
+
+class LastOwnerLeaving(Conflict):
+    code = "last_owner"
+    default_message = (
+        "You are the last owner of a team: make another member an owner first, "
+        "then disable your account."
+    )
+
+
+class SecurityMailRequired(ValidationFailed):
+    code = "security_email_required"
+    default_message = "Security notifications by email cannot be turned off."
+
+
+class ConsentVersionOutdated(ValidationFailed):
+    code = "consent_version_outdated"
+    default_message = "Accept the current version of the document."
+
+
+class EmailUnchanged(ValidationFailed):
+    code = "email_unchanged"
+    default_message = "This is already the email address of the account."
+
+
 class SlugTaken(Conflict):
     code = "slug_taken"
     default_message = "Another tenant uses this slug; choose another one."

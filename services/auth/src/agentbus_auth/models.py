@@ -276,6 +276,136 @@ invites = Table(
 )
 
 
+# ---------------------------------------------------------------- single sign-on (OpenID Connect)
+sso_identities = Table(
+    "sso_identities",
+    metadata,
+    Column("provider", Text, nullable=False, comment="the provider's id in AUTH_SSO_PROVIDERS"),
+    Column("subject", Text, nullable=False, comment="the provider's sub claim"),
+    Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False),
+    Column("email", Text, comment="the email the provider asserted last"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_login_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("provider", "subject"),
+    Index("ix_sso_identities_user_id", "user_id"),
+)
+
+sso_logins = Table(
+    "sso_logins",
+    metadata,
+    Column("state_hash", LargeBinary, primary_key=True),
+    Column("provider", Text, nullable=False),
+    Column("browser_hash", LargeBinary, nullable=False, comment="hash of the browser's cookie"),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier_sealed", LargeBinary, nullable=False, comment="PKCE, under the KEK"),
+    Column("return_to", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True)),
+    Index("ix_sso_logins_expires_at", "expires_at"),
+)
+
+
+# ---------------------------------------------------------------- self-service profiles
+ConsentDocument = Literal["terms", "privacy"]
+
+user_profiles = Table(
+    "user_profiles",
+    metadata,
+    Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True),
+    Column("given_name", Text),
+    Column("family_name", Text),
+    Column("avatar_url", Text),
+    Column("timezone", Text, comment="IANA time zone name"),
+    Column("locale", Text, comment="language tag"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "document", "version"),
+    CheckConstraint(_one_of("document", ConsentDocument), name="document"),
+)
+
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "kind", "channel"),
+)
+
+email_changes = Table(
+    "email_changes",
+    metadata,
+    Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True),
+    Column("new_email", Text, nullable=False),
+    Column(
+        "code_id",
+        Text,
+        ForeignKey("auth.one_time_codes.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="the code mailed to the new address",
+    ),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+# ---------------------------------------------------------------- who may sign up: requests, invites
+SignupRequestStatus = Literal["pending", "approved", "rejected"]
+
+signup_requests = Table(
+    "signup_requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("email_normalized", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("company", Text),
+    Column("message", Text),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("ip", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Text),
+    Column("reason", Text),
+    Column("invite_id", Text, comment="the signup invite an approval mailed"),
+    CheckConstraint(_one_of("status", SignupRequestStatus), name="status"),
+    Index(
+        "ux_signup_requests_pending_email",
+        "email_normalized",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_signup_requests_status_id", "status", "id"),
+)
+
+signup_invites = Table(
+    "signup_invites",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("email_normalized", Text, nullable=False),
+    Column("note", Text),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("signup_request_id", Text, comment="the access request whose approval sent it"),
+)
+
+
 # ---------------------------------------------------------------- tenant settings
 tenant_settings = Table(
     "tenant_settings",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from agentbus_auth.manifest import MANIFEST
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
+from agentbus_shared.contracts.common import Role
 from agentbus_shared.manifest import ServiceManifest
 from agentbus_shared.settings import ServiceSettings, ServiceTuning, deployment_setting, env
 
@@ -84,8 +85,52 @@ class AuthTuning(ServiceTuning):
     mfa_challenge_attempts: int = Field(5, ge=1, description="wrong codes an MFA challenge allows")
     invite_ttl: int = Field(7 * DAY, ge=HOUR, description="seconds an invitation stays valid")
 
+    # ---------------------------------------------------------------- who may sign up
+    signup_invite_ttl: int = Field(
+        7 * DAY, ge=HOUR, description="seconds a platform signup invite stays valid"
+    )
+    signup_quota_window: int = Field(
+        HOUR, ge=MINUTE, description="seconds the signup quotas per IP and per email domain count"
+    )
+    signup_ip_limit: int = Field(
+        30,
+        ge=1,
+        description="registrations and access requests one client IP may make per window",
+    )
+    signup_domain_limit: int = Field(
+        100,
+        ge=1,
+        description="registrations and access requests for one email domain per window",
+    )
+
     # ---------------------------------------------------------------- mail
     smtp_timeout: float = Field(10.0, gt=0, description="seconds per SMTP exchange")
+
+
+class SsoProviderSettings(BaseModel):
+    """One OpenID Connect provider people may sign in with: an entry of ``AUTH_SSO_PROVIDERS``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="in its routes: /auth/sso/<id>/start"
+    )
+    name: str = Field(min_length=1, max_length=64, description="on the button: Continue with <name>")
+    issuer: str = Field(
+        min_length=1, description="its issuer URL; /.well-known/openid-configuration is read there"
+    )
+    client_id: str = Field(min_length=1, description="this application's client id there")
+    client_secret: SecretStr = Field(description="this application's client secret there")
+    allowed_email_domains: tuple[str, ...] = Field(
+        (), description="email domains it may sign in; empty: any"
+    )
+    auto_provision: bool = Field(
+        False, description="create an account for an unknown person (public signup policy only)"
+    )
+    tenant_id: str | None = Field(
+        None, description="the tenant new accounts join; none: each gets a tenant of its own"
+    )
+    default_role: Role = Field(Role.MEMBER, description="their role in tenant_id")
 
 
 class AuthSettings(ServiceSettings):
@@ -131,6 +176,12 @@ class AuthSettings(ServiceSettings):
         "sessions and audit entries by IP; unset: no locations",
     )
 
+    sso_providers: tuple[SsoProviderSettings, ...] = Field(
+        (),
+        description="single sign-on providers (OpenID Connect), a JSON list of {id, name, issuer, "
+        "client_id, client_secret, allowed_email_domains, auto_provision, tenant_id, "
+        "default_role}: see docs/operations/single-sign-on.md",
+    )
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = Field(
         "file", description="smtp in deployment; file writes one file per message (development)"
@@ -164,6 +215,13 @@ class AuthSettings(ServiceSettings):
         if self.mail_backend == "smtp" and self.smtp_security == "none":
             found.append("AUTH_SMTP_SECURITY (none: codes would cross the network unencrypted)")
         return found
+
+    @model_validator(mode="after")
+    def _sso_over_https_in_production(self) -> Self:
+        plain = [p.id for p in self.sso_providers if not p.issuer.startswith("https://")]
+        if self.is_production and plain:
+            raise ValueError(f"AUTH_SSO_PROVIDERS: issuers must be https in production: {plain}")
+        return self
 
     @model_validator(mode="after")
     def _no_mail_files_in_production(self) -> Self:

@@ -109,11 +109,25 @@ class TenantRef(Contract):
     role: Role
 
 
+_ACCEPTED_TERMS = "the version of the terms of service the person accepted (recorded with the time)"
+_ACCEPTED_PRIVACY = "the version of the privacy notice the person accepted (recorded with the time)"
+
+
 class RegisterCommand(Contract):
     email: EmailStr
     password: Password = Field(**_password)
     tenant_name: str = Field(min_length=1, max_length=100)
     display_name: str | None = Field(None, max_length=100)
+    terms_version: str | None = Field(None, max_length=32, description=_ACCEPTED_TERMS)
+    privacy_version: str | None = Field(None, max_length=32, description=_ACCEPTED_PRIVACY)
+    invite_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=512,
+        repr=False,
+        description="a platform signup invite's token (from its mail): bound to the invited "
+        "email, single use; required under the invite_only signup policy",
+    )
 
 
 class RegisterResult(Contract):
@@ -148,6 +162,9 @@ class MeResult(Contract):
     user: UserView
     tenant: TenantRef
     scopes: list[str]
+    consents_due: bool = Field(
+        False, description="the current terms or privacy notice still waits for acceptance"
+    )
 
 
 class SessionView(Contract):
@@ -317,6 +334,8 @@ class InviteAccept(Contract):
     token: str = Field(min_length=1, max_length=512, repr=False)
     password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
     display_name: str | None = Field(None, max_length=100)
+    terms_version: str | None = Field(None, max_length=32, description=_ACCEPTED_TERMS)
+    privacy_version: str | None = Field(None, max_length=32, description=_ACCEPTED_PRIVACY)
 
 
 class RoleChange(Contract):
@@ -401,6 +420,7 @@ RevokeReason = Literal[
     "password_reset_by_admin",
     "operator_revoked",
     "service_account_revoked",
+    "account_disabled",
 ]
 """Why a session ended (stored with it, and in its ``session.revoked`` event); a service account's
 tokens end as a session whose id is the account's."""
@@ -432,7 +452,15 @@ class MemberChanged(EventData):
     changed_by: str
 
 
-MailTemplate = Literal["verify_email", "password_reset", "invite", "security_alert"]
+MailTemplate = Literal[
+    "verify_email",
+    "password_reset",
+    "invite",
+    "security_alert",
+    "email_change",
+    "signup_invite",
+    "signup_rejected",
+]
 """The messages the mailer knows how to write."""
 
 

@@ -95,6 +95,10 @@ class Stack:
         """The token of the invite mail to ``to``: only the invited mailbox receives it."""
         return self.mail.mailed_invite_blocking(to, count=count)
 
+    def mailed_link(self, to: str, template: str, *, count: int = 1) -> str:
+        """The link of the ``count``-th ``template`` mail to ``to`` (a signup invite's); waits."""
+        return self.mail.mailed_link_blocking(to, template, count=count)
+
     def stripe_webhook_secret(self) -> str:
         """The secret the stack's gateway checks Stripe signatures with."""
         secrets = json.loads((self.var_dir / "dev-secrets.json").read_text())
@@ -197,9 +201,14 @@ def generous_rate_limit_table(
 
 
 def generous_rate_limits(groups: tuple[str, ...] = RATE_GROUPS) -> dict[str, str]:
-    """The stack environment that raises ``groups``' quotas out of reach: for suites sending
-    more requests from one address than a client may (the rate limits have their own tests)."""
-    return {"GATEWAY_TUNING__RATE_LIMITS": json.dumps(generous_rate_limit_table(groups))}
+    """The stack environment that raises ``groups``' quotas and auth's signup quotas out of reach:
+    for suites sending more requests from one address than a client may (the rate limits and the
+    signup quotas have their own tests)."""
+    return {
+        "GATEWAY_TUNING__RATE_LIMITS": json.dumps(generous_rate_limit_table(groups)),
+        "AUTH_TUNING__SIGNUP_IP_LIMIT": str(_UNREACHED["limit"]),
+        "AUTH_TUNING__SIGNUP_DOMAIN_LIMIT": str(_UNREACHED["limit"]),
+    }
 
 
 def _alive(pid: int) -> bool:

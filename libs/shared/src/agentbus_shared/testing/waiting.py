@@ -139,11 +139,24 @@ def invite_token_in(message: Message) -> str:
     return _field(message, "Invite token")
 
 
-def _field(message: Message, label: str) -> str:
+def link_in(message: Message) -> str:
+    """The first link a mail carries (a signup invite's register link)."""
+    body = _body(message)
+    match = re.search(r"https?://\S+", body)
+    assert match, f"no link in: {body}"
+    return match.group(0)
+
+
+def _body(message: Message) -> str:
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes), message
-    match = re.search(rf"{label}: (\S+)", payload.decode())
-    assert match, f"no {label.lower()} in: {payload.decode()}"
+    return payload.decode()
+
+
+def _field(message: Message, label: str) -> str:
+    body = _body(message)
+    match = re.search(rf"{label}: (\S+)", body)
+    assert match, f"no {label.lower()} in: {body}"
     return match.group(1)
 
 
@@ -205,3 +218,11 @@ class MailSink:
     def mailed_invite_blocking(self, to: str, *, count: int = 1) -> str:
         """:meth:`mailed_invite` for synchronous tests."""
         return invite_token_in(self.wait_blocking(to, "invite", count=count))
+
+    async def mailed_link(self, to: str, template: str, *, count: int = 1) -> str:
+        """The link in the ``count``-th ``template`` message to ``to``."""
+        return link_in(await self.wait(to, template, count=count))
+
+    def mailed_link_blocking(self, to: str, template: str, *, count: int = 1) -> str:
+        """:meth:`mailed_link` for synchronous tests."""
+        return link_in(self.wait_blocking(to, template, count=count))

@@ -16,7 +16,6 @@ from agentbus_auth.errors import (
     EmailAlreadyVerified,
     EmailTaken,
     InvalidCode,
-    SignupClosed,
     TooManyAttempts,
     WeakPassword,
 )
@@ -26,8 +25,9 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.profile.service import record_consents
 from agentbus_auth.sessions.service import SessionService
-from agentbus_auth.settings import SignupPolicy
+from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.membership import caller_membership
 from agentbus_auth.tenants.roles import granted_scopes
@@ -80,7 +80,7 @@ class AccountService:
         current_password: CurrentPassword,
         codes: OneTimeCodes,
         sessions: SessionService,
-        signup_policy: SignupPolicy,
+        signup: SignupGate,
         timings: AccountTimings,
     ) -> None:
         self._db = db
@@ -90,7 +90,7 @@ class AccountService:
         self._current_password = current_password
         self._codes = codes
         self._sessions = sessions
-        self.signup_policy = signup_policy
+        self._signup = signup
         self._timings = timings
 
     # ---------------------------------------------------------------- passwords
@@ -105,9 +105,11 @@ class AccountService:
 
     # ---------------------------------------------------------------- registration
     async def register(self, cmd: RegisterCommand, meta: RequestMeta) -> RegisterResult:
-        """A tenant and its owner in one transaction; tokens unless approval is required."""
-        if self.signup_policy == "invite_only":
-            raise SignupClosed()
+        """A tenant and its owner in one transaction; tokens unless approval is required.
+
+        A signup invite (``cmd.invite_token``) is used up by it; it vouches for the email (the
+        account is verified at once) and, under the approval policy, for the person."""
+        invite = await self._signup.admit(cmd, meta)
         await self._refuse_signup_prober(meta)
         self._policy.enforce(cmd.password, email=cmd.email, display_name=cmd.display_name)
         async with self._db.session() as session:
@@ -115,7 +117,7 @@ class AccountService:
         if taken:
             await self._answer_email_taken(str(cmd.email), meta)
         password_hash = await self._hasher.hash(cmd.password)
-        pending = self.signup_policy == "approval"
+        pending = self._signup.policy == "approval" and invite is None
         user_id, tenant_id = new_id("usr"), new_id("t")
         try:
             async with self._db.transaction() as session:
@@ -129,8 +131,14 @@ class AccountService:
                     display_name=cmd.display_name,
                     password_hash=password_hash,
                     status="pending_approval" if pending else "active",
+                    email_verified=invite is not None,
                 )
+                if invite is not None:
+                    await self._signup.claim(session, invite, user_id, meta)
                 await tenants_repo.add_member(session, tenant_id, user_id, Role.OWNER)
+                await record_consents(
+                    session, user_id, terms=cmd.terms_version, privacy=cmd.privacy_version
+                )
                 await emit(
                     session,
                     TenantCreated(
@@ -151,7 +159,10 @@ class AccountService:
                     ),
                     tenant_id=tenant_id,
                 )
-                await self._send_verification(session, user_id, str(cmd.email), cmd.display_name)
+                if invite is None:
+                    await self._send_verification(
+                        session, user_id, str(cmd.email), cmd.display_name
+                    )
                 await record(
                     session,
                     AuditKind.USER_REGISTERED,
@@ -166,7 +177,12 @@ class AccountService:
         except IntegrityError:
             raise EmailTaken() from None  # a concurrent registration of the same email won
         return RegisterResult(
-            user=UserView(id=user_id, email=str(cmd.email), display_name=cmd.display_name),
+            user=UserView(
+                id=user_id,
+                email=str(cmd.email),
+                display_name=cmd.display_name,
+                email_verified=invite is not None,
+            ),
             tenant=TenantRef(id=tenant_id, name=tenant.name, role=Role.OWNER),
             tokens=tokens,
             status="pending_approval" if pending else "active",

@@ -45,10 +45,26 @@ class AuditKind(StrEnum):
     SERVICE_ACCOUNT_CREATED = "service_account.created"
     SERVICE_ACCOUNT_REVOKED = "service_account.revoked"
     CLIENT_AUTH_FAILED = "client.auth_failed"
+    SSO_LINKED = "sso.linked"
+    SSO_LOGIN = "sso.login"
+    SSO_REFUSED = "sso.refused"
     TENANT_UPDATED = "tenant.updated"
     TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
     INVITE_REVOKED = "invite.revoked"
     SUPPORT_PASSWORD_RESET = "support.password_reset"  # noqa: S105
+    EMAIL_CHANGE_REQUESTED = "email.change_requested"
+    EMAIL_CHANGED = "email.changed"
+    ACCOUNT_DISABLED = "account.disabled"
+    CONSENTS_ACCEPTED = "consents.accepted"
+    RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
+    SIGNUP_REQUESTED = "signup.requested"
+    SIGNUP_REQUEST_APPROVED = "signup.request_approved"
+    SIGNUP_REQUEST_REJECTED = "signup.request_rejected"
+    SIGNUP_INVITE_CREATED = "signup.invite_created"
+    SIGNUP_INVITE_REVOKED = "signup.invite_revoked"
+    SIGNUP_INVITE_USED = "signup.invite_used"
+    SIGNUP_INVITE_REFUSED = "signup.invite_refused"
+    SIGNUP_QUOTA_EXCEEDED = "signup.quota_exceeded"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from agentbus_auth.crypto import CodeKey
 from agentbus_auth.mail import repository as repo
 from agentbus_auth.mail.templates import render
 from agentbus_auth.mail.transports import MailTransport
+from agentbus_auth.signup.invites import register_link, signup_invite_token
 from agentbus_auth.tenants.invites import invite_token
 from agentbus_shared.contracts.auth import EmailRequested
 from agentbus_shared.contracts.events import CloudEvent
@@ -60,7 +61,7 @@ class Mailer:
         return message
 
     def _secrets(self, request: EmailRequested) -> dict[str, str]:
-        if request.template in ("verify_email", "password_reset"):
+        if request.template in ("verify_email", "password_reset", "email_change"):
             if not request.secret_ref:
                 raise PermanentFailure(f"A {request.template} message needs its code reference.")
             return {"code": self._codes.code_for(Purpose(request.template), request.secret_ref)}
@@ -69,6 +70,11 @@ class Mailer:
                 raise PermanentFailure("An invite message needs its invite reference.")
             token = invite_token(self._code_key, request.secret_ref)
             return {"token": token, "link": f"{self._public_url}/invite?token={token}"}
+        if request.template == "signup_invite":
+            if not request.secret_ref:
+                raise PermanentFailure("A signup invite message needs its invite reference.")
+            token = signup_invite_token(self._code_key, request.secret_ref)
+            return {"token": token, "link": register_link(self._public_url, token, request.to)}
         return {}
 
     async def deliver(self, event: CloudEvent[EmailRequested], *, consumer: str) -> None:

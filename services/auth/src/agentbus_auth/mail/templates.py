@@ -63,6 +63,18 @@ Accept the invitation: $link
 The invitation expires on $expires_at and works once.
 """,
     ),
+    "email_change": (
+        "Confirm your new $product email address",
+        """Hello $name,
+
+You asked to use this address for your $product account. Your code is:
+
+    Code: $code
+
+It expires in $expires_in and works once. If you did not ask for it, ignore this
+message: the account keeps its current address.
+""",
+    ),
     "security_alert": (
         "Security alert for your $product account",
         """Hello $name,
@@ -71,6 +83,32 @@ $what on your $product account ($when).
 
 If this was you, there is nothing to do. If it was not, reset your password now
 and review your sessions.
+""",
+    ),
+    "signup_invite": (
+        "Create your $product account",
+        """Hello,
+
+You can now create your $product account with this email address.
+
+Create your account: $link
+
+    Invite token: $token
+
+The invitation works once, only for this email address, and expires on
+$expires_at. If you did not ask for an account, ignore this message.
+""",
+    ),
+    "signup_rejected": (
+        "Your request for a $product account",
+        """Hello $name,
+
+Thank you for your interest in $product. We cannot offer you an account at
+this time.
+
+    Reason: $reason
+
+You are welcome to ask again later.
 """,
     ),
 }

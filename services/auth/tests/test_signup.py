@@ -1,0 +1,327 @@
+"""Who may sign up: the signup policy, access requests (202 whatever the email), operators approving
+and rejecting them, platform signup invites bound to one email, and the signup quotas."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from auth_support import Account, AuthClient, ClientFor, StartAuth
+from sqlalchemy import func, select, update
+from typer.testing import CliRunner
+
+from agentbus_auth.cli import app
+from agentbus_auth.models import signup_invites, users
+from agentbus_shared.contracts.common import Principal, RequestMeta
+from agentbus_shared.contracts.signup import Operation, SignupInviteCreate
+
+runner = CliRunner()
+
+PLATFORM = Principal(subject="usr_platform", tenant_id="t_platform")
+"""Who sends the first invite of a platform closed to sign-up (nobody has an account yet)."""
+
+
+async def grant_operator(email: str) -> None:
+    # The command runs its own event loop: keep it off this test's loop.
+    result = await asyncio.to_thread(runner.invoke, app, ["operators", "grant", email])
+    assert result.exit_code == 0, result.output
+
+
+async def mailed_invite_token(client: AuthClient, email: str, count: int = 1) -> str:
+    """The invite token of the signup invite link mailed to ``email``."""
+    link = await client.mail.mailed_link(email, "signup_invite", count=count)
+    query = parse_qs(urlsplit(link).query)
+    assert query["email"] == [email]
+    return query["invite"][0]
+
+
+def registration(email: str, password: str, invite_token: str | None = None) -> dict[str, Any]:
+    return {
+        "email": email,
+        "password": password,
+        "tenant_name": "Invited",
+        **({"invite_token": invite_token} if invite_token else {}),
+    }
+
+
+async def operator_of(client: AuthClient) -> Account:
+    """An account holding ``platform:operate``, signed up with an invite whatever the policy."""
+    email = client.new_email("ops")
+    await client.parts.signup.invite(
+        PLATFORM, SignupInviteCreate(email=email), RequestMeta(client_ip="203.0.113.1")
+    )
+    token = await mailed_invite_token(client, email)
+    reply = await client.call("register", registration(email, client.password, token))
+    await grant_operator(email)
+    tokens = (await client.login(email, client.password)).data
+    return Account.from_result(email, client.password, {**reply.data, "tokens": tokens})
+
+
+async def accounts_with(client: AuthClient, email: str) -> int:
+    async with client.parts.db.session() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(users).where(users.c.email_normalized == email)
+        )
+    return int(count or 0)
+
+
+async def request_access(client: AuthClient, email: str, **extra: Any) -> int:
+    reply = await client.call(Operation.REQUEST_ACCESS, {"email": email, "name": "Ada", **extra})
+    assert reply.data is None
+    return reply.status
+
+
+async def pending_request(client: AuthClient, operator: Account, email: str) -> dict[str, Any]:
+    listed = await client.call(
+        Operation.REQUESTS_LIST, {"status": "pending"}, token=operator.access_token
+    )
+    (found,) = [r for r in listed.data["items"] if r["email"] == email]
+    return dict(found)
+
+
+# ---------------------------------------------------------------- policy
+async def test_the_signup_policy_names_the_consent_versions(client: AuthClient) -> None:
+    public = (await client.call(Operation.POLICY)).data
+    settings = client.parts.settings
+    assert public == {
+        "policy": "public",
+        "terms_version": settings.terms_version,
+        "privacy_version": settings.privacy_version,
+    }
+
+
+async def test_invite_only_names_its_policy(start_auth: StartAuth, client_for: ClientFor) -> None:
+    closed = client_for(await start_auth(signup_policy="invite_only"))
+    assert (await closed.call(Operation.POLICY)).data["policy"] == "invite_only"
+
+
+# ---------------------------------------------------------------- access requests
+async def test_request_access_answers_202_whatever_the_email_and_keeps_one_pending_request(
+    client: AuthClient,
+) -> None:
+    operator = await operator_of(client)
+    member = await client.register()
+    newcomer = client.new_email("newcomer")
+
+    assert await request_access(client, newcomer, company="Acme", message="Trial please") == 202
+    assert await request_access(client, newcomer.upper()) == 202  # a repeat
+    assert await request_access(client, member.email) == 202  # has an account: same answer
+    assert await request_access(client, operator.email) == 202
+
+    listed = await client.call(Operation.REQUESTS_LIST, token=operator.access_token)
+    emails = [r["email"].lower() for r in listed.data["items"]]
+    assert emails.count(newcomer) == 1
+    stored = await pending_request(client, operator, newcomer)
+    assert (stored["company"], stored["message"], stored["status"]) == (
+        "Acme",
+        "Trial please",
+        "pending",
+    )
+
+
+async def test_request_access_refuses_oversized_fields(client: AuthClient) -> None:
+    error = await client.error(
+        Operation.REQUEST_ACCESS, {"email": "a@example.com", "name": "A", "message": "x" * 1001}
+    )
+    assert (error.status, error.code) == (422, "validation_failed")
+
+
+async def test_operator_routes_refuse_a_normal_user(client: AuthClient) -> None:
+    member = await client.register()
+    calls: list[tuple[str, dict[str, Any]]] = [
+        (Operation.REQUESTS_LIST, {}),
+        (Operation.REQUESTS_APPROVE, {"signup_request_id": "sreq_x"}),
+        (Operation.REQUESTS_REJECT, {"signup_request_id": "sreq_x"}),
+        (Operation.INVITES_LIST, {}),
+        (Operation.INVITES_CREATE, {"email": "someone@example.com"}),
+        (Operation.INVITES_REVOKE, {"signup_invite_id": "sinv_x"}),
+    ]
+    for operation, payload in calls:
+        error = await client.error(operation, payload, token=member.access_token)
+        assert error.status == 403, operation
+    assert client.mail.messages("someone@example.com", "signup_invite") == []
+
+
+async def test_an_approved_request_mails_an_invite_that_registers_its_email_once(
+    client: AuthClient,
+) -> None:
+    operator = await operator_of(client)
+    email = client.new_email("approved")
+    await request_access(client, email)
+    request = await pending_request(client, operator, email)
+
+    approved = await client.call(
+        Operation.REQUESTS_APPROVE,
+        {"signup_request_id": request["id"]},
+        token=operator.access_token,
+    )
+    assert approved.data["status"] == "approved"
+    assert approved.data["invite_id"]
+    token = await mailed_invite_token(client, email)
+
+    again = await client.error(
+        Operation.REQUESTS_APPROVE,
+        {"signup_request_id": request["id"]},
+        token=operator.access_token,
+    )
+    assert (again.status, again.code) == (409, "signup_request_decided")
+
+    foreign = client.new_email("foreign")
+    refused = await client.error("register", registration(foreign, client.password, token))
+    assert (refused.status, refused.code) == (400, "invalid_signup_invite")
+    assert await accounts_with(client, foreign) == 0
+
+    registered = await client.call("register", registration(email, client.password, token))
+    assert registered.status == 201
+    assert registered.data["user"]["email_verified"] is True
+    assert registered.data["tokens"]["access_token"]
+
+    reused = await client.error(
+        "register", registration(client.new_email(), client.password, token)
+    )
+    assert reused.code == "invalid_signup_invite"
+    listed = await client.call(Operation.INVITES_LIST, token=operator.access_token)
+    (invite,) = [i for i in listed.data["items"] if i["id"] == approved.data["invite_id"]]
+    assert (invite["status"], invite["signup_request_id"]) == ("used", request["id"])
+    revoke_used = await client.error(
+        Operation.INVITES_REVOKE, {"signup_invite_id": invite["id"]}, token=operator.access_token
+    )
+    assert (revoke_used.status, revoke_used.code) == (409, "signup_invite_used")
+
+
+async def test_a_rejection_with_a_reason_tells_the_requester(client: AuthClient) -> None:
+    operator = await operator_of(client)
+    told, silent = client.new_email("told"), client.new_email("silent")
+    for email in (told, silent):
+        await request_access(client, email)
+    for email, reason in ((told, "We open to teams next quarter."), (silent, None)):
+        request = await pending_request(client, operator, email)
+        rejected = await client.call(
+            Operation.REQUESTS_REJECT,
+            {"signup_request_id": request["id"], "reason": reason},
+            token=operator.access_token,
+        )
+        assert (rejected.data["status"], rejected.data["reason"]) == ("rejected", reason)
+
+    mail = await client.mail.wait(told, "signup_rejected")
+    assert "We open to teams next quarter." in mail.get_payload()
+    rejected_only = await client.call(
+        Operation.REQUESTS_LIST, {"status": "rejected"}, token=operator.access_token
+    )
+    assert {r["email"] for r in rejected_only.data["items"]} == {told, silent}
+    assert client.mail.messages(silent, "signup_rejected") == []
+    unknown = await client.error(
+        Operation.REQUESTS_REJECT, {"signup_request_id": "sreq_none"}, token=operator.access_token
+    )
+    assert (unknown.status, unknown.code) == (404, "signup_request_not_found")
+
+
+# ---------------------------------------------------------------- signup invites
+async def test_revoked_and_expired_invites_create_nothing(client: AuthClient) -> None:
+    operator = await operator_of(client)
+    revoked_email, expired_email = client.new_email("revoked"), client.new_email("expired")
+    created = await client.call(
+        Operation.INVITES_CREATE,
+        {"email": revoked_email, "note": "from the conference"},
+        token=operator.access_token,
+    )
+    assert (created.status, created.data["status"]) == (201, "pending")
+    revoked = await client.call(
+        Operation.INVITES_REVOKE,
+        {"signup_invite_id": created.data["id"]},
+        token=operator.access_token,
+    )
+    assert revoked.data["status"] == "revoked"
+    token = await mailed_invite_token(client, revoked_email)
+    refused = await client.error("register", registration(revoked_email, client.password, token))
+    assert refused.code == "invalid_signup_invite"
+
+    await client.call(
+        Operation.INVITES_CREATE, {"email": expired_email}, token=operator.access_token
+    )
+    async with client.parts.db.transaction() as session:
+        await session.execute(
+            update(signup_invites)
+            .where(signup_invites.c.email == expired_email)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    token = await mailed_invite_token(client, expired_email)
+    expired = await client.error("register", registration(expired_email, client.password, token))
+    assert expired.code == "invalid_signup_invite"
+    made_up = await client.error(
+        "register", registration(client.new_email(), client.password, "sgi_made-up")
+    )
+    assert made_up.code == "invalid_signup_invite"
+    for email in (revoked_email, expired_email):
+        assert await accounts_with(client, email) == 0
+
+    unknown = await client.error(
+        Operation.INVITES_REVOKE, {"signup_invite_id": "sinv_none"}, token=operator.access_token
+    )
+    assert (unknown.status, unknown.code) == (404, "signup_invite_not_found")
+    taken = await client.error(
+        Operation.INVITES_CREATE, {"email": operator.email}, token=operator.access_token
+    )
+    assert (taken.status, taken.code) == (409, "email_taken")
+
+
+async def test_invite_only_needs_an_invite(start_auth: StartAuth, client_for: ClientFor) -> None:
+    client = client_for(await start_auth(signup_policy="invite_only"))
+    operator = await operator_of(client)
+    email = client.new_email("closed")
+    closed = await client.error("register", registration(email, client.password))
+    assert (closed.status, closed.code) == (403, "signup_closed")
+
+    await client.call(Operation.INVITES_CREATE, {"email": email}, token=operator.access_token)
+    token = await mailed_invite_token(client, email)
+    registered = await client.call("register", registration(email, client.password, token))
+    assert registered.data["status"] == "active"
+
+
+async def test_under_approval_an_invited_account_is_active_at_once(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(signup_policy="approval"))
+    operator = await operator_of(client)
+    invited, uninvited = client.new_email("invited"), client.new_email("uninvited")
+    await client.call(Operation.INVITES_CREATE, {"email": invited}, token=operator.access_token)
+    token = await mailed_invite_token(client, invited)
+
+    active = await client.call("register", registration(invited, client.password, token))
+    assert (active.status, active.data["status"]) == (201, "active")
+    waiting = await client.call("register", registration(uninvited, client.password))
+    assert (waiting.status, waiting.data["status"]) == (202, "pending_approval")
+
+
+# ---------------------------------------------------------------- quotas
+async def test_signups_from_one_address_stop_at_its_quota_with_retry_after(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_ip_limit": 2}))
+    await client.register(client.new_email())
+    assert await request_access(client, client.new_email()) == 202
+
+    over = await client.error("register", registration(client.new_email(), client.password))
+    assert (over.status, over.code) == (429, "signup_quota_exceeded")
+    assert over.retry_after and 0 < over.retry_after <= 3600
+    asked = await client.error(Operation.REQUEST_ACCESS, {"email": "late@example.org", "name": "L"})
+    assert asked.status == 429
+    assert await accounts_with(client, "late@example.org") == 0
+
+
+async def test_signups_for_one_email_domain_stop_at_its_quota(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_domain_limit": 2}))
+    for n, ip in enumerate(("192.0.2.1", "192.0.2.2")):
+        await client.call("register", registration(f"a{n}@crowd.example", client.password), ip=ip)
+    over = await client.error(
+        "register", registration("a3@crowd.example", client.password), ip="192.0.2.3"
+    )
+    assert (over.status, over.code) == (429, "signup_quota_exceeded")
+    other_domain = await client.call(
+        "register", registration("a3@elsewhere.example", client.password), ip="192.0.2.3"
+    )
+    assert other_domain.status == 201
