@@ -261,3 +261,72 @@ async def test_wrong_passwords_at_enrollment_count_toward_the_account_lockout(
         "mfa.totp.enroll", {"current_password": client.password}, token=account.access_token
     )
     assert refused.status == 429
+
+
+async def test_the_methods_say_since_when_totp_is_on_and_how_many_recovery_codes_are_left(
+    client: AuthClient,
+) -> None:
+    account = await client.register()
+    off = await client.call("mfa.methods", token=account.access_token)
+    assert off.data == {"totp": None, "recovery_codes_remaining": 0}
+    _, codes = await enroll(client, account)
+    token = await challenge(client, account)
+    await client.call("mfa.complete", {"challenge_token": token, "code": codes[0]})
+
+    on = (await client.call("mfa.methods", token=account.access_token)).data
+
+    assert on["totp"]["enabled_since"]
+    assert on["recovery_codes_remaining"] == len(codes) - 1
+
+
+async def test_new_recovery_codes_replace_the_old_set(client: AuthClient) -> None:
+    account = await client.register()
+    secret, old = await enroll(client, account)
+    await away_from_a_step_boundary()
+
+    reply = await client.call(
+        "mfa.recovery_codes.regenerate",
+        {"code": code_at(secret, 0)},
+        token=account.access_token,
+    )
+
+    new = reply.data["recovery_codes"]
+    assert len(new) == len(old) and not set(new) & set(old)
+    stale = await client.error(
+        "mfa.complete", {"challenge_token": await challenge(client, account), "code": old[0]}
+    )
+    assert stale.code == "invalid_mfa_code"
+    fresh = await client.call(
+        "mfa.complete", {"challenge_token": await challenge(client, account), "code": new[0]}
+    )
+    assert fresh.data["access_token"]
+    methods = await client.call("mfa.methods", token=account.access_token)
+    assert methods.data["recovery_codes_remaining"] == len(new) - 1
+    audited = await client.parts.audit.entries(kind=AuditKind.RECOVERY_CODES_REGENERATED)
+    assert [e.user_id for e in audited] == [account.user_id]
+    alert = await client.mail.wait(account.email, "security_alert", count=2)
+    assert "recovery codes" in str(alert.get_payload(decode=True))
+
+
+async def test_new_recovery_codes_need_a_current_totp_code(client: AuthClient) -> None:
+    account = await client.register()
+    without = await client.error(
+        "mfa.recovery_codes.regenerate", {"code": "123456"}, token=account.access_token
+    )
+    assert (without.status, without.code) == (409, "mfa_not_enabled")
+    secret, codes = await enroll(client, account)
+    for wrong in ("000000", codes[0]):  # a recovery code does not make new ones
+        error = await client.error(
+            "mfa.recovery_codes.regenerate", {"code": wrong}, token=account.access_token
+        )
+        assert (error.status, error.code) == (401, "invalid_mfa_code")
+    replay = await client.error(
+        "mfa.recovery_codes.regenerate",
+        {"code": code_at(secret, -1)},  # the step enrollment used
+        token=account.access_token,
+    )
+    assert replay.code == "invalid_mfa_code"
+    still = await client.call(
+        "mfa.complete", {"challenge_token": await challenge(client, account), "code": codes[0]}
+    )
+    assert still.data["access_token"]  # the old set still works

@@ -32,7 +32,9 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
 
     @ops.operation(Operation.ME, user_only=True, description="The caller, their tenant and scopes.")
     async def me(principal: CallerPrincipal) -> MeResult:
-        return await accounts.me(principal)
+        result = await accounts.me(principal)
+        due = await parts.profiles.consents_due(principal.user_id)
+        return result.model_copy(update={"consents_due": due})
 
     @ops.operation(
         Operation.EMAIL_SEND, user_only=True, description="Mail an email verification code."

@@ -17,6 +17,7 @@ class Purpose(StrEnum):
 
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a secret
+    EMAIL_CHANGE = "email_change"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""RPC operations of TOTP enrollment."""
+"""RPC operations of TOTP enrollment, the factors that are on, and recovery codes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from agentbus_shared.contracts.auth import (
     TotpEnrollCommand,
     TotpEnrollment,
 )
+from agentbus_shared.contracts.users import MfaMethods
+from agentbus_shared.contracts.users import Operation as UserOperation
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -46,3 +48,19 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     @ops.operation(Operation.TOTP_DISABLE, user_only=True, description="Turn TOTP off with a code.")
     async def totp_disable(cmd: TotpCodeCommand, principal: CallerPrincipal, meta: Meta) -> None:
         await mfa.disable(principal.user_id, cmd.code, meta)
+
+    @ops.operation(
+        UserOperation.MFA_METHODS, user_only=True, description="The second factors that are on."
+    )
+    async def mfa_methods(principal: CallerPrincipal) -> MfaMethods:
+        return await mfa.methods(principal.user_id)
+
+    @ops.operation(
+        UserOperation.RECOVERY_CODES_REGENERATE,
+        user_only=True,
+        description="A new set of recovery codes for a current TOTP code; the old set is void.",
+    )
+    async def recovery_codes_regenerate(
+        cmd: TotpCodeCommand, principal: CallerPrincipal, meta: Meta
+    ) -> RecoveryCodes:
+        return await mfa.regenerate_recovery_codes(principal.user_id, cmd.code, meta)

@@ -48,6 +48,23 @@ async def has_confirmed_factor(session: AsyncSession, user_id: str) -> bool:
     return found is not None
 
 
+async def enabled_since(session: AsyncSession, user_id: str) -> datetime | None:
+    """When the user's TOTP factor was confirmed; ``None`` while TOTP is off."""
+    confirmed: datetime | None = await session.scalar(
+        select(totp_factors.c.confirmed_at).where(totp_factors.c.user_id == user_id)
+    )
+    return confirmed
+
+
+async def recovery_codes_left(session: AsyncSession, user_id: str) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(recovery_codes)
+        .where(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))
+    )
+    return int(count or 0)
+
+
 async def start_enrollment(session: AsyncSession, user_id: str, secret_sealed: bytes) -> None:
     """Store a new unconfirmed secret (replacing an earlier unconfirmed one)."""
     await session.execute(

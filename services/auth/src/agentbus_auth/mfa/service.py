@@ -4,7 +4,8 @@
   and each time step only once per user (``last_used_step`` only grows), so an
   observed code cannot be replayed.
 - Ten recovery codes are shown once at enrollment and stored as MACs; each
-  works once (atomic ``UPDATE … WHERE used_at IS NULL``).
+  works once (atomic ``UPDATE … WHERE used_at IS NULL``). A current TOTP code
+  replaces the set with a new one (the old set stops working at once).
 - The TOTP secret is sealed under the key-encryption key.
 - Starting and confirming enrollment ask for the current password (a failure
   toward the lockout, like a login's): a stolen access token alone cannot put
@@ -42,7 +43,7 @@ from agentbus_auth.errors import (
 from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as repo
 from agentbus_auth.passwords.current import CurrentPassword
-from agentbus_auth.throttle import LoginThrottle, Refused, account_key
+from agentbus_auth.throttle import Attempt, LoginThrottle, Refused, account_key
 from agentbus_shared.contracts.auth import (
     MfaChallenge,
     RecoveryCodes,
@@ -50,6 +51,7 @@ from agentbus_shared.contracts.auth import (
     TotpEnrollment,
 )
 from agentbus_shared.contracts.common import RequestMeta
+from agentbus_shared.contracts.users import MfaMethods, TotpMethod
 from agentbus_shared.db import Database
 from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id
@@ -59,6 +61,16 @@ _STEP = 30
 _RECOVERY_PURPOSE = "recovery"
 
 SecondFactor = Literal["totp", "recovery_code"]
+
+
+def _looks_like_totp(code: str) -> bool:
+    # isascii: str.isdigit() accepts other scripts' digits (e.g. "١٢٣٤٥٦"), which
+    # hmac.compare_digest refuses to compare with an exception.
+    return code.isascii() and code.isdigit() and len(code) == 6
+
+
+def _new_recovery_codes() -> list[str]:
+    return [new_recovery_code() for _ in range(RECOVERY_CODES)]
 
 
 def totp_step(now: float | None = None) -> int:
@@ -91,20 +103,20 @@ class MfaService:
     ) -> SecondFactor | None:
         """Accept a TOTP code (once per time step) or spend a recovery code; ``None`` if neither."""
         normalized = normalize_code(code)
-        # isascii: str.isdigit() accepts other scripts' digits (e.g. "١٢٣٤٥٦"), which
-        # hmac.compare_digest refuses to compare with an exception.
-        if normalized.isascii() and normalized.isdigit() and len(normalized) == 6:
-            factor = await repo.factor(session, user_id)
-            if factor is None:
-                return None
-            step = self._matching_step(factor, normalized)
-            if step is not None and await repo.claim_step(session, user_id, step):
-                return "totp"
-            return None
+        if _looks_like_totp(normalized):
+            return "totp" if await self._accept_totp(session, user_id, normalized) else None
         mac = self._code_key.mac(_RECOVERY_PURPOSE, normalized)
         if await repo.use_recovery_code(session, user_id, mac):
             return "recovery_code"
         return None
+
+    async def _accept_totp(self, session: AsyncSession, user_id: str, code: str) -> bool:
+        """Accept a TOTP code of the user's factor, once per time step."""
+        factor = await repo.factor(session, user_id)
+        if factor is None:
+            return False
+        step = self._matching_step(factor, code)
+        return step is not None and await repo.claim_step(session, user_id, step)
 
     def _matching_step(self, factor: repo.Factor, code: str) -> int | None:
         secret = self._box.open(factor.secret_sealed, bound_to=f"totp:{factor.user_id}").decode()
@@ -156,7 +168,7 @@ class MfaService:
         """Finish enrollment with a first code and the current password; the recovery codes,
         shown this once."""
         await self._current_password.confirm(await self._user(user_id), cmd.current_password, meta)
-        codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
+        codes = _new_recovery_codes()
         async with self._db.transaction() as session:
             factor = await repo.factor(session, user_id)
             if factor is None:
@@ -167,17 +179,56 @@ class MfaService:
             if step is None or not await repo.claim_step(session, user_id, step):
                 raise InvalidMfaCode()
             await repo.confirm(session, user_id)
-            await repo.replace_recovery_codes(
-                session,
-                user_id,
-                [self._code_key.mac(_RECOVERY_PURPOSE, normalize_code(c)) for c in codes],
-            )
+            await self._store_recovery_codes(session, user_id, codes)
             await record(session, AuditKind.MFA_ENABLED, user_id=user_id, meta=meta)
             await self._alert(session, user_id, "Two-factor authentication was turned on")
         return RecoveryCodes(recovery_codes=codes)
 
-    async def disable(self, user_id: str, code: str, meta: RequestMeta) -> None:
-        """Turn TOTP off with a current code or a recovery code (guessing counts toward lockout)."""
+    async def _store_recovery_codes(
+        self, session: AsyncSession, user_id: str, codes: list[str]
+    ) -> None:
+        """Make ``codes`` the user's recovery codes (as MACs); the earlier set stops working."""
+        macs = [self._code_key.mac(_RECOVERY_PURPOSE, normalize_code(c)) for c in codes]
+        await repo.replace_recovery_codes(session, user_id, macs)
+
+    # ---------------------------------------------------------------- methods and recovery codes
+    async def methods(self, user_id: str) -> MfaMethods:
+        """Which second factors are on, and how many recovery codes are left."""
+        async with self._db.session() as session:
+            since = await repo.enabled_since(session, user_id)
+            left = await repo.recovery_codes_left(session, user_id)
+        totp = TotpMethod(enabled_since=since) if since is not None else None
+        return MfaMethods(totp=totp, recovery_codes_remaining=left if totp else 0)
+
+    async def regenerate_recovery_codes(
+        self, user_id: str, code: str, meta: RequestMeta
+    ) -> RecoveryCodes:
+        """A new set of recovery codes for a current TOTP code (shown this once); the old set
+        stops working. A wrong code counts toward the account lockout."""
+        attempt = await self._begin_factor_attempt(user_id, meta)
+        codes = _new_recovery_codes()
+        normalized = normalize_code(code)
+        async with self._db.transaction() as session:
+            accepted = _looks_like_totp(normalized) and await self._accept_totp(
+                session, user_id, normalized
+            )
+            if accepted:
+                await self._store_recovery_codes(session, user_id, codes)
+                await record(
+                    session, AuditKind.RECOVERY_CODES_REGENERATED, user_id=user_id, meta=meta
+                )
+                await self._alert(
+                    session, user_id, "New recovery codes were made (the old ones stopped working)"
+                )
+        if not accepted:
+            await attempt.failed()
+            raise InvalidMfaCode()
+        await attempt.succeeded()
+        return RecoveryCodes(recovery_codes=codes)
+
+    async def _begin_factor_attempt(self, user_id: str, meta: RequestMeta) -> Attempt:
+        """A slot for a code of the user's factor under the account lockout; raises
+        :class:`MfaNotEnabled` without a factor and :class:`AccountLocked` while locked."""
         async with self._db.session() as session:
             user = await accounts_repo.by_id(session, user_id)
             enabled = await repo.has_confirmed_factor(session, user_id)
@@ -186,6 +237,11 @@ class MfaService:
         attempt = await self._throttle.begin(account_key(user.email), meta.client_ip)
         if isinstance(attempt, Refused):
             raise AccountLocked(retry_after=attempt.retry_after)
+        return attempt
+
+    async def disable(self, user_id: str, code: str, meta: RequestMeta) -> None:
+        """Turn TOTP off with a current code or a recovery code (guessing counts toward lockout)."""
+        attempt = await self._begin_factor_attempt(user_id, meta)
         async with self._db.transaction() as session:
             used = await self.check_second_factor(session, user_id, code)
             if used is not None:

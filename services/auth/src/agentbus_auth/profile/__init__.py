@@ -1,0 +1,1 @@
+"""Self-service profiles: profile fields, email changes, disabling, consents, notification preferences."""

@@ -1,0 +1,355 @@
+"""The self-service profile: profile fields, email change, disabling, consents and notification
+preferences, each refusal included, over the bus with the real servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auth_support import Account, AuthClient, ReadEvents
+
+from agentbus_auth.audit.repository import AuditKind
+
+ALL_ON: dict[str, dict[str, bool]] = {
+    kind: {"email": True, "in_app": True}
+    for kind in ("security", "billing", "product", "incidents")
+}
+
+
+async def profile(client: AuthClient, account: Account) -> dict[str, Any]:
+    return dict((await client.call("users.me", token=account.access_token)).data)
+
+
+async def change_email(client: AuthClient, account: Account, new_email: str) -> str:
+    """Ask for ``new_email`` with the password; the code mailed to it."""
+    reply = await client.call(
+        "users.email.change",
+        {"new_email": new_email, "current_password": client.password},
+        token=account.access_token,
+    )
+    assert reply.status == 202
+    return await client.mail.mailed_code(new_email, "email_change")
+
+
+# ---------------------------------------------------------------- profile
+async def test_the_profile_changes_only_the_fields_sent(
+    client: AuthClient, events: ReadEvents
+) -> None:
+    account = await client.register(display_name="Ada")
+    before = await profile(client, account)
+    assert (before["email"], before["display_name"], before["timezone"]) == (
+        account.email,
+        "Ada",
+        None,
+    )
+
+    first = {"given_name": "Ada", "family_name": "Lovelace", "timezone": "Europe/London"}
+    await client.call("users.me.update", first, token=account.access_token)
+    after = await client.call(
+        "users.me.update",
+        {"locale": "en-GB", "avatar_url": "https://cdn.example.com/ada.png", "timezone": None},
+        token=account.access_token,
+    )
+
+    assert {k: after.data[k] for k in (*first, "display_name", "locale", "avatar_url")} == {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "timezone": None,
+        "display_name": "Ada",
+        "locale": "en-GB",
+        "avatar_url": "https://cdn.example.com/ada.png",
+    }
+    assert await profile(client, account) == after.data
+    changed = await events("events.auth.*.user.profile_changed", 2)
+    assert [e["data"]["fields"] for e in changed] == [
+        ["family_name", "given_name", "timezone"],
+        ["avatar_url", "locale", "timezone"],
+    ]
+
+
+async def test_bad_profile_values_are_refused_and_nothing_is_stored(client: AuthClient) -> None:
+    account = await client.register()
+    for bad in (
+        {"timezone": "Mars/Olympus_Mons"},
+        {"locale": "english please"},
+        {"avatar_url": "http://cdn.example.com/a.png"},
+        {"avatar_url": "https://user:secret@cdn.example.com/a.png"},
+        {"avatar_url": "https://cdn.example.com/" + "a" * 2100},
+        {"given_name": "x" * 101},
+    ):
+        error = await client.error("users.me.update", bad, token=account.access_token)
+        assert (error.status, error.code) == (422, "validation_failed"), bad
+    stored = await profile(client, account)
+    assert (stored["timezone"], stored["locale"], stored["avatar_url"]) == (None, None, None)
+
+
+async def test_a_profile_is_the_callers_own(client: AuthClient) -> None:
+    ada, bob = await client.register(), await client.register()
+    await client.call("users.me.update", {"given_name": "Ada"}, token=ada.access_token)
+    seen_by_bob = await profile(client, bob)
+    assert (seen_by_bob["id"], seen_by_bob["given_name"]) == (bob.user_id, None)
+    # A user id in the body is not a field of the update: it cannot aim at someone else.
+    error = await client.error(
+        "users.me.update", {"user_id": ada.user_id, "given_name": "B"}, token=bob.access_token
+    )
+    assert error.status == 422
+    assert (await profile(client, ada))["given_name"] == "Ada"
+
+
+# ---------------------------------------------------------------- email change
+async def test_an_email_change_is_confirmed_by_the_code_sent_to_the_new_address(
+    client: AuthClient,
+) -> None:
+    account = await client.register()
+    new_email = client.new_email("moved")
+    code = await change_email(client, account, new_email)
+    assert (await profile(client, account))["email"] == account.email  # not before the code
+
+    await client.call("users.email.confirm", {"code": code}, token=account.access_token)
+
+    changed = await profile(client, account)
+    assert (changed["email"], changed["email_verified"]) == (new_email, True)
+    alert = await client.mail.wait(account.email, "security_alert")
+    assert "email address was changed" in str(alert.get_payload(decode=True))
+    assert (await client.login(new_email, client.password)).data["access_token"]
+    old = await client.error("login", {"email": account.email, "password": client.password})
+    assert old.code == "invalid_credentials"
+    for kind in (AuditKind.EMAIL_CHANGE_REQUESTED, AuditKind.EMAIL_CHANGED):
+        audited = await client.parts.audit.entries(kind=kind)
+        assert account.user_id in {e.user_id for e in audited}
+
+
+async def test_a_used_wrong_or_foreign_email_change_code_is_refused(client: AuthClient) -> None:
+    account, other = await client.register(), await client.register()
+    new_email = client.new_email("moved")
+    code = await change_email(client, account, new_email)
+    wrong = await client.error(
+        "users.email.confirm", {"code": "00000000"}, token=account.access_token
+    )
+    assert (wrong.status, wrong.code) == (400, "invalid_code")
+    foreign = await client.error("users.email.confirm", {"code": code}, token=other.access_token)
+    assert (foreign.status, foreign.code) == (400, "invalid_code")
+    await client.call("users.email.confirm", {"code": code}, token=account.access_token)
+
+    consumed = await client.error("users.email.confirm", {"code": code}, token=account.access_token)
+
+    assert (consumed.status, consumed.code) == (400, "invalid_code")
+    assert (await profile(client, other))["email"] == other.email
+
+
+async def test_an_email_change_needs_the_password_and_a_free_address(client: AuthClient) -> None:
+    account, other = await client.register(), await client.register()
+    wrong = await client.error(
+        "users.email.change",
+        {"new_email": client.new_email(), "current_password": client.other_password},
+        token=account.access_token,
+    )
+    assert (wrong.status, wrong.code) == (403, "invalid_current_password")
+    taken = await client.error(
+        "users.email.change",
+        {"new_email": other.email.upper(), "current_password": client.password},
+        token=account.access_token,
+    )
+    assert (taken.status, taken.code) == (409, "email_taken")
+    same = await client.error(
+        "users.email.change",
+        {"new_email": account.email, "current_password": client.password},
+        token=account.access_token,
+    )
+    assert (same.status, same.code) == (422, "email_unchanged")
+
+
+async def test_an_address_taken_before_the_confirmation_is_refused_then(
+    client: AuthClient,
+) -> None:
+    account = await client.register()
+    new_email = client.new_email("contested")
+    code = await change_email(client, account, new_email)
+    await client.register(new_email)  # someone else registers it meanwhile
+
+    error = await client.error("users.email.confirm", {"code": code}, token=account.access_token)
+
+    assert (error.status, error.code) == (409, "email_taken")
+    assert (await profile(client, account))["email"] == account.email
+
+
+async def test_only_the_newest_email_change_code_works(client: AuthClient) -> None:
+    account = await client.register()
+    first_email, second_email = client.new_email("first"), client.new_email("second")
+    first = await change_email(client, account, first_email)
+    second = await change_email(client, account, second_email)
+    stale = await client.error("users.email.confirm", {"code": first}, token=account.access_token)
+    assert stale.code == "invalid_code"
+    await client.call("users.email.confirm", {"code": second}, token=account.access_token)
+    assert (await profile(client, account))["email"] == second_email
+
+
+# ---------------------------------------------------------------- disabling
+async def test_disabling_the_account_ends_every_session(
+    client: AuthClient, events: ReadEvents
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    second = Account.from_result(
+        member.email, member.password, {**_ids(member), "tokens": await _login(client, member)}
+    )
+
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=member.access_token
+    )
+
+    revoked = await events("events.auth.*.session.revoked", 2)
+    assert {e["data"]["reason"] for e in revoked} == {"account_disabled"}
+    assert {e["data"]["user_id"] for e in revoked} == {member.user_id}
+    dead = await client.error("refresh", {"refresh_token": second.refresh_token})
+    assert dead.code == "invalid_refresh_token"
+    login = await client.error("login", {"email": member.email, "password": client.password})
+    assert login.code == "account_disabled"
+    audited = await client.parts.audit.entries(kind=AuditKind.ACCOUNT_DISABLED)
+    assert [e.user_id for e in audited] == [member.user_id]
+
+
+async def test_the_last_owner_cannot_disable_their_account(client: AuthClient) -> None:
+    owner = await client.register_verified()
+    await client.join(owner, "admin")
+
+    refused = await client.error(
+        "users.disable", {"current_password": client.password}, token=owner.access_token
+    )
+
+    assert (refused.status, refused.code) == (409, "last_owner")
+    assert refused.details == {"tenants": [owner.tenant_id]}
+    assert (await client.call("refresh", {"refresh_token": owner.refresh_token})).data
+    co_owner = await client.join(owner, "owner")
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=co_owner.access_token
+    )
+    again = await client.error(
+        "users.disable", {"current_password": client.password}, token=owner.access_token
+    )
+    assert again.code == "last_owner"  # the other owner is disabled: no one else can manage
+
+
+async def test_disabling_needs_the_current_password(client: AuthClient) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    wrong = await client.error(
+        "users.disable", {"current_password": client.other_password}, token=member.access_token
+    )
+    assert (wrong.status, wrong.code) == (403, "invalid_current_password")
+    assert (await client.login(member.email, client.password)).data["access_token"]
+
+
+# ---------------------------------------------------------------- consents
+async def test_consents_given_at_registration_are_recorded_with_their_time(
+    client: AuthClient,
+) -> None:
+    settings = client.parts.settings
+    email = client.new_email()
+    registered = await client.call(
+        "register",
+        {
+            "email": email,
+            "password": client.password,
+            "tenant_name": "Acme",
+            "terms_version": settings.terms_version,
+            "privacy_version": settings.privacy_version,
+        },
+    )
+    account = Account.from_result(email, client.password, registered.data)
+
+    consents = (await client.call("users.consents", token=account.access_token)).data
+
+    assert consents["due"] is False
+    assert [(c["document"], c["accepted_version"], c["due"]) for c in consents["items"]] == [
+        ("terms", settings.terms_version, False),
+        ("privacy", settings.privacy_version, False),
+    ]
+    assert all(c["accepted_at"] for c in consents["items"])
+    me = (await client.call("me", token=account.access_token)).data
+    assert me["consents_due"] is False
+
+
+async def test_an_account_without_the_current_versions_is_asked_until_it_accepts(
+    client: AuthClient,
+) -> None:
+    settings = client.parts.settings
+    account = await client.register()  # an API client registering without consents still can
+    assert (await client.call("me", token=account.access_token)).data["consents_due"] is True
+    assert (await profile(client, account))["consents_due"] is True
+
+    outdated = await client.error(
+        "users.consents.accept", {"terms_version": "1999-01-01"}, token=account.access_token
+    )
+    assert (outdated.status, outdated.code) == (422, "consent_version_outdated")
+    nothing = await client.error("users.consents.accept", {}, token=account.access_token)
+    assert nothing.status == 422
+    half = await client.call(
+        "users.consents.accept",
+        {"terms_version": settings.terms_version},
+        token=account.access_token,
+    )
+    assert half.data["due"] is True
+    done = await client.call(
+        "users.consents.accept",
+        {"privacy_version": settings.privacy_version},
+        token=account.access_token,
+    )
+
+    assert done.data["due"] is False
+    assert (await client.call("me", token=account.access_token)).data["consents_due"] is False
+    audited = await client.parts.audit.entries(kind=AuditKind.CONSENTS_ACCEPTED)
+    assert len([e for e in audited if e.user_id == account.user_id]) == 2
+
+
+# ---------------------------------------------------------------- notification preferences
+async def test_notification_preferences_are_stored_per_kind_and_channel(
+    client: AuthClient, events: ReadEvents
+) -> None:
+    account, other = await client.register(), await client.register()
+    defaults = (
+        await client.call("users.notification_preferences", token=account.access_token)
+    ).data
+    assert defaults["security"] == {"email": True, "in_app": True}
+    assert defaults["product"] == {"email": False, "in_app": True}
+    chosen = {**ALL_ON, "billing": {"email": False, "in_app": True}}
+
+    saved = await client.call(
+        "users.notification_preferences.update", chosen, token=account.access_token
+    )
+
+    assert saved.data == chosen
+    read = await client.call("users.notification_preferences", token=account.access_token)
+    assert read.data == chosen
+    others = await client.call("users.notification_preferences", token=other.access_token)
+    assert others.data == defaults
+    changed = await events("events.auth.*.user.notification_preferences_changed", 1)
+    assert changed[0]["data"]["user_id"] == account.user_id
+    assert changed[0]["data"]["preferences"]["billing"]["email"] is False
+
+
+async def test_security_mail_cannot_be_turned_off(client: AuthClient) -> None:
+    account = await client.register()
+    off = {**ALL_ON, "security": {"email": False, "in_app": True}}
+
+    error = await client.error(
+        "users.notification_preferences.update", off, token=account.access_token
+    )
+
+    assert (error.status, error.code) == (422, "security_email_required")
+    assert error.details[0]["loc"] == ["security", "email"]
+    stored = await client.call("users.notification_preferences", token=account.access_token)
+    assert stored.data["security"]["email"] is True
+    partial = await client.error(
+        "users.notification_preferences.update",
+        {"security": {"email": True, "in_app": True}},
+        token=account.access_token,
+    )
+    assert partial.status == 422
+
+
+def _ids(account: Account) -> dict[str, Any]:
+    return {"user": {"id": account.user_id}, "tenant": {"id": account.tenant_id}}
+
+
+async def _login(client: AuthClient, account: Account) -> dict[str, Any]:
+    return dict((await client.login(account.email, account.password)).data)
