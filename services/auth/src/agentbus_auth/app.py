@@ -207,7 +207,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             OidcProviders(),
             sessions,
             mfa,
-            SsoProvisioning(hasher),
+            provisioning=SsoProvisioning(hasher),
             providers=settings.sso_providers,
             signup_policy=settings.signup_policy,
             public_url=settings.public_url,

@@ -1,0 +1,1 @@
+"""Single sign-on with OpenID Connect: providers, logins in flight, identities linked to accounts."""

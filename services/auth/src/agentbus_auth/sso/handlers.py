@@ -1,0 +1,36 @@
+"""RPC operations of single sign-on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentbus_shared.bus import Meta
+from agentbus_shared.contracts.sso import (
+    Operation,
+    SsoCallbackCommand,
+    SsoProviders,
+    SsoSignedIn,
+    SsoStartCommand,
+    SsoStarted,
+)
+from agentbus_shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from agentbus_auth.app import AuthParts
+
+
+def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
+    ops = runtime.rpc_router
+    sso = parts.sso
+
+    @ops.operation(Operation.PROVIDERS, description="The providers to offer on the login page.")
+    async def providers() -> SsoProviders:
+        return sso.providers()
+
+    @ops.operation(Operation.START, description="Start a login at a provider (gateway's route).")
+    async def start(cmd: SsoStartCommand) -> SsoStarted:
+        return await sso.start(cmd)
+
+    @ops.operation(Operation.CALLBACK, description="Finish a login the provider sent back.")
+    async def callback(cmd: SsoCallbackCommand, meta: Meta) -> SsoSignedIn:
+        return await sso.callback(cmd, meta)

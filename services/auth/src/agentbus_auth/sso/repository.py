@@ -1,0 +1,111 @@
+"""All SQL of single sign-on: the logins in flight and the identities linked to accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_auth.models import sso_identities, sso_logins
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    """A login started in one browser and not yet finished."""
+
+    provider: str
+    nonce: str
+    code_verifier_sealed: bytes
+    return_to: str
+
+
+async def add_login(
+    session: AsyncSession,
+    *,
+    state_hash: bytes,
+    provider: str,
+    browser_hash: bytes,
+    nonce: str,
+    code_verifier_sealed: bytes,
+    return_to: str,
+    expires_at: datetime,
+) -> None:
+    await session.execute(
+        insert(sso_logins).values(
+            state_hash=state_hash,
+            provider=provider,
+            browser_hash=browser_hash,
+            nonce=nonce,
+            code_verifier_sealed=code_verifier_sealed,
+            return_to=return_to,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def take_login(
+    session: AsyncSession, *, state_hash: bytes, provider: str, browser_hash: bytes
+) -> PendingLogin | None:
+    """The open, unexpired login of this state, provider and browser, consumed at once (a
+    state is spent once); None for any other state."""
+    row = (
+        await session.execute(
+            update(sso_logins)
+            .where(
+                sso_logins.c.state_hash == state_hash,
+                sso_logins.c.provider == provider,
+                sso_logins.c.browser_hash == browser_hash,
+                sso_logins.c.consumed_at.is_(None),
+                sso_logins.c.expires_at > func.now(),
+            )
+            .values(consumed_at=func.now())
+            .returning(
+                sso_logins.c.provider,
+                sso_logins.c.nonce,
+                sso_logins.c.code_verifier_sealed,
+                sso_logins.c.return_to,
+            )
+        )
+    ).first()
+    return PendingLogin(**row._mapping) if row else None
+
+
+async def forget_finished_logins(session: AsyncSession) -> None:
+    """Drop logins that can no longer be finished."""
+    await session.execute(delete(sso_logins).where(sso_logins.c.expires_at < func.now()))
+
+
+async def linked_user(session: AsyncSession, provider: str, subject: str) -> str | None:
+    """The account this provider's ``sub`` is linked to, or None."""
+    return (
+        await session.execute(
+            select(sso_identities.c.user_id).where(
+                sso_identities.c.provider == provider, sso_identities.c.subject == subject
+            )
+        )
+    ).scalar()
+
+
+async def link(
+    session: AsyncSession, *, provider: str, subject: str, user_id: str, email: str | None
+) -> None:
+    await session.execute(
+        insert(sso_identities).values(
+            provider=provider,
+            subject=subject,
+            user_id=user_id,
+            email=email,
+            last_login_at=func.now(),
+        )
+    )
+
+
+async def touch(session: AsyncSession, *, provider: str, subject: str, email: str | None) -> None:
+    """Note a login through this identity, and the email the provider asserts now."""
+    await session.execute(
+        update(sso_identities)
+        .where(sso_identities.c.provider == provider, sso_identities.c.subject == subject)
+        .values(email=email, last_login_at=func.now())
+    )
