@@ -301,6 +301,26 @@ async def test_an_account_without_the_current_versions_is_asked_until_it_accepts
     assert len([e for e in audited if e.user_id == account.user_id]) == 2
 
 
+async def test_an_account_made_by_accepting_an_invite_records_its_consents(
+    client: AuthClient,
+) -> None:
+    settings = client.parts.settings
+    owner = await client.register_verified()
+    email = client.new_email("invited")
+    token = await client.invite(owner, email)
+    accepted = await client.call(
+        "tenants.invites.accept",
+        {
+            "token": token,
+            "password": client.password,
+            "terms_version": settings.terms_version,
+            "privacy_version": settings.privacy_version,
+        },
+    )
+    account = Account.from_result(email, client.password, accepted.data)
+    assert (await client.call("me", token=account.access_token)).data["consents_due"] is False
+
+
 # ---------------------------------------------------------------- notification preferences
 async def test_notification_preferences_are_stored_per_kind_and_channel(
     client: AuthClient, events: ReadEvents

@@ -38,6 +38,7 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.models import processed_events
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.profile.service import record_consents
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
@@ -367,6 +368,9 @@ class TenantService:
                 )
             else:
                 await accounts_repo.approve_pending(session, user_id)  # the invite vouches
+            await record_consents(
+                session, user_id, terms=cmd.terms_version, privacy=cmd.privacy_version
+            )
             if not await repo.add_member(session, invite.tenant_id, user_id, invite.role):
                 raise AlreadyMember()
             await emit(
