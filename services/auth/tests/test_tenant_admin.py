@@ -3,12 +3,15 @@ webhook checks, and the admin's password reset — each with the refusals around
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from auth_support import Account, AuthClient, ReadEvents
 
+from agentbus_auth.errors import InvalidWebhookUrl
+from agentbus_auth.tenants.webhooks import Resolver, WebhookTargets
 from agentbus_shared.contracts.tenant_admin import FLAGS_MAX_BYTES
 
 SETTINGS: dict[str, Any] = {
@@ -292,3 +295,42 @@ async def test_an_operator_resets_anyones_password(client: AuthClient) -> None:
         "password.admin_reset", {"user_id": "usr_nobody"}, token=operator.access_token
     )
     assert unknown.status == 404
+
+
+# ---------------------------------------------------------------- webhook targets, resolved
+def resolver(answers: dict[str, list[str]]) -> Resolver:
+    """A resolver answering from ``answers`` (an unknown name does not resolve)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown")
+        return answers[host]
+
+    return resolve
+
+
+DNS = {
+    "hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+    "rebind.example.com": ["93.184.215.14", "10.0.0.5"],
+    "mapped.example.com": ["::ffff:169.254.169.254"],
+    "nothing.example.com": [],
+}
+
+
+async def test_a_named_host_is_accepted_only_when_every_address_is_public() -> None:
+    targets = WebhookTargets(allow_http=False, resolve=resolver(DNS))
+    assert await targets.check("https://hooks.example.com/x") == "https://hooks.example.com/x"
+    for host in ("rebind.example.com", "mapped.example.com", "nothing.example.com", "nx.test"):
+        with pytest.raises(InvalidWebhookUrl):
+            await targets.check(f"https://{host}/x")
+
+
+async def test_http_is_accepted_in_development_only() -> None:
+    development = WebhookTargets(allow_http=True, resolve=resolver(DNS))
+    assert await development.check("http://hooks.example.com/x")
+    with pytest.raises(InvalidWebhookUrl):
+        await development.check("http://127.0.0.1:8080/x")
+    with pytest.raises(InvalidWebhookUrl):
+        await WebhookTargets(allow_http=False, resolve=resolver(DNS)).check(
+            "http://hooks.example.com"
+        )

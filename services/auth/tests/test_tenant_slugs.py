@@ -1,0 +1,50 @@
+"""Tenant slugs: made from the name for a new tenant, and backfilled for existing ones by the
+upgrade — always well formed, never shared."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from agentbus_auth.manifest import MANIFEST
+from agentbus_auth.tenants.slugs import new_tenant_slug, slug_stem
+from agentbus_shared.contracts.tenant_admin import SLUG_PATTERN
+from agentbus_shared.migrations import upgrade_async
+
+NAMES = {
+    "t_01AAAAAAAAAAAAAAAAAAAAAAA1": "Acme",
+    "t_01AAAAAAAAAAAAAAAAAAAAAAA2": "ACME",
+    "t_01AAAAAAAAAAAAAAAAAAAAAAA3": "Ab",
+    "t_01AAAAAAAAAAAAAAAAAAAAAAA4": "!!!",
+    "t_01AAAAAAAAAAAAAAAAAAAAAAA5": "Zürich Ünïted — Research & Development Laboratories",
+}
+
+
+def test_a_new_tenants_slug_is_well_formed_and_carries_its_id() -> None:
+    for tenant_id, name in NAMES.items():
+        slug = new_tenant_slug(name, tenant_id)
+        assert re.fullmatch(SLUG_PATTERN, slug), slug
+        assert slug.endswith("-" + tenant_id[-6:].lower())
+    assert slug_stem("Acme Rockets!") == "acme-rockets"
+    assert slug_stem("") == "team"
+
+
+async def test_the_upgrade_gives_every_tenant_a_unique_slug(empty_database_url: str) -> None:
+    await upgrade_async(MANIFEST, empty_database_url, "auth_0007")
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO auth.tenants (id, name) VALUES ($1, $2)", list(NAMES.items())
+        )
+        await upgrade_async(MANIFEST, empty_database_url)
+        rows = await connection.fetch("SELECT id, slug FROM auth.tenants ORDER BY id")
+    finally:
+        await connection.close()
+    slugs = {row["id"]: row["slug"] for row in rows}
+    assert len(set(slugs.values())) == len(NAMES)
+    assert all(re.fullmatch(SLUG_PATTERN, slug) for slug in slugs.values()), slugs
+    assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA1"] == "acme"
+    assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA2"] == "acme-aaaaaaa2"
+    assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA3"] == "ab-team"
+    assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA4"] == "team"
