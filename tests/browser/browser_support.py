@@ -74,8 +74,14 @@ def sign_up(page: Page, stack: Stack, email: str) -> None:
     page.get_by_label("Your name").fill("Ada")
     page.get_by_label("Team or company name").fill("Engines")
     page.get_by_label("Password").fill(PASSWORD)
+    accept_the_terms(page)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Verify your email")).to_be_visible()
+
+
+def accept_the_terms(page: Page) -> None:
+    """Tick the box that accepts the terms of service and the privacy notice (sign-up, joining)."""
+    page.get_by_role("checkbox", name=re.compile("^I accept the terms of service")).check()
 
 
 def verify_email(page: Page, stack: Stack, email: str) -> None:

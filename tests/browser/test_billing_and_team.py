@@ -20,6 +20,7 @@ from .browser_support import (
     WIDTHS,
     BrowserErrors,
     Stages,
+    accept_the_terms,
     accessibility_findings,
     invite_a_teammate,
     log_in,
@@ -55,6 +56,7 @@ def teammate_joins(browser: Browser, stack: Stack, errors: BrowserErrors) -> Non
         page.goto(f"{stack.gateway_url}/invite?token={stack.mailed_invite(TEAMMATE)}")
         page.get_by_label("Your name").fill("Grace")
         page.get_by_label("Password").fill(PASSWORD)
+        accept_the_terms(page)
         page.get_by_role("button", name="Join").click()
         expect(page.get_by_role("heading", name="Welcome, Grace")).to_be_visible()
     finally:

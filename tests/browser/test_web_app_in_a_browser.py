@@ -26,6 +26,7 @@ from .browser_support import (
     PASSWORD,
     WIDTHS,
     Stages,
+    accept_the_terms,
     accessibility_findings,
     findings_at_every_width,
     invite_a_teammate,
@@ -237,6 +238,7 @@ def test_a_persons_journey_from_sign_up_to_chat_billing_and_team(
 
     page.get_by_role("link", name="Start for free").click()
     page.get_by_label("Password").fill("short")
+    accept_the_terms(page)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("alert")).to_contain_text("request req_")
     stages.done("register-refused-with-the-reason")

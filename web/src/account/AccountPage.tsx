@@ -1,4 +1,5 @@
-// Account: profile, password, two-factor sign-in, sessions and the team's service accounts.
+// Account: profile, email, password, two-factor sign-in, sessions, notifications, terms, the team's
+// service accounts and disabling the account.
 import { useMutation } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import { unwrap } from "../api/problem";
@@ -9,7 +10,13 @@ import { fieldErrorsOf, formValues } from "../ui/forms";
 import { Page, Section } from "../ui/Layout";
 import { ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
+import { Consents } from "./Consents";
+import { DisableAccount } from "./DisableAccount";
+import { EmailChange } from "./EmailChange";
 import { useMe } from "./me";
+import { MfaMethods } from "./MfaMethods";
+import { NotificationPreferences } from "./NotificationPreferences";
+import { ProfileForm } from "./ProfileForm";
 import { ServiceAccounts } from "./ServiceAccounts";
 import { Sessions } from "./Sessions";
 import { TwoFactor } from "./TwoFactor";
@@ -51,26 +58,32 @@ export function AccountPage() {
   return (
     <Page title="Account">
       <Section id="profile" title="Profile">
-        <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm">
-          <dt className="font-medium">Email</dt>
-          <dd>
-            {user.email} {user.email_verified ? "(verified)" : "(not verified)"}
-          </dd>
-          <dt className="font-medium">Name</dt>
-          <dd>{user.display_name || "—"}</dd>
-        </dl>
+        <ProfileForm />
+      </Section>
+      <Section id="email" title="Email">
+        <EmailChange current={`${user.email} ${user.email_verified ? "(verified)" : "(not verified)"}`} />
       </Section>
       <Section id="password" title="Password">
         <PasswordChange />
       </Section>
       <Section id="two-factor" title="Two-factor sign-in">
         <TwoFactor enabled={user.mfa_enabled} />
+        {user.mfa_enabled && <MfaMethods />}
       </Section>
       <Section id="sessions" title="Sessions">
         <Sessions />
       </Section>
       <Section id="service-accounts" title="Service accounts">
         <ServiceAccounts scopes={scopes} />
+      </Section>
+      <Section id="notifications" title="Notifications">
+        <NotificationPreferences />
+      </Section>
+      <Section id="consents" title="Terms and privacy">
+        <Consents />
+      </Section>
+      <Section id="disable-account" title="Disable account">
+        <DisableAccount />
       </Section>
     </Page>
   );

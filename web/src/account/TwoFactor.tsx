@@ -9,6 +9,7 @@ import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
 import { ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
+import { codesAsText } from "./profileRules";
 
 interface Enrollment {
   secret: string;
@@ -16,7 +17,15 @@ interface Enrollment {
   password: string;
 }
 
-function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+/** Recovery codes shown once, with a button that copies them. */
+export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+  const notify = useNotify();
+  const copy = async () => {
+    await navigator.clipboard.writeText(codesAsText(codes)).then(
+      () => notify("Recovery codes copied"),
+      () => notify("Copying is not allowed here", "Select the codes and copy them yourself."),
+    );
+  };
   return (
     <div className="flex flex-col gap-3" role="region" aria-labelledby="recovery-title">
       <h3 id="recovery-title" className="font-semibold">
@@ -28,9 +37,12 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
           <li key={code}>{code}</li>
         ))}
       </ul>
-      <Button className="self-start" onClick={onDone}>
-        I have saved them
-      </Button>
+      <div className="flex flex-wrap gap-3">
+        <Button look="secondary" onClick={() => void copy()}>
+          Copy codes
+        </Button>
+        <Button onClick={onDone}>I have saved them</Button>
+      </div>
     </div>
   );
 }
@@ -91,7 +103,7 @@ function TurnOff() {
     mutationFn: async (code: string) => unwrap(await api.DELETE("/api/v1/auth/mfa/totp", { body: { code } })),
     onSuccess: async () => {
       notify("Two-factor sign-in is off");
-      await queries.invalidateQueries({ queryKey: ["me"] });
+      await Promise.all([queries.invalidateQueries({ queryKey: ["me"] }), queries.invalidateQueries({ queryKey: ["mfa-methods"] })]);
     },
   });
   const submit = (event: FormEvent<HTMLFormElement>) => {
@@ -119,6 +131,7 @@ export function TwoFactor({ enabled }: { enabled: boolean }) {
       setCodes(null);
       setEnrollment(null);
       void queries.invalidateQueries({ queryKey: ["me"] });
+      void queries.invalidateQueries({ queryKey: ["mfa-methods"] });
     };
     return <RecoveryCodes codes={codes} onDone={done} />;
   }

@@ -1,8 +1,19 @@
-// The gate of the app's private pages: wait for the session to be restored, else go log in.
+// The gate of the app's private pages: wait for the session to be restored, else go log in; a
+// person who has not accepted the current terms and privacy notice accepts them first.
 import { Navigate, Outlet, useLocation } from "react-router";
+import { ConsentStep } from "../account/ConsentStep";
+import { useMe } from "../account/me";
 import { useSessionStatus } from "../session/session";
 import { Loading } from "../ui/states";
 import { loginFor } from "./next";
+
+function ConsentsFirst() {
+  const me = useMe();
+  // The pages themselves show a failure to load the person: only a known due consent stops here.
+  if (me.isPending) return <Loading label="Loading your account" />;
+  if (me.data?.consents_due) return <ConsentStep />;
+  return <Outlet />;
+}
 
 export function RequireSession() {
   const status = useSessionStatus();
@@ -11,5 +22,5 @@ export function RequireSession() {
   if (status === "signed-out") {
     return <Navigate to={loginFor(location.pathname + location.search)} replace />;
   }
-  return <Outlet />;
+  return <ConsentsFirst />;
 }

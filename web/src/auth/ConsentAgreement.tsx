@@ -1,0 +1,56 @@
+// The box a person ticks to accept the terms of service and the privacy notice when an account is
+// made (sign-up, joining a team); the form does not go out until it is ticked.
+import { useId, useRef, useState, type RefObject } from "react";
+import { FOCUS_RING } from "../ui/Button";
+
+interface Versions {
+  terms_version: string;
+  privacy_version: string;
+}
+
+const NAME = "accept_consents";
+const MISSING = "Tick the box to accept the terms of service and the privacy notice.";
+
+function Agreement({ versions, missing, box }: { versions: Versions | undefined; missing: boolean; box: RefObject<HTMLInputElement | null> }) {
+  const id = useId();
+  const which = versions ? ` (version ${versions.terms_version}) and the privacy notice (version ${versions.privacy_version})` : " and the privacy notice";
+  return (
+    <div className="flex flex-col gap-1">
+      <div className="flex items-start gap-3">
+        <input
+          ref={box}
+          id={id}
+          name={NAME}
+          type="checkbox"
+          aria-invalid={missing || undefined}
+          aria-describedby={missing ? `${id}-error` : undefined}
+          className={`mt-0.5 size-5 shrink-0 accent-indigo-600 ${FOCUS_RING}`}
+        />
+        <label htmlFor={id} className="text-sm">
+          I accept the terms of service{which}.
+        </label>
+      </div>
+      {missing && (
+        <p id={`${id}-error`} className="text-sm text-red-700 dark:text-red-400">
+          {MISSING}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The agreement box of a form: ``checkbox(versions)`` renders it, ``ticked(form)`` says whether the
+ * form may go out (if not, the box says why and takes the focus). */
+export function useConsentAgreement() {
+  const [missing, setMissing] = useState(false);
+  const box = useRef<HTMLInputElement>(null);
+  return {
+    checkbox: (versions: Versions | undefined) => <Agreement versions={versions} missing={missing} box={box} />,
+    ticked: (form: HTMLFormElement): boolean => {
+      const ticked = new FormData(form).get(NAME) !== null;
+      setMissing(!ticked);
+      if (!ticked) box.current?.focus();
+      return ticked;
+    },
+  };
+}
