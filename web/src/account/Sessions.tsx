@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { api } from "../app/api";
+import { placeName } from "../team/tenantSettings";
 import { Button } from "../ui/Button";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
@@ -37,6 +38,7 @@ export function Sessions() {
         columns={[
           { header: "Device", cell: (row) => (row.current ? "This browser" : row.user_agent || "Unknown") },
           { header: "Address", cell: (row) => row.ip || "—" },
+          { header: "Location", cell: (row) => placeName(row.country, row.city) },
           { header: "Last used", cell: (row) => when(row.last_used_at ?? row.created_at) },
           {
             header: "Action",

@@ -783,6 +783,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/sso/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back: redirects into the app
+         * @description The gateway's own route (redirects and cookies), calling `rpc.auth.v1.sso.callback`.
+         *
+         *     Rate group: `strict`.
+         *
+         *     Failures redirect to `/login?sso_error=<code>`.
+         */
+        get: operations["auth.sso.callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in with a provider: redirects to it
+         * @description The gateway's own route (redirects and cookies), calling `rpc.auth.v1.sso.start`.
+         *
+         *     Rate group: `anonymous`.
+         *
+         *     Failures redirect to `/login?sso_error=<code>`.
+         */
+        get: operations["auth.sso.start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/sso/providers": {
         parameters: {
             query?: never;
@@ -2962,7 +3010,7 @@ export interface components {
             webhook_events?: ("conversation.deleted" | "member.changed" | "subscription.changed" | "invoice.changed" | "usage.threshold" | "tenant.updated" | "tenant.settings_changed")[];
             /**
              * Webhook Url
-             * @description https URL of a public host; checked again when it resolves
+             * @description https URL whose host resolves only to public addresses
              */
             webhook_url?: string | null;
         };
@@ -2985,7 +3033,7 @@ export interface components {
             webhook_events?: ("conversation.deleted" | "member.changed" | "subscription.changed" | "invoice.changed" | "usage.threshold" | "tenant.updated" | "tenant.settings_changed")[];
             /**
              * Webhook Url
-             * @description https URL of a public host; checked again when it resolves
+             * @description https URL whose host resolves only to public addresses
              */
             webhook_url?: string | null;
         };
@@ -6883,6 +6931,90 @@ export interface operations {
             };
             /** @description A service did not answer in time (see Retry-After) */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "auth.sso.callback": {
+        parameters: {
+            query?: {
+                code?: string | null;
+                error?: string | null;
+                state?: string | null;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider (start), or back to the app: `return_to` with the session cookies, the login page's code step, or `/login?sso_error=<code>` */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "auth.sso.start": {
+        parameters: {
+            query?: {
+                return_to?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider (start), or back to the app: `return_to` with the session cookies, the login page's code step, or `/login?sso_error=<code>` */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (see Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

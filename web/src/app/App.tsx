@@ -13,6 +13,7 @@ import { HomePage } from "../home/HomePage";
 import { LandingPage } from "../landing/LandingPage";
 import { PricingPage } from "../pricing/PricingPage";
 import { AcceptInvitePage } from "../team/AcceptInvitePage";
+import { AuditLogPage } from "../team/AuditLogPage";
 import { TeamPage } from "../team/TeamPage";
 import { session, useSessionStatus } from "../session/session";
 import { Button } from "../ui/Button";
@@ -79,6 +80,7 @@ const router = createBrowserRouter([
           { path: "/account", element: <AccountPage /> },
           { path: "/billing", element: <BillingPage /> },
           { path: "/team", element: <TeamPage /> },
+          { path: "/team/audit", element: <AuditLogPage /> },
           { path: "/chat", element: <ChatPage /> },
           { path: "/chat/:conversationId", element: <ChatPage /> },
         ],

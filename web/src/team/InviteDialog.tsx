@@ -1,5 +1,5 @@
 // Inviting someone to the team: their email and role, in a dialog; the invite is mailed to them.
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
@@ -9,12 +9,14 @@ import { FormDialog } from "../ui/dialogs";
 import { fieldErrorsOf, formValues } from "../ui/forms";
 import { ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
+import { ADMIN_KEYS } from "./administration";
 import { RoleSelect } from "./RoleSelect";
 import type { Role } from "./roles";
 
 export function InviteDialog({ actor }: { actor: Role }) {
   const [open, setOpen] = useState(false);
   const notify = useNotify();
+  const cache = useQueryClient();
   const invite = useMutation({
     mutationFn: async (values: Record<string, string>) =>
       unwrap(
@@ -25,6 +27,7 @@ export function InviteDialog({ actor }: { actor: Role }) {
     onSuccess: (sent) => {
       setOpen(false);
       notify(`Invite sent to ${sent.email}`, `Valid until ${new Date(sent.expires_at).toLocaleString()}.`);
+      return cache.invalidateQueries({ queryKey: ADMIN_KEYS.invites });
     },
   });
   const errors = fieldErrorsOf(invite.error);

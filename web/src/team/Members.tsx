@@ -8,6 +8,7 @@ import { ConfirmDialog } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
+import { useAdminReset } from "./administration";
 import { RoleSelect } from "./RoleSelect";
 import { refusalFor, roleName, type Member, type Role } from "./roles";
 
@@ -101,16 +102,34 @@ function RemoveCell({ member, refusal, changes }: { member: Member; refusal: str
   );
 }
 
+function ResetPasswordCell({ member, refusal, reset }: { member: Member; refusal: string | null; reset: ReturnType<typeof useAdminReset> }) {
+  if (refusal) return null;
+  return (
+    <ConfirmDialog
+      title={`Reset the password of ${member.email}?`}
+      description="They are signed out everywhere at once and get an email with a code to choose a new password."
+      action="Reset password"
+      onConfirm={() => reset.mutate(member)}
+      trigger={
+        <Button look="secondary" busy={reset.isPending && reset.variables === member}>
+          Reset password<span className="sr-only"> of {member.email}</span>
+        </Button>
+      }
+    />
+  );
+}
+
 export function Members({ actor, selfId }: { actor: Role; selfId: string }) {
   const members = useMembers();
   const changes = useMemberChanges();
+  const reset = useAdminReset();
   if (members.isPending) return <Loading label="Loading the team" />;
   if (members.isError) return <ErrorState error={members.error} retry={() => void members.refetch()} />;
   if (members.data.length === 0) return <Empty title="No members yet." />;
   const refusal = (member: Member) => refusalFor(actor, member, member.user_id === selfId);
   return (
     <div className="flex flex-col gap-3">
-      <ProblemMessage error={changes.changeRole.error ?? changes.remove.error} />
+      <ProblemMessage error={changes.changeRole.error ?? changes.remove.error ?? reset.error} />
       <Table<Member>
         caption="Members"
         rows={members.data}
@@ -120,6 +139,7 @@ export function Members({ actor, selfId }: { actor: Role; selfId: string }) {
           { header: "Email", cell: (row) => row.email },
           { header: "Role", cell: (row) => <RoleCell member={row} actor={actor} refusal={refusal(row)} changes={changes} /> },
           { header: "Joined", cell: (row) => new Date(row.joined_at).toLocaleDateString() },
+          { header: "Password", cell: (row) => <ResetPasswordCell member={row} refusal={refusal(row)} reset={reset} /> },
           { header: "Remove", cell: (row) => <RemoveCell member={row} refusal={refusal(row)} changes={changes} /> },
         ]}
       />

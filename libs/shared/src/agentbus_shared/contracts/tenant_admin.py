@@ -83,7 +83,7 @@ class TenantSettings(Contract):
     webhook_url: str | None = Field(
         None,
         max_length=2048,
-        description="https URL of a public host; checked again when it resolves",
+        description="https URL whose host resolves only to public addresses",
     )
     webhook_events: list[WebhookEventKind] = Field(default_factory=list, max_length=20)
     flags: dict[str, Any] = Field(

@@ -1,0 +1,96 @@
+// The team's audit log for owners and admins: security events newest first, filtered by kind, paged.
+import * as Label from "@radix-ui/react-label";
+import { useId, useState } from "react";
+import { Link } from "react-router";
+import { useMe } from "../account/me";
+import { Button, FOCUS_RING } from "../ui/Button";
+import { Page } from "../ui/Layout";
+import { Table } from "../ui/Table";
+import { Empty, ErrorState, Loading } from "../ui/states";
+import { useAuditLog, type AuditEntry } from "./administration";
+import { FILTER_KINDS, kindName } from "./auditKinds";
+import { managesMembers } from "./roles";
+import { placeName } from "./tenantSettings";
+
+function KindFilter({ value, onChange }: { value: string; onChange: (kind: string) => void }) {
+  const id = useId();
+  return (
+    <div className="flex flex-col gap-1 self-start">
+      <Label.Root htmlFor={id} className="text-sm font-medium">
+        Show events
+      </Label.Root>
+      <select
+        id={id}
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        className={`min-h-11 rounded-md border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100 ${FOCUS_RING}`}
+      >
+        <option value="">All events</option>
+        {FILTER_KINDS.map((kind) => (
+          <option key={kind} value={kind}>
+            {kindName(kind)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function person(email: string | null | undefined, id: string | null | undefined): string {
+  return email ?? id ?? "—";
+}
+
+function Entries({ kind }: { kind: string }) {
+  const log = useAuditLog(kind);
+  if (log.isPending) return <Loading label="Loading the audit log" />;
+  if (log.isError) return <ErrorState error={log.error} retry={() => void log.refetch()} />;
+  const rows = log.data.pages.flatMap((page) => page.items);
+  if (rows.length === 0) return <Empty title="No events of this kind yet." />;
+  return (
+    <div className="flex flex-col gap-3">
+      <Table<AuditEntry>
+        caption="Audit log"
+        rows={rows}
+        rowKey={(row) => row.id}
+        columns={[
+          { header: "Time", cell: (row) => new Date(row.occurred_at).toLocaleString() },
+          { header: "Event", cell: (row) => kindName(row.kind) },
+          { header: "By", cell: (row) => person(row.actor_email, row.actor_id) },
+          { header: "About", cell: (row) => person(row.user_email, row.user_id) },
+          { header: "IP", cell: (row) => row.ip ?? "—" },
+          { header: "Location", cell: (row) => placeName(row.country, row.city) },
+          { header: "Browser", cell: (row) => <span className="block max-w-48 truncate" title={row.user_agent ?? ""}>{row.user_agent ?? "—"}</span> },
+        ]}
+      />
+      {log.hasNextPage && (
+        <Button look="secondary" className="self-start" busy={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()}>
+          Show older events
+        </Button>
+      )}
+    </div>
+  );
+}
+
+export function AuditLogPage() {
+  const me = useMe();
+  const [kind, setKind] = useState("");
+  if (me.isPending) return <Loading label="Loading" />;
+  if (me.isError) return <ErrorState error={me.error} retry={() => void me.refetch()} />;
+  if (!managesMembers(me.data.tenant.role)) {
+    return (
+      <Page title="Audit log">
+        <Empty title="The audit log is for the team's owners and admins.">
+          <Link to="/team" className="underline">
+            Back to the team
+          </Link>
+        </Empty>
+      </Page>
+    );
+  }
+  return (
+    <Page title="Audit log" lead={`Security events of ${me.data.tenant.name}, newest first.`}>
+      <KindFilter value={kind} onChange={setKind} />
+      <Entries kind={kind} />
+    </Page>
+  );
+}
