@@ -18,6 +18,7 @@ from agentbus_gateway.browser_sessions import (
     CSRF_HEADER,
     SESSION_MODE_HEADER,
     BrowserSessions,
+    SessionCookies,
     SessionRoutes,
 )
 from agentbus_gateway.context import RequestContext
@@ -32,6 +33,7 @@ from agentbus_gateway.openapi import install_openapi
 from agentbus_gateway.problems import REQUEST_ID_HEADER, install_error_handlers
 from agentbus_gateway.revocation import SESSION_REVOKED_CONSUMER, RevokedSessions
 from agentbus_gateway.settings import EDGE_GROUP, GatewaySettings
+from agentbus_gateway.sso import SingleSignOn
 from agentbus_gateway.streams import StreamRoutes
 from agentbus_gateway.tokens import TokenVerifier
 from agentbus_gateway.webapp import install_web_app
@@ -160,6 +162,15 @@ def create_app(
             start_timeout=settings.tuning.rpc_timeout,
         ).router
     )
+    session_routes = SessionRoutes.of(routes)
+    app.include_router(
+        SingleSignOn(
+            guard,
+            rpc,
+            SessionCookies(session_routes.cookie_paths, settings.is_production),
+            timeout=settings.tuning.rpc_timeout,
+        ).router
+    )
     Forwarder(
         guard,
         rpc,
@@ -170,7 +181,7 @@ def create_app(
     install_web_app(app, settings.web_dir or WEB_DIR / "dist")
     app.add_middleware(
         BrowserSessions,
-        routes=SessionRoutes.of(routes),
+        routes=session_routes,
         secure=settings.is_production,
         trusted_origins=settings.cors_origins,
     )
