@@ -21,6 +21,9 @@ import { Layout, NavItem } from "../ui/Layout";
 import { Toasts } from "../ui/toasts";
 import { logOut } from "./api";
 import { NotFoundPage } from "./NotFoundPage";
+import { OperatorNavItem } from "../operator/OperatorNavItem";
+import { SignupsPage } from "../operator/SignupsPage";
+import { RequestAccessPage } from "../signup/RequestAccessPage";
 
 const queries = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 30_000 } } });
 
@@ -49,6 +52,7 @@ function Navigation() {
           <NavItem to="/billing">Billing</NavItem>
           <NavItem to="/team">Team</NavItem>
           <NavItem to="/account">Account</NavItem>
+          <OperatorNavItem />
           <LogOutButton />
         </>
       ) : (
@@ -69,6 +73,7 @@ const router = createBrowserRouter([
       { path: "/pricing", element: <PricingPage /> },
       { path: "/login", element: <LoginPage /> },
       { path: "/register", element: <RegisterPage /> },
+      { path: "/request-access", element: <RequestAccessPage /> },
       { path: "/forgot-password", element: <ForgotPasswordPage /> },
       { path: "/reset-password", element: <ResetPasswordPage /> },
       { path: "/invite", element: <AcceptInvitePage /> },
@@ -81,6 +86,7 @@ const router = createBrowserRouter([
           { path: "/billing", element: <BillingPage /> },
           { path: "/team", element: <TeamPage /> },
           { path: "/team/audit", element: <AuditLogPage /> },
+          { path: "/operator/signups", element: <SignupsPage /> },
           { path: "/chat", element: <ChatPage /> },
           { path: "/chat/:conversationId", element: <ChatPage /> },
         ],

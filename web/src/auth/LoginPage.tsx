@@ -11,6 +11,7 @@ import { fieldErrorsOf, formValues } from "../ui/forms";
 import { FormPage } from "../ui/Layout";
 import { ProblemMessage } from "../ui/states";
 import { safeNext } from "./next";
+import { SignupLinks } from "../signup/SignupLinks";
 
 interface Challenge {
   challenge_token: string;
@@ -53,9 +54,7 @@ function PasswordStep({ onChallenge }: { onChallenge: (challenge: Challenge) => 
         <Link className="underline" to="/forgot-password">
           Forgot your password?
         </Link>
-        <Link className="underline" to="/register">
-          Create an account
-        </Link>
+        <SignupLinks />
       </p>
     </form>
   );

@@ -27,6 +27,9 @@ export function LandingPage() {
           <Button asChild look="secondary">
             <Link to="/pricing">See pricing</Link>
           </Button>
+          <Button asChild look="secondary">
+            <Link to="/request-access">Request access</Link>
+          </Button>
         </div>
       </section>
       <section aria-labelledby="features" className="grid gap-6 sm:grid-cols-2">
