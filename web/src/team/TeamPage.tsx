@@ -1,10 +1,14 @@
-// Team: who is in it and with which role, seats against the plan, invites for owners and admins.
+// Team: who is in it and with which role, seats against the plan; for owners and admins also the
+// pending invites, the team's name and settings, and a link to its audit log.
+import { Link } from "react-router";
 import { useMe } from "../account/me";
 import { usePlans, useSubscription } from "../billing/queries";
 import { Page, Section } from "../ui/Layout";
 import { ErrorState, Loading } from "../ui/states";
 import { InviteDialog } from "./InviteDialog";
 import { Members, useMembers } from "./Members";
+import { PendingInvites } from "./PendingInvites";
+import { TenantIdentityForm, TenantSettingsPanel } from "./TenantForms";
 import { managesMembers, roleName } from "./roles";
 
 /** "2 of 3 seats used" on the team's plan, once the members and the plan are known. */
@@ -40,6 +44,25 @@ export function TeamPage() {
         )}
         <Members actor={tenant.role} selfId={user.id} />
       </Section>
+      {manager && (
+        <>
+          <Section id="pending-invites" title="Pending invites">
+            <PendingInvites />
+          </Section>
+          <Section id="team-name" title="Name and slug">
+            <TenantIdentityForm />
+          </Section>
+          <Section id="team-settings" title="Settings">
+            <TenantSettingsPanel />
+          </Section>
+          <Section id="team-audit" title="Audit log">
+            <p className="text-sm">Sign-ins, password and two-factor changes, roles, invites and support actions.</p>
+            <Link to="/team/audit" className="self-start font-medium underline">
+              Open the audit log
+            </Link>
+          </Section>
+        </>
+      )}
     </Page>
   );
 }
