@@ -4,8 +4,10 @@ import type { FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { useConsentAgreement } from "../auth/ConsentAgreement";
 import { HOME } from "../auth/next";
 import { session } from "../session/session";
+import { useSignupPolicy } from "../signup/policy";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -16,11 +18,19 @@ export function AcceptInvitePage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const token = params.get("token") ?? "";
+  const policy = useSignupPolicy();
+  const agreement = useConsentAgreement();
   const accept = useMutation({
     mutationFn: async (values: Record<string, string>) =>
       unwrap(
         await api.POST("/api/v1/tenants/invites/accept", {
-          body: { token, password: values.password || null, display_name: values.display_name || null },
+          body: {
+            token,
+            password: values.password || null,
+            display_name: values.display_name || null,
+            terms_version: policy.data?.terms_version ?? null,
+            privacy_version: policy.data?.privacy_version ?? null,
+          },
         }),
       ),
     onSuccess: (result) => {
@@ -32,7 +42,7 @@ export function AcceptInvitePage() {
   const errors = fieldErrorsOf(accept.error);
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    accept.mutate(formValues(event.currentTarget));
+    if (agreement.ticked(event.currentTarget)) accept.mutate(formValues(event.currentTarget));
   };
   if (!token) {
     return (
@@ -56,6 +66,7 @@ export function AcceptInvitePage() {
         <ProblemMessage error={accept.error} />
         <Field label="Your name" name="display_name" autoComplete="name" error={errors.display_name} />
         <Field label="Password" name="password" type="password" autoComplete="new-password" required error={errors.password} />
+        {agreement.checkbox(policy.data)}
         <Button type="submit" busy={accept.isPending}>
           Join
         </Button>
