@@ -65,7 +65,7 @@ def revoke_the_pending_invite(page: Page, stages: Stages) -> None:
     confirm = page.get_by_role("alertdialog", name=f"Revoke the invite to {LATECOMER}?")
     stages.done("revoke-confirmation")
     confirm.get_by_role("button", name="Revoke invite").click()
-    expect(page.get_by_text(f"The invite to {LATECOMER} was revoked")).to_be_visible()
+    expect(page.get_by_text(f"The invite to {LATECOMER} was revoked", exact=True)).to_be_visible()
     expect(page.get_by_text("No pending invites.")).to_be_visible()
 
 
@@ -82,7 +82,7 @@ def rename_the_team(page: Page, slug: str) -> None:
     form.get_by_label("Team name").fill("Engines Ltd")
     form.get_by_label("Slug").fill(slug)
     form.get_by_role("button", name="Save name and slug").click()
-    expect(page.get_by_text("The team is now Engines Ltd")).to_be_visible()
+    expect(page.get_by_text("The team is now Engines Ltd", exact=True)).to_be_visible()
 
 
 def change_the_settings(page: Page, stages: Stages) -> None:
@@ -103,7 +103,7 @@ def change_the_settings(page: Page, stages: Stages) -> None:
     stages.done("settings-refused")
     form.get_by_label("Webhook URL").fill(WEBHOOK)
     form.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Settings saved")).to_be_visible()
+    expect(page.get_by_text("Settings saved", exact=True)).to_be_visible()
     page.reload()
     form = page.get_by_role("form", name="Team settings")
     expect(form.get_by_label("Webhook URL")).to_have_value(WEBHOOK)
