@@ -14,19 +14,17 @@ from typer.testing import CliRunner
 
 from agentbus_auth.cli import app
 from agentbus_auth.models import signup_invites, users
-from agentbus_shared.contracts.common import Principal, RequestMeta
-from agentbus_shared.contracts.signup import Operation, SignupInviteCreate
+from agentbus_shared.contracts.signup import Operation
 
 runner = CliRunner()
 
-PLATFORM = Principal(subject="usr_platform", tenant_id="t_platform")
-"""Who sends the first invite of a platform closed to sign-up (nobody has an account yet)."""
 
-
-async def grant_operator(email: str) -> None:
+async def auth_command(*args: str) -> str:
+    """``agentbus auth ARGS``: its output (it must succeed)."""
     # The command runs its own event loop: keep it off this test's loop.
-    result = await asyncio.to_thread(runner.invoke, app, ["operators", "grant", email])
+    result = await asyncio.to_thread(runner.invoke, app, list(args))
     assert result.exit_code == 0, result.output
+    return str(result.output)
 
 
 async def mailed_invite_token(client: AuthClient, email: str, count: int = 1) -> str:
@@ -47,14 +45,13 @@ def registration(email: str, password: str, invite_token: str | None = None) -> 
 
 
 async def operator_of(client: AuthClient) -> Account:
-    """An account holding ``platform:operate``, signed up with an invite whatever the policy."""
+    """An account holding ``platform:operate``, signed up with an invite from the CLI (the way in
+    of the first operator of an invitation-only platform)."""
     email = client.new_email("ops")
-    await client.parts.signup.invite(
-        PLATFORM, SignupInviteCreate(email=email), RequestMeta(client_ip="203.0.113.1")
-    )
+    assert "signup invite" in await auth_command("signup", "invite", email, "--note", "first")
     token = await mailed_invite_token(client, email)
     reply = await client.call("register", registration(email, client.password, token))
-    await grant_operator(email)
+    await auth_command("operators", "grant", email)
     tokens = (await client.login(email, client.password)).data
     return Account.from_result(email, client.password, {**reply.data, "tokens": tokens})
 

@@ -1,5 +1,5 @@
-"""``agentbus auth …``: operator commands for signing keys, accounts, platform operators and the
-audit trail.
+"""``agentbus auth …``: operator commands for signing keys, accounts, platform operators, signup
+invites and the audit trail.
 
 They talk to the database (and Redis for unlocking) with the same settings as
 the service. Against the dev stack, ``--var-dir var`` reads the URLs from
@@ -22,6 +22,8 @@ from agentbus_auth.app import AuthParts, build
 from agentbus_auth.keys.service import RotationTooSoon, published
 from agentbus_auth.settings import AuthSettings
 from agentbus_auth.throttle import account_key
+from agentbus_shared.contracts.common import RequestMeta
+from agentbus_shared.contracts.signup import SignupInviteCreate, SignupInviteView
 from agentbus_shared.errors import AgentbusError, NotFound
 
 app = typer.Typer(help="Auth: signing keys, accounts, audit trail.", no_args_is_help=True)
@@ -30,9 +32,11 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 operators_app = typer.Typer(
     help="Platform operators (scope platform:operate), granted one by one.", no_args_is_help=True
 )
+signup_app = typer.Typer(help="Who may sign up: platform signup invites.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(operators_app, name="operators")
+app.add_typer(signup_app, name="signup")
 
 CLI_ACTOR = "cli"
 """The audit trail's actor of every change made with these commands."""
@@ -209,6 +213,27 @@ def operators_list(var_dir: VarDir = None) -> None:
             )
 
     _run(var_dir, work)
+
+
+@signup_app.command("invite")
+def signup_invite(
+    email: str,
+    note: Annotated[str | None, typer.Option(help="For operators; not mailed.")] = None,
+    var_dir: VarDir = None,
+) -> None:
+    """Mail EMAIL a signup invite: one account, for that address, within the invite's lifetime.
+
+    The way in of a platform whose signup policy is invite_only, its first operator included.
+    """
+
+    async def work(parts: AuthParts) -> SignupInviteView:
+        invite = SignupInviteCreate(email=email, note=note)
+        return await parts.signup.invite(CLI_ACTOR, invite, RequestMeta())
+
+    sent = _refusing_errors(lambda: _run(var_dir, work))
+    typer.echo(
+        f"{sent.email}: signup invite {sent.id} mailed, valid until {sent.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def _unless_unknown(email: str, command: Callable[[], T]) -> T:

@@ -56,7 +56,7 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     async def approve(
         ref: SignupRequestRef, principal: CallerPrincipal, meta: Meta
     ) -> SignupRequestView:
-        return await signup.approve(principal, ref.signup_request_id, meta)
+        return await signup.approve(principal.user_id, ref.signup_request_id, meta)
 
     @ops.operation(
         Operation.REQUESTS_REJECT,
@@ -67,7 +67,7 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     async def reject(
         cmd: SignupRequestReject, principal: CallerPrincipal, meta: Meta
     ) -> SignupRequestView:
-        return await signup.reject(principal, cmd, meta)
+        return await signup.reject(principal.user_id, cmd, meta)
 
     @ops.operation(
         Operation.INVITES_LIST,
@@ -87,7 +87,7 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     async def invite(
         cmd: SignupInviteCreate, principal: CallerPrincipal, meta: Meta
     ) -> Reply[SignupInviteView]:
-        return Reply(await signup.invite(principal, cmd, meta), status=201)
+        return Reply(await signup.invite(principal.user_id, cmd, meta), status=201)
 
     @ops.operation(
         Operation.INVITES_REVOKE,
@@ -98,4 +98,4 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     async def revoke(
         ref: SignupInviteRef, principal: CallerPrincipal, meta: Meta
     ) -> SignupInviteView:
-        return await signup.revoke(principal, ref.signup_invite_id, meta)
+        return await signup.revoke(principal.user_id, ref.signup_invite_id, meta)

@@ -24,7 +24,7 @@ from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.signup.invites import signup_invite_token
 from agentbus_auth.signup.repository import SignupInvite, SignupRequest
 from agentbus_auth.throttle import account_key
-from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta
+from agentbus_shared.contracts.common import Page, PageQuery, RequestMeta
 from agentbus_shared.contracts.signup import (
     AccessRequest,
     SignupInviteCreate,
@@ -102,27 +102,25 @@ class SignupService:
             items=[_request_view(r) for r in rows], next_cursor=next_cursor
         )
 
-    async def approve(
-        self, principal: Principal, request_id: str, meta: RequestMeta
-    ) -> SignupRequestView:
+    async def approve(self, actor: str, request_id: str, meta: RequestMeta) -> SignupRequestView:
         """Mail a signup invite to the request's email and mark the request approved.
         Raises ``SignupRequestNotFound``, ``SignupRequestDecided``, ``EmailTaken``."""
         async with self._db.transaction() as session:
             request = await _pending_request(session, request_id)
             invite = await self._mail_invite(
-                session, principal, request.email, note=None, request_id=request.id
+                session, actor, request.email, note=None, request_id=request.id
             )
             decided = await repo.decide(
                 session,
                 request.id,
                 status="approved",
-                decided_by=principal.user_id,
+                decided_by=actor,
                 invite_id=invite.id,
             )
             await record(
                 session,
                 AuditKind.SIGNUP_REQUEST_APPROVED,
-                actor_id=principal.user_id,
+                actor_id=actor,
                 meta=meta,
                 request_id=request.id,
                 invite_id=invite.id,
@@ -130,7 +128,7 @@ class SignupService:
         return _request_view(decided)
 
     async def reject(
-        self, principal: Principal, cmd: SignupRequestReject, meta: RequestMeta
+        self, actor: str, cmd: SignupRequestReject, meta: RequestMeta
     ) -> SignupRequestView:
         """Mark the request rejected; with a reason, tell the requester politely.
         Raises ``SignupRequestNotFound``, ``SignupRequestDecided``."""
@@ -140,7 +138,7 @@ class SignupService:
                 session,
                 request.id,
                 status="rejected",
-                decided_by=principal.user_id,
+                decided_by=actor,
                 reason=cmd.reason,
             )
             if cmd.reason:
@@ -154,7 +152,7 @@ class SignupService:
             await record(
                 session,
                 AuditKind.SIGNUP_REQUEST_REJECTED,
-                actor_id=principal.user_id,
+                actor_id=actor,
                 meta=meta,
                 request_id=request.id,
                 told_why=bool(cmd.reason),
@@ -172,23 +170,22 @@ class SignupService:
         )
 
     async def invite(
-        self, principal: Principal, cmd: SignupInviteCreate, meta: RequestMeta
+        self, actor: str, cmd: SignupInviteCreate, meta: RequestMeta
     ) -> SignupInviteView:
-        """Mail a signup invite to ``cmd.email``; raises ``EmailTaken`` when it has an account."""
+        """Mail a signup invite to ``cmd.email`` on behalf of ``actor`` (an operator's user id, or
+        the CLI); raises ``EmailTaken`` when the email has an account."""
         async with self._db.transaction() as session:
-            invite = await self._mail_invite(session, principal, str(cmd.email), note=cmd.note)
+            invite = await self._mail_invite(session, actor, str(cmd.email), note=cmd.note)
             await record(
                 session,
                 AuditKind.SIGNUP_INVITE_CREATED,
-                actor_id=principal.user_id,
+                actor_id=actor,
                 meta=meta,
                 invite_id=invite.id,
             )
         return _invite_view(invite)
 
-    async def revoke(
-        self, principal: Principal, invite_id: str, meta: RequestMeta
-    ) -> SignupInviteView:
+    async def revoke(self, actor: str, invite_id: str, meta: RequestMeta) -> SignupInviteView:
         """Revoke an unused invite (again: no change). Raises ``SignupInviteNotFound``,
         ``SignupInviteUsed``."""
         async with self._db.transaction() as session:
@@ -201,7 +198,7 @@ class SignupService:
             await record(
                 session,
                 AuditKind.SIGNUP_INVITE_REVOKED,
-                actor_id=principal.user_id,
+                actor_id=actor,
                 meta=meta,
                 invite_id=invite.id,
             )
@@ -210,7 +207,7 @@ class SignupService:
     async def _mail_invite(
         self,
         session: AsyncSession,
-        principal: Principal,
+        actor: str,
         email: str,
         *,
         note: str | None,
@@ -226,7 +223,7 @@ class SignupService:
             email=email,
             note=note,
             token_hash=token_hash(signup_invite_token(self._code_key, invite_id)),
-            created_by=principal.user_id,
+            created_by=actor,
             expires_at=expires_at,
             signup_request_id=request_id,
         )
