@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 from agentbus_shared.testing.checkout import ROOT
 from agentbus_shared.testing.stack import Stack
@@ -82,6 +82,24 @@ def sign_up(page: Page, stack: Stack, email: str) -> None:
 def accept_the_terms(page: Page) -> None:
     """Tick the box that accepts the terms of service and the privacy notice (sign-up, joining)."""
     page.get_by_role("checkbox", name=re.compile("^I accept the terms of service")).check()
+
+
+def join_by_invite(
+    browser: Browser, stack: Stack, errors: BrowserErrors, email: str, name: str
+) -> None:
+    """The invited person opens the mailed link in their own browser and joins with a password."""
+    theirs = browser.new_context()
+    errors.watch(theirs)
+    try:
+        page = theirs.new_page()
+        page.goto(f"{stack.gateway_url}/invite?token={stack.mailed_invite(email)}")
+        page.get_by_label("Your name").fill(name)
+        page.get_by_label("Password").fill(PASSWORD)
+        accept_the_terms(page)
+        page.get_by_role("button", name="Join").click()
+        expect(page.get_by_role("heading", name=f"Welcome, {name}")).to_be_visible()
+    finally:
+        theirs.close()
 
 
 def verify_email(page: Page, stack: Stack, email: str) -> None:

@@ -16,13 +16,12 @@ from playwright.sync_api import Browser, Page, expect
 from agentbus_shared.testing.stack import Stack
 
 from .browser_support import (
-    PASSWORD,
     WIDTHS,
     BrowserErrors,
     Stages,
-    accept_the_terms,
     accessibility_findings,
     invite_a_teammate,
+    join_by_invite,
     log_in,
     open_billing,
     sign_up,
@@ -45,22 +44,6 @@ def see_the_free_plan_and_its_meters(page: Page, stages: Stages) -> None:
     expect(page.get_by_text("No invoices yet.")).to_be_visible()
     expect(page.get_by_text(re.compile("^Live:"))).to_be_visible()
     stages.done("billing-on-the-free-plan")
-
-
-def teammate_joins(browser: Browser, stack: Stack, errors: BrowserErrors) -> None:
-    """The teammate opens the mailed link in their own browser and joins with a password."""
-    theirs = browser.new_context()
-    errors.watch(theirs)
-    try:
-        page = theirs.new_page()
-        page.goto(f"{stack.gateway_url}/invite?token={stack.mailed_invite(TEAMMATE)}")
-        page.get_by_label("Your name").fill("Grace")
-        page.get_by_label("Password").fill(PASSWORD)
-        accept_the_terms(page)
-        page.get_by_role("button", name="Join").click()
-        expect(page.get_by_role("heading", name="Welcome, Grace")).to_be_visible()
-    finally:
-        theirs.close()
 
 
 def make_the_teammate_a_viewer(page: Page, stages: Stages) -> None:
@@ -135,7 +118,7 @@ def test_a_new_team_sees_its_plan_and_manages_a_teammate(
     see_the_free_plan_and_its_meters(page, stages)
 
     invite_a_teammate(page, stages, TEAMMATE)
-    teammate_joins(browser, stack, browser_errors)
+    join_by_invite(browser, stack, browser_errors, TEAMMATE, "Grace")
     assert axe_on_a_team_of_two(page, stack, stages) == {}
     make_the_teammate_a_viewer(page, stages)
     a_viewer_sees_why_they_cannot_manage(browser, stack, stages, browser_errors)

@@ -15,12 +15,11 @@ from playwright.sync_api import Browser, Page, expect
 from agentbus_shared.testing.stack import Stack
 
 from .browser_support import (
-    PASSWORD,
     BrowserErrors,
     Stages,
-    accept_the_terms,
     findings_at_every_width,
     invite_a_teammate,
+    join_by_invite,
     log_in,
     sign_up,
     verify_email,
@@ -40,21 +39,6 @@ def log_in_again(page: Page, stack: Stack) -> None:
     page.goto(stack.gateway_url + "/login")
     log_in(page, OWNER)
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
-def teammate_joins(browser: Browser, stack: Stack, errors: BrowserErrors) -> None:
-    theirs = browser.new_context()
-    errors.watch(theirs)
-    try:
-        page = theirs.new_page()
-        page.goto(f"{stack.gateway_url}/invite?token={stack.mailed_invite(TEAMMATE)}")
-        page.get_by_label("Your name").fill("Lin")
-        page.get_by_label("Password").fill(PASSWORD)
-        accept_the_terms(page)
-        page.get_by_role("button", name="Join").click()
-        expect(page.get_by_role("heading", name="Welcome, Lin")).to_be_visible()
-    finally:
-        theirs.close()
 
 
 def revoke_the_pending_invite(page: Page, stages: Stages) -> None:
@@ -140,7 +124,7 @@ def test_an_admin_manages_the_team_and_reads_its_audit_log(
     log_in_again(page, stack)
     invite_a_teammate(page, stages, TEAMMATE)
     invite_a_teammate(page, stages, LATECOMER)
-    teammate_joins(browser, stack, browser_errors)
+    join_by_invite(browser, stack, browser_errors, TEAMMATE, "Lin")
     revoke_the_pending_invite(page, stages)
     make_the_teammate_a_member(page)
     rename_the_team(page, "engines-ltd")

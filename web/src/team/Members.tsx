@@ -4,7 +4,7 @@ import type { FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
-import { ConfirmDialog } from "../ui/dialogs";
+import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
@@ -88,16 +88,14 @@ function RoleCell({ member, actor, refusal, changes }: { member: Member; actor: 
 function RemoveCell({ member, refusal, changes }: { member: Member; refusal: string | null; changes: Changes }) {
   if (refusal) return null;
   return (
-    <ConfirmDialog
+    <ConfirmButton
+      label="Remove"
+      about={member.email}
+      busy={changes.remove.isPending && changes.remove.variables === member}
       title={`Remove ${member.email}?`}
       description="They lose access to this team's conversations and billing at once; their service accounts are revoked."
       action="Remove"
       onConfirm={() => changes.remove.mutate(member)}
-      trigger={
-        <Button look="secondary" busy={changes.remove.isPending && changes.remove.variables === member}>
-          Remove<span className="sr-only"> {member.email}</span>
-        </Button>
-      }
     />
   );
 }
@@ -105,16 +103,14 @@ function RemoveCell({ member, refusal, changes }: { member: Member; refusal: str
 function ResetPasswordCell({ member, refusal, reset }: { member: Member; refusal: string | null; reset: ReturnType<typeof useAdminReset> }) {
   if (refusal) return null;
   return (
-    <ConfirmDialog
+    <ConfirmButton
+      label="Reset password"
+      about={`of ${member.email}`}
+      busy={reset.isPending && reset.variables === member}
       title={`Reset the password of ${member.email}?`}
       description="They are signed out everywhere at once and get an email with a code to choose a new password."
       action="Reset password"
       onConfirm={() => reset.mutate(member)}
-      trigger={
-        <Button look="secondary" busy={reset.isPending && reset.variables === member}>
-          Reset password<span className="sr-only"> of {member.email}</span>
-        </Button>
-      }
     />
   );
 }

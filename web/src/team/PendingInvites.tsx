@@ -1,6 +1,6 @@
 // The team's invites still waiting for an answer; an owner or admin revokes one after confirming.
 import { Button } from "../ui/Button";
-import { ConfirmDialog } from "../ui/dialogs";
+import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { usePendingInvites, useRevokeInvite, type PendingInvite } from "./administration";
@@ -8,16 +8,14 @@ import { roleName } from "./roles";
 
 function RevokeCell({ invite, revoke }: { invite: PendingInvite; revoke: ReturnType<typeof useRevokeInvite> }) {
   return (
-    <ConfirmDialog
+    <ConfirmButton
+      label="Revoke"
+      about={`the invite to ${invite.email}`}
+      busy={revoke.isPending && revoke.variables === invite}
       title={`Revoke the invite to ${invite.email}?`}
       description="The link in their email stops working at once. You can invite them again later."
       action="Revoke invite"
       onConfirm={() => revoke.mutate(invite)}
-      trigger={
-        <Button look="secondary" busy={revoke.isPending && revoke.variables === invite}>
-          Revoke<span className="sr-only"> the invite to {invite.email}</span>
-        </Button>
-      }
     />
   );
 }

@@ -71,3 +71,26 @@ export function ConfirmDialog({ title, description, action, trigger, onConfirm }
     </AlertDialog.Root>
   );
 }
+
+interface ConfirmButtonProps extends Omit<ConfirmProps, "trigger"> {
+  /** The button's words ("Remove"). */
+  label: string;
+  /** What it acts on, for screen readers ("jane@example.com"). */
+  about: string;
+  busy: boolean;
+}
+
+/** A secondary button that asks before doing ``action``: a table row's action that cannot be undone. */
+export function ConfirmButton({ label, about, busy, ...confirm }: ConfirmButtonProps) {
+  return (
+    <ConfirmDialog
+      {...confirm}
+      trigger={
+        <Button look="secondary" busy={busy}>
+          {label}
+          <span className="sr-only"> {about}</span>
+        </Button>
+      }
+    />
+  );
+}
