@@ -1,16 +1,25 @@
-// A labelled form input with its hint and its error (a 422's message for this field).
+// A labelled form input with its hint and its error (a 422's message for this field); the frame
+// (label, hint, error and how the control points at them) serves every kind of control.
 import * as Label from "@radix-ui/react-label";
-import { useId, type InputHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode } from "react";
 import { FOCUS_RING } from "./Button";
 
-interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
+interface FrameProps {
   label: string;
-  name: string;
-  hint?: string;
+  hint?: string | undefined;
   error?: string | undefined;
+  /** The control, given its id and the attributes that tie it to the hint and the error. */
+  children: (control: ControlAttributes) => ReactNode;
 }
 
-export function Field({ label, name, hint, error, ...input }: FieldProps) {
+interface ControlAttributes {
+  id: string;
+  "aria-invalid": true | undefined;
+  "aria-describedby": string | undefined;
+  className: string;
+}
+
+export function FieldFrame({ label, hint, error, children }: FrameProps) {
   const id = useId();
   const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
   return (
@@ -18,16 +27,14 @@ export function Field({ label, name, hint, error, ...input }: FieldProps) {
       <Label.Root htmlFor={id} className="text-sm font-medium">
         {label}
       </Label.Root>
-      <input
-        id={id}
-        name={name}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-        className={`min-h-11 rounded-md border bg-white px-3 py-2 text-base text-slate-900 dark:bg-slate-900 dark:text-slate-100 ${
+      {children({
+        id,
+        "aria-invalid": error ? true : undefined,
+        "aria-describedby": described || undefined,
+        className: `rounded-md border bg-white px-3 py-2 text-base text-slate-900 dark:bg-slate-900 dark:text-slate-100 ${
           error ? "border-red-600" : "border-slate-300 dark:border-slate-600"
-        } ${FOCUS_RING}`}
-        {...input}
-      />
+        } ${FOCUS_RING}`,
+      })}
       {hint && (
         <p id={`${id}-hint`} className="text-sm text-slate-600 dark:text-slate-400">
           {hint}
@@ -39,5 +46,20 @@ export function Field({ label, name, hint, error, ...input }: FieldProps) {
         </p>
       )}
     </div>
+  );
+}
+
+interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
+  label: string;
+  name: string;
+  hint?: string;
+  error?: string | undefined;
+}
+
+export function Field({ label, name, hint, error, ...input }: FieldProps) {
+  return (
+    <FieldFrame label={label} hint={hint} error={error}>
+      {({ className, ...control }) => <input name={name} className={`min-h-11 ${className}`} {...control} {...input} />}
+    </FieldFrame>
   );
 }
