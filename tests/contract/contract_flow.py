@@ -23,6 +23,7 @@ from agentbus_shared.testing.waiting import eventually_blocking, in_previous_tot
 
 OWNER = "ada@example.com"
 MEMBER = "bob@example.com"
+LATECOMER = "carol@example.com"
 PASSWORD = "glacier-violin-tangerine-42"
 NEW_PASSWORD = "quartz-harbor-lantern-77"
 RESET_PASSWORD = "saffron-meadow-compass-19"
@@ -62,6 +63,7 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         ok(client.get("/api/v1/billing/plans"))
         owner = _sign_up_with_mfa(stack, client)
         member = _team(stack, client, owner)
+        _administer(client, owner, member)
         _service_account(client, owner)
         stream = _chat(client, owner, capture)
         _billing(stack, client, owner)
@@ -149,6 +151,29 @@ def _team(stack: Stack, client: httpx.Client, owner: dict[str, Any]) -> dict[str
     )
     ok(client.get("/api/v1/tenants/members", headers=auth))
     return {"user_id": joined["user"]["id"], "tokens": joined["tokens"]}
+
+
+def _administer(client: httpx.Client, owner: dict[str, Any], member: dict[str, Any]) -> None:
+    """Tenant administration: slug, a revoked invite, settings, the audit log, an admin reset."""
+    auth = bearer(owner["tokens"])
+    ok(client.patch("/api/v1/tenants/current", json={"slug": "contract-team"}, headers=auth))
+    invite = ok(
+        client.post("/api/v1/tenants/invites", json={"email": LATECOMER}, headers=auth), 201
+    )
+    ok(client.get("/api/v1/tenants/invites", headers=auth))
+    ok(client.delete(f"/api/v1/tenants/invites/{invite['id']}", headers=auth), 204)
+    settings = {
+        "billing_email": "billing@example.com",
+        "contacts": [{"name": "Ada", "email": "ada@example.com", "role": "security"}],
+        "webhook_url": "https://93.184.215.14/hooks",
+        "webhook_events": ["member.changed"],
+        "flags": {"beta": True},
+    }
+    ok(client.put("/api/v1/tenants/settings", json=settings, headers=auth))
+    ok(client.get("/api/v1/tenants/settings", headers=auth))
+    ok(client.get("/api/v1/auth/audit", params={"limit": 5}, headers=auth))
+    reset = {"user_id": member["user_id"]}
+    ok(client.post("/api/v1/auth/password/admin-reset", json=reset, headers=auth), 204)
 
 
 def _service_account(client: httpx.Client, owner: dict[str, Any]) -> None:
