@@ -322,3 +322,28 @@ async def test_signups_for_one_email_domain_stop_at_its_quota(
         "register", registration("a3@elsewhere.example", client.password), ip="192.0.2.3"
     )
     assert other_domain.status == 201
+
+
+async def test_the_operator_lists_page_with_a_cursor(client: AuthClient) -> None:
+    operator = await operator_of(client)
+    emails = [client.new_email("paged") for _ in range(3)]
+    for email in emails:
+        await request_access(client, email)
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await client.call(
+            Operation.REQUESTS_LIST,
+            {"limit": 2, **({"cursor": cursor} if cursor else {})},
+            token=operator.access_token,
+        )
+        seen += [r["email"] for r in page.data["items"]]
+        cursor = page.data["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(emails))  # newest first, each once
+
+    bad = await client.error(
+        Operation.INVITES_LIST, {"cursor": "not-a-cursor"}, token=operator.access_token
+    )
+    assert (bad.status, bad.code) == (400, "invalid_cursor")
