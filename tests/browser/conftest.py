@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from agentbus_shared.testing.oidc import OidcProviderServer
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.webapp import WebApp
 
@@ -18,14 +19,28 @@ from .browser_support import SCREENSHOTS, BrowserErrors, Stages
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProviderServer]:
+    """The OpenID Connect provider the login page offers ("Continue with Mock ID")."""
+    with OidcProviderServer(tmp_path_factory.mktemp("oidc") / "data") as provider:
+        yield provider
+
+
+@pytest.fixture(scope="package")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, oidc_provider: OidcProviderServer
+) -> Iterator[Stack]:
     """The web app's current build served by the dev stack; rate limits out of reach (a journey
-    sends more login-flow requests from one address than the ``strict`` group allows) and the
-    builtin model writing at a readable pace, so a long answer can be stopped half way."""
+    sends more login-flow requests from one address than the ``strict`` group allows), the
+    builtin model writing at a readable pace, so a long answer can be stopped half way, and the
+    mock provider for single sign-on."""
     WebApp().build()
     running = start_stack(
         tmp_path_factory.mktemp("browser") / "var",
-        {**generous_rate_limits(), "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.1"},
+        {
+            **generous_rate_limits(),
+            "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.1",
+            "AUTH_SSO_PROVIDERS": oidc_provider.providers_setting(),
+        },
     )
     try:
         yield running

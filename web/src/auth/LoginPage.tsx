@@ -1,6 +1,6 @@
 // Log in: email and password, then the second factor when the account has one.
 import { useMutation } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
@@ -11,6 +11,8 @@ import { fieldErrorsOf, formValues } from "../ui/forms";
 import { FormPage } from "../ui/Layout";
 import { ProblemMessage } from "../ui/states";
 import { safeNext } from "./next";
+import { SsoButtons, SsoError } from "./SingleSignOn";
+import { ssoChallengeIn } from "./sso";
 import { SignupLinks } from "../signup/SignupLinks";
 
 interface Challenge {
@@ -91,11 +93,30 @@ function CodeStep({ challenge }: { challenge: Challenge }) {
   );
 }
 
+/** The challenge a provider's sign-in ends on for an account with two factors (in the fragment,
+ * which no server sees), taken out of the address bar once read. */
+function useSsoChallenge(): Challenge | null {
+  const [token] = useState(() => ssoChallengeIn(globalThis.location.hash));
+  useEffect(() => {
+    if (token) globalThis.history.replaceState(null, "", globalThis.location.pathname + globalThis.location.search);
+  }, [token]);
+  return token ? { challenge_token: token } : null;
+}
+
 export function LoginPage() {
-  const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const ssoChallenge = useSsoChallenge();
+  const [challenge, setChallenge] = useState<Challenge | null>(ssoChallenge);
   return (
     <FormPage title={challenge ? "Two-factor authentication" : "Log in"}>
-      {challenge ? <CodeStep challenge={challenge} /> : <PasswordStep onChallenge={setChallenge} />}
+      {challenge ? (
+        <CodeStep challenge={challenge} />
+      ) : (
+        <div className="flex flex-col gap-6">
+          <SsoError />
+          <PasswordStep onChallenge={setChallenge} />
+          <SsoButtons />
+        </div>
+      )}
     </FormPage>
   );
 }

@@ -370,6 +370,7 @@ class DevStack:
             "AGENTBUS_VAR_DIR": str(self.var),
             **self.urls,
             **{k: v for k, v in dev_secrets.items() if k not in self.environ},
+            **self._public_url(),
             **self.companion_env,
             **{k: v for k, v in service.env.items() if v != DEV_SECRET},
             **self._bus_login(service.name),
@@ -384,6 +385,14 @@ class DevStack:
         self.progress(f"starting {name} on {process.url}")
         process.start()
         self.services.append(process)
+
+    def _public_url(self) -> dict[str, str]:
+        """The API's public URL (links in mail, single sign-on's redirect URI): this stack's
+        gateway, wherever its port is, unless ``AUTH_PUBLIC_URL`` says otherwise."""
+        gateway = self.ports.get("gateway")
+        if gateway is None or "AUTH_PUBLIC_URL" in self.environ:
+            return {}
+        return {"AUTH_PUBLIC_URL": f"http://127.0.0.1:{gateway}"}
 
     def _log_level(self) -> str:
         """``LOG_LEVEL`` if set; every line into log files or with ``verbose``; else warnings."""
