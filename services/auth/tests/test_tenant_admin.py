@@ -201,6 +201,9 @@ async def test_an_admin_stores_and_reads_the_settings(
         "https://user:secret@93.184.215.14/hook",
         "ftp://93.184.215.14/hook",
         "https:///hook",
+        "https://[::1/hook",
+        "https://bad_host.example/hook",
+        "https://a%00b.example/hook",
     ],
 )
 async def test_a_webhook_into_a_non_public_network_is_refused(client: AuthClient, url: str) -> None:

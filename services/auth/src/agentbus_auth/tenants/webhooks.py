@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -22,6 +23,10 @@ RESOLVE_TIMEOUT = 5.0
 """Seconds a webhook's host gets to resolve."""
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_HOST_NAME = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
+)
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -47,6 +52,15 @@ def is_public(address: Address) -> bool:
     )
 
 
+def _is_host_name(host: str) -> bool:
+    """A DNS name (international names in their ASCII form), so nothing odd reaches the resolver."""
+    try:
+        ascii_name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return len(ascii_name) <= 253 and _HOST_NAME.fullmatch(ascii_name) is not None
+
+
 def _address(text: str) -> Address:
     return ipaddress.ip_address(text.split("%", 1)[0])
 
@@ -60,7 +74,10 @@ class WebhookTargets:
 
     async def check(self, url: str) -> str:
         """``url`` if a webhook may point there; ``InvalidWebhookUrl`` with the reason if not."""
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            raise InvalidWebhookUrl("it is not a URL") from None
         if parts.scheme not in self._schemes:
             raise InvalidWebhookUrl("it must start with https://")
         if parts.username is not None or parts.password is not None:
@@ -82,9 +99,11 @@ class WebhookTargets:
             return [_address(host)]
         except ValueError:
             pass
+        if not _is_host_name(host):
+            raise InvalidWebhookUrl("its host name is not valid")
         try:
             found = await self._resolve(host, port)
-        except (OSError, TimeoutError, UnicodeError):
+        except (OSError, TimeoutError, UnicodeError, ValueError):
             raise InvalidWebhookUrl(f"{host} does not resolve") from None
         if not found:
             raise InvalidWebhookUrl(f"{host} does not resolve")
