@@ -1,17 +1,20 @@
 """The self-service profile in a browser: a person edits their profile, changes their email with the
 code mailed to the new address and signs in with it; an account without the current terms meets
 the consent step right after login; notification preferences (security mail locked on) and the
-refusal to disable the last owner's account. Each screen passes axe-core at 375 and 1280 px."""
+refusal to disable the last owner's account; new recovery codes shown once and copied. Each screen
+passes axe-core at 375 and 1280 px."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
+import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from agentbus_shared.testing.stack import Stack
+from agentbus_shared.testing.waiting import in_previous_totp_step
 
 from .browser_support import (
     PASSWORD,
@@ -140,3 +143,43 @@ def test_the_consent_step_and_the_preferences_pass_axe_at_both_widths(
     found += last_owner_cannot_disable(page, stages)
 
     assert found == []
+
+
+def turn_on_totp(page: Page) -> pyotp.TOTP:
+    """Two-factor sign-in turned on from the account page; the authenticator, as the person's."""
+    two_factor = page.get_by_role("region", name="Two-factor sign-in")
+    two_factor.get_by_label("Current password").fill(PASSWORD)
+    two_factor.get_by_role("button", name="Set up an authenticator app").click()
+    totp = pyotp.TOTP(page.get_by_test_id("totp-secret").inner_text())
+    two_factor.get_by_label("Code from the app").fill(totp.at(in_previous_totp_step()))
+    two_factor.get_by_role("button", name="Turn on").click()
+    two_factor.get_by_role("button", name="I have saved them").click()
+    return totp
+
+
+def test_new_recovery_codes_are_shown_once_and_copied(
+    page: Page, context: BrowserContext, stack: Stack, stages: Stages
+) -> None:
+    sign_up(page, stack, "nina.codes@example.com")
+    open_account(page)
+    totp = turn_on_totp(page)
+    two_factor = page.get_by_role("region", name="Two-factor sign-in")
+    expect(two_factor).to_contain_text("10 left")
+    assert findings_at_every_width(page, lambda: expect(two_factor).to_be_visible()) == {}
+    stages.done("mfa-methods")
+
+    two_factor.get_by_label("Code from the app", exact=True).fill(totp.now())
+    two_factor.get_by_role("button", name="Make new recovery codes").click()
+
+    codes = page.get_by_role("list", name="Recovery codes")
+    expect(codes.get_by_role("listitem")).to_have_count(10)
+    assert findings_at_every_width(page, lambda: expect(codes).to_be_visible()) == {}
+    stages.done("new-recovery-codes")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.gateway_url)
+    page.get_by_role("button", name="Copy codes").click()
+    expect(page.get_by_text("Recovery codes copied", exact=True)).to_be_visible()
+    copied = page.evaluate("navigator.clipboard.readText()").split()
+    assert copied == codes.get_by_role("listitem").all_inner_texts()
+    page.get_by_role("button", name="I have saved them").click()
+    expect(codes).to_have_count(0)
+    expect(two_factor).to_contain_text("10 left")
