@@ -12,6 +12,7 @@ from auth_support import Account, AuthClient, ClientFor, StartAuth
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from agentbus_auth.audit.repository import entries
 from agentbus_auth.cli import app
 from agentbus_auth.models import signup_invites, users
 from agentbus_shared.contracts.signup import Operation
@@ -174,6 +175,11 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
     assert registered.status == 201
     assert registered.data["user"]["email_verified"] is True
     assert registered.data["tokens"]["access_token"]
+    async with client.parts.db.session() as session:
+        (used,) = await entries(
+            session, user_id=registered.data["user"]["id"], kind="signup.invite_used"
+        )
+    assert used.tenant_id == registered.data["tenant"]["id"]  # in the new tenant's audit log
 
     reused = await client.error(
         "register", registration(client.new_email(), client.password, token)

@@ -134,7 +134,9 @@ class AccountService:
                     email_verified=invite is not None,
                 )
                 if invite is not None:
-                    await self._signup.claim(session, invite, user_id, meta)
+                    await self._signup.claim(
+                        session, invite, user_id=user_id, tenant_id=tenant_id, meta=meta
+                    )
                 await tenants_repo.add_member(session, tenant_id, user_id, Role.OWNER)
                 await record_consents(
                     session, user_id, terms=cmd.terms_version, privacy=cmd.privacy_version

@@ -71,14 +71,26 @@ class SignupGate:
         raise InvalidSignupInvite()
 
     async def claim(
-        self, session: AsyncSession, invite: SignupInvite, user_id: str, meta: RequestMeta
+        self,
+        session: AsyncSession,
+        invite: SignupInvite,
+        *,
+        user_id: str,
+        tenant_id: str,
+        meta: RequestMeta,
     ) -> None:
-        """Use ``invite`` for ``user_id`` in the registration's transaction; raises
-        ``InvalidSignupInvite`` when a concurrent registration used it first."""
+        """Use ``invite`` for ``user_id`` (owner of the new ``tenant_id``, whose audit log shows
+        it) in the registration's transaction; raises ``InvalidSignupInvite`` when a concurrent
+        registration used it first."""
         if not await repo.claim_invite(session, invite.id, user_id):
             raise InvalidSignupInvite()
         await record(
-            session, AuditKind.SIGNUP_INVITE_USED, user_id=user_id, meta=meta, invite_id=invite.id
+            session,
+            AuditKind.SIGNUP_INVITE_USED,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            meta=meta,
+            invite_id=invite.id,
         )
 
 
