@@ -2,7 +2,7 @@
 
 Only the tenant's owners and admins, as stored now, act here; every query is scoped by the
 caller's tenant, so another tenant's invite is not found. Each change is audited in the
-tenant's trail and announced as an event.
+tenant's trail; a new name or slug and new settings are also announced as events.
 """
 
 from __future__ import annotations
