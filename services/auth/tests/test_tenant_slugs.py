@@ -3,14 +3,16 @@ upgrade — always well formed, never shared."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import asyncpg
+from alembic import command
 
 from agentbus_auth.manifest import MANIFEST
 from agentbus_auth.tenants.slugs import new_tenant_slug, slug_stem
 from agentbus_shared.contracts.tenant_admin import SLUG_PATTERN
-from agentbus_shared.migrations import upgrade_async
+from agentbus_shared.migrations import alembic_config, upgrade_async
 
 NAMES = {
     "t_01AAAAAAAAAAAAAAAAAAAAAAA1": "Acme",
@@ -48,3 +50,20 @@ async def test_the_upgrade_gives_every_tenant_a_unique_slug(empty_database_url: 
     assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA2"] == "acme-aaaaaaa2"
     assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA3"] == "ab-team"
     assert slugs["t_01AAAAAAAAAAAAAAAAAAAAAAA4"] == "team"
+
+
+async def test_the_upgrade_can_be_undone_and_done_again(empty_database_url: str) -> None:
+    await upgrade_async(MANIFEST, empty_database_url)
+    config = alembic_config(MANIFEST, empty_database_url)
+    await asyncio.to_thread(command.downgrade, config, "auth_0007")
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        left = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.columns"
+            " WHERE table_schema = 'auth' AND column_name IN ('slug', 'revoked_at')"
+            " AND table_name IN ('tenants', 'invites')"
+        )
+    finally:
+        await connection.close()
+    assert left == 0
+    await upgrade_async(MANIFEST, empty_database_url)
