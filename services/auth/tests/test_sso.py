@@ -79,12 +79,19 @@ async def refusal(client: AuthClient, login: Login, back: dict[str, str]) -> Age
     )
 
 
+async def authorized(
+    client: AuthClient, provider: OidcProviderServer, sub: str
+) -> tuple[Login, dict[str, str]]:
+    """A login ``sub`` authorized at the provider: what the browser holds and brings back."""
+    login = await start(client)
+    return login, answer(await provider.asign_in(login.authorization_url, sub))
+
+
 async def sign_in(
     client: AuthClient, provider: OidcProviderServer, sub: str
 ) -> tuple[dict[str, Any], Login, dict[str, str]]:
     """The whole flow for ``sub``: start, authorize at the provider, come back."""
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
+    login, back = await authorized(client, provider, sub)
     return await finish(client, login, back), login, back
 
 
@@ -237,10 +244,14 @@ async def test_an_account_with_a_second_factor_gets_the_mfa_challenge_not_a_sess
 
 
 # ---------------------------------------------------------------- refusals, each changing nothing
-async def assert_refused(client: AuthClient, error: AgentbusError, code: str) -> None:
+async def assert_refused(client: AuthClient, login: Login, back: dict[str, str], code: str) -> None:
+    """The callback is refused with ``code``, audited, and creates no account, link or session."""
+    before = await counts(client)
+    error = await refusal(client, login, back)
     assert error.code == code
     refused = await client.parts.audit.entries(kind=AuditKind.SSO_REFUSED)
     assert refused and refused[0].details == {"provider": "mock", "reason": code}
+    assert await counts(client) == before
 
 
 async def test_an_unverified_email_never_takes_over_an_existing_account(
@@ -249,11 +260,7 @@ async def test_an_unverified_email_never_takes_over_an_existing_account(
     client = await sso()
     account = await client.register()
     sub, _ = person(provider, client, email=account.email, email_verified=False)
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, login, back), "sso_email_unverified")
-    assert await counts(client) == before
+    await assert_refused(client, *await authorized(client, provider, sub), "sso_email_unverified")
 
 
 async def test_an_email_domain_the_provider_may_not_sign_in_is_refused(
@@ -261,11 +268,7 @@ async def test_an_email_domain_the_provider_may_not_sign_in_is_refused(
 ) -> None:
     client = await sso(allowed_email_domains=["agentbus.example"])
     sub, _ = person(provider, client)
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, login, back), "sso_domain_refused")
-    assert await counts(client) == before
+    await assert_refused(client, *await authorized(client, provider, sub), "sso_domain_refused")
 
 
 async def test_a_forged_state_is_refused(
@@ -273,12 +276,9 @@ async def test_a_forged_state_is_refused(
 ) -> None:
     client = await sso()
     sub, _ = person(provider, client)
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
-    before = await counts(client)
+    login, back = await authorized(client, provider, sub)
     forged = back | {"state": "forged-" + back["state"][7:]}
-    await assert_refused(client, await refusal(client, login, forged), "sso_state_invalid")
-    assert await counts(client) == before
+    await assert_refused(client, login, forged, "sso_state_invalid")
 
 
 async def test_a_state_brought_back_by_another_browser_is_refused(
@@ -286,12 +286,9 @@ async def test_a_state_brought_back_by_another_browser_is_refused(
 ) -> None:
     client = await sso()
     sub, _ = person(provider, client)
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
+    login, back = await authorized(client, provider, sub)
     other_browser = Login(login.authorization_url, (await start(client)).browser_binding)
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, other_browser, back), "sso_state_invalid")
-    assert await counts(client) == before
+    await assert_refused(client, other_browser, back, "sso_state_invalid")
     assert (await finish(client, login, back))["tokens"]  # the right browser still finishes
 
 
@@ -301,12 +298,10 @@ async def test_a_replayed_state_and_a_replayed_code_are_refused(
     client = await sso()
     sub, _ = person(provider, client)
     _, login, back = await sign_in(client, provider, sub)
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, login, back), "sso_state_invalid")
+    await assert_refused(client, login, back, "sso_state_invalid")
     fresh = await start(client)
     replayed_code = {"code": back["code"], "state": fresh.query["state"]}
-    await assert_refused(client, await refusal(client, fresh, replayed_code), "sso_code_refused")
-    assert await counts(client) == before
+    await assert_refused(client, fresh, replayed_code, "sso_code_refused")
 
 
 async def test_an_id_token_with_another_nonce_is_refused(
@@ -321,16 +316,14 @@ async def test_an_id_token_with_another_nonce_is_refused(
     crafted_url = urlunsplit(crafted._replace(query=urlencode(query)))
     back = answer(await provider.asign_in(crafted_url, sub))
     assert back["state"] == login.query["state"]
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, login, back), "sso_token_invalid")
-    assert await counts(client) == before
+    await assert_refused(client, login, back, "sso_token_invalid")
 
 
 async def test_a_denial_at_the_provider_is_refused(sso: Callable[..., Any]) -> None:
     client = await sso()
     login = await start(client)
     back = {"state": login.query["state"], "error": "access_denied"}
-    await assert_refused(client, await refusal(client, login, back), "sso_denied")
+    await assert_refused(client, login, back, "sso_denied")
 
 
 @pytest.mark.parametrize(
@@ -350,8 +343,4 @@ async def test_an_unknown_person_is_refused_unless_provisioning_and_signup_allow
 ) -> None:
     client = await sso(signup_policy=policy, auto_provision=auto_provision)
     sub, _ = person(provider, client)
-    login = await start(client)
-    back = answer(await provider.asign_in(login.authorization_url, sub))
-    before = await counts(client)
-    await assert_refused(client, await refusal(client, login, back), code)
-    assert await counts(client) == before
+    await assert_refused(client, *await authorized(client, provider, sub), code)

@@ -180,7 +180,7 @@ class AuthSettings(ServiceSettings):
         (),
         description="single sign-on providers (OpenID Connect), a JSON list of {id, name, issuer, "
         "client_id, client_secret, allowed_email_domains, auto_provision, tenant_id, "
-        "default_role}: see docs/runbooks/single-sign-on.md",
+        "default_role}: see docs/operations/single-sign-on.md",
     )
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = Field(

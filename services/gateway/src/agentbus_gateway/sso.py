@@ -11,7 +11,6 @@ step, the challenge in the fragment (never sent to a server, nor in a ``Referer`
 failure goes to ``/login?sso_error=<code>`` (docs/adr/api-changes-from-the-security-review.md).
 """
 
-
 from http.cookies import SimpleCookie
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -82,12 +81,7 @@ class SingleSignOn:
         @router.get(
             "/{provider}/start",
             summary="Sign in with a provider: redirects to it",
-            operation_id="auth.sso.start",
-            status_code=302,
-            response_class=Response,
-            responses={**_REDIRECT, **problem_responses(422, 429)},
-            description=_doc(sso.Operation.START, "anonymous"),
-            openapi_extra={"security": [], "x-rate-group": "anonymous"},
+            **_redirect_route(sso.Operation.START, START_POLICY),
         )
         async def start(
             provider: _Provider,
@@ -99,12 +93,7 @@ class SingleSignOn:
         @router.get(
             "/{provider}/callback",
             summary="Where the provider sends the browser back: redirects into the app",
-            operation_id="auth.sso.callback",
-            status_code=302,
-            response_class=Response,
-            responses={**_REDIRECT, **problem_responses(422, 429)},
-            description=_doc(sso.Operation.CALLBACK, "strict"),
-            openapi_extra={"security": [], "x-rate-group": "strict"},
+            **_redirect_route(sso.Operation.CALLBACK, CALLBACK_POLICY),
         )
         async def callback(
             request: Request,
@@ -190,10 +179,18 @@ class SingleSignOn:
         return (b"set-cookie", morsel.OutputString().encode("latin-1"))
 
 
-def _doc(operation: str, rate_group: str) -> str:
-    lines: list[Any] = [
+def _redirect_route(operation: str, policy: AccessPolicy) -> dict[str, Any]:
+    """What the OpenAPI document says of a route that answers with a redirect."""
+    description = (
         f"The gateway's own route (redirects and cookies), calling `rpc.auth.v1.{operation}`.",
-        f"Rate group: `{rate_group}`.",
+        f"Rate group: `{policy.rate_group}`.",
         f"Failures redirect to `{LOGIN_PAGE}?{ERROR_PARAMETER}=<code>`.",
-    ]
-    return "\n\n".join(lines)
+    )
+    return {
+        "operation_id": f"{sso.SERVICE}.{operation}",
+        "status_code": 302,
+        "response_class": Response,
+        "responses": {**_REDIRECT, **problem_responses(422, 429)},
+        "description": "\n\n".join(description),
+        "openapi_extra": {"security": [], "x-rate-group": policy.rate_group},
+    }
