@@ -61,6 +61,7 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
     with stack.client() as client:
         ok(client.get("/health/ready"))
         ok(client.get("/api/v1/billing/plans"))
+        _single_sign_on(client)
         owner = _sign_up_with_mfa(stack, client)
         member = _team(stack, client, owner)
         _administer(client, owner, member)
@@ -69,6 +70,17 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         _billing(stack, client, owner)
         _leave(stack, client, owner, member)
         return {"tenant_id": owner["tenant_id"], "stream_id": stream}
+
+
+def _single_sign_on(client: httpx.Client) -> None:
+    """The login page's providers (none configured here); a start and a callback for a provider
+    that is not there each land on the login page with the reason."""
+    assert ok(client.get("/api/v1/auth/sso/providers")) == {"items": []}
+    start = client.get("/api/v1/auth/sso/nobody/start", params={"return_to": "/app"})
+    assert start.status_code == 302, start.text
+    assert start.headers["location"] == "/login?sso_error=sso_provider_unknown"
+    back = client.get("/api/v1/auth/sso/nobody/callback", params={"state": "s", "code": "c"})
+    assert back.headers["location"] == "/login?sso_error=sso_provider_unknown"
 
 
 def _sign_up_with_mfa(stack: Stack, client: httpx.Client) -> dict[str, Any]:
