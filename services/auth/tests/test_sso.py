@@ -3,27 +3,22 @@ the whole redirect flow, account matching, and every refusal changing nothing.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 from auth_support import AuthClient, StartAuth
-from sqlalchemy import func, select
+from sso_support import counts, person, provider
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
-from agentbus_auth.models import sessions, sso_identities, users
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.oidc import OidcProviderServer
 
-
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProviderServer]:
-    with OidcProviderServer(tmp_path_factory.mktemp("oidc") / "data") as server:
-        yield server
+__all__ = ["provider"]  # the mock provider's process, a fixture of sso_support
 
 
 @pytest.fixture
@@ -93,26 +88,6 @@ async def sign_in(
     """The whole flow for ``sub``: start, authorize at the provider, come back."""
     login, back = await authorized(client, provider, sub)
     return await finish(client, login, back), login, back
-
-
-def person(provider: OidcProviderServer, client: AuthClient, **claims: Any) -> tuple[str, str]:
-    """A person at the provider (verified email unless ``claims`` say otherwise): sub, email."""
-    email = claims.pop("email", None) or client.new_email("sso")
-    sub = f"sub-{email}"
-    provider.set_user(
-        sub, **({"email_verified": True, "name": "Ada Lovelace"} | claims), email=email
-    )
-    return sub, email
-
-
-async def counts(client: AuthClient) -> tuple[int, int, int]:
-    """Accounts, linked identities and sessions: what a refusal must leave as it was."""
-    async with client.parts.db.session() as session:
-        return (
-            await session.scalar(select(func.count()).select_from(users)) or 0,
-            await session.scalar(select(func.count()).select_from(sso_identities)) or 0,
-            await session.scalar(select(func.count()).select_from(sessions)) or 0,
-        )
 
 
 # ---------------------------------------------------------------- providers and start
