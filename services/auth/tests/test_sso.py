@@ -188,6 +188,8 @@ async def test_a_verified_email_links_the_existing_account(
     assert (claims.sub, claims.tid) == (account.user_id, account.tenant_id)
     linked = await client.parts.audit.entries(kind=AuditKind.SSO_LINKED)
     assert [(e.user_id, e.details["new_account"]) for e in linked] == [(account.user_id, False)]
+    alert = await client.mail.wait(account.email, "security_alert")
+    assert "Single sign-on with Mock ID was linked to your account" in alert.as_string()
 
 
 async def test_new_people_join_the_providers_tenant_with_its_default_role(

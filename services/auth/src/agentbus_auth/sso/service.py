@@ -6,8 +6,9 @@ state once, only from the browser that started it, then verifies the provider's 
 (``oidc``) and finds the account: by the provider's ``sub`` when it was linked before; else an
 account with the same email is linked only when the provider says the email is verified; else,
 when the provider may provision and the signup policy is public, an account is created. An
-account with a second factor gets the MFA challenge, never a session straight away. Every
-refusal is audited (``sso.refused``) and changes nothing.
+account with a second factor gets the MFA challenge, never a session straight away. The owner of
+an account linked by its email is told by mail. Every refusal is audited (``sso.refused``) and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import SecretBox, token_hash
 from agentbus_auth.errors import AccountDisabled, AccountPending, NoMembership
+from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.sessions.service import SessionService
@@ -208,6 +210,12 @@ class SsoService:
         existing = await accounts_repo.by_email(session, identity.email)
         if existing is not None:
             user_id = existing.id
+            await security_alert(
+                session,
+                email=existing.email,
+                display_name=existing.display_name,
+                what=f"Single sign-on with {provider.name} was linked to your account",
+            )
         elif not provider.auto_provision:
             raise SsoNoAccount()
         elif self._signup_policy != "public":
