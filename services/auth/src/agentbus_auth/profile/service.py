@@ -30,7 +30,7 @@ from agentbus_shared.contracts.users import (
     UserProfileChanged,
 )
 from agentbus_shared.db import Database
-from agentbus_shared.errors import NotFound
+from agentbus_shared.errors import AgentbusError, NotFound
 
 DEFAULT_CHOICES: dict[tuple[str, str], bool] = {
     (kind, channel): not (kind == "product" and channel == "email")
@@ -135,7 +135,13 @@ class ProfileService:
             if version != required[document]:
                 raise ConsentVersionOutdated(
                     f"The current {document} version is {required[document]}.",
-                    details=[{"loc": [f"{document}_version"], "msg": "not the current version"}],
+                    details=[
+                        _field_error(
+                            [f"{document}_version"],
+                            "not the current version",
+                            ConsentVersionOutdated,
+                        )
+                    ],
                 )
         async with self._db.transaction() as session:
             for document, version in accepted.items():
@@ -159,7 +165,7 @@ class ProfileService:
             raise SecurityMailRequired(
                 "Security notifications by email cannot be turned off: they tell you when someone "
                 "signs in, changes your password or your email.",
-                details=[{"loc": ["security", "email"], "msg": "must stay on"}],
+                details=[_field_error(["security", "email"], "must stay on", SecurityMailRequired)],
             )
         choices = {
             (kind, channel): getattr(getattr(preferences, kind), channel)
@@ -183,6 +189,11 @@ def _preferences(choices: dict[tuple[str, str], bool]) -> NotificationPreference
         for kind in get_args(NotificationKind)
     }
     return NotificationPreferences(**by_kind)
+
+
+def _field_error(loc: list[str], msg: str, error: type[AgentbusError]) -> dict[str, object]:
+    """One invalid field, as a 422 problem lists it (``loc``, ``msg``, ``type``)."""
+    return {"loc": loc, "msg": msg, "type": error.code}
 
 
 def _now() -> datetime:
