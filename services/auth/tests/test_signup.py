@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from agentbus_auth.audit.repository import entries
 from agentbus_auth.cli import app
-from agentbus_auth.models import signup_invites, users
+from agentbus_auth.models import signup_invites, signup_requests, users
 from agentbus_shared.contracts.signup import Operation
 
 runner = CliRunner()
@@ -65,10 +65,25 @@ async def accounts_with(client: AuthClient, email: str) -> int:
     return int(count or 0)
 
 
-async def request_access(client: AuthClient, email: str, **extra: Any) -> int:
-    reply = await client.call(Operation.REQUEST_ACCESS, {"email": email, "name": "Ada", **extra})
+async def request_access(
+    client: AuthClient, email: str, *, ip: str = AuthClient.ip, **extra: Any
+) -> int:
+    reply = await client.call(
+        Operation.REQUEST_ACCESS, {"email": email, "name": "Ada", **extra}, ip=ip
+    )
     assert reply.data is None
     return reply.status
+
+
+async def requests_stored(client: AuthClient, email: str) -> int:
+    """Access requests stored for ``email`` (whatever their status)."""
+    async with client.parts.db.session() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(signup_requests)
+            .where(signup_requests.c.email_normalized == email)
+        )
+    return int(count or 0)
 
 
 async def pending_request(client: AuthClient, operator: Account, email: str) -> dict[str, Any]:
@@ -303,15 +318,54 @@ async def test_signups_from_one_address_stop_at_its_quota_with_retry_after(
     start_auth: StartAuth, client_for: ClientFor
 ) -> None:
     client = client_for(await start_auth(tuning={"signup_ip_limit": 2}))
-    await client.register(client.new_email())
-    assert await request_access(client, client.new_email()) == 202
+    for _ in range(2):
+        await client.register(client.new_email())
+        assert await request_access(client, client.new_email()) == 202
 
     over = await client.error("register", registration(client.new_email(), client.password))
     assert (over.status, over.code) == (429, "signup_quota_exceeded")
     assert over.retry_after and 0 < over.retry_after <= 3600
     asked = await client.error(Operation.REQUEST_ACCESS, {"email": "late@example.org", "name": "L"})
     assert asked.status == 429
-    assert await accounts_with(client, "late@example.org") == 0
+    assert await requests_stored(client, "late@example.org") == 0
+
+
+async def test_access_requests_never_use_up_a_domains_registrations(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_domain_limit": 2}))
+    for n in range(2):
+        ip = f"192.0.2.{n + 1}"
+        assert await request_access(client, f"flood{n}@target.example", ip=ip) == 202
+    flooded = await client.error(
+        Operation.REQUEST_ACCESS, {"email": "flood9@target.example", "name": "F"}, ip="192.0.2.9"
+    )
+    assert (flooded.status, flooded.code) == (429, "signup_quota_exceeded")
+
+    employee = await client.call(
+        "register", registration("staff@target.example", client.password), ip="198.51.100.1"
+    )
+    assert employee.status == 201
+
+
+async def test_a_valid_signup_invite_registers_past_a_spent_domain_quota(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_domain_limit": 1}))
+    operator = await operator_of(client)
+    await client.call("register", registration("first@busy.example", client.password))
+    spent = await client.error("register", registration("second@busy.example", client.password))
+    assert (spent.status, spent.code) == (429, "signup_quota_exceeded")
+
+    invited = "invited@busy.example"
+    await client.call(Operation.INVITES_CREATE, {"email": invited}, token=operator.access_token)
+    token = await mailed_invite_token(client, invited)
+    forged = await client.error(
+        "register", registration("third@busy.example", client.password, "sgi_made-up")
+    )
+    assert forged.code == "invalid_signup_invite"  # the invite is judged before the quota
+    registered = await client.call("register", registration(invited, client.password, token))
+    assert registered.status == 201
 
 
 async def test_signups_for_one_email_domain_stop_at_its_quota(

@@ -95,12 +95,12 @@ class AuthTuning(ServiceTuning):
     signup_ip_limit: int = Field(
         30,
         ge=1,
-        description="registrations and access requests one client IP may make per window",
+        description="registrations one client IP may make per window; access requests count apart",
     )
     signup_domain_limit: int = Field(
         100,
         ge=1,
-        description="registrations and access requests for one email domain per window",
+        description="registrations for one email domain per window; access requests count apart",
     )
 
     # ---------------------------------------------------------------- mail

@@ -3,6 +3,8 @@ when one is given, the platform signup invite (bound to its email, single use, e
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.audit.repository import AuditKind, record
@@ -10,7 +12,7 @@ from agentbus_auth.crypto import token_hash
 from agentbus_auth.errors import InvalidSignupInvite, SignupClosed, SignupQuotaExceeded
 from agentbus_auth.settings import SignupPolicy
 from agentbus_auth.signup import repository as repo
-from agentbus_auth.signup.quotas import SignupQuotas, email_domain
+from agentbus_auth.signup.quotas import SignupAttempt, SignupQuotas, email_domain
 from agentbus_auth.signup.repository import SignupInvite
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.auth import RegisterCommand
@@ -27,21 +29,38 @@ class SignupGate:
     async def admit(self, cmd: RegisterCommand, meta: RequestMeta) -> SignupInvite | None:
         """The open invite ``cmd`` registers with (None without one).
 
-        Raises ``SignupClosed`` under ``invite_only`` without an invite, ``SignupQuotaExceeded``
-        past a quota, ``InvalidSignupInvite`` for an invite that is unknown, used, revoked,
-        expired or for another email.
+        The client IP's registration quota is taken first, then the invite is checked: a valid
+        one spares the email domain's quota (an operator vouched for that very email), without
+        one the domain's registration quota is taken. Raises ``SignupClosed`` under
+        ``invite_only`` without an invite, ``SignupQuotaExceeded`` past a quota,
+        ``InvalidSignupInvite`` for an invite that is unknown, used, revoked, expired or for
+        another email.
         """
+        email = str(cmd.email)
         if cmd.invite_token is None and self.policy == "invite_only":
             raise SignupClosed()
-        await self.take_quota(str(cmd.email), meta)
-        if cmd.invite_token is None:
-            return None
-        return await self._open_invite(cmd.invite_token, str(cmd.email), meta)
+        address = self._quotas.take_address("registration", meta.client_ip)
+        await self._within(address, "registration", email, meta)
+        if cmd.invite_token is not None:
+            return await self._open_invite(cmd.invite_token, email, meta)
+        await self._within(
+            self._quotas.take_domain("registration", email), "registration", email, meta
+        )
+        return None
 
-    async def take_quota(self, email: str, meta: RequestMeta) -> None:
-        """Count a signup attempt against its IP and email domain; audited when refused."""
+    async def take_access_request_quota(self, email: str, meta: RequestMeta) -> None:
+        """Count an access request against its IP and email domain, apart from registrations."""
+        address = self._quotas.take_address("access_request", meta.client_ip)
+        await self._within(address, "access_request", email, meta)
+        domain = self._quotas.take_domain("access_request", email)
+        await self._within(domain, "access_request", email, meta)
+
+    async def _within(
+        self, quota: Awaitable[None], attempt: SignupAttempt, email: str, meta: RequestMeta
+    ) -> None:
+        """Await the count ``quota``; a refusal is audited before it is raised."""
         try:
-            await self._quotas.take(email, meta.client_ip)
+            await quota
         except SignupQuotaExceeded as exceeded:
             async with self._db.transaction() as session:
                 await record(
@@ -50,6 +69,7 @@ class SignupGate:
                     meta=meta,
                     domain=email_domain(email),
                     quota=exceeded.details["quota"],
+                    attempt=attempt,
                 )
             raise
 

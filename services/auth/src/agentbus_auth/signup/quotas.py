@@ -1,12 +1,20 @@
 """Signup quotas: registrations and access requests per client IP and per email domain, counted
-in Redis over a fixed window (``AUTH_TUNING__SIGNUP_*``)."""
+apart in Redis over a fixed window (``AUTH_TUNING__SIGNUP_*``).
+
+Access requests create no account and send no mail, so they never use up the registrations of an
+address or a domain: a stranger flooding the request form for a domain cannot close sign-up to it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from agentbus_auth.errors import SignupQuotaExceeded
 from agentbus_auth.throttle import LoginThrottle
+
+SignupAttempt = Literal["registration", "access_request"]
+"""What an attempt counts against: each has its own counters."""
 
 
 @dataclass(frozen=True)
@@ -21,18 +29,23 @@ def email_domain(email: str) -> str:
 
 
 class SignupQuotas:
-    """Counts every signup attempt against its client IP, then its email domain."""
+    """Counts signup attempts of each kind against their client IP and their email domain."""
 
     def __init__(self, throttle: LoginThrottle, limits: SignupLimits) -> None:
         self._throttle = throttle
         self._limits = limits
 
-    async def take(self, email: str, client_ip: str | None) -> None:
-        """Count one attempt; raises ``SignupQuotaExceeded`` (with its Retry-After) when the IP
-        or the domain has used up its quota for the window."""
-        limits = self._limits
-        await self._count(f"signup-ip:{client_ip or '-'}", limits.per_ip, "ip")
-        await self._count(f"signup-domain:{email_domain(email)}", limits.per_domain, "domain")
+    async def take_address(self, attempt: SignupAttempt, client_ip: str | None) -> None:
+        """Count one ``attempt`` from ``client_ip``; raises ``SignupQuotaExceeded`` (with its
+        Retry-After) once the address has used up its quota of them for the window."""
+        key = f"signup-ip:{attempt}:{client_ip or '-'}"
+        await self._count(key, self._limits.per_ip, "ip")
+
+    async def take_domain(self, attempt: SignupAttempt, email: str) -> None:
+        """Count one ``attempt`` for the domain of ``email``; raises ``SignupQuotaExceeded`` once
+        the domain has used up its quota of them for the window."""
+        key = f"signup-domain:{attempt}:{email_domain(email)}"
+        await self._count(key, self._limits.per_domain, "domain")
 
     async def _count(self, key: str, limit: int, quota: str) -> None:
         if await self._throttle.within_rate(key, limit=limit, window=self._limits.window):

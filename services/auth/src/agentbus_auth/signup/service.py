@@ -72,7 +72,7 @@ class SignupService:
         """Store the request unless one of the same email is pending. Every email takes the same
         steps (quota, one insert, one audit entry) and the caller learns nothing either way;
         raises ``SignupQuotaExceeded`` past the IP's or the domain's quota."""
-        await self._gate.take_quota(str(cmd.email), meta)
+        await self._gate.take_access_request_quota(str(cmd.email), meta)
         request_id = new_id("sreq")
         async with self._db.transaction() as session:
             stored = await repo.add_request(
