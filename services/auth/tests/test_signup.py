@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from auth_support import Account, AuthClient, ClientFor, StartAuth
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from agentbus_auth.audit.repository import entries
 from agentbus_auth.cli import app
 from agentbus_auth.models import signup_invites, signup_requests, users
+from agentbus_auth.signup.quotas import client_network, email_domain
 from agentbus_shared.contracts.signup import Operation
 
 runner = CliRunner()
@@ -382,6 +384,66 @@ async def test_signups_for_one_email_domain_stop_at_its_quota(
         "register", registration("a3@elsewhere.example", client.password), ip="192.0.2.3"
     )
     assert other_domain.status == 201
+
+
+@pytest.mark.parametrize(
+    ("email", "counted_as"),
+    [
+        ("ada@mail.Crowd.EXAMPLE", "crowd.example"),
+        ("ada@eu.mail.crowd.example.", "crowd.example"),
+        ("ada@team.example.co.uk", "example.co.uk"),
+        ("ada@example.com.au", "example.com.au"),
+        ("ada@shop.google.co", "google.co"),
+        ("ada@mail.bücher.example", "xn--bcher-kva.example"),
+        ("ada@\uff45xample.com", "example.com"),  # a fullwidth e
+    ],
+)
+def test_the_domain_quota_counts_the_registrable_domain(email: str, counted_as: str) -> None:
+    assert email_domain(email) == counted_as
+
+
+@pytest.mark.parametrize(
+    ("client_ip", "counted_as"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        (None, "-"),  # calls without an address share one bucket
+    ],
+)
+def test_the_address_quota_counts_ipv6_clients_by_their_64(
+    client_ip: str | None, counted_as: str
+) -> None:
+    assert client_network(client_ip) == counted_as
+
+
+async def test_subdomains_and_spellings_of_one_domain_share_its_quota(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_domain_limit": 2}))
+    for n, email in enumerate(("a@crowd.example", "b@Mail.CROWD.example")):
+        await client.call("register", registration(email, client.password), ip=f"192.0.2.{n}")
+    over = await client.error(
+        "register", registration("c@eu.crowd.example", client.password), ip="192.0.2.9"
+    )
+    assert (over.status, over.code) == (429, "signup_quota_exceeded")
+
+
+async def test_addresses_of_one_ipv6_64_share_its_quota(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    client = client_for(await start_auth(tuning={"signup_ip_limit": 2}))
+    for ip in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::2"):
+        await client.call("register", registration(client.new_email(), client.password), ip=ip)
+    over = await client.error(
+        "register", registration(client.new_email(), client.password), ip="2001:db8:1:2::3"
+    )
+    assert (over.status, over.code) == (429, "signup_quota_exceeded")
+    next_door = await client.call(
+        "register", registration(client.new_email(), client.password), ip="2001:db8:1:3::1"
+    )
+    assert next_door.status == 201
 
 
 async def test_the_operator_lists_page_with_a_cursor(client: AuthClient) -> None:

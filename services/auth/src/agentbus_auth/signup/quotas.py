@@ -7,6 +7,7 @@ address or a domain: a stranger flooding the request form for a domain cannot cl
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,8 +25,50 @@ class SignupLimits:
     per_domain: int
 
 
+_PUBLIC_SECOND_LEVELS = frozenset(
+    {"ac", "co", "com", "edu", "gob", "go", "gov", "ltd", "ne", "net", "or", "org", "plc", "sch"}
+)
+"""Second-level labels under which a country's registry hands out names (``example.co.uk``)."""
+
+
 def email_domain(email: str) -> str:
-    return email.rpartition("@")[2].strip().lower()
+    """The registrable domain of ``email`` in its IDNA form (``mail.Bücher.example`` →
+    ``xn--bcher-kva.example``, ``mail.example.co.uk`` → ``example.co.uk``): the last two labels,
+    or three under a public second level of a country code. Subdomains and spellings of one
+    domain thus share its quota."""
+    labels = _idna(email.rpartition("@")[2].strip().rstrip(".").lower()).split(".")
+    country_registry = (
+        len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _PUBLIC_SECOND_LEVELS
+    )
+    return ".".join(labels[-3:] if country_registry else labels[-2:])
+
+
+def _idna(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host  # not a name IDNA can encode: counted as written
+
+
+def client_network(client_ip: str | None) -> str:
+    """The network ``client_ip`` is counted in: the address for IPv4 (an IPv4-mapped IPv6 address
+    too), its /64 for IPv6, since one subscriber holds a whole /64.
+
+    Without an address: ``-``, one bucket all such calls share, so they are limited together,
+    never not at all. The gateway reports an address for every request it forwards; only a caller
+    on the bus itself can leave it out.
+    """
+    if client_ip is None:
+        return "-"
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class SignupQuotas:
@@ -36,9 +79,10 @@ class SignupQuotas:
         self._limits = limits
 
     async def take_address(self, attempt: SignupAttempt, client_ip: str | None) -> None:
-        """Count one ``attempt`` from ``client_ip``; raises ``SignupQuotaExceeded`` (with its
-        Retry-After) once the address has used up its quota of them for the window."""
-        key = f"signup-ip:{attempt}:{client_ip or '-'}"
+        """Count one ``attempt`` from the network of ``client_ip``; raises
+        ``SignupQuotaExceeded`` (with its Retry-After) once that network has used up its quota of
+        them for the window."""
+        key = f"signup-ip:{attempt}:{client_network(client_ip)}"
         await self._count(key, self._limits.per_ip, "ip")
 
     async def take_domain(self, attempt: SignupAttempt, email: str) -> None:
