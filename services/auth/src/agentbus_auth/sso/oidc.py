@@ -2,10 +2,11 @@
 
 Discovery (``/.well-known/openid-configuration``, validated by authlib and required to name the
 configured issuer) and the provider's keys are cached per provider for ``CACHE_TTL``; an ID token
-signed by a key the cache does not hold refreshes the keys once. The authorization URL (state,
-nonce, PKCE S256) and the code exchange are authlib's ``AsyncOAuth2Client``; the ID token is
-checked with joserfc: signature against the provider's JWKS (asymmetric algorithms only), ``iss``,
-``aud`` (and ``azp`` when there are several audiences), ``exp``, ``iat`` and ``nonce``.
+signed by a key the cache does not hold reads the keys again, at most once per
+``KEY_REFRESH_COOLDOWN``. The authorization URL (state, nonce, PKCE S256) and the code exchange
+are authlib's ``AsyncOAuth2Client``; the ID token is checked with joserfc: signature against the
+provider's JWKS (asymmetric algorithms only), ``iss``, ``aud`` (and ``azp`` when there are
+several audiences), ``exp``, ``iat`` and ``nonce``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.httpx_client import AsyncOAuth2Client, oauth2_client
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -31,6 +32,9 @@ log = get_logger(__name__)
 
 CACHE_TTL = 3600.0
 """Seconds a provider's discovery document and keys are kept."""
+KEY_REFRESH_COOLDOWN = 30.0
+"""Seconds after reading a provider's keys before an unknown signing key reads them again (forged
+tokens cannot make auth hammer the provider)."""
 HTTP_TIMEOUT = 10.0
 SCOPE = "openid email profile"
 CLOCK_LEEWAY = 60
@@ -39,6 +43,8 @@ SIGNING_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 """ID-token algorithms accepted, whatever a provider offers: never ``none`` or a shared secret."""
+UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, oauth2_client.httpx2.HTTPError)
+"""Transport errors: authlib's client speaks httpx2 where it is installed, httpx otherwise."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,7 @@ class OidcIdentity:
 class OidcProviders:
     """The OpenID Connect side of single sign-on, one cached discovery per provider."""
 
-    def __init__(
-        self,
-        transport: httpx.AsyncBaseTransport | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._transport = transport
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._cache: dict[str, ProviderMetadata] = {}
 
@@ -140,16 +140,12 @@ class OidcProviders:
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
             timeout=HTTP_TIMEOUT,
-            transport=self._transport,
         )
-
-    def _http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=self._transport)
 
     async def _discover(self, provider: SsoProviderSettings) -> ProviderMetadata:
         url = f"{provider.issuer.rstrip('/')}/.well-known/openid-configuration"
         try:
-            async with self._http() as http:
+            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
                 document = OpenIDProviderMetadata(await _json(http, url))
                 document.validate()
                 keys = _key_set(await _json(http, str(document["jwks_uri"])))
@@ -188,7 +184,7 @@ class OidcProviders:
                     code=code,
                     code_verifier=code_verifier,
                 )
-        except httpx.HTTPError as exc:
+        except UNREACHABLE as exc:
             log.warning("sso.token_endpoint_unreachable", provider=provider.id)
             raise SsoProviderUnavailable() from exc
         except AuthlibBaseError as exc:
@@ -205,14 +201,17 @@ class OidcProviders:
     ) -> dict[str, Any]:
         try:
             token = self._decode(metadata, id_token)
-        except JoseError:
-            # A key the cache does not hold yet (the provider rotated): read the keys once more.
+        except JoseError as exc:
+            if self._clock() - metadata.fetched_at < KEY_REFRESH_COOLDOWN:
+                log.warning("sso.id_token_signature", provider=provider.id, error=exc.error)
+                raise SsoTokenInvalid() from exc
+            # Perhaps a key the cache does not hold yet (the provider rotated): read them again.
             metadata = await self._discover(provider)
             try:
                 token = self._decode(metadata, id_token)
-            except JoseError as exc:
-                log.warning("sso.id_token_signature", provider=provider.id, error=exc.error)
-                raise SsoTokenInvalid() from exc
+            except JoseError as again:
+                log.warning("sso.id_token_signature", provider=provider.id, error=again.error)
+                raise SsoTokenInvalid() from again
         claims: dict[str, Any] = dict(token.claims)
         registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY,
