@@ -71,7 +71,7 @@ async def request_access(
     client: AuthClient, email: str, *, ip: str = AuthClient.ip, **extra: Any
 ) -> int:
     reply = await client.call(
-        Operation.REQUEST_ACCESS, {"email": email, "name": "Ada", **extra}, ip=ip
+        Operation.REQUEST_ACCESS, {"email": email, "name": "Ada"} | extra, ip=ip
     )
     assert reply.data is None
     return reply.status
@@ -214,8 +214,9 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
 async def test_a_rejection_with_a_reason_tells_the_requester(client: AuthClient) -> None:
     operator = await operator_of(client)
     told, silent = client.new_email("told"), client.new_email("silent")
+    spoof = "Agentbus Security: account suspended, verify at evil.example"
     for email in (told, silent):
-        await request_access(client, email)
+        await request_access(client, email, name=spoof)
     for email, reason in ((told, "We open to teams next quarter."), (silent, None)):
         request = await pending_request(client, operator, email)
         rejected = await client.call(
@@ -226,7 +227,10 @@ async def test_a_rejection_with_a_reason_tells_the_requester(client: AuthClient)
         assert (rejected.data["status"], rejected.data["reason"]) == ("rejected", reason)
 
     mail = await client.mail.wait(told, "signup_rejected")
-    assert "We open to teams next quarter." in mail.get_payload()
+    body = mail.get_payload()
+    assert "We open to teams next quarter." in body
+    assert body.startswith("Hello,")
+    assert "evil.example" not in body + mail["Subject"]  # the name given is not mailed
     rejected_only = await client.call(
         Operation.REQUESTS_LIST, {"status": "rejected"}, token=operator.access_token
     )

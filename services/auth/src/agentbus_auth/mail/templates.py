@@ -2,7 +2,8 @@
 
 Every value goes in on one line. Names another person chose (an invite's tenant and inviter)
 stay out of subjects and appear in bodies quoted and labelled as theirs: an invite must not
-read as a message from the product ("Agentbus Security: account suspended, verify at …").
+read as a message from the product ("Agentbus Security: account suspended, verify at …"). The
+answer to an access request leaves out the name given with it (anyone may ask for any email).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ $expires_at. If you did not ask for an account, ignore this message.
     ),
     "signup_rejected": (
         "Your request for a $product account",
-        """Hello $name,
+        """Hello,
 
 Thank you for your interest in $product. We cannot offer you an account at
 this time.

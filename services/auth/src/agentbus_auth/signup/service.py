@@ -142,12 +142,9 @@ class SignupService:
                 reason=cmd.reason,
             )
             if cmd.reason:
+                # Not the name the request gave: whoever asked typed it, for any mailbox.
                 await request_mail(
-                    session,
-                    to=request.email,
-                    template="signup_rejected",
-                    name=request.name,
-                    reason=cmd.reason,
+                    session, to=request.email, template="signup_rejected", reason=cmd.reason
                 )
             await record(
                 session,
