@@ -12,10 +12,11 @@ failure goes to ``/login?sso_error=<code>`` (docs/adr/api-changes-from-the-secur
 """
 
 from http.cookies import SimpleCookie
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from agentbus_gateway.browser_sessions import SessionCookies
@@ -27,6 +28,8 @@ from agentbus_shared.errors import AgentbusError
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 BROWSER_COOKIE = "agentbus_sso"
 SECURE_BROWSER_COOKIE = f"__Host-{BROWSER_COOKIE}"
@@ -116,16 +119,9 @@ class SingleSignOn:
         return router
 
     async def start(self, provider: str, return_to: str, admission: Admission) -> Response:
-        command = {"provider": provider, "return_to": return_to}
+        command = sso.SsoStartCommand(provider=provider, return_to=return_to)
         try:
-            started: sso.SsoStarted = await self._rpc.request(
-                sso.SERVICE,
-                sso.Operation.START,
-                command,
-                sso.SsoStarted,
-                meta=admission.meta,
-                timeout=self._timeout,
-            )
+            started = await self._ask_auth(sso.Operation.START, command, sso.SsoStarted, admission)
         except AgentbusError as exc:
             return self._redirect(login_error(exc.code), admission)
         response = self._redirect(started.authorization_url, admission)
@@ -136,13 +132,8 @@ class SingleSignOn:
 
     async def callback(self, answer: sso.SsoCallbackCommand, admission: Admission) -> Response:
         try:
-            signed_in: sso.SsoSignedIn = await self._rpc.request(
-                sso.SERVICE,
-                sso.Operation.CALLBACK,
-                answer,
-                sso.SsoSignedIn,
-                meta=admission.meta,
-                timeout=self._timeout,
+            signed_in = await self._ask_auth(
+                sso.Operation.CALLBACK, answer, sso.SsoSignedIn, admission
             )
         except AgentbusError as exc:
             log.info("sso.callback_refused", provider=answer.provider, code=exc.code)
@@ -151,6 +142,15 @@ class SingleSignOn:
             response = self._signed_in(signed_in, admission)
         response.raw_headers.append(self._browser_cookie("", max_age=0))
         return response
+
+    async def _ask_auth(
+        self, operation: str, command: BaseModel, answer: type[Answer], admission: Admission
+    ) -> Answer:
+        """Auth's answer to ``operation``; raises its refusal (``AgentbusError``)."""
+        result: Answer = await self._rpc.request(
+            sso.SERVICE, operation, command, answer, meta=admission.meta, timeout=self._timeout
+        )
+        return result
 
     def _signed_in(self, signed_in: sso.SsoSignedIn, admission: Admission) -> Response:
         if signed_in.tokens is not None:
