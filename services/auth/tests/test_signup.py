@@ -211,6 +211,37 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
     assert (revoke_used.status, revoke_used.code) == (409, "signup_invite_used")
 
 
+async def test_approving_a_request_whose_email_got_an_account_closes_it(
+    client: AuthClient,
+) -> None:
+    operator = await operator_of(client)
+    email = client.new_email("meanwhile")
+    await request_access(client, email)
+    request = await pending_request(client, operator, email)
+    await client.register(email)
+
+    closed = await client.call(
+        Operation.REQUESTS_APPROVE,
+        {"signup_request_id": request["id"]},
+        token=operator.access_token,
+    )
+    assert (closed.data["status"], closed.data["invite_id"]) == ("account_exists", None)
+    assert client.mail.messages(email, "signup_invite") == []
+    again = await client.error(
+        Operation.REQUESTS_APPROVE,
+        {"signup_request_id": request["id"]},
+        token=operator.access_token,
+    )
+    assert (again.status, again.code) == (409, "signup_request_decided")
+    listed = await client.call(
+        Operation.REQUESTS_LIST, {"status": "account_exists"}, token=operator.access_token
+    )
+    assert [r["id"] for r in listed.data["items"]] == [request["id"]]
+    async with client.parts.db.session() as session:
+        (audited,) = await entries(session, kind="signup.request_closed")
+    assert audited.actor_id == operator.user_id
+
+
 async def test_a_rejection_with_a_reason_tells_the_requester(client: AuthClient) -> None:
     operator = await operator_of(client)
     told, silent = client.new_email("told"), client.new_email("silent")

@@ -2895,7 +2895,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "approved" | "rejected";
+            status: "pending" | "approved" | "rejected" | "account_exists";
         };
         /** SsoProvider */
         SsoProvider: {
@@ -6603,7 +6603,7 @@ export interface operations {
                 cursor?: string | null;
                 limit?: number;
                 /** @description only requests in this status */
-                status?: ("pending" | "approved" | "rejected") | null;
+                status?: ("pending" | "approved" | "rejected" | "account_exists") | null;
             };
             header?: never;
             path?: never;

@@ -16,7 +16,7 @@ import {
   type SignupRequest,
 } from "./signups";
 
-const FILTERS: (RequestStatus | "all")[] = ["pending", "approved", "rejected", "all"];
+const FILTERS: (RequestStatus | "all")[] = ["pending", "approved", "rejected", "account_exists", "all"];
 
 function StatusFilter({ value, onChange }: { value: RequestStatus | "all"; onChange: (next: RequestStatus | "all") => void }) {
   const id = useId();

@@ -63,7 +63,11 @@ export function useSignupDecisions() {
         }),
       ),
     onSuccess: (approved) => {
-      notify(`${approved.email} approved`, "A signup invite is on its way to them.");
+      if (approved.status === "account_exists") {
+        notify(`${approved.email} has an account already`, "Nothing was sent; the request is closed.");
+      } else {
+        notify(`${approved.email} approved`, "A signup invite is on its way to them.");
+      }
       return refresh();
     },
   });
@@ -97,7 +101,8 @@ export function useSignupDecisions() {
 
 export type SignupDecisions = ReturnType<typeof useSignupDecisions>;
 
-/** "Pending", "Approved", … for a status word of the API. */
+/** "Pending", "Account exists", … for a status word of the API. */
 export function statusName(status: string): string {
-  return status.charAt(0).toUpperCase() + status.slice(1);
+  const words = status.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -360,7 +360,7 @@ email_changes = Table(
 
 
 # ---------------------------------------------------------------- who may sign up: requests, invites
-SignupRequestStatus = Literal["pending", "approved", "rejected"]
+SignupRequestStatus = Literal["pending", "approved", "rejected", "account_exists"]
 
 signup_requests = Table(
     "signup_requests",

@@ -19,7 +19,8 @@ SignupPolicyName = Literal["public", "invite_only", "approval"]
 """``public``: anyone registers; ``invite_only``: only with a signup invite; ``approval``: an
 account waits for an operator unless it registers with a signup invite."""
 
-SignupRequestStatus = Literal["pending", "approved", "rejected"]
+SignupRequestStatus = Literal["pending", "approved", "rejected", "account_exists"]
+"""``account_exists``: approved after its email got an account, closed without an invite."""
 
 SignupInviteStatus = Literal["pending", "used", "revoked", "expired"]
 

@@ -60,6 +60,7 @@ class AuditKind(StrEnum):
     SIGNUP_REQUESTED = "signup.requested"
     SIGNUP_REQUEST_APPROVED = "signup.request_approved"
     SIGNUP_REQUEST_REJECTED = "signup.request_rejected"
+    SIGNUP_REQUEST_CLOSED = "signup.request_closed"
     SIGNUP_INVITE_CREATED = "signup.invite_created"
     SIGNUP_INVITE_REVOKED = "signup.invite_revoked"
     SIGNUP_INVITE_USED = "signup.invite_used"

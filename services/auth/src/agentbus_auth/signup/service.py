@@ -103,29 +103,35 @@ class SignupService:
         )
 
     async def approve(self, actor: str, request_id: str, meta: RequestMeta) -> SignupRequestView:
-        """Mail a signup invite to the request's email and mark the request approved.
-        Raises ``SignupRequestNotFound``, ``SignupRequestDecided``, ``EmailTaken``."""
+        """Mail a signup invite to the request's email and mark the request approved; when the
+        email has an account by now, close the request as ``account_exists`` instead, mailing
+        nothing. Raises ``SignupRequestNotFound``, ``SignupRequestDecided``."""
         async with self._db.transaction() as session:
             request = await _pending_request(session, request_id)
-            invite = await self._mail_invite(
-                session, actor, request.email, note=None, request_id=request.id
-            )
-            decided = await repo.decide(
-                session,
-                request.id,
-                status="approved",
-                decided_by=actor,
-                invite_id=invite.id,
-            )
-            await record(
-                session,
-                AuditKind.SIGNUP_REQUEST_APPROVED,
-                actor_id=actor,
-                meta=meta,
-                request_id=request.id,
-                invite_id=invite.id,
-            )
+            if await accounts_repo.by_email(session, request.email) is not None:
+                decided = await _close_for_account(session, actor, request, meta)
+            else:
+                decided = await self._approve(session, actor, request, meta)
         return _request_view(decided)
+
+    async def _approve(
+        self, session: AsyncSession, actor: str, request: SignupRequest, meta: RequestMeta
+    ) -> SignupRequest:
+        invite = await self._mail_invite(
+            session, actor, request.email, note=None, request_id=request.id
+        )
+        decided = await repo.decide(
+            session, request.id, status="approved", decided_by=actor, invite_id=invite.id
+        )
+        await record(
+            session,
+            AuditKind.SIGNUP_REQUEST_APPROVED,
+            actor_id=actor,
+            meta=meta,
+            request_id=request.id,
+            invite_id=invite.id,
+        )
+        return decided
 
     async def reject(
         self, actor: str, cmd: SignupRequestReject, meta: RequestMeta
@@ -241,6 +247,21 @@ async def _pending_request(session: AsyncSession, request_id: str) -> SignupRequ
     if request.status != "pending":
         raise SignupRequestDecided()
     return request
+
+
+async def _close_for_account(
+    session: AsyncSession, actor: str, request: SignupRequest, meta: RequestMeta
+) -> SignupRequest:
+    """Close a request whose email got an account while it waited: nobody is left to invite."""
+    closed = await repo.decide(session, request.id, status="account_exists", decided_by=actor)
+    await record(
+        session,
+        AuditKind.SIGNUP_REQUEST_CLOSED,
+        actor_id=actor,
+        meta=meta,
+        request_id=request.id,
+    )
+    return closed
 
 
 def _request_view(request: SignupRequest) -> SignupRequestView:

@@ -41,7 +41,7 @@ def upgrade() -> None:
             "invite_id", sa.Text(), nullable=True, comment="the signup invite an approval mailed"
         ),
         sa.CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected')",
+            "status IN ('pending', 'approved', 'rejected', 'account_exists')",
             name=op.f("ck_signup_requests_status"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signup_requests")),
