@@ -15,9 +15,17 @@ from typer.testing import CliRunner
 
 from agentbus_auth.audit.repository import entries
 from agentbus_auth.cli import app
-from agentbus_auth.models import signup_invites, signup_requests, users
+from agentbus_auth.models import (
+    audit_events,
+    outbox,
+    signup_invites,
+    signup_requests,
+    tenants,
+    users,
+)
 from agentbus_auth.signup.quotas import client_network, email_domain
 from agentbus_shared.contracts.signup import Operation
+from agentbus_shared.errors import AgentbusError
 
 runner = CliRunner()
 
@@ -77,6 +85,30 @@ async def request_access(
     return reply.status
 
 
+async def traces(client: AuthClient) -> tuple[int, int]:
+    """Audit entries and queued events (every mail is one): what a request leaves behind."""
+    async with client.parts.db.session() as session:
+        return (
+            await session.scalar(select(func.count()).select_from(audit_events)) or 0,
+            await session.scalar(select(func.count()).select_from(outbox.table)) or 0,
+        )
+
+
+async def created(client: AuthClient) -> tuple[int, int]:
+    """Accounts and tenants: what a refused registration must leave as it was."""
+    async with client.parts.db.session() as session:
+        return (
+            await session.scalar(select(func.count()).select_from(users)) or 0,
+            await session.scalar(select(func.count()).select_from(tenants)) or 0,
+        )
+
+
+async def invite_status(client: AuthClient, operator: Account, invite_id: str) -> str:
+    listed = await client.call(Operation.INVITES_LIST, token=operator.access_token)
+    (invite,) = [i for i in listed.data["items"] if i["id"] == invite_id]
+    return str(invite["status"])
+
+
 async def requests_stored(client: AuthClient, email: str) -> int:
     """Access requests stored for ``email`` (whatever their status)."""
     async with client.parts.db.session() as session:
@@ -120,10 +152,18 @@ async def test_request_access_answers_202_whatever_the_email_and_keeps_one_pendi
     member = await client.register()
     newcomer = client.new_email("newcomer")
 
-    assert await request_access(client, newcomer, company="Acme", message="Trial please") == 202
-    assert await request_access(client, newcomer.upper()) == 202  # a repeat
-    assert await request_access(client, member.email) == 202  # has an account: same answer
-    assert await request_access(client, operator.email) == 202
+    answers = []
+    for email, extra in [
+        (newcomer, {"company": "Acme", "message": "Trial please"}),
+        (newcomer.upper(), {}),  # a repeat
+        (member.email, {}),  # has an account: the same answer and the same steps
+        (operator.email, {}),
+    ]:
+        before = await traces(client)
+        reply = await client.call(Operation.REQUEST_ACCESS, {"email": email, "name": "Ada"} | extra)
+        after = await traces(client)
+        answers.append((reply.status, reply.data, after[0] - before[0], after[1] - before[1]))
+    assert answers == [(202, None, 1, 0)] * 4  # one audit entry each, nothing queued to mail
 
     listed = await client.call(Operation.REQUESTS_LIST, token=operator.access_token)
     emails = [r["email"].lower() for r in listed.data["items"]]
@@ -184,9 +224,11 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
     assert (again.status, again.code) == (409, "signup_request_decided")
 
     foreign = client.new_email("foreign")
+    before = await created(client)
     refused = await client.error("register", registration(foreign, client.password, token))
     assert (refused.status, refused.code) == (400, "invalid_signup_invite")
-    assert await accounts_with(client, foreign) == 0
+    assert await created(client) == before  # no account, no tenant
+    assert await invite_status(client, operator, approved.data["invite_id"]) == "pending"
 
     registered = await client.call("register", registration(email, client.password, token))
     assert registered.status == 201
@@ -198,10 +240,12 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
         )
     assert used.tenant_id == registered.data["tenant"]["id"]  # in the new tenant's audit log
 
-    reused = await client.error(
-        "register", registration(client.new_email(), client.password, token)
-    )
-    assert reused.code == "invalid_signup_invite"
+    before = await created(client)
+    reused = await client.error("register", registration(email, client.password, token))
+    assert (reused.status, reused.code) == (400, "invalid_signup_invite")
+    other = await client.error("register", registration(client.new_email(), client.password, token))
+    assert (other.status, other.code) == (400, "invalid_signup_invite")
+    assert await created(client) == before
     listed = await client.call(Operation.INVITES_LIST, token=operator.access_token)
     (invite,) = [i for i in listed.data["items"] if i["id"] == approved.data["invite_id"]]
     assert (invite["status"], invite["signup_request_id"]) == ("used", request["id"])
@@ -240,6 +284,29 @@ async def test_approving_a_request_whose_email_got_an_account_closes_it(
     async with client.parts.db.session() as session:
         (audited,) = await entries(session, kind="signup.request_closed")
     assert audited.actor_id == operator.user_id
+
+
+async def test_two_registrations_racing_with_one_invite_make_one_account(
+    client: AuthClient,
+) -> None:
+    operator = await operator_of(client)
+    email = client.new_email("racing")
+    created_invite = await client.call(
+        Operation.INVITES_CREATE, {"email": email}, token=operator.access_token
+    )
+    token = await mailed_invite_token(client, email)
+    before = await created(client)
+
+    outcomes = await asyncio.gather(
+        *(client.call("register", registration(email, client.password, token)) for _ in range(2)),
+        return_exceptions=True,
+    )
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, AgentbusError)]
+    assert [w.status for w in won] == [201]
+    assert len(lost) == 1 and 400 <= lost[0].status < 500, outcomes
+    assert await created(client) == (before[0] + 1, before[1] + 1)
+    assert await invite_status(client, operator, created_invite.data["id"]) == "used"
 
 
 async def test_a_rejection_with_a_reason_tells_the_requester(client: AuthClient) -> None:
