@@ -91,6 +91,8 @@ def pass_the_consent_step(page: Page, stages: Stages) -> list[str]:
     expect(step).to_be_visible()
     found = findings_at_every_width(page, lambda: expect(step).to_be_visible())
     stages.done("consent-step")
+    page.get_by_role("button", name="Accept and continue").click()
+    expect(page.get_by_role("alert")).to_contain_text("Tick each box")
     page.get_by_role("checkbox", name=re.compile("terms of service")).check()
     page.get_by_role("checkbox", name=re.compile("privacy notice")).check()
     page.get_by_role("button", name="Accept and continue").click()

@@ -18,6 +18,7 @@ function when(iso: string | null | undefined): string {
 export function AcceptConsents({ consents, action, onAccepted }: { consents: ConsentsData; action: string; onAccepted?: () => void }) {
   const queries = useQueryClient();
   const [ticked, setTicked] = useState<Record<string, boolean>>({});
+  const [unticked, setUnticked] = useState(false);
   const accept = useMutation({
     mutationFn: async () => unwrap(await api.PUT("/api/v1/users/me/consents", { body: dueVersions(consents) ?? {} })),
     onSuccess: async (saved) => {
@@ -31,11 +32,17 @@ export function AcceptConsents({ consents, action, onAccepted }: { consents: Con
   const ready = due.every((item) => ticked[item.document]);
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
+    setUnticked(!ready);
     if (ready) accept.mutate();
   };
   return (
     <form onSubmit={submit} className="flex flex-col gap-4" aria-label="Accept the current versions">
       <ProblemMessage error={accept.error} />
+      {unticked && (
+        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+          Tick each box to accept the current versions.
+        </p>
+      )}
       {due.map((item) => (
         <Checkbox
           key={item.document}
@@ -46,7 +53,7 @@ export function AcceptConsents({ consents, action, onAccepted }: { consents: Con
           {...(item.accepted_version ? { hint: `You accepted version ${item.accepted_version} before.` } : {})}
         />
       ))}
-      <Button type="submit" className="self-start" disabled={!ready} busy={accept.isPending}>
+      <Button type="submit" className="self-start" busy={accept.isPending}>
         {action}
       </Button>
     </form>
