@@ -38,7 +38,7 @@ from agentbus_auth.settings import AuthSettings
 from agentbus_auth.signup import handlers as signup_handlers
 from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.signup.quotas import SignupLimits, SignupQuotas
-from agentbus_auth.signup.service import ConsentVersions, SignupService
+from agentbus_auth.signup.service import SignupService
 from agentbus_auth.sso import handlers as sso_handlers
 from agentbus_auth.sso.oidc import OidcProviders
 from agentbus_auth.sso.provisioning import SsoProvisioning
@@ -241,7 +241,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             db,
             signup_gate,
             code_key,
-            consents=ConsentVersions(
+            consents=RequiredConsents(
                 terms=settings.terms_version, privacy=settings.privacy_version
             ),
             invite_ttl=tuning.signup_invite_ttl,

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from agentbus_shared.contracts.common import Role
+from agentbus_shared.contracts.signup import SignupRequestStatus
 from agentbus_shared.db import Outbox, outbox_table, processed_events_table, schema_metadata
 
 SCHEMA = "auth"
@@ -360,8 +361,6 @@ email_changes = Table(
 
 
 # ---------------------------------------------------------------- who may sign up: requests, invites
-SignupRequestStatus = Literal["pending", "approved", "rejected", "account_exists"]
-
 signup_requests = Table(
     "signup_requests",
     metadata,
@@ -385,7 +384,8 @@ signup_requests = Table(
         unique=True,
         postgresql_where=text("status = 'pending'"),
     ),
-    Index("ix_signup_requests_status_id", "status", "id"),
+    Index("ix_signup_requests_created_at_id", "created_at", "id"),
+    Index("ix_signup_requests_status_created_at_id", "status", "created_at", "id"),
 )
 
 signup_invites = Table(
@@ -403,6 +403,7 @@ signup_invites = Table(
     Column("used_by", Text),
     Column("revoked_at", DateTime(timezone=True)),
     Column("signup_request_id", Text, comment="the access request whose approval sent it"),
+    Index("ix_signup_invites_created_at_id", "created_at", "id"),
 )
 
 

@@ -11,10 +11,12 @@ from pydantic_settings import SettingsConfigDict
 from agentbus_auth.manifest import MANIFEST
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 from agentbus_shared.contracts.common import Role
+from agentbus_shared.contracts.signup import SignupPolicyName
 from agentbus_shared.manifest import ServiceManifest
 from agentbus_shared.settings import ServiceSettings, ServiceTuning, deployment_setting, env
 
-SignupPolicy = Literal["public", "invite_only", "approval"]
+SignupPolicy = SignupPolicyName
+"""Who may sign up (the contract's type, under the name the settings' readers import)."""
 MailBackend = Literal["file", "smtp"]
 
 MINUTE = 60

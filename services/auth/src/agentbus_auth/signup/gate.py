@@ -10,18 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import token_hash
 from agentbus_auth.errors import InvalidSignupInvite, SignupClosed, SignupQuotaExceeded
-from agentbus_auth.settings import SignupPolicy
 from agentbus_auth.signup import repository as repo
 from agentbus_auth.signup.quotas import SignupAttempt, SignupQuotas, email_domain
 from agentbus_auth.signup.repository import SignupInvite
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.auth import RegisterCommand
 from agentbus_shared.contracts.common import RequestMeta
+from agentbus_shared.contracts.signup import SignupPolicyName
 from agentbus_shared.db import Database
 
 
 class SignupGate:
-    def __init__(self, db: Database, quotas: SignupQuotas, policy: SignupPolicy) -> None:
+    def __init__(self, db: Database, quotas: SignupQuotas, policy: SignupPolicyName) -> None:
         self._db = db
         self._quotas = quotas
         self.policy = policy

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import ColumnElement, Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.accounts.repository import normalize_email
-from agentbus_auth.models import SignupRequestStatus, signup_invites, signup_requests
-from agentbus_shared.contracts.signup import SignupInviteStatus
+from agentbus_auth.models import signup_invites, signup_requests
+from agentbus_shared.contracts.signup import SignupInviteStatus, SignupRequestStatus
 from agentbus_shared.pagination import newest_first
 
 
@@ -56,7 +56,7 @@ class SignupInvite:
         return normalize_email(self.email) == normalize_email(email)
 
 
-_REQUEST_COLUMNS = (
+_REQUEST_COLUMNS: tuple[ColumnElement[Any], ...] = (
     signup_requests.c.id,
     signup_requests.c.email,
     signup_requests.c.name,
@@ -70,7 +70,7 @@ _REQUEST_COLUMNS = (
     signup_requests.c.invite_id,
 )
 
-_INVITE_COLUMNS = (
+_INVITE_COLUMNS: tuple[ColumnElement[Any], ...] = (
     signup_invites.c.id,
     signup_invites.c.email,
     signup_invites.c.note,
@@ -139,18 +139,12 @@ async def requests_page(
 
 
 async def request_for_update(session: AsyncSession, request_id: str) -> SignupRequest | None:
-    found = (
-        (
-            await session.execute(
-                select(*_REQUEST_COLUMNS)
-                .where(signup_requests.c.id == request_id)
-                .with_for_update()
-            )
+    row = (
+        await session.execute(
+            select(*_REQUEST_COLUMNS).where(signup_requests.c.id == request_id).with_for_update()
         )
-        .mappings()
-        .first()
-    )
-    return SignupRequest(**found) if found else None
+    ).first()
+    return _request(row) if row else None
 
 
 async def decide(

@@ -3,7 +3,6 @@ platform signup invites (mailed, bound to one email, single use, expiring)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from agentbus_auth.errors import (
     SignupRequestNotFound,
 )
 from agentbus_auth.mail.requests import request_mail
+from agentbus_auth.profile.service import RequiredConsents
 from agentbus_auth.signup import repository as repo
 from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.signup.invites import signup_invite_token
@@ -38,12 +38,6 @@ from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 
 
-@dataclass(frozen=True)
-class ConsentVersions:
-    terms: str
-    privacy: str
-
-
 class SignupService:
     def __init__(
         self,
@@ -51,7 +45,7 @@ class SignupService:
         gate: SignupGate,
         code_key: CodeKey,
         *,
-        consents: ConsentVersions,
+        consents: RequiredConsents,
         invite_ttl: int,
     ) -> None:
         self._db = db
@@ -265,31 +259,8 @@ async def _close_for_account(
 
 
 def _request_view(request: SignupRequest) -> SignupRequestView:
-    return SignupRequestView(
-        id=request.id,
-        email=request.email,
-        name=request.name,
-        company=request.company,
-        message=request.message,
-        status=request.status,
-        created_at=request.created_at,
-        decided_at=request.decided_at,
-        decided_by=request.decided_by,
-        reason=request.reason,
-        invite_id=request.invite_id,
-    )
+    return SignupRequestView.model_validate(request, from_attributes=True)
 
 
 def _invite_view(invite: SignupInvite) -> SignupInviteView:
-    return SignupInviteView(
-        id=invite.id,
-        email=invite.email,
-        note=invite.note,
-        status=invite.status,
-        created_at=invite.created_at,
-        created_by=invite.created_by,
-        expires_at=invite.expires_at,
-        used_at=invite.used_at,
-        revoked_at=invite.revoked_at,
-        signup_request_id=invite.signup_request_id,
-    )
+    return SignupInviteView.model_validate(invite, from_attributes=True)

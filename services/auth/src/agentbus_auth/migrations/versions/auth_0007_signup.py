@@ -56,9 +56,16 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_index(
-        "ix_signup_requests_status_id",
+        "ix_signup_requests_created_at_id",
         "signup_requests",
-        ["status", "id"],
+        ["created_at", "id"],
+        unique=False,
+        schema="auth",
+    )
+    op.create_index(
+        "ix_signup_requests_status_created_at_id",
+        "signup_requests",
+        ["status", "created_at", "id"],
         unique=False,
         schema="auth",
     )
@@ -85,9 +92,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_signup_invites_token_hash")),
         schema="auth",
     )
+    op.create_index(
+        "ix_signup_invites_created_at_id",
+        "signup_invites",
+        ["created_at", "id"],
+        unique=False,
+        schema="auth",
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_signup_invites_created_at_id", table_name="signup_invites", schema="auth")
     op.drop_table("signup_invites", schema="auth")
     op.drop_index(
         "ux_signup_requests_pending_email",
@@ -95,5 +110,8 @@ def downgrade() -> None:
         schema="auth",
         postgresql_where=sa.text("status = 'pending'"),
     )
-    op.drop_index("ix_signup_requests_status_id", table_name="signup_requests", schema="auth")
+    op.drop_index(
+        "ix_signup_requests_status_created_at_id", table_name="signup_requests", schema="auth"
+    )
+    op.drop_index("ix_signup_requests_created_at_id", table_name="signup_requests", schema="auth")
     op.drop_table("signup_requests", schema="auth")
