@@ -1,21 +1,22 @@
 """A representative day of the product, driven over HTTP only, for the bus capture to record.
 
 One tenant's owner signs up, verifies the email, turns on TOTP, logs in with it, rotates tokens,
-invites a member, manages a service account, chats (a handoff and a tool in a stream), reaches
-the plan's quota, pays for a plan at the Stripe stand-in, changes and cancels it, and leaves
-by resetting the password and logging out.
+renews the recovery codes, decides access requests as an operator (another person edits a
+profile in between: identity_flow), invites a member, manages a service account, chats (a
+handoff and a tool in a stream), reaches the plan's quota, pays for a plan at the Stripe
+stand-in, changes and cancels it, and leaves by resetting the password and logging out.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pyotp
 from contract_capture import BusCapture
+from identity_flow import profile, second_factors, signup
 
 from agentbus_shared.contracts.billing import UsageThresholdReached
 from agentbus_shared.testing.stack import Stack, read_sse
@@ -63,6 +64,9 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         ok(client.get("/api/v1/billing/plans"))
         _single_sign_on(client)
         owner = _sign_up_with_mfa(stack, client)
+        second_factors(client, owner)
+        profile(stack, client, PASSWORD)
+        signup(stack, client, owner)
         member = _team(stack, client, owner)
         _administer(client, owner, member)
         _service_account(client, owner)
@@ -321,7 +325,7 @@ def _leave(
         client.request(
             "DELETE",
             "/api/v1/auth/mfa/totp",
-            json={"code": owner["totp"].at(time.time() + 30)},
+            json={"code": owner["recovery"][0]},
             headers=auth,
         ),
         204,
