@@ -39,7 +39,12 @@ async def log_in(client: httpx.AsyncClient) -> httpx.Response:
 def test_session_routes_come_from_the_declared_routes() -> None:
     routes = SessionRoutes.of(ROUTES)
     assert routes.spend == {REFRESH}
-    assert routes.end == {"/api/v1/auth/logout", "/api/v1/auth/logout/all"}
+    # disabling the account ends every session, the browser's too
+    assert routes.end == {
+        "/api/v1/auth/logout",
+        "/api/v1/auth/logout/all",
+        "/api/v1/users/me/disable",
+    }
     assert {
         "/api/v1/auth/register",
         "/api/v1/auth/token",
@@ -47,7 +52,7 @@ def test_session_routes_come_from_the_declared_routes() -> None:
         REFRESH,
         "/api/v1/tenants/invites/accept",
     } <= routes.issue
-    assert routes.cookie_paths == ("/api/v1/auth/logout", REFRESH)
+    assert routes.cookie_paths == ("/api/v1/auth/logout", REFRESH, "/api/v1/users/me/disable")
 
 
 def test_cookies_are_secure_in_production() -> None:
