@@ -128,6 +128,13 @@ async def pending_request(client: AuthClient, operator: Account, email: str) -> 
     return dict(found)
 
 
+async def requested(client: AuthClient, operator: Account, name: str) -> tuple[str, dict[str, Any]]:
+    """A new email that asked for access, and its pending request as operators see it."""
+    email = client.new_email(name)
+    await request_access(client, email)
+    return email, await pending_request(client, operator, email)
+
+
 # ---------------------------------------------------------------- policy
 async def test_the_signup_policy_names_the_consent_versions(client: AuthClient) -> None:
     public = (await client.call(Operation.POLICY)).data
@@ -203,9 +210,7 @@ async def test_an_approved_request_mails_an_invite_that_registers_its_email_once
     client: AuthClient,
 ) -> None:
     operator = await operator_of(client)
-    email = client.new_email("approved")
-    await request_access(client, email)
-    request = await pending_request(client, operator, email)
+    email, request = await requested(client, operator, "approved")
 
     approved = await client.call(
         Operation.REQUESTS_APPROVE,
@@ -259,9 +264,7 @@ async def test_approving_a_request_whose_email_got_an_account_closes_it(
     client: AuthClient,
 ) -> None:
     operator = await operator_of(client)
-    email = client.new_email("meanwhile")
-    await request_access(client, email)
-    request = await pending_request(client, operator, email)
+    email, request = await requested(client, operator, "meanwhile")
     await client.register(email)
 
     closed = await client.call(
