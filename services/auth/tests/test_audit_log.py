@@ -123,3 +123,47 @@ async def test_only_owners_and_admins_read_the_log(client: AuthClient) -> None:
     assert refused.status == 403
     bad_cursor = await client.error("audit.list", {"cursor": "nonsense"}, token=owner.access_token)
     assert bad_cursor.status == 400
+
+
+async def test_a_member_of_two_tenants_brings_nothing_from_before_or_from_outsiders(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    their_owner = await client.register_verified()
+    user = await client.join(their_owner, "member")
+    await fail_login(client, user, "before-joining-the-tenant")
+    assert await client.parts.operators.grant(user.email, actor="ops@platform")
+    await client.call("tenants.invites.create", {"email": user.email}, token=owner.access_token)
+    token = await client.mail.mailed_invite(user.email, count=2)
+    await client.call("tenants.invites.accept", {"token": token, "password": user.password})
+
+    await client.call(
+        "password.admin_reset",
+        {"user_id": user.user_id},
+        token=their_owner.access_token,
+        ip="198.51.100.77",
+    )
+    operator = await client.register_verified()
+    assert await client.parts.operators.grant(operator.email, actor="ops@platform")
+    operator_login = await client.login(operator.email, operator.password)
+    await client.call(
+        "password.admin_reset",
+        {"user_id": user.user_id},
+        token=operator_login.data["access_token"],
+        ip="203.0.113.9",
+    )
+    await fail_login(client, user, "after-joining-the-tenant")
+
+    entries = await audit(client, owner, user_id=user.user_id)
+    seen = kinds(entries)
+    assert "operator.granted" not in seen
+    assert seen.count("login.failed") == 1
+    assert seen.count("support.password_reset") == 1
+    text = repr(entries)
+    for outsider in (their_owner.email, operator.email, "198.51.100.77", "203.0.113.9"):
+        assert outsider not in text, outsider
+    (reset,) = [entry for entry in entries if entry["kind"] == "support.password_reset"]
+    assert reset["actor_id"] == operator.user_id
+    assert (reset["actor_email"], reset["ip"], reset["user_agent"]) == (None, None, None)
+    (failed,) = [entry for entry in entries if entry["kind"] == "login.failed"]
+    assert (failed["ip"], failed["user_agent"]) == (client.ip, "pytest")

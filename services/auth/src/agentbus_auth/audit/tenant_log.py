@@ -1,8 +1,11 @@
 """The tenant's audit log, as its owners and admins read it: its security events, newest first.
 
-An entry belongs to a tenant when it carries the tenant's id, or when it carries no tenant
-(a login failure, a password change, an operator's support action) and is about a user who
-is a member now. Entries of other tenants never appear. Locations come from the IP, read time.
+An entry belongs to a tenant when it carries the tenant's id, or when it carries no tenant,
+is of a kind about the account's own security (a login failure, a password change, an
+operator's support action) and was recorded about a member since they joined. Entries of
+other tenants, and a member's history from before they joined, never appear. Who acted, from
+which IP and browser, is shown only when the actor is a member of the tenant (or no one
+acted but the user). Locations come from the IP, read time.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy import Row, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from agentbus_auth.audit.locations import Locations, Place
+from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.models import audit_events, memberships, users
 from agentbus_auth.tenants.membership import MANAGERS, acting_member
 from agentbus_shared.contracts.common import Page, Principal
@@ -23,14 +27,47 @@ from agentbus_shared.pagination import cut_page, decode_cursor, past_key
 
 _actor = aliased(users, name="actor")
 _target = aliased(users, name="target")
+_actor_membership = aliased(memberships, name="actor_membership")
+
+ACCOUNT_SECURITY_KINDS = frozenset(
+    {
+        AuditKind.LOGIN_FAILED,
+        AuditKind.ACCOUNT_LOCKED,
+        AuditKind.PASSWORD_CHANGED,
+        AuditKind.PASSWORD_RESET_REQUESTED,
+        AuditKind.PASSWORD_RESET,
+        AuditKind.MFA_ENABLED,
+        AuditKind.MFA_DISABLED,
+        AuditKind.RECOVERY_CODE_USED,
+        AuditKind.EMAIL_CHANGED,
+        AuditKind.SSO_LINKED,
+        AuditKind.SUPPORT_PASSWORD_RESET,
+    }
+)
+"""The kinds of tenant-less entries a member's tenants see (from when they joined on)."""
 
 
 def _of_tenant(tenant_id: str) -> Any:
-    members = select(memberships.c.user_id).where(memberships.c.tenant_id == tenant_id)
-    return or_(
-        audit_events.c.tenant_id == tenant_id,
-        and_(audit_events.c.tenant_id.is_(None), audit_events.c.user_id.in_(members)),
+    a = audit_events
+    member_then = exists().where(
+        memberships.c.tenant_id == tenant_id,
+        memberships.c.user_id == a.c.user_id,
+        memberships.c.joined_at <= a.c.occurred_at,
     )
+    return or_(
+        a.c.tenant_id == tenant_id,
+        and_(
+            a.c.tenant_id.is_(None),
+            a.c.kind.in_(sorted(ACCOUNT_SECURITY_KINDS)),
+            member_then,
+        ),
+    )
+
+
+def _shown_if_actor_is_member(column: Any, label: str) -> Any:
+    """``column``, or nothing when someone outside the tenant acted (an operator, say)."""
+    outsider = and_(audit_events.c.actor_id.is_not(None), _actor_membership.c.user_id.is_(None))
+    return case((outsider, literal(None)), else_=column).label(label)
 
 
 def _query(tenant_id: str, filters: AuditQuery) -> Select[Any]:
@@ -41,16 +78,22 @@ def _query(tenant_id: str, filters: AuditQuery) -> Select[Any]:
             a.c.kind,
             a.c.occurred_at,
             a.c.actor_id,
-            _actor.c.email.label("actor_email"),
+            _shown_if_actor_is_member(_actor.c.email, "actor_email"),
             a.c.user_id,
             _target.c.email.label("user_email"),
-            a.c.ip,
-            a.c.user_agent,
+            _shown_if_actor_is_member(a.c.ip, "ip"),
+            _shown_if_actor_is_member(a.c.user_agent, "user_agent"),
             a.c.details,
         )
         .select_from(
-            a.outerjoin(_actor, _actor.c.id == a.c.actor_id).outerjoin(
-                _target, _target.c.id == a.c.user_id
+            a.outerjoin(_actor, _actor.c.id == a.c.actor_id)
+            .outerjoin(_target, _target.c.id == a.c.user_id)
+            .outerjoin(
+                _actor_membership,
+                and_(
+                    _actor_membership.c.user_id == a.c.actor_id,
+                    _actor_membership.c.tenant_id == tenant_id,
+                ),
             )
         )
         .where(_of_tenant(tenant_id))
