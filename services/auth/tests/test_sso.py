@@ -177,10 +177,10 @@ async def test_a_returning_person_is_matched_by_sub_after_their_email_changed(
     assert len(await client.parts.audit.entries(kind=AuditKind.SSO_LINKED)) == 1
 
 
-async def test_a_verified_email_links_the_existing_account(
+async def test_a_verified_email_links_the_existing_account_where_the_provider_may(
     sso: Callable[..., Any], provider: OidcProviderServer
 ) -> None:
-    client = await sso()
+    client = await sso(link_existing_accounts=True, allowed_email_domains=["example.com"])
     account = await client.register()
     sub, _ = person(provider, client, email=account.email)
     signed_in, _, _ = await sign_in(client, provider, sub)
@@ -208,10 +208,11 @@ async def test_new_people_join_the_providers_tenant_with_its_default_role(
 async def test_an_account_with_a_second_factor_gets_the_mfa_challenge_not_a_session(
     sso: Callable[..., Any], provider: OidcProviderServer
 ) -> None:
-    client = await sso()
+    client = await sso(link_existing_accounts=True, allowed_email_domains=["example.com"])
     account = await client.register()
-    await enroll(client, account)
     sub, _ = person(provider, client, email=account.email)
+    await sign_in(client, provider, sub)  # linked while the account had no second factor
+    await enroll(client, account)
     before = await counts(client)
     signed_in, _, _ = await sign_in(client, provider, sub)
     assert signed_in["tokens"] is None

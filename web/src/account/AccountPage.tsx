@@ -1,4 +1,4 @@
-// Account: profile, email, password, two-factor sign-in, sessions, notifications, terms, the team's
+// Account: profile, email, password, two-factor sign-in, single sign-on links, sessions, notifications, terms, the team's
 // service accounts and disabling the account.
 import { useMutation } from "@tanstack/react-query";
 import type { FormEvent } from "react";
@@ -19,6 +19,7 @@ import { NotificationPreferences } from "./NotificationPreferences";
 import { ProfileForm } from "./ProfileForm";
 import { ServiceAccounts } from "./ServiceAccounts";
 import { Sessions } from "./Sessions";
+import { SingleSignOnLinks } from "./SingleSignOnLinks";
 import { TwoFactor } from "./TwoFactor";
 
 function PasswordChange() {
@@ -69,6 +70,9 @@ export function AccountPage() {
       <Section id="two-factor" title="Two-factor sign-in">
         <TwoFactor enabled={user.mfa_enabled} />
         {user.mfa_enabled && <MfaMethods />}
+      </Section>
+      <Section id="single-sign-on" title="Single sign-on">
+        <SingleSignOnLinks />
       </Section>
       <Section id="sessions" title="Sessions">
         <Sessions />

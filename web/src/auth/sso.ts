@@ -14,6 +14,9 @@ const MESSAGES: Record<string, string> = {
   sso_domain_refused: "Your email domain may not sign in with this provider.",
   sso_no_account: "There is no account for you here yet. Ask your administrator for an invite.",
   sso_signup_closed: "Sign-up is by invitation or approval. Request access first.",
+  sso_account_exists: "An account with your email exists, and this provider may not sign in to it. Log in with your password.",
+  sso_link_needs_password:
+    "Your account has two-factor sign-in, so this provider is not linked to it automatically. Log in with your password and code.",
   account_pending: "Your account is waiting for approval.",
   account_disabled: "This account is disabled.",
 };

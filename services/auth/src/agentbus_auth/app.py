@@ -40,6 +40,7 @@ from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.signup.quotas import SignupLimits, SignupQuotas
 from agentbus_auth.signup.service import SignupService
 from agentbus_auth.sso import handlers as sso_handlers
+from agentbus_auth.sso.identities import LinkedIdentities
 from agentbus_auth.sso.oidc import OidcProviders
 from agentbus_auth.sso.provisioning import SsoProvisioning
 from agentbus_auth.sso.service import SsoService
@@ -79,6 +80,7 @@ class AuthParts:
     support: SupportActions
     audit_log: TenantAuditLog
     sso: SsoService
+    sso_identities: LinkedIdentities
     profiles: ProfileService
     account_changes: AccountChanges
     signup: SignupService
@@ -212,6 +214,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             signup_policy=settings.signup_policy,
             public_url=settings.public_url,
         ),
+        sso_identities=LinkedIdentities(db, settings.sso_providers),
         profiles=ProfileService(
             db,
             required=RequiredConsents(

@@ -281,6 +281,7 @@ invites = Table(
 sso_identities = Table(
     "sso_identities",
     metadata,
+    Column("id", Text, nullable=False, unique=True, comment="what the account's owner unlinks by"),
     Column("provider", Text, nullable=False, comment="the provider's id in AUTH_SSO_PROVIDERS"),
     Column("subject", Text, nullable=False, comment="the provider's sub claim"),
     Column("user_id", Text, ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False),

@@ -117,7 +117,9 @@ class SsoProviderSettings(BaseModel):
     id: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="in its routes: /auth/sso/<id>/start"
     )
-    name: str = Field(min_length=1, max_length=64, description="on the button: Continue with <name>")
+    name: str = Field(
+        min_length=1, max_length=64, description="on the button: Continue with <name>"
+    )
     issuer: str = Field(
         min_length=1, description="its issuer URL; /.well-known/openid-configuration is read there"
     )
@@ -125,6 +127,11 @@ class SsoProviderSettings(BaseModel):
     client_secret: SecretStr = Field(description="this application's client secret there")
     allowed_email_domains: tuple[str, ...] = Field(
         (), description="email domains it may sign in; empty: any"
+    )
+    link_existing_accounts: bool = Field(
+        False,
+        description="link an existing account by the provider's verified email (only for "
+        "allowed_email_domains, never an operator's; an account with a second factor is refused)",
     )
     auto_provision: bool = Field(
         False, description="create an account for an unknown person (public signup policy only)"
@@ -181,8 +188,8 @@ class AuthSettings(ServiceSettings):
     sso_providers: tuple[SsoProviderSettings, ...] = Field(
         (),
         description="single sign-on providers (OpenID Connect), a JSON list of {id, name, issuer, "
-        "client_id, client_secret, allowed_email_domains, auto_provision, tenant_id, "
-        "default_role}: see docs/operations/single-sign-on.md",
+        "client_id, client_secret, allowed_email_domains, link_existing_accounts, auto_provision, "
+        "tenant_id, default_role}: see docs/operations/single-sign-on.md",
     )
     # ---------------------------------------------------------------- mail
     mail_backend: MailBackend = Field(

@@ -2,12 +2,15 @@
 under ``/api/v1/auth/sso``.
 
 Served by the auth service (``SERVICE``); the module keeps ``contracts.auth`` to tokens and membership.
-Only the provider list is a forwarded route: starting a login and its callback answer with
+The provider list and the caller's linked identities (listed and unlinked) are forwarded routes:
+starting a login and its callback answer with
 redirects and cookies, so they are the gateway's own routes (``SSO_PREFIX``) calling
 ``sso.start`` and ``sso.callback``.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pydantic import Field
 
@@ -71,12 +74,35 @@ class SsoSignedIn(Contract):
     mfa: MfaChallenge | None = None
 
 
+class SsoIdentity(Contract):
+    """A provider's identity linked to the caller's account: signing in there signs in here."""
+
+    id: str
+    provider: str
+    provider_name: str = Field(description="the provider's name, or its id when it is gone")
+    email: str | None = Field(None, description="the email the provider asserted last")
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class SsoIdentities(Contract):
+    """Every identity linked to the caller's account (one per provider and person there)."""
+
+    items: list[SsoIdentity]
+
+
+class SsoIdentityRef(Contract):
+    identity_id: str = Field(min_length=1, max_length=64)
+
+
 class Operation:
     """RPC operation names of SSO under ``rpc.auth.v1.``."""
 
     PROVIDERS = "sso.providers"
     START = "sso.start"
     CALLBACK = "sso.callback"
+    IDENTITIES_LIST = "sso.identities.list"
+    IDENTITIES_UNLINK = "sso.identities.unlink"
 
 
 _routes = RouteTable(SERVICE, prefix=SSO_PREFIX, tags=("auth",))
@@ -90,6 +116,20 @@ ROUTES: tuple[Route, ...] = (
         response=SsoProviders,
         rate_group="anonymous",
     ),
+    _routes.get(
+        "/identities",
+        Operation.IDENTITIES_LIST,
+        "The single sign-on identities linked to the caller's account",
+        access="user",
+        response=SsoIdentities,
+    ),
+    _routes.delete(
+        "/identities/{identity_id}",
+        Operation.IDENTITIES_UNLINK,
+        "Unlink a single sign-on identity from the caller's account",
+        access="user",
+        status=204,
+    ),
 )
 
 __all__ = [
@@ -99,6 +139,9 @@ __all__ = [
     "SSO_PREFIX",
     "Operation",
     "SsoCallbackCommand",
+    "SsoIdentities",
+    "SsoIdentity",
+    "SsoIdentityRef",
     "SsoProvider",
     "SsoProviders",
     "SsoSignedIn",

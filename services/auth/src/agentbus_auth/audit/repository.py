@@ -48,6 +48,7 @@ class AuditKind(StrEnum):
     SSO_LINKED = "sso.linked"
     SSO_LOGIN = "sso.login"
     SSO_REFUSED = "sso.refused"
+    SSO_UNLINKED = "sso.unlinked"
     TENANT_UPDATED = "tenant.updated"
     TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
     INVITE_REVOKED = "invite.revoked"

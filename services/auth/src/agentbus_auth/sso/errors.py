@@ -59,3 +59,24 @@ class SsoNoAccount(Forbidden):
 class SsoSignupClosed(Forbidden):
     code = "sso_signup_closed"
     default_message = "Sign-up is by invitation or approval; request access first."
+
+
+class SsoAccountExists(Forbidden):
+    code = "sso_account_exists"
+    default_message = (
+        "An account with your email exists and this provider may not sign in to it: "
+        "log in with your password."
+    )
+
+
+class SsoLinkNeedsPassword(Forbidden):
+    code = "sso_link_needs_password"
+    default_message = (
+        "Your account has a second factor, so single sign-on is not linked to it "
+        "automatically: log in with your password and code."
+    )
+
+
+class SsoIdentityNotFound(NotFound):
+    code = "sso_identity_not_found"
+    default_message = "There is no such single sign-on link on your account."

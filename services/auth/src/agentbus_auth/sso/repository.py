@@ -1,4 +1,5 @@
-"""All SQL of single sign-on: the logins in flight and the identities linked to accounts."""
+"""All SQL of single sign-on: the logins in flight, the identities linked to accounts, and
+whether an account holds a platform operator grant (never linked by email)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_auth.models import sso_identities, sso_logins
+from agentbus_auth.models import platform_operators, sso_identities, sso_logins
+from agentbus_shared.ids import new_id
+
+
+@dataclass(frozen=True)
+class LinkedIdentity:
+    """A provider's identity linked to an account."""
+
+    id: str
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ async def link(
 ) -> None:
     await session.execute(
         insert(sso_identities).values(
+            id=new_id("sso"),
             provider=provider,
             subject=subject,
             user_id=user_id,
@@ -109,3 +123,38 @@ async def touch(session: AsyncSession, *, provider: str, subject: str, email: st
         .where(sso_identities.c.provider == provider, sso_identities.c.subject == subject)
         .values(email=email, last_login_at=func.now())
     )
+
+
+async def identities(session: AsyncSession, user_id: str) -> list[LinkedIdentity]:
+    """The identities linked to ``user_id``, the oldest link first."""
+    rows = await session.execute(
+        select(
+            sso_identities.c.id,
+            sso_identities.c.provider,
+            sso_identities.c.email,
+            sso_identities.c.created_at,
+            sso_identities.c.last_login_at,
+        )
+        .where(sso_identities.c.user_id == user_id)
+        .order_by(sso_identities.c.created_at, sso_identities.c.id)
+    )
+    return [LinkedIdentity(**row._mapping) for row in rows]
+
+
+async def unlink(session: AsyncSession, *, user_id: str, identity_id: str) -> str | None:
+    """Remove ``identity_id`` when it is linked to ``user_id``: its provider, else None."""
+    return (
+        await session.execute(
+            delete(sso_identities)
+            .where(sso_identities.c.id == identity_id, sso_identities.c.user_id == user_id)
+            .returning(sso_identities.c.provider)
+        )
+    ).scalar()
+
+
+async def holds_operator_grant(session: AsyncSession, user_id: str) -> bool:
+    """Whether ``user_id`` is a platform operator."""
+    found = await session.execute(
+        select(platform_operators.c.user_id).where(platform_operators.c.user_id == user_id)
+    )
+    return found.first() is not None

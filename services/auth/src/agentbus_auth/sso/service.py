@@ -4,11 +4,13 @@ Starting stores the login (its state's hash, the hash of the secret the browser'
 the nonce, the sealed PKCE verifier and where to land) for ``LOGIN_TTL``. Finishing spends the
 state once, only from the browser that started it, then verifies the provider's answer
 (``oidc``) and finds the account: by the provider's ``sub`` when it was linked before; else an
-account with the same email is linked only when the provider says the email is verified; else,
-when the provider may provision and the signup policy is public, an account is created. An
-account with a second factor gets the MFA challenge, never a session straight away. The owner of
-an account linked by its email is told by mail. Every refusal is audited (``sso.refused``) and
-changes nothing.
+existing account with the provider's verified email is linked only when the provider is allowed
+to (``link_existing_accounts`` with ``allowed_email_domains``), the account holds no operator
+grant and has no second factor (its owner logs in with the password and code instead: a link made
+before the second factor is passed would outlive a failed code); else, when the provider may
+provision and the signup policy is public, an account is created. An account with a second factor
+gets the MFA challenge, never a session straight away. The owner of an account linked by its
+email is told by mail. Every refusal is audited (``sso.refused``) and changes nothing.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.settings import SignupPolicy, SsoProviderSettings
 from agentbus_auth.sso import repository as repo
 from agentbus_auth.sso.errors import (
+    SsoAccountExists,
     SsoDenied,
     SsoDomainRefused,
     SsoEmailUnverified,
+    SsoLinkNeedsPassword,
     SsoNoAccount,
     SsoProviderUnknown,
     SsoReturnToRefused,
@@ -209,6 +213,7 @@ class SsoService:
             raise SsoEmailUnverified()
         existing = await accounts_repo.by_email(session, identity.email)
         if existing is not None:
+            await _may_link(session, provider, existing)
             user_id = existing.id
             await security_alert(
                 session,
@@ -270,6 +275,16 @@ class SsoService:
             return SsoSignedIn(return_to=return_to, mfa=challenge)
         tokens = await self._sessions.start(session, member, meta)
         return SsoSignedIn(return_to=return_to, tokens=tokens)
+
+
+async def _may_link(session: AsyncSession, provider: SsoProviderSettings, account: User) -> None:
+    """Refuse to link ``account`` by its email unless the provider may and nothing forbids it."""
+    if not (provider.link_existing_accounts and provider.allowed_email_domains):
+        raise SsoAccountExists()
+    if await repo.holds_operator_grant(session, account.id):
+        raise SsoAccountExists()
+    if await mfa_repo.has_confirmed_factor(session, account.id):
+        raise SsoLinkNeedsPassword()
 
 
 def _check_domain(provider: SsoProviderSettings, identity: OidcIdentity) -> None:

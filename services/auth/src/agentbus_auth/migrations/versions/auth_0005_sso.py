@@ -25,6 +25,7 @@ def _created_at() -> sa.Column[sa.DateTime]:
 def upgrade() -> None:
     op.create_table(
         "sso_identities",
+        sa.Column("id", sa.Text(), nullable=False, comment="what the account's owner unlinks by"),
         sa.Column(
             "provider", sa.Text(), nullable=False, comment="the provider's id in AUTH_SSO_PROVIDERS"
         ),
@@ -42,6 +43,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("provider", "subject", name=op.f("pk_sso_identities")),
+        sa.UniqueConstraint("id", name=op.f("uq_sso_identities_id")),
         schema="auth",
     )
     op.create_index(

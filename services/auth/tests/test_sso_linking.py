@@ -1,0 +1,117 @@
+"""Single sign-on and existing accounts: linking one by the provider's verified email only where
+the operator allowed it, never an operator's or a second factor's, and one's links listed and
+unlinked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from auth_support import AuthClient
+from sso_support import counts, person, provider
+from test_mfa import enroll
+from test_sso import assert_refused, authorized, sign_in, sso
+
+from agentbus_auth.audit.repository import AuditKind
+from agentbus_shared.testing.oidc import OidcProviderServer
+
+__all__ = ["provider", "sso"]  # fixtures of sso_support and test_sso
+
+LINKING = {"link_existing_accounts": True, "allowed_email_domains": ["example.com"]}
+
+
+async def identities(client: AuthClient, token: str) -> list[dict[str, Any]]:
+    return list((await client.call("sso.identities.list", token=token)).data["items"])
+
+
+async def test_an_existing_account_is_not_linked_unless_the_provider_may(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso()
+    account = await client.register()
+    sub, _ = person(provider, client, email=account.email)
+    await assert_refused(client, *await authorized(client, provider, sub), "sso_account_exists")
+
+
+async def test_linking_needs_the_allowed_email_domains_too(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(link_existing_accounts=True)
+    account = await client.register()
+    sub, _ = person(provider, client, email=account.email)
+    await assert_refused(client, *await authorized(client, provider, sub), "sso_account_exists")
+
+
+async def test_an_operators_account_is_never_linked_by_email(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    account = await client.register_verified()
+    await client.parts.operators.grant(account.email, actor="test")
+    sub, _ = person(provider, client, email=account.email)
+    await assert_refused(client, *await authorized(client, provider, sub), "sso_account_exists")
+
+
+async def test_an_account_with_a_second_factor_is_not_linked_before_it_is_passed(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    account = await client.register()
+    await enroll(client, account)
+    sub, _ = person(provider, client, email=account.email)
+    back = await authorized(client, provider, sub)
+    await assert_refused(client, *back, "sso_link_needs_password")
+    assert await identities(client, account.access_token) == []
+
+
+async def test_a_mixed_case_email_links_the_account(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    account = await client.register()
+    sub, _ = person(provider, client, email=account.email.upper())
+    signed_in, _, _ = await sign_in(client, provider, sub)
+    assert client.claims(signed_in["tokens"]["access_token"]).sub == account.user_id
+
+
+async def test_the_owner_sees_their_links_and_unlinks_one(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    account = await client.register()
+    sub, _ = person(provider, client, email=account.email)
+    await sign_in(client, provider, sub)
+    [linked] = await identities(client, account.access_token)
+    assert (linked["provider"], linked["provider_name"], linked["email"]) == (
+        "mock",
+        "Mock ID",
+        account.email,
+    )
+    assert linked["last_login_at"] is not None
+    await client.call(
+        "sso.identities.unlink", {"identity_id": linked["id"]}, token=account.access_token
+    )
+    assert await identities(client, account.access_token) == []
+    unlinked = await client.parts.audit.entries(kind=AuditKind.SSO_UNLINKED)
+    assert [(e.user_id, e.details) for e in unlinked] == [(account.user_id, {"provider": "mock"})]
+    before = await counts(client)
+    signed_in, _, _ = await sign_in(client, provider, sub)  # the provider may link it again
+    assert client.claims(signed_in["tokens"]["access_token"]).sub == account.user_id
+    assert (await counts(client))[0] == before[0]
+
+
+async def test_another_persons_link_is_not_found(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    owner = await client.register()
+    sub, _ = person(provider, client, email=owner.email)
+    await sign_in(client, provider, sub)
+    [linked] = await identities(client, owner.access_token)
+    stranger = await client.register()
+    error = await client.error(
+        "sso.identities.unlink", {"identity_id": linked["id"]}, token=stranger.access_token
+    )
+    assert (error.status, error.code) == (404, "sso_identity_not_found")
+    assert await identities(client, stranger.access_token) == []
+    assert len(await identities(client, owner.access_token)) == 1
