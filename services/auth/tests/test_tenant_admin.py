@@ -282,6 +282,52 @@ async def test_an_admin_reset_stays_within_the_tenant_and_below_owners(client: A
     await client.mail.wait(admin.email, "password_reset")
 
 
+async def member_of_two_tenants(client: AuthClient) -> tuple[Account, Account, Account]:
+    """An owner of tenant A, and a user who is a member of A and of a tenant B of their own,
+    with a session in A (first) and one in B (second)."""
+    owner = await client.register_verified()
+    user = await client.register_verified()
+    await client.call("tenants.invites.create", {"email": user.email}, token=owner.access_token)
+    token = await client.mail.mailed_invite(user.email)
+    joined = await client.call(
+        "tenants.invites.accept", {"token": token, "password": user.password}
+    )
+    in_a = Account.from_result(user.email, user.password, joined.data)
+    return owner, in_a, user
+
+
+async def test_an_admin_reset_ends_the_sessions_in_the_admins_tenant_only(
+    client: AuthClient,
+) -> None:
+    owner, in_a, in_b = await member_of_two_tenants(client)
+    assert in_a.tenant_id == owner.tenant_id != in_b.tenant_id
+    await client.call("password.admin_reset", {"user_id": in_a.user_id}, token=owner.access_token)
+    refused = await client.error("refresh", {"refresh_token": in_a.refresh_token})
+    assert refused.status == 401
+    kept = await client.call("refresh", {"refresh_token": in_b.refresh_token})
+    assert kept.data["access_token"]
+
+    code = await client.mail.mailed_code(in_b.email, "password_reset")
+    await client.call(
+        "password.reset", {"email": in_b.email, "code": code, "new_password": client.other_password}
+    )
+    ended = await client.error("refresh", {"refresh_token": kept.data["refresh_token"]})
+    assert ended.status == 401
+
+
+async def test_an_operator_reset_ends_every_session(client: AuthClient) -> None:
+    _, in_a, in_b = await member_of_two_tenants(client)
+    operator = await client.register_verified()
+    assert await client.parts.operators.grant(operator.email, actor="test")
+    operator = await login_again(client, operator)
+    await client.call(
+        "password.admin_reset", {"user_id": in_a.user_id}, token=operator.access_token
+    )
+    for session in (in_a, in_b):
+        refused = await client.error("refresh", {"refresh_token": session.refresh_token})
+        assert refused.status == 401
+
+
 async def test_an_operator_resets_anyones_password(client: AuthClient) -> None:
     operator = await client.register_verified()
     assert await client.parts.operators.grant(operator.email, actor="test")

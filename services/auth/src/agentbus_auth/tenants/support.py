@@ -2,9 +2,11 @@
 
 A tenant's owners and admins reset the password of a member of their tenant (anyone else is
 not found); only an owner resets an owner's. A platform operator resets anyone's. The user
-gets a reset code by mail, every session of theirs ends, and the trail records who did it
-to whom. The old password keeps working until the user sets a new one: the reset ends the
-sessions and hands the mailbox owner the way back in, it does not lock anyone out.
+gets a reset code by mail and the trail records who did it to whom. An admin's reset ends
+the user's sessions in the admin's tenant only (their other tenants are not the admin's to
+act on); an operator's ends every session. The old password keeps working until the user
+sets a new one, which then ends every session: the reset hands the mailbox owner the way
+back in, it does not lock anyone out.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class SupportActions:
                 session,
                 reason="password_reset_by_admin",
                 user_id=user.id,
+                tenant_id=None if operator else principal.tenant_id,
                 meta=meta,
                 actor_id=principal.user_id,
             )
