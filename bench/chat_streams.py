@@ -57,6 +57,7 @@ from agentbus_shared.bus.streams import apply_streams
 from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.billing import Entitlements, PlanLimits
 from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.http import RATE_GROUPS
 from agentbus_shared.contracts.streams import ENTITLEMENTS, STREAMS
 from agentbus_shared.ids import new_id
 from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, free_port
@@ -225,8 +226,7 @@ async def wait_for_chat(nc: NatsClient, process: subprocess.Popen[bytes]) -> Non
 # ------------------------------------------------------------------ through the gateway
 HIGH_LIMIT = {"limit": 100_000_000, "window": 60}
 GATEWAY_LIMITS = {
-    group: {"ip": HIGH_LIMIT, "user": HIGH_LIMIT, "tenant": HIGH_LIMIT}
-    for group in ("authenticated", "strict", "anonymous", "operator", "edge", "webhooks")
+    group: {"ip": HIGH_LIMIT, "user": HIGH_LIMIT, "tenant": HIGH_LIMIT} for group in RATE_GROUPS
 }
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentbus_gateway.settings import GatewaySettings
+from agentbus_gateway.settings import DEFAULT_RATE_LIMITS, GatewaySettings
+from agentbus_shared.contracts.http import RATE_GROUPS
 
 LIVE = "whsec_Zq3vN8rT1xK5mW7pB2cY9dF4gH6jL0sA"
 PREVIOUS = "whsec_Pn4Rw9Tb2Xc7Vk5Mz1Qh8Jd3Lf6Gs0Ya"
@@ -76,3 +77,8 @@ def test_a_knob_under_its_former_name_in_the_env_file_is_refused_too(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=r"RPC_TIMEOUT \(now GATEWAY_TUNING__RPC_TIMEOUT\)"):
         GatewaySettings()
+
+
+def test_the_default_quotas_cover_exactly_the_declared_rate_groups() -> None:
+    """Routes name their group from the contracts; test stacks raise every group in RATE_GROUPS."""
+    assert set(DEFAULT_RATE_LIMITS) == set(RATE_GROUPS)

@@ -18,15 +18,16 @@ from pydantic_settings import SettingsConfigDict
 from agentbus_gateway.manifest import MANIFEST
 from agentbus_gateway.tokens import SUPPORTED_ALGORITHMS
 from agentbus_shared.contracts.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
+from agentbus_shared.contracts.http import GatewayRateGroup
 from agentbus_shared.manifest import ServiceManifest
 from agentbus_shared.settings import ServiceSettings, ServiceTuning, deployment_setting, env
 
 MIN_PROXY_PREFIX = {4: 8, 6: 8}
 """The widest trusted-proxy network production accepts, by IP version: anything wider (a
 catch-all like ``0.0.0.0/0`` or ``::/0``) would let any client choose its own address."""
-EDGE_GROUP = "edge"
+EDGE_GROUP: GatewayRateGroup = "edge"
 """Rate group of the gateway's own public routes: health, readiness, JWKS."""
-WEBHOOK_GROUP = "webhooks"
+WEBHOOK_GROUP: GatewayRateGroup = "webhooks"
 """Rate group of the Stripe intake."""
 
 

@@ -12,7 +12,7 @@ declares its routes through a :class:`RouteTable`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypedDict, Unpack
+from typing import Literal, TypedDict, Unpack, get_args
 
 from pydantic import BaseModel
 
@@ -21,6 +21,13 @@ Access = Literal["public", "user", "principal"]
 
 RateGroup = Literal["strict", "anonymous", "authenticated", "operator"]
 """``strict``: login, register, password and MFA flows; ``anonymous``: other public routes."""
+
+GatewayRateGroup = Literal["edge", "webhooks"]
+"""Rate groups of the gateway's own routes: ``edge`` health, readiness and JWKS; ``webhooks``
+the Stripe intake."""
+
+RATE_GROUPS: tuple[str, ...] = (*get_args(RateGroup), *get_args(GatewayRateGroup))
+"""Every rate group the gateway's quotas (``GATEWAY_TUNING__RATE_LIMITS``) know."""
 
 Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 

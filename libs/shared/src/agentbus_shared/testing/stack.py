@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import psutil
 
+from agentbus_shared.contracts.http import RATE_GROUPS
 from agentbus_shared.servers import permission_violations, port_open
 from agentbus_shared.testing.waiting import MailSink, eventually_blocking
 
@@ -187,8 +188,6 @@ class Stack:
         eventually_blocking(self.ready, what="the stack ready", timeout=timeout)
 
 
-RATE_GROUPS = ("strict", "anonymous", "authenticated", "operator", "edge", "webhooks")
-"""The gateway's rate groups (``GATEWAY_TUNING__RATE_LIMITS``)."""
 _UNREACHED = {"limit": 1_000_000, "window": 60}
 
 
