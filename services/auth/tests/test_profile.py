@@ -229,6 +229,34 @@ async def test_the_last_owner_cannot_disable_their_account(client: AuthClient) -
     assert again.code == "last_owner"  # the other owner is disabled: no one else can manage
 
 
+async def test_an_owner_whose_co_owner_is_disabled_cannot_step_down_or_leave(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    co_owner = await client.join(owner, "owner")
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=co_owner.access_token
+    )
+
+    demote = await client.error(
+        "tenants.members.update",
+        {"user_id": owner.user_id, "role": "admin"},
+        token=owner.access_token,
+    )
+    leave = await client.error(
+        "tenants.members.remove", {"user_id": owner.user_id}, token=owner.access_token
+    )
+
+    assert (demote.status, demote.code) == (409, "last_owner")
+    assert (leave.status, leave.code) == (409, "last_owner")
+    # The disabled co-owner may still be removed: the active owner stays.
+    await client.call(
+        "tenants.members.remove", {"user_id": co_owner.user_id}, token=owner.access_token
+    )
+    members = (await client.call("tenants.members.list", token=owner.access_token)).data["items"]
+    assert [(m["user_id"], m["role"]) for m in members] == [(owner.user_id, "owner")]
+
+
 async def test_disabling_needs_the_current_password(client: AuthClient) -> None:
     owner = await client.register_verified()
     member = await client.join(owner, "member")

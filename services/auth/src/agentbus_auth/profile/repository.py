@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from agentbus_auth.models import (
     user_profiles,
     users,
 )
+from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_shared.contracts.common import Role
 
 PROFILE_FIELDS = ("given_name", "family_name", "avatar_url", "timezone", "locale")
@@ -192,22 +193,7 @@ async def tenants_left_without_owner(session: AsyncSession, user_id: str) -> lis
         .with_for_update(of=tenants)
     )
     tenant_ids = list(await session.scalars(owned))
-    if not tenant_ids:
-        return []
-    others = (
-        select(memberships.c.tenant_id)
-        .join(users, users.c.id == memberships.c.user_id)
-        .where(
-            and_(
-                memberships.c.tenant_id.in_(tenant_ids),
-                memberships.c.user_id != user_id,
-                memberships.c.role == Role.OWNER.value,
-                users.c.status == "active",
-            )
-        )
-    )
-    with_other_owner = set(await session.scalars(others))
-    return [t for t in tenant_ids if t not in with_other_owner]
+    return await tenants_repo.left_without_active_owner(session, tenant_ids, user_id)
 
 
 async def disable(session: AsyncSession, user_id: str) -> None:

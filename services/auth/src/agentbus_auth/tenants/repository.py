@@ -214,13 +214,26 @@ async def remove_member(session: AsyncSession, tenant_id: str, user_id: str) -> 
     )
 
 
-async def owner_count(session: AsyncSession, tenant_id: str) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(memberships)
-        .where(memberships.c.tenant_id == tenant_id, memberships.c.role == Role.OWNER.value)
+async def left_without_active_owner(
+    session: AsyncSession, tenant_ids: list[str], leaving: str
+) -> list[str]:
+    """Those of ``tenant_ids`` where no active owner but ``leaving`` would remain (a disabled
+    owner cannot manage the tenant). The one rule for demoting, removing and disabling an owner;
+    callers lock the tenant rows first so two owners leaving at once cannot both pass."""
+    if not tenant_ids:
+        return []
+    others = (
+        select(memberships.c.tenant_id)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(
+            memberships.c.tenant_id.in_(tenant_ids),
+            memberships.c.user_id != leaving,
+            memberships.c.role == Role.OWNER.value,
+            users.c.status == "active",
+        )
     )
-    return int(count or 0)
+    with_other_owner = set(await session.scalars(others))
+    return [t for t in tenant_ids if t not in with_other_owner]
 
 
 async def add_invite(

@@ -3,8 +3,9 @@
 Tenant isolation: every query is scoped by the caller's ``tenant_id`` from
 the verified principal, so a member of another tenant is simply not found.
 Authorization uses the actor's role as stored now, not as remembered by the
-token. The last owner cannot be removed or demoted: the tenant row is locked
-while owners are counted, so two concurrent demotions cannot both pass.
+token. The last active owner cannot be removed or demoted (a disabled owner
+manages nothing): the tenant row is locked while owners are counted, so two
+concurrent demotions cannot both pass.
 Removing a member, or demoting one below admin, revokes the service accounts
 they created in the tenant; the answer names them so they can be replaced.
 """
@@ -163,9 +164,8 @@ class TenantService:
                 raise OwnerOnly()
             if target.role is cmd.role:
                 return member_updated(target, revoked=[])
-            if (
-                target.role is Role.OWNER
-                and await repo.owner_count(session, principal.tenant_id) <= 1
+            if target.role is Role.OWNER and await repo.left_without_active_owner(
+                session, [principal.tenant_id], target.user_id
             ):
                 raise LastOwner()
             await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
@@ -199,7 +199,7 @@ class TenantService:
             if target.role is Role.OWNER:
                 if actor.role is not Role.OWNER:
                     raise OwnerOnly()
-                if await repo.owner_count(session, principal.tenant_id) <= 1:
+                if await repo.left_without_active_owner(session, [principal.tenant_id], user_id):
                     raise LastOwner()
             await repo.remove_member(session, principal.tenant_id, user_id)
             revoked = await self._service_accounts.revoke_created_by(
