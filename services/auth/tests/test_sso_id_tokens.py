@@ -10,7 +10,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from agentbus_auth.settings import SsoProviderSettings
@@ -39,6 +39,9 @@ class TokenIssuer:
 
     url: str
     id_token: str = ""
+    token_delay: float = 0.0
+    discoveries: int = 0
+    discovery_overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> SsoProviderSettings:
@@ -47,6 +50,7 @@ class TokenIssuer:
         )
 
     async def discovery(self, request: Request) -> JSONResponse:
+        self.discoveries += 1
         return JSONResponse(
             {
                 "issuer": self.url,
@@ -57,15 +61,24 @@ class TokenIssuer:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "HS256", "none"],
             }
+            | self.discovery_overrides
         )
 
     async def jwks(self, request: Request) -> JSONResponse:
         return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
 
-    async def token(self, request: Request) -> JSONResponse:
-        return JSONResponse(
-            {"access_token": "at", "token_type": "Bearer", "id_token": self.id_token}
-        )
+    async def token(self, request: Request) -> StreamingResponse:
+        """The tokens, trickled over ``token_delay`` seconds (a byte a second: each read is
+        quick, the whole answer slow)."""
+        body = json.dumps({"access_token": "at", "token_type": "Bearer", "id_token": self.id_token})
+
+        async def trickle() -> AsyncIterator[bytes]:
+            for _ in range(int(self.token_delay)):
+                yield b" "
+                await asyncio.sleep(1)
+            yield body.encode()
+
+        return StreamingResponse(trickle(), media_type="application/json")
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         """A valid ID token's claims with ``overrides`` (None leaves a claim out)."""

@@ -1,7 +1,9 @@
 """OpenID Connect with the configured providers, through authlib and joserfc.
 
 Discovery (``/.well-known/openid-configuration``, validated by authlib and required to name the
-configured issuer) and the provider's keys are cached per provider for ``CACHE_TTL``; an ID token
+configured issuer) and the provider's keys are cached per provider for ``CACHE_TTL``, read by one
+caller at a time per provider, and a failed read is remembered for ``DISCOVERY_RETRY`` (a provider
+that is down is not asked again by every login); an ID token
 signed by a key the cache does not hold reads the keys again, at most once per
 ``KEY_REFRESH_COOLDOWN``. The authorization URL (state, nonce, PKCE S256) and the code exchange
 are authlib's ``AsyncOAuth2Client``; the ID token is checked with joserfc: signature against the
@@ -11,6 +13,7 @@ several audiences), ``exp``, ``iat`` and ``nonce``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +38,12 @@ CACHE_TTL = 3600.0
 KEY_REFRESH_COOLDOWN = 30.0
 """Seconds after reading a provider's keys before an unknown signing key reads them again (forged
 tokens cannot make auth hammer the provider)."""
-HTTP_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 3.0
+"""Seconds per request to a provider: connecting, and each read or write. The login as a whole
+has its own deadline (``SsoService``), below the gateway's wait."""
+DISCOVERY_RETRY = 30.0
+"""Seconds a failed discovery is remembered before the provider is asked again."""
 SCOPE = "openid email profile"
 CLOCK_LEEWAY = 60
 """Seconds of clock difference with the provider tolerated on ``exp`` and ``iat``."""
@@ -43,6 +51,7 @@ SIGNING_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 """ID-token algorithms accepted, whatever a provider offers: never ``none`` or a shared secret."""
+_TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
 UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, oauth2_client.httpx2.HTTPError)
 """Transport errors: authlib's client speaks httpx2 where it is installed, httpx otherwise."""
 
@@ -76,13 +85,29 @@ class OidcProviders:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._cache: dict[str, ProviderMetadata] = {}
+        self._failed_at: dict[str, float] = {}
+        self._discovering: dict[str, asyncio.Lock] = {}
 
     async def metadata(self, provider: SsoProviderSettings) -> ProviderMetadata:
         """The provider's discovery and keys (cached); 503 when it cannot be read."""
+        cached = self._fresh(provider)
+        if cached is not None:
+            return cached
+        async with self._lock(provider):
+            return self._fresh(provider) or await self._discover(provider)
+
+    def _fresh(self, provider: SsoProviderSettings) -> ProviderMetadata | None:
+        """The cached discovery while it lasts; ``SsoProviderUnavailable`` while a failure is."""
         cached = self._cache.get(provider.id)
         if cached is not None and self._clock() - cached.fetched_at < CACHE_TTL:
             return cached
-        return await self._discover(provider)
+        failed_at = self._failed_at.get(provider.id)
+        if failed_at is not None and self._clock() - failed_at < DISCOVERY_RETRY:
+            raise SsoProviderUnavailable()
+        return None
+
+    def _lock(self, provider: SsoProviderSettings) -> asyncio.Lock:
+        return self._discovering.setdefault(provider.id, asyncio.Lock())
 
     async def authorization_url(
         self,
@@ -139,13 +164,25 @@ class OidcProviders:
             scope=SCOPE,
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
-            timeout=HTTP_TIMEOUT,
+            timeout=oauth2_client.httpx2.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         )
 
     async def _discover(self, provider: SsoProviderSettings) -> ProviderMetadata:
+        """Read the provider's discovery and keys (the caller holds its lock); a failure is
+        remembered for ``DISCOVERY_RETRY``."""
+        try:
+            metadata = await self._read_discovery(provider)
+        except SsoProviderUnavailable:
+            self._failed_at[provider.id] = self._clock()
+            raise
+        self._failed_at.pop(provider.id, None)
+        self._cache[provider.id] = metadata
+        return metadata
+
+    async def _read_discovery(self, provider: SsoProviderSettings) -> ProviderMetadata:
         url = f"{provider.issuer.rstrip('/')}/.well-known/openid-configuration"
         try:
-            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+            async with httpx.AsyncClient(timeout=_TIMEOUT) as http:
                 document = OpenIDProviderMetadata(await _json(http, url))
                 document.validate()
                 keys = _key_set(await _json(http, str(document["jwks_uri"])))
@@ -156,7 +193,7 @@ class OidcProviders:
             log.warning("sso.issuer_mismatch", provider=provider.id, issuer=document["issuer"])
             raise SsoProviderUnavailable()
         offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
-        metadata = ProviderMetadata(
+        return ProviderMetadata(
             issuer=provider.issuer,
             authorization_endpoint=str(document["authorization_endpoint"]),
             token_endpoint=str(document["token_endpoint"]),
@@ -165,8 +202,6 @@ class OidcProviders:
             keys=keys,
             fetched_at=self._clock(),
         )
-        self._cache[provider.id] = metadata
-        return metadata
 
     async def _exchange(
         self,

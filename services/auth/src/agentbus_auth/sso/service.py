@@ -15,8 +15,11 @@ email is told by mail. Every refusal is audited (``sso.refused``) and changes no
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +42,7 @@ from agentbus_auth.sso.errors import (
     SsoEmailUnverified,
     SsoLinkNeedsPassword,
     SsoNoAccount,
+    SsoProviderUnavailable,
     SsoProviderUnknown,
     SsoReturnToRefused,
     SsoSignupClosed,
@@ -63,8 +67,14 @@ from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
+Answer = TypeVar("Answer", SsoStarted, SsoSignedIn)
+
 LOGIN_TTL = 600
 """Seconds between starting a login and coming back from the provider."""
+DEADLINE = 4.0
+"""Seconds a start or a callback may take, provider requests and all, before it is given up
+(``sso_provider_unavailable``) and rolled back: below the gateway's wait for auth (its
+``rpc_timeout``, 5 s), so nothing is created after the browser was told it failed."""
 
 
 def same_site_path(return_to: str) -> str:
@@ -93,6 +103,7 @@ class SsoService:
         providers: tuple[SsoProviderSettings, ...],
         signup_policy: SignupPolicy,
         public_url: str,
+        deadline: float = DEADLINE,
     ) -> None:
         self._db = db
         self._box = box
@@ -103,6 +114,7 @@ class SsoService:
         self._providers = {provider.id: provider for provider in providers}
         self._signup_policy = signup_policy
         self._public_url = public_url.rstrip("/")
+        self._deadline = deadline
 
     def providers(self) -> SsoProviders:
         return SsoProviders(
@@ -111,6 +123,9 @@ class SsoService:
 
     async def start(self, cmd: SsoStartCommand) -> SsoStarted:
         """A login at the provider: the URL to send the browser to and its cookie's secret."""
+        return await self._within_deadline(self._start(cmd))
+
+    async def _start(self, cmd: SsoStartCommand) -> SsoStarted:
         provider = self._provider(cmd.provider)
         return_to = same_site_path(cmd.return_to)
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
@@ -142,7 +157,7 @@ class SsoService:
     async def callback(self, cmd: SsoCallbackCommand, meta: RequestMeta) -> SsoSignedIn:
         """Finish the login the browser comes back with; a refusal is audited and raised."""
         try:
-            return await self._finish(cmd, meta)
+            return await self._within_deadline(self._finish(cmd, meta))
         except AgentbusError as refusal:
             log.warning("sso.refused", provider=cmd.provider, reason=refusal.code)
             async with self._db.transaction() as session:
@@ -156,6 +171,16 @@ class SsoService:
             raise
 
     # ---------------------------------------------------------------- parts
+    async def _within_deadline(self, work: Awaitable[Answer]) -> Answer:
+        """``work``'s answer, or ``SsoProviderUnavailable`` once the deadline passed (``work``
+        is cancelled, its transaction rolled back)."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await work
+        except TimeoutError as exc:
+            log.warning("sso.deadline_passed", deadline=self._deadline)
+            raise SsoProviderUnavailable() from exc
+
     def _provider(self, provider_id: str) -> SsoProviderSettings:
         provider = self._providers.get(provider_id)
         if provider is None:
