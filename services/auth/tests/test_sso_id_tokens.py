@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoTokenInvalid
+from agentbus_auth.sso.errors import SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_auth.sso.oidc import OidcIdentity, OidcProviders
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.waiting import eventually
@@ -179,3 +179,12 @@ async def test_an_id_token_signed_otherwise_is_refused(idp: TokenIssuer) -> None
     ):
         with pytest.raises(SsoTokenInvalid):
             await idp.identify(token)
+
+
+async def test_a_provider_offering_only_refused_algorithms_is_refused_at_discovery(
+    idp: TokenIssuer,
+) -> None:
+    """An empty allowed set must not fall back to the JOSE library's own (shared secrets too)."""
+    idp.discovery_overrides = {"id_token_signing_alg_values_supported": ["HS256", "none"]}
+    with pytest.raises(SsoProviderUnavailable):
+        await idp.identify(shared_secret_signed(idp.claims()))

@@ -193,12 +193,17 @@ class OidcProviders:
             log.warning("sso.issuer_mismatch", provider=provider.id, issuer=document["issuer"])
             raise SsoProviderUnavailable()
         offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
+        algorithms = tuple(a for a in offered if a in SIGNING_ALGORITHMS)
+        if not algorithms:
+            # joserfc reads an empty list as "its recommended set", shared secrets included.
+            log.warning("sso.no_signing_algorithm", provider=provider.id, offered=offered)
+            raise SsoProviderUnavailable()
         return ProviderMetadata(
             issuer=provider.issuer,
             authorization_endpoint=str(document["authorization_endpoint"]),
             token_endpoint=str(document["token_endpoint"]),
             jwks_uri=str(document["jwks_uri"]),
-            algorithms=tuple(a for a in offered if a in SIGNING_ALGORITHMS),
+            algorithms=algorithms,
             keys=keys,
             fetched_at=self._clock(),
         )
