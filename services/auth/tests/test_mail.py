@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from auth_support import AuthClient, ClientFor, StartAuth
 
+from agentbus_auth.mail.templates import render
 from agentbus_auth.mail.transports import FileTransport, SmtpTransport
 from agentbus_shared.errors import PermanentFailure
 from agentbus_shared.servers import free_port
@@ -125,11 +126,14 @@ async def test_mail_for_every_template_renders_without_placeholders(client: Auth
         {"current_password": client.password, "new_password": client.other_password},
         token=owner.access_token,
     )
+    member = await client.join(owner, "member")
+    await client.call("password.admin_reset", {"user_id": member.user_id}, token=owner.access_token)
     for to, template in [
         (owner.email, "verify_email"),
         (owner.email, "password_reset"),
         ("joiner@example.com", "invite"),
         (owner.email, "security_alert"),
+        (member.email, "password_reset_by_admin"),
     ]:
         mail = await client.mail.wait(to, template)
         body = mail.get_payload(decode=True).decode()
@@ -137,3 +141,12 @@ async def test_mail_for_every_template_renders_without_placeholders(client: Auth
     invite_body = (await client.mail.wait("joiner@example.com", "invite")).get_payload(decode=True)
     token = await client.mail.mailed_invite("joiner@example.com")
     assert f"http://127.0.0.1:8000/invite?token={token}" in invite_body.decode()
+
+
+def test_the_team_named_in_an_admins_reset_is_quoted_on_one_line() -> None:
+    rendered = render(
+        "password_reset_by_admin",
+        {"name": "Ada", "tenant_name": 'Acme\nSubject: "urgent"', "expires_in": "15 minutes"},
+    )
+    assert "Team name: \"Acme Subject: 'urgent'\"" in rendered.body
+    assert "Acme" not in rendered.subject

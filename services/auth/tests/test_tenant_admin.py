@@ -255,7 +255,11 @@ async def test_an_admin_reset_mails_a_code_and_ends_every_session(
     assert {e["data"]["reason"] for e in revoked} == {"password_reset_by_admin"}
     assert {e["data"]["user_id"] for e in revoked} == {member.user_id}
 
-    code = await client.mail.mailed_code(member.email, "password_reset")
+    mail = await client.mail.wait(member.email, "password_reset_by_admin")
+    body = mail.get_payload(decode=True).decode()
+    assert 'Team name: "Acme"' in body and "signed you out of that team" in body
+    assert "hopefully you" not in body
+    code = await client.mail.mailed_code(member.email, "password_reset_by_admin")
     await client.call(
         "password.reset",
         {"email": member.email, "code": code, "new_password": client.other_password},
@@ -276,10 +280,23 @@ async def test_an_admin_reset_stays_within_the_tenant_and_below_owners(client: A
         "password.admin_reset", {"user_id": owner.user_id}, token=admin.access_token
     )
     assert (on_owner.status, on_owner.code) == (403, "owner_only")
-    assert client.mail.messages(owner.email, "password_reset") == []
-    assert client.mail.messages(stranger.email, "password_reset") == []
+    assert client.mail.messages(owner.email, "password_reset_by_admin") == []
+    assert client.mail.messages(stranger.email, "password_reset_by_admin") == []
     await client.call("password.admin_reset", {"user_id": admin.user_id}, token=owner.access_token)
-    await client.mail.wait(admin.email, "password_reset")
+    await client.mail.wait(admin.email, "password_reset_by_admin")
+
+
+async def test_a_disabled_account_gets_no_reset(client: AuthClient) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    await client.call(
+        "users.disable", {"current_password": member.password}, token=member.access_token
+    )
+    refused = await client.error(
+        "password.admin_reset", {"user_id": member.user_id}, token=owner.access_token
+    )
+    assert (refused.status, refused.code) == (403, "account_disabled")
+    assert client.mail.messages(member.email, "password_reset_by_admin") == []
 
 
 async def member_of_two_tenants(client: AuthClient) -> tuple[Account, Account, Account]:
@@ -307,7 +324,7 @@ async def test_an_admin_reset_ends_the_sessions_in_the_admins_tenant_only(
     kept = await client.call("refresh", {"refresh_token": in_b.refresh_token})
     assert kept.data["access_token"]
 
-    code = await client.mail.mailed_code(in_b.email, "password_reset")
+    code = await client.mail.mailed_code(in_b.email, "password_reset_by_admin")
     await client.call(
         "password.reset", {"email": in_b.email, "code": code, "new_password": client.other_password}
     )
@@ -337,7 +354,8 @@ async def test_an_operator_resets_anyones_password(client: AuthClient) -> None:
     await client.call(
         "password.admin_reset", {"user_id": stranger.user_id}, token=operator.access_token
     )
-    await client.mail.wait(stranger.email, "password_reset")
+    mail = await client.mail.wait(stranger.email, "password_reset_by_support")
+    assert "signed you out\neverywhere" in mail.get_payload(decode=True).decode()
     refused = await client.error("refresh", {"refresh_token": stranger.refresh_token})
     assert refused.status == 401
     unknown = await client.error(

@@ -455,6 +455,8 @@ class MemberChanged(EventData):
 MailTemplate = Literal[
     "verify_email",
     "password_reset",
+    "password_reset_by_admin",
+    "password_reset_by_support",
     "invite",
     "security_alert",
     "email_change",

@@ -23,6 +23,15 @@ from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.db import Database
 from agentbus_shared.errors import PermanentFailure
 
+_CODE_PURPOSES: dict[str, Purpose] = {
+    "verify_email": Purpose.VERIFY_EMAIL,
+    "password_reset": Purpose.PASSWORD_RESET,
+    "password_reset_by_admin": Purpose.PASSWORD_RESET,
+    "password_reset_by_support": Purpose.PASSWORD_RESET,
+    "email_change": Purpose.EMAIL_CHANGE,
+}
+"""The templates that carry a one-time code, and what the code proves."""
+
 
 class Mailer:
     def __init__(
@@ -61,10 +70,11 @@ class Mailer:
         return message
 
     def _secrets(self, request: EmailRequested) -> dict[str, str]:
-        if request.template in ("verify_email", "password_reset", "email_change"):
+        purpose = _CODE_PURPOSES.get(request.template)
+        if purpose is not None:
             if not request.secret_ref:
                 raise PermanentFailure(f"A {request.template} message needs its code reference.")
-            return {"code": self._codes.code_for(Purpose(request.template), request.secret_ref)}
+            return {"code": self._codes.code_for(purpose, request.secret_ref)}
         if request.template == "invite":
             if not request.secret_ref:
                 raise PermanentFailure("An invite message needs its invite reference.")

@@ -1,6 +1,7 @@
 """The messages auth sends, as plain text. Secrets are filled in by the mailer, never carried.
 
-Every value goes in on one line. Names another person chose (an invite's tenant and inviter)
+Every value goes in on one line. Names another person chose (an invite's tenant and inviter,
+the team of an admin's password reset)
 stay out of subjects and appear in bodies quoted and labelled as theirs: an invite must not
 read as a message from the product ("Agentbus Security: account suspended, verify at …"). The
 answer to an access request leaves out the name given with it (anyone may ask for any email).
@@ -42,6 +43,38 @@ Your reset code is:
 
 It expires in $expires_in and works once. If you did not ask for it, ignore this
 message: your password stays as it is.
+""",
+    ),
+    "password_reset_by_admin": (
+        "Your $product password was reset by your team",
+        """Hello $name,
+
+An administrator of one of your teams on $product reset the password of your
+account and signed you out of that team:
+
+    Team name: $tenant_name
+
+Set a new password with this code on the "Forgot password" page:
+
+    Code: $code
+
+It expires in $expires_in and works once. Your current password keeps working
+until you set a new one. If you do not expect this, ask the team's owners.
+""",
+    ),
+    "password_reset_by_support": (
+        "Your $product password was reset by support",
+        """Hello $name,
+
+$product support reset the password of your account and signed you out
+everywhere.
+
+Set a new password with this code on the "Forgot password" page:
+
+    Code: $code
+
+It expires in $expires_in and works once. Your current password keeps working
+until you set a new one.
 """,
     ),
     "invite": (
@@ -115,7 +148,10 @@ You are welcome to ask again later.
 }
 
 
-_CHOSEN_BY_OTHERS: dict[str, frozenset[str]] = {"invite": frozenset({"tenant_name", "inviter"})}
+_CHOSEN_BY_OTHERS: dict[str, frozenset[str]] = {
+    "invite": frozenset({"tenant_name", "inviter"}),
+    "password_reset_by_admin": frozenset({"tenant_name"}),
+}
 """Per template, the values another person typed (shown quoted)."""
 
 

@@ -17,7 +17,7 @@ from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.codes.repository import Purpose
 from agentbus_auth.codes.service import OneTimeCodes
-from agentbus_auth.errors import MemberNotFound, OwnerOnly
+from agentbus_auth.errors import AccountDisabled, MemberNotFound, OwnerOnly
 from agentbus_auth.mail.requests import request_mail
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
@@ -45,17 +45,12 @@ class SupportActions:
             user = await accounts_repo.by_id(session, user_id)
             if user is None:
                 raise NotFound("No such user.")
+            if user.status == "disabled":
+                raise AccountDisabled("The account is disabled: its password cannot be reset.")
             code_id = await self._codes.issue(
                 session, user.id, Purpose.PASSWORD_RESET, ttl=self._reset_code_ttl
             )
-            await request_mail(
-                session,
-                to=user.email,
-                template="password_reset",
-                secret_ref=code_id,
-                name=user.display_name or user.email,
-                expires_in=f"{self._reset_code_ttl // 60} minutes",
-            )
+            await self._mail(session, principal, user, code_id, operator=operator)
             await self._sessions.revoke(
                 session,
                 reason="password_reset_by_admin",
@@ -74,6 +69,27 @@ class SupportActions:
                 meta=meta,
                 by="operator" if operator else "admin",
             )
+
+    async def _mail(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        user: accounts_repo.User,
+        code_id: str,
+        *,
+        operator: bool,
+    ) -> None:
+        """The reset code, in a message saying who reset the password and where it signed out."""
+        team = None if operator else await repo.tenant(session, principal.tenant_id)
+        await request_mail(
+            session,
+            to=user.email,
+            template="password_reset_by_admin" if team else "password_reset_by_support",
+            secret_ref=code_id,
+            name=user.display_name or user.email,
+            expires_in=f"{self._reset_code_ttl // 60} minutes",
+            **({"tenant_name": team.name} if team else {}),
+        )
 
     @staticmethod
     async def _within_tenant(session: AsyncSession, principal: Principal, user_id: str) -> None:
