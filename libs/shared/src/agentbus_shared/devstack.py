@@ -72,6 +72,7 @@ from agentbus_shared.servers import (
     secured_nats_cluster,
 )
 from agentbus_shared.settings import DEV_SECRET_PREFIX
+from agentbus_shared.webapp import WEB_DIR
 
 DEFAULT_PORTS = {"nats": 14222, "postgres": 15432, "redis": 16379}
 CLUSTER_NODES = 3
@@ -371,6 +372,7 @@ class DevStack:
             **self.urls,
             **{k: v for k, v in dev_secrets.items() if k not in self.environ},
             **self._public_url(),
+            **self._web_app(),
             **self.companion_env,
             **{k: v for k, v in service.env.items() if v != DEV_SECRET},
             **self._bus_login(service.name),
@@ -393,6 +395,13 @@ class DevStack:
         if gateway is None or "AUTH_PUBLIC_URL" in self.environ:
             return {}
         return {"AUTH_PUBLIC_URL": f"http://127.0.0.1:{gateway}"}
+
+    def _web_app(self) -> dict[str, str]:
+        """The web app the gateway serves at /: this checkout's build (``web/dist``), unless
+        ``GATEWAY_WEB_DIR`` says otherwise."""
+        if "GATEWAY_WEB_DIR" in self.environ:
+            return {}
+        return {"GATEWAY_WEB_DIR": str(WEB_DIR / "dist")}
 
     def _log_level(self) -> str:
         """``LOG_LEVEL`` if set; every line into log files or with ``verbose``; else warnings."""

@@ -49,7 +49,6 @@ from agentbus_shared.runtime import (
     check_readiness,
     metrics_route,
 )
-from agentbus_shared.webapp import WEB_DIR
 
 DESCRIPTION = """The public HTTP API of Agentbus.
 
@@ -178,7 +177,8 @@ def create_app(
         run_check=settings.tuning.sse_run_check,
     ).mount(app, routes)
     install_openapi(app, extra_models=[r.body for r in routes if r.form_body and r.body])
-    install_web_app(app, settings.web_dir or WEB_DIR / "dist")
+    if settings.web_dir is not None:
+        install_web_app(app, settings.web_dir)
     app.add_middleware(
         BrowserSessions,
         routes=session_routes,

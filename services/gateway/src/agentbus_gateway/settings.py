@@ -170,10 +170,10 @@ class GatewaySettings(ServiceSettings):
     cors_allow_credentials: bool = Field(
         False, description="whether those origins may send credentials"
     )
-    web_dir: Path | None = Field(
+    web_dir: Path | None = deployment_setting(
         None,
-        description="the built web app served at / (default: web/dist of the source checkout; "
-        "without an index.html there, / is not served)",
+        description="the built web app served at / (the image and the dev stack set it; unset, "
+        "or without an index.html there, / is not served)",
     )
     metrics_port: int = deployment_setting(
         8100,
