@@ -40,6 +40,7 @@ class TokenIssuer:
     url: str
     id_token: str = ""
     token_delay: float = 0.0
+    token_body: str | None = None
     discoveries: int = 0
     discovery_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -70,7 +71,9 @@ class TokenIssuer:
     async def token(self, request: Request) -> StreamingResponse:
         """The tokens, trickled over ``token_delay`` seconds (a byte a second: each read is
         quick, the whole answer slow)."""
-        body = json.dumps({"access_token": "at", "token_type": "Bearer", "id_token": self.id_token})
+        body = self.token_body or json.dumps(
+            {"access_token": "at", "token_type": "Bearer", "id_token": self.id_token}
+        )
 
         async def trickle() -> AsyncIterator[bytes]:
             for _ in range(int(self.token_delay)):
@@ -188,3 +191,11 @@ async def test_a_provider_offering_only_refused_algorithms_is_refused_at_discove
     idp.discovery_overrides = {"id_token_signing_alg_values_supported": ["HS256", "none"]}
     with pytest.raises(SsoProviderUnavailable):
         await idp.identify(shared_secret_signed(idp.claims()))
+
+
+async def test_a_token_endpoint_answering_something_else_than_json_is_unavailable(
+    idp: TokenIssuer,
+) -> None:
+    idp.token_body = "<html>Service temporarily unavailable</html>"
+    with pytest.raises(SsoProviderUnavailable):
+        await idp.identify(signed(idp.claims()))

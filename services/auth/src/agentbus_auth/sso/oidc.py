@@ -227,6 +227,10 @@ class OidcProviders:
         except UNREACHABLE as exc:
             log.warning("sso.token_endpoint_unreachable", provider=provider.id)
             raise SsoProviderUnavailable() from exc
+        except ValueError as exc:
+            # A 2xx answer that is not JSON: a proxy's page, a provider in trouble.
+            log.warning("sso.token_endpoint_not_json", provider=provider.id)
+            raise SsoProviderUnavailable() from exc
         except AuthlibBaseError as exc:
             log.warning("sso.code_refused", provider=provider.id, error=exc.error)
             raise SsoCodeRefused() from exc
