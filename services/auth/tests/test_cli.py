@@ -133,6 +133,30 @@ async def test_remove_mfa_takes_a_users_second_factor_off_audited_and_mailed(
     assert unknown.exit_code == 1
 
 
+async def test_enable_lets_a_disabled_account_sign_in_again_audited_and_mailed(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=member.access_token
+    )
+
+    enabled = await invoke("users", "enable", member.email)
+
+    assert enabled.exit_code == 0, enabled.output
+    assert "enabled" in enabled.output
+    assert (await client.login(member.email, client.password)).data["access_token"]
+    audited = await client.parts.audit.entries(kind=AuditKind.ACCOUNT_ENABLED_BY_OPERATOR)
+    assert [(e.user_id, e.actor_id) for e in audited] == [(member.user_id, "cli")]
+    alert = await client.mail.wait(member.email, "security_alert", count=2)
+    assert "enabled again by an operator" in str(alert.get_payload(decode=True))
+    again = await invoke("users", "enable", member.email)
+    assert (again.exit_code, "not disabled" in again.output) == (0, True)
+    unknown = await invoke("users", "enable", "nobody@example.com")
+    assert unknown.exit_code == 1
+
+
 async def test_audit_shows_a_users_logins(client: AuthClient) -> None:
     account = await client.register()
     await client.login(account.email, client.password)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from auth_support import Account, AuthClient, ReadEvents
+from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
 
@@ -265,6 +266,28 @@ async def test_disabling_needs_the_current_password(client: AuthClient) -> None:
     )
     assert (wrong.status, wrong.code) == (403, "invalid_current_password")
     assert (await client.login(member.email, client.password)).data["access_token"]
+
+
+async def test_disabling_with_totp_on_needs_a_code_of_the_second_factor(
+    client: AuthClient,
+) -> None:
+    account = await client.join(await client.register_verified(), "member")
+    _, recovery_codes = await enroll(client, account)
+    password = {"current_password": client.password}
+
+    missing = await client.error("users.disable", password, token=account.access_token)
+    wrong = await client.error(
+        "users.disable", {**password, "code": "000000"}, token=account.access_token
+    )
+
+    assert (missing.status, missing.code) == (401, "mfa_code_required")
+    assert (wrong.status, wrong.code) == (401, "invalid_mfa_code")
+    assert (await client.call("refresh", {"refresh_token": account.refresh_token})).data
+    await client.call(
+        "users.disable", {**password, "code": recovery_codes[0]}, token=account.access_token
+    )
+    login = await client.error("login", {"email": account.email, "password": client.password})
+    assert login.code == "account_disabled"
 
 
 # ---------------------------------------------------------------- consents

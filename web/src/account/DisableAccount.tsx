@@ -1,5 +1,5 @@
-// Disabling the account: a dialog asks for the password; every session ends and the person is
-// logged out. The last owner of a team is told why they cannot.
+// Disabling the account: a dialog asks for the password (and, with two-factor on, a code); every
+// session ends and the person is logged out. The last owner of a team is told why they cannot.
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
@@ -11,13 +11,15 @@ import { FormDialog } from "../ui/dialogs";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
 import { ProblemMessage } from "../ui/states";
+import { useMe } from "./me";
 
 export function DisableAccount() {
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
+  const twoFactor = useMe().data?.user.mfa_enabled === true;
   const disable = useMutation({
-    mutationFn: async (password: string) =>
-      unwrap(await api.POST("/api/v1/users/me/disable", { body: { current_password: password } })),
+    mutationFn: async (body: { current_password: string; code?: string }) =>
+      unwrap(await api.POST("/api/v1/users/me/disable", { body })),
     onSuccess: () => {
       session.end();
       void navigate("/", { replace: true });
@@ -25,7 +27,8 @@ export function DisableAccount() {
   });
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    disable.mutate(formValues(event.currentTarget).current_password ?? "");
+    const values = formValues(event.currentTarget);
+    disable.mutate({ current_password: values.current_password ?? "", ...(twoFactor ? { code: values.code ?? "" } : {}) });
   };
   return (
     <div className="flex flex-col gap-3">
@@ -57,6 +60,15 @@ export function DisableAccount() {
             required
             error={fieldErrorsOf(disable.error).current_password}
           />
+          {twoFactor && (
+            <Field
+              label="Code from your authenticator app, or a recovery code"
+              name="code"
+              autoComplete="one-time-code"
+              required
+              error={fieldErrorsOf(disable.error).code}
+            />
+          )}
           <Button type="submit" busy={disable.isPending}>
             Disable my account
           </Button>

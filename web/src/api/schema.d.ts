@@ -1857,8 +1857,16 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** AccountDisableCommand */
+        /**
+         * AccountDisableCommand
+         * @description The password again and, with TOTP on, a code of the second factor (TOTP or recovery).
+         */
         AccountDisableCommand: {
+            /**
+             * Code
+             * @description required while TOTP is on
+             */
+            code?: string | null;
             /** Current Password */
             current_password: string;
         };

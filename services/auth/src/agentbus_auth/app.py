@@ -227,6 +227,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             current_password=current_password,
             throttle=throttle,
             sessions=sessions,
+            mfa=mfa,
             timings=EmailChangeTimings(
                 code_ttl=tuning.verify_code_ttl, requests_per_hour=tuning.code_requests_per_hour
             ),

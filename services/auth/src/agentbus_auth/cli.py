@@ -176,6 +176,18 @@ def users_remove_mfa(email: str, var_dir: VarDir = None) -> None:
     typer.echo(f"{email}: {'second factor removed' if removed else 'no second factor'}")
 
 
+@users_app.command("enable")
+def users_enable(email: str, var_dir: VarDir = None) -> None:
+    """Enable a disabled account again (its owner asked, or it was disabled by someone else).
+    Audited as ``account.enabled_by_operator``; the user is mailed."""
+
+    async def work(parts: AuthParts) -> bool:
+        return await parts.account_changes.enable_by_operator(email, actor=CLI_ACTOR)
+
+    enabled = _unless_unknown(email, lambda: _run(var_dir, work))
+    typer.echo(f"{email}: {'enabled' if enabled else 'not disabled'}")
+
+
 @operators_app.command("grant")
 def operators_grant(email: str, var_dir: VarDir = None) -> None:
     """Give the account of EMAIL (its address verified) the scope platform:operate.

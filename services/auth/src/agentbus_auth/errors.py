@@ -226,6 +226,13 @@ class LastOwnerLeaving(Conflict):
     )
 
 
+class MfaCodeRequired(Unauthorized):
+    code = "mfa_code_required"
+    default_message = (
+        "Two-factor authentication is on: enter a code from your app or a recovery code."
+    )
+
+
 class SecurityMailRequired(ValidationFailed):
     code = "security_email_required"
     default_message = "Security notifications by email cannot be turned off."

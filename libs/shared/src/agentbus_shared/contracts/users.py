@@ -109,7 +109,10 @@ class EmailChangeConfirm(Contract):
 
 
 class AccountDisableCommand(Contract):
+    """The password again and, with TOTP on, a code of the second factor (TOTP or recovery)."""
+
     current_password: str = Field(**_password)
+    code: str | None = Field(None, description="required while TOTP is on", **_code)
 
 
 # ------------------------------------------------------------------ consents

@@ -56,6 +56,7 @@ class AuditKind(StrEnum):
     EMAIL_CHANGE_REQUESTED = "email.change_requested"
     EMAIL_CHANGED = "email.changed"
     ACCOUNT_DISABLED = "account.disabled"
+    ACCOUNT_ENABLED_BY_OPERATOR = "account.enabled_by_operator"
     CONSENTS_ACCEPTED = "consents.accepted"
     RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
     SIGNUP_REQUESTED = "signup.requested"

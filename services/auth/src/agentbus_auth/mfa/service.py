@@ -37,6 +37,7 @@ from agentbus_auth.errors import (
     AccountLocked,
     InvalidMfaCode,
     MfaAlreadyEnabled,
+    MfaCodeRequired,
     MfaNotEnabled,
     MfaNotEnrolled,
 )
@@ -128,6 +129,23 @@ class MfaService:
             if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
                 return step
         return None
+
+    async def prove_if_on(self, user_id: str, code: str | None, meta: RequestMeta) -> None:
+        """With TOTP on, require a TOTP or recovery code (401 ``mfa_code_required`` without one,
+        ``invalid_mfa_code`` for a wrong one, counted toward the lockout); nothing without it."""
+        async with self._db.session() as session:
+            enabled = await repo.has_confirmed_factor(session, user_id)
+        if not enabled:
+            return
+        if code is None:
+            raise MfaCodeRequired()
+        attempt = await self._begin_factor_attempt(user_id, meta)
+        async with self._db.transaction() as session:
+            used = await self.check_second_factor(session, user_id, code)
+        if used is None:
+            await attempt.failed()
+            raise InvalidMfaCode()
+        await attempt.succeeded()
 
     # ---------------------------------------------------------------- challenges
     async def open_challenge(

@@ -4,8 +4,9 @@ a code mailed to it, the old address told) and disabling the account (every sess
 - The new address is checked free when the change is asked for and again when it is confirmed:
   someone may have registered it in between. A taken address answers ``email_taken`` like
   registration does, and the answers one account gets are limited per hour.
-- The last active owner of a tenant cannot disable their account (409 ``last_owner``): the
-  tenant would be left without anyone able to manage it.
+- Disabling asks for the password and, with TOTP on, a code of the second factor. The last
+  active owner of a tenant cannot disable their account (409 ``last_owner``): the tenant would
+  be left without anyone able to manage it. Only an operator enables an account again.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ from agentbus_auth.errors import (
 )
 from agentbus_auth.events import emit
 from agentbus_auth.mail.requests import request_mail, security_alert
+from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.profile import repository as repo
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.throttle import LoginThrottle
 from agentbus_shared.contracts.common import Principal, RequestMeta
-from agentbus_shared.contracts.users import EmailChangeCommand, UserProfileChanged
+from agentbus_shared.contracts.users import (
+    AccountDisableCommand,
+    EmailChangeCommand,
+    UserProfileChanged,
+)
 from agentbus_shared.db import Database
 from agentbus_shared.errors import NotFound
 
@@ -57,6 +63,7 @@ class AccountChanges:
         current_password: CurrentPassword,
         throttle: LoginThrottle,
         sessions: SessionService,
+        mfa: MfaService,
         timings: EmailChangeTimings,
     ) -> None:
         self._db = db
@@ -64,6 +71,7 @@ class AccountChanges:
         self._current_password = current_password
         self._throttle = throttle
         self._sessions = sessions
+        self._mfa = mfa
         self._timings = timings
 
     async def _user(self, user_id: str) -> User:
@@ -154,11 +162,13 @@ class AccountChanges:
             raise EmailTaken() from None  # registered by someone else at this very moment
 
     # ---------------------------------------------------------------- disabling
-    async def disable(self, user_id: str, password: str, meta: RequestMeta) -> None:
-        """Disable the account with the current password: every session is revoked at once.
-        The last active owner of a tenant is refused (409 ``last_owner``) and nothing changes."""
+    async def disable(self, user_id: str, cmd: AccountDisableCommand, meta: RequestMeta) -> None:
+        """Disable the account with the current password and, with TOTP on, a code of the second
+        factor: every session is revoked at once. The last active owner of a tenant is refused
+        (409 ``last_owner``) and nothing changes. An operator enables it again."""
         user = await self._user(user_id)
-        await self._current_password.confirm(user, password, meta)
+        await self._current_password.confirm(user, cmd.current_password, meta)
+        await self._mfa.prove_if_on(user_id, cmd.code, meta)
         async with self._db.transaction() as session:
             orphaned = await repo.tenants_left_without_owner(session, user_id)
             if orphaned:
@@ -174,3 +184,23 @@ class AccountChanges:
                 display_name=user.display_name,
                 what="The account was disabled and every session ended",
             )
+
+    async def enable_by_operator(self, email: str, *, actor: str) -> bool:
+        """Enable the disabled account with ``email`` again (audited, its owner mailed); ``False``
+        if it is not disabled. Raises :class:`NotFound` for an unknown email."""
+        async with self._db.transaction() as session:
+            user = await accounts_repo.by_email(session, email)
+            if user is None:
+                raise NotFound(f"No account with email {email}.")
+            if not await repo.enable(session, user.id):
+                return False
+            await record(
+                session, AuditKind.ACCOUNT_ENABLED_BY_OPERATOR, user_id=user.id, actor_id=actor
+            )
+            await security_alert(
+                session,
+                email=user.email,
+                display_name=user.display_name,
+                what="The account was enabled again by an operator",
+            )
+        return True

@@ -61,10 +61,11 @@ def register(runtime: ServiceRuntime, parts: AuthParts) -> None:
     @ops.operation(
         Operation.DISABLE,
         user_only=True,
-        description="Disable the account (with the current password); every session ends.",
+        description="Disable the account (with the current password and, with TOTP on, a code of "
+        "the second factor); every session ends.",
     )
     async def disable(cmd: AccountDisableCommand, principal: CallerPrincipal, meta: Meta) -> None:
-        await changes.disable(principal.user_id, cmd.current_password, meta)
+        await changes.disable(principal.user_id, cmd, meta)
 
     @ops.operation(Operation.CONSENTS, user_only=True, description="Versions accepted.")
     async def consents(principal: CallerPrincipal) -> Consents:

@@ -200,3 +200,14 @@ async def disable(session: AsyncSession, user_id: str) -> None:
     await session.execute(
         update(users).where(users.c.id == user_id).values(status="disabled", updated_at=func.now())
     )
+
+
+async def enable(session: AsyncSession, user_id: str) -> bool:
+    """Make the disabled account active again; ``False`` if it was not disabled."""
+    result = await session.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.status == "disabled")
+        .values(status="active", updated_at=func.now())
+        .returning(users.c.id)
+    )
+    return result.first() is not None
