@@ -127,6 +127,8 @@ async def test_start_sends_state_nonce_and_pkce_s256(
         "/\\evil.example",
         "/\t/evil.example",
         "app",
+        "/app/caf\u00e9",
+        "/app/\u0085next",
     ],
 )
 async def test_a_return_to_outside_this_site_is_refused(

@@ -79,10 +79,12 @@ DEADLINE = 4.0
 
 def same_site_path(return_to: str) -> str:
     """``return_to`` when it is a path of this site; ``SsoReturnToRefused`` for anything a
-    browser could resolve to another origin (``//x``, ``/\\x``, a scheme, control characters)."""
+    browser could resolve to another origin (``//x``, ``/\\x``, a scheme, control characters)
+    and for anything but printable ASCII (the ``Location`` header carries it as is: a path with
+    other characters comes percent-encoded)."""
     if not return_to.startswith("/") or return_to.startswith("//"):
         raise SsoReturnToRefused()
-    if "\\" in return_to or any(ord(c) < 0x20 or ord(c) == 0x7F for c in return_to):
+    if "\\" in return_to or any(not 0x20 <= ord(c) < 0x7F for c in return_to):
         raise SsoReturnToRefused()
     parts = urlsplit(return_to)
     if parts.scheme or parts.netloc:
