@@ -96,6 +96,22 @@ async def test_an_admin_demoted_since_the_token_was_issued_is_refused(client: Au
     assert refused.status == 403
 
 
+async def test_a_member_is_refused_before_the_webhook_or_the_flags_are_looked_at(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    for changes in (
+        {"webhook_url": "https://10.0.0.1/hook"},
+        {"webhook_url": "https://internal-name.invalid/hook"},
+        {"flags": {"blob": "x" * FLAGS_MAX_BYTES}},
+    ):
+        refused = await client.error(
+            "tenants.settings.put", {**SETTINGS, **changes}, token=member.access_token
+        )
+        assert (refused.status, refused.code) == (403, "forbidden"), changes
+
+
 # ---------------------------------------------------------------- invites
 async def test_pending_invites_are_listed_without_their_secret(client: AuthClient) -> None:
     owner = await client.register_verified()
@@ -390,6 +406,17 @@ async def test_a_named_host_is_accepted_only_when_every_address_is_public() -> N
     for host in ("rebind.example.com", "mapped.example.com", "nothing.example.com", "nx.test"):
         with pytest.raises(InvalidWebhookUrl):
             await targets.check(f"https://{host}/x")
+
+
+async def test_a_name_that_does_not_resolve_is_refused_as_one_that_is_not_public() -> None:
+    targets = WebhookTargets(allow_http=False, resolve=resolver(DNS))
+    messages = set()
+    for host in ("rebind.example.com", "nothing.example.com", "nx.test", "10.0.0.1"):
+        with pytest.raises(InvalidWebhookUrl) as refused:
+            await targets.check(f"https://{host}/x")
+        messages.add((refused.value.message, repr(refused.value.details)))
+    assert len(messages) == 1
+    assert "resolve" not in repr(messages)
 
 
 async def test_http_is_accepted_in_development_only() -> None:

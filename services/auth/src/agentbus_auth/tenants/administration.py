@@ -165,7 +165,10 @@ class TenantAdministration:
     async def save_settings(
         self, principal: Principal, cmd: TenantSettings, meta: RequestMeta
     ) -> TenantSettingsView:
-        """Replace the settings after checking the flags' size and the webhook's target."""
+        """Replace the settings after checking the caller's role, then the flags' size and the
+        webhook's target (so only a manager makes the service resolve a name)."""
+        async with self._db.session() as session:
+            await _manager(session, principal)  # before the webhook's host is looked up
         if flags_size(cmd.flags) > FLAGS_MAX_BYTES:
             raise FlagsTooLarge(FLAGS_MAX_BYTES)
         webhook_url = await self._webhooks.check(cmd.webhook_url) if cmd.webhook_url else None

@@ -3,6 +3,8 @@
 Checked when the URL is stored, after resolving the host, so a name pointing into the
 platform's own network (loopback, private, link-local, multicast, reserved, unspecified,
 shared or IPv4-mapped forms of these) is refused; delivery checks again when it connects.
+A host that does not resolve gets the same answer as one that is not public (the detail is
+logged), so the check cannot be used to learn which internal names exist.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from agentbus_auth.errors import InvalidWebhookUrl
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """The addresses a host name resolves to (for a port)."""
@@ -23,6 +29,9 @@ RESOLVE_TIMEOUT = 5.0
 """Seconds a webhook's host gets to resolve."""
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+NOT_PUBLIC = "it must point to a public host"
+"""The one answer for a host that is not public or does not resolve."""
 
 _HOST_NAME = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
@@ -65,6 +74,11 @@ def _address(text: str) -> Address:
     return ipaddress.ip_address(text.split("%", 1)[0])
 
 
+def _refused(host: str, why: str) -> NoReturn:
+    log.info("webhook.target_refused", host=host, why=why)
+    raise InvalidWebhookUrl(NOT_PUBLIC)
+
+
 class WebhookTargets:
     """Checks webhook URLs; ``allow_http`` only in development."""
 
@@ -91,7 +105,7 @@ class WebhookTargets:
             raise InvalidWebhookUrl("it names no host")
         for address in await self._addresses(host, port):
             if not is_public(address):
-                raise InvalidWebhookUrl(f"{host} is not a public address")
+                _refused(host, "not_public")
         return parts.geturl()
 
     async def _addresses(self, host: str, port: int) -> list[Address]:
@@ -104,10 +118,10 @@ class WebhookTargets:
         try:
             found = await self._resolve(host, port)
         except (OSError, TimeoutError, UnicodeError, ValueError):
-            raise InvalidWebhookUrl(f"{host} does not resolve") from None
+            _refused(host, "unresolved")
         if not found:
-            raise InvalidWebhookUrl(f"{host} does not resolve")
+            _refused(host, "unresolved")
         try:
             return [_address(text) for text in found]
         except ValueError:
-            raise InvalidWebhookUrl(f"{host} does not resolve to an IP address") from None
+            _refused(host, "not_an_address")
