@@ -4,12 +4,13 @@ and the file mailer."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from agentbus_auth.manifest import MANIFEST
-from agentbus_auth.settings import AuthSettings
+from agentbus_auth.settings import AuthSettings, SsoProviderSettings
 from agentbus_shared.manifest import DEV_SECRET
 from agentbus_shared.settings import InsecureProductionSettings
 
@@ -121,3 +122,35 @@ def test_tuned_copies_change_only_the_knobs_named() -> None:
     assert settings.tuning.lockout_threshold == 5
     with pytest.raises(ValidationError):
         settings.tuned(lockout_threshold=0)
+
+
+SSO_PROVIDER = {
+    "id": "okta",
+    "name": "Okta",
+    "issuer": "https://example.okta.com",
+    "client_id": "c",
+    "client_secret": "s",
+}
+
+
+def test_sso_email_domains_are_compared_in_one_spelling() -> None:
+    provider = SsoProviderSettings.model_validate(
+        SSO_PROVIDER | {"allowed_email_domains": ["@Example.COM", "bücher.example.", "example.com"]}
+    )
+    assert provider.allowed_email_domains == ("example.com", "xn--bcher-kva.example")
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ({"tenant_id": "t_1"}, "tenant_id needs allowed_email_domains"),
+        ({"link_existing_accounts": True}, "link_existing_accounts needs allowed_email_domains"),
+        ({"default_role": "owner"}, "member or viewer"),
+        ({"default_role": "admin"}, "member or viewer"),
+        ({"allowed_email_domains": ["@"]}, "not an email domain"),
+    ],
+    ids=["tenant-without-domains", "linking-without-domains", "owner", "admin", "empty-domain"],
+)
+def test_sso_provider_footguns_are_refused(entry: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        SsoProviderSettings.model_validate(SSO_PROVIDER | entry)

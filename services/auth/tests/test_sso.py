@@ -200,7 +200,9 @@ async def test_new_people_join_the_providers_tenant_with_its_default_role(
     first = await sso()
     owner = await first.register()
     await first.runtime.stop()
-    configured = await sso(tenant_id=owner.tenant_id, default_role="viewer")
+    configured = await sso(
+        tenant_id=owner.tenant_id, default_role="viewer", allowed_email_domains=["example.com"]
+    )
     sub, _ = person(provider, configured)
     signed_in, _, _ = await sign_in(configured, provider, sub)
     claims = configured.claims(signed_in["tokens"]["access_token"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from agentbus_auth.manifest import MANIFEST
@@ -109,6 +109,23 @@ class AuthTuning(ServiceTuning):
     smtp_timeout: float = Field(10.0, gt=0, description="seconds per SMTP exchange")
 
 
+def email_domain(value: str) -> str:
+    """An email domain as single sign-on compares them: lower-case IDNA, no ``@`` or final dot;
+    ``ValueError`` for one that is not a domain."""
+    domain = value.strip().lstrip("@").rstrip(".").lower()
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"not an email domain: {value!r}") from exc
+    if not ascii_domain or "@" in ascii_domain:
+        raise ValueError(f"not an email domain: {value!r}")
+    return ascii_domain
+
+
+SSO_ROLES = frozenset({Role.MEMBER, Role.VIEWER})
+"""The roles a provider's new people may get in its tenant: never owner or admin."""
+
+
 class SsoProviderSettings(BaseModel):
     """One OpenID Connect provider people may sign in with: an entry of ``AUTH_SSO_PROVIDERS``."""
 
@@ -139,7 +156,27 @@ class SsoProviderSettings(BaseModel):
     tenant_id: str | None = Field(
         None, description="the tenant new accounts join; none: each gets a tenant of its own"
     )
-    default_role: Role = Field(Role.MEMBER, description="their role in tenant_id")
+    default_role: Role = Field(Role.MEMBER, description="their role in tenant_id: member or viewer")
+
+    @field_validator("allowed_email_domains")
+    @classmethod
+    def _normalized_domains(cls, domains: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(email_domain(domain) for domain in domains))
+
+    @field_validator("default_role")
+    @classmethod
+    def _no_administrators(cls, role: Role) -> Role:
+        if role not in SSO_ROLES:
+            raise ValueError("default_role: member or viewer (owner and admin are granted by hand)")
+        return role
+
+    @model_validator(mode="after")
+    def _domains_bound_who_joins_or_links(self) -> Self:
+        if self.tenant_id is not None and not self.allowed_email_domains:
+            raise ValueError(f"{self.id}: tenant_id needs allowed_email_domains")
+        if self.link_existing_accounts and not self.allowed_email_domains:
+            raise ValueError(f"{self.id}: link_existing_accounts needs allowed_email_domains")
+        return self
 
 
 class AuthSettings(ServiceSettings):

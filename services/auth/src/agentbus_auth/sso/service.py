@@ -33,7 +33,7 @@ from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.sessions.service import SessionService
-from agentbus_auth.settings import SignupPolicy, SsoProviderSettings
+from agentbus_auth.settings import SignupPolicy, SsoProviderSettings, email_domain
 from agentbus_auth.sso import repository as repo
 from agentbus_auth.sso.errors import (
     SsoAccountExists,
@@ -318,8 +318,11 @@ def _check_domain(provider: SsoProviderSettings, identity: OidcIdentity) -> None
     """Refuse an email outside the provider's allowed domains (when it names any)."""
     if not provider.allowed_email_domains:
         return
-    domain = (identity.email or "").rpartition("@")[2].lower()
-    if domain not in {d.lower() for d in provider.allowed_email_domains}:
+    try:
+        domain = email_domain((identity.email or "").rpartition("@")[2])
+    except ValueError as exc:
+        raise SsoDomainRefused() from exc
+    if domain not in provider.allowed_email_domains:
         raise SsoDomainRefused()
 
 
