@@ -372,6 +372,39 @@ async def test_an_account_made_by_accepting_an_invite_records_its_consents(
     assert (await client.call("me", token=account.access_token)).data["consents_due"] is False
 
 
+async def test_only_the_current_versions_are_recorded_at_registration_or_invite(
+    client: AuthClient,
+) -> None:
+    settings = client.parts.settings
+    email = client.new_email()
+    register = {"email": email, "password": client.password, "tenant_name": "Acme"}
+    for versions in ({"terms_version": "any text"}, {"privacy_version": "1999-01-01"}):
+        refused = await client.error("register", {**register, **versions})
+        assert (refused.status, refused.code) == (422, "consent_version_outdated"), versions
+        assert refused.details[0]["loc"] == [next(iter(versions))]
+    nothing = await client.error("login", {"email": email, "password": client.password})
+    assert nothing.code == "invalid_credentials"  # no account was made
+    owner = await client.register_verified()
+    token = await client.invite(owner, client.new_email("invited"))
+    invited = {"token": token, "password": client.password}
+    stale = await client.error(
+        "tenants.invites.accept", {**invited, "terms_version": "0.9", "privacy_version": "x"}
+    )
+    assert (stale.status, stale.code) == (422, "consent_version_outdated")
+
+    accepted = await client.call(
+        "tenants.invites.accept", {**invited, "terms_version": settings.terms_version}
+    )
+
+    assert accepted.data["tokens"]  # the invite was not used up by the refusal
+    account = Account.from_result(accepted.data["user"]["email"], client.password, accepted.data)
+    consents = (await client.call("users.consents", token=account.access_token)).data
+    assert [(c["accepted_version"], c["due"]) for c in consents["items"]] == [
+        (settings.terms_version, False),
+        (None, True),
+    ]
+
+
 # ---------------------------------------------------------------- notification preferences
 async def test_notification_preferences_are_stored_per_kind_and_channel(
     client: AuthClient, events: ReadEvents

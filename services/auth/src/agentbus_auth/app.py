@@ -155,6 +155,9 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
     )
     service_accounts = ServiceAccountService(db, tokens)
     locations = Locations(settings.geoip_database)
+    required_consents = RequiredConsents(
+        terms=settings.terms_version, privacy=settings.privacy_version
+    )
     signup_gate = SignupGate(db, _signup_quotas(settings, throttle), settings.signup_policy)
     return AuthParts(
         settings=settings,
@@ -175,6 +178,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             codes=codes,
             sessions=sessions,
             signup=signup_gate,
+            consents=required_consents,
             timings=AccountTimings(
                 verify_code_ttl=tuning.verify_code_ttl,
                 reset_code_ttl=tuning.reset_code_ttl,
@@ -190,6 +194,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             hasher=hasher,
             code_key=code_key,
             policy=policy,
+            consents=required_consents,
             invite_ttl=tuning.invite_ttl,
         ),
         service_accounts=service_accounts,
@@ -217,9 +222,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
         sso_identities=LinkedIdentities(db, settings.sso_providers),
         profiles=ProfileService(
             db,
-            required=RequiredConsents(
-                terms=settings.terms_version, privacy=settings.privacy_version
-            ),
+            required=required_consents,
         ),
         account_changes=AccountChanges(
             db,
@@ -245,9 +248,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             db,
             signup_gate,
             code_key,
-            consents=RequiredConsents(
-                terms=settings.terms_version, privacy=settings.privacy_version
-            ),
+            consents=required_consents,
             invite_ttl=tuning.signup_invite_ttl,
         ),
     )

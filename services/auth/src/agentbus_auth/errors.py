@@ -240,7 +240,18 @@ class SecurityMailRequired(ValidationFailed):
 
 class ConsentVersionOutdated(ValidationFailed):
     code = "consent_version_outdated"
-    default_message = "Accept the current version of the document."
+
+    def __init__(self, document: str, required: str) -> None:
+        super().__init__(
+            f"The current {document} version is {required}.",
+            details=[
+                {
+                    "loc": [f"{document}_version"],
+                    "msg": "not the current version",
+                    "type": "consent_version_outdated",
+                }
+            ],
+        )
 
 
 class EmailUnchanged(ValidationFailed):

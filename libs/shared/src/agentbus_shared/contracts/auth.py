@@ -118,8 +118,12 @@ class RegisterCommand(Contract):
     password: Password = Field(**_password)
     tenant_name: str = Field(min_length=1, max_length=100)
     display_name: str | None = Field(None, max_length=100)
-    terms_version: str | None = Field(None, max_length=32, description=_ACCEPTED_TERMS)
-    privacy_version: str | None = Field(None, max_length=32, description=_ACCEPTED_PRIVACY)
+    terms_version: str | None = Field(
+        None, min_length=1, max_length=32, description=_ACCEPTED_TERMS
+    )
+    privacy_version: str | None = Field(
+        None, min_length=1, max_length=32, description=_ACCEPTED_PRIVACY
+    )
     invite_token: str | None = Field(
         None,
         min_length=1,
@@ -334,8 +338,12 @@ class InviteAccept(Contract):
     token: str = Field(min_length=1, max_length=512, repr=False)
     password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
     display_name: str | None = Field(None, max_length=100)
-    terms_version: str | None = Field(None, max_length=32, description=_ACCEPTED_TERMS)
-    privacy_version: str | None = Field(None, max_length=32, description=_ACCEPTED_PRIVACY)
+    terms_version: str | None = Field(
+        None, min_length=1, max_length=32, description=_ACCEPTED_TERMS
+    )
+    privacy_version: str | None = Field(
+        None, min_length=1, max_length=32, description=_ACCEPTED_PRIVACY
+    )
 
 
 class RoleChange(Contract):

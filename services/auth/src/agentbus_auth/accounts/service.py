@@ -25,7 +25,7 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
-from agentbus_auth.profile.service import record_consents
+from agentbus_auth.profile.service import RequiredConsents, record_consents
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.tenants import repository as tenants_repo
@@ -81,6 +81,7 @@ class AccountService:
         codes: OneTimeCodes,
         sessions: SessionService,
         signup: SignupGate,
+        consents: RequiredConsents,
         timings: AccountTimings,
     ) -> None:
         self._db = db
@@ -91,6 +92,7 @@ class AccountService:
         self._codes = codes
         self._sessions = sessions
         self._signup = signup
+        self._consents = consents
         self._timings = timings
 
     # ---------------------------------------------------------------- passwords
@@ -109,6 +111,7 @@ class AccountService:
 
         A signup invite (``cmd.invite_token``) is used up by it; it vouches for the email (the
         account is verified at once) and, under the approval policy, for the person."""
+        accepted = self._consents.accepted(terms=cmd.terms_version, privacy=cmd.privacy_version)
         invite = await self._signup.admit(cmd, meta)
         await self._refuse_signup_prober(meta)
         self._policy.enforce(cmd.password, email=cmd.email, display_name=cmd.display_name)
@@ -138,9 +141,7 @@ class AccountService:
                         session, invite, user_id=user_id, tenant_id=tenant_id, meta=meta
                     )
                 await tenants_repo.add_member(session, tenant_id, user_id, Role.OWNER)
-                await record_consents(
-                    session, user_id, terms=cmd.terms_version, privacy=cmd.privacy_version
-                )
+                await record_consents(session, user_id, accepted)
                 await emit(
                     session,
                     TenantCreated(

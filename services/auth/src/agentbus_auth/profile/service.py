@@ -50,19 +50,26 @@ class RequiredConsents:
     def by_document(self) -> dict[str, str]:
         return {"terms": self.terms, "privacy": self.privacy}
 
+    def accepted(self, *, terms: str | None, privacy: str | None) -> dict[str, str]:
+        """The versions given, by document, each checked to be the one required now; an older
+        or unknown one raises :class:`ConsentVersionOutdated` (422). Not given: stays due."""
+        given = {"terms": terms, "privacy": privacy}
+        required = self.by_document()
+        for document, version in given.items():
+            if version is not None and version != required[document]:
+                raise ConsentVersionOutdated(document, required[document])
+        return {document: version for document, version in given.items() if version is not None}
+
 
 async def consents_due(session: AsyncSession, user_id: str, required: RequiredConsents) -> bool:
     """Whether the user still has to accept a required version."""
     return not await repo.has_accepted(session, user_id, required.by_document())
 
 
-async def record_consents(
-    session: AsyncSession, user_id: str, *, terms: str | None, privacy: str | None
-) -> None:
-    """Record the versions a new account accepted as it was created (any not given stays due)."""
-    for document, version in (("terms", terms), ("privacy", privacy)):
-        if version is not None:
-            await repo.accept_consent(session, user_id, document, version)
+async def record_consents(session: AsyncSession, user_id: str, accepted: dict[str, str]) -> None:
+    """Record the versions ``accepted`` (checked by :meth:`RequiredConsents.accepted`)."""
+    for document, version in accepted.items():
+        await repo.accept_consent(session, user_id, document, version)
 
 
 class ProfileService:
@@ -128,24 +135,9 @@ class ProfileService:
 
     async def accept(self, user_id: str, cmd: ConsentsAccept, meta: RequestMeta) -> Consents:
         """Accept the required versions ``cmd`` names; an older or unknown one is refused (422)."""
-        given = {"terms": cmd.terms_version, "privacy": cmd.privacy_version}
-        accepted = {document: version for document, version in given.items() if version}
-        required = self.required.by_document()
-        for document, version in accepted.items():
-            if version != required[document]:
-                raise ConsentVersionOutdated(
-                    f"The current {document} version is {required[document]}.",
-                    details=[
-                        _field_error(
-                            [f"{document}_version"],
-                            "not the current version",
-                            ConsentVersionOutdated,
-                        )
-                    ],
-                )
+        accepted = self.required.accepted(terms=cmd.terms_version, privacy=cmd.privacy_version)
         async with self._db.transaction() as session:
-            for document, version in accepted.items():
-                await repo.accept_consent(session, user_id, document, version)
+            await record_consents(session, user_id, accepted)
             await record(
                 session, AuditKind.CONSENTS_ACCEPTED, user_id=user_id, meta=meta, **accepted
             )

@@ -39,7 +39,7 @@ from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.models import processed_events
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
-from agentbus_auth.profile.service import record_consents
+from agentbus_auth.profile.service import RequiredConsents, record_consents
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
@@ -107,6 +107,7 @@ class TenantService:
         hasher: PasswordHasher,
         code_key: CodeKey,
         policy: PasswordPolicy,
+        consents: RequiredConsents,
         invite_ttl: int,
     ) -> None:
         self._db = db
@@ -116,6 +117,7 @@ class TenantService:
         self._hasher = hasher
         self._code_key = code_key
         self._policy = policy
+        self._consents = consents
         self._invite_ttl = invite_ttl
 
     # ---------------------------------------------------------------- reading
@@ -321,6 +323,7 @@ class TenantService:
         gets no tokens here: it logs in with its second factor as usual); a new
         account is created with the invited, and thereby verified, email.
         """
+        accepted = self._consents.accepted(terms=cmd.terms_version, privacy=cmd.privacy_version)
         async with self._db.session() as session:
             invite = await repo.open_invite(session, token_hash(cmd.token))
             user = await accounts_repo.by_email(session, invite.email) if invite else None
@@ -368,9 +371,7 @@ class TenantService:
                 )
             else:
                 await accounts_repo.approve_pending(session, user_id)  # the invite vouches
-            await record_consents(
-                session, user_id, terms=cmd.terms_version, privacy=cmd.privacy_version
-            )
+            await record_consents(session, user_id, accepted)
             if not await repo.add_member(session, invite.tenant_id, user_id, invite.role):
                 raise AlreadyMember()
             await emit(
