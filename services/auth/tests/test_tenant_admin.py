@@ -220,6 +220,17 @@ async def test_an_admin_stores_and_reads_the_settings(
         "https://[::1/hook",
         "https://bad_host.example/hook",
         "https://a%00b.example/hook",
+        "https://[2002:a00:1::1]/hook",
+        "https://[2002:7f00:1::]/hook",
+        "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",
+        "https://[64:ff9b::a9fe:a9fe]/hook",
+        "https://93.184.215.14:0/hook",
+        "https://93.184.215.14:22/hook",
+        "https://93.184.215.14:5432/hook",
+        "https://93.184.215.14:4222/hook",
+        "https://10.1/hook",
+        "https://hooks.example.123/hook",
+        "https://0x7f.1/hook",
     ],
 )
 async def test_a_webhook_into_a_non_public_network_is_refused(client: AuthClient, url: str) -> None:
@@ -417,6 +428,23 @@ async def test_a_name_that_does_not_resolve_is_refused_as_one_that_is_not_public
         messages.add((refused.value.message, repr(refused.value.details)))
     assert len(messages) == 1
     assert "resolve" not in repr(messages)
+
+
+async def test_the_host_is_stored_in_canonical_ascii_form_on_an_allowed_port() -> None:
+    targets = WebhookTargets(
+        allow_http=False, resolve=resolver({**DNS, "xn--bcher-kva.example": ["93.184.215.14"]})
+    )
+    assert (
+        await targets.check("https://BÜCHER.example/h?x=1") == "https://xn--bcher-kva.example/h?x=1"
+    )
+    assert (
+        await targets.check("https://Hooks.Example.com:8443/x")
+        == "https://hooks.example.com:8443/x"
+    )
+    assert await targets.check("https://[2002:5db8:d70e::1]/x") == "https://[2002:5db8:d70e::1]/x"
+    for port in (0, 80, 25, 6379, 65535):
+        with pytest.raises(InvalidWebhookUrl):
+            await targets.check(f"https://hooks.example.com:{port}/x")
 
 
 async def test_http_is_accepted_in_development_only() -> None:
