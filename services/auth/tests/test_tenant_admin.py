@@ -3,7 +3,9 @@ webhook checks, and the admin's password reset — each with the refusals around
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -11,8 +13,9 @@ import pytest
 from auth_support import Account, AuthClient, ReadEvents
 
 from agentbus_auth.errors import InvalidWebhookUrl
-from agentbus_auth.tenants.webhooks import Resolver, WebhookTargets
+from agentbus_auth.tenants.webhooks import RESOLVE_TIMEOUT, Resolver, WebhookTargets
 from agentbus_shared.contracts.tenant_admin import FLAGS_MAX_BYTES
+from agentbus_shared.settings import ServiceTuning
 
 SETTINGS: dict[str, Any] = {
     "billing_email": "billing@example.com",
@@ -428,6 +431,26 @@ async def test_a_name_that_does_not_resolve_is_refused_as_one_that_is_not_public
         messages.add((refused.value.message, repr(refused.value.details)))
     assert len(messages) == 1
     assert "resolve" not in repr(messages)
+
+
+async def test_a_host_whose_resolver_hangs_is_refused_before_the_gateway_gives_up(
+    client: AuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await client.register()
+
+    async def hang(*args: object, **kwargs: object) -> list[Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", hang)
+    started = time.monotonic()
+    refused = await client.error(
+        "tenants.settings.put",
+        {**SETTINGS, "webhook_url": "https://slow.example.com/hook"},
+        token=owner.access_token,
+    )
+    assert (refused.status, refused.code) == (422, "invalid_webhook_url")
+    assert RESOLVE_TIMEOUT <= time.monotonic() - started < ServiceTuning().rpc_timeout
 
 
 async def test_the_host_is_stored_in_canonical_ascii_form_on_an_allowed_port() -> None:

@@ -28,8 +28,9 @@ log = get_logger(__name__)
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """The addresses a host name resolves to (for a port)."""
 
-RESOLVE_TIMEOUT = 5.0
-"""Seconds a webhook's host gets to resolve."""
+RESOLVE_TIMEOUT = 2.0
+"""Seconds a webhook's host gets to resolve: well inside the gateway's wait for the reply
+(``rpc_timeout``), so a resolver that hangs gets a refusal, not a gateway timeout."""
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
