@@ -4,6 +4,7 @@ webhook checks, and the admin's password reset — each with the refusals around
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import time
 from dataclasses import replace
@@ -267,6 +268,21 @@ async def test_flags_above_the_cap_and_unknown_event_kinds_are_refused(client: A
     )
     stored = await client.call("tenants.settings.get", token=owner.access_token)
     assert stored.data["flags"] == at_cap
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+async def test_flags_with_a_number_json_cannot_hold_are_refused(
+    client: AuthClient, number: float
+) -> None:
+    owner = await client.register()
+    await client.call("tenants.settings.put", SETTINGS, token=owner.access_token)
+    for flags in ({"ratio": number}, {"deep": [{"x": [1, number]}]}):
+        refused = await client.error(
+            "tenants.settings.put", {**SETTINGS, "flags": flags}, token=owner.access_token
+        )
+        assert (refused.status, refused.code) == (422, "validation_failed")
+    kept = await client.call("tenants.settings.get", token=owner.access_token)
+    assert kept.data["flags"] == SETTINGS["flags"]
 
 
 # ---------------------------------------------------------------- admin password reset

@@ -6,10 +6,11 @@ Served by the auth service (``SERVICE``); the module keeps ``contracts.auth`` to
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, field_validator
 
 from agentbus_shared.contracts.auth import SERVICE, TenantView
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Role, Scope
@@ -75,6 +76,17 @@ class Contact(Contract):
     role: str = Field("", max_length=60, description="what to contact them about, e.g. billing")
 
 
+def _finite(value: object) -> bool:
+    """Whether every number in ``value`` (a decoded JSON value) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
 class TenantSettings(Contract):
     """What a tenant's admins set: billing mail, contacts, a webhook and free-form flags."""
 
@@ -89,6 +101,14 @@ class TenantSettings(Contract):
     flags: dict[str, Any] = Field(
         default_factory=dict, description=f"any JSON object up to {FLAGS_MAX_BYTES} bytes"
     )
+
+    @field_validator("flags")
+    @classmethod
+    def _finite_numbers_only(cls, flags: dict[str, Any]) -> dict[str, Any]:
+        """JSON has no NaN or Infinity (nor does the database's jsonb): refuse them."""
+        if not _finite(flags):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+        return flags
 
 
 class TenantSettingsView(TenantSettings):
