@@ -4,7 +4,7 @@ the whole redirect flow, account matching, and every refusal changing nothing.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -14,11 +14,20 @@ from sso_support import counts, person, provider
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
+from agentbus_auth.settings import SsoProviderSettings
+from agentbus_auth.sso.errors import SsoEmailUnverified
+from agentbus_auth.sso.oidc import OidcIdentity
+from agentbus_auth.sso.provisioning import SsoProvisioning
+from agentbus_shared.contracts.common import RequestMeta
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.oidc import OidcProviderServer
 
 __all__ = ["provider"]  # the mock provider's process, a fixture of sso_support
+
+SETTINGS_OF_THE_MOCK = SsoProviderSettings(
+    id="mock", name="Mock ID", issuer="http://127.0.0.1:1", client_id="c", client_secret="s"
+)
 
 
 @pytest.fixture
@@ -223,6 +232,26 @@ async def test_an_account_with_a_second_factor_gets_the_mfa_challenge_not_a_sess
     assert signed_in["mfa"]["mfa_required"] is True
     assert signed_in["mfa"]["challenge_token"]
     assert (await counts(client))[2] == before[2]
+    # A login is audited once a session is issued: here the code's, not the provider's.
+    assert len(await client.parts.audit.entries(kind=AuditKind.SSO_LOGIN)) == 1  # the first
+    challenged = await client.parts.audit.entries(kind=AuditKind.SSO_MFA_CHALLENGED)
+    assert [(e.user_id, e.details) for e in challenged] == [(account.user_id, {"provider": "mock"})]
+
+
+async def test_provisioning_refuses_an_identity_without_a_verified_email(
+    sso: Callable[..., Any],
+) -> None:
+    client = await sso()
+    provisioning = SsoProvisioning(client.parts.hasher)
+    unverified = OidcIdentity(subject="s", email="a@example.com", email_verified=False, name=None)
+    before = await counts(client)
+    for identity in (unverified, replace(unverified, email=None, email_verified=True)):
+        async with client.parts.db.transaction() as session:
+            with pytest.raises(SsoEmailUnverified):
+                await provisioning.create_account(
+                    session, SETTINGS_OF_THE_MOCK, identity, RequestMeta(request_id="r")
+                )
+    assert await counts(client) == before
 
 
 # ---------------------------------------------------------------- refusals, each changing nothing

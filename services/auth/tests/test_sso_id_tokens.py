@@ -30,6 +30,7 @@ from agentbus_shared.testing.waiting import eventually
 
 CLIENT_ID = "agentbus"
 NONCE = "nonce-of-the-login"
+REDIRECT_URI = "http://127.0.0.1/cb"
 SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
 
 
@@ -103,7 +104,7 @@ class TokenIssuer:
         self.id_token = id_token
         return await OidcProviders().identify(
             self.settings,
-            redirect_uri="http://127.0.0.1/cb",
+            redirect_uri=REDIRECT_URI,
             code="c",
             code_verifier="v",
             nonce=NONCE,
@@ -199,3 +200,23 @@ async def test_a_token_endpoint_answering_something_else_than_json_is_unavailabl
     idp.token_body = "<html>Service temporarily unavailable</html>"
     with pytest.raises(SsoProviderUnavailable):
         await idp.identify(signed(idp.claims()))
+
+
+async def test_callbacks_at_once_with_an_unknown_key_read_the_keys_once(idp: TokenIssuer) -> None:
+    """Forged tokens arriving together after the cooldown reread the provider's keys once."""
+    now = [0.0]
+    providers = OidcProviders(clock=lambda: now[0])
+    await providers.metadata(idp.settings)
+    now[0] = 31.0
+    idp.id_token = signed(idp.claims(), RSAKey.generate_key(2048, parameters={"kid": "k9"}))
+    answers = await asyncio.gather(
+        *(
+            providers.identify(
+                idp.settings, redirect_uri=REDIRECT_URI, code="c", code_verifier="v", nonce=NONCE
+            )
+            for _ in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(answer, SsoTokenInvalid) for answer in answers)
+    assert idp.discoveries == 2

@@ -49,6 +49,7 @@ class AuditKind(StrEnum):
     SSO_LOGIN = "sso.login"
     SSO_REFUSED = "sso.refused"
     SSO_UNLINKED = "sso.unlinked"
+    SSO_MFA_CHALLENGED = "sso.mfa_challenged"
     TENANT_UPDATED = "tenant.updated"
     TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
     INVITE_REVOKED = "invite.revoked"

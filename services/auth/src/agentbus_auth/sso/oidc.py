@@ -246,11 +246,12 @@ class OidcProviders:
         try:
             token = self._decode(metadata, id_token)
         except JoseError as exc:
-            if self._clock() - metadata.fetched_at < KEY_REFRESH_COOLDOWN:
+            # Perhaps a key the cache does not hold yet (the provider rotated): read them again.
+            reread = await self._reread_keys(provider, metadata)
+            if reread is None:
                 log.warning("sso.id_token_signature", provider=provider.id, error=exc.error)
                 raise SsoTokenInvalid() from exc
-            # Perhaps a key the cache does not hold yet (the provider rotated): read them again.
-            metadata = await self._discover(provider)
+            metadata = reread
             try:
                 token = self._decode(metadata, id_token)
             except JoseError as again:
@@ -276,6 +277,19 @@ class OidcProviders:
             log.warning("sso.id_token_azp", provider=provider.id)
             raise SsoTokenInvalid()
         return claims
+
+    async def _reread_keys(
+        self, provider: SsoProviderSettings, used: ProviderMetadata
+    ) -> ProviderMetadata | None:
+        """The provider's keys read again, or None within ``KEY_REFRESH_COOLDOWN`` of the last
+        read; callbacks at once read them once (the lock) and share what was read."""
+        async with self._lock(provider):
+            current = self._cache.get(provider.id, used)
+            if current.fetched_at > used.fetched_at:
+                return current
+            if self._clock() - current.fetched_at < KEY_REFRESH_COOLDOWN:
+                return None
+            return await self._discover(provider)
 
     @staticmethod
     def _decode(metadata: ProviderMetadata, id_token: str) -> jwt.Token:

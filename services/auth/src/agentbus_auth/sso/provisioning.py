@@ -16,7 +16,7 @@ from agentbus_auth.crypto import new_token
 from agentbus_auth.events import emit
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoNoAccount
+from agentbus_auth.sso.errors import SsoEmailUnverified, SsoNoAccount
 from agentbus_auth.sso.oidc import OidcIdentity
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_shared.contracts.auth import MemberChanged, TenantCreated, UserRegistered
@@ -40,30 +40,34 @@ class SsoProvisioning:
         identity: OidcIdentity,
         meta: RequestMeta,
     ) -> str:
-        """A new active account for ``identity`` and its membership; its id."""
-        assert identity.email is not None, "only a verified email is provisioned"
+        """A new active account for ``identity`` and its membership; its id.
+        ``SsoEmailUnverified`` unless the provider vouched for an email."""
+        email = identity.email
+        if email is None or not identity.email_verified:
+            raise SsoEmailUnverified()
         user_id = new_id("usr")
         # A random password nobody knows: the account signs in through the provider.
         password_hash = await self._hasher.hash(new_token("sso"))
         await accounts_repo.add(
             session,
             user_id=user_id,
-            email=identity.email,
+            email=email,
             display_name=identity.name,
             password_hash=password_hash,
             status="active",
             email_verified=True,
         )
         if provider.tenant_id is None:
-            tenant_id = await self._own_tenant(session, user_id, identity)
+            named = identity.name or email.partition("@")[0]
+            tenant_id = await self._own_tenant(session, user_id, named)
         else:
-            tenant_id = await self._join(session, provider, user_id)
+            tenant_id = await self._join(session, provider, provider.tenant_id, user_id)
         await emit(
             session,
             UserRegistered(
                 user_id=user_id,
                 tenant_id=tenant_id,
-                email=identity.email,
+                email=email,
                 display_name=identity.name,
             ),
             tenant_id=tenant_id,
@@ -79,10 +83,10 @@ class SsoProvisioning:
         )
         return user_id
 
-    async def _own_tenant(self, session: AsyncSession, user_id: str, identity: OidcIdentity) -> str:
-        assert identity.email is not None
-        name = (identity.name or identity.email.split("@")[0])[:TENANT_NAME_LENGTH]
-        tenant = await tenants_repo.add_tenant(session, tenant_id=new_id("t"), name=name)
+    async def _own_tenant(self, session: AsyncSession, user_id: str, name: str) -> str:
+        tenant = await tenants_repo.add_tenant(
+            session, tenant_id=new_id("t"), name=name[:TENANT_NAME_LENGTH]
+        )
         await tenants_repo.add_member(session, tenant.id, user_id, Role.OWNER)
         await emit(
             session,
@@ -97,10 +101,8 @@ class SsoProvisioning:
         return tenant.id
 
     async def _join(
-        self, session: AsyncSession, provider: SsoProviderSettings, user_id: str
+        self, session: AsyncSession, provider: SsoProviderSettings, tenant_id: str, user_id: str
     ) -> str:
-        tenant_id = provider.tenant_id
-        assert tenant_id is not None
         if await tenants_repo.tenant(session, tenant_id) is None:
             log.error("sso.tenant_missing", provider=provider.id, tenant_id=tenant_id)
             raise SsoNoAccount()

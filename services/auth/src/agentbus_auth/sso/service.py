@@ -279,7 +279,8 @@ class SsoService:
         return_to: str,
         meta: RequestMeta,
     ) -> SsoSignedIn:
-        """A session, or the MFA challenge first when the account has a second factor."""
+        """A session (audited ``sso.login``), or the MFA challenge first when the account has a
+        second factor (audited ``sso.mfa_challenged``: the login is the code's)."""
         if user.status == "pending_approval":
             raise AccountPending()
         if user.status != "active":
@@ -287,15 +288,16 @@ class SsoService:
         member = await tenants_repo.first_membership(session, user.id)
         if member is None:
             raise NoMembership()
+        second_factor = await mfa_repo.has_confirmed_factor(session, user.id)
         await record(
             session,
-            AuditKind.SSO_LOGIN,
+            AuditKind.SSO_MFA_CHALLENGED if second_factor else AuditKind.SSO_LOGIN,
             user_id=user.id,
             tenant_id=member.tenant_id,
             meta=meta,
             provider=provider.id,
         )
-        if await mfa_repo.has_confirmed_factor(session, user.id):
+        if second_factor:
             challenge = await self._mfa.open_challenge(
                 session, user_id=user.id, tenant_id=member.tenant_id, meta=meta
             )
