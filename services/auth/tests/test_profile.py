@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth_support import Account, AuthClient, ReadEvents
+from auth_support import Account, AuthClient, ClientFor, ReadEvents, StartAuth
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
@@ -316,6 +316,7 @@ async def test_consents_given_at_registration_are_recorded_with_their_time(
         ("privacy", settings.privacy_version, False),
     ]
     assert all(c["accepted_at"] for c in consents["items"])
+    assert [c["document_url"] for c in consents["items"]] == [None, None]  # none published
     me = (await client.call("me", token=account.access_token)).data
     assert me["consents_due"] is False
 
@@ -370,6 +371,20 @@ async def test_an_account_made_by_accepting_an_invite_records_its_consents(
     )
     account = Account.from_result(email, client.password, accepted.data)
     assert (await client.call("me", token=account.access_token)).data["consents_due"] is False
+
+
+async def test_the_documents_addresses_are_given_where_they_are_accepted(
+    start_auth: StartAuth, client_for: ClientFor
+) -> None:
+    terms, privacy = "https://example.com/terms", "https://example.com/privacy"
+    client = client_for(await start_auth(terms_url=terms, privacy_url=privacy))
+    account = await client.register()
+
+    policy = (await client.call("signup.policy")).data
+    consents = (await client.call("users.consents", token=account.access_token)).data
+
+    assert (policy["terms_url"], policy["privacy_url"]) == (terms, privacy)
+    assert [c["document_url"] for c in consents["items"]] == [terms, privacy]
 
 
 async def test_only_the_current_versions_are_recorded_at_registration_or_invite(

@@ -6,6 +6,7 @@ import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { Checkbox } from "../ui/Checkbox";
+import { DocumentLink } from "../auth/ConsentAgreement";
 import { ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useConsents } from "./profile";
 import { DOCUMENT_NAMES, dueVersions, type Consents as ConsentsData } from "./profileRules";
@@ -53,6 +54,18 @@ export function AcceptConsents({ consents, action, onAccepted }: { consents: Con
           {...(item.accepted_version ? { hint: `You accepted version ${item.accepted_version} before.` } : {})}
         />
       ))}
+      {due.some((item) => item.document_url) && (
+        <ul className="flex flex-col gap-1 text-sm">
+          {due
+            .filter((item) => item.document_url)
+            .map((item) => (
+              <li key={item.document}>
+                Read the{" "}
+                <DocumentLink url={item.document_url}>{(DOCUMENT_NAMES[item.document] ?? item.document).toLowerCase()}</DocumentLink>
+              </li>
+            ))}
+        </ul>
+      )}
       <Button type="submit" className="self-start" busy={accept.isPending}>
         {action}
       </Button>
@@ -69,7 +82,9 @@ export function Consents() {
       <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[auto_1fr]">
         {consents.data.items.map((item) => (
           <div key={item.document} className="contents">
-            <dt className="font-medium">{DOCUMENT_NAMES[item.document] ?? item.document}</dt>
+            <dt className="font-medium">
+              <DocumentLink url={item.document_url}>{DOCUMENT_NAMES[item.document] ?? item.document}</DocumentLink>
+            </dt>
             <dd className="mb-2 sm:mb-0">
               {item.accepted_version
                 ? `Version ${item.accepted_version}, accepted ${when(item.accepted_at)}`

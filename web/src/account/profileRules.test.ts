@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codesAsText, dueVersions, isLocked, profileChanges, withChoice, type Consents, type NotificationPreferences, type Profile } from "./profileRules";
+import { codesAsText, consentStepBefore, dueVersions, isLocked, profileChanges, withChoice, type Consents, type NotificationPreferences, type Profile } from "./profileRules";
 
 const profile: Profile = {
   id: "usr_1",
@@ -66,4 +66,18 @@ describe("notification choices", () => {
 
 it("copies recovery codes one a line", () => {
   expect(codesAsText(["a-b", "c-d"])).toBe("a-b\nc-d\n");
+});
+
+describe("consentStepBefore", () => {
+  it("stands before every page while consents are due, but the Account page", () => {
+    expect(consentStepBefore("/chat", true)).toBe(true);
+    expect(consentStepBefore("/team", true)).toBe(true);
+    expect(consentStepBefore("/account", true)).toBe(false);
+    expect(consentStepBefore("/account/", true)).toBe(false);
+    expect(consentStepBefore("/accounting", true)).toBe(true);
+  });
+
+  it("is gone once nothing is due", () => {
+    expect(consentStepBefore("/chat", false)).toBe(false);
+  });
 });

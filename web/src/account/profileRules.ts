@@ -69,3 +69,9 @@ export function withChoice(
 export function codesAsText(codes: string[]): string {
   return codes.join("\n") + "\n";
 }
+
+/** Whether the consent step stands before the page at ``pathname``: the Account page stays open
+ * (someone who does not accept can still change preferences or disable the account). */
+export function consentStepBefore(pathname: string, consentsDue: boolean): boolean {
+  return consentsDue && pathname.replace(/\/+$/, "") !== "/account";
+}

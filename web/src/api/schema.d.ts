@@ -2033,6 +2033,11 @@ export interface components {
              */
             document: "terms" | "privacy";
             /**
+             * Document Url
+             * @description where the document is published
+             */
+            document_url?: string | null;
+            /**
              * Due
              * @description the required version is not accepted yet
              */
@@ -2903,8 +2908,18 @@ export interface components {
              * @enum {string}
              */
             policy: "public" | "invite_only" | "approval";
+            /**
+             * Privacy Url
+             * @description where the privacy notice is published
+             */
+            privacy_url?: string | null;
             /** Privacy Version */
             privacy_version: string;
+            /**
+             * Terms Url
+             * @description where the terms of service are published
+             */
+            terms_url?: string | null;
             /** Terms Version */
             terms_version: string;
         };

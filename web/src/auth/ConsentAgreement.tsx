@@ -1,11 +1,25 @@
 // The box a person ticks to accept the terms of service and the privacy notice when an account is
-// made (sign-up, joining a team); the form does not go out until it is ticked.
-import { useId, useRef, useState, type RefObject } from "react";
+// made (sign-up, joining a team); the form does not go out until it is ticked. The documents are
+// linked when the operator publishes their addresses.
+import { useId, useRef, useState, type ReactNode, type RefObject } from "react";
 import { FOCUS_RING } from "../ui/Button";
 
 interface Versions {
   terms_version: string;
   privacy_version: string;
+  terms_url?: string | null;
+  privacy_url?: string | null;
+}
+
+/** A document's name, a link to it when its address is known. */
+export function DocumentLink({ url, children }: { url: string | null | undefined; children: ReactNode }) {
+  if (!url) return <>{children}</>;
+  return (
+    <a href={url} target="_blank" rel="noreferrer" className={`underline ${FOCUS_RING}`}>
+      {children}
+      <span className="sr-only"> (opens in a new tab)</span>
+    </a>
+  );
 }
 
 const NAME = "accept_consents";
@@ -13,7 +27,7 @@ const MISSING = "Tick the box to accept the terms of service and the privacy not
 
 function Agreement({ versions, missing, box }: { versions: Versions | undefined; missing: boolean; box: RefObject<HTMLInputElement | null> }) {
   const id = useId();
-  const which = versions ? ` (version ${versions.terms_version}) and the privacy notice (version ${versions.privacy_version})` : " and the privacy notice";
+
   return (
     <div className="flex flex-col gap-1">
       <div className="flex items-start gap-3">
@@ -27,7 +41,10 @@ function Agreement({ versions, missing, box }: { versions: Versions | undefined;
           className={`mt-0.5 size-5 shrink-0 accent-indigo-600 ${FOCUS_RING}`}
         />
         <label htmlFor={id} className="text-sm">
-          I accept the terms of service{which}.
+          I accept the <DocumentLink url={versions?.terms_url}>terms of service</DocumentLink>
+          {versions ? ` (version ${versions.terms_version})` : ""} and the{" "}
+          <DocumentLink url={versions?.privacy_url}>privacy notice</DocumentLink>
+          {versions ? ` (version ${versions.privacy_version})` : ""}.
         </label>
       </div>
       {missing && (

@@ -1,17 +1,20 @@
 // The gate of the app's private pages: wait for the session to be restored, else go log in; a
-// person who has not accepted the current terms and privacy notice accepts them first.
+// person who has not accepted the current terms and privacy notice accepts them first (the Account
+// page stays open: someone who does not accept can still change preferences or disable the account).
 import { Navigate, Outlet, useLocation } from "react-router";
 import { ConsentStep } from "../account/ConsentStep";
 import { useMe } from "../account/me";
+import { consentStepBefore } from "../account/profileRules";
 import { useSessionStatus } from "../session/session";
 import { Loading } from "../ui/states";
 import { loginFor } from "./next";
 
 function ConsentsFirst() {
   const me = useMe();
+  const { pathname } = useLocation();
   // The pages themselves show a failure to load the person: only a known due consent stops here.
   if (me.isPending) return <Loading label="Loading your account" />;
-  if (me.data?.consents_due) return <ConsentStep />;
+  if (consentStepBefore(pathname, me.data?.consents_due === true)) return <ConsentStep />;
   return <Outlet />;
 }
 

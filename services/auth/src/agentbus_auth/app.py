@@ -156,7 +156,10 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
     service_accounts = ServiceAccountService(db, tokens)
     locations = Locations(settings.geoip_database)
     required_consents = RequiredConsents(
-        terms=settings.terms_version, privacy=settings.privacy_version
+        terms=settings.terms_version,
+        privacy=settings.privacy_version,
+        terms_url=settings.terms_url,
+        privacy_url=settings.privacy_url,
     )
     signup_gate = SignupGate(db, _signup_quotas(settings, throttle), settings.signup_policy)
     return AuthParts(

@@ -216,6 +216,18 @@ class AuthSettings(ServiceSettings):
         description="version of the privacy notice every account accepts; a new one is asked "
         "for at each account's next login",
     )
+    terms_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        max_length=2048,
+        description="address of the published terms of service, linked where they are accepted",
+    )
+    privacy_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        max_length=2048,
+        description="address of the published privacy notice, linked where it is accepted",
+    )
     geoip_database: str | None = Field(
         None,
         description="path to a MaxMind-format (.mmdb) city or country database locating "

@@ -44,6 +44,8 @@ class SignupPolicyView(Contract):
     policy: SignupPolicyName
     terms_version: str
     privacy_version: str
+    terms_url: str | None = Field(None, description="where the terms of service are published")
+    privacy_url: str | None = Field(None, description="where the privacy notice is published")
 
 
 class AccessRequest(Contract):

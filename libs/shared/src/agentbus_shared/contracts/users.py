@@ -125,6 +125,7 @@ class ConsentView(Contract):
     accepted_version: str | None = Field(None, description="the newest version accepted")
     accepted_at: datetime | None = None
     due: bool = Field(description="the required version is not accepted yet")
+    document_url: str | None = Field(None, description="where the document is published")
 
 
 class Consents(Contract):

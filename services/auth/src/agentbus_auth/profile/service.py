@@ -42,10 +42,13 @@ DEFAULT_CHOICES: dict[tuple[str, str], bool] = {
 
 @dataclass(frozen=True)
 class RequiredConsents:
-    """The versions of each document every account must have accepted (operator settings)."""
+    """The versions of each document every account must have accepted, and where each is
+    published (operator settings)."""
 
     terms: str
     privacy: str
+    terms_url: str | None = None
+    privacy_url: str | None = None
 
     def by_document(self) -> dict[str, str]:
         return {"terms": self.terms, "privacy": self.privacy}
@@ -130,6 +133,9 @@ class ProfileService:
             required_version=required,
             accepted_version=accepted.version if accepted else None,
             accepted_at=accepted.accepted_at if accepted else None,
+            document_url=self.required.terms_url
+            if document == "terms"
+            else self.required.privacy_url,
             due=accepted is None or accepted.version != required,
         )
 

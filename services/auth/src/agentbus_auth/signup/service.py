@@ -59,6 +59,8 @@ class SignupService:
             policy=self._gate.policy,
             terms_version=self._consents.terms,
             privacy_version=self._consents.privacy,
+            terms_url=self._consents.terms_url,
+            privacy_url=self._consents.privacy_url,
         )
 
     # ---------------------------------------------------------------- access requests
