@@ -9,6 +9,7 @@ import pytest
 from auth_support import AuthClient, ClientFor, StartAuth
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
+from structlog.testing import capture_logs
 
 from agentbus_auth.audit.locations import Locations, Place
 
@@ -52,6 +53,27 @@ async def test_known_networks_are_located_and_others_not(geoip_database: Path) -
         SYDNEY_IP: Place(country="AU", city="Sydney"),
         BERLIN_IP: Place(country="DE", city="Berlin"),
     }
+
+
+def test_a_database_of_another_kind_is_refused_at_start(tmp_path: Path) -> None:
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="Test-ASN")
+    writer.insert_network(IPSet(["203.0.113.0/24"]), {"autonomous_system_number": 64496})
+    writer.to_db_file(str(tmp_path / "asn.mmdb"))
+    with pytest.raises(ValueError, match="City or Country"):
+        Locations(str(tmp_path / "asn.mmdb"))
+
+
+async def test_a_record_of_another_shape_locates_nothing_and_is_logged(tmp_path: Path) -> None:
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="Test-City")
+    writer.insert_network(IPSet(["203.0.113.0/24"]), {"country": "AU", "city": ["Sydney"]})
+    writer.to_db_file(str(tmp_path / "odd.mmdb"))
+    locations = Locations(str(tmp_path / "odd.mmdb"))
+    try:
+        with capture_logs() as logs:
+            assert await locations.places([SYDNEY_IP, BERLIN_IP]) == {}
+    finally:
+        locations.close()
+    assert [entry["event"] for entry in logs] == ["geoip.lookup_failed"]
 
 
 async def test_without_a_database_nothing_is_located() -> None:

@@ -1,6 +1,8 @@
 """Where a client IP is: country and city from the operator's MaxMind-format database.
 
-The database (``AUTH_GEOIP_DATABASE``) is opened once; without it nothing is located. Nothing
+The database (``AUTH_GEOIP_DATABASE``) is opened once; without it nothing is located. It must
+be a City or Country database (the service does not start with another kind); a lookup the
+file cannot answer (corrupt, or data of another shape) is logged and locates nothing. Nothing
 is looked up over the network: lookups read the local file, off the event loop. Locations are
 derived when sessions and audit entries are read, so no location is stored beyond the IP.
 """
@@ -8,14 +10,22 @@ derived when sessions and audit entries are read, so no location is stored beyon
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import geoip2.database
 import geoip2.errors
+import maxminddb
 
 from agentbus_shared.contracts.auth import SessionView
 from agentbus_shared.contracts.common import Page
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+KNOWN_KINDS = ("City", "Country")
+"""The database kinds locations are read from (by ``database_type``, e.g. GeoLite2-City)."""
 
 
 @dataclass(frozen=True)
@@ -30,9 +40,13 @@ class Locations:
 
     def __init__(self, database: str | None) -> None:
         self._reader = geoip2.database.Reader(database) if database else None
-        self._has_cities = (
-            self._reader is not None and "City" in self._reader.metadata().database_type
-        )
+        kind = self._reader.metadata().database_type if self._reader else ""
+        if self._reader is not None and not any(known in kind for known in KNOWN_KINDS):
+            self._reader.close()
+            raise ValueError(
+                f"AUTH_GEOIP_DATABASE is a {kind!r} database; a City or Country one is needed"
+            )
+        self._has_cities = "City" in kind
 
     def close(self) -> None:
         if self._reader is not None:
@@ -56,7 +70,15 @@ class Locations:
                 city = self._reader.city(ip)
                 return Place(country=city.country.iso_code, city=city.city.name)
             return Place(country=self._reader.country(ip).country.iso_code, city=None)
-        except (geoip2.errors.AddressNotFoundError, ValueError):
+        except geoip2.errors.AddressNotFoundError:
+            return None
+        except ValueError as exc:
+            if not _is_address(ip):
+                return None
+            log.warning("geoip.lookup_failed", error=type(exc).__name__)
+            return None
+        except (maxminddb.InvalidDatabaseError, TypeError, KeyError) as exc:
+            log.warning("geoip.lookup_failed", error=type(exc).__name__)
             return None
 
     async def place_sessions(self, page: Page[SessionView]) -> Page[SessionView]:
@@ -68,6 +90,14 @@ class Locations:
             item.model_copy(update=_place_fields(found.get(item.ip or ""))) for item in page.items
         ]
         return Page[SessionView](items=items, next_cursor=page.next_cursor)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _place_fields(place: Place | None) -> dict[str, str | None]:
