@@ -119,6 +119,20 @@ async def test_an_email_change_is_confirmed_by_the_code_sent_to_the_new_address(
         assert account.user_id in {e.user_id for e in audited}
 
 
+async def test_the_code_for_a_new_address_does_not_carry_the_accounts_chosen_name(
+    client: AuthClient,
+) -> None:
+    account = await client.register(display_name="Agentbus Security: verify at evil.example")
+    new_email = client.new_email("moved")
+    await change_email(client, account, new_email)
+
+    mail = await client.mail.wait(new_email, "email_change")
+
+    body = mail.get_payload(decode=True).decode()
+    assert body.startswith("Hello,\n")
+    assert "evil.example" not in body + mail["Subject"]
+
+
 async def test_a_used_wrong_or_foreign_email_change_code_is_refused(client: AuthClient) -> None:
     account, other = await client.register(), await client.register()
     new_email = client.new_email("moved")

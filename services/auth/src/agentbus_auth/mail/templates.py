@@ -4,7 +4,9 @@ Every value goes in on one line. Names another person chose (an invite's tenant 
 the team of an admin's password reset)
 stay out of subjects and appear in bodies quoted and labelled as theirs: an invite must not
 read as a message from the product ("Agentbus Security: account suspended, verify at …"). The
-answer to an access request leaves out the name given with it (anyone may ask for any email).
+answer to an access request leaves out the name given with it (anyone may ask for any email), and
+so does the code for a new email address (any account may ask for any address: its own chosen
+name would greet a stranger).
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ The invitation expires on $expires_at and works once.
     ),
     "email_change": (
         "Confirm your new $product email address",
-        """Hello $name,
+        """Hello,
 
 You asked to use this address for your $product account. Your code is:
 

@@ -105,7 +105,6 @@ class AccountChanges:
                 to=new_email,
                 template="email_change",
                 secret_ref=code_id,
-                name=user.display_name or new_email,
                 expires_in=f"{self._timings.code_ttl // 60} minutes",
             )
             await record(session, AuditKind.EMAIL_CHANGE_REQUESTED, user_id=user_id, meta=meta)
