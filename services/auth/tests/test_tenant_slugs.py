@@ -1,5 +1,5 @@
 """Tenant slugs: made from the name for a new tenant, and backfilled for existing ones by the
-upgrade — always well formed, never shared."""
+upgrade — always well formed, never shared, even when tenants race for one."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import asyncio
 import re
 
 import asyncpg
+import pytest
 from alembic import command
+from auth_support import AuthClient
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agentbus_auth.manifest import MANIFEST
+from agentbus_auth.models import memberships, tenants
+from agentbus_auth.tenants.admin_repository import is_slug_conflict
 from agentbus_auth.tenants.slugs import new_tenant_slug, slug_stem
 from agentbus_shared.contracts.tenant_admin import SLUG_PATTERN
+from agentbus_shared.errors import AgentbusError
 from agentbus_shared.migrations import alembic_config, upgrade_async
 
 NAMES = {
@@ -67,3 +74,54 @@ async def test_the_upgrade_can_be_undone_and_done_again(empty_database_url: str)
         await connection.close()
     assert left == 0
     await upgrade_async(MANIFEST, empty_database_url)
+
+
+async def test_only_a_slug_conflict_reads_as_a_taken_slug(client: AuthClient) -> None:
+    first = await client.register()
+    second = await client.register()
+    async with client.parts.db.session() as session:
+        with pytest.raises(IntegrityError) as taken:
+            await session.execute(
+                update(tenants)
+                .where(tenants.c.id == second.tenant_id)
+                .values(
+                    slug=select(tenants.c.slug)
+                    .where(tenants.c.id == first.tenant_id)
+                    .scalar_subquery()
+                )
+            )
+        await session.rollback()
+        with pytest.raises(IntegrityError) as other:
+            await session.execute(
+                insert(memberships).values(
+                    tenant_id="ten_nowhere", user_id=first.user_id, role="member"
+                )
+            )
+    assert is_slug_conflict(taken.value)
+    assert not is_slug_conflict(other.value)
+
+
+async def test_two_tenants_racing_for_one_slug_end_with_one_holder(client: AuthClient) -> None:
+    racers = [await client.register() for _ in range(4)]
+    answers = await asyncio.gather(
+        *(
+            client.call("tenants.update", {"slug": "raced-for"}, token=racer.access_token)
+            for racer in racers
+        ),
+        return_exceptions=True,
+    )
+    won = [answer for answer in answers if not isinstance(answer, BaseException)]
+    lost = [answer for answer in answers if isinstance(answer, AgentbusError)]
+    assert len(won) == 1 and len(lost) == len(racers) - 1
+    assert {(error.status, error.code) for error in lost} == {(409, "slug_taken")}
+
+
+async def test_a_name_of_only_spaces_is_refused_and_names_are_trimmed(client: AuthClient) -> None:
+    owner = await client.register()
+    for blank in ("", "   ", "\t \n"):
+        refused = await client.error("tenants.update", {"name": blank}, token=owner.access_token)
+        assert (refused.status, refused.code) == (422, "validation_failed"), blank
+    renamed = await client.call(
+        "tenants.update", {"name": "  Acme Space "}, token=owner.access_token
+    )
+    assert renamed.data["name"] == "Acme Space"

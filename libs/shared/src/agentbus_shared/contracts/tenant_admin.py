@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from agentbus_shared.contracts.auth import SERVICE, TenantView
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Role, Scope
@@ -51,7 +51,9 @@ class Operation:
 class TenantUpdate(Contract):
     """Body of ``PATCH /tenants/current``: the fields to change."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = Field(
+        None, max_length=100
+    )
     slug: str | None = Field(None, pattern=SLUG_PATTERN)
 
 

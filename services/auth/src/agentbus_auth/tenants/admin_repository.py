@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.models import invites, tenant_settings, tenants, users
@@ -42,6 +43,15 @@ async def slug_taken(session: AsyncSession, slug: str, *, by_other_than: str) ->
         select(tenants.c.id).where(tenants.c.slug == slug, tenants.c.id != by_other_than)
     )
     return found is not None
+
+
+SLUG_CONSTRAINT = "uq_tenants_slug"
+
+
+def is_slug_conflict(error: IntegrityError) -> bool:
+    """Whether ``error`` is another tenant holding the slug (and not some other violation)."""
+    violation = getattr(error.orig, "__cause__", None)
+    return getattr(violation, "constraint_name", None) == SLUG_CONSTRAINT
 
 
 _TENANT = (tenants.c.id, tenants.c.name, tenants.c.slug, tenants.c.plan, tenants.c.created_at)

@@ -101,8 +101,10 @@ class TenantAdministration:
                     return tenant_view(await repo.current(session, principal.tenant_id))
                 tenant = await repo.rename(session, principal.tenant_id, changes)
                 await self._announce_update(session, principal, tenant, changes, meta)
-        except IntegrityError:
-            raise SlugTaken() from None  # taken by a concurrent change since the check
+        except IntegrityError as exc:
+            if repo.is_slug_conflict(exc):
+                raise SlugTaken() from None  # taken by a concurrent change since the check
+            raise
         return tenant_view(tenant)
 
     @staticmethod
