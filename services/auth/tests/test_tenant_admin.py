@@ -16,6 +16,7 @@ from auth_support import Account, AuthClient, ReadEvents
 from agentbus_auth.errors import InvalidWebhookUrl
 from agentbus_auth.tenants.webhooks import RESOLVE_TIMEOUT, Resolver, WebhookTargets
 from agentbus_shared.contracts.tenant_admin import FLAGS_MAX_BYTES
+from agentbus_shared.errors import AgentbusError
 from agentbus_shared.settings import ServiceTuning
 
 SETTINGS: dict[str, Any] = {
@@ -88,16 +89,25 @@ async def test_members_and_viewers_are_refused_every_admin_operation(client: Aut
             assert refused.status == 403, (role, operation)
 
 
-async def test_an_admin_demoted_since_the_token_was_issued_is_refused(client: AuthClient) -> None:
+async def test_an_admin_demoted_since_the_token_was_issued_is_refused_everywhere(
+    client: AuthClient,
+) -> None:
     owner = await client.register_verified()
     admin = await client.join(owner, "admin")
+    member = await client.join(owner, "member")
+    assert "admin" in client.principal(admin.access_token).roles
     await client.call(
         "tenants.members.update",
         {"user_id": admin.user_id, "role": "member"},
         token=owner.access_token,
     )
-    refused = await client.error("tenants.settings.get", token=admin.access_token)
-    assert refused.status == 403
+    real_targets = {"password.admin_reset": {"user_id": member.user_id}}
+    for operation, payload in ADMIN_OPERATIONS.items():
+        refused = await client.error(
+            operation, real_targets.get(operation, payload), token=admin.access_token
+        )
+        assert (refused.status, refused.code) == (403, "forbidden"), operation
+    assert client.mail.messages(member.email, "password_reset_by_admin") == []
 
 
 async def test_a_member_is_refused_before_the_webhook_or_the_flags_are_looked_at(
@@ -159,6 +169,38 @@ async def test_a_revoked_invite_can_no_longer_be_accepted(client: AuthClient) ->
         "tenants.invites.revoke", {"invite_id": created.data["id"]}, token=owner.access_token
     )
     assert (again.status, again.code) == (404, "invite_not_found")
+
+
+async def test_an_invite_revoked_while_it_is_accepted_ends_one_way_or_the_other(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    for attempt in range(3):
+        email = client.new_email(f"race{attempt}")
+        created = await client.call(
+            "tenants.invites.create", {"email": email}, token=owner.access_token
+        )
+        token = await client.mail.mailed_invite(email)
+        accepted, revoked = await asyncio.gather(
+            client.call("tenants.invites.accept", {"token": token, "password": client.password}),
+            client.call(
+                "tenants.invites.revoke",
+                {"invite_id": created.data["id"]},
+                token=owner.access_token,
+            ),
+            return_exceptions=True,
+        )
+        members = await client.call("tenants.members.list", token=owner.access_token)
+        joined = email in {item["email"] for item in members.data["items"]}
+        if isinstance(accepted, BaseException):
+            assert isinstance(accepted, AgentbusError) and accepted.code == "invalid_invite"
+            assert not isinstance(revoked, BaseException)
+            assert not joined
+        else:
+            assert isinstance(revoked, AgentbusError) and revoked.code == "invite_not_found"
+            assert joined
+        listed = await client.call("tenants.invites.list", token=owner.access_token)
+        assert created.data["id"] not in {item["id"] for item in listed.data["items"]}
 
 
 async def test_another_tenants_invite_is_not_found(client: AuthClient) -> None:
