@@ -4,13 +4,13 @@ modules import), a person at the provider, and what a refused sign-in must leave
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from auth_support import AuthClient
 from sqlalchemy import func, select
 
-from agentbus_auth.models import sessions, sso_identities, users
+from agentbus_auth.models import memberships, outbox, sessions, sso_identities, tenants, users
 from agentbus_shared.testing.oidc import OidcProviderServer
 
 
@@ -31,11 +31,21 @@ def person(provider: OidcProviderServer, client: AuthClient, **claims: Any) -> t
     return sub, email
 
 
-async def counts(client: AuthClient) -> tuple[int, int, int]:
-    """Accounts, linked identities and sessions: what a refusal must leave as it was."""
+class Footprint(NamedTuple):
+    """How many of each thing a sign-in can create there are: a refusal leaves them as they were."""
+
+    users: int
+    identities: int
+    sessions: int
+    tenants: int
+    memberships: int
+    outbox: int
+
+
+async def counts(client: AuthClient) -> Footprint:
+    """Accounts, linked identities, sessions, tenants, memberships and queued events."""
+    tables = (users, sso_identities, sessions, tenants, memberships, outbox.table)
     async with client.parts.db.session() as session:
-        return (
-            await session.scalar(select(func.count()).select_from(users)) or 0,
-            await session.scalar(select(func.count()).select_from(sso_identities)) or 0,
-            await session.scalar(select(func.count()).select_from(sessions)) or 0,
+        return Footprint(
+            *[await session.scalar(select(func.count()).select_from(t)) or 0 for t in tables]
         )

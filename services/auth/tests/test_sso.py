@@ -3,17 +3,22 @@ the whole redirect flow, account matching, and every refusal changing nothing.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 from auth_support import AuthClient, StartAuth
+from sqlalchemy import func, update
 from sso_support import counts, person, provider
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
+from agentbus_auth.crypto import token_hash
+from agentbus_auth.models import sso_logins
 from agentbus_auth.settings import SsoProviderSettings
 from agentbus_auth.sso.errors import SsoEmailUnverified
 from agentbus_auth.sso.oidc import OidcIdentity
@@ -231,7 +236,7 @@ async def test_an_account_with_a_second_factor_gets_the_mfa_challenge_not_a_sess
     assert signed_in["tokens"] is None
     assert signed_in["mfa"]["mfa_required"] is True
     assert signed_in["mfa"]["challenge_token"]
-    assert (await counts(client))[2] == before[2]
+    assert (await counts(client)).sessions == before.sessions
     # A login is audited once a session is issued: here the code's, not the provider's.
     assert len(await client.parts.audit.entries(kind=AuditKind.SSO_LOGIN)) == 1  # the first
     challenged = await client.parts.audit.entries(kind=AuditKind.SSO_MFA_CHALLENGED)
@@ -301,6 +306,41 @@ async def test_a_state_brought_back_by_another_browser_is_refused(
     other_browser = Login(login.authorization_url, (await start(client)).browser_binding)
     await assert_refused(client, other_browser, back, "sso_state_invalid")
     assert (await finish(client, login, back))["tokens"]  # the right browser still finishes
+
+
+async def test_an_expired_login_is_refused(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso()
+    sub, _ = person(provider, client)
+    login, back = await authorized(client, provider, sub)
+    async with client.parts.db.transaction() as session:
+        await session.execute(
+            update(sso_logins)
+            .where(sso_logins.c.state_hash == token_hash(back["state"]))
+            .values(expires_at=func.now() - timedelta(seconds=1))
+        )
+    await assert_refused(client, login, back, "sso_state_invalid")
+
+
+async def test_two_callbacks_with_one_state_at_once_sign_in_once(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso()
+    sub, _ = person(provider, client)
+    login, back = await authorized(client, provider, sub)
+    before = await counts(client)
+    callback = {"provider": "mock", **back, "browser_binding": login.browser_binding}
+    answers = await asyncio.gather(
+        *(client.call("sso.callback", callback) for _ in range(2)), return_exceptions=True
+    )
+    assert [a.code for a in answers if isinstance(a, AgentbusError)] == ["sso_state_invalid"]
+    after = await counts(client)
+    assert (after.users, after.identities, after.sessions) == (
+        before.users + 1,
+        before.identities + 1,
+        before.sessions + 1,
+    )
 
 
 async def test_a_replayed_state_and_a_replayed_code_are_refused(

@@ -1,17 +1,20 @@
 """The ID token checks of single sign-on, one by one, against a provider served over HTTP that
 answers the code exchange with ID tokens the real mock provider would never sign: another issuer
 or audience, expired, another nonce, a shared-secret or missing signature, a key it never
-published."""
+published. Unlike the mock provider, this one checks the client's secret (HTTP Basic) and the
+PKCE verifier against the S256 challenge, so both are proven here."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
@@ -19,16 +22,18 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoProviderUnavailable, SsoTokenInvalid
+from agentbus_auth.sso.errors import SsoCodeRefused, SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_auth.sso.oidc import OidcIdentity, OidcProviders
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.waiting import eventually
 
 CLIENT_ID = "agentbus"
+CLIENT_SECRET = "secret-of-agentbus-at-the-idp"
+VERIFIER = "verifier-of-the-login-" + "v" * 32
 NONCE = "nonce-of-the-login"
 REDIRECT_URI = "http://127.0.0.1/cb"
 SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
@@ -44,12 +49,15 @@ class TokenIssuer:
     token_body: str | None = None
     discoveries: int = 0
     discovery_overrides: dict[str, Any] = field(default_factory=dict)
+    code_challenge: str = field(default_factory=lambda: s256(VERIFIER))
 
     @property
     def settings(self) -> SsoProviderSettings:
-        return SsoProviderSettings(
-            id="idp", name="IdP", issuer=self.url, client_id=CLIENT_ID, client_secret="s"
-        )
+        return self.settings_with(client_secret=CLIENT_SECRET)
+
+    def settings_with(self, **overrides: Any) -> SsoProviderSettings:
+        entry = {"id": "idp", "name": "IdP", "issuer": self.url, "client_id": CLIENT_ID}
+        return SsoProviderSettings.model_validate(entry | overrides)
 
     async def discovery(self, request: Request) -> JSONResponse:
         self.discoveries += 1
@@ -69,9 +77,16 @@ class TokenIssuer:
     async def jwks(self, request: Request) -> JSONResponse:
         return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
 
-    async def token(self, request: Request) -> StreamingResponse:
-        """The tokens, trickled over ``token_delay`` seconds (a byte a second: each read is
-        quick, the whole answer slow)."""
+    async def token(self, request: Request) -> Response:
+        """The tokens for the client that proves its secret and the login's PKCE verifier,
+        trickled over ``token_delay`` seconds (a byte a second: each read is quick, the whole
+        answer slow)."""
+        basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {basic}":
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        verifier = (await request.form()).get("code_verifier")
+        if not isinstance(verifier, str) or s256(verifier) != self.code_challenge:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
         body = self.token_body or json.dumps(
             {"access_token": "at", "token_type": "Bearer", "id_token": self.id_token}
         )
@@ -99,16 +114,28 @@ class TokenIssuer:
         }
         return {k: v for k, v in (valid | overrides).items() if v is not None}
 
-    async def identify(self, id_token: str) -> OidcIdentity:
+    async def identify(
+        self,
+        id_token: str,
+        *,
+        verifier: str = VERIFIER,
+        settings: SsoProviderSettings | None = None,
+    ) -> OidcIdentity:
         """The person auth finds behind ``id_token``, through discovery and the code exchange."""
         self.id_token = id_token
         return await OidcProviders().identify(
-            self.settings,
+            settings or self.settings,
             redirect_uri=REDIRECT_URI,
             code="c",
-            code_verifier="v",
+            code_verifier=verifier,
             nonce=NONCE,
         )
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge of ``verifier`` (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 @pytest.fixture
@@ -212,7 +239,11 @@ async def test_callbacks_at_once_with_an_unknown_key_read_the_keys_once(idp: Tok
     answers = await asyncio.gather(
         *(
             providers.identify(
-                idp.settings, redirect_uri=REDIRECT_URI, code="c", code_verifier="v", nonce=NONCE
+                idp.settings,
+                redirect_uri=REDIRECT_URI,
+                code="c",
+                code_verifier=VERIFIER,
+                nonce=NONCE,
             )
             for _ in range(5)
         ),
@@ -220,3 +251,25 @@ async def test_callbacks_at_once_with_an_unknown_key_read_the_keys_once(idp: Tok
     )
     assert all(isinstance(answer, SsoTokenInvalid) for answer in answers)
     assert idp.discoveries == 2
+
+
+async def test_the_authorization_request_carries_the_verifiers_s256_challenge(
+    idp: TokenIssuer,
+) -> None:
+    url = await OidcProviders().authorization_url(
+        idp.settings, redirect_uri=REDIRECT_URI, state="s", nonce=NONCE, code_verifier=VERIFIER
+    )
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert (query["code_challenge"], query["code_challenge_method"]) == (s256(VERIFIER), "S256")
+
+
+async def test_a_code_exchange_without_the_logins_pkce_verifier_is_refused(
+    idp: TokenIssuer,
+) -> None:
+    with pytest.raises(SsoCodeRefused):
+        await idp.identify(signed(idp.claims()), verifier="another-verifier-" + "w" * 32)
+
+
+async def test_a_code_exchange_with_another_client_secret_is_refused(idp: TokenIssuer) -> None:
+    with pytest.raises(SsoCodeRefused):
+        await idp.identify(signed(idp.claims()), settings=idp.settings_with(client_secret="guess"))

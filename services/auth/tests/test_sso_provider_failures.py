@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from auth_support import AuthClient, StartAuth
 from sso_support import counts
-from test_sso_id_tokens import CLIENT_ID, TokenIssuer, idp, signed
+from test_sso_id_tokens import CLIENT_ID, CLIENT_SECRET, TokenIssuer, idp, signed
 
 from agentbus_auth.sso.errors import SsoProviderUnavailable
 from agentbus_auth.sso.oidc import OidcProviders
@@ -32,7 +32,7 @@ async def auth_with(
 ) -> AuthClient:
     entry = {"id": "idp", "name": "IdP", "issuer": issuer, "client_id": CLIENT_ID}
     runtime = await start_auth(
-        sso_providers=[entry | {"client_secret": "s", "auto_provision": True}]
+        sso_providers=[entry | {"client_secret": CLIENT_SECRET, "auto_provision": True}]
     )
     return client_for(runtime)
 
@@ -50,6 +50,7 @@ async def test_a_slow_provider_is_given_up_before_the_gateway_stops_waiting(
     client = await auth_with(start_auth, client_for, idp.url)
     login, query = await started(client)
     idp.id_token = signed(idp.claims(nonce=query["nonce"], email=client.new_email("slow")))
+    idp.code_challenge = query["code_challenge"]  # without the deadline, an account and a session
     idp.token_delay = GATEWAY_WAIT + 1  # each read within its timeout, the whole beyond
     before = await counts(client)
     began = time.monotonic()

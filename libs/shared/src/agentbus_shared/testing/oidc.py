@@ -4,7 +4,9 @@
 ``set_user`` decides what the provider asserts about a person (``email``, ``email_verified``,
 ``name``...) and ``sign_in`` is that person pressing "Authorize" on the provider's page: it answers
 where the provider sends the browser back (the callback URL with ``code`` and ``state``).
-``provider_entry`` is the ``AUTH_SSO_PROVIDERS`` entry that points at it.
+``provider_entry`` is the ``AUTH_SSO_PROVIDERS`` entry that points at it. The mock takes any
+client secret and does not check PKCE: tests that prove those use a provider of their own
+(``services/auth/tests/test_sso_id_tokens.py``).
 """
 
 from __future__ import annotations
