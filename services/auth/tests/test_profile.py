@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from auth_support import Account, AuthClient, ClientFor, ReadEvents, StartAuth
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
+from agentbus_auth.models import users
+from agentbus_auth.passwords.hasher import Verification
 
 ALL_ON: dict[str, dict[str, bool]] = {
     kind: {"email": True, "in_app": True}
@@ -270,6 +275,56 @@ async def test_an_owner_whose_co_owner_is_disabled_cannot_step_down_or_leave(
     )
     members = (await client.call("tenants.members.list", token=owner.access_token)).data["items"]
     assert [(m["user_id"], m["role"]) for m in members] == [(owner.user_id, "owner")]
+
+
+async def _disable_directly(client: AuthClient, user_id: str) -> None:
+    """The account turns disabled as if another request did it at this very moment."""
+    async with client.parts.db.transaction() as session:
+        await session.execute(update(users).where(users.c.id == user_id).values(status="disabled"))
+
+
+async def test_an_account_disabled_while_its_password_is_checked_gets_no_session(
+    client: AuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    login = client.parts.login
+    check_password = login._hasher.verify
+
+    async def disabled_meanwhile(stored_hash: str | None, password: str) -> Verification:
+        verification = await check_password(stored_hash, password)
+        await _disable_directly(client, member.user_id)
+        return verification
+
+    monkeypatch.setattr(login._hasher, "verify", disabled_meanwhile)
+
+    refused = await client.error("login", {"email": member.email, "password": client.password})
+
+    assert (refused.status, refused.code) == (403, "account_disabled")
+
+
+async def test_an_account_disabled_while_its_second_factor_is_checked_gets_no_session(
+    client: AuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    _, recovery_codes = await enroll(client, member)
+    token = (await client.login(member.email, client.password)).data["challenge_token"]
+    mfa = client.parts.mfa
+    check_code = mfa.check_second_factor
+
+    async def disabled_meanwhile(session: AsyncSession, user_id: str, code: str) -> str | None:
+        used = await check_code(session, user_id, code)
+        await _disable_directly(client, user_id)
+        return used
+
+    monkeypatch.setattr(mfa, "check_second_factor", disabled_meanwhile)
+
+    refused = await client.error(
+        "mfa.complete", {"challenge_token": token, "code": recovery_codes[0]}
+    )
+
+    assert (refused.status, refused.code) == (403, "account_disabled")
 
 
 async def test_disabling_needs_the_current_password(client: AuthClient) -> None:

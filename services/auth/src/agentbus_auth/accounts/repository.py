@@ -60,6 +60,14 @@ async def by_id(session: AsyncSession, user_id: str, *, for_update: bool = False
     return User(**row._mapping) if row else None
 
 
+async def held_status(session: AsyncSession, user_id: str) -> UserStatus | None:
+    """The account's status now, held (``FOR SHARE``) until the transaction ends: disabling the
+    account, which locks its row, waits for a session being started on it, or goes first."""
+    query = select(users.c.status).where(users.c.id == user_id).with_for_update(read=True)
+    status: UserStatus | None = await session.scalar(query)
+    return status
+
+
 async def add(
     session: AsyncSession,
     *,

@@ -3,7 +3,10 @@
 Order matters: a slot is taken in the throttle before the password is
 checked (so concurrent guesses cannot exceed the limit), an unknown email
 costs the same argon2 verification as a known one, and every refusal —
-unknown email, wrong password, locked account — says the same words.
+unknown email, wrong password, locked account — says the same words. The
+account's status is read again, held, in the transaction that starts the
+session: an account disabled while its password or code was being checked
+gets no tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agentbus_auth.errors import (
 from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
+from agentbus_auth.models import UserStatus
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as tenants_repo
@@ -72,7 +76,8 @@ class LoginService:
         rehashed = await self._hasher.hash(cmd.password) if verification.needs_rehash else None
         try:
             async with self._db.transaction() as session:
-                member = await self._usable_membership(session, user, cmd.tenant_id)
+                status = await accounts_repo.held_status(session, user.id)
+                member = await self._usable_membership(session, user.id, status, cmd.tenant_id)
                 if rehashed is not None:
                     await accounts_repo.replace_hash(
                         session, user.id, old=user.password_hash, new=rehashed
@@ -115,6 +120,8 @@ class LoginService:
         async with self._db.transaction() as session:
             used = await self._mfa.check_second_factor(session, member.user_id, cmd.code)
             if used is not None:
+                if await accounts_repo.held_status(session, member.user_id) != "active":
+                    raise AccountDisabled()
                 if not await mfa_repo.consume_challenge(session, challenge.id):
                     used = None
                 else:
@@ -197,16 +204,16 @@ class LoginService:
 
     @staticmethod
     async def _usable_membership(
-        session: AsyncSession, user: User, tenant_id: str | None
+        session: AsyncSession, user_id: str, status: UserStatus | None, tenant_id: str | None
     ) -> Member:
-        if user.status == "pending_approval":
+        if status == "pending_approval":
             raise AccountPending()
-        if user.status != "active":
+        if status != "active":
             raise AccountDisabled()
         if tenant_id is not None:
-            member = await tenants_repo.member(session, tenant_id, user.id)
+            member = await tenants_repo.member(session, tenant_id, user_id)
         else:
-            member = await tenants_repo.first_membership(session, user.id)
+            member = await tenants_repo.first_membership(session, user_id)
         if member is None:
             raise NoMembership()
         return member

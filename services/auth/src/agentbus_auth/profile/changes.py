@@ -169,6 +169,9 @@ class AccountChanges:
         await self._current_password.confirm(user, cmd.current_password, meta)
         await self._mfa.prove_if_on(user_id, cmd.code, meta)
         async with self._db.transaction() as session:
+            # Locked first: a login starting a session on the account waits, or goes first and
+            # its session is revoked below.
+            await accounts_repo.by_id(session, user_id, for_update=True)
             orphaned = await repo.tenants_left_without_owner(session, user_id)
             if orphaned:
                 raise LastOwnerLeaving(details={"tenants": orphaned})
