@@ -93,7 +93,7 @@ async def authorized(
 ) -> tuple[Login, dict[str, str]]:
     """A login ``sub`` authorized at the provider: what the browser holds and brings back."""
     login = await start(client)
-    return login, answer(await provider.asign_in(login.authorization_url, sub))
+    return login, answer(await provider.sign_in(login.authorization_url, sub))
 
 
 async def sign_in(
@@ -365,7 +365,7 @@ async def test_an_id_token_with_another_nonce_is_refused(
     crafted = urlsplit(login.authorization_url)
     query = login.query | {"nonce": "attackers-nonce-" + "x" * 32}
     crafted_url = urlunsplit(crafted._replace(query=urlencode(query)))
-    back = answer(await provider.asign_in(crafted_url, sub))
+    back = answer(await provider.sign_in(crafted_url, sub))
     assert back["state"] == login.query["state"]
     await assert_refused(client, login, back, "sso_token_invalid")
 

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any, TypeGuard, get_args
+from typing import Any, Literal, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
@@ -166,34 +166,36 @@ class SessionCookies:
     secure: bool
 
     def issue(self, refresh_token: str) -> list[tuple[bytes, bytes]]:
-        cookies = [self._cookie(REFRESH_COOKIE, refresh_token, path) for path in self.paths]
-        proof = self._cookie(self.csrf_cookie, csrf_token(refresh_token), "/", readable=True)
+        cookies = [self.cookie(REFRESH_COOKIE, refresh_token, path) for path in self.paths]
+        proof = self.cookie(self.csrf_cookie, csrf_token(refresh_token), "/", readable=True)
         return [*cookies, proof]
 
     def clear(self) -> list[tuple[bytes, bytes]]:
-        cookies = [self._cookie(REFRESH_COOKIE, "", path, max_age=0) for path in self.paths]
-        return [*cookies, self._cookie(self.csrf_cookie, "", "/", readable=True, max_age=0)]
+        cookies = [self.cookie(REFRESH_COOKIE, "", path, max_age=0) for path in self.paths]
+        return [*cookies, self.cookie(self.csrf_cookie, "", "/", readable=True, max_age=0)]
 
     @property
     def csrf_cookie(self) -> str:
         """The CSRF cookie's name: ``__Host-`` prefixed where cookies are ``Secure``."""
         return SECURE_CSRF_COOKIE if self.secure else CSRF_COOKIE
 
-    def _cookie(
+    def cookie(
         self,
         name: str,
         value: str,
         path: str,
         *,
+        same_site: Literal["Strict", "Lax"] = "Strict",
         readable: bool = False,
         max_age: int | None = None,
     ) -> tuple[bytes, bytes]:
-        # A session cookie (no Max-Age): auth's own refresh expiry bounds it on the server.
+        """One ``Set-Cookie`` header of the gateway's, ``Secure`` where cookies are; without
+        ``max_age`` a session cookie (for the refresh token, auth's own expiry bounds it)."""
         cookie = SimpleCookie()
         cookie[name] = value
         morsel = cookie[name]
         morsel["path"] = path
-        morsel["samesite"] = "Strict"
+        morsel["samesite"] = same_site
         morsel["httponly"] = not readable
         morsel["secure"] = self.secure
         if max_age is not None:

@@ -11,7 +11,6 @@ step, the challenge in the fragment (never sent to a server, nor in a ``Referer`
 failure goes to ``/login?sso_error=<code>`` (docs/adr/api-changes-from-the-security-review.md).
 """
 
-from http.cookies import SimpleCookie
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -168,15 +167,10 @@ class SingleSignOn:
         return Response(status_code=302, headers=headers)
 
     def _browser_cookie(self, value: str, *, max_age: int) -> tuple[bytes, bytes]:
-        cookie: SimpleCookie = SimpleCookie()
-        cookie[self.browser_cookie] = value
-        morsel = cookie[self.browser_cookie]
-        morsel["path"] = "/"
-        morsel["samesite"] = "Lax"
-        morsel["httponly"] = True
-        morsel["secure"] = self._session_cookies.secure
-        morsel["max-age"] = max_age
-        return (b"set-cookie", morsel.OutputString().encode("latin-1"))
+        # Lax: it must come back on the provider's top-level redirect to the callback.
+        return self._session_cookies.cookie(
+            self.browser_cookie, value, "/", same_site="Lax", max_age=max_age
+        )
 
 
 def _redirect_route(operation: str, policy: AccessPolicy) -> dict[str, Any]:

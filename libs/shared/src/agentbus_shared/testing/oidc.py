@@ -72,15 +72,8 @@ class OidcProviderServer(ManagedServer):
         """What the provider asserts about ``sub`` from now on (replaces earlier claims)."""
         httpx.put(f"{self.url}/users/{sub}", json=claims).raise_for_status()
 
-    async def aset_user(self, sub: str, **claims: Any) -> None:
-        async with httpx.AsyncClient() as client:
-            (await client.put(f"{self.url}/users/{sub}", json=claims)).raise_for_status()
-
-    def sign_in(self, authorization_url: str, sub: str) -> str:
+    async def sign_in(self, authorization_url: str, sub: str) -> str:
         """``sub`` authorizes the request at ``authorization_url``; where the provider redirects."""
-        return _redirect(httpx.post(authorization_url, data={"sub": sub}))
-
-    async def asign_in(self, authorization_url: str, sub: str) -> str:
         async with httpx.AsyncClient() as client:
             return _redirect(await client.post(authorization_url, data={"sub": sub}))
 
