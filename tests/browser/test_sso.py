@@ -1,5 +1,6 @@
 """Single sign-on in a browser: the login page offers the mock provider, a person signs in there
-and lands signed in in the app (a new account, its terms accepted first); a provider that has not
+and lands signed in in the app (a new account, its terms accepted first), then sees the provider
+linked under Account and unlinks it; a provider that has not
 verified the email brings the person back to the login page with the reason. Each screen passes
 axe-core at 375 and 1280 px."""
 
@@ -56,6 +57,19 @@ def test_a_person_signs_in_with_the_provider_and_lands_in_the_app(
     stages.done("signed-in")
     page.reload()  # the session lives in the cookie, as after a password login
     expect(page.get_by_role("heading", name="Welcome, Grace Hopper")).to_be_visible()
+    page.goto(stack.gateway_url + "/account")
+    linked = page.get_by_role("table", name="Single sign-on providers linked to your account")
+    unlink = linked.get_by_role("button", name="Unlink Mock ID")
+    assert findings_at_every_width(page, lambda: expect(unlink).to_be_visible()) == {}
+    stages.done("account-lists-the-linked-provider")
+    unlink.click()
+    dialog = page.get_by_role("alertdialog", name="Unlink Mock ID?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Unlink").click()
+    expect(
+        page.get_by_text("No single sign-on provider is linked to your account.")
+    ).to_be_visible()
+    stages.done("provider-unlinked")
 
 
 def test_an_unverified_email_brings_the_person_back_with_the_reason(
