@@ -115,3 +115,19 @@ async def test_another_persons_link_is_not_found(
     assert (error.status, error.code) == (404, "sso_identity_not_found")
     assert await identities(client, stranger.access_token) == []
     assert len(await identities(client, owner.access_token)) == 1
+
+
+async def test_links_outlive_an_admin_reset_but_a_disabled_account_cannot_use_them(
+    sso: Callable[..., Any], provider: OidcProviderServer
+) -> None:
+    client = await sso(**LINKING)
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    sub, _ = person(provider, client, email=member.email)
+    await sign_in(client, provider, sub)
+    await client.call("password.admin_reset", {"user_id": member.user_id}, token=owner.access_token)
+    signed_in, _, _ = await sign_in(client, provider, sub)
+    assert client.claims(signed_in["tokens"]["access_token"]).sub == member.user_id
+    fresh = signed_in["tokens"]["access_token"]
+    await client.call("users.disable", {"current_password": client.password}, token=fresh)
+    await assert_refused(client, *await authorized(client, provider, sub), "account_disabled")
