@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auth_support import Account, AuthClient, ClientFor, ReadEvents, StartAuth
+from auth_support import (
+    Account,
+    AuthClient,
+    ClientFor,
+    ReadEvents,
+    StartAuth,
+    client_credentials,
+)
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from test_mfa import enroll
@@ -275,6 +282,64 @@ async def test_an_owner_whose_co_owner_is_disabled_cannot_step_down_or_leave(
     )
     members = (await client.call("tenants.members.list", token=owner.access_token)).data["items"]
     assert [(m["user_id"], m["role"]) for m in members] == [(owner.user_id, "owner")]
+
+
+async def test_disabling_revokes_the_service_accounts_the_user_created(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    admin = await client.join(owner, "admin")
+    created = await client.create_service_account(admin, ["conversations:read"], "ci-bot")
+    owners_own = await client.create_service_account(owner, ["conversations:read"], "backup")
+
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=admin.access_token
+    )
+
+    refused = await client.error("oauth.token", client_credentials(created))
+    assert refused.code == "invalid_client"
+    assert (await client.call("oauth.token", client_credentials(owners_own))).data
+    audited = await client.parts.audit.entries(kind=AuditKind.SERVICE_ACCOUNT_REVOKED)
+    assert [(e.actor_id, e.details["reason"]) for e in audited] == [
+        (admin.user_id, "creator_disabled")
+    ]
+
+
+async def test_a_code_mailed_before_disabling_no_longer_works(client: AuthClient) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    await client.call("password.forgot", {"email": member.email})
+    code = await client.mail.mailed_code(member.email, "password_reset")
+    await client.call(
+        "users.disable", {"current_password": client.password}, token=member.access_token
+    )
+    await client.parts.account_changes.enable_by_operator(member.email, actor="cli")
+
+    stale = await client.error(
+        "password.reset",
+        {"email": member.email, "code": code, "new_password": client.other_password},
+    )
+
+    assert stale.code == "invalid_code"
+    assert (await client.login(member.email, client.password)).data["access_token"]
+
+
+async def test_an_invite_tells_a_disabled_account_so_only_after_its_password(
+    client: AuthClient,
+) -> None:
+    owner, disabled = await client.register_verified(), await client.register_verified()
+    await _disable_directly(client, disabled.user_id)
+    token = await client.invite(owner, disabled.email)
+
+    wrong = await client.error(
+        "tenants.invites.accept", {"token": token, "password": client.other_password}
+    )
+    right = await client.error(
+        "tenants.invites.accept", {"token": token, "password": client.password}
+    )
+
+    assert wrong.code == "invalid_credentials"
+    assert right.code == "account_disabled"
 
 
 async def _disable_directly(client: AuthClient, user_id: str) -> None:

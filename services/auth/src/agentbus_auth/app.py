@@ -234,6 +234,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             throttle=throttle,
             sessions=sessions,
             mfa=mfa,
+            service_accounts=service_accounts,
             timings=EmailChangeTimings(
                 code_ttl=tuning.verify_code_ttl, requests_per_hour=tuning.code_requests_per_hour
             ),

@@ -39,6 +39,15 @@ async def supersede(session: AsyncSession, user_id: str, purpose: Purpose) -> No
     )
 
 
+async def close_all(session: AsyncSession, user_id: str) -> None:
+    """Close every open code of the user, whatever it proves (the account is disabled)."""
+    await session.execute(
+        update(codes)
+        .where(codes.c.user_id == user_id, codes.c.consumed_at.is_(None))
+        .values(consumed_at=func.now())
+    )
+
+
 async def add(
     session: AsyncSession,
     *,

@@ -6,7 +6,9 @@ a code mailed to it, the old address told) and disabling the account (every sess
   registration does, and the answers one account gets are limited per hour.
 - Disabling asks for the password and, with TOTP on, a code of the second factor. The last
   active owner of a tenant cannot disable their account (409 ``last_owner``): the tenant would
-  be left without anyone able to manage it. Only an operator enables an account again.
+  be left without anyone able to manage it. Disabling also revokes the service accounts the
+  user created (as leaving a tenant does) and closes their open one-time codes. Only an
+  operator enables an account again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.accounts.repository import User, normalize_email
 from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.codes import repository as codes_repo
 from agentbus_auth.codes.repository import Purpose
 from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.errors import (
@@ -33,7 +36,9 @@ from agentbus_auth.mail.requests import request_mail, security_alert
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.profile import repository as repo
+from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
+from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.throttle import LoginThrottle
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.users import (
@@ -64,6 +69,7 @@ class AccountChanges:
         throttle: LoginThrottle,
         sessions: SessionService,
         mfa: MfaService,
+        service_accounts: ServiceAccountService,
         timings: EmailChangeTimings,
     ) -> None:
         self._db = db
@@ -72,6 +78,7 @@ class AccountChanges:
         self._throttle = throttle
         self._sessions = sessions
         self._mfa = mfa
+        self._service_accounts = service_accounts
         self._timings = timings
 
     async def _user(self, user_id: str) -> User:
@@ -176,6 +183,11 @@ class AccountChanges:
             if orphaned:
                 raise LastOwnerLeaving(details={"tenants": orphaned})
             await repo.disable(session, user_id)
+            await codes_repo.close_all(session, user_id)  # a reset code mailed earlier dies too
+            for member in await tenants_repo.memberships_of(session, user_id):
+                await self._service_accounts.revoke_created_by(
+                    session, member, reason="creator_disabled", actor_id=user_id, meta=meta
+                )
             await self._sessions.revoke(
                 session, reason="account_disabled", user_id=user_id, meta=meta
             )

@@ -38,7 +38,7 @@ from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import cut_page, decode_cursor
 
-CreatorLeft = Literal["creator_removed", "creator_demoted"]
+CreatorLeft = Literal["creator_removed", "creator_demoted", "creator_disabled"]
 """Why a creator's service accounts were revoked (in the audit trail)."""
 
 _DECOY_HASH = token_hash("decoy")

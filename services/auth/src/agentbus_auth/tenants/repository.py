@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,7 +82,7 @@ class InviteCounts:
     """When the first of the pending invites expires."""
 
 
-_TENANT_COLUMNS = (
+TENANT_COLUMNS = (
     tenants.c.id,
     tenants.c.name,
     tenants.c.slug,
@@ -84,7 +96,7 @@ async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Ten
         await session.execute(
             insert(tenants)
             .values(id=tenant_id, name=name, slug=new_tenant_slug(name, tenant_id))
-            .returning(*_TENANT_COLUMNS)
+            .returning(*TENANT_COLUMNS)
         )
     ).one()
     return Tenant(**row._mapping)
@@ -93,7 +105,7 @@ async def add_tenant(session: AsyncSession, *, tenant_id: str, name: str) -> Ten
 async def tenant(
     session: AsyncSession, tenant_id: str, *, for_update: bool = False
 ) -> Tenant | None:
-    query = select(*_TENANT_COLUMNS).where(tenants.c.id == tenant_id)
+    query = select(*TENANT_COLUMNS).where(tenants.c.id == tenant_id)
     if for_update:
         query = query.with_for_update()
     row = (await session.execute(query)).first()
@@ -169,6 +181,16 @@ async def first_membership(session: AsyncSession, user_id: str) -> Member | None
         )
     ).first()
     return _member(row) if row else None
+
+
+async def memberships_of(session: AsyncSession, user_id: str) -> list[Member]:
+    """Every tenant the user belongs to, in the order joined."""
+    query = (
+        _member_query()
+        .where(memberships.c.user_id == user_id)
+        .order_by(memberships.c.joined_at, memberships.c.tenant_id)
+    )
+    return [_member(row) for row in await session.execute(query)]
 
 
 async def members(
@@ -261,13 +283,18 @@ async def add_invite(
     )
 
 
-async def invite_counts(session: AsyncSession, tenant_id: str) -> InviteCounts:
-    today = invites.c.created_at > func.now() - text("interval '1 day'")
-    pending = and_(
+def pending_invite() -> ColumnElement[bool]:
+    """An invite still waiting for an answer: neither accepted, revoked nor expired."""
+    return and_(
         invites.c.accepted_at.is_(None),
         invites.c.revoked_at.is_(None),
         invites.c.expires_at > func.now(),
     )
+
+
+async def invite_counts(session: AsyncSession, tenant_id: str) -> InviteCounts:
+    today = invites.c.created_at > func.now() - text("interval '1 day'")
+    pending = pending_invite()
     row = (
         await session.execute(
             select(
@@ -292,9 +319,7 @@ async def open_invite(session: AsyncSession, token_hash: bytes) -> Invite | None
                 invites.c.expires_at,
             ).where(
                 invites.c.token_hash == token_hash,
-                invites.c.accepted_at.is_(None),
-                invites.c.revoked_at.is_(None),
-                invites.c.expires_at > func.now(),
+                pending_invite(),
             )
         )
     ).first()
@@ -313,14 +338,7 @@ async def claim_invite(session: AsyncSession, invite_id: str, user_id: str) -> b
     """Mark the invite used, once: False if it was used or expired meanwhile."""
     result = await session.execute(
         update(invites)
-        .where(
-            and_(
-                invites.c.id == invite_id,
-                invites.c.accepted_at.is_(None),
-                invites.c.revoked_at.is_(None),
-                invites.c.expires_at > func.now(),
-            )
-        )
+        .where(invites.c.id == invite_id, pending_invite())
         .values(accepted_at=func.now(), accepted_by=user_id)
         .returning(invites.c.id)
     )

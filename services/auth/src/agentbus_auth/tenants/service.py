@@ -45,7 +45,7 @@ from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES, invite_token
 from agentbus_auth.tenants.membership import MANAGERS, acting_member, require_belonging
-from agentbus_auth.tenants.repository import Member
+from agentbus_auth.tenants.repository import Member, Tenant
 from agentbus_shared.contracts.auth import (
     InviteAccept,
     InviteCreate,
@@ -96,6 +96,10 @@ def member_updated(member: Member, *, revoked: list[RevokedServiceAccount]) -> M
     return MemberUpdated(**member_view(member).model_dump(), revoked_service_accounts=revoked)
 
 
+def tenant_view(tenant: Tenant) -> TenantView:
+    return TenantView.model_validate(tenant, from_attributes=True)
+
+
 class TenantService:
     def __init__(
         self,
@@ -127,13 +131,7 @@ class TenantService:
             tenant = await repo.tenant(session, principal.tenant_id)
         if tenant is None:
             raise NotFound("The tenant does not exist.")
-        return TenantView(
-            id=tenant.id,
-            name=tenant.name,
-            slug=tenant.slug,
-            plan=tenant.plan,
-            created_at=tenant.created_at,
-        )
+        return tenant_view(tenant)
 
     async def members(self, principal: Principal, page: PageQuery) -> Page[MemberView]:
         after = decode_cursor(page.cursor, datetime, str) if page.cursor else None
@@ -336,13 +334,14 @@ class TenantService:
         self._policy.enforce(cmd.password, email=invite.email, display_name=cmd.display_name)
         new_hash: str | None = None
         if user is not None:
-            if user.status == "disabled":
-                raise AccountDisabled()
             attempt = await self._login.begin_attempt(user.email, meta)
             if not (await self._hasher.verify(user.password_hash, cmd.password)).ok:
                 await attempt.failed()
                 raise InvalidCredentials()
             await attempt.succeeded()
+            # Only after the password: the answer must not tell a stranger the account is disabled.
+            if user.status == "disabled":
+                raise AccountDisabled()
         else:
             new_hash = await self._hasher.hash(cmd.password)
         user_id = user.id if user else new_id("usr")
