@@ -131,6 +131,22 @@ async def test_an_email_change_is_confirmed_by_the_code_sent_to_the_new_address(
         assert account.user_id in {e.user_id for e in audited}
 
 
+async def test_a_confirmed_email_change_ends_the_other_sessions_but_this_one(
+    client: AuthClient, events: ReadEvents
+) -> None:
+    account = await client.register()
+    elsewhere = await _login(client, account)
+    code = await change_email(client, account, client.new_email("moved"))
+
+    await client.call("users.email.confirm", {"code": code}, token=account.access_token)
+
+    revoked = await events("events.auth.*.session.revoked", 1)
+    assert [e["data"]["reason"] for e in revoked] == ["email_changed"]
+    dead = await client.error("refresh", {"refresh_token": elsewhere["refresh_token"]})
+    assert dead.code == "invalid_refresh_token"
+    assert (await client.call("refresh", {"refresh_token": account.refresh_token})).data
+
+
 async def test_the_code_for_a_new_address_does_not_carry_the_accounts_chosen_name(
     client: AuthClient,
 ) -> None:

@@ -429,6 +429,7 @@ RevokeReason = Literal[
     "operator_revoked",
     "service_account_revoked",
     "account_disabled",
+    "email_changed",
 ]
 """Why a session ended (stored with it, and in its ``session.revoked`` event); a service account's
 tokens end as a session whose id is the account's."""

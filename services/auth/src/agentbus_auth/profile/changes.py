@@ -133,7 +133,8 @@ class AccountChanges:
         self, principal: Principal, code: str, meta: RequestMeta
     ) -> None:
         """Make the pending address the account's with the code mailed to it; the old address is
-        told. A wrong, used or expired code is refused (400 ``invalid_code``)."""
+        told and the account's other sessions end (as a password change does). A wrong, used or
+        expired code is refused (400 ``invalid_code``)."""
         user = await self._user(principal.user_id)
         code_id = await self._codes.check(user.id, Purpose.EMAIL_CHANGE, code)
         if code_id is None:
@@ -149,6 +150,13 @@ class AccountChanges:
                 if taken is not None:
                     raise EmailTaken()
                 await repo.set_email(session, user.id, pending.new_email)
+                await self._sessions.revoke(
+                    session,
+                    reason="email_changed",
+                    user_id=user.id,
+                    keep=principal.session_id,
+                    meta=meta,
+                )
                 await record(session, AuditKind.EMAIL_CHANGED, user_id=user.id, meta=meta)
                 await security_alert(
                     session,
