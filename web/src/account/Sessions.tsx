@@ -3,8 +3,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { api } from "../app/api";
-import { placeName } from "../team/tenantSettings";
 import { Button } from "../ui/Button";
+import { placeName } from "../ui/places";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 

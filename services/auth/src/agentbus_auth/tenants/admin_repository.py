@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.models import invites, tenant_settings, tenants, users
-from agentbus_auth.tenants.repository import Tenant
+from agentbus_auth.tenants.repository import TENANT_COLUMNS, Tenant, pending_invite
 from agentbus_shared.contracts.common import Role
 from agentbus_shared.pagination import newest_first
 
@@ -54,31 +54,21 @@ def is_slug_conflict(error: IntegrityError) -> bool:
     return getattr(violation, "constraint_name", None) == SLUG_CONSTRAINT
 
 
-_TENANT = (tenants.c.id, tenants.c.name, tenants.c.slug, tenants.c.plan, tenants.c.created_at)
-
-
-async def current(session: AsyncSession, tenant_id: str) -> Tenant:
-    row = (await session.execute(select(*_TENANT).where(tenants.c.id == tenant_id))).one()
-    return Tenant(**row._mapping)
-
-
 async def rename(session: AsyncSession, tenant_id: str, values: dict[str, str]) -> Tenant:
     """Set the tenant's ``name`` and/or ``slug``; the tenant as stored then."""
     row = (
         await session.execute(
-            update(tenants).where(tenants.c.id == tenant_id).values(**values).returning(*_TENANT)
+            update(tenants)
+            .where(tenants.c.id == tenant_id)
+            .values(**values)
+            .returning(*TENANT_COLUMNS)
         )
     ).one()
     return Tenant(**row._mapping)
 
 
-def _pending(tenant_id: str) -> Any:
-    return (
-        invites.c.tenant_id == tenant_id,
-        invites.c.accepted_at.is_(None),
-        invites.c.revoked_at.is_(None),
-        invites.c.expires_at > func.now(),
-    )
+def _pending(tenant_id: str) -> tuple[ColumnElement[bool], ...]:
+    return (invites.c.tenant_id == tenant_id, pending_invite())
 
 
 def _invite(row: Row[Any]) -> PendingInvite:

@@ -16,9 +16,11 @@ from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.errors import FlagsTooLarge, InviteNotFound, SlugTaken
 from agentbus_auth.events import emit
 from agentbus_auth.tenants import admin_repository as repo
+from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.admin_repository import PendingInvite, StoredSettings
 from agentbus_auth.tenants.membership import MANAGERS, acting_member
 from agentbus_auth.tenants.repository import Tenant
+from agentbus_auth.tenants.service import tenant_view
 from agentbus_auth.tenants.webhooks import WebhookTargets
 from agentbus_shared.contracts.auth import TenantView
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta
@@ -33,16 +35,6 @@ from agentbus_shared.contracts.tenant_admin import (
     TenantUpdated,
 )
 from agentbus_shared.db import Database
-
-
-def tenant_view(tenant: Tenant) -> TenantView:
-    return TenantView(
-        id=tenant.id,
-        name=tenant.name,
-        slug=tenant.slug,
-        plan=tenant.plan,
-        created_at=tenant.created_at,
-    )
 
 
 def _invite_view(invite: PendingInvite) -> InviteView:
@@ -98,7 +90,9 @@ class TenantAdministration:
                 ):
                     raise SlugTaken()
                 if not changes:
-                    return tenant_view(await repo.current(session, principal.tenant_id))
+                    current = await tenants_repo.tenant(session, principal.tenant_id)
+                    assert current is not None  # the caller's membership holds it
+                    return tenant_view(current)
                 tenant = await repo.rename(session, principal.tenant_id, changes)
                 await self._announce_update(session, principal, tenant, changes, meta)
         except IntegrityError as exc:
