@@ -21,7 +21,6 @@ from agentbus_shared.contracts.streams import (
     CHAT_EVENTS,
     STREAMS,
 )
-from agentbus_shared.servers import PostgresServer
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, read_sse
 from agentbus_shared.testing.waiting import eventually_blocking
 
@@ -52,13 +51,6 @@ POLL = 0.5
 def gateway_urls(cluster: Stack) -> list[str]:
     """The URLs of the gateway replicas, first replica first."""
     return [process["url"] for _, process in sorted(cluster.replicas("gateway").items())]
-
-
-def psql(cluster: Stack, sql: str) -> list[list[str]]:
-    """Rows of ``sql`` on the stack's database (fields split on ``|``)."""
-    server = PostgresServer.attach(cluster.state["urls"]["DATABASE_URL"])
-    out = server.psql(sql, database=server.database)
-    return [line.split("|") for line in out.splitlines() if line]
 
 
 @dataclass(frozen=True)
@@ -228,5 +220,5 @@ def each_event_stored_once(cluster: Stack) -> dict[str, int]:
 
 def _relayed(cluster: Stack, schema: str) -> set[str] | None:
     """The ids of ``schema``'s outbox once every row is published."""
-    rows = psql(cluster, f"SELECT id, published_at IS NOT NULL FROM {schema}.outbox")
+    rows = cluster.psql(f"SELECT id, published_at IS NOT NULL FROM {schema}.outbox")
     return {row[0] for row in rows} if all(row[1] == "t" for row in rows) else None

@@ -29,7 +29,6 @@ from cluster_support import (
     gateway_urls,
     log_lines,
     one_terminal_frame,
-    psql,
     sign_up,
 )
 
@@ -100,16 +99,14 @@ def test_usage_is_reported_to_stripe_once_and_entitlements_follow_the_newest_usa
     tenant = member.tenant_id
     runs = {
         row[0]
-        for row in psql(
-            cluster,
-            f"SELECT id FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'completed'",
+        for row in cluster.psql(
+            f"SELECT id FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'completed'"
         )
     }
     assert len(runs) == RUNS
 
     def all_reported() -> list[list[str]] | None:
-        rows = psql(
-            cluster,
+        rows = cluster.psql(
             "SELECT event_id, report_status, report_attempts FROM billing.usage_records "
             f"WHERE tenant_id = '{tenant}'",
         )
@@ -128,8 +125,8 @@ def test_usage_is_reported_to_stripe_once_and_entitlements_follow_the_newest_usa
     )
 
     def caught_up() -> Entitlements | None:
-        marks = psql(
-            cluster, f"SELECT 1 FROM billing.entitlements_pending WHERE tenant_id = '{tenant}'"
+        marks = cluster.psql(
+            f"SELECT 1 FROM billing.entitlements_pending WHERE tenant_id = '{tenant}'"
         )
         found = _entitlements(cluster, tenant)
         return found if not marks and found.used["messages"] == RUNS else None
@@ -187,8 +184,7 @@ def test_after_a_key_rotation_both_replicas_sign_with_the_new_key_and_both_gatew
 
 # ------------------------------------------------------------------ chat's run leases
 def _runs_of(cluster: Stack, conversation: str) -> list[list[str]]:
-    return psql(
-        cluster,
+    return cluster.psql(
         "SELECT id, status, instance FROM chat.runs "
         f"WHERE conversation_id = '{conversation}' ORDER BY started_at",
     )
@@ -227,8 +223,7 @@ def test_a_killed_replicas_run_lease_is_taken_over_by_the_other_not_run_twice(
         assert frames[-1]["data"]["code"] == "run_lost", frames[-1]
 
         def lease_free() -> bool:
-            return psql(
-                cluster,
+            return cluster.psql(
                 "SELECT 1 FROM chat.conversations WHERE id = "
                 f"'{conversation}' AND (active_run_id IS NULL OR lease_expires_at < now())",
             ) == [["1"]]

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from cluster_support import gateway_urls, log_lines, psql, sign_up
+from cluster_support import gateway_urls, log_lines, sign_up
 from prometheus_client.parser import text_string_to_metric_families
 
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
@@ -104,22 +104,19 @@ def test_a_webhook_burst_is_applied_once_across_the_two_billing_replicas(cluster
     assert asyncio.run(deliver()) == [200] * WEBHOOKS
 
     def all_applied() -> bool:
-        rows = psql(
-            cluster,
+        rows = cluster.psql(
             "SELECT count(*), count(DISTINCT id), coalesce(max(attempts), 0) "
             f"FROM billing.stripe_events WHERE id LIKE '{prefix}%' AND status = 'processed'",
         )
         return rows == [[str(WEBHOOKS), str(WEBHOOKS), "1"]]
 
     eventually_blocking(all_applied, what="billing applied the burst, once each", timeout=60)
-    outcomes = psql(
-        cluster,
+    outcomes = cluster.psql(
         f"SELECT outcome, count(*) FROM billing.stripe_events WHERE id LIKE '{prefix}%' "
         "GROUP BY outcome",
     )
     assert outcomes == [["applied", str(WEBHOOKS)]]
-    customers = psql(
-        cluster,
+    customers = cluster.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         "WHERE tenant_id LIKE 'tnt_cluster_%'",
     )
@@ -220,7 +217,7 @@ def test_chat_streams_reach_their_client_whichever_chat_replica_runs_them(
     assert len(set(stream_ids)) == len(stream_ids)
 
     ids = ", ".join(f"'{stream_id}'" for stream_id in stream_ids)
-    runs = psql(cluster, f"SELECT instance FROM chat.runs WHERE stream_id IN ({ids})")
+    runs = cluster.psql(f"SELECT instance FROM chat.runs WHERE stream_id IN ({ids})")
     by_instance = Counter(row[0] for row in runs)
     print("chat runs per replica:", dict(by_instance))
     assert sum(by_instance.values()) == len(stream_ids)

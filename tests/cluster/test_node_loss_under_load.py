@@ -39,7 +39,6 @@ from cluster_support import (
     message_ids,
     meta_leader,
     one_terminal_frame,
-    psql,
     sign_up,
     stream_placement,
     whole_cluster,
@@ -293,16 +292,14 @@ def _every_request_answered(load: Load) -> None:
 
 def _every_accepted_webhook_applied_once(cluster: Stack, load: Load) -> None:
     def applied() -> list[list[str]] | None:
-        rows = psql(
-            cluster,
+        rows = cluster.psql(
             "SELECT count(*), count(DISTINCT id) FROM billing.stripe_events "
             f"WHERE id LIKE '{PREFIX}%' AND status = 'processed' AND outcome = 'applied'",
         )
         return rows if rows == [[str(len(load.accepted))] * 2] else None
 
     eventually_blocking(applied, what="every accepted webhook applied", timeout=60, interval=POLL)
-    customers = psql(
-        cluster,
+    customers = cluster.psql(
         "SELECT count(*), count(DISTINCT tenant_id) FROM billing.customers "
         "WHERE tenant_id LIKE 'tnt_nodeloss_%'",
     )
@@ -334,8 +331,7 @@ def _healed(cluster: Stack, members: list[Member]) -> None:
         assert one_terminal_frame(frames) == "final", frames[-1]
     eventually_blocking(
         lambda: (
-            psql(
-                cluster,
+            cluster.psql(
                 "SELECT count(*) FROM billing.stripe_events "
                 "WHERE id LIKE 'evt_healed_%' AND status = 'processed'",
             )

@@ -10,7 +10,6 @@ the stack.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,22 +74,6 @@ class FaultStack:
         self.stack.refresh()
         return str(self.stack.state["services"][name]["url"])
 
-    def kill_service(self, name: str) -> int:
-        """SIGKILL the service; return the pid it had."""
-        pid = self.stack.service_pid(name)
-        os.kill(pid, signal.SIGKILL)
-        return pid
-
-    def wait_service_back(self, name: str, old_pid: int, timeout: float = 60.0) -> int:
-        """Poll until the supervisor runs a new process for ``name`` and it is ready."""
-
-        def new_pid_ready() -> int | None:
-            pid = self.stack.service_pid(name)
-            ready = pid != old_pid and ready_status(self.service_url(name)) == 200
-            return pid if ready else None
-
-        return eventually_blocking(new_pid_ready, what=f"{name} back", timeout=timeout)
-
     # ------------------------------------------------------------ servers
     def server(self, name: str) -> dict[str, Any]:
         self.stack.refresh()
@@ -132,13 +115,6 @@ class FaultStack:
         server.start()
         self.restarted[name] = server
         return server
-
-    # ------------------------------------------------------------ data
-    def psql(self, sql: str) -> list[list[str]]:
-        """Rows of ``sql`` run on the stack's database (fields split on ``|``)."""
-        server = PostgresServer.attach(self.stack.state["urls"]["DATABASE_URL"])
-        out = server.psql(sql, database=server.database)
-        return [line.split("|") for line in out.splitlines() if line]
 
     def close(self) -> None:
         try:

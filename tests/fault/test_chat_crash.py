@@ -78,14 +78,14 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             f"SELECT count(*) FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'running'"
         )
         await eventually(
-            in_thread(lambda: faults.psql(running) == [[str(STREAMS + 1)]]),
+            in_thread(lambda: faults.stack.psql(running) == [[str(STREAMS + 1)]]),
             what="the plain run is under way too",
             timeout=60,
         )
         assert not any(task.done() for task in [*streams, plain_run, queued_run]), (
             "a run finished first"
         )
-        old_pid = faults.kill_service("chat")
+        old_pid = faults.stack.kill("chat")
         killed_at = time.monotonic()
 
         async with asyncio.timeout(60):  # never a hang
@@ -102,11 +102,11 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
             assert [f["event"] for f in got].count("error") == 1
         assert ended_after < 45, ended_after
 
-        new_pid = await asyncio.to_thread(faults.wait_service_back, "chat", old_pid)
+        new_pid = await asyncio.to_thread(faults.stack.wait_restarted, "chat", old_pid)
         assert new_pid != old_pid
 
         # The lost runs are recorded as interrupted, none stays running.
-        rows = faults.psql(
+        rows = faults.stack.psql(
             f"SELECT status, count(*) FROM chat.runs WHERE tenant_id = '{tenant}' GROUP BY status"
         )
         assert rows == [["interrupted", str(STREAMS + 1)]], rows
@@ -121,14 +121,14 @@ async def test_streams_in_flight_end_with_an_error_frame_when_chat_dies(
     # Usage: once per completed run (two), never for a lost one, never twice.
     completed = {
         row[0]
-        for row in faults.psql(
+        for row in faults.stack.psql(
             f"SELECT id FROM chat.runs WHERE tenant_id = '{tenant}' AND status = 'completed'"
         )
     }
     assert len(completed) == 2
 
     def usage_recorded() -> bool:
-        rows = faults.psql(
+        rows = faults.stack.psql(
             f"SELECT event_id FROM billing.usage_records WHERE tenant_id = '{tenant}'"
         )
         return sorted(r[0] for r in rows) == sorted(completed)

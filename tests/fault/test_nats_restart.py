@@ -137,19 +137,19 @@ def _check_burst(faults: FaultStack, prefix: str, answers: list[Answer]) -> None
 
     # ... and applied once each by billing: one processed row and one customer per event.
     def all_applied() -> bool:
-        rows = faults.psql(
+        rows = faults.stack.psql(
             "SELECT count(*), count(DISTINCT id) FROM billing.stripe_events "
             f"WHERE id LIKE 'evt_{prefix}%' AND status = 'processed'"
         )
         return rows == [[str(BURST), str(BURST)]]
 
     eventually_blocking(all_applied, what=f"billing applied the {prefix} burst", timeout=90)
-    customers = faults.psql(
+    customers = faults.stack.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         f"WHERE tenant_id LIKE 'tnt_{prefix}%'"
     )
     assert customers == [[str(BURST), str(BURST)]]
-    outcomes = faults.psql(
+    outcomes = faults.stack.psql(
         "SELECT outcome, count(*) FROM billing.stripe_events "
         f"WHERE id LIKE 'evt_{prefix}%' GROUP BY outcome"
     )
@@ -159,7 +159,7 @@ def _check_burst(faults: FaultStack, prefix: str, answers: list[Answer]) -> None
 @pytest.mark.timeout(240)
 def test_webhook_burst_survives_nats_restarts(faults: FaultStack) -> None:
     stack = faults.stack
-    pids = {name: stack.service_pid(name) for name in ("gateway", "auth", "chat", "billing")}
+    pids = {name: stack.pid(name) for name in ("gateway", "auth", "chat", "billing")}
 
     # A short outage: the gateway's publisher waits it out (nats-py buffers while it
     # reconnects). A long one: past the publisher's three 2 s attempts, deliveries get 503.
@@ -175,4 +175,4 @@ def test_webhook_burst_survives_nats_restarts(faults: FaultStack) -> None:
             lambda n=name: ready_status(faults.service_url(n)) == 200, what=f"{name} ready"
         )
     eventually_blocking(lambda: ready_status(stack.gateway_url) == 200, what="gateway ready")
-    assert {name: stack.service_pid(name) for name in pids} == pids
+    assert {name: stack.pid(name) for name in pids} == pids

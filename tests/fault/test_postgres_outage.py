@@ -34,7 +34,7 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
     faults: FaultStack,
 ) -> None:
     stack = faults.stack
-    pids = {name: stack.service_pid(name) for name in ("gateway", *SERVICES)}
+    pids = {name: stack.pid(name) for name in ("gateway", *SERVICES)}
     # billing's log from now on: the tests before this one shared the stack
     logged_before = len(stack.log("billing"))
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
@@ -127,7 +127,7 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         await eventually(
             in_thread(
                 lambda: (
-                    faults.psql(
+                    faults.stack.psql(
                         f"SELECT plan FROM billing.subscriptions WHERE tenant_id = '{tenant}'"
                     )
                     == [["free"]]
@@ -138,7 +138,7 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
         await eventually(
             in_thread(
                 lambda: (
-                    faults.psql(
+                    faults.stack.psql(
                         "SELECT status FROM billing.stripe_events WHERE id = 'evt_during_outage'"
                     )
                     == [["processed"]]
@@ -147,10 +147,12 @@ async def test_postgres_outage_is_503_dependency_unavailable_and_recovers(
             what="billing applied the event it held",
         )
         assert "consume.outage_over" in stack.log("billing")[logged_before:]
-        assert faults.psql(
+        assert faults.stack.psql(
             "SELECT count(*) FROM billing.customers WHERE tenant_id = 'tnt_during_outage'"
         ) == [["1"]]
         assert time.monotonic() - started < 60
-    assert {name: stack.service_pid(name) for name in pids} == pids
+    assert {name: stack.pid(name) for name in pids} == pids
     # The registration refused during the outage left nothing behind.
-    assert faults.psql("SELECT count(*) FROM auth.users WHERE email = 'pg2@example.com'") == [["0"]]
+    assert faults.stack.psql("SELECT count(*) FROM auth.users WHERE email = 'pg2@example.com'") == [
+        ["0"]
+    ]

@@ -36,7 +36,7 @@ def _status(client: httpx.Client, method: str, path: str, **kwargs: object) -> i
 @pytest.mark.timeout(180)
 async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultStack) -> None:
     stack = faults.stack
-    pids = {name: stack.service_pid(name) for name in ("gateway", "auth", "billing", "chat")}
+    pids = {name: stack.pid(name) for name in ("gateway", "auth", "billing", "chat")}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         bearer = (await sign_up(client, "redis@example.com", "Redis")).headers
 
@@ -98,4 +98,4 @@ async def test_redis_outage_is_503_on_limited_routes_and_recovers(faults: FaultS
             in_thread(lambda n=name: ready_status(faults.service_url(n)) == 200),
             what=f"{name} is ready again",
         )
-    assert {name: stack.service_pid(name) for name in pids} == pids
+    assert {name: stack.pid(name) for name in pids} == pids

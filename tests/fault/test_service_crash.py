@@ -65,8 +65,8 @@ async def _load_through_a_crash(
         await eventually(
             lambda: sum(a.status == ok for a in answers) >= 10, what="load under way", timeout=60
         )
-        old_pid = faults.kill_service(service)
-        await asyncio.to_thread(faults.wait_service_back, service, old_pid)
+        old_pid = faults.stack.kill(service)
+        await asyncio.to_thread(faults.stack.wait_restarted, service, old_pid)
         back_at.append(len(answers))
         await eventually(
             lambda: sum(a.status == ok for a in answers[back_at[0] :]) >= after_restart,
@@ -103,19 +103,22 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
     assert any(a.status != 201 for a in answers), "no request noticed auth's death"
     created = {a.body["tenant"]["id"] for a in answers if a.status == 201}
     in_auth = {
-        row[0] for row in faults.psql("SELECT id FROM auth.tenants WHERE name LIKE 'crash-auth-%'")
+        row[0]
+        for row in faults.stack.psql("SELECT id FROM auth.tenants WHERE name LIKE 'crash-auth-%'")
     }
     assert created <= in_auth  # a 504 may hide a registration auth committed before it died
     refused = {a.label for a in answers if a.status != 201}
     for tag in refused:  # ... but then it is whole: a user, a tenant, a membership
-        users = faults.psql(
+        users = faults.stack.psql(
             f"SELECT count(*) FROM auth.users WHERE email = 'crash-{tag}@example.com'"
         )
-        tenants = faults.psql(f"SELECT count(*) FROM auth.tenants WHERE name = 'crash-auth-{tag}'")
+        tenants = faults.stack.psql(
+            f"SELECT count(*) FROM auth.tenants WHERE name = 'crash-auth-{tag}'"
+        )
         assert users == tenants
 
     def every_tenant_has_its_free_plan() -> bool:
-        rows = faults.psql(
+        rows = faults.stack.psql(
             "SELECT tenant_id, plan FROM billing.subscriptions "
             "WHERE tenant_id IN (SELECT id FROM auth.tenants WHERE name LIKE 'crash-auth-%')"
         )
@@ -158,7 +161,7 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
     accepted = {a.label for a in webhooks if a.status == 200}
 
     def every_webhook_applied_once() -> bool:
-        rows = faults.psql(
+        rows = faults.stack.psql(
             "SELECT count(*), count(DISTINCT id) FROM billing.stripe_events "
             "WHERE id LIKE 'evt_crash%' AND status = 'processed' AND outcome = 'applied'"
         )
@@ -169,7 +172,7 @@ async def test_auth_then_billing_killed_under_load(faults: FaultStack) -> None:
         what="billing applied every accepted webhook",
         timeout=90,
     )
-    customers = faults.psql(
+    customers = faults.stack.psql(
         "SELECT count(*), count(DISTINCT stripe_customer_id) FROM billing.customers "
         "WHERE tenant_id LIKE 'tnt_crash%'"
     )

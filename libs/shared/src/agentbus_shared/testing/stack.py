@@ -29,7 +29,7 @@ import httpx
 import psutil
 
 from agentbus_shared.contracts.http import RATE_GROUPS
-from agentbus_shared.servers import permission_violations, port_open
+from agentbus_shared.servers import PostgresServer, permission_violations, port_open
 from agentbus_shared.testing.waiting import MailSink, eventually_blocking
 
 STARTUP_TIMEOUT = 180.0
@@ -54,10 +54,6 @@ class Stack:
     def gateway_metrics_url(self) -> str:
         """The gateway's internal listener: ``/metrics`` is not on its public port."""
         return str(self.state["metrics_urls"]["gateway"])
-
-    def service_pid(self, name: str) -> int:
-        self.refresh()
-        return int(self.state["services"][name]["pid"])
 
     def refresh(self) -> None:
         self.state = json.loads((self.var_dir / "stack.json").read_text())
@@ -113,6 +109,12 @@ class Stack:
             for name, process in self.state["services"].items()
             if process.get("service", name) == service
         }
+
+    def psql(self, sql: str) -> list[list[str]]:
+        """Rows of ``sql`` run on the stack's database (fields split on ``|``)."""
+        server = PostgresServer.attach(self.state["urls"]["DATABASE_URL"])
+        out = server.psql(sql, database=server.database)
+        return [line.split("|") for line in out.splitlines() if line]
 
     def pid(self, name: str) -> int | None:
         """The pid of the stack's process ``name`` (a service replica or a server), now."""
