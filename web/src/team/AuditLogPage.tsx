@@ -5,12 +5,12 @@ import { Link } from "react-router";
 import { useMe } from "../account/me";
 import { Button, FOCUS_RING } from "../ui/Button";
 import { Page } from "../ui/Layout";
+import { placeName } from "../ui/places";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading } from "../ui/states";
 import { useAuditLog, type AuditEntry } from "./administration";
-import { FILTER_KINDS, kindName } from "./auditKinds";
+import { FILTER_KINDS, kindName, noEventsTitle } from "./auditKinds";
 import { managesMembers } from "./roles";
-import { placeName } from "./tenantSettings";
 
 function KindFilter({ value, onChange }: { value: string; onChange: (kind: string) => void }) {
   const id = useId();
@@ -45,7 +45,7 @@ function Entries({ kind }: { kind: string }) {
   if (log.isPending) return <Loading label="Loading the audit log" />;
   if (log.isError) return <ErrorState error={log.error} retry={() => void log.refetch()} />;
   const rows = log.data.pages.flatMap((page) => page.items);
-  if (rows.length === 0) return <Empty title="No events of this kind yet." />;
+  if (rows.length === 0) return <Empty title={noEventsTitle(kind)} />;
   return (
     <div className="flex flex-col gap-3">
       <Table<AuditEntry>

@@ -1,5 +1,5 @@
 // The team's name and slug, and its settings: billing email, contacts, webhook and flags.
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { Button, FOCUS_RING } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -7,6 +7,7 @@ import { TextArea } from "../ui/TextArea";
 import { ErrorState, Loading, ProblemMessage, problemOf } from "../ui/states";
 import { useCurrentTenant, useRenameTenant, useSaveSettings, useTenantSettings } from "./administration";
 import {
+  errorWithin,
   filledContacts,
   flagsText,
   parseFlags,
@@ -81,6 +82,7 @@ function ContactRows({ rows, onChange, errors }: { rows: Contact[]; onChange: (r
             value={row.role ?? ""}
             placeholder="billing, security…"
             onChange={(event) => edit(index, "role", event.target.value)}
+            error={errors[`contacts.${index}.role`]}
           />
           <Button type="button" look="secondary" className="self-start" onClick={() => onChange(rows.filter((_row, at) => at !== index))}>
             Remove<span className="sr-only"> contact {index + 1}</span>
@@ -96,9 +98,10 @@ function ContactRows({ rows, onChange, errors }: { rows: Contact[]; onChange: (r
   );
 }
 
-function WebhookKinds({ chosen }: { chosen: WebhookKind[] }) {
+function WebhookKinds({ chosen, error }: { chosen: WebhookKind[]; error: string | undefined }) {
+  const errorId = useId();
   return (
-    <fieldset className="flex flex-col gap-2">
+    <fieldset className="flex flex-col gap-2" aria-describedby={error ? errorId : undefined}>
       <legend className="text-sm font-medium">Events the webhook receives</legend>
       {WEBHOOK_KINDS.map(({ kind, label }) => (
         <label key={kind} className="flex min-h-11 items-center gap-2 text-sm">
@@ -106,6 +109,11 @@ function WebhookKinds({ chosen }: { chosen: WebhookKind[] }) {
           {label}
         </label>
       ))}
+      {error && (
+        <p id={errorId} className="text-sm text-red-700 dark:text-red-400">
+          {error}
+        </p>
+      )}
     </fieldset>
   );
 }
@@ -144,7 +152,7 @@ function SettingsForm({ settings }: { settings: TenantSettings }) {
         hint="An https address on the public internet; private and local addresses are refused."
         error={errors.webhook_url}
       />
-      <WebhookKinds chosen={settings.webhook_events ?? []} />
+      <WebhookKinds chosen={settings.webhook_events ?? []} error={errorWithin(errors, "webhook_events")} />
       <TextArea
         label="Flags (JSON object)"
         name="flags"

@@ -56,3 +56,8 @@ export const FILTER_KINDS: string[] = [
 export function kindName(kind: string): string {
   return KIND_WORDS[kind] ?? kind;
 }
+
+/** What the log says when it has no entries: of any kind (`""`), or of the kind chosen. */
+export function noEventsTitle(kind: string): string {
+  return kind === "" ? "No events yet." : "No events of this kind yet.";
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FLAGS_MAX_BYTES, filledContacts, flagsText, parseFlags, placeName } from "./tenantSettings";
+import { errorWithin, FLAGS_MAX_BYTES, filledContacts, flagsText, parseFlags } from "./tenantSettings";
 
 describe("parseFlags", () => {
   it("reads an empty text as no flags", () => {
@@ -45,10 +45,11 @@ describe("filledContacts", () => {
   });
 });
 
-describe("placeName", () => {
-  it("names the city and country it knows", () => {
-    expect(placeName("AU", "Sydney")).toBe("Sydney, AU");
-    expect(placeName("AU", null)).toBe("AU");
-    expect(placeName(null, undefined)).toBe("—");
+describe("errorWithin", () => {
+  it("finds the error of the field or of one of its items", () => {
+    expect(errorWithin({ webhook_events: "Too many." }, "webhook_events")).toBe("Too many.");
+    expect(errorWithin({ "webhook_events.2": "Unknown kind." }, "webhook_events")).toBe("Unknown kind.");
+    expect(errorWithin({ webhook_url: "Not public." }, "webhook_events")).toBeUndefined();
+    expect(errorWithin({ webhook_events_x: "Other." }, "webhook_events")).toBeUndefined();
   });
 });

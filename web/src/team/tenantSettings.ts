@@ -53,7 +53,8 @@ export function filledContacts(rows: Contact[]): Contact[] {
     .filter((row) => row.name !== "" || row.email !== "" || row.role !== "");
 }
 
-/** "Sydney, AU", "AU" or "—": where an IP was, as far as the server knows. */
-export function placeName(country: string | null | undefined, city: string | null | undefined): string {
-  return [city, country].filter(Boolean).join(", ") || "—";
+/** The error of ``field`` or of any part of it (``webhook_events.2``), for a control grouping them. */
+export function errorWithin(errors: Record<string, string>, field: string): string | undefined {
+  const key = Object.keys(errors).find((name) => name === field || name.startsWith(`${field}.`));
+  return key === undefined ? undefined : errors[key];
 }
