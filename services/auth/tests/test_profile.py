@@ -21,6 +21,9 @@ from test_mfa import enroll
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.models import users
 from agentbus_auth.passwords.hasher import Verification
+from agentbus_auth.profile.service import ProfileService, RequiredConsents
+from agentbus_shared.contracts.common import RequestMeta
+from agentbus_shared.contracts.users import ConsentsAccept
 
 ALL_ON: dict[str, dict[str, bool]] = {
     kind: {"email": True, "in_app": True}
@@ -568,6 +571,31 @@ async def test_only_the_current_versions_are_recorded_at_registration_or_invite(
         (settings.terms_version, False),
         (None, True),
     ]
+
+
+async def test_a_rollback_to_a_version_accepted_before_asks_for_nothing(
+    client: AuthClient,
+) -> None:
+    settings = client.parts.settings
+    account = await client.register()
+    older = RequiredConsents(terms=settings.terms_version, privacy=settings.privacy_version)
+    newer = RequiredConsents(terms="2099-01-01", privacy=settings.privacy_version)
+    meta = RequestMeta(client_ip="127.0.0.1")
+    for required in (older, newer):  # accepted the older version, then the newer one
+        await ProfileService(client.parts.db, required=required).accept(
+            account.user_id,
+            ConsentsAccept(terms_version=required.terms, privacy_version=required.privacy),
+            meta,
+        )
+
+    rolled_back = ProfileService(client.parts.db, required=older)
+    consents = await rolled_back.consents(account.user_id)
+
+    assert consents.due is False
+    assert await rolled_back.consents_due(account.user_id) is False
+    assert consents.items[0].accepted_version == settings.terms_version
+    newest = await ProfileService(client.parts.db, required=newer).consents(account.user_id)
+    assert newest.due is False
 
 
 # ---------------------------------------------------------------- notification preferences

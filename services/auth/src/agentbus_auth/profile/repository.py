@@ -79,8 +79,8 @@ async def accept_consent(session: AsyncSession, user_id: str, document: str, ver
     )
 
 
-async def latest_consents(session: AsyncSession, user_id: str) -> dict[str, Consent]:
-    """Per document, the version the user accepted last."""
+async def accepted_consents(session: AsyncSession, user_id: str) -> list[Consent]:
+    """Every version the user accepted, oldest first."""
     rows = (
         await session.execute(
             select(consents.c.document, consents.c.version, consents.c.accepted_at)
@@ -88,7 +88,7 @@ async def latest_consents(session: AsyncSession, user_id: str) -> dict[str, Cons
             .order_by(consents.c.accepted_at)
         )
     ).all()
-    return {r.document: Consent(**r._mapping) for r in rows}
+    return [Consent(**r._mapping) for r in rows]
 
 
 async def has_accepted(session: AsyncSession, user_id: str, required: dict[str, str]) -> bool:

@@ -53,6 +53,10 @@ class RequiredConsents:
     def by_document(self) -> dict[str, str]:
         return {"terms": self.terms, "privacy": self.privacy}
 
+    def url(self, document: str) -> str | None:
+        """Where ``document`` is published, if the operator says."""
+        return self.terms_url if document == "terms" else self.privacy_url
+
     def accepted(self, *, terms: str | None, privacy: str | None) -> dict[str, str]:
         """The versions given, by document, each checked to be the one required now; an older
         or unknown one raises :class:`ConsentVersionOutdated` (422). Not given: stays due."""
@@ -122,21 +126,26 @@ class ProfileService:
 
     async def consents(self, user_id: str) -> Consents:
         async with self._db.session() as session:
-            latest = await repo.latest_consents(session, user_id)
-        items = [self._consent(document, latest.get(document)) for document in ("terms", "privacy")]
+            accepted = await repo.accepted_consents(session, user_id)
+        items = [
+            self._consent(document, [c for c in accepted if c.document == document])
+            for document in ("terms", "privacy")
+        ]
         return Consents(items=items, due=any(item.due for item in items))
 
-    def _consent(self, document: ConsentDocument, accepted: repo.Consent | None) -> ConsentView:
+    def _consent(self, document: ConsentDocument, accepted: list[repo.Consent]) -> ConsentView:
+        """Due unless the required version is among those accepted (as at login, after a
+        rollback to an earlier version too); shows that acceptance, else the newest."""
         required = self.required.by_document()[document]
+        of_required = [c for c in accepted if c.version == required]
+        shown = (of_required or accepted or [None])[-1]
         return ConsentView(
             document=document,
             required_version=required,
-            accepted_version=accepted.version if accepted else None,
-            accepted_at=accepted.accepted_at if accepted else None,
-            document_url=self.required.terms_url
-            if document == "terms"
-            else self.required.privacy_url,
-            due=accepted is None or accepted.version != required,
+            accepted_version=shown.version if shown else None,
+            accepted_at=shown.accepted_at if shown else None,
+            document_url=self.required.url(document),
+            due=not of_required,
         )
 
     async def accept(self, user_id: str, cmd: ConsentsAccept, meta: RequestMeta) -> Consents:
