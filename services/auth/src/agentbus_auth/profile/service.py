@@ -138,7 +138,8 @@ class ProfileService:
         rollback to an earlier version too); shows that acceptance, else the newest."""
         required = self.required.by_document()[document]
         of_required = [c for c in accepted if c.version == required]
-        shown = (of_required or accepted or [None])[-1]
+        newest_first = [*reversed(of_required), *reversed(accepted)]
+        shown = newest_first[0] if newest_first else None
         return ConsentView(
             document=document,
             required_version=required,
