@@ -91,11 +91,39 @@ async def test_bad_profile_values_are_refused_and_nothing_is_stored(client: Auth
         {"avatar_url": "https://user:secret@cdn.example.com/a.png"},
         {"avatar_url": "https://cdn.example.com/" + "a" * 2100},
         {"given_name": "x" * 101},
+        {"avatar_url": "https://cdn.example.com/a b.png"},
+        {"avatar_url": "https://cdn.example.com/a\tb.png"},
+        {"avatar_url": "https://cdn.example.com/\u202egnp.exe"},
+        {"timezone": "localtime"},
+        {"timezone": "Factory"},
+        {"timezone": "EST5EDT"},
+        {"timezone": "Etc/GMT+5"},
+        {"display_name": "   "},
+        {"given_name": "Ada\r\nBcc: x"},
+        {"family_name": "\u202eecalevol"},
+        {"display_name": "Agentbus\u2066Security"},
     ):
         error = await client.error("users.me.update", bad, token=account.access_token)
         assert (error.status, error.code) == (422, "validation_failed"), bad
     stored = await profile(client, account)
     assert (stored["timezone"], stored["locale"], stored["avatar_url"]) == (None, None, None)
+    assert stored["given_name"] is None
+
+
+async def test_profile_values_are_stored_normalised(client: AuthClient) -> None:
+    account = await client.register()
+    changed = await client.call(
+        "users.me.update",
+        {
+            "avatar_url": "https://CDN.Example.com/ada.png",
+            "timezone": "UTC",
+            "given_name": "Zoë",
+            "family_name": "\u0645\u06cc\u200c\u0631",  # a zero-width non-joiner, as Persian needs
+        },
+        token=account.access_token,
+    )
+    assert changed.data["avatar_url"] == "https://cdn.example.com/ada.png"
+    assert (changed.data["timezone"], changed.data["given_name"]) == ("UTC", "Zoë")
 
 
 async def test_a_profile_is_the_callers_own(client: AuthClient) -> None:

@@ -8,13 +8,22 @@ Served by the auth service (``SERVICE``); the module keeps ``contracts.auth`` to
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    EmailStr,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentbus_shared.contracts.auth import SERVICE, RecoveryCodes, TotpCodeCommand
 from agentbus_shared.contracts.common import Contract
@@ -26,6 +35,24 @@ _password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
 _code: dict[str, Any] = {"min_length": 4, "max_length": 64, "repr": False}
 _version: dict[str, Any] = {"min_length": 1, "max_length": 32}
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?")
+_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"}
+    | {"Indian", "Pacific"}
+)
+"""The IANA areas of location zones (``Europe/Paris``); ``UTC`` is the one zone without one."""
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+_JOINERS = frozenset({"\u200c", "\u200d"})
+"""Zero-width (non-)joiners: format characters that names in some scripts need."""
+
+
+def _unseen(character: str) -> bool:
+    """A control, format (bidi overrides, zero-width) or separator character other than a plain
+    space: text that reads differently from what is stored."""
+    if character == " " or character in _JOINERS:
+        return False
+    return unicodedata.category(character)[0] in "CZ"
 
 
 @cache
@@ -34,9 +61,21 @@ def _time_zones() -> frozenset[str]:
 
 
 def valid_time_zone(name: str) -> str:
-    """``name`` if it is an IANA time zone (``Europe/Paris``); raises ``ValueError`` if not."""
-    if name not in _time_zones():
+    """``name`` if it is an IANA location zone (``Europe/Paris``) or ``UTC``; raises
+    ``ValueError`` for anything else (``localtime``, ``Factory``, ``EST5EDT``, ``Etc/GMT+5``)."""
+    located = name == "UTC" or name.split("/", 1)[0] in _AREAS
+    if not located or name not in _time_zones():
         raise ValueError("not an IANA time zone name (e.g. Europe/Paris)")
+    return name
+
+
+def valid_name(name: str) -> str:
+    """``name`` if it has something to read and no line breaks, controls or bidi overrides;
+    raises ``ValueError`` if not."""
+    if not name.strip():
+        raise ValueError("must not be blank")
+    if any(_unseen(character) for character in name):
+        raise ValueError("must be one line without control or formatting characters")
     return name
 
 
@@ -48,11 +87,17 @@ def valid_locale(tag: str) -> str:
 
 
 def valid_avatar_url(url: str) -> str:
-    """``url`` if it is an https address with a host and no credentials; raises ``ValueError``."""
+    """``url`` normalised (``HttpUrl``) if it is an https address with a host, no credentials and
+    no spaces or control characters; raises ``ValueError``."""
+    if any(character.isspace() or _unseen(character) for character in url):
+        raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise ValueError("must be an https:// address with a host and no user name or password")
-    return url
+    try:
+        return str(_HTTP_URL.validate_python(url))
+    except ValidationError:
+        raise ValueError("not a valid address") from None
 
 
 # ------------------------------------------------------------------ profile
@@ -82,6 +127,11 @@ class ProfileUpdate(Contract):
     avatar_url: str | None = Field(None, max_length=AVATAR_URL_MAX)
     timezone: str | None = Field(None, max_length=64)
     locale: str | None = Field(None, max_length=35)
+
+    @field_validator("display_name", "given_name", "family_name")
+    @classmethod
+    def _name(cls, name: str | None) -> str | None:
+        return None if name is None else valid_name(name)
 
     @field_validator("avatar_url")
     @classmethod
