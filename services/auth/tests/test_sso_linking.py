@@ -33,15 +33,6 @@ async def test_an_existing_account_is_not_linked_unless_the_provider_may(
     await assert_refused(client, *await authorized(client, provider, sub), "sso_account_exists")
 
 
-async def test_linking_needs_the_allowed_email_domains_too(
-    sso: Callable[..., Any], provider: OidcProviderServer
-) -> None:
-    client = await sso(link_existing_accounts=True)
-    account = await client.register()
-    sub, _ = person(provider, client, email=account.email)
-    await assert_refused(client, *await authorized(client, provider, sub), "sso_account_exists")
-
-
 async def test_an_operators_account_is_never_linked_by_email(
     sso: Callable[..., Any], provider: OidcProviderServer
 ) -> None:
