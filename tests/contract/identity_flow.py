@@ -28,7 +28,8 @@ def _ok(response: httpx.Response, status: int = 200) -> Any:
 
 def profile(stack: Stack, client: httpx.Client, password: str) -> None:
     """A person of their own tenant edits the profile, consents, notification preferences and
-    email address, then tries to disable the account and is refused as the last owner."""
+        email address, then tries to disable the account and is refused as the last owner; no single
+    sign-on identity is linked to unlink."""
     registered = _ok(
         client.post(
             "/api/v1/auth/register",
@@ -64,6 +65,9 @@ def profile(stack: Stack, client: httpx.Client, password: str) -> None:
         "/api/v1/users/me/disable", json={"current_password": password}, headers=auth
     )
     assert refused.status_code == 409, refused.text
+    assert _ok(client.get("/api/v1/auth/sso/identities", headers=auth)) == {"items": []}
+    unknown = client.delete("/api/v1/auth/sso/identities/idn_unknown", headers=auth)
+    assert unknown.status_code == 404, unknown.text
 
 
 def second_factors(client: httpx.Client, owner: dict[str, Any]) -> None:
