@@ -3,6 +3,8 @@ preferences, each refusal included, over the bus with the real servers."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
-from agentbus_auth.models import users
+from agentbus_auth.models import one_time_codes, users
 from agentbus_auth.passwords.hasher import Verification
 from agentbus_auth.profile.service import ProfileService, RequiredConsents
 from agentbus_shared.contracts.common import RequestMeta
 from agentbus_shared.contracts.users import ConsentsAccept
+from agentbus_shared.errors import AgentbusError
 
 ALL_ON: dict[str, dict[str, bool]] = {
     kind: {"email": True, "in_app": True}
@@ -176,6 +179,40 @@ async def test_a_confirmed_email_change_ends_the_other_sessions_but_this_one(
     dead = await client.error("refresh", {"refresh_token": elsewhere["refresh_token"]})
     assert dead.code == "invalid_refresh_token"
     assert (await client.call("refresh", {"refresh_token": account.refresh_token})).data
+
+
+async def test_an_expired_email_change_code_is_refused(client: AuthClient) -> None:
+    account = await client.register()
+    code = await change_email(client, account, client.new_email("moved"))
+    async with client.parts.db.transaction() as session:
+        await session.execute(
+            update(one_time_codes)
+            .where(one_time_codes.c.user_id == account.user_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    expired = await client.error("users.email.confirm", {"code": code}, token=account.access_token)
+
+    assert (expired.status, expired.code) == (400, "invalid_code")
+    assert (await profile(client, account))["email"] == account.email
+
+
+async def test_an_email_change_code_takes_a_limited_number_of_attempts(
+    client: AuthClient,
+) -> None:
+    account = await client.register()
+    code = await change_email(client, account, client.new_email("moved"))
+    wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)
+    for _ in range(client.parts.settings.tuning.code_attempts):
+        guess = await client.error(
+            "users.email.confirm", {"code": wrong}, token=account.access_token
+        )
+        assert guess.code == "invalid_code"
+
+    spent = await client.error("users.email.confirm", {"code": code}, token=account.access_token)
+
+    assert spent.code == "invalid_code"  # the right code, after every attempt was used
+    assert (await profile(client, account))["email"] == account.email
 
 
 async def test_the_code_for_a_new_address_does_not_carry_the_accounts_chosen_name(
@@ -449,6 +486,27 @@ async def test_disabling_needs_the_current_password(client: AuthClient) -> None:
     assert (await client.login(member.email, client.password)).data["access_token"]
 
 
+async def test_of_two_owners_disabling_at_once_one_stays(client: AuthClient) -> None:
+    owner = await client.register_verified()
+    co_owner = await client.join(owner, "owner")
+
+    outcomes = await asyncio.gather(
+        *(
+            client.call(
+                "users.disable", {"current_password": client.password}, token=a.access_token
+            )
+            for a in (owner, co_owner)
+        ),
+        return_exceptions=True,
+    )
+
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert [(e.status, e.code) for e in refused if isinstance(e, AgentbusError)] == [
+        (409, "last_owner")
+    ]
+    assert len(refused) == 1  # the other one was disabled
+
+
 async def test_disabling_with_totp_on_needs_a_code_of_the_second_factor(
     client: AuthClient,
 ) -> None:
@@ -670,6 +728,25 @@ async def test_security_mail_cannot_be_turned_off(client: AuthClient) -> None:
         token=account.access_token,
     )
     assert partial.status == 422
+
+
+async def test_notification_preferences_are_replaced_whole(client: AuthClient) -> None:
+    account = await client.register()
+    chosen = {**ALL_ON, "billing": {"email": False, "in_app": False}}
+    await client.call("users.notification_preferences.update", chosen, token=account.access_token)
+
+    for partial in (
+        {"security": {"email": True, "in_app": True}, "billing": {"email": True, "in_app": True}},
+        {**ALL_ON, "billing": {"email": True}},
+        {**ALL_ON, "newsletter": {"email": True, "in_app": True}},
+    ):
+        refused = await client.error(
+            "users.notification_preferences.update", partial, token=account.access_token
+        )
+        assert (refused.status, refused.code) == (422, "validation_failed"), partial
+
+    stored = await client.call("users.notification_preferences", token=account.access_token)
+    assert stored.data == chosen
 
 
 def _ids(account: Account) -> dict[str, Any]:
