@@ -167,3 +167,20 @@ async def test_a_member_of_two_tenants_brings_nothing_from_before_or_from_outsid
     assert (reset["actor_email"], reset["ip"], reset["user_agent"]) == (None, None, None)
     (failed,) = [entry for entry in entries if entry["kind"] == "login.failed"]
     assert (failed["ip"], failed["user_agent"]) == (client.ip, "pytest")
+
+
+async def test_a_members_own_account_security_events_show_without_a_tenant_on_them(
+    client: AuthClient,
+) -> None:
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    await client.call(
+        "password.change",
+        {"current_password": member.password, "new_password": client.other_password},
+        token=member.access_token,
+    )
+    await client.call(
+        "users.disable", {"current_password": client.other_password}, token=member.access_token
+    )
+    seen = kinds(await audit(client, owner, user_id=member.user_id))
+    assert {"password.changed", "account.disabled"} <= set(seen)

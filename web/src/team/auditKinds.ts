@@ -31,6 +31,9 @@ const KIND_WORDS: Record<string, string> = {
   "sso.linked": "Single sign-on linked",
   "sso.login": "Signed in with single sign-on",
   "sso.refused": "Single sign-on refused",
+  "sso.unlinked": "Single sign-on unlinked",
+  "account.disabled": "Account disabled",
+  "mfa.removed_by_operator": "Two-factor removed by support",
 };
 
 /** The kinds the filter offers, in the order people look for them. */

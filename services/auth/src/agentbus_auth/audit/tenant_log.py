@@ -38,9 +38,13 @@ ACCOUNT_SECURITY_KINDS = frozenset(
         AuditKind.PASSWORD_RESET,
         AuditKind.MFA_ENABLED,
         AuditKind.MFA_DISABLED,
+        AuditKind.MFA_REMOVED_BY_OPERATOR,
         AuditKind.RECOVERY_CODE_USED,
+        AuditKind.RECOVERY_CODES_REGENERATED,
         AuditKind.EMAIL_CHANGED,
         AuditKind.SSO_LINKED,
+        AuditKind.SSO_UNLINKED,
+        AuditKind.ACCOUNT_DISABLED,
         AuditKind.SUPPORT_PASSWORD_RESET,
     }
 )
