@@ -178,6 +178,7 @@ async def test_the_last_owner_cannot_be_demoted_or_removed(client: AuthClient) -
         token=owner.access_token,
     )
     assert (demote.status, demote.code) == (409, "last_owner")
+    assert demote.details == {"tenants": [owner.tenant_id]}  # the shape disabling answers too
     remove = await client.error(
         "tenants.members.remove", {"user_id": owner.user_id}, token=owner.access_token
     )

@@ -132,8 +132,13 @@ class NoMembership(Forbidden):
 
 
 class LastOwner(Conflict):
+    """The change would leave tenants without an active owner; ``details.tenants`` names them."""
+
     code = "last_owner"
     default_message = "The last owner of a tenant cannot be removed or demoted."
+
+    def __init__(self, tenants: list[str]) -> None:
+        super().__init__(details={"tenants": tenants})
 
 
 class OwnerOnly(Forbidden):
@@ -218,8 +223,10 @@ class SignupInviteUsed(Conflict):
     default_message = "This signup invite was already used; it cannot be revoked."
 
 
-class LastOwnerLeaving(Conflict):
-    code = "last_owner"
+class LastOwnerLeaving(LastOwner):
+    """Disabling the account would leave tenants without an active owner (same code and shape
+    as :class:`LastOwner`, a message of its own)."""
+
     default_message = (
         "You are the last owner of a team: make another member an owner first, "
         "then disable your account."
@@ -235,7 +242,13 @@ class MfaCodeRequired(Unauthorized):
 
 class SecurityMailRequired(ValidationFailed):
     code = "security_email_required"
-    default_message = "Security notifications by email cannot be turned off."
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Security notifications by email cannot be turned off: they tell you when someone "
+            "signs in, changes your password or your email.",
+            details=[{"loc": ["security", "email"], "msg": "must stay on", "type": self.code}],
+        )
 
 
 class ConsentVersionOutdated(ValidationFailed):

@@ -1,8 +1,7 @@
 """Contract of the auth service: RPC operations ``rpc.auth.v1.*``, events ``events.auth.*``, routes.
 
-Passwords, codes and secrets are plain ``str`` fields declared with
-``repr=False``: they must cross the bus intact (``SecretStr`` would serialise
-to stars) yet never show up in a repr or log line.
+Passwords and codes are the ``Password`` and ``OneTimeCode`` fields of ``contracts.common``
+(plain ``str`` with ``repr=False``); other secrets are declared the same way.
 """
 
 from __future__ import annotations
@@ -15,8 +14,11 @@ from pydantic import EmailStr, Field
 from agentbus_shared.contracts.common import (
     Contract,
     Empty,
+    OneTimeCode,
+    OptionalPassword,
     Page,
     PageQuery,
+    Password,
     Principal,
     Role,
     Scope,
@@ -32,10 +34,6 @@ TOKEN_AUDIENCE = "agentbus-api"
 """Default ``aud`` of access tokens (auth: ``AUTH_TUNING__AUDIENCE``; the gateway checks it)."""
 ACCESS_TOKEN_TYPE = "at+jwt"
 """JOSE header ``typ`` of access tokens (RFC 9068)."""
-
-Password = str
-_password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
-_code: dict[str, Any] = {"min_length": 4, "max_length": 64, "repr": False}
 
 
 # ------------------------------------------------------------------ tokens
@@ -115,7 +113,7 @@ _ACCEPTED_PRIVACY = "the version of the privacy notice the person accepted (reco
 
 class RegisterCommand(Contract):
     email: EmailStr
-    password: Password = Field(**_password)
+    password: Password
     tenant_name: str = Field(min_length=1, max_length=100)
     display_name: str | None = Field(None, max_length=100)
     terms_version: str | None = Field(
@@ -145,7 +143,7 @@ class RegisterResult(Contract):
 
 class LoginCommand(Contract):
     email: EmailStr
-    password: Password = Field(**_password)
+    password: Password
     tenant_id: str | None = Field(
         None,
         max_length=64,
@@ -155,7 +153,7 @@ class LoginCommand(Contract):
 
 class MfaCompleteCommand(Contract):
     challenge_token: str = Field(min_length=1, max_length=4096, repr=False)
-    code: str = Field(**_code)
+    code: OneTimeCode
 
 
 class RefreshCommand(Contract):
@@ -188,7 +186,7 @@ class SessionRef(Contract):
 
 
 class EmailVerifyCommand(Contract):
-    code: str = Field(**_code)
+    code: OneTimeCode
 
 
 class PasswordForgotCommand(Contract):
@@ -197,13 +195,13 @@ class PasswordForgotCommand(Contract):
 
 class PasswordResetCommand(Contract):
     email: EmailStr
-    code: str = Field(**_code)
-    new_password: Password = Field(**_password)
+    code: OneTimeCode
+    new_password: Password
 
 
 class PasswordChangeCommand(Contract):
-    current_password: Password = Field(**_password)
-    new_password: Password = Field(**_password)
+    current_password: Password
+    new_password: Password
 
 
 class TotpEnrollment(Contract):
@@ -215,17 +213,17 @@ class TotpEnrollCommand(Contract):
     """Starting TOTP enrollment asks for the password again: a stolen access token alone
     must not put a factor on the account that locks its owner out."""
 
-    current_password: Password = Field(**_password)
+    current_password: Password
 
 
 class TotpCodeCommand(Contract):
-    code: str = Field(**_code)
+    code: OneTimeCode
 
 
 class TotpConfirmCommand(TotpCodeCommand):
     """The first code of the new factor, and the password again: here the factor turns on."""
 
-    current_password: Password = Field(**_password)
+    current_password: Password
 
 
 class RecoveryCodes(Contract):
@@ -336,7 +334,7 @@ class InviteCreated(Contract):
 
 class InviteAccept(Contract):
     token: str = Field(min_length=1, max_length=512, repr=False)
-    password: Password | None = Field(None, min_length=1, max_length=1024, repr=False)
+    password: OptionalPassword = None
     display_name: str | None = Field(None, max_length=100)
     terms_version: str | None = Field(
         None, min_length=1, max_length=32, description=_ACCEPTED_TERMS

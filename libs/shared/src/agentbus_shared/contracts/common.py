@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agentbus_shared.errors import Forbidden, Unauthorized
+
+_PASSWORD = StringConstraints(min_length=1, max_length=1024)
+_ONE_TIME_CODE = StringConstraints(min_length=4, max_length=64)
+Password = Annotated[str, _PASSWORD, Field(repr=False)]
+"""A password as a field: plain ``str`` so it crosses the bus intact (``SecretStr`` would
+serialise to stars), yet never in a repr or log line."""
+OneTimeCode = Annotated[str, _ONE_TIME_CODE, Field(repr=False)]
+"""A mailed, TOTP or recovery code as a field (never in a repr or log line)."""
+OptionalPassword = Annotated[Annotated[str, _PASSWORD] | None, Field(repr=False)]
+"""A :data:`Password` a request may leave out (``repr`` is not carried into a union's member)."""
+OptionalOneTimeCode = Annotated[Annotated[str, _ONE_TIME_CODE] | None, Field(repr=False)]
+"""A :data:`OneTimeCode` a request may leave out."""
 
 T = TypeVar("T")
 

@@ -26,13 +26,16 @@ from pydantic import (
 )
 
 from agentbus_shared.contracts.auth import SERVICE, RecoveryCodes, TotpCodeCommand
-from agentbus_shared.contracts.common import Contract
+from agentbus_shared.contracts.common import (
+    Contract,
+    OneTimeCode,
+    OptionalOneTimeCode,
+    Password,
+)
 from agentbus_shared.contracts.events import EventData
 from agentbus_shared.contracts.http import Route, RouteTable
 
 AVATAR_URL_MAX = 2048
-_password: dict[str, Any] = {"min_length": 1, "max_length": 1024, "repr": False}
-_code: dict[str, Any] = {"min_length": 4, "max_length": 64, "repr": False}
 _version: dict[str, Any] = {"min_length": 1, "max_length": 32}
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?")
 _AREAS = frozenset(
@@ -151,18 +154,18 @@ class ProfileUpdate(Contract):
 
 class EmailChangeCommand(Contract):
     new_email: EmailStr
-    current_password: str = Field(**_password)
+    current_password: Password
 
 
 class EmailChangeConfirm(Contract):
-    code: str = Field(**_code)
+    code: OneTimeCode
 
 
 class AccountDisableCommand(Contract):
     """The password again and, with TOTP on, a code of the second factor (TOTP or recovery)."""
 
-    current_password: str = Field(**_password)
-    code: str | None = Field(None, description="required while TOTP is on", **_code)
+    current_password: Password
+    code: OptionalOneTimeCode = Field(None, description="required while TOTP is on")
 
 
 # ------------------------------------------------------------------ consents

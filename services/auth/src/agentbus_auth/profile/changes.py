@@ -189,7 +189,7 @@ class AccountChanges:
             await accounts_repo.by_id(session, user_id, for_update=True)
             orphaned = await repo.tenants_left_without_owner(session, user_id)
             if orphaned:
-                raise LastOwnerLeaving(details={"tenants": orphaned})
+                raise LastOwnerLeaving(orphaned)
             await repo.disable(session, user_id)
             await codes_repo.close_all(session, user_id)  # a reset code mailed earlier dies too
             for member in await tenants_repo.memberships_of(session, user_id):

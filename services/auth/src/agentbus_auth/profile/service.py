@@ -30,7 +30,7 @@ from agentbus_shared.contracts.users import (
     UserProfileChanged,
 )
 from agentbus_shared.db import Database
-from agentbus_shared.errors import AgentbusError, NotFound
+from agentbus_shared.errors import NotFound
 
 DEFAULT_CHOICES: dict[tuple[str, str], bool] = {
     (kind, channel): not (kind == "product" and channel == "email")
@@ -68,7 +68,7 @@ class RequiredConsents:
         return {document: version for document, version in given.items() if version is not None}
 
 
-async def consents_due(session: AsyncSession, user_id: str, required: RequiredConsents) -> bool:
+async def has_consents_due(session: AsyncSession, user_id: str, required: RequiredConsents) -> bool:
     """Whether the user still has to accept a required version."""
     return not await repo.has_accepted(session, user_id, required.by_document())
 
@@ -99,7 +99,7 @@ class ProfileService:
             email=user.email,
             email_verified=user.email_verified,
             display_name=user.display_name,
-            consents_due=await consents_due(session, user_id, self.required),
+            consents_due=await has_consents_due(session, user_id, self.required),
             **await repo.profile_fields(session, user_id),
         )
 
@@ -122,7 +122,7 @@ class ProfileService:
     async def consents_due(self, user_id: str) -> bool:
         """Whether the user still has to accept a required version (asked at login)."""
         async with self._db.session() as session:
-            return await consents_due(session, user_id, self.required)
+            return await has_consents_due(session, user_id, self.required)
 
     async def consents(self, user_id: str) -> Consents:
         async with self._db.session() as session:
@@ -170,11 +170,7 @@ class ProfileService:
     ) -> NotificationPreferences:
         """Store every choice; security mail cannot be turned off (422)."""
         if not preferences.security.email:
-            raise SecurityMailRequired(
-                "Security notifications by email cannot be turned off: they tell you when someone "
-                "signs in, changes your password or your email.",
-                details=[_field_error(["security", "email"], "must stay on", SecurityMailRequired)],
-            )
+            raise SecurityMailRequired()
         choices = {
             (kind, channel): getattr(getattr(preferences, kind), channel)
             for kind, channel in DEFAULT_CHOICES
@@ -197,11 +193,6 @@ def _preferences(choices: dict[tuple[str, str], bool]) -> NotificationPreference
         for kind in get_args(NotificationKind)
     }
     return NotificationPreferences(**by_kind)
-
-
-def _field_error(loc: list[str], msg: str, error: type[AgentbusError]) -> dict[str, object]:
-    """One invalid field, as a 422 problem lists it (``loc``, ``msg``, ``type``)."""
-    return {"loc": loc, "msg": msg, "type": error.code}
 
 
 def _now() -> datetime:

@@ -167,7 +167,7 @@ class TenantService:
             if target.role is Role.OWNER and await repo.left_without_active_owner(
                 session, [principal.tenant_id], target.user_id
             ):
-                raise LastOwner()
+                raise LastOwner([principal.tenant_id])
             await repo.set_role(session, principal.tenant_id, cmd.user_id, cmd.role)
             revoked: list[RevokedServiceAccount] = []
             # Any role below admin: also ends accounts kept from an earlier admin role.
@@ -200,7 +200,7 @@ class TenantService:
                 if actor.role is not Role.OWNER:
                     raise OwnerOnly()
                 if await repo.left_without_active_owner(session, [principal.tenant_id], user_id):
-                    raise LastOwner()
+                    raise LastOwner([principal.tenant_id])
             await repo.remove_member(session, principal.tenant_id, user_id)
             revoked = await self._service_accounts.revoke_created_by(
                 session, target, reason="creator_removed", actor_id=principal.subject, meta=meta
