@@ -49,7 +49,11 @@ export function AcceptConsents({ consents, action, onAccepted }: { consents: Con
           key={item.document}
           name={item.document}
           checked={ticked[item.document] ?? false}
-          onChange={(event) => setTicked({ ...ticked, [item.document]: event.currentTarget.checked })}
+          onChange={(event) => {
+            const next = { ...ticked, [item.document]: event.currentTarget.checked };
+            setTicked(next);
+            if (due.every((each) => next[each.document])) setUnticked(false);
+          }}
           label={`I accept the ${(DOCUMENT_NAMES[item.document] ?? item.document).toLowerCase()} (version ${item.required_version})`}
           {...(item.accepted_version ? { hint: `You accepted version ${item.accepted_version} before.` } : {})}
         />

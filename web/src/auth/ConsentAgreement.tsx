@@ -25,7 +25,17 @@ export function DocumentLink({ url, children }: { url: string | null | undefined
 const NAME = "accept_consents";
 const MISSING = "Tick the box to accept the terms of service and the privacy notice.";
 
-function Agreement({ versions, missing, box }: { versions: Versions | undefined; missing: boolean; box: RefObject<HTMLInputElement | null> }) {
+function Agreement({
+  versions,
+  missing,
+  box,
+  onTicked,
+}: {
+  versions: Versions | undefined;
+  missing: boolean;
+  box: RefObject<HTMLInputElement | null>;
+  onTicked: () => void;
+}) {
   const id = useId();
 
   return (
@@ -37,6 +47,9 @@ function Agreement({ versions, missing, box }: { versions: Versions | undefined;
           name={NAME}
           type="checkbox"
           aria-invalid={missing || undefined}
+          onChange={(event) => {
+            if (event.currentTarget.checked) onTicked();
+          }}
           aria-describedby={missing ? `${id}-error` : undefined}
           className={`mt-0.5 size-5 shrink-0 accent-indigo-600 ${FOCUS_RING}`}
         />
@@ -62,7 +75,9 @@ export function useConsentAgreement() {
   const [missing, setMissing] = useState(false);
   const box = useRef<HTMLInputElement>(null);
   return {
-    checkbox: (versions: Versions | undefined) => <Agreement versions={versions} missing={missing} box={box} />,
+    checkbox: (versions: Versions | undefined) => (
+      <Agreement versions={versions} missing={missing} box={box} onTicked={() => setMissing(false)} />
+    ),
     ticked: (form: HTMLFormElement): boolean => {
       const ticked = new FormData(form).get(NAME) !== null;
       setMissing(!ticked);
