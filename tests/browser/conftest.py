@@ -32,14 +32,17 @@ def stack(
     """The web app's current build served by the dev stack; rate limits out of reach (a journey
     sends more login-flow requests from one address than the ``strict`` group allows), the
     builtin model writing at a readable pace, so a long answer can be stopped half way, and the
-    mock provider for single sign-on."""
+    mock provider for single sign-on (vouching for example.com addresses, so it links the
+    accounts they name)."""
     WebApp().build()
     running = start_stack(
         tmp_path_factory.mktemp("browser") / "var",
         {
             **generous_rate_limits(),
             "CHAT_TUNING__BUILTIN_TOKEN_DELAY": "0.1",
-            "AUTH_SSO_PROVIDERS": oidc_provider.providers_setting(),
+            "AUTH_SSO_PROVIDERS": oidc_provider.providers_setting(
+                link_existing_accounts=True, allowed_email_domains=["example.com"]
+            ),
         },
     )
     try:
