@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from auth_support import AuthClient
+from sqlalchemy import update
 from sso_support import counts, person, provider
 from test_mfa import enroll
 from test_sso import assert_refused, authorized, sign_in, sso
 
 from agentbus_auth.audit.repository import AuditKind
+from agentbus_auth.models import users
 from agentbus_shared.testing.oidc import OidcProviderServer
 
 __all__ = ["provider", "sso"]  # fixtures of sso_support and test_sso
@@ -121,4 +123,27 @@ async def test_links_outlive_an_admin_reset_but_a_disabled_account_cannot_use_th
     assert client.claims(signed_in["tokens"]["access_token"]).sub == member.user_id
     fresh = signed_in["tokens"]["access_token"]
     await client.call("users.disable", {"current_password": client.password}, token=fresh)
+    await assert_refused(client, *await authorized(client, provider, sub), "account_disabled")
+
+
+async def test_an_account_disabled_while_its_provider_sign_in_is_checked_gets_no_session(
+    sso: Callable[..., Any], provider: OidcProviderServer, monkeypatch: Any
+) -> None:
+    client = await sso(**LINKING)
+    owner = await client.register_verified()
+    member = await client.join(owner, "member")
+    sub, _ = person(provider, client, email=member.email)
+    await sign_in(client, provider, sub)
+    service = client.parts.sso
+    found = service._account
+
+    async def disabled_meanwhile(*args: Any) -> Any:
+        user = await found(*args)
+        async with client.parts.db.transaction() as session:
+            await session.execute(
+                update(users).where(users.c.id == member.user_id).values(status="disabled")
+            )
+        return user
+
+    monkeypatch.setattr(service, "_account", disabled_meanwhile)
     await assert_refused(client, *await authorized(client, provider, sub), "account_disabled")

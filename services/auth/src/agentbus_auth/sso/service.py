@@ -280,10 +280,12 @@ class SsoService:
         meta: RequestMeta,
     ) -> SsoSignedIn:
         """A session (audited ``sso.login``), or the MFA challenge first when the account has a
-        second factor (audited ``sso.mfa_challenged``: the login is the code's)."""
-        if user.status == "pending_approval":
+        second factor (audited ``sso.mfa_challenged``: the login is the code's). The account's
+        status is read again, held, so one disabled meanwhile gets no session."""
+        status = await accounts_repo.held_status(session, user.id)
+        if status == "pending_approval":
             raise AccountPending()
-        if user.status != "active":
+        if status != "active":
             raise AccountDisabled()
         member = await tenants_repo.first_membership(session, user.id)
         if member is None:
