@@ -143,6 +143,8 @@ async def test_the_signup_policy_names_the_consent_versions(client: AuthClient) 
         "policy": "public",
         "terms_version": settings.terms_version,
         "privacy_version": settings.privacy_version,
+        "terms_url": None,  # the documents' addresses, when the operator publishes them
+        "privacy_url": None,
     }
 
 
