@@ -48,7 +48,7 @@ BENCH_LIMITS = {
 # ------------------------------------------------------------------ the handler under test
 def current_tenant(principal: Any) -> Any:
     """The same handler on both sides: the caller's tenant, as the auth service would answer."""
-    from agentbus_shared.contracts.auth import TenantView
+    from agentbus_shared.contracts.tenants import TenantView
 
     return TenantView(
         id=principal.tenant_id,
@@ -75,7 +75,8 @@ def serve_service(nats_url: str, key_file: Path) -> None:
     import uvloop
 
     from agentbus_shared.bus import CallerPrincipal
-    from agentbus_shared.contracts.auth import Jwks, TenantView
+    from agentbus_shared.contracts.auth import Jwks
+    from agentbus_shared.contracts.tenants import TenantView
     from agentbus_shared.runtime import ServiceRuntime
     from agentbus_shared.settings import ServiceSettings
 

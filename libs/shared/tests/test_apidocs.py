@@ -13,15 +13,10 @@ from agentbus_shared.apidocs import (
     rpc_signatures,
 )
 from agentbus_shared.bus import CallerPrincipal, Meta, Reply
-from agentbus_shared.contracts.auth import (
-    LoginCommand,
-    MemberChanged,
-    MfaChallenge,
-    TenantCreated,
-    TokenPair,
-)
+from agentbus_shared.contracts.auth import LoginCommand, MfaChallenge, TokenPair
 from agentbus_shared.contracts.common import Page, Role
 from agentbus_shared.contracts.events import make_event, parse_event, registered_events
+from agentbus_shared.contracts.tenants import MemberChanged, TenantCreated
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.settings import ServiceSettings
 

@@ -33,8 +33,8 @@ from agentbus_shared.bus.permissions import (
 )
 from agentbus_shared.contracts import ROUTES, subjects
 from agentbus_shared.contracts import billing as billing_contract
-from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.servers import NatsServer
 from agentbus_shared.settings import ServiceSettings, ServiceTuning

@@ -11,9 +11,9 @@ from faststream.nats import NatsBroker
 from sqlalchemy import Column, Table, Text, func, insert, select, text
 
 from agentbus_shared.bus import EventPublisher, apply_streams
-from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.streams import AUTH_EVENTS, STREAMS
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.db import (
     Database,
     Outbox,

@@ -19,9 +19,9 @@ from billing_support import (
 )
 from faststream.nats import NatsBroker
 
-from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.logging import configure_logging
 from agentbus_shared.testing.waiting import eventually

@@ -23,11 +23,11 @@ from sqlalchemy import Row
 
 from agentbus_billing.app import BillingParts
 from agentbus_billing.entitlements.service import EntitlementsService
-from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import UsageRecorded
 from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.streams import ENTITLEMENTS
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.errors import AgentbusError, PaymentRequired, RateLimited
 from agentbus_shared.testing.waiting import eventually
 

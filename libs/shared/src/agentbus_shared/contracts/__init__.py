@@ -4,12 +4,23 @@
 ``events``: the CloudEvents envelope; ``streams``: stream and bucket specs;
 ``http``: the public route table type; ``auth``/``chat``/``billing``: each
 service's operations, bodies, events and routes. The auth service's contract
-continues in ``sso``, ``users``, ``signup`` and ``tenant_admin`` (``AUTH_MODULES``).
+continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup`` and ``tenant_admin``
+(``AUTH_MODULES``).
 """
 
 from types import ModuleType
 
-from agentbus_shared.contracts import auth, billing, chat, signup, sso, tenant_admin, users
+from agentbus_shared.contracts import (
+    auth,
+    billing,
+    chat,
+    service_accounts,
+    signup,
+    sso,
+    tenant_admin,
+    tenants,
+    users,
+)
 from agentbus_shared.contracts.common import (
     Contract,
     Empty,
@@ -22,7 +33,15 @@ from agentbus_shared.contracts.common import (
 )
 from agentbus_shared.contracts.http import Route
 
-AUTH_MODULES: tuple[ModuleType, ...] = (auth, sso, users, signup, tenant_admin)
+AUTH_MODULES: tuple[ModuleType, ...] = (
+    auth,
+    service_accounts,
+    tenants,
+    sso,
+    users,
+    signup,
+    tenant_admin,
+)
 """Every contract module the auth service serves: each has ``Operation`` and ``ROUTES``."""
 
 AUTH_ROUTES: tuple[Route, ...] = tuple(route for module in AUTH_MODULES for route in module.ROUTES)
@@ -45,8 +64,10 @@ __all__ = [
     "auth",
     "billing",
     "chat",
+    "service_accounts",
     "signup",
     "sso",
     "tenant_admin",
+    "tenants",
     "users",
 ]

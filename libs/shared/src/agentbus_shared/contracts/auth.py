@@ -15,13 +15,11 @@ from agentbus_shared.contracts.common import (
     Contract,
     Empty,
     OneTimeCode,
-    OptionalPassword,
     Page,
     PageQuery,
     Password,
     Principal,
     Role,
-    Scope,
 )
 from agentbus_shared.contracts.events import EventData
 from agentbus_shared.contracts.http import Route, RouteTable
@@ -107,8 +105,8 @@ class TenantRef(Contract):
     role: Role
 
 
-_ACCEPTED_TERMS = "the version of the terms of service the person accepted (recorded with the time)"
-_ACCEPTED_PRIVACY = "the version of the privacy notice the person accepted (recorded with the time)"
+ACCEPTED_TERMS = "the version of the terms of service the person accepted (recorded with the time)"
+ACCEPTED_PRIVACY = "the version of the privacy notice the person accepted (recorded with the time)"
 
 
 class RegisterCommand(Contract):
@@ -116,11 +114,9 @@ class RegisterCommand(Contract):
     password: Password
     tenant_name: str = Field(min_length=1, max_length=100)
     display_name: str | None = Field(None, max_length=100)
-    terms_version: str | None = Field(
-        None, min_length=1, max_length=32, description=_ACCEPTED_TERMS
-    )
+    terms_version: str | None = Field(None, min_length=1, max_length=32, description=ACCEPTED_TERMS)
     privacy_version: str | None = Field(
-        None, min_length=1, max_length=32, description=_ACCEPTED_PRIVACY
+        None, min_length=1, max_length=32, description=ACCEPTED_PRIVACY
     )
     invite_token: str | None = Field(
         None,
@@ -230,134 +226,6 @@ class RecoveryCodes(Contract):
     recovery_codes: list[str] = Field(repr=False)
 
 
-class ServiceAccountCreate(Contract):
-    name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(min_length=1, max_length=32)
-
-
-class ServiceAccountCreated(Contract):
-    id: str
-    name: str
-    client_id: str
-    client_secret: str = Field(repr=False)
-    scopes: list[str]
-
-
-class ServiceAccountView(Contract):
-    id: str
-    name: str
-    client_id: str
-    scopes: list[str]
-    created_at: datetime
-    created_by: str | None = None
-    revoked_at: datetime | None = None
-
-
-class ServiceAccountRef(Contract):
-    service_account_id: str = Field(min_length=1, max_length=64)
-
-
-class ClientCredentialsGrant(Contract):
-    grant_type: Literal["client_credentials"]
-    client_id: str = Field(min_length=1, max_length=128)
-    client_secret: str = Field(min_length=1, max_length=256, repr=False)
-    scope: str | None = Field(None, max_length=1024)
-
-
-class ClientCredentialsToken(Contract):
-    access_token: str = Field(repr=False)
-    token_type: Literal["Bearer"] = "Bearer"
-    expires_in: int
-    scope: str
-
-
-# ------------------------------------------------------------------ tenants
-class TenantView(Contract):
-    id: str
-    name: str
-    slug: str = Field(description="unique short name: lowercase letters, digits and hyphens")
-    plan: str
-    created_at: datetime
-
-
-class MemberView(Contract):
-    user_id: str
-    email: str
-    display_name: str | None = None
-    role: Role
-    joined_at: datetime
-
-
-class RevokedServiceAccount(Contract):
-    """A service account revoked because its creator left the tenant or lost the admin role."""
-
-    id: str
-    name: str
-
-
-_REVOKED_WITH_MEMBER = (
-    "the member's service accounts revoked with this change (a client secret must not outlive "
-    "its creator's rights): create replacements for those still needed"
-)
-
-
-class MemberUpdated(MemberView):
-    """A member after a role change."""
-
-    revoked_service_accounts: list[RevokedServiceAccount] = Field(
-        default_factory=list, description=_REVOKED_WITH_MEMBER
-    )
-
-
-class MemberRemoved(Contract):
-    """A member removed from the tenant."""
-
-    user_id: str
-    revoked_service_accounts: list[RevokedServiceAccount] = Field(
-        default_factory=list, description=_REVOKED_WITH_MEMBER
-    )
-
-
-class InviteCreate(Contract):
-    email: EmailStr
-    role: Role = Role.MEMBER
-
-
-class InviteCreated(Contract):
-    """The invite as its sender sees it: the token goes only to the invited mailbox."""
-
-    id: str
-    email: str
-    role: Role
-    expires_at: datetime
-
-
-class InviteAccept(Contract):
-    token: str = Field(min_length=1, max_length=512, repr=False)
-    password: OptionalPassword = None
-    display_name: str | None = Field(None, max_length=100)
-    terms_version: str | None = Field(
-        None, min_length=1, max_length=32, description=_ACCEPTED_TERMS
-    )
-    privacy_version: str | None = Field(
-        None, min_length=1, max_length=32, description=_ACCEPTED_PRIVACY
-    )
-
-
-class RoleChange(Contract):
-    """Body of ``PATCH /tenants/members/{user_id}``."""
-
-    role: Role
-
-
-class MemberUpdate(RoleChange):
-    user_id: str = Field(min_length=1, max_length=64)
-
-
-class MemberRef(Contract):
-    user_id: str = Field(min_length=1, max_length=64)
-
-
 class Operation:
     """RPC operation names under ``rpc.auth.v1.``."""
 
@@ -380,29 +248,9 @@ class Operation:
     TOTP_ENROLL = "mfa.totp.enroll"
     TOTP_VERIFY = "mfa.totp.verify"
     TOTP_DISABLE = "mfa.totp.disable"
-    SERVICE_ACCOUNTS_CREATE = "service_accounts.create"
-    SERVICE_ACCOUNTS_LIST = "service_accounts.list"
-    SERVICE_ACCOUNTS_REVOKE = "service_accounts.revoke"
-    OAUTH_TOKEN = "oauth.token"
-    TENANT_CURRENT = "tenants.current"
-    MEMBERS_LIST = "tenants.members.list"
-    MEMBERS_UPDATE = "tenants.members.update"
-    MEMBERS_REMOVE = "tenants.members.remove"
-    INVITES_CREATE = "tenants.invites.create"
-    INVITES_ACCEPT = "tenants.invites.accept"
 
 
 # ------------------------------------------------------------------ events
-class TenantCreated(EventData):
-    service = SERVICE
-    event_type = "tenant.created"
-
-    tenant_id: str
-    name: str
-    owner_user_id: str
-    created_at: datetime
-
-
 class UserRegistered(EventData):
     service = SERVICE
     event_type = "user.registered"
@@ -447,18 +295,6 @@ class SessionRevoked(EventData):
     expires_at: datetime = Field(description="when the last access token of the session expires")
 
 
-class MemberChanged(EventData):
-    service = SERVICE
-    event_type = "member.changed"
-
-    tenant_id: str
-    user_id: str
-    # Envelopes leave out None fields (``CloudEvent.to_bytes``): a removal arrives without
-    # ``role``, so the field needs its default for consumers to read the event at all.
-    role: Role | None = Field(None, description="the new role; None when the member was removed")
-    changed_by: str
-
-
 MailTemplate = Literal[
     "verify_email",
     "password_reset",
@@ -491,7 +327,6 @@ class EmailRequested(EventData):
 
 # ------------------------------------------------------------------ routes
 _auth_routes = RouteTable(SERVICE, prefix="/api/v1/auth", tags=("auth",))
-_tenant_routes = RouteTable(SERVICE, prefix="/api/v1/tenants", tags=("tenants",))
 
 
 ROUTES: tuple[Route, ...] = (
@@ -642,94 +477,6 @@ ROUTES: tuple[Route, ...] = (
         body=TotpCodeCommand,
         status=204,
         rate_group="strict",
-    ),
-    _auth_routes.post(
-        "/service-accounts",
-        Operation.SERVICE_ACCOUNTS_CREATE,
-        "Create a service account",
-        access="user",
-        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
-        body=ServiceAccountCreate,
-        response=ServiceAccountCreated,
-        status=201,
-    ),
-    _auth_routes.get(
-        "/service-accounts",
-        Operation.SERVICE_ACCOUNTS_LIST,
-        "List service accounts",
-        access="user",
-        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
-        query=PageQuery,
-        response=Page[ServiceAccountView],
-    ),
-    _auth_routes.delete(
-        "/service-accounts/{service_account_id}",
-        Operation.SERVICE_ACCOUNTS_REVOKE,
-        "Revoke a service account",
-        access="user",
-        scopes=(Scope.SERVICE_ACCOUNTS_MANAGE,),
-        status=204,
-    ),
-    _auth_routes.post(
-        "/oauth/token",
-        Operation.OAUTH_TOKEN,
-        "Client-credentials grant",
-        access="public",
-        body=ClientCredentialsGrant,
-        response=ClientCredentialsToken,
-        rate_group="strict",
-        form_body=True,
-    ),
-    _tenant_routes.get(
-        "/current",
-        Operation.TENANT_CURRENT,
-        "The caller's tenant",
-        scopes=(Scope.TENANT_READ,),
-        response=TenantView,
-    ),
-    _tenant_routes.get(
-        "/members",
-        Operation.MEMBERS_LIST,
-        "Members with their roles",
-        scopes=(Scope.MEMBERS_READ,),
-        query=PageQuery,
-        response=Page[MemberView],
-    ),
-    _tenant_routes.post(
-        "/invites",
-        Operation.INVITES_CREATE,
-        "Invite someone to the tenant",
-        access="user",
-        scopes=(Scope.MEMBERS_MANAGE,),
-        body=InviteCreate,
-        response=InviteCreated,
-        status=201,
-    ),
-    _tenant_routes.post(
-        "/invites/accept",
-        Operation.INVITES_ACCEPT,
-        "Accept an invite",
-        access="public",
-        body=InviteAccept,
-        response=RegisterResult,
-        rate_group="strict",
-    ),
-    _tenant_routes.patch(
-        "/members/{user_id}",
-        Operation.MEMBERS_UPDATE,
-        "Change a member's role",
-        access="user",
-        scopes=(Scope.MEMBERS_MANAGE,),
-        body=RoleChange,
-        response=MemberUpdated,
-    ),
-    _tenant_routes.delete(
-        "/members/{user_id}",
-        Operation.MEMBERS_REMOVE,
-        "Remove a member",
-        access="user",
-        scopes=(Scope.MEMBERS_MANAGE,),
-        response=MemberRemoved,
     ),
 )
 

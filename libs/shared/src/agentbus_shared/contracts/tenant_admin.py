@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from agentbus_shared.contracts.auth import SERVICE, TenantView
+from agentbus_shared.contracts.auth import SERVICE
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Role, Scope
 from agentbus_shared.contracts.events import EventData
 from agentbus_shared.contracts.http import Route, RouteTable
+from agentbus_shared.contracts.tenants import TenantView
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$"
 """A tenant's slug: 3 to 40 lowercase letters, digits and hyphens, a letter or digit at each end."""

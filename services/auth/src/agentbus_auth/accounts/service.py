@@ -38,12 +38,12 @@ from agentbus_shared.contracts.auth import (
     PasswordResetCommand,
     RegisterCommand,
     RegisterResult,
-    TenantCreated,
     TenantRef,
     UserRegistered,
     UserView,
 )
 from agentbus_shared.contracts.common import Principal, RequestMeta, Role
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.db import Database
 from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agentbus_shared.bus import CallerPrincipal, Meta, Reply
-from agentbus_shared.contracts.auth import (
+from agentbus_shared.contracts.common import Page, PageQuery, Scope
+from agentbus_shared.contracts.service_accounts import (
     ClientCredentialsGrant,
     ClientCredentialsToken,
     Operation,
@@ -14,7 +15,6 @@ from agentbus_shared.contracts.auth import (
     ServiceAccountRef,
     ServiceAccountView,
 )
-from agentbus_shared.contracts.common import Page, PageQuery, Scope
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:

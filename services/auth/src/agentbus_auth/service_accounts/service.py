@@ -25,15 +25,15 @@ from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_auth.tenants.membership import acting_member
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, granted_scopes
-from agentbus_shared.contracts.auth import (
+from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
+from agentbus_shared.contracts.service_accounts import (
     ClientCredentialsGrant,
     ClientCredentialsToken,
-    RevokedServiceAccount,
     ServiceAccountCreate,
     ServiceAccountCreated,
     ServiceAccountView,
 )
-from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
+from agentbus_shared.contracts.tenants import RevokedServiceAccount
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import cut_page, decode_cursor

@@ -19,8 +19,9 @@ from agentbus_auth.settings import SsoProviderSettings
 from agentbus_auth.sso.errors import SsoEmailUnverified, SsoNoAccount
 from agentbus_auth.sso.oidc import OidcIdentity
 from agentbus_auth.tenants import repository as tenants_repo
-from agentbus_shared.contracts.auth import MemberChanged, TenantCreated, UserRegistered
+from agentbus_shared.contracts.auth import UserRegistered
 from agentbus_shared.contracts.common import RequestMeta, Role
+from agentbus_shared.contracts.tenants import MemberChanged, TenantCreated
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agentbus_shared.bus import CallerPrincipal, Meta
-from agentbus_shared.contracts.auth import TenantView
 from agentbus_shared.contracts.common import Page, PageQuery, Scope
 from agentbus_shared.contracts.tenant_admin import (
     AdminPasswordReset,
@@ -19,6 +18,7 @@ from agentbus_shared.contracts.tenant_admin import (
     TenantSettingsView,
     TenantUpdate,
 )
+from agentbus_shared.contracts.tenants import TenantView
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:

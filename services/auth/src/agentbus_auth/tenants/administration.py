@@ -22,7 +22,6 @@ from agentbus_auth.tenants.membership import MANAGERS, acting_member
 from agentbus_auth.tenants.repository import Tenant
 from agentbus_auth.tenants.service import tenant_view
 from agentbus_auth.tenants.webhooks import WebhookTargets
-from agentbus_shared.contracts.auth import TenantView
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta
 from agentbus_shared.contracts.tenant_admin import (
     FLAGS_MAX_BYTES,
@@ -34,6 +33,7 @@ from agentbus_shared.contracts.tenant_admin import (
     TenantUpdate,
     TenantUpdated,
 )
+from agentbus_shared.contracts.tenants import TenantView
 from agentbus_shared.db import Database
 
 

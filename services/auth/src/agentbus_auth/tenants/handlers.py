@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING
 
 from agentbus_shared.bus import CallerPrincipal, Meta, Reply
 from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
-from agentbus_shared.contracts.auth import (
+from agentbus_shared.contracts.auth import RegisterResult
+from agentbus_shared.contracts.billing import SubscriptionChanged
+from agentbus_shared.contracts.common import Page, PageQuery, Scope
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.streams import BILLING_EVENTS
+from agentbus_shared.contracts.tenants import (
     InviteAccept,
     InviteCreate,
     InviteCreated,
@@ -16,13 +21,8 @@ from agentbus_shared.contracts.auth import (
     MemberUpdated,
     MemberView,
     Operation,
-    RegisterResult,
     TenantView,
 )
-from agentbus_shared.contracts.billing import SubscriptionChanged
-from agentbus_shared.contracts.common import Page, PageQuery, Scope
-from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.contracts.streams import BILLING_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:

@@ -46,7 +46,11 @@ from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES, invite_token
 from agentbus_auth.tenants.membership import MANAGERS, acting_member, require_belonging
 from agentbus_auth.tenants.repository import Member, Tenant
-from agentbus_shared.contracts.auth import (
+from agentbus_shared.contracts.auth import RegisterResult, TenantRef, UserRegistered, UserView
+from agentbus_shared.contracts.billing import SubscriptionChanged, SubscriptionStatus
+from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Role
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.tenants import (
     InviteAccept,
     InviteCreate,
     InviteCreated,
@@ -55,16 +59,9 @@ from agentbus_shared.contracts.auth import (
     MemberUpdate,
     MemberUpdated,
     MemberView,
-    RegisterResult,
     RevokedServiceAccount,
-    TenantRef,
     TenantView,
-    UserRegistered,
-    UserView,
 )
-from agentbus_shared.contracts.billing import SubscriptionChanged, SubscriptionStatus
-from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Role
-from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.db import Database, record_once
 from agentbus_shared.errors import NotFound
 from agentbus_shared.ids import new_id

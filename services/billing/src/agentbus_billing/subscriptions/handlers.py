@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agentbus_shared.bus import CallerPrincipal, DurableConsumer, Meta, Reply, RetryPolicy
-from agentbus_shared.contracts.auth import TenantCreated
 from agentbus_shared.contracts.billing import (
     BillingSummary,
     CancelCommand,
@@ -19,6 +18,7 @@ from agentbus_shared.contracts.billing import (
 from agentbus_shared.contracts.common import Page, Scope
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.contracts.streams import AUTH_EVENTS
+from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
