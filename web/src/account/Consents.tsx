@@ -6,14 +6,11 @@ import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { Checkbox } from "../ui/Checkbox";
+import { when } from "../ui/dates";
 import { DocumentLink } from "../auth/ConsentAgreement";
 import { ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useConsents } from "./profile";
 import { DOCUMENT_NAMES, dueVersions, type Consents as ConsentsData } from "./profileRules";
-
-function when(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString() : "never";
-}
 
 /** Checkboxes for every document still due and the button that accepts them. */
 export function AcceptConsents({ consents, action, onAccepted }: { consents: ConsentsData; action: string; onAccepted?: () => void }) {
@@ -91,7 +88,7 @@ export function Consents() {
             </dt>
             <dd className="mb-2 sm:mb-0">
               {item.accepted_version
-                ? `Version ${item.accepted_version}, accepted ${when(item.accepted_at)}`
+                ? `Version ${item.accepted_version}, accepted ${when(item.accepted_at, "never")}`
                 : "Not accepted yet"}
               {item.due ? ` — version ${item.required_version} waits for you` : " (current)"}
             </dd>

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
+import { when } from "../ui/dates";
 import { ConfirmDialog } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
@@ -21,10 +22,6 @@ import {
 
 const KEY = ["service-accounts"] as const;
 const PAGE_SIZE = 100;
-
-function when(iso: string): string {
-  return new Date(iso).toLocaleString();
-}
 
 function AccountList() {
   const cache = useQueryClient();

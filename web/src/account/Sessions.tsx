@@ -4,15 +4,12 @@ import { unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
+import { when } from "../ui/dates";
 import { placeName } from "../ui/places";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 
 type SessionRow = components["schemas"]["SessionView"];
-
-function when(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString() : "—";
-}
 
 export function Sessions() {
   const queries = useQueryClient();

@@ -4,16 +4,13 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { api } from "../app/api";
+import { when } from "../ui/dates";
 import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
 
 type LinkRow = components["schemas"]["SsoIdentity"];
-
-function when(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString() : "—";
-}
 
 export function SingleSignOnLinks() {
   const queries = useQueryClient();

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
+import { when } from "../ui/dates";
 import { Field } from "../ui/Field";
 import { ConfirmDialog, FormDialog } from "../ui/dialogs";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -20,7 +21,7 @@ function InviteDialog({ decisions }: { decisions: SignupDecisions }) {
       unwrap(await api.POST("/api/v1/auth/signup-invites", { body: { email: values.email ?? "", note: values.note || null } })),
     onSuccess: (sent) => {
       setOpen(false);
-      notify(`Signup invite sent to ${sent.email}`, `Valid until ${new Date(sent.expires_at).toLocaleString()}.`);
+      notify(`Signup invite sent to ${sent.email}`, `Valid until ${when(sent.expires_at)}.`);
       return decisions.refresh();
     },
   });
@@ -93,7 +94,7 @@ export function SignupInvites() {
             { header: "Email", cell: (row) => row.email },
             { header: "Note", cell: (row) => row.note || (row.signup_request_id ? "From an access request" : "—") },
             { header: "Status", cell: (row) => statusName(row.status) },
-            { header: "Expires", cell: (row) => new Date(row.expires_at).toLocaleString() },
+            { header: "Expires", cell: (row) => when(row.expires_at) },
             { header: "Revoke", cell: (row) => <RevokeCell invite={row} decisions={decisions} /> },
           ]}
         />

@@ -2,6 +2,7 @@
 import * as Label from "@radix-ui/react-label";
 import { useId, useState, type FormEvent } from "react";
 import { Button, FOCUS_RING } from "../ui/Button";
+import { when } from "../ui/dates";
 import { FormDialog } from "../ui/dialogs";
 import { formValues } from "../ui/forms";
 import { Table } from "../ui/Table";
@@ -77,7 +78,7 @@ function RejectDialog({ request, decisions }: { request: SignupRequest; decision
 
 function Decision({ request, decisions }: { request: SignupRequest; decisions: SignupDecisions }) {
   if (request.status !== "pending") {
-    return <span>{request.decided_at ? new Date(request.decided_at).toLocaleString() : "—"}</span>;
+    return <span>{when(request.decided_at)}</span>;
   }
   return (
     <div className="flex flex-wrap gap-2">
@@ -114,7 +115,7 @@ export function SignupRequests() {
             { header: "Email", cell: (row) => row.email },
             { header: "Company", cell: (row) => row.company || "—" },
             { header: "Message", cell: (row) => <span className="block max-w-xs break-words">{row.message || "—"}</span> },
-            { header: "Asked", cell: (row) => new Date(row.created_at).toLocaleString() },
+            { header: "Asked", cell: (row) => when(row.created_at) },
             { header: "Status", cell: (row) => statusName(row.status) },
             { header: "Decision", cell: (row) => <Decision request={row} decisions={decisions} /> },
           ]}

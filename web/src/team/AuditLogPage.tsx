@@ -4,6 +4,7 @@ import { useId, useState } from "react";
 import { Link } from "react-router";
 import { useMe } from "../account/me";
 import { Button, FOCUS_RING } from "../ui/Button";
+import { when } from "../ui/dates";
 import { Page } from "../ui/Layout";
 import { placeName } from "../ui/places";
 import { Table } from "../ui/Table";
@@ -53,7 +54,7 @@ function Entries({ kind }: { kind: string }) {
         rows={rows}
         rowKey={(row) => row.id}
         columns={[
-          { header: "Time", cell: (row) => new Date(row.occurred_at).toLocaleString() },
+          { header: "Time", cell: (row) => when(row.occurred_at) },
           { header: "Event", cell: (row) => kindName(row.kind) },
           { header: "By", cell: (row) => person(row.actor_email, row.actor_id) },
           { header: "About", cell: (row) => person(row.user_email, row.user_id) },

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
+import { when } from "../ui/dates";
 import { Field } from "../ui/Field";
 import { FormDialog } from "../ui/dialogs";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -26,7 +27,7 @@ export function InviteDialog({ actor }: { actor: Role }) {
       ),
     onSuccess: (sent) => {
       setOpen(false);
-      notify(`Invite sent to ${sent.email}`, `Valid until ${new Date(sent.expires_at).toLocaleString()}.`);
+      notify(`Invite sent to ${sent.email}`, `Valid until ${when(sent.expires_at)}.`);
       return cache.invalidateQueries({ queryKey: ADMIN_KEYS.invites });
     },
   });

@@ -1,5 +1,6 @@
 // The team's invites still waiting for an answer; an owner or admin revokes one after confirming.
 import { Button } from "../ui/Button";
+import { when } from "../ui/dates";
 import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
@@ -38,7 +39,7 @@ export function PendingInvites() {
           { header: "Email", cell: (row) => row.email },
           { header: "Role", cell: (row) => roleName(row.role) },
           { header: "Invited by", cell: (row) => row.invited_by ?? "—" },
-          { header: "Expires", cell: (row) => new Date(row.expires_at).toLocaleString() },
+          { header: "Expires", cell: (row) => when(row.expires_at) },
           { header: "Revoke", cell: (row) => <RevokeCell invite={row} revoke={revoke} /> },
         ]}
       />
