@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pyotp
 from contract_capture import BusCapture
+from contract_support import bearer, ok
 from identity_flow import profile, second_factors, signup
 
 from agentbus_shared.contracts.billing import UsageThresholdReached
@@ -46,15 +47,6 @@ def plans_file(directory: Path, shipped: Path) -> Path:
     path = directory / "plans.toml"
     path.write_text(small)
     return path
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, (response.request.url, response.text)
-    return response.json() if response.content else None
 
 
 def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
