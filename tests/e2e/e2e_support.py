@@ -1,6 +1,13 @@
-"""The e2e suite's plan catalog: the built-in one's shape with limits small enough to reach."""
+"""The e2e suite's plan catalog (the built-in one's shape with limits small enough to reach) and
+the account calls its modules share: the password people sign up with, the bearer header, signing up."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+PASSWORD = "glacier-violin-tangerine-42"
 
 STARTER_MESSAGES = 3
 FREE_MESSAGES = 20
@@ -33,3 +40,16 @@ meter = "tokens"
 event_name = "agentbus_tokens"
 display_name = "Model tokens"
 """
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header carrying ``tokens``' access token."""
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def register(client: httpx.Client, email: str, tenant_name: str) -> httpx.Response:
+    """Sign ``email`` up as the owner of a new tenant."""
+    return client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "tenant_name": tenant_name},
+    )

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pyotp
 import pytest
+from e2e_support import PASSWORD, bearer, register
 
 from agentbus_shared.testing.stack import Stack
 from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "glacier-violin-tangerine-42"
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-def register(client: httpx.Client, email: str, tenant_name: str) -> httpx.Response:
-    """Sign ``email`` up as the owner of a new tenant."""
-    return client.post(
-        "/api/v1/auth/register",
-        json={"email": email, "password": PASSWORD, "tenant_name": tenant_name},
-    )
 
 
 def wait_until_refused(client: httpx.Client, headers: dict[str, str]) -> None:

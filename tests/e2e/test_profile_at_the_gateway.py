@@ -7,23 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e_support import PASSWORD, bearer, register
 
 from agentbus_shared.testing.stack import Stack
 from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "glacier-violin-tangerine-42"
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
 
 def verified_owner(client: httpx.Client, stack: Stack, email: str) -> dict[str, Any]:
     """A new tenant's owner with a verified email (who may invite); their tokens."""
-    body = {"email": email, "password": PASSWORD, "tenant_name": "Mills"}
-    tokens: dict[str, Any] = client.post("/api/v1/auth/register", json=body).json()["tokens"]
+    tokens: dict[str, Any] = register(client, email, "Mills").json()["tokens"]
     code = stack.mailed_code(email, "verify_email")
     client.post("/api/v1/auth/email/verify", json={"code": code}, headers=bearer(tokens))
     return tokens
