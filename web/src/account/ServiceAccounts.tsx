@@ -4,9 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
-import { Button } from "../ui/Button";
 import { when } from "../ui/dates";
-import { ConfirmDialog } from "../ui/dialogs";
+import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
@@ -62,16 +61,14 @@ function AccountList() {
             header: "Action",
             cell: (row) =>
               row.revoked_at ? null : (
-                <ConfirmDialog
+                <ConfirmButton
+                  label="Revoke"
+                  about={row.name}
+                  busy={revoke.isPending && revoke.variables.id === row.id}
                   title={`Revoke ${row.name}?`}
                   description="Programs using its secret are refused at once. This cannot be undone."
                   action="Revoke"
                   onConfirm={() => revoke.mutate(row)}
-                  trigger={
-                    <Button look="secondary" busy={revoke.isPending && revoke.variables.id === row.id}>
-                      Revoke<span className="sr-only"> {row.name}</span>
-                    </Button>
-                  }
                 />
               ),
           },

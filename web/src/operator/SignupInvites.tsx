@@ -6,7 +6,7 @@ import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { when } from "../ui/dates";
 import { Field } from "../ui/Field";
-import { ConfirmDialog, FormDialog } from "../ui/dialogs";
+import { ConfirmButton, FormDialog } from "../ui/dialogs";
 import { fieldErrorsOf, formValues } from "../ui/forms";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
@@ -57,16 +57,14 @@ function InviteDialog({ decisions }: { decisions: SignupDecisions }) {
 function RevokeCell({ invite, decisions }: { invite: SignupInvite; decisions: SignupDecisions }) {
   if (invite.status !== "pending") return null;
   return (
-    <ConfirmDialog
+    <ConfirmButton
+      label="Revoke"
+      about={`the invite to ${invite.email}`}
+      busy={decisions.revoke.isPending && decisions.revoke.variables === invite}
       title={`Revoke the invite to ${invite.email}?`}
       description="Its link stops working at once. You can send a new invite later."
       action="Revoke"
       onConfirm={() => decisions.revoke.mutate(invite)}
-      trigger={
-        <Button look="secondary" busy={decisions.revoke.isPending && decisions.revoke.variables === invite}>
-          Revoke<span className="sr-only"> the invite to {invite.email}</span>
-        </Button>
-      }
     />
   );
 }
