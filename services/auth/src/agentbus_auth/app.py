@@ -219,7 +219,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             mfa,
             provisioning=SsoProvisioning(hasher),
             providers=settings.sso_providers,
-            signup_policy=settings.signup_policy,
+            signup_gate=signup_gate,
             public_url=settings.public_url,
         ),
         sso_identities=LinkedIdentities(db, settings.sso_providers),

@@ -33,7 +33,8 @@ from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
 from agentbus_auth.sessions.service import SessionService
-from agentbus_auth.settings import SignupPolicy, SsoProviderSettings, email_domain
+from agentbus_auth.settings import SsoProviderSettings, email_domain
+from agentbus_auth.signup.gate import SignupGate
 from agentbus_auth.sso import repository as repo
 from agentbus_auth.sso.errors import (
     SsoAccountExists,
@@ -103,7 +104,7 @@ class SsoService:
         *,
         provisioning: SsoProvisioning,
         providers: tuple[SsoProviderSettings, ...],
-        signup_policy: SignupPolicy,
+        signup_gate: SignupGate,
         public_url: str,
         deadline: float = DEADLINE,
     ) -> None:
@@ -114,7 +115,7 @@ class SsoService:
         self._mfa = mfa
         self._provisioning = provisioning
         self._providers = {provider.id: provider for provider in providers}
-        self._signup_policy = signup_policy
+        self._signup_gate = signup_gate
         self._public_url = public_url.rstrip("/")
         self._deadline = deadline
 
@@ -250,7 +251,7 @@ class SsoService:
             )
         elif not provider.auto_provision:
             raise SsoNoAccount()
-        elif self._signup_policy != "public":
+        elif self._signup_gate.policy != "public":
             raise SsoSignupClosed()
         else:
             user_id = await self._provisioning.create_account(session, provider, identity, meta)
