@@ -1,10 +1,10 @@
 // Access requests for operators: filtered by status, approved at once or rejected with an optional reason.
-import * as Label from "@radix-ui/react-label";
-import { useId, useState, type FormEvent } from "react";
-import { Button, FOCUS_RING } from "../ui/Button";
+import { useState, type FormEvent } from "react";
+import { Button } from "../ui/Button";
 import { when } from "../ui/dates";
 import { FormDialog } from "../ui/dialogs";
 import { formValues } from "../ui/forms";
+import { Select } from "../ui/Select";
 import { Table } from "../ui/Table";
 import { TextArea } from "../ui/TextArea";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
@@ -20,25 +20,13 @@ import {
 const FILTERS: (RequestStatus | "all")[] = ["pending", "approved", "rejected", "account_exists", "all"];
 
 function StatusFilter({ value, onChange }: { value: RequestStatus | "all"; onChange: (next: RequestStatus | "all") => void }) {
-  const id = useId();
   return (
-    <div className="flex flex-col gap-1 self-start">
-      <Label.Root htmlFor={id} className="text-sm font-medium">
-        Show requests
-      </Label.Root>
-      <select
-        id={id}
-        value={value}
-        onChange={(event) => onChange(event.target.value as RequestStatus | "all")}
-        className={`min-h-11 rounded-md border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100 ${FOCUS_RING}`}
-      >
-        {FILTERS.map((filter) => (
-          <option key={filter} value={filter}>
-            {statusName(filter)}
-          </option>
-        ))}
-      </select>
-    </div>
+    <Select
+      label="Show requests"
+      options={FILTERS.map((filter) => ({ value: filter, name: statusName(filter) }))}
+      value={value}
+      onChange={(event) => onChange(event.target.value as RequestStatus | "all")}
+    />
   );
 }
 

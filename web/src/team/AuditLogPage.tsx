@@ -1,12 +1,12 @@
 // The team's audit log for owners and admins: security events newest first, filtered by kind, paged.
-import * as Label from "@radix-ui/react-label";
-import { useId, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
 import { useMe } from "../account/me";
-import { Button, FOCUS_RING } from "../ui/Button";
+import { Button } from "../ui/Button";
 import { when } from "../ui/dates";
 import { Page } from "../ui/Layout";
 import { placeName } from "../ui/places";
+import { Select } from "../ui/Select";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading } from "../ui/states";
 import { useAuditLog, type AuditEntry } from "./administration";
@@ -14,26 +14,13 @@ import { FILTER_KINDS, kindName, noEventsTitle } from "./auditKinds";
 import { managesMembers } from "./roles";
 
 function KindFilter({ value, onChange }: { value: string; onChange: (kind: string) => void }) {
-  const id = useId();
   return (
-    <div className="flex flex-col gap-1 self-start">
-      <Label.Root htmlFor={id} className="text-sm font-medium">
-        Show events
-      </Label.Root>
-      <select
-        id={id}
-        value={value}
-        onChange={(event) => onChange(event.target.value)}
-        className={`min-h-11 rounded-md border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100 ${FOCUS_RING}`}
-      >
-        <option value="">All events</option>
-        {FILTER_KINDS.map((kind) => (
-          <option key={kind} value={kind}>
-            {kindName(kind)}
-          </option>
-        ))}
-      </select>
-    </div>
+    <Select
+      label="Show events"
+      options={[{ value: "", name: "All events" }, ...FILTER_KINDS.map((kind) => ({ value: kind, name: kindName(kind) }))]}
+      value={value}
+      onChange={(event) => onChange(event.target.value)}
+    />
   );
 }
 

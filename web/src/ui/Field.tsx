@@ -8,6 +8,8 @@ interface FrameProps {
   label: string;
   hint?: string | undefined;
   error?: string | undefined;
+  /** Added to the frame's own classes (how it sits in its parent). */
+  className?: string | undefined;
   /** The control, given its id and the attributes that tie it to the hint and the error. */
   children: (control: ControlAttributes) => ReactNode;
 }
@@ -19,11 +21,11 @@ interface ControlAttributes {
   className: string;
 }
 
-export function FieldFrame({ label, hint, error, children }: FrameProps) {
+export function FieldFrame({ label, hint, error, className, children }: FrameProps) {
   const id = useId();
   const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
   return (
-    <div className="flex flex-col gap-1">
+    <div className={className ? `flex flex-col gap-1 ${className}` : "flex flex-col gap-1"}>
       <Label.Root htmlFor={id} className="text-sm font-medium">
         {label}
       </Label.Root>
