@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 import { Button } from "../ui/Button";
 import { Checkbox } from "../ui/Checkbox";
 import { when } from "../ui/dates";
@@ -20,8 +21,8 @@ export function AcceptConsents({ consents, action, onAccepted }: { consents: Con
   const accept = useMutation({
     mutationFn: async () => unwrap(await api.PUT("/api/v1/users/me/consents", { body: dueVersions(consents) ?? {} })),
     onSuccess: async (saved) => {
-      queries.setQueryData(["consents"], saved);
-      await Promise.all([queries.invalidateQueries({ queryKey: ["me"] }), queries.invalidateQueries({ queryKey: ["profile"] })]);
+      queries.setQueryData(ACCOUNT_KEYS.consents, saved);
+      await Promise.all([queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me }), queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.profile })]);
       onAccepted?.();
     },
   });

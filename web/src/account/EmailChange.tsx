@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -78,7 +79,7 @@ export function EmailChange({ current }: { current: string }) {
     setSentTo(null);
     setLastAsked(undefined);
     notify("Email changed", "Your previous address was told about the change, and your other sessions were signed out.");
-    await Promise.all([queries.invalidateQueries({ queryKey: ["me"] }), queries.invalidateQueries({ queryKey: ["profile"] })]);
+    await Promise.all([queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me }), queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.profile })]);
   };
   return (
     <div className="flex flex-col gap-4">

@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -51,7 +52,7 @@ export function MfaMethods() {
   if (codes) {
     const done = () => {
       setCodes(null);
-      void queries.invalidateQueries({ queryKey: ["mfa-methods"] });
+      void queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.mfaMethods });
     };
     return <RecoveryCodes codes={codes} onDone={done} />;
   }

@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -20,8 +21,8 @@ function ProfileFields({ profile }: { profile: Profile }) {
     mutationFn: async (values: Record<string, string>) =>
       unwrap(await api.PATCH("/api/v1/users/me", { body: profileChanges(values, profile) })),
     onSuccess: async (saved) => {
-      queries.setQueryData(["profile"], saved);
-      await queries.invalidateQueries({ queryKey: ["me"] });
+      queries.setQueryData(ACCOUNT_KEYS.profile, saved);
+      await queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
       notify("Profile saved");
     },
   });

@@ -4,6 +4,7 @@ import { QRCodeSVG } from "qrcode.react";
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -103,7 +104,7 @@ function TurnOff() {
     mutationFn: async (code: string) => unwrap(await api.DELETE("/api/v1/auth/mfa/totp", { body: { code } })),
     onSuccess: async () => {
       notify("Two-factor sign-in is off");
-      await Promise.all([queries.invalidateQueries({ queryKey: ["me"] }), queries.invalidateQueries({ queryKey: ["mfa-methods"] })]);
+      await Promise.all([queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me }), queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.mfaMethods })]);
     },
   });
   const submit = (event: FormEvent<HTMLFormElement>) => {
@@ -130,8 +131,8 @@ export function TwoFactor({ enabled }: { enabled: boolean }) {
     const done = () => {
       setCodes(null);
       setEnrollment(null);
-      void queries.invalidateQueries({ queryKey: ["me"] });
-      void queries.invalidateQueries({ queryKey: ["mfa-methods"] });
+      void queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
+      void queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.mfaMethods });
     };
     return <RecoveryCodes codes={codes} onDone={done} />;
   }

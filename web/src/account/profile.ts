@@ -2,13 +2,14 @@
 import { useQuery } from "@tanstack/react-query";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "./me";
 
 export function useProfile() {
-  return useQuery({ queryKey: ["profile"], queryFn: async () => unwrap(await api.GET("/api/v1/users/me")) });
+  return useQuery({ queryKey: ACCOUNT_KEYS.profile, queryFn: async () => unwrap(await api.GET("/api/v1/users/me")) });
 }
 
 export function useConsents() {
-  return useQuery({ queryKey: ["consents"], queryFn: async () => unwrap(await api.GET("/api/v1/users/me/consents")) });
+  return useQuery({ queryKey: ACCOUNT_KEYS.consents, queryFn: async () => unwrap(await api.GET("/api/v1/users/me/consents")) });
 }
 
 export function useNotificationPreferences() {
@@ -19,5 +20,5 @@ export function useNotificationPreferences() {
 }
 
 export function useMfaMethods() {
-  return useQuery({ queryKey: ["mfa-methods"], queryFn: async () => unwrap(await api.GET("/api/v1/auth/mfa/methods")) });
+  return useQuery({ queryKey: ACCOUNT_KEYS.mfaMethods, queryFn: async () => unwrap(await api.GET("/api/v1/auth/mfa/methods")) });
 }

@@ -4,6 +4,7 @@ import type { FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "../account/me";
 import { Button } from "../ui/Button";
 import { Field } from "../ui/Field";
 import { fieldErrorsOf, formValues } from "../ui/forms";
@@ -19,7 +20,7 @@ export function VerifyEmailPage() {
   const verify = useMutation({
     mutationFn: async (code: string) => unwrap(await api.POST("/api/v1/auth/email/verify", { body: { code } })),
     onSuccess: async () => {
-      await queries.invalidateQueries({ queryKey: ["me"] });
+      await queries.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
       notify("Email verified");
       void navigate(HOME, { replace: true });
     },

@@ -3,6 +3,7 @@ import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { openStream } from "../api/events";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "../account/me";
 import { useSessionStatus } from "../session/session";
 import { useNotify } from "../ui/toasts";
 import { abortableWait, followBillingStream, type BillingEvent, type Liveness } from "./stream";
@@ -23,7 +24,7 @@ function apply(event: BillingEvent, cache: QueryClient, notify: (title: string, 
   if (event.event === "subscription.changed") {
     cache.setQueryData(BILLING_KEYS.subscription, event.data);
     void cache.invalidateQueries({ queryKey: BILLING_KEYS.usage });
-    void cache.invalidateQueries({ queryKey: ["me"] });
+    void cache.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
   } else if (event.event === "invoice.changed") {
     void cache.invalidateQueries({ queryKey: BILLING_KEYS.invoices });
   } else if (event.event === "usage.threshold") {

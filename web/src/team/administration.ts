@@ -4,6 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import { unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { api } from "../app/api";
+import { ACCOUNT_KEYS } from "../account/me";
 import { useNotify } from "../ui/toasts";
 import type { Member } from "./roles";
 import type { TenantSettings } from "./tenantSettings";
@@ -52,7 +53,7 @@ export function useRenameTenant() {
     mutationFn: async (body: { name: string; slug: string }) => unwrap(await api.PATCH("/api/v1/tenants/current", { body })),
     onSuccess: (tenant) => {
       notify(`The team is now ${tenant.name}`, `Its slug is ${tenant.slug}.`);
-      return cache.invalidateQueries({ queryKey: ["me"] });
+      return cache.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
     },
   });
 }
