@@ -447,3 +447,8 @@ class ThreadedStack:
         except BaseException as exc:
             self._error = exc
             self._ready.set()
+
+
+def set_cookies(response: httpx.Response) -> list[str]:
+    """The ``Set-Cookie`` headers of the gateway's answer."""
+    return response.headers.get_list("set-cookie")

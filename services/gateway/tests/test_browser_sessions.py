@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from gateway_support import FakeAuth, RunningGateway, TokenFactory
+from gateway_support import FakeAuth, RunningGateway, TokenFactory, set_cookies
 
 from agentbus_gateway.browser_sessions import SessionCookies, SessionRoutes, csrf_token
 from agentbus_shared.contracts import ROUTES
@@ -15,10 +15,6 @@ COOKIE_MODE = {"X-Agentbus-Session": "cookie"}
 MFA = {"challenge_token": "c", "code": "123456"}
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
-
-
-def set_cookies(response: httpx.Response) -> list[str]:
-    return response.headers.get_list("set-cookie")
 
 
 def browser_headers(gateway: RunningGateway, client: httpx.AsyncClient) -> dict[str, str]:

@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_support import FakeAuth, FakeService, Payload, RunningGateway, SpawnFake
+from gateway_support import (
+    FakeAuth,
+    FakeService,
+    Payload,
+    RunningGateway,
+    SpawnFake,
+    set_cookies,
+)
 
 from agentbus_gateway.browser_sessions import csrf_token
 from agentbus_shared.contracts.common import Principal, RequestMeta
@@ -48,17 +55,13 @@ def callback_of(auth: FakeService) -> dict[str, Any]:
     return next(body for operation, body in auth.calls if operation == "sso.callback")
 
 
-def cookies(response: httpx.Response) -> list[str]:
-    return response.headers.get_list("set-cookie")
-
-
 async def test_start_redirects_to_the_provider_with_the_logins_browser_cookie(
     client: httpx.AsyncClient, auth_sso: FakeService
 ) -> None:
     response = await client.get(START, params={"return_to": "/app/chat"})
     assert response.status_code == 302
     assert response.headers["location"] == PROVIDER_URL
-    assert "agentbus_sso=b1; HttpOnly; Max-Age=600; Path=/; SameSite=Lax" in cookies(response)
+    assert "agentbus_sso=b1; HttpOnly; Max-Age=600; Path=/; SameSite=Lax" in set_cookies(response)
     assert "RateLimit-Policy" in response.headers
     assert auth_sso.calls == [("sso.start", {"provider": "mock", "return_to": "/app/chat"})]
 
@@ -69,7 +72,7 @@ async def test_a_refused_start_lands_on_the_login_page_with_the_reason(
     response = await client.get(START, params={"return_to": "//evil.example"})
     assert response.status_code == 302
     assert response.headers["location"] == "/login?sso_error=sso_return_to_refused"
-    assert cookies(response) == []
+    assert set_cookies(response) == []
 
 
 async def test_the_callback_signs_the_browser_in_as_a_web_login_does(
@@ -81,7 +84,7 @@ async def test_the_callback_signs_the_browser_in_as_a_web_login_does(
     assert back.headers["location"] == "/app/chat"
     assert back.content == b""
     assert callback_of(auth_sso)["browser_binding"] == "b1"
-    set = cookies(back)
+    set = set_cookies(back)
     assert f"agentbus_refresh=rt_1; HttpOnly; Path={REFRESH}; SameSite=Strict" in set
     assert f"agentbus_csrf={csrf_token('rt_1')}; Path=/; SameSite=Strict" in set
     assert any(c.startswith('agentbus_sso=""') and "Max-Age=0" in c for c in set)
@@ -103,7 +106,7 @@ async def test_an_account_with_a_second_factor_lands_on_the_code_step(
     back = await client.get(CALLBACK, params={"state": "s1", "code": "mfa"})
     assert back.status_code == 302
     assert back.headers["location"] == "/login?next=%2Fapp%2Fchat#sso_challenge=mfa_c%201"
-    assert not any(c.startswith("agentbus_refresh") for c in cookies(back))
+    assert not any(c.startswith("agentbus_refresh") for c in set_cookies(back))
 
 
 @pytest.mark.parametrize(
@@ -121,8 +124,8 @@ async def test_a_refused_callback_lands_on_the_login_page_signed_out(
     back = await client.get(CALLBACK, params=params)
     assert back.status_code == 302
     assert back.headers["location"] == f"/login?sso_error={code}"
-    assert not any(c.startswith(("agentbus_refresh", "agentbus_csrf")) for c in cookies(back))
-    assert any(c.startswith('agentbus_sso=""') for c in cookies(back))
+    assert not any(c.startswith(("agentbus_refresh", "agentbus_csrf")) for c in set_cookies(back))
+    assert any(c.startswith('agentbus_sso=""') for c in set_cookies(back))
 
 
 async def test_a_callback_from_another_browser_is_refused(

@@ -35,7 +35,8 @@ COOKIE_MODE = "cookie"
 CSRF_HEADER = "X-CSRF-Token"
 REFRESH_COOKIE = "agentbus_refresh"
 CSRF_COOKIE = "agentbus_csrf"
-SECURE_CSRF_COOKIE = f"__Host-{CSRF_COOKIE}"
+HOST_ONLY_PREFIX = "__Host-"
+SECURE_CSRF_COOKIE = f"{HOST_ONLY_PREFIX}{CSRF_COOKIE}"
 """The CSRF cookie's name in production: ``__Host-`` makes browsers refuse one set by a sibling
 site (it must be ``Secure``, on ``Path=/``, without ``Domain``), so a tossed pair of another
 session's cookies cannot pass the proof."""
@@ -177,7 +178,12 @@ class SessionCookies:
     @property
     def csrf_cookie(self) -> str:
         """The CSRF cookie's name: ``__Host-`` prefixed where cookies are ``Secure``."""
-        return SECURE_CSRF_COOKIE if self.secure else CSRF_COOKIE
+        return self.named(CSRF_COOKIE)
+
+    def named(self, name: str) -> str:
+        """The name of the gateway's cookie ``name``: ``__Host-`` prefixed where cookies are
+        ``Secure`` (production), so browsers refuse one set by a sibling site."""
+        return f"{HOST_ONLY_PREFIX}{name}" if self.secure else name
 
     def cookie(
         self,

@@ -31,7 +31,6 @@ log = get_logger(__name__)
 Answer = TypeVar("Answer", bound=BaseModel)
 
 BROWSER_COOKIE = "agentbus_sso"
-SECURE_BROWSER_COOKIE = f"__Host-{BROWSER_COOKIE}"
 LOGIN_PAGE = "/login"
 ERROR_PARAMETER = "sso_error"
 CHALLENGE_FRAGMENT = "sso_challenge"
@@ -72,7 +71,7 @@ class SingleSignOn:
 
     @property
     def browser_cookie(self) -> str:
-        return SECURE_BROWSER_COOKIE if self._session_cookies.secure else BROWSER_COOKIE
+        return self._session_cookies.named(BROWSER_COOKIE)
 
     @property
     def router(self) -> APIRouter:

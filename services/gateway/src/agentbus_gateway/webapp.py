@@ -72,6 +72,8 @@ CONTENT_SECURITY_POLICY = content_security_policy()
 """The policy of every file but ``index.html`` (whose policy adds the answer's nonce)."""
 
 NONCE_META = '<meta name="csp-nonce" content="{nonce}">'
+_BEFORE_NONCE, _AFTER_NONCE = NONCE_META.split("{nonce}")
+NONCE_IN_PAGE = re.compile(re.escape(_BEFORE_NONCE) + r'([^"]+)' + re.escape(_AFTER_NONCE))
 HEAD_TAG = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 
 SECURITY_HEADERS = {
@@ -91,7 +93,7 @@ def with_nonce(page: str, nonce: str) -> str:
 
 def nonce_of(page: str) -> str | None:
     """The nonce :func:`with_nonce` put in ``page``, if any."""
-    found = re.search(r'<meta name="csp-nonce" content="([^"]+)">', page)
+    found = NONCE_IN_PAGE.search(page)
     return found.group(1) if found else None
 
 
