@@ -114,6 +114,19 @@ def log_in(page: Page, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def log_in_again(page: Page, stack: Stack, email: str) -> None:
+    """Log out, then in again as ``email`` from the login page, back at the welcome."""
+    page.get_by_role("button", name="Log out").click()
+    page.goto(stack.gateway_url + "/login")
+    log_in(page, email)
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def open_account(page: Page) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    expect(page.get_by_role("heading", name="Account", level=1)).to_be_visible()
+
+
 def open_billing(page: Page) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Billing").click()
     expect(page.get_by_role("heading", name="Billing", level=1)).to_be_visible()

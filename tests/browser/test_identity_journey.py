@@ -15,8 +15,14 @@ from playwright.sync_api import Page, expect
 from agentbus_shared.testing.oidc import OidcProviderServer
 from agentbus_shared.testing.stack import Stack
 
-from .browser_support import PASSWORD, Stages, accept_the_terms, findings_at_every_width
-from .test_profile import change_the_email, open_account
+from .browser_support import (
+    PASSWORD,
+    Stages,
+    accept_the_terms,
+    findings_at_every_width,
+    open_account,
+)
+from .test_profile import change_the_email
 from .test_sso import continue_with_the_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]

@@ -22,16 +22,13 @@ from .browser_support import (
     Stages,
     findings_at_every_width,
     log_in,
+    log_in_again,
+    open_account,
     sign_up,
     verify_email,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-def open_account(page: Page) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
-    expect(page.get_by_role("heading", name="Account", level=1)).to_be_visible()
 
 
 def edit_the_profile(page: Page, stages: Stages) -> None:
@@ -78,10 +75,7 @@ def test_a_person_changes_their_email_and_signs_in_with_the_new_one(
     assert "email address was changed" in str(
         stack.mail.wait_blocking(old_email, "security_alert").get_payload(decode=True)
     )
-    page.get_by_role("button", name="Log out").click()
-    page.goto(stack.gateway_url + "/login")
-    log_in(page, new_email)
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+    log_in_again(page, stack, new_email)
     stages.done("signed-in-with-the-new-email")
 
 

@@ -23,7 +23,7 @@ from .browser_support import (
     accept_the_terms,
     accessibility_findings,
     findings_at_every_width,
-    log_in,
+    log_in_again,
     sign_up,
     verify_email,
 )
@@ -61,9 +61,7 @@ def the_operator_opens_the_signups_screen(page: Page, stack: Stack) -> None:
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Sign-ups")).to_have_count(0)
     stack.agentbus("auth", "operators", "grant", OPERATOR)
-    nav.get_by_role("button", name="Log out").click()
-    page.goto(stack.gateway_url + "/login")
-    log_in(page, OPERATOR)
+    log_in_again(page, stack, OPERATOR)
     nav.get_by_role("link", name="Sign-ups").click()
     expect(page.get_by_role("heading", name="Sign-ups", level=1)).to_be_visible()
 
