@@ -13,7 +13,7 @@ import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
 import { statusName, useSignupDecisions, useSignupInvites, type SignupDecisions, type SignupInvite } from "./signups";
 
-function InviteDialog({ decisions }: { decisions: SignupDecisions }) {
+function SignupInviteDialog({ decisions }: { decisions: SignupDecisions }) {
   const [open, setOpen] = useState(false);
   const notify = useNotify();
   const invite = useMutation({
@@ -75,7 +75,7 @@ export function SignupInvites() {
   const rows = invites.data?.pages.flatMap((page) => page.items) ?? [];
   return (
     <div className="flex flex-col gap-3">
-      <InviteDialog decisions={decisions} />
+      <SignupInviteDialog decisions={decisions} />
       <ProblemMessage error={decisions.revoke.error} />
       {invites.isPending ? (
         <Loading label="Loading signup invites" />
