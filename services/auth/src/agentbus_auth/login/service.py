@@ -11,8 +11,6 @@ gets no tokens.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
@@ -20,22 +18,17 @@ from agentbus_auth.crypto import token_hash
 from agentbus_auth.errors import (
     AccountDisabled,
     AccountLocked,
-    AccountPending,
     InvalidChallenge,
     InvalidCredentials,
     InvalidMfaCode,
-    NoMembership,
     TooManyAttempts,
 )
 from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
-from agentbus_auth.models import UserStatus
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.sessions.service import SessionService
-from agentbus_auth.tenants import repository as tenants_repo
-from agentbus_auth.tenants.membership import active_membership
-from agentbus_auth.tenants.repository import Member
+from agentbus_auth.tenants.membership import active_membership, usable_membership
 from agentbus_auth.throttle import Attempt, LoginThrottle, Refusal, Refused, account_key
 from agentbus_shared.contracts.auth import LoginCommand, MfaChallenge, MfaCompleteCommand, TokenPair
 from agentbus_shared.contracts.common import RequestMeta
@@ -76,8 +69,7 @@ class LoginService:
         rehashed = await self._hasher.hash(cmd.password) if verification.needs_rehash else None
         try:
             async with self._db.transaction() as session:
-                status = await accounts_repo.held_status(session, user.id)
-                member = await self._usable_membership(session, user.id, status, cmd.tenant_id)
+                member = await usable_membership(session, user.id, cmd.tenant_id)
                 if rehashed is not None:
                     await accounts_repo.replace_hash(
                         session, user.id, old=user.password_hash, new=rehashed
@@ -201,19 +193,3 @@ class LoginService:
                         what="Your account was locked after repeated failed sign-in attempts",
                     )
                 log.warning("login.account_locked", seconds=locked_for, known=user is not None)
-
-    @staticmethod
-    async def _usable_membership(
-        session: AsyncSession, user_id: str, status: UserStatus | None, tenant_id: str | None
-    ) -> Member:
-        if status == "pending_approval":
-            raise AccountPending()
-        if status != "active":
-            raise AccountDisabled()
-        if tenant_id is not None:
-            member = await tenants_repo.member(session, tenant_id, user_id)
-        else:
-            member = await tenants_repo.first_membership(session, user_id)
-        if member is None:
-            raise NoMembership()
-        return member

@@ -28,7 +28,6 @@ from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import SecretBox, token_hash
-from agentbus_auth.errors import AccountDisabled, AccountPending, NoMembership
 from agentbus_auth.mail.requests import security_alert
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.mfa.service import MfaService
@@ -51,7 +50,7 @@ from agentbus_auth.sso.errors import (
 )
 from agentbus_auth.sso.oidc import OidcIdentity, OidcProviders
 from agentbus_auth.sso.provisioning import SsoProvisioning
-from agentbus_auth.tenants import repository as tenants_repo
+from agentbus_auth.tenants.membership import usable_membership
 from agentbus_shared.contracts.common import RequestMeta
 from agentbus_shared.contracts.sso import (
     SSO_PREFIX,
@@ -283,14 +282,7 @@ class SsoService:
         """A session (audited ``sso.login``), or the MFA challenge first when the account has a
         second factor (audited ``sso.mfa_challenged``: the login is the code's). The account's
         status is read again, held, so one disabled meanwhile gets no session."""
-        status = await accounts_repo.held_status(session, user.id)
-        if status == "pending_approval":
-            raise AccountPending()
-        if status != "active":
-            raise AccountDisabled()
-        member = await tenants_repo.first_membership(session, user.id)
-        if member is None:
-            raise NoMembership()
+        member = await usable_membership(session, user.id)
         second_factor = await mfa_repo.has_confirmed_factor(session, user.id)
         await record(
             session,

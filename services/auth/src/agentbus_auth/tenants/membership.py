@@ -10,6 +10,8 @@ from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentbus_auth.accounts import repository as accounts_repo
+from agentbus_auth.errors import AccountDisabled, AccountPending, NoMembership
 from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.repository import Member
@@ -30,6 +32,26 @@ async def active_membership(session: AsyncSession, tenant_id: str, user_id: str)
     or their account is no longer active (a refresh or a second factor then gets no tokens)."""
     member = await repo.member(session, tenant_id, user_id)
     return member if member is not None and member.status == "active" else None
+
+
+async def usable_membership(
+    session: AsyncSession, user_id: str, tenant_id: str | None = None
+) -> Member:
+    """The membership a login of ``user_id`` opens a session in: of ``tenant_id``, else the
+    first. The account's status is read again, held, so one disabled meanwhile gets none.
+    Raises ``AccountPending``, ``AccountDisabled`` or ``NoMembership``."""
+    status = await accounts_repo.held_status(session, user_id)
+    if status == "pending_approval":
+        raise AccountPending()
+    if status != "active":
+        raise AccountDisabled()
+    if tenant_id is not None:
+        member = await repo.member(session, tenant_id, user_id)
+    else:
+        member = await repo.first_membership(session, user_id)
+    if member is None:
+        raise NoMembership()
+    return member
 
 
 async def require_belonging(session: AsyncSession, principal: Principal) -> None:
