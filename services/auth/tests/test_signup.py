@@ -15,7 +15,7 @@ from signup_support import (
 from sqlalchemy import func, select
 
 from agentbus_auth.models import audit_events, outbox, signup_requests
-from agentbus_auth.signup.quotas import client_network, email_domain
+from agentbus_auth.signup.quotas import client_network, registrable_domain
 from agentbus_shared.contracts.signup import Operation
 
 
@@ -180,7 +180,7 @@ async def test_signups_for_one_email_domain_stop_at_its_quota(
     ],
 )
 def test_the_domain_quota_counts_the_registrable_domain(email: str, counted_as: str) -> None:
-    assert email_domain(email) == counted_as
+    assert registrable_domain(email) == counted_as
 
 
 @pytest.mark.parametrize(

@@ -109,12 +109,18 @@ class AuthTuning(ServiceTuning):
     smtp_timeout: float = Field(10.0, gt=0, description="seconds per SMTP exchange")
 
 
+def idna_host(host: str) -> str:
+    """``host`` lower-cased in its IDNA form (``Bücher.example`` → ``xn--bcher-kva.example``);
+    ``UnicodeError`` for a name IDNA cannot encode."""
+    return host.lower().encode("idna").decode("ascii")
+
+
 def email_domain(value: str) -> str:
     """An email domain as single sign-on compares them: lower-case IDNA, no ``@`` or final dot;
     ``ValueError`` for one that is not a domain."""
-    domain = value.strip().lstrip("@").rstrip(".").lower()
+    domain = value.strip().lstrip("@").rstrip(".")
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
+        ascii_domain = idna_host(domain)
     except UnicodeError as exc:
         raise ValueError(f"not an email domain: {value!r}") from exc
     if not ascii_domain or "@" in ascii_domain:

@@ -11,7 +11,7 @@ from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import token_hash
 from agentbus_auth.errors import InvalidSignupInvite, SignupClosed, SignupQuotaExceeded
 from agentbus_auth.signup import repository as repo
-from agentbus_auth.signup.quotas import SignupAttempt, SignupQuotas, email_domain
+from agentbus_auth.signup.quotas import SignupAttempt, SignupQuotas, registrable_domain
 from agentbus_auth.signup.repository import SignupInvite
 from agentbus_auth.throttle import account_key
 from agentbus_shared.contracts.auth import RegisterCommand
@@ -67,7 +67,7 @@ class SignupGate:
                     session,
                     AuditKind.SIGNUP_QUOTA_EXCEEDED,
                     meta=meta,
-                    domain=email_domain(email),
+                    domain=registrable_domain(email),
                     quota=exceeded.details["quota"],
                     attempt=attempt,
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agentbus_auth.errors import SignupQuotaExceeded
+from agentbus_auth.settings import idna_host
 from agentbus_auth.throttle import LoginThrottle
 
 SignupAttempt = Literal["registration", "access_request"]
@@ -31,12 +32,12 @@ _PUBLIC_SECOND_LEVELS = frozenset(
 """Second-level labels under which a country's registry hands out names (``example.co.uk``)."""
 
 
-def email_domain(email: str) -> str:
+def registrable_domain(email: str) -> str:
     """The registrable domain of ``email`` in its IDNA form (``mail.Bücher.example`` →
     ``xn--bcher-kva.example``, ``mail.example.co.uk`` → ``example.co.uk``): the last two labels,
     or three under a public second level of a country code. Subdomains and spellings of one
     domain thus share its quota."""
-    labels = _idna(email.rpartition("@")[2].strip().rstrip(".").lower()).split(".")
+    labels = _idna(email.rpartition("@")[2].strip().rstrip(".")).split(".")
     country_registry = (
         len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _PUBLIC_SECOND_LEVELS
     )
@@ -45,9 +46,9 @@ def email_domain(email: str) -> str:
 
 def _idna(host: str) -> str:
     try:
-        return host.encode("idna").decode("ascii")
+        return idna_host(host)
     except UnicodeError:
-        return host  # not a name IDNA can encode: counted as written
+        return host.lower()  # not a name IDNA can encode: counted as written
 
 
 def client_network(client_ip: str | None) -> str:
@@ -88,7 +89,7 @@ class SignupQuotas:
     async def take_domain(self, attempt: SignupAttempt, email: str) -> None:
         """Count one ``attempt`` for the domain of ``email``; raises ``SignupQuotaExceeded`` once
         the domain has used up its quota of them for the window."""
-        key = f"signup-domain:{attempt}:{email_domain(email)}"
+        key = f"signup-domain:{attempt}:{registrable_domain(email)}"
         await self._count(key, self._limits.per_domain, "domain")
 
     async def _count(self, key: str, limit: int, quota: str) -> None:
