@@ -18,9 +18,9 @@ from test_mfa import enroll
 
 from agentbus_auth.audit.repository import AuditKind
 from agentbus_auth.crypto import token_hash
+from agentbus_auth.errors import SsoEmailUnverified
 from agentbus_auth.models import sso_logins
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoEmailUnverified
 from agentbus_auth.sso.oidc import OidcIdentity
 from agentbus_auth.sso.provisioning import SsoProvisioning
 from agentbus_shared.contracts.common import RequestMeta

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agentbus_auth.errors import SsoCodeRefused, SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoCodeRefused, SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_auth.sso.oidc import OidcIdentity, OidcProviders
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.waiting import eventually

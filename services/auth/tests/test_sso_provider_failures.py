@@ -15,7 +15,7 @@ from auth_support import AuthClient, StartAuth
 from sso_support import counts
 from test_sso_id_tokens import CLIENT_ID, CLIENT_SECRET, TokenIssuer, idp, signed
 
-from agentbus_auth.sso.errors import SsoProviderUnavailable
+from agentbus_auth.errors import SsoProviderUnavailable
 from agentbus_auth.sso.oidc import OidcProviders
 from agentbus_auth.sso.service import DEADLINE
 from agentbus_shared.runtime import ServiceRuntime

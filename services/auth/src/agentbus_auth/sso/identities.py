@@ -9,9 +9,9 @@ may link existing accounts.
 from __future__ import annotations
 
 from agentbus_auth.audit.repository import AuditKind, record
+from agentbus_auth.errors import SsoIdentityNotFound
 from agentbus_auth.settings import SsoProviderSettings
 from agentbus_auth.sso import repository as repo
-from agentbus_auth.sso.errors import SsoIdentityNotFound
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.sso import SsoIdentities, SsoIdentity
 from agentbus_shared.db import Database

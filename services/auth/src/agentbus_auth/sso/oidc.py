@@ -27,8 +27,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from agentbus_auth.errors import SsoCodeRefused, SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoCodeRefused, SsoProviderUnavailable, SsoTokenInvalid
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import new_token
+from agentbus_auth.errors import SsoEmailUnverified, SsoNoAccount
 from agentbus_auth.events import emit
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.settings import SsoProviderSettings
-from agentbus_auth.sso.errors import SsoEmailUnverified, SsoNoAccount
 from agentbus_auth.sso.oidc import OidcIdentity
 from agentbus_auth.tenants import repository as tenants_repo
 from agentbus_shared.contracts.auth import UserRegistered

@@ -28,14 +28,7 @@ from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.accounts.repository import User
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.crypto import SecretBox, token_hash
-from agentbus_auth.mail.requests import security_alert
-from agentbus_auth.mfa import repository as mfa_repo
-from agentbus_auth.mfa.service import MfaService
-from agentbus_auth.sessions.service import SessionService
-from agentbus_auth.settings import SsoProviderSettings, email_domain
-from agentbus_auth.signup.gate import SignupGate
-from agentbus_auth.sso import repository as repo
-from agentbus_auth.sso.errors import (
+from agentbus_auth.errors import (
     SsoAccountExists,
     SsoDenied,
     SsoDomainRefused,
@@ -48,6 +41,13 @@ from agentbus_auth.sso.errors import (
     SsoSignupClosed,
     SsoStateInvalid,
 )
+from agentbus_auth.mail.requests import security_alert
+from agentbus_auth.mfa import repository as mfa_repo
+from agentbus_auth.mfa.service import MfaService
+from agentbus_auth.sessions.service import SessionService
+from agentbus_auth.settings import SsoProviderSettings, email_domain
+from agentbus_auth.signup.gate import SignupGate
+from agentbus_auth.sso import repository as repo
 from agentbus_auth.sso.oidc import OidcIdentity, OidcProviders
 from agentbus_auth.sso.provisioning import SsoProvisioning
 from agentbus_auth.tenants.membership import usable_membership
