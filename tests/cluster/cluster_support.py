@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import nats
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from agentbus_shared.contracts.streams import (
@@ -22,7 +23,7 @@ from agentbus_shared.contracts.streams import (
     STREAMS,
 )
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, read_sse
-from agentbus_shared.testing.waiting import eventually_blocking
+from agentbus_shared.testing.waiting import eventually, eventually_blocking
 
 PASSWORD = "correct horse battery staple 42"
 LEASE_SECONDS = 6.0
@@ -189,6 +190,12 @@ async def message_ids(cluster: Stack, stream: str) -> Counter[str]:
         subscription = await js.pull_subscribe(
             info.config.subjects[0], stream=stream, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
         )
+        # On a cluster the new consumer answers fetches only once it has a leader of its own;
+        # a fetch before that gets 503 "no responders".
+        name = (await subscription.consumer_info()).name
+        await eventually(
+            lambda: _consumer_led(js, stream, name), what=f"{stream} consumer {name} led"
+        )
         pending = info.state.messages
         while pending:
             batch = await subscription.fetch(500, timeout=10)
@@ -198,6 +205,11 @@ async def message_ids(cluster: Stack, stream: str) -> Counter[str]:
         return ids
     finally:
         await connection.close()
+
+
+async def _consumer_led(js: JetStreamContext, stream: str, name: str) -> bool:
+    info = await js.consumer_info(stream, name)
+    return info.cluster is not None and info.cluster.leader is not None
 
 
 def each_event_stored_once(cluster: Stack) -> dict[str, int]:
