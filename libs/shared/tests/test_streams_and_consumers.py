@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 
 from agentbus_shared.bus import DurableConsumer, EventPublisher, RetryPolicy, apply_streams
 from agentbus_shared.bus import headers as h
@@ -61,6 +62,31 @@ async def test_publish_without_a_stream_is_service_unavailable(broker: NatsBroke
     publisher = EventPublisher(broker, timeout=0.5, attempts=2, backoff=0.01)
     with pytest.raises(ServiceUnavailable):
         await publisher.publish_raw("stripe.webhooks.invoice.paid", b"{}", msg_id="evt_1")
+
+
+async def test_jetstream_recovering_after_a_restart_is_waited_out(broker: NatsBroker) -> None:
+    # Right after a restart JetStream answers a publish with a 503 API error until it has
+    # recovered its streams; the publisher tries again with the same Nats-Msg-Id.
+    answers = [
+        b'{"error":{"code":503,"err_code":10008,"description":"JetStream system temporarily unavailable"}}',
+        b'{"stream":"STRIPE_WEBHOOKS","seq":7}',
+    ]
+    msg_ids: list[str] = []
+
+    async def jetstream_recovering(msg: Msg) -> None:
+        msg_ids.append((msg.headers or {}).get(h.MSG_ID, ""))
+        await msg.respond(answers.pop(0))
+
+    subscription = await broker.connection.subscribe(
+        "stripe.webhooks.invoice.paid", cb=jetstream_recovering
+    )
+    try:
+        publisher = EventPublisher(broker, timeout=1, attempts=3, backoff=0.01)
+        ack = await publisher.publish_raw("stripe.webhooks.invoice.paid", b"{}", msg_id="evt_1")
+    finally:
+        await subscription.unsubscribe()
+    assert (ack.stream, ack.seq) == ("STRIPE_WEBHOOKS", 7)
+    assert msg_ids == ["evt_1", "evt_1"]
 
 
 async def test_event_lands_on_its_subject_as_a_cloudevent(js_broker: NatsBroker) -> None:

@@ -35,6 +35,9 @@ _RETRYABLE = (
     nats.errors.ConnectionReconnectingError,
     nats.errors.ConnectionClosedError,
     nats.errors.StaleConnectionError,
+    # JetStream answers 503 while it recovers its streams after a restart (or has no
+    # leader yet on a cluster): nothing was stored, the same Nats-Msg-Id may be sent again.
+    nats.js.errors.ServiceUnavailableError,
 )
 
 
