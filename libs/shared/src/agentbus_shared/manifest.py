@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
-SERVICE_ORDER = ("auth", "billing", "chat", "gateway")
+SERVICE_ORDER = ("auth", "billing", "chat", "activity", "gateway")
 
 DEV_SECRET = "<dev-secret>"  # noqa: S105 - a placeholder, not a secret
 """Value in ``ServiceManifest.env`` asking the dev stack for a generated, persistent dev secret."""

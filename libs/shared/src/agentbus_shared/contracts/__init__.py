@@ -4,8 +4,8 @@
 ``events``: the CloudEvents envelope; ``streams``: stream and bucket specs;
 ``http``: the public route table type; ``auth``/``chat``/``billing``: each
 service's operations, bodies, events and routes. The auth service's contract
-continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup`` and ``tenant_admin``
-(``AUTH_MODULES``).
+continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup``,
+``tenant_admin`` and ``platform`` (``AUTH_MODULES``).
 """
 
 from types import ModuleType
@@ -14,6 +14,7 @@ from agentbus_shared.contracts import (
     auth,
     billing,
     chat,
+    platform,
     service_accounts,
     signup,
     sso,
@@ -41,6 +42,7 @@ AUTH_MODULES: tuple[ModuleType, ...] = (
     users,
     signup,
     tenant_admin,
+    platform,
 )
 """Every contract module the auth service serves: each has ``Operation`` and ``ROUTES``."""
 
@@ -64,6 +66,7 @@ __all__ = [
     "auth",
     "billing",
     "chat",
+    "platform",
     "service_accounts",
     "signup",
     "sso",

@@ -112,6 +112,13 @@ BILLING_EVENTS = StreamSpec(
     description="Domain events of the billing service (subscriptions, invoices, usage thresholds).",
     duplicate_window=DAY,
 )
+ACTIVITY_EVENTS = StreamSpec(
+    name="ACTIVITY_EVENTS",
+    subjects=("events.activity.>",),
+    owner="activity",
+    description="Domain events of the activity service (its part of a tenant's deprovisioning).",
+    duplicate_window=DAY,
+)
 STRIPE_WEBHOOKS = StreamSpec(
     name="STRIPE_WEBHOOKS",
     subjects=("stripe.webhooks.>",),
@@ -143,6 +150,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     AUTH_EVENTS,
     CHAT_EVENTS,
     BILLING_EVENTS,
+    ACTIVITY_EVENTS,
     STRIPE_WEBHOOKS,
     DEAD_LETTERS,
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
-SERVICES = ("gateway", "auth", "chat", "billing")
+SERVICES = ("gateway", "auth", "chat", "billing", "activity")
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
@@ -62,6 +63,21 @@ def chat_run_cancel(stream_id: str) -> str:
     return f"chat.runs.{_token(stream_id, 'stream id')}.cancel"
 
 
+ActivityAudience = Literal["members", "admins"]
+
+
+def activity_feed(tenant_id: str, audience: ActivityAudience) -> str:
+    """``activity.feed.<tenant_id>.<audience>``: new feed items every member (``members``) or
+    only the tenant's admins (``admins``) may see, for the gateway's live feed (core pub/sub)."""
+    return f"activity.feed.{_token(tenant_id, 'tenant id')}.{audience}"
+
+
+def activity_feed_of_user(tenant_id: str, user_id: str) -> str:
+    """``activity.feed.<tenant_id>.user.<user_id>``: new items about one user that only the
+    tenant's admins and that user may see (their own security events)."""
+    return f"activity.feed.{_token(tenant_id, 'tenant id')}.user.{_token(user_id, 'user id')}"
+
+
 def stripe_webhook(event_type: str) -> str:
     """``stripe.webhooks.<event_type>`` (Stripe types contain dots: ``invoice.paid``)."""
     return f"stripe.webhooks.{event_type}"
@@ -105,6 +121,13 @@ CORE_FLOWS: tuple[CoreFlow, ...] = (
         subscribers=("gateway",),
         description="A tenant's billing events, relayed by the gateway as server-sent events "
         "(billing publishes them to its stream).",
+    ),
+    CoreFlow(
+        "activity.feed.>",
+        publishers=("activity",),
+        subscribers=("gateway",),
+        description="New activity feed items of a tenant, relayed by the gateway's live feed "
+        "to the viewers who may see them.",
     ),
     CoreFlow(
         events_of("auth", "session.revoked"),
