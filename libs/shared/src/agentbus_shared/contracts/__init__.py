@@ -2,7 +2,7 @@
 
 ``common``: principal, metadata, pages; ``subjects``: subject names;
 ``events``: the CloudEvents envelope; ``streams``: stream and bucket specs;
-``http``: the public route table type; ``auth``/``chat``/``billing``: each
+``http``: the public route table type; ``auth``/``chat``/``billing``/``activity``: each
 service's operations, bodies, events and routes. The auth service's contract
 continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup``,
 ``tenant_admin`` and ``platform`` (``AUTH_MODULES``).
@@ -11,6 +11,7 @@ continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup``,
 from types import ModuleType
 
 from agentbus_shared.contracts import (
+    activity,
     auth,
     billing,
     chat,
@@ -48,7 +49,7 @@ AUTH_MODULES: tuple[ModuleType, ...] = (
 
 AUTH_ROUTES: tuple[Route, ...] = tuple(route for module in AUTH_MODULES for route in module.ROUTES)
 
-ROUTES: tuple[Route, ...] = (*AUTH_ROUTES, *chat.ROUTES, *billing.ROUTES)
+ROUTES: tuple[Route, ...] = (*AUTH_ROUTES, *chat.ROUTES, *billing.ROUTES, *activity.ROUTES)
 
 __all__ = [
     "AUTH_MODULES",
@@ -63,6 +64,7 @@ __all__ = [
     "Role",
     "Route",
     "Scope",
+    "activity",
     "auth",
     "billing",
     "chat",
