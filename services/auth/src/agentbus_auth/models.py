@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from agentbus_shared.contracts.common import Role
+from agentbus_shared.contracts.platform import TenantStatus
 from agentbus_shared.contracts.signup import SignupRequestStatus
 from agentbus_shared.db import Outbox, outbox_table, processed_events_table, schema_metadata
 
@@ -243,6 +244,26 @@ tenants = Table(
     Column("plan_status", Text),
     Column("plan_changed_at", DateTime(timezone=True), comment="time of the newest plan event"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", Text, nullable=False, server_default=text("'active'")),
+    Column("suspended_at", DateTime(timezone=True)),
+    Column("deprovision_requested_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("suspended_by", Text, comment="the operator who suspended"),
+    Column("suspension_reason", Text),
+    CheckConstraint(_one_of("status", TenantStatus), name="status"),
+    Index("ix_tenants_created_at_id", "created_at", "id"),
+)
+
+tenant_data_parts = Table(
+    "tenant_data_parts",
+    metadata,
+    Column("tenant_id", Text, ForeignKey("auth.tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("service", Text, nullable=False),
+    Column(
+        "deleted_at", DateTime(timezone=True), comment="when the service reported its part deleted"
+    ),
+    Column("rows_deleted", Integer, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("tenant_id", "service"),
 )
 
 memberships = Table(
