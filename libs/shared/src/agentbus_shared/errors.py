@@ -107,6 +107,20 @@ class Forbidden(AgentbusError):
     default_message = "You are not allowed to do this."
 
 
+class FeatureNotInPlan(Forbidden):
+    """The tenant's effective features (its plan's, with operators' overrides) lack the one asked."""
+
+    code = "feature_not_in_plan"
+    default_message = "Your plan does not include this feature."
+
+
+class TenantSuspended(Forbidden):
+    """The caller's tenant is suspended by an operator: no token of it is issued or accepted."""
+
+    code = "tenant_suspended"
+    default_message = "This team is suspended. Contact support to have it reactivated."
+
+
 class NotFound(AgentbusError):
     code = "not_found"
     status = 404

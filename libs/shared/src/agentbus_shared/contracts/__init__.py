@@ -3,9 +3,9 @@
 ``common``: principal, metadata, pages; ``subjects``: subject names;
 ``events``: the CloudEvents envelope; ``streams``: stream and bucket specs;
 ``http``: the public route table type; ``auth``/``chat``/``billing``/``activity``: each
-service's operations, bodies, events and routes. The auth service's contract
-continues in ``service_accounts``, ``tenants``, ``sso``, ``users``, ``signup``,
-``tenant_admin`` and ``platform`` (``AUTH_MODULES``).
+service's operations, bodies, events and routes; ``features`` the feature flags billing
+serves. The auth service's contract continues in ``service_accounts``, ``tenants``, ``sso``,
+``users``, ``signup``, ``tenant_admin`` and ``platform`` (``AUTH_MODULES``).
 """
 
 from types import ModuleType
@@ -15,6 +15,7 @@ from agentbus_shared.contracts import (
     auth,
     billing,
     chat,
+    features,
     platform,
     service_accounts,
     signup,
@@ -49,7 +50,13 @@ AUTH_MODULES: tuple[ModuleType, ...] = (
 
 AUTH_ROUTES: tuple[Route, ...] = tuple(route for module in AUTH_MODULES for route in module.ROUTES)
 
-ROUTES: tuple[Route, ...] = (*AUTH_ROUTES, *chat.ROUTES, *billing.ROUTES, *activity.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *AUTH_ROUTES,
+    *chat.ROUTES,
+    *billing.ROUTES,
+    *features.ROUTES,
+    *activity.ROUTES,
+)
 
 __all__ = [
     "AUTH_MODULES",
@@ -68,6 +75,7 @@ __all__ = [
     "auth",
     "billing",
     "chat",
+    "features",
     "platform",
     "service_accounts",
     "signup",

@@ -61,6 +61,13 @@ class Route:
     starts_chat_run: bool = False
     """The request runs an agent in chat and waits for its reply: the gateway names the run
     and answers 503 ``run_lost`` as soon as the run's replica is found lost."""
+    changes_tenant_status: bool = False
+    """Success changes a tenant's lifecycle status (an operator's suspend or reactivate): the
+    gateway applies the answer's ``id`` and ``status`` before it answers, so the tenant's very
+    next request meets the change, without waiting for the event."""
+    feature: str | None = None
+    """A feature (``contracts.features.Feature``) the caller's tenant must have: the gateway
+    refuses the route with 403 ``feature_not_in_plan`` otherwise, from the ENTITLEMENTS bucket."""
 
     @property
     def subject(self) -> str:
@@ -83,6 +90,8 @@ class RouteOptions(TypedDict, total=False):
     extra_errors: tuple[int, ...]
     ends_session: bool
     starts_chat_run: bool
+    changes_tenant_status: bool
+    feature: str | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,11 @@ class RouteTable:
         self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
     ) -> Route:
         return self.route("DELETE", path, operation, summary, **options)
+
+    def put(
+        self, path: str, operation: str, summary: str, **options: Unpack[RouteOptions]
+    ) -> Route:
+        return self.route("PUT", path, operation, summary, **options)
 
     def route(
         self,

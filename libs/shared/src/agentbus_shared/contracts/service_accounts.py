@@ -2,7 +2,8 @@
 grant (``oauth.token``) with their routes under ``/api/v1/auth``.
 
 Served by the auth service (``SERVICE``): a tenant's admins create accounts for programs, which
-trade a client id and secret for access tokens of the scopes the account holds.
+trade a client id and secret for access tokens of the scopes the account holds. Creating one
+needs the tenant's plan to include ``service_accounts``; listing and revoking never do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import Field
 
 from agentbus_shared.contracts.auth import SERVICE
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
+from agentbus_shared.contracts.features import Feature
 from agentbus_shared.contracts.http import Route, RouteTable
 
 
@@ -79,6 +81,7 @@ ROUTES: tuple[Route, ...] = (
         body=ServiceAccountCreate,
         response=ServiceAccountCreated,
         status=201,
+        feature=Feature.SERVICE_ACCOUNTS,
     ),
     _routes.get(
         "/service-accounts",

@@ -1,0 +1,123 @@
+"""Feature flags: the one registry of features a plan may include, a tenant's effective features
+and operators' overrides (``rpc.billing.v1.features.*``, served by billing, which owns plans).
+
+A tenant's effective features are its plan's features (``catalog.toml``) with the operators'
+overrides applied; billing publishes them in ``Entitlements.features`` (the ``ENTITLEMENTS`` KV
+bucket and ``entitlements.updated``) and each service enforces its own with
+:func:`require_feature`. A new capability adds its member to :class:`Feature`, names it in the
+plans that include it and checks it where the capability is served (or on its routes with
+``Route.feature``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import StrEnum
+
+from pydantic import Field
+
+from agentbus_shared.contracts.billing import SERVICE
+from agentbus_shared.contracts.common import Contract, Scope
+from agentbus_shared.contracts.http import Route, RouteTable
+from agentbus_shared.errors import FeatureNotInPlan
+
+
+class Feature(StrEnum):
+    """Every feature a plan may include; each capability declares its own here."""
+
+    CHAT = "chat"
+    TOOLS = "tools"
+    PRIORITY_SUPPORT = "priority_support"
+    SERVICE_ACCOUNTS = "service_accounts"
+    """Create service accounts (programs calling the API with client credentials)."""
+    RESEARCH_AGENT = "research_agent"
+    """Pick the research agent to start a chat with."""
+
+
+class TenantFeatures(Contract):
+    """A tenant's features: its plan's, the operators' overrides and the effective result."""
+
+    tenant_id: str
+    plan: str = Field(description="the plan whose features apply")
+    plan_features: list[Feature] = Field(description="the features the plan includes")
+    overrides: dict[Feature, bool] = Field(
+        default_factory=dict,
+        description="features an operator turned on (true) or off (false) for this tenant",
+    )
+    features: list[Feature] = Field(description="effective: the plan's, with the overrides")
+
+
+class FeatureOverrides(Contract):
+    """Body of ``PUT /platform/tenants/{tenant_id}/features``: the whole set of overrides (a
+    feature left out follows the plan)."""
+
+    overrides: dict[Feature, bool] = Field(default_factory=dict, max_length=len(Feature))
+
+
+class FeatureOverridesUpdate(FeatureOverrides):
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
+class TenantFeaturesQuery(Contract):
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
+class Operation:
+    """RPC operation names of feature flags under ``rpc.billing.v1.``."""
+
+    FEATURES_GET = "features.get"
+    TENANT_FEATURES_GET = "features.tenant.get"
+    TENANT_FEATURES_SET = "features.tenant.set"
+
+
+def effective_features(
+    plan_features: Collection[str], overrides: dict[Feature, bool]
+) -> list[Feature]:
+    """The plan's features with ``overrides`` applied, in registry order."""
+    return [
+        feature for feature in Feature if overrides.get(feature, feature.value in plan_features)
+    ]
+
+
+def require_feature(features: Collection[str], feature: Feature, *, plan: str) -> None:
+    """Raise ``FeatureNotInPlan`` (403) unless ``feature`` is among ``features`` of ``plan``."""
+    if feature.value not in features:
+        raise FeatureNotInPlan(
+            f"The {plan} plan does not include {feature.value}.",
+            details={"feature": feature.value, "plan": plan},
+        )
+
+
+# ------------------------------------------------------------------ routes
+_routes = RouteTable(SERVICE, prefix="/api/v1", tags=("features",))
+_operate = (str(Scope.PLATFORM_OPERATE),)
+
+ROUTES: tuple[Route, ...] = (
+    _routes.get(
+        "/features",
+        Operation.FEATURES_GET,
+        "The caller's tenant's features",
+        response=TenantFeatures,
+    ),
+    _routes.get(
+        "/platform/tenants/{tenant_id}/features",
+        Operation.TENANT_FEATURES_GET,
+        "A tenant's plan features and overrides (operator)",
+        access="user",
+        scopes=_operate,
+        rate_group="operator",
+        response=TenantFeatures,
+    ),
+    _routes.put(
+        "/platform/tenants/{tenant_id}/features",
+        Operation.TENANT_FEATURES_SET,
+        "Override a tenant's features (operator)",
+        access="user",
+        scopes=_operate,
+        rate_group="operator",
+        body=FeatureOverrides,
+        response=TenantFeatures,
+    ),
+)
+
+__all__ = ["ROUTES", "SERVICE", "Feature", "Operation"]
