@@ -26,6 +26,9 @@ from agentbus_shared.contracts.http import Route, RouteTable
 
 SERVICE = "auth"
 
+TenantStatus = Literal["active", "suspended", "deprovisioning", "deleted"]
+"""A tenant's place in its lifecycle (operators change it: ``contracts.platform``)."""
+
 TOKEN_ISSUER = "agentbus"
 """Default ``iss`` of access tokens (auth: ``AUTH_TUNING__ISSUER``; the gateway checks it)."""
 TOKEN_AUDIENCE = "agentbus-api"
@@ -103,6 +106,7 @@ class TenantRef(Contract):
     id: str
     name: str
     role: Role
+    status: TenantStatus = "active"
 
 
 ACCEPTED_TERMS = "the version of the terms of service the person accepted (recorded with the time)"

@@ -15,13 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StringConstraints
 
-from agentbus_shared.contracts.auth import SERVICE
+from agentbus_shared.contracts.auth import SERVICE, TenantStatus
 from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
 from agentbus_shared.contracts.events import EventData
 from agentbus_shared.contracts.http import Route, RouteTable
-
-TenantStatus = Literal["active", "suspended", "deprovisioning", "deleted"]
-"""A tenant's place in its lifecycle."""
 
 DATA_PARTS: tuple[str, ...] = ("auth", "billing", "chat", "activity")
 """The services holding tenant data: each answers a deprovision request for its part."""
@@ -230,6 +227,7 @@ ROUTES: tuple[Route, ...] = (
         rate_group="operator",
         body=TenantSuspend,
         response=TenantDetail,
+        changes_tenant_status=True,
     ),
     _routes.post(
         "/tenants/{tenant_id}/reactivate",
@@ -239,6 +237,7 @@ ROUTES: tuple[Route, ...] = (
         scopes=_operate,
         rate_group="operator",
         response=TenantDetail,
+        changes_tenant_status=True,
     ),
     _routes.delete(
         "/tenants/{tenant_id}",
@@ -252,4 +251,4 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
-__all__ = ["ROUTES", "SERVICE", "Operation"]
+__all__ = ["ROUTES", "SERVICE", "Operation", "TenantStatus"]

@@ -143,7 +143,7 @@ ENTITLEMENTS = BucketSpec(
     owner="billing",
     description="Per-tenant plan limits and usage so far; key = tenant id.",
     history=1,
-    readers=("chat",),
+    readers=("chat", "auth"),
 )
 
 STREAMS: tuple[StreamSpec, ...] = (

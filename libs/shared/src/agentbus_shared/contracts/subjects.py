@@ -63,6 +63,12 @@ def chat_run_cancel(stream_id: str) -> str:
     return f"chat.runs.{_token(stream_id, 'stream id')}.cancel"
 
 
+def chat_tenant_runs_stop(tenant_id: str) -> str:
+    """``chat.runs.tenants.<tenant_id>.stop``: every chat replica stops the tenant's live runs
+    (its tenant was suspended)."""
+    return f"chat.runs.tenants.{_token(tenant_id, 'tenant id')}.stop"
+
+
 ActivityAudience = Literal["members", "admins"]
 
 
@@ -135,6 +141,13 @@ CORE_FLOWS: tuple[CoreFlow, ...] = (
         subscribers=("gateway",),
         description="Revoked sessions, heard by every gateway replica (no queue group) to end "
         "the session's open streams at once (auth publishes them to its stream).",
+    ),
+    CoreFlow(
+        events_of("auth", "tenant.suspended"),
+        publishers=(),
+        subscribers=("gateway",),
+        description="Suspended tenants, heard by every gateway replica (no queue group) to end "
+        "the tenant's open streams at once (auth publishes them to its stream).",
     ),
 )
 """The bus permissions (:mod:`agentbus_shared.bus.permissions`) grant exactly these."""

@@ -17,6 +17,7 @@ from agentbus_shared.contracts.auth import (
     ACCEPTED_TERMS,
     SERVICE,
     RegisterResult,
+    TenantStatus,
 )
 from agentbus_shared.contracts.common import (
     Contract,
@@ -36,6 +37,7 @@ class TenantView(Contract):
     name: str
     slug: str = Field(description="unique short name: lowercase letters, digits and hyphens")
     plan: str
+    status: TenantStatus = "active"
     created_at: datetime
 
 
