@@ -42,9 +42,10 @@ STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 6
 PASSWORD = "glacier-violin-tangerine-42"
 
-UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream")})
-"""Never ends by design (a tenant's live billing events): a generated call would wait for ever.
-It takes no input but the token; ``check_billing_stream`` opens it with and without one."""
+UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream"), ("GET", "/api/v1/activity/stream")})
+"""Never end by design (a tenant's live billing events, its live activity feed): a generated
+call would wait for ever. They take no input but the token; ``check_unbounded_streams`` opens
+each with and without one."""
 
 
 def settings(examples: int) -> hypothesis.settings:
@@ -103,16 +104,17 @@ def fuzz_operation(
     call()
 
 
-def check_billing_stream(stack: Stack, owner: Owner) -> None:
+def check_unbounded_streams(stack: Stack, owner: Owner) -> None:
     with stack.client() as client:
-        with client.stream("GET", "/api/v1/billing/stream", headers=owner.headers()) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-        anonymous = client.get("/api/v1/billing/stream")
-        assert anonymous.status_code == 401
-        assert anonymous.headers["content-type"] == "application/problem+json"
-        bad = client.get("/api/v1/billing/stream", headers={"Authorization": "Bearer x.y.z"})
-        assert bad.status_code == 401
+        for _, path in sorted(UNBOUNDED):
+            with client.stream("GET", path, headers=owner.headers()) as response:
+                assert response.status_code == 200, path
+                assert response.headers["content-type"].startswith("text/event-stream")
+            anonymous = client.get(path)
+            assert anonymous.status_code == 401, path
+            assert anonymous.headers["content-type"] == "application/problem+json"
+            bad = client.get(path, headers={"Authorization": "Bearer x.y.z"})
+            assert bad.status_code == 401, path
 
 
 def check_unsigned_webhook(stack: Stack) -> None:
@@ -167,7 +169,7 @@ def test_the_running_gateway_conforms_to_its_openapi_under_generated_requests(
         fuzz_operation(operation, ANONYMOUS_EXAMPLES, dict)
         exercised.append(key)
     assert len(exercised) >= 50, exercised
-    check_billing_stream(fuzz_stack, owner)
+    check_unbounded_streams(fuzz_stack, owner)
     check_unsigned_webhook(fuzz_stack)
     check_malformed_bodies(fuzz_stack, owner)
 

@@ -10,6 +10,7 @@ would have been sent. The fixtures are in ``conftest.py``.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -386,7 +387,7 @@ class ThreadedStack:
     """The gateway and a responder for every route, in a thread with its own event loop.
 
     For synchronous HTTP clients (schemathesis): every declared operation of
-    auth, chat and billing answers with an echo; chat streams end with ``final``.
+    auth, chat, billing and activity answers with an echo; chat streams end with ``final``.
     """
 
     def __init__(self, logins: BusLogins, redis_url: str, signing_key: OKPKey) -> None:
@@ -428,6 +429,7 @@ class ThreadedStack:
                 make_fake_auth(self.nats_url, self.tokens.key),
                 make_fake_chat(self.nats_url),
                 make_fake_billing(self.nats_url),
+                make_fake(self.nats_url, "activity"),
             ]
             for fake in fakes:
                 for route in ROUTES:
@@ -447,6 +449,31 @@ class ThreadedStack:
         except BaseException as exc:
             self._error = exc
             self._ready.set()
+
+
+# ------------------------------------------------------------------ server-sent events
+async def sse(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
+    """Events of an SSE response as dicts (``comment`` for comment lines)."""
+    event: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if event:
+                yield event
+                event = {}
+        elif line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        else:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            event[field] = f"{event[field]}\n{value}" if field in event else value
+    if event:
+        yield event
+
+
+async def last_event(response: httpx.Response) -> dict[str, Any]:
+    """Read a stream to its end; its last event, ``data`` parsed."""
+    events = [event async for event in sse(response) if "event" in event]
+    return {**events[-1], "data": json.loads(events[-1]["data"])}
 
 
 def set_cookies(response: httpx.Response) -> list[str]:

@@ -240,7 +240,8 @@ async def test_openapi_documents_every_declared_route_with_its_models(
         if route.access != "public":
             assert operation["security"] == [{"bearerAuth": []}]
             assert "401" in responses
-    for path in ("/api/v1/chat/stream", "/api/v1/billing/stream", "/webhooks/stripe"):
+    streams = ("/api/v1/chat/stream", "/api/v1/billing/stream", "/api/v1/activity/stream")
+    for path in (*streams, "/webhooks/stripe"):
         assert path in document["paths"]
     assert "/.well-known/jwks.json" in document["paths"]
 

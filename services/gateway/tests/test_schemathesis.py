@@ -13,8 +13,8 @@ from gateway_support import ThreadedStack
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-# The billing stream never ends by design; the stream tests cover it.
-UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream")})
+# The billing and activity streams never end by design; the stream tests cover them.
+UNBOUNDED = frozenset({("GET", "/api/v1/billing/stream"), ("GET", "/api/v1/activity/stream")})
 EXAMPLES = 20
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +14,15 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from faststream.nats import NatsBroker
-from gateway_support import FakeAuth, FakeService, RunningGateway, StartGateway, TokenFactory
+from gateway_support import (
+    FakeAuth,
+    FakeService,
+    RunningGateway,
+    StartGateway,
+    TokenFactory,
+    last_event,
+    sse,
+)
 
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.sse import Inbox, SseEvent, error_event, relay
@@ -26,24 +33,6 @@ from agentbus_shared.testing.waiting import eventually
 
 STREAM = "/api/v1/chat/stream"
 BILLING = "/api/v1/billing/stream"
-
-
-async def sse(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    """Events of an SSE response as dicts (``comment`` for comment lines)."""
-    event: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if event:
-                yield event
-                event = {}
-        elif line.startswith(":"):
-            yield {"comment": line[1:].strip()}
-        else:
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            event[field] = f"{event[field]}\n{value}" if field in event else value
-    if event:
-        yield event
 
 
 async def collect(
@@ -217,12 +206,6 @@ async def test_client_that_leaves_frees_its_slot_and_subscription(
 # ------------------------------------------------------------------ stream lifetimes
 # These gateways keep the default 15 s heartbeat, past the client's 10 s read timeout: a stream
 # that ends in time was ended by the revocation itself, not by the heartbeat's Redis check.
-
-
-async def last_event(response: httpx.Response) -> dict[str, Any]:
-    """Read a stream to its end; its last event, ``data`` parsed."""
-    events = [event async for event in sse(response) if "event" in event]
-    return {**events[-1], "data": json.loads(events[-1]["data"])}
 
 
 async def publish_billing_event(broker: NatsBroker) -> str:

@@ -1,4 +1,5 @@
-"""The two streaming routes: a chat run's frames and a tenant's billing events, as SSE.
+"""The streaming routes: a chat run's frames, a tenant's billing events and its live activity
+feed, as SSE.
 
 Chat (``POST /api/v1/chat/stream``): pick a ``stream_id``, subscribe to
 ``streams.chat.<stream_id>`` *first*, then request ``rpc.chat.v1.stream.start``;
@@ -14,13 +15,18 @@ Billing (``GET /api/v1/billing/stream``): a core subscription to
 event named by its event type (``subscription.changed``, ``invoice.changed``,
 ``usage.threshold``, …) with the event id as SSE ``id``.
 
+Activity (``GET /api/v1/activity/stream``): core subscriptions to the feed subjects the caller
+may see (:func:`activity_feed_subjects`); each new item is relayed as ``activity.item`` with the
+item id as SSE ``id``, once even when it arrives on two of them.
+
 Every stream opens through :meth:`StreamRoutes._open`, which takes its slot,
 subscribes and puts it under the watch of :mod:`lifetimes`: no stream outlives
 its access token or its session.
 """
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
@@ -29,7 +35,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Gauge
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.lifetimes import SESSION_REVOKED, TOKEN_EXPIRED, SessionEnds
@@ -39,7 +45,7 @@ from agentbus_gateway.runs import RunWatch
 from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
-from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.common import Principal, Role, Scope
 from agentbus_shared.contracts.events import EventRef
 from agentbus_shared.errors import AgentbusError, BadRequest, ServiceUnavailable
 from agentbus_shared.ids import new_id
@@ -59,6 +65,16 @@ _LIFETIME_DOC = (
 
 CHAT_POLICY = AccessPolicy(access="principal", scopes=(Scope.CONVERSATIONS_WRITE,))
 BILLING_POLICY = AccessPolicy(access="principal", scopes=(Scope.BILLING_READ,))
+# A feed is a person's (read and dismissed are theirs): service accounts are refused, as by the
+# feed's other routes.
+ACTIVITY_POLICY = AccessPolicy(access="user", scopes=(Scope.TENANT_READ,))
+
+ACTIVITY_ITEM = "activity.item"
+"""The SSE event of one new feed item."""
+FEED_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+"""The roles that hear the ``admins`` part of the live feed."""
+RECENT_ITEMS = 64
+"""Item ids a feed stream remembers to relay an item heard on two subjects once."""
 
 
 def _sse_doc(
@@ -112,6 +128,16 @@ _BILLING_SSE_DOC = _sse_doc(
     + " `error` `{code, message}` is the last event of a stream the gateway ends.",
     {"type": "string", "pattern": r"^[a-z_]+(\.[a-z_]+)*$"},
 )
+_ACTIVITY_SSE_DOC = _sse_doc(
+    "New items of the tenant's activity feed as server-sent events, until the client leaves: "
+    f"`{ACTIVITY_ITEM}` with `data` an `ActivityItem` (as `GET /api/v1/activity` lists them) and "
+    "`id` the item id. The caller hears the items every member may see; owners and admins also "
+    "those for admins, and each person the items about themselves. What a caller hears is fixed "
+    "when the stream opens (a role change ends it, see below); comment lines are heartbeats."
+    + _LIFETIME_DOC
+    + " `error` `{code, message}` is the last event of a stream the gateway ends.",
+    {"type": "string", "enum": [ACTIVITY_ITEM, "error"]},
+)
 
 
 def chat_frame_event(msg: Msg) -> SseEvent | None:
@@ -132,6 +158,47 @@ def billing_event(prefix: str) -> Callable[[Msg], SseEvent | None]:
             log.warning("stream.bad_event", subject=msg.subject, size=len(msg.data))
             return None
         return SseEvent(msg.subject.removeprefix(prefix), msg.data, id=ref.id)
+
+    return to_event
+
+
+class _FeedItemRef(BaseModel):
+    """What the gateway reads of a live feed item: its id (the rest is relayed as published)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+
+
+def activity_feed_subjects(principal: Principal) -> tuple[str, ...]:
+    """The live feed subjects ``principal`` may hear: the members' items, the admins' items for
+    an owner or admin, and the items about themselves. Raises ``ValueError`` for ids that cannot
+    be subject tokens."""
+    tenant = principal.tenant_id
+    audiences: list[subjects.ActivityAudience] = ["members"]
+    if FEED_ADMINS.intersection(principal.roles):
+        audiences.append("admins")
+    return (
+        *(subjects.activity_feed(tenant, audience) for audience in audiences),
+        subjects.activity_feed_of_user(tenant, principal.user_id),
+    )
+
+
+def activity_item_event() -> Callable[[Msg], SseEvent | None]:
+    """The SSE event of each new feed item, once: an item about an admin reaches them on the
+    admins' subject and their own. A malformed item is skipped (and logged)."""
+    recent: deque[str] = deque(maxlen=RECENT_ITEMS)
+
+    def to_event(msg: Msg) -> SseEvent | None:
+        try:
+            item = _FeedItemRef.model_validate_json(msg.data)
+        except ValidationError:
+            log.warning("stream.bad_feed_item", subject=msg.subject, size=len(msg.data))
+            return None
+        if item.id in recent:
+            return None
+        recent.append(item.id)
+        return SseEvent(ACTIVITY_ITEM, msg.data, id=item.id)
 
     return to_event
 
@@ -172,6 +239,7 @@ class StreamRoutes:
         self.router = APIRouter(tags=["streams"])
         chat_admission = Annotated[Admission, Depends(guard.dependency(CHAT_POLICY))]
         billing_admission = Annotated[Admission, Depends(guard.dependency(BILLING_POLICY))]
+        activity_admission = Annotated[Admission, Depends(guard.dependency(ACTIVITY_POLICY))]
 
         @self.router.post(
             "/api/v1/chat/stream",
@@ -207,12 +275,27 @@ class StreamRoutes:
         ) -> EventStreamResponse:
             return await self.billing(admission)
 
+        @self.router.get(
+            "/api/v1/activity/stream",
+            summary="New items of the tenant's activity feed as server-sent events",
+            operation_id="activity.stream",
+            response_class=EventStreamResponse,
+            status_code=200,
+            responses={
+                **_ACTIVITY_SSE_DOC,
+                **problem_responses(*error_statuses(authenticated=True, has_input=False)),
+            },
+            openapi_extra={"security": security(True), "x-scopes": list(ACTIVITY_POLICY.scopes)},
+        )
+        async def activity_stream(admission: activity_admission) -> EventStreamResponse:
+            return await self.activity(admission)
+
     async def chat(self, body: chat.ChatRequest, admission: Admission) -> EventStreamResponse:
         principal = admission.caller
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
         stream = await self._open(
-            "chat", stream_id, subjects.chat_stream(stream_id), inbox, admission
+            "chat", stream_id, (subjects.chat_stream(stream_id),), inbox, admission
         )
         try:
             await self._rpc.call(
@@ -254,7 +337,7 @@ class StreamRoutes:
             raise BadRequest("The token's tenant cannot be streamed.") from None
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
-        stream = await self._open("billing", stream_id, subject, inbox, admission)
+        stream = await self._open("billing", stream_id, (subject,), inbox, admission)
         return EventStreamResponse(
             relay(
                 inbox,
@@ -266,25 +349,44 @@ class StreamRoutes:
             headers=dict(admission.rate_headers),
         )
 
+    async def activity(self, admission: Admission) -> EventStreamResponse:
+        try:
+            feed = activity_feed_subjects(admission.caller)
+        except ValueError:
+            raise BadRequest("The token's tenant cannot be streamed.") from None
+        stream_id = new_id("stm")
+        inbox = Inbox(self._queue_size)
+        stream = await self._open("activity", stream_id, feed, inbox, admission)
+        return EventStreamResponse(
+            relay(inbox, activity_item_event(), heartbeat=self._heartbeat, on_tick=stream.tick),
+            on_close=stream.close,
+            headers=dict(admission.rate_headers),
+        )
+
     async def _open(
-        self, kind: str, stream_id: str, subject: str, inbox: Inbox, admission: Admission
+        self,
+        kind: str,
+        stream_id: str,
+        feed: Sequence[str],
+        inbox: Inbox,
+        admission: Admission,
     ) -> OpenStream:
-        """Take a stream slot, subscribe, and watch the stream's lifetime (its token's expiry,
-        its session); ``close`` undoes all three."""
+        """Take a stream slot, subscribe to each subject of ``feed`` into one inbox, and watch the
+        stream's lifetime (its token's expiry, its session); ``close`` undoes all three."""
         principal = admission.caller
         assert admission.token_accepted_until is not None, "streams need a token"
         owner = {"user": principal.subject, "tenant": principal.tenant_id}
         await self._slots.acquire(stream_id, **owner)
-        subscription: Subscription | None = None
+        subscriptions: list[Subscription] = []
         try:
             connection = self._connection()
-            subscription = await connection.subscribe(subject, cb=inbox.put)
+            # One by one, so that a failure still removes the subscriptions already made.
+            for subject in feed:
+                subscriptions.append(await connection.subscribe(subject, cb=inbox.put))  # noqa: PERF401
             # Once the client has its 200, events published from any connection must reach us.
             await connection.flush(timeout=2)
         except BaseException as exc:
-            if subscription is not None:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+            await _unsubscribe(subscriptions)
             await self._slots.release(stream_id, **owner)
             if isinstance(exc, Exception) and not isinstance(exc, AgentbusError):
                 raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
@@ -306,8 +408,15 @@ class StreamRoutes:
             closed = True
             lifetime.release()
             OPEN_STREAMS.labels(kind).dec()
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+            await _unsubscribe(subscriptions)
             await self._slots.release(stream_id, **owner)
 
         return OpenStream(tick=tick, close=close)
+
+
+async def _unsubscribe(subscriptions: Sequence[Subscription]) -> None:
+    """Remove each subscription; one that fails (the connection is gone) does not keep the
+    others."""
+    for subscription in subscriptions:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
