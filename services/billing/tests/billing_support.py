@@ -181,6 +181,7 @@ BILLING_TABLES = (
     "entitlements_pending",
     "plan_prices",
     "stripe_meters",
+    "feature_overrides",
     "outbox",
     "processed_events",
 )

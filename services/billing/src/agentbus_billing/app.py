@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
+from agentbus_billing.deprovision import handlers as deprovision_handlers
+from agentbus_billing.deprovision.service import TenantDataDeletion
 from agentbus_billing.entitlements import handlers as entitlement_handlers
 from agentbus_billing.entitlements.service import EntitlementsService
+from agentbus_billing.features import handlers as feature_handlers
+from agentbus_billing.features.service import FeatureService
 from agentbus_billing.invoices import handlers as invoice_handlers
 from agentbus_billing.invoices.service import InvoiceService
 from agentbus_billing.manifest import MANIFEST
@@ -41,12 +45,14 @@ class BillingParts:
     stripe: StripeApi
     prices: PriceBook
     entitlements: EntitlementsService
+    features: FeatureService
     subscriptions: SubscriptionService
     invoices: InvoiceService
     usage: UsageService
     reporter: MeterReporter
     webhooks: StripeEventProcessor
     replayer: WebhookReplayer
+    deprovisioning: TenantDataDeletion
 
 
 def build(
@@ -63,7 +69,9 @@ def build(
         invoice_handlers,
         usage_handlers,
         entitlement_handlers,
+        feature_handlers,
         webhook_handlers,
+        deprovision_handlers,
     ):
         feature.register(runtime, parts)
     runtime.background("outbox-relay", OutboxRelay(parts.db, outbox.table, runtime.publisher).run)
@@ -110,6 +118,7 @@ def assemble(runtime: ServiceRuntime, settings: BillingSettings) -> BillingParts
         stripe=stripe,
         prices=prices,
         entitlements=entitlements,
+        features=FeatureService(db, catalog, entitlements),
         subscriptions=subscriptions,
         invoices=invoices,
         usage=UsageService(db, entitlements),
@@ -122,4 +131,5 @@ def assemble(runtime: ServiceRuntime, settings: BillingSettings) -> BillingParts
         ),
         webhooks=webhooks,
         replayer=WebhookReplayer(webhooks, jetstream),
+        deprovisioning=TenantDataDeletion(db, stripe, entitlements_bucket),
     )

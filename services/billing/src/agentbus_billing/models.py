@@ -157,3 +157,15 @@ entitlements_pending = Table(
     Column("since", DateTime(timezone=True), nullable=False, server_default=func.now()),
     comment="tenants whose entitlements changed and are not yet written to KV",
 )
+
+feature_overrides = Table(
+    "feature_overrides",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("feature", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("tenant_id", "feature"),
+    comment="features an operator turned on or off for one tenant, whatever its plan says",
+)

@@ -18,13 +18,17 @@ from nats.js.kv import KeyValue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.entitlements import repository as pending
+from agentbus_billing.features import repository as feature_overrides
 from agentbus_billing.locks import lock_for_transaction
+from agentbus_billing.models import outbox
 from agentbus_billing.periods import period_at
 from agentbus_billing.plans.catalog import Catalog
 from agentbus_billing.subscriptions import repository as subscriptions
 from agentbus_billing.usage import repository as usage
-from agentbus_shared.contracts.billing import Entitlements, SubscriptionStatus
+from agentbus_shared.contracts.billing import Entitlements, EntitlementsUpdated, SubscriptionStatus
 from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.features import effective_features
 from agentbus_shared.db import Database, after_commit
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.logging import get_logger
@@ -59,13 +63,24 @@ class EntitlementsService:
         await pending.mark(session, tenant_id)
         after_commit(session, self._wake)
 
+    async def changed(self, session: AsyncSession, tenant_id: str) -> Entitlements:
+        """Announce, in the caller's transaction, that the tenant's plan, status or features
+        changed: ``entitlements.updated`` through the outbox, and the KV entry once committed."""
+        entitlements = await self.compute(session, tenant_id)
+        await outbox.emit(
+            session, make_event(EntitlementsUpdated(entitlements=entitlements), tenant_id=tenant_id)
+        )
+        await self.mark(session, tenant_id)
+        return entitlements
+
     async def _wake(self) -> None:
         self._wakeup.set()
 
     async def compute(
         self, session: AsyncSession, tenant_id: str, *, now: datetime | None = None
     ) -> Entitlements:
-        """Plan limits, usage so far and period; past-due or canceled tenants get the free limits."""
+        """Plan limits, usage so far and period; past-due or canceled tenants get the free limits.
+        Features are the plan's with the tenant's overrides applied."""
         now = now or datetime.now(UTC)
         row = await subscriptions.of_tenant(session, tenant_id)
         default = self._catalog.default
@@ -80,6 +95,7 @@ class EntitlementsService:
             status, start, end = state.status, state.current_period_start, state.current_period_end
         period = period_at(now, start, end)
         used = await usage.used(session, tenant_id, period.start)
+        overrides = await feature_overrides.of_tenant(session, tenant_id)
         return Entitlements(
             tenant_id=tenant_id,
             plan=plan.code,
@@ -88,7 +104,7 @@ class EntitlementsService:
             used={"messages": used.get("messages", 0), "tokens": used.get("tokens", 0)},
             period_start=period.start,
             period_end=period.end,
-            features=list(plan.features),
+            features=effective_features(plan.features, overrides),
             updated_at=now,
         )
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentbus_shared.contracts.billing import Meter, PlanLimits, PlanView
+from agentbus_shared.contracts.features import Feature
 from agentbus_shared.errors import NotFound
 
 
@@ -66,6 +67,9 @@ class _CatalogFile(BaseModel):
             raise ValueError(f"default_plan {self.default_plan!r} is not in the catalog")
         if any(p.is_paid and not p.lookup_key for p in self.plans):
             raise ValueError("every paid plan needs a lookup_key for its Stripe price")
+        unknown = {f for p in self.plans for f in p.features} - {f.value for f in Feature}
+        if unknown:
+            raise ValueError(f"features {sorted(unknown)} are not in the Feature registry")
         return self
 
 

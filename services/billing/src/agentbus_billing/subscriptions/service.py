@@ -19,7 +19,6 @@ from agentbus_billing.stripe_api.client import StripeApi, StripeDict
 from agentbus_billing.subscriptions import repository as subscriptions
 from agentbus_billing.subscriptions.repository import StoredSubscription, SubscriptionState
 from agentbus_shared.contracts.billing import (
-    EntitlementsUpdated,
     PortalSession,
     SubscribeResult,
     SubscriptionChanged,
@@ -335,11 +334,7 @@ class SubscriptionService:
                 tenant_id=tenant_id,
             ),
         )
-        entitlements = await self._entitlements.compute(session, tenant_id)
-        await outbox.emit(
-            session, make_event(EntitlementsUpdated(entitlements=entitlements), tenant_id=tenant_id)
-        )
-        await self._entitlements.mark(session, tenant_id)
+        await self._entitlements.changed(session, tenant_id)
         log.info(
             "billing.subscription_changed",
             tenant_id=tenant_id,
