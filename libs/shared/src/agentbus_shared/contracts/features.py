@@ -4,7 +4,7 @@ and operators' overrides (``rpc.billing.v1.features.*``, served by billing, whic
 A tenant's effective features are its plan's features (``catalog.toml``) with the operators'
 overrides applied; billing publishes them in ``Entitlements.features`` (the ``ENTITLEMENTS`` KV
 bucket and ``entitlements.updated``) and each service enforces its own with
-:func:`require_feature`. A new capability adds its member to :class:`Feature`, names it in the
+:class:`FeatureSet`. A new capability adds its member to :class:`Feature`, names it in the
 plans that include it and checks it where the capability is served (or on its routes with
 ``Route.feature``).
 """
@@ -12,11 +12,12 @@ plans that include it and checks it where the capability is served (or on its ro
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import Field
 
-from agentbus_shared.contracts.billing import SERVICE
+from agentbus_shared.contracts.billing import SERVICE, Entitlements
 from agentbus_shared.contracts.common import Contract, Scope
 from agentbus_shared.contracts.http import Route, RouteTable
 from agentbus_shared.errors import FeatureNotInPlan
@@ -79,13 +80,33 @@ def effective_features(
     ]
 
 
-def require_feature(features: Collection[str], feature: Feature, *, plan: str) -> None:
-    """Raise ``FeatureNotInPlan`` (403) unless ``feature`` is among ``features`` of ``plan``."""
-    if feature.value not in features:
-        raise FeatureNotInPlan(
-            f"The {plan} plan does not include {feature.value}.",
-            details={"feature": feature.value, "plan": plan},
-        )
+@dataclass(frozen=True)
+class FeatureSet:
+    """The features a tenant may use now and the plan they come from, as a service enforces them."""
+
+    plan: str
+    features: frozenset[str]
+
+    @classmethod
+    def of(cls, entitlements: Entitlements | None) -> FeatureSet:
+        """The features of ``entitlements``; :data:`FEATURES_WHEN_UNKNOWN` without any."""
+        if entitlements is None:
+            return FEATURES_WHEN_UNKNOWN
+        return cls(entitlements.plan, frozenset(entitlements.features))
+
+    def require(self, feature: Feature) -> None:
+        """Raise ``FeatureNotInPlan`` (403) unless ``feature`` is among these."""
+        if feature.value not in self.features:
+            raise FeatureNotInPlan(
+                f"The {self.plan} plan does not include {feature.value}.",
+                details={"feature": feature.value, "plan": self.plan},
+            )
+
+
+FEATURES_WHEN_UNKNOWN = FeatureSet("free", frozenset({Feature.CHAT, Feature.SERVICE_ACCOUNTS}))
+"""What a tenant may use while billing has published no entitlements for it (a tenant created
+a moment ago, or while billing is down since): the shipped default (free) plan's features, the
+plan every tenant starts on (docs/adr/platform-feature-flags.md)."""
 
 
 # ------------------------------------------------------------------ routes
@@ -120,4 +141,4 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
-__all__ = ["ROUTES", "SERVICE", "Feature", "Operation"]
+__all__ = ["FEATURES_WHEN_UNKNOWN", "ROUTES", "SERVICE", "Feature", "FeatureSet", "Operation"]

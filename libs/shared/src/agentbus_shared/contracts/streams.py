@@ -141,9 +141,9 @@ DEAD_LETTERS = StreamSpec(
 ENTITLEMENTS = BucketSpec(
     name="ENTITLEMENTS",
     owner="billing",
-    description="Per-tenant plan limits and usage so far; key = tenant id.",
+    description="Per-tenant plan limits, usage so far and features; key = tenant id.",
     history=1,
-    readers=("chat", "auth"),
+    readers=("chat", "auth", "gateway"),
 )
 
 STREAMS: tuple[StreamSpec, ...] = (
