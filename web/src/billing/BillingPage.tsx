@@ -14,7 +14,7 @@ import { CurrentPlan, Meters } from "./Overview";
 import { checkoutOutcome } from "./planChange";
 import { PlanChoices } from "./PlanChoices";
 import { usePlans, useSubscription } from "./queries";
-import type { Liveness } from "./stream";
+import type { Liveness } from "../api/follow";
 
 const LIVENESS_WORDS: Record<Liveness, string> = {
   connecting: "Connecting for live updates…",

@@ -6,7 +6,8 @@ import { api } from "../app/api";
 import { ACCOUNT_KEYS } from "../account/me";
 import { useSessionStatus } from "../session/session";
 import { useNotify } from "../ui/toasts";
-import { abortableWait, followBillingStream, type BillingEvent, type Liveness } from "./stream";
+import { abortableWait, type Liveness } from "../api/follow";
+import { followBillingStream, type BillingEvent } from "./stream";
 import { readMeter } from "./usage";
 
 export const BILLING_KEYS = {

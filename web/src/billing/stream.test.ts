@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { ProblemError, toProblem } from "../api/problem";
-import { billingEvent, followBillingStream, reconnectDelayMs, type BillingEvent, type StreamFollower } from "./stream";
+import type { StreamFollower } from "../api/follow";
+import { billingEvent, followBillingStream, type BillingEvent } from "./stream";
 
 function body(text: string): ReadableStream<Uint8Array> {
   return new Response(text).body as ReadableStream<Uint8Array>;
@@ -19,7 +20,7 @@ function follower(answers: Array<() => ReadableStream<Uint8Array>>, stop: AbortC
   const events: BillingEvent[] = [];
   const waits: number[] = [];
   const liveness: string[] = [];
-  const follow: StreamFollower = {
+  const follow: StreamFollower<BillingEvent> = {
     open: vi.fn(async () => {
       const next = answers.shift();
       if (!next) {
@@ -48,15 +49,6 @@ describe("billingEvent", () => {
       event: "error",
       data: { code: "token_expired", message: "m" },
     });
-  });
-});
-
-describe("reconnectDelayMs", () => {
-  it("doubles from a second up to half a minute, and honours Retry-After", () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((failures) => reconnectDelayMs(failures))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
-    ]);
-    expect(reconnectDelayMs(0, 10)).toBe(10_000);
   });
 });
 

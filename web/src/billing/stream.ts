@@ -1,7 +1,6 @@
-// Following GET /billing/stream: its events typed, reconnecting after errors with a growing wait,
-// until stopped (the page closed, or the person logged out).
-import { serverEvents, type ServerEvent } from "../api/events";
-import { ProblemError } from "../api/problem";
+// GET /billing/stream's events typed, followed like every stream (api/follow.ts).
+import type { ServerEvent } from "../api/events";
+import { followStream, type StreamFollower } from "../api/follow";
 import type { Subscription } from "./usage";
 
 /** The CloudEvent an SSE event carries: its ``data`` is what billing published. */
@@ -33,69 +32,7 @@ export function billingEvent(event: ServerEvent): BillingEvent | null {
   return { event: event.event, data: cloudEvent.data } as BillingEvent;
 }
 
-export const FIRST_WAIT_MS = 1_000;
-export const LONGEST_WAIT_MS = 30_000;
-
-/** The wait before reconnecting after ``failures`` failed tries in a row (doubling, capped), and
- * never shorter than a Retry-After the gateway asked for. */
-export function reconnectDelayMs(failures: number, retryAfterSeconds: number | null = null): number {
-  const backoff = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** failures);
-  return Math.max(backoff, (retryAfterSeconds ?? 0) * 1000);
-}
-
-export type Liveness = "connecting" | "live" | "reconnecting";
-
-export interface StreamFollower {
-  /** Opens the stream (a fresh request with the session's current token). */
-  open(signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
-  onEvent(event: BillingEvent): void;
-  onLiveness(liveness: Liveness): void;
-  wait(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-/** A refusal that reconnecting cannot mend: the session is over or the caller may not see billing. */
-function isFinal(error: unknown): boolean {
-  return error instanceof ProblemError && [401, 403].includes(error.problem.status);
-}
-
-function retryAfterOf(error: unknown): number | null {
-  return error instanceof ProblemError ? error.problem.retryAfter : null;
-}
-
-/** Reads the stream until ``signal`` aborts, opening it again after every end or error. */
-export async function followBillingStream(follower: StreamFollower, signal: AbortSignal): Promise<void> {
-  let failures = 0;
-  while (!signal.aborted) {
-    let retryAfter: number | null = null;
-    try {
-      const body = await follower.open(signal);
-      failures = 0;
-      follower.onLiveness("live");
-      for await (const message of serverEvents(body)) {
-        const event = billingEvent(message);
-        if (event) follower.onEvent(event);
-      }
-    } catch (error) {
-      if (signal.aborted || isFinal(error)) return;
-      retryAfter = retryAfterOf(error);
-    }
-    if (signal.aborted) return;
-    follower.onLiveness("reconnecting");
-    await follower.wait(reconnectDelayMs(failures++, retryAfter), signal);
-  }
-}
-
-/** A wait that ends early, quietly, when ``signal`` aborts. */
-export function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/** Reads the billing stream until ``signal`` aborts (see followStream). */
+export function followBillingStream(follower: StreamFollower<BillingEvent>, signal: AbortSignal): Promise<void> {
+  return followStream(follower, billingEvent, signal);
 }
