@@ -1,0 +1,94 @@
+"""``agentbus activity …``: operator commands (rebuild the feed by replaying the event streams).
+
+They run in this process against ``DATABASE_URL`` and ``NATS_URL`` (as the activity service's
+bus user), with the same code the service runs; the service itself keeps serving meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from agentbus_activity.app import ActivityParts
+
+app = typer.Typer(help="Activity: rebuild the feed by replay.", no_args_is_help=True)
+
+
+@asynccontextmanager
+async def _activity() -> AsyncIterator[ActivityParts]:
+    from agentbus_activity.app import ActivityParts, build
+    from agentbus_activity.settings import ActivitySettings
+    from agentbus_shared.logging import configure_logging
+
+    settings = ActivitySettings()
+    configure_logging("activity-cli", level=settings.log_level, fmt="console")
+    runtime = build(settings, configure_process=False)
+    await runtime.broker.connect()
+    try:
+        yield runtime.parts_as(ActivityParts)
+    finally:
+        await runtime.broker.stop()
+        await runtime.database.dispose()
+
+
+class _Bar:
+    """The rebuild's progress as a terminal progress bar."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def started(self, total: int) -> None:
+        self._bar = typer.progressbar(length=max(total, 1), label="Replaying events")
+        self._bar.__enter__()
+
+    def advanced(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    @contextmanager
+    def shown(self) -> Iterator[_Bar]:
+        try:
+            yield self
+        finally:
+            if self._bar is not None:
+                self._bar.__exit__(None, None, None)
+
+
+@app.command()
+def rebuild(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Rebuild only this tenant's part of the feed.")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Replay events stored since this time (ISO 8601); default: all."),
+    ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option("--take-over", help="Mark an interrupted rebuild failed and start anew."),
+    ] = False,
+) -> None:
+    """Replay the event streams into a fresh table and swap it in, while the service serves.
+
+    Read and dismissed marks survive; items past the retention are not brought back."""
+    from agentbus_activity.errors import RebuildRunning
+
+    async def run() -> None:
+        async with _activity() as activity:
+            with _Bar().shown() as bar:
+                result = await activity.rebuild.run(
+                    tenant_id=tenant, since=since, take_over=take_over, progress=bar
+                )
+        typer.echo(f"{result.replayed} events replayed, {result.items} feed items rebuilt")
+
+    try:
+        asyncio.run(run())
+    except RebuildRunning as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None

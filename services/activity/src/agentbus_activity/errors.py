@@ -1,0 +1,18 @@
+"""The activity service's own errors: what a caller is told when a feed item or a rebuild says no."""
+
+from __future__ import annotations
+
+from agentbus_shared.errors import Conflict, NotFound
+
+
+class ActivityItemNotFound(NotFound):
+    code = "activity_item_not_found"
+    default_message = "There is no such item in your feed."
+
+
+class RebuildRunning(Conflict):
+    code = "rebuild_running"
+    default_message = (
+        "A rebuild of the feed is already running; wait for it, or take over an interrupted one "
+        "with --take-over."
+    )

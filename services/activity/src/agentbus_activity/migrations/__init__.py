@@ -1,0 +1,1 @@
+"""Alembic tree of the activity service (schema ``activity``)."""

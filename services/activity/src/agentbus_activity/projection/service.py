@@ -1,0 +1,163 @@
+"""The projection: every service's events become feed items, live and in a rebuild's batches.
+
+An item's id is derived from its event's type and id, so applying an event twice (a
+redelivery, a replay) finds the item there and changes nothing. Items are ordered by the
+event's time, never by arrival, so events arriving out of order take their place. Events
+the feed does not show are counted and skipped, never failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentbus_activity.metrics import EVENTS_PROJECTED, EVENTS_SKIPPED
+from agentbus_activity.models import feed_items, feed_items_rebuild
+from agentbus_activity.projection import kinds
+from agentbus_activity.projection import repository as projection
+from agentbus_activity.projection.live import LiveFeed
+from agentbus_activity.projection.repository import FeedItemRecord
+from agentbus_activity.rebuild import repository as rebuilds
+from agentbus_shared.contracts.auth import UserRegistered
+from agentbus_shared.contracts.events import (
+    TYPE_PREFIX,
+    CloudEvent,
+    EventData,
+    EventRef,
+    event_class,
+    parse_event,
+)
+from agentbus_shared.contracts.subjects import SYSTEM_TENANT
+from agentbus_shared.db import Database, after_commit
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def item_id(event_type: str, event_id: str) -> str:
+    """The feed item of an event: the same id however often the event arrives."""
+    digest = hashlib.sha256(f"{event_type}\n{event_id}".encode()).hexdigest()
+    return f"act_{digest[:32]}"
+
+
+def kind_of(event_type: str) -> str:
+    """``dev.agentbus.auth.member.changed`` → ``member.changed``."""
+    return event_type.removeprefix(f"{TYPE_PREFIX}.").partition(".")[2] or event_type
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """An event the feed shows, decoded, with the describer of its kind."""
+
+    envelope: CloudEvent[EventData]
+    kind: str
+    describe: kinds.Describer
+
+
+class Projection:
+    """Writes feed items from events; the live path also publishes each new item once committed."""
+
+    def __init__(
+        self,
+        db: Database,
+        live: LiveFeed,
+        *,
+        retention_days: int,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._live = live
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+
+    def readable(self, raw: dict[str, Any], *, path: str) -> FeedEvent | None:
+        """The event decoded when the feed shows its kind; None (counted) when it does not.
+
+        Raises ``ValidationError`` for a body that is no event, or a known kind whose data does
+        not match its contract (the consumer dead-letters it)."""
+        ref = EventRef.model_validate(raw)
+        kind = kind_of(ref.type)
+        skipped = self._skip_reason(ref)
+        if skipped is not None:
+            EVENTS_SKIPPED.labels(kind, skipped).inc()
+            return None
+        data_type = event_class(ref.type)
+        describe = kinds.describer(data_type) if data_type else None
+        if data_type is None or describe is None:
+            return None  # counted by _skip_reason
+        EVENTS_PROJECTED.labels(kind, path).inc()
+        return FeedEvent(parse_event(raw, data_type), kind, describe)
+
+    def _skip_reason(self, ref: EventRef) -> str | None:
+        data_type = event_class(ref.type)
+        if data_type is None:
+            return "unknown"
+        if data_type in kinds.NOT_IN_FEED or kinds.describer(data_type) is None:
+            return "not_in_feed"
+        if not ref.tenantid or ref.tenantid == SYSTEM_TENANT:
+            return "no_tenant"
+        if ref.time < self.cutoff():
+            return "expired"
+        return None
+
+    def cutoff(self) -> datetime:
+        """Items of events older than this are past the retention."""
+        return self._clock() - self._retention
+
+    async def apply(self, raw: dict[str, Any]) -> None:
+        """One event from a live consumer: its item in the feed (and in a running rebuild's
+        table), published on the live feed once committed if it is new."""
+        event = self.readable(raw, path="live")
+        if event is None:
+            return
+        tenant_id = event.envelope.tenantid
+        async with self._db.transaction() as session:
+            items = await self.items_of(session, [event])
+            # The feed first: its lock is what a rebuild's swap waits for (rebuild/service.py).
+            added = await projection.insert_items(session, feed_items, items)
+            if await rebuilds.collects(session, tenant_id):
+                await projection.insert_items(session, feed_items_rebuild, items)
+            for item in items:
+                if item.id in added:
+                    labels = await projection.labels_of(session, tenant_id, item.mentioned())
+                    after_commit(session, self._live.announcer(item, item.view(labels)))
+
+    async def items_of(
+        self, session: AsyncSession, events: Sequence[FeedEvent]
+    ) -> list[FeedItemRecord]:
+        """The items of ``events``; the names ``user.registered`` gives are remembered."""
+        for event in events:
+            data = event.envelope.data
+            if isinstance(data, UserRegistered):
+                label = data.display_name or data.email
+                await projection.remember_people(
+                    session, event.envelope.tenantid, [(data.user_id, label)]
+                )
+        return [_item(event) for event in events]
+
+
+def _item(event: FeedEvent) -> FeedItemRecord:
+    envelope = event.envelope
+    entry = event.describe(envelope.data, kinds.Names())
+    subject = entry.subject
+    return FeedItemRecord(
+        id=item_id(envelope.type, envelope.id),
+        tenant_id=envelope.tenantid,
+        kind=event.kind,
+        summary=entry.summary,
+        occurred_at=envelope.time,
+        audience=entry.audience,
+        actor_id=entry.actor_id,
+        subject_type=subject.type if subject else None,
+        subject_id=subject.id if subject else None,
+        subject_label=subject.label if subject else None,
+        subject_href=subject.href if subject else None,
+        concerns_user_id=entry.concerns_user_id,
+    )

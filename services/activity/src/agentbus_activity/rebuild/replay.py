@@ -1,0 +1,133 @@
+"""Reading every service's event stream again, from its start or a time, for a rebuild.
+
+Each stream is read by a durable consumer of its own (the bus lets a service create a consumer
+on another's stream only under a name and filter its source declares). A service may not
+delete consumers on others' streams, so each replay consumer is created to expire once idle
+(``inactive_threshold``): a new replay first waits for the previous one's to be gone, then
+creates it afresh at the position it asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import nats.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from agentbus_shared.bus import DurableConsumer
+from agentbus_shared.contracts.streams import AUTH_EVENTS, BILLING_EVENTS, CHAT_EVENTS
+
+REPLAY_CONSUMERS: tuple[DurableConsumer, ...] = (
+    DurableConsumer(
+        service="activity",
+        name="activity-replay-auth",
+        stream=AUTH_EVENTS,
+        subject="events.auth.>",
+    ),
+    DurableConsumer(
+        service="activity",
+        name="activity-replay-chat",
+        stream=CHAT_EVENTS,
+        subject="events.chat.>",
+    ),
+    DurableConsumer(
+        service="activity",
+        name="activity-replay-billing",
+        stream=BILLING_EVENTS,
+        subject="events.billing.>",
+    ),
+)
+"""Declared here, never started by the service: ``agentbus activity rebuild`` creates them."""
+
+
+@dataclass(frozen=True)
+class OpenReplay:
+    """One stream's replay consumer, created, with the events it has to deliver."""
+
+    consumer: DurableConsumer
+    pending: int
+
+
+class StreamReplay:
+    """Reads the event streams again for a rebuild."""
+
+    def __init__(
+        self, js: Callable[[], JetStreamContext], *, batch: int, idle_expiry: float
+    ) -> None:
+        self._js = js
+        self._batch = batch
+        self._idle_expiry = idle_expiry
+
+    async def open(self, *, tenant_id: str | None, since: datetime | None) -> list[OpenReplay]:
+        """Create every stream's replay consumer at ``since`` (or the start), narrowed to
+        ``tenant_id``'s events when given; what each has to deliver."""
+        opened = []
+        for consumer in REPLAY_CONSUMERS:
+            await self._wait_until_gone(consumer)
+            info = await self._js().add_consumer(
+                consumer.stream.name, self._config(consumer, tenant_id, since)
+            )
+            opened.append(OpenReplay(consumer, info.num_pending or 0))
+        return opened
+
+    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[dict[str, Any]]]:
+        """The stream's events in stream order, a batch at a time, up to the last one stored
+        when the replay was opened and possibly a few after."""
+        js = self._js()
+        name, stream = replay.consumer.name, replay.consumer.stream.name
+        subscription = await js.pull_subscribe_bind(durable=name, stream=stream)
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(self._batch, timeout=1.0)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    if (await js.consumer_info(stream, name)).num_pending == 0:
+                        return
+                    continue
+                yield [json.loads(message.data) for message in messages]
+                if messages[-1].metadata.num_pending == 0:
+                    return
+        finally:
+            await subscription.unsubscribe()
+
+    def _config(
+        self, consumer: DurableConsumer, tenant_id: str | None, since: datetime | None
+    ) -> ConsumerConfig:
+        subject = consumer.subject
+        if tenant_id is not None:  # events.<service>.<tenant>.>: narrower than the declared filter
+            subject = subject.removesuffix(">") + f"{tenant_id}.>"
+        position: dict[str, Any] = {"deliver_policy": DeliverPolicy.ALL}
+        if since is not None:
+            position = {
+                "deliver_policy": DeliverPolicy.BY_START_TIME,
+                "opt_start_time": since.astimezone(UTC),
+            }
+        return ConsumerConfig(
+            name=consumer.name,
+            durable_name=consumer.name,
+            filter_subject=subject,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=self._idle_expiry,
+            **position,
+        )
+
+    async def _wait_until_gone(self, consumer: DurableConsumer) -> None:
+        """An earlier replay's consumer expires ``idle_expiry`` seconds after its last read."""
+        deadline = time.monotonic() + self._idle_expiry * 2 + 5
+        while time.monotonic() < deadline:
+            try:
+                await self._js().consumer_info(consumer.stream.name, consumer.name)
+            except NotFoundError:
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(
+            f"the replay consumer {consumer.name} of an earlier rebuild is still there"
+        )
