@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from nats.js.client import JetStreamContext
 
 from agentbus_auth.accounts import handlers as accounts_handlers
 from agentbus_auth.accounts.service import AccountService, AccountTimings
@@ -26,6 +29,10 @@ from agentbus_auth.operators.service import OperatorGrants
 from agentbus_auth.passwords.current import CurrentPassword
 from agentbus_auth.passwords.hasher import PasswordHasher
 from agentbus_auth.passwords.policy import PasswordPolicy
+from agentbus_auth.platform import handlers as platform_handlers
+from agentbus_auth.platform.plans import PlanChoice
+from agentbus_auth.platform.service import TenantLifecycle
+from agentbus_auth.platform.usage import TenantUsageReader
 from agentbus_auth.profile import handlers as profile_handlers
 from agentbus_auth.profile.changes import AccountChanges, EmailChangeTimings
 from agentbus_auth.profile.service import ProfileService, RequiredConsents
@@ -84,6 +91,7 @@ class AuthParts:
     profiles: ProfileService
     account_changes: AccountChanges
     signup: SignupService
+    tenant_lifecycle: TenantLifecycle
 
 
 def build(
@@ -107,6 +115,7 @@ def build(
         sso_handlers,
         profile_handlers,
         signup_handlers,
+        platform_handlers,
     ):
         feature.register(runtime, parts)
 
@@ -255,7 +264,23 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             consents=required_consents,
             invite_ttl=tuning.signup_invite_ttl,
         ),
+        tenant_lifecycle=TenantLifecycle(
+            db,
+            TenantUsageReader(_jetstream(runtime)),
+            PlanChoice(runtime.rpc),
+            code_key,
+            invite_ttl=tuning.invite_ttl,
+        ),
     )
+
+
+def _jetstream(runtime: ServiceRuntime) -> Callable[[], JetStreamContext]:
+    """JetStream on the runtime's connection, once it is open (after start-up)."""
+
+    def jetstream() -> JetStreamContext:
+        return runtime.broker.connection.jetstream()
+
+    return jetstream
 
 
 def _key_timings(settings: AuthSettings) -> KeyTimings:

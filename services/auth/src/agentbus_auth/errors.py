@@ -303,6 +303,39 @@ class FlagsTooLarge(ValidationFailed):
         )
 
 
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+    default_message = "No such tenant."
+
+
+class TenantNotActive(Conflict):
+    """Deprovisioning has started (or ended): the tenant can no longer be suspended or
+    reactivated."""
+
+    code = "tenant_not_active"
+    default_message = "The tenant is being deprovisioned or was deleted."
+
+
+class UnknownPlan(ValidationFailed):
+    code = "unknown_plan"
+
+    def __init__(self, plan: str) -> None:
+        super().__init__(
+            f"There is no plan {plan!r} in the catalog.",
+            details=[{"loc": ["plan"], "msg": "not a plan of the catalog", "type": self.code}],
+        )
+
+
+class PlanNeedsPayment(ValidationFailed):
+    code = "plan_needs_payment"
+
+    def __init__(self, plan: str) -> None:
+        super().__init__(
+            f"The {plan} plan is paid: the tenant's owner subscribes to it with their card.",
+            details=[{"loc": ["plan"], "msg": "a paid plan", "type": self.code}],
+        )
+
+
 # Why a single sign-on was refused: the gateway sends the browser to
 # ``/login?sso_error=<code>`` and the login page words the code.
 

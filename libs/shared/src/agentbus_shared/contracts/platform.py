@@ -97,8 +97,14 @@ class TenantCreate(Contract):
     plan: str | None = Field(None, min_length=1, max_length=40)
 
 
-class TenantSuspend(TenantRef):
+class TenantSuspension(Contract):
+    """Body of ``POST /tenants/{tenant_id}/suspend``: why, for the tenant's page and the audit."""
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class TenantSuspend(TenantSuspension):
+    tenant_id: str = Field(min_length=1, max_length=64)
 
 
 # ------------------------------------------------------------------ events
@@ -225,7 +231,7 @@ ROUTES: tuple[Route, ...] = (
         access="user",
         scopes=_operate,
         rate_group="operator",
-        body=TenantSuspend,
+        body=TenantSuspension,
         response=TenantDetail,
         changes_tenant_status=True,
     ),
@@ -248,6 +254,7 @@ ROUTES: tuple[Route, ...] = (
         rate_group="operator",
         response=TenantDetail,
         status=202,
+        changes_tenant_status=True,
     ),
 )
 

@@ -253,7 +253,12 @@ class AccountService:
                 email_verified=user.email_verified,
                 mfa_enabled=mfa,
             ),
-            tenant=TenantRef(id=member.tenant_id, name=member.tenant_name, role=member.role),
+            tenant=TenantRef(
+                id=member.tenant_id,
+                name=member.tenant_name,
+                role=member.role,
+                status=member.tenant_status,
+            ),
             scopes=granted_scopes(member.role, platform_operator=member.platform_operator),
         )
 

@@ -69,6 +69,10 @@ class AuditKind(StrEnum):
     SIGNUP_INVITE_USED = "signup.invite_used"
     SIGNUP_INVITE_REFUSED = "signup.invite_refused"
     SIGNUP_QUOTA_EXCEEDED = "signup.quota_exceeded"
+    TENANT_CREATED_BY_OPERATOR = "tenant.created_by_operator"
+    TENANT_SUSPENDED = "tenant.suspended"
+    TENANT_REACTIVATED = "tenant.reactivated"
+    TENANT_DEPROVISION_REQUESTED = "tenant.deprovision_requested"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from agentbus_auth.service_accounts import repository as service_accounts_repo
 from agentbus_auth.tenants import repository as repo
 from agentbus_auth.tenants.repository import Member
 from agentbus_shared.contracts.common import Principal, Role
-from agentbus_shared.errors import Forbidden, NotFound
+from agentbus_shared.errors import Forbidden, NotFound, TenantSuspended
 
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 """The roles that manage members and service accounts."""
@@ -39,7 +39,7 @@ async def usable_membership(
 ) -> Member:
     """The membership a login of ``user_id`` opens a session in: of ``tenant_id``, else the
     first. The account's status is read again, held, so one disabled meanwhile gets none.
-    Raises ``AccountPending``, ``AccountDisabled`` or ``NoMembership``."""
+    Raises ``AccountPending``, ``AccountDisabled``, ``NoMembership`` or ``TenantSuspended``."""
     status = await accounts_repo.held_status(session, user_id)
     if status == "pending_approval":
         raise AccountPending()
@@ -51,6 +51,8 @@ async def usable_membership(
         member = await repo.first_membership(session, user_id)
     if member is None:
         raise NoMembership()
+    if member.tenant_status != "active":
+        raise TenantSuspended()
     return member
 
 

@@ -31,6 +31,7 @@ from agentbus_auth.models import (
     users,
 )
 from agentbus_auth.tenants.slugs import new_tenant_slug
+from agentbus_shared.contracts.auth import TenantStatus
 from agentbus_shared.contracts.billing import SubscriptionStatus
 from agentbus_shared.contracts.common import Role
 from agentbus_shared.pagination import past_key
@@ -42,6 +43,7 @@ class Tenant:
     name: str
     slug: str
     plan: str
+    status: TenantStatus
     created_at: datetime
 
 
@@ -51,6 +53,7 @@ class Member:
 
     tenant_id: str
     tenant_name: str
+    tenant_status: TenantStatus
     user_id: str
     email: str
     display_name: str | None
@@ -87,6 +90,7 @@ TENANT_COLUMNS = (
     tenants.c.name,
     tenants.c.slug,
     tenants.c.plan,
+    tenants.c.status,
     tenants.c.created_at,
 )
 
@@ -137,6 +141,7 @@ def _member_query() -> Select[Any]:
     return select(
         memberships.c.tenant_id,
         tenants.c.name.label("tenant_name"),
+        tenants.c.status.label("tenant_status"),
         memberships.c.user_id,
         users.c.email,
         users.c.display_name,
@@ -171,12 +176,15 @@ async def member(
 
 
 async def first_membership(session: AsyncSession, user_id: str) -> Member | None:
-    """The tenant a user logs in to by default: the first one joined."""
+    """The tenant a user logs in to by default: the first one joined that is active (a
+    suspended one only when the user belongs to no other)."""
     row = (
         await session.execute(
             _member_query()
             .where(memberships.c.user_id == user_id)
-            .order_by(memberships.c.joined_at, memberships.c.tenant_id)
+            .order_by(
+                tenants.c.status != "active", memberships.c.joined_at, memberships.c.tenant_id
+            )
             .limit(1)
         )
     ).first()

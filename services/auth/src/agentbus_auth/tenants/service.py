@@ -63,7 +63,7 @@ from agentbus_shared.contracts.tenants import (
     TenantView,
 )
 from agentbus_shared.db import Database, record_once
-from agentbus_shared.errors import NotFound
+from agentbus_shared.errors import NotFound, TenantSuspended
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 from agentbus_shared.pagination import cut_page, decode_cursor
@@ -312,7 +312,7 @@ class TenantService:
             raise TooManyPendingInvites(retry_after=_seconds_until(counts.next_expiry, now))
 
     async def accept_invite(self, cmd: InviteAccept, meta: RequestMeta) -> RegisterResult:
-        """Join the inviting tenant.
+        """Join the inviting tenant (``TenantSuspended`` while it is not active).
 
         An existing account proves itself with its password (and, with MFA on,
         gets no tokens here: it logs in with its second factor as usual); a new
@@ -322,8 +322,11 @@ class TenantService:
         async with self._db.session() as session:
             invite = await repo.open_invite(session, token_hash(cmd.token))
             user = await accounts_repo.by_email(session, invite.email) if invite else None
-        if invite is None:
+            tenant = await repo.tenant(session, invite.tenant_id) if invite else None
+        if invite is None or tenant is None:
             raise InvalidInvite()
+        if tenant.status != "active":
+            raise TenantSuspended()
         if cmd.password is None:
             raise PasswordRequired()
         # The same check whether the account exists or not: a weak password is refused alike,

@@ -1,0 +1,1 @@
+"""Operators run the platform: the tenant lifecycle (list, get, create, suspend, reactivate)."""
