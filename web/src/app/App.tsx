@@ -2,6 +2,8 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
 import { AccountPage } from "../account/AccountPage";
+import { ActivityNavItem } from "../activity/ActivityNavItem";
+import { ActivityPage } from "../activity/ActivityPage";
 import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
 import { BillingPage } from "../billing/BillingPage";
 import { LoginPage } from "../auth/LoginPage";
@@ -48,6 +50,7 @@ function Navigation() {
       {status === "signed-in" ? (
         <>
           <NavItem to="/app">Home</NavItem>
+          <ActivityNavItem />
           <NavItem to="/chat">Chat</NavItem>
           <NavItem to="/billing">Billing</NavItem>
           <NavItem to="/team">Team</NavItem>
@@ -81,6 +84,7 @@ const router = createBrowserRouter([
         element: <RequireSession />,
         children: [
           { path: "/app", element: <HomePage /> },
+          { path: "/activity", element: <ActivityPage /> },
           { path: "/verify-email", element: <VerifyEmailPage /> },
           { path: "/account", element: <AccountPage /> },
           { path: "/billing", element: <BillingPage /> },

@@ -1,0 +1,92 @@
+// The activity feed's reads (cursor pages, the unread count) and changes (read, dismiss, read all),
+// each change written into every cached feed at once and the unread count asked again after.
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { unwrap } from "../api/problem";
+import { api } from "../app/api";
+import {
+  ACTIVITY_KEYS,
+  unreadWithout,
+  withAllRead,
+  withItemRead,
+  withoutItem,
+  type ActivityItem,
+  type Feed,
+  type FeedFilters,
+} from "./feed";
+
+const PAGE_SIZE = 20;
+
+function feedQuery(filters: FeedFilters, cursor: string | null) {
+  return {
+    limit: PAGE_SIZE,
+    ...(filters.kind ? { kind: filters.kind } : {}),
+    ...(filters.actor ? { actor: filters.actor } : {}),
+    ...(filters.unreadOnly ? { unread: true } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
+}
+
+export function useActivityFeed(filters: FeedFilters) {
+  return useInfiniteQuery({
+    queryKey: ACTIVITY_KEYS.feed(filters),
+    initialPageParam: null as string | null,
+    queryFn: async ({ pageParam }) =>
+      unwrap(await api.GET("/api/v1/activity", { params: { query: feedQuery(filters, pageParam) } })),
+    getNextPageParam: (page) => page.next_cursor ?? null,
+  });
+}
+
+export function useUnreadCount() {
+  return useQuery({
+    queryKey: ACTIVITY_KEYS.unread,
+    queryFn: async () => unwrap(await api.GET("/api/v1/activity/unread-count")).unread,
+  });
+}
+
+/** Apply ``change`` to every cached feed, and ``count`` to the cached unread count. */
+function rewrite(
+  cache: QueryClient,
+  change: (feed: Feed | undefined) => Feed | undefined,
+  count: (unread: number | undefined) => number | undefined,
+): void {
+  cache.setQueriesData<Feed>({ queryKey: ACTIVITY_KEYS.feeds }, change);
+  cache.setQueryData<number>(ACTIVITY_KEYS.unread, count);
+}
+
+function itemPath(item: ActivityItem) {
+  return { params: { path: { item_id: item.id } } };
+}
+
+export function useMarkRead() {
+  const cache = useQueryClient();
+  return useMutation({
+    mutationFn: async (item: ActivityItem) => unwrap(await api.POST("/api/v1/activity/{item_id}/read", itemPath(item))),
+    onSuccess: (_nothing, item) => {
+      rewrite(cache, (feed) => withItemRead(feed, item.id), (unread) => unreadWithout(unread, item));
+      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
+    },
+  });
+}
+
+export function useDismiss() {
+  const cache = useQueryClient();
+  return useMutation({
+    mutationFn: async (item: ActivityItem) =>
+      unwrap(await api.POST("/api/v1/activity/{item_id}/dismiss", itemPath(item))),
+    onSuccess: (_nothing, item) => {
+      rewrite(cache, (feed) => withoutItem(feed, item.id), (unread) => unreadWithout(unread, item));
+      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
+    },
+  });
+}
+
+export function useReadAll() {
+  const cache = useQueryClient();
+  return useMutation({
+    mutationFn: async () => unwrap(await api.POST("/api/v1/activity/read-all")),
+    onSuccess: () => {
+      rewrite(cache, withAllRead, () => 0);
+      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
+    },
+  });
+}
