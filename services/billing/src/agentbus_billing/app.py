@@ -8,7 +8,7 @@ from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
 from agentbus_billing.deprovision import handlers as deprovision_handlers
-from agentbus_billing.deprovision.service import TenantDataDeletion
+from agentbus_billing.deprovision.service import BillingDeprovisioning
 from agentbus_billing.entitlements import handlers as entitlement_handlers
 from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.features import handlers as feature_handlers
@@ -52,7 +52,7 @@ class BillingParts:
     reporter: MeterReporter
     webhooks: StripeEventProcessor
     replayer: WebhookReplayer
-    deprovisioning: TenantDataDeletion
+    deprovisioning: BillingDeprovisioning
 
 
 def build(
@@ -131,5 +131,5 @@ def assemble(runtime: ServiceRuntime, settings: BillingSettings) -> BillingParts
         ),
         webhooks=webhooks,
         replayer=WebhookReplayer(webhooks, jetstream),
-        deprovisioning=TenantDataDeletion(db, stripe, entitlements_bucket),
+        deprovisioning=BillingDeprovisioning(db, stripe, entitlements_bucket),
     )

@@ -1,0 +1,47 @@
+"""What is left of a tenant in the database: the rows of every table with a ``tenant_id`` column,
+in every service's schema (deprovisioning's tests assert it is nothing).
+
+Two statements, so a test reading through ``psql`` and one holding a session ask alike:
+``TENANT_TABLES_SQL`` names the tables, ``tenant_rows_sql`` counts the tenant's rows in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+TENANT_TABLES_SQL = """
+SELECT c.table_schema || '.' || c.table_name
+FROM information_schema.columns c
+JOIN information_schema.tables t USING (table_schema, table_name)
+WHERE c.column_name = 'tenant_id'
+  AND t.table_type = 'BASE TABLE'
+  AND c.table_schema NOT IN ('pg_catalog', 'information_schema', 'public')
+ORDER BY 1
+"""
+"""Every ``schema.table`` with a ``tenant_id`` column."""
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def tenant_rows_sql(tables: Sequence[str], tenant_id: str) -> str:
+    """One statement: ``schema.table`` and the number of ``tenant_id``'s rows in it, per table."""
+    counts = []
+    for table in tables:
+        schema, name = table.split(".", 1)
+        counts.append(
+            f"SELECT {_quoted(table)} AS tab, count(*) AS n "  # noqa: S608 - names from the catalog
+            f'FROM "{schema}"."{name}" WHERE tenant_id = {_quoted(tenant_id)}'
+        )
+    return " UNION ALL ".join(counts)
+
+
+async def tenant_rows(session: AsyncSession, tenant_id: str) -> dict[str, int]:
+    """``schema.table`` -> how many rows of ``tenant_id`` it holds, for every table holding some."""
+    tables = list((await session.scalars(text(TENANT_TABLES_SQL))).all())
+    rows = (await session.execute(text(tenant_rows_sql(tables, tenant_id)))).all()
+    return {row.tab: int(row.n) for row in rows if row.n}

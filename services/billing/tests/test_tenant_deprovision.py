@@ -1,0 +1,94 @@
+"""Deprovisioning a tenant: billing cancels its Stripe subscription, deletes every row of it and
+its entitlements, answers ``tenant.data_deleted``, and leaves other tenants alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import nats
+from billing_support import RunningBilling, StandinServer, kv_entitlements
+from faststream.nats import NatsBroker
+from test_subscriptions import subscribed, tenant_created
+
+from agentbus_shared.contracts.platform import BillingTenantDataDeleted, TenantDeprovisionRequested
+from agentbus_shared.testing.tenant_data import tenant_rows
+from agentbus_shared.testing.waiting import eventually
+
+
+def deprovision_requested(tenant_id: str) -> TenantDeprovisionRequested:
+    return TenantDeprovisionRequested(
+        tenant_id=tenant_id, requested_by="u_operator", requested_at=datetime.now(UTC)
+    )
+
+
+async def billing_rows(billing: RunningBilling, tenant_id: str) -> dict[str, int]:
+    async with billing.runtime.database.session() as session:
+        rows = await tenant_rows(session, tenant_id)
+    return {table: n for table, n in rows.items() if table.startswith("billing.")}
+
+
+async def answers(broker: NatsBroker, tenant_id: str) -> list[dict[str, object]]:
+    """The ``tenant.data_deleted`` answers billing published for ``tenant_id`` so far."""
+    js = broker.connection.jetstream()
+    sub = await js.subscribe(
+        BillingTenantDataDeleted.filter_subject(tenant_id), ordered_consumer=True
+    )
+    found = []
+    try:
+        while True:
+            found.append(json.loads((await sub.next_msg(timeout=0.5)).data))
+    except nats.errors.TimeoutError:
+        return found
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_deprovision_cancels_the_subscription_and_leaves_nothing_of_the_tenant(
+    billing_with_stripe: RunningBilling, stripe_standin: StandinServer, broker: NatsBroker
+) -> None:
+    billing = billing_with_stripe
+    await subscribed(billing, stripe_standin, broker, "t_gone")
+    await billing.publish_event(tenant_created("t_kept"), tenant_id="t_kept")
+    await eventually(lambda: kv_entitlements(broker, "t_kept"))
+    stripe_id = (
+        await billing.sql(
+            "SELECT stripe_subscription_id FROM billing.subscriptions WHERE tenant_id = 't_gone'"
+        )
+    )[0][0]
+    assert await billing_rows(billing, "t_gone")
+    kept_before = await billing_rows(billing, "t_kept")
+
+    await billing.publish_event(deprovision_requested("t_gone"), tenant_id="t_gone")
+
+    answered = await eventually(lambda: answers(broker, "t_gone"), what="billing answered")
+    assert answered[0]["data"]["rows_deleted"] > 0
+    assert await billing_rows(billing, "t_gone") == {}
+    assert await kv_entitlements(broker, "t_gone") is None
+    remote = await stripe_standin.client().v1.subscriptions.retrieve_async(stripe_id)
+    assert remote["status"] == "canceled"
+    assert await billing_rows(billing, "t_kept") == kept_before
+    assert await kv_entitlements(broker, "t_kept") is not None
+
+
+async def test_a_repeated_request_answers_again_and_deletes_nothing_more(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    await billing.publish_event(tenant_created("t_twice"), tenant_id="t_twice")
+    await eventually(lambda: kv_entitlements(broker, "t_twice"))
+
+    await billing.publish_event(deprovision_requested("t_twice"), tenant_id="t_twice")
+    await eventually(lambda: answers(broker, "t_twice"), what="billing answered")
+    await billing.publish_event(deprovision_requested("t_twice"), tenant_id="t_twice")
+
+    async def requests_consumed() -> bool:
+        done = await billing.sql(
+            "SELECT count(*) FROM billing.processed_events "
+            "WHERE consumer = 'billing-tenant-deprovision'"
+        )
+        return int(done[0][0]) == 2
+
+    await eventually(requests_consumed, what="both requests consumed")
+    # The same answer (one event id per tenant): the stream keeps it once.
+    assert len(await answers(broker, "t_twice")) == 1
+    assert await billing_rows(billing, "t_twice") == {}
