@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,8 @@ from sqlalchemy import Row
 
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts.chat import StreamFrame
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.platform import TenantSuspended
 from agentbus_shared.contracts.streams import CHAT_EVENTS
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.runtime import ServiceRuntime
@@ -350,3 +352,36 @@ def _status_of(
         return answer if answer.get("status") == "running" else None
 
     return running_now
+
+
+async def test_suspending_a_tenant_ends_its_running_streams_on_every_replica(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, sql: Sql, broker: NatsBroker
+) -> None:
+    slow = settings.tuned(builtin_token_delay=0.05)
+    neighbour = ChatClient(broker, principal(tenant="t_beta", user="u_eve"))
+    async with running(slow), running(slow):
+        stream, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
+        _, other_queue, other_unsubscribe = await neighbour.open_stream(SUPPORT_QUESTION)
+        await _deltas(queue, 3)
+        suspended = TenantSuspended(
+            tenant_id="t_alpha",
+            reason="unpaid",
+            suspended_by="u_op",
+            suspended_at=datetime.now(UTC),
+        )
+        event = make_event(suspended, tenant_id="t_alpha")
+        await broker.publish(event.to_bytes(), event.nats_subject)
+        terminal = await _until_terminal(queue)
+        other_terminal = await _until_terminal(other_queue)
+        await unsubscribe()
+        await other_unsubscribe()
+
+    assert terminal.event == "error"
+    assert terminal.data["code"] == "tenant_suspended"
+    assert other_terminal.event == "final", "another tenant's run goes on"
+    run = (
+        await sql(
+            "SELECT status, error_code FROM chat.runs WHERE stream_id = :s", s=stream.stream_id
+        )
+    )[0]
+    assert (run.status, run.error_code) == ("cancelled", "tenant_suspended")

@@ -63,6 +63,10 @@ def chat_run_cancel(stream_id: str) -> str:
     return f"chat.runs.{_token(stream_id, 'stream id')}.cancel"
 
 
+CHAT_TENANT_RUNS_STOPS = "chat.runs.tenants.*.stop"
+"""Every tenant's :func:`chat_tenant_runs_stop`, as each chat replica subscribes to them."""
+
+
 def chat_tenant_runs_stop(tenant_id: str) -> str:
     """``chat.runs.tenants.<tenant_id>.stop``: every chat replica stops the tenant's live runs
     (its tenant was suspended)."""

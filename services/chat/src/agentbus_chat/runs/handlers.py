@@ -1,4 +1,5 @@
-"""RPC operations of chat runs: decode, call the service, encode."""
+"""RPC operations of chat runs: decode, call the service, encode; and the consumer that stops a
+suspended tenant's runs on every replica."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from agentbus_chat.runs.frames import NatsFrameSink
 from agentbus_shared.bus import CallerPrincipal, Reply
+from agentbus_shared.bus.consumers import DurableConsumer, RetryPolicy
+from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.chat import (
     ChatCall,
     ChatRequest,
@@ -18,6 +21,9 @@ from agentbus_shared.contracts.chat import (
     StreamStatus,
 )
 from agentbus_shared.contracts.common import Scope
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.platform import TenantSuspended
+from agentbus_shared.contracts.streams import AUTH_EVENTS
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -27,6 +33,15 @@ if TYPE_CHECKING:
 # in the replica (not in the client library's buffer), where stream.status can see them.
 CHAT_RECEIVERS = 1024
 WRITE = {Scope.CONVERSATIONS_WRITE}
+
+TENANT_SUSPENDED_CONSUMER = DurableConsumer(
+    service="chat",
+    name="chat-tenant-suspended",
+    stream=AUTH_EVENTS,
+    subject=TenantSuspended.filter_subject(),
+    retry=RetryPolicy(max_deliver=6),
+    max_workers=2,
+)
 
 
 def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
@@ -69,3 +84,15 @@ def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
     )
     async def stream_status(cmd: StreamRef, principal: CallerPrincipal) -> StreamStatus:
         return await service.status(principal, cmd.stream_id)
+
+    @runtime.on_startup
+    async def hear_tenant_stops() -> None:
+        await parts.live.hear_tenant_stops()
+
+    @runtime.consumer(TENANT_SUSPENDED_CONSUMER)
+    async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
+        """One replica hears the event (again on a redelivery: stopping twice is harmless) and
+        tells every replica to stop the tenant's runs."""
+        await runtime.broker.connection.publish(
+            subjects.chat_tenant_runs_stop(event.data.tenant_id), b""
+        )

@@ -13,7 +13,7 @@ from agentbus_chat.llm.backends import UsageLedger
 from agentbus_shared.contracts.chat import MessageStatus, RunEnd, Usage, UsageRecorded
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.contracts.events import CloudEvent, make_event
-from agentbus_shared.errors import AgentbusError, GatewayTimeout
+from agentbus_shared.errors import AgentbusError, GatewayTimeout, TenantSuspended
 
 REPLY_STATUS: dict[RunEnd, MessageStatus] = {
     "completed": "complete",
@@ -22,6 +22,13 @@ REPLY_STATUS: dict[RunEnd, MessageStatus] = {
     "failed": "error",
 }
 """The status of the reply a run saves, by how the run ended."""
+
+STOPPED: dict[str, tuple[RunEnd, str]] = {
+    "cancelled": ("cancelled", "cancelled"),
+    "shutdown": ("interrupted", "shutdown"),
+    "tenant_suspended": ("cancelled", "tenant_suspended"),
+}
+"""How a run stopped from outside ended, and its error code, by why it was stopped."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ class Outcome:
 MESSAGES = {
     "cancelled": "The run was cancelled; the partial reply was saved.",
     "shutdown": "The chat service restarted during the run; the partial reply was saved.",
+    "tenant_suspended": "This team was suspended by the platform's operators; the run was "
+    "stopped and its partial reply saved.",
     "timeout": "The run took too long and was stopped.",
     "max_turns": "The agents needed too many steps to answer.",
     "model_error": "The model made an invalid request (for example, a tool it may not use).",
@@ -100,6 +109,8 @@ def error_for(outcome: Outcome) -> AgentbusError:
     message = outcome.error_message or MESSAGES.get(code, "")
     if outcome.blocked is not None:
         return InputRejected(message, code=code)
+    if code == "tenant_suspended":
+        return TenantSuspended(message)
     if code == "timeout":
         return GatewayTimeout(message, code="run_timeout")
     if outcome.status in ("cancelled", "interrupted"):

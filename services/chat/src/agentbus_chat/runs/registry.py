@@ -4,7 +4,8 @@ A cancel may reach any replica (``rpc.chat.v1.stream.cancel`` is served by
 the queue group). The replica running a streamed run therefore listens on
 ``chat.runs.<stream_id>.cancel`` for as long as the run lives; the replica
 that got the RPC checks the caller owns the run and requests that subject.
-Nobody answering means no replica runs it any more.
+Nobody answering means no replica runs it any more. A suspended tenant's runs are stopped on
+every replica at once: each listens on ``chat.runs.tenants.<tenant_id>.stop``.
 
 Each run holds a lease on its conversation (one run at a time per
 conversation) and a reservation (its place among the tenant's and user's live
@@ -36,7 +37,7 @@ from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-CancelReason = Literal["cancelled", "shutdown"]
+CancelReason = Literal["cancelled", "shutdown", "tenant_suspended"]
 
 
 @dataclass
@@ -46,6 +47,7 @@ class LiveRun:
     run_id: str
     conversation_id: str
     stream_id: str | None = None
+    tenant_id: str = ""
     cancel_reason: CancelReason | None = None
     task: asyncio.Task[None] | None = None
     reservation: Reservation | None = None
@@ -94,6 +96,7 @@ class LiveRuns:
         self._runs: dict[str, LiveRun] = {}
         self._held: set[str] = set()  # stream ids ``waiting`` answers for
         self._closing = False
+        self._tenant_stops: Subscription | None = None
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -159,6 +162,25 @@ class LiveRuns:
                 await self.unregister(run)
 
         run.task = asyncio.create_task(supervised(), name=f"run-{run.run_id}")
+
+    def stop_tenant(self, tenant_id: str) -> int:
+        """Stop the tenant's live runs on this replica (it was suspended); how many."""
+        runs = [r for r in self._runs.values() if r.tenant_id == tenant_id]
+        for run in runs:
+            run.cancel("tenant_suspended")
+        return len(runs)
+
+    async def hear_tenant_stops(self) -> None:
+        """Listen, on this replica, for the tenants whose runs must stop (every replica hears
+        each stop: a tenant's runs may live on any of them)."""
+
+        async def on_stop(msg: Msg) -> None:
+            tenant_id = msg.subject.split(".")[3]
+            log.info("runs.tenant_stopped", tenant_id=tenant_id, runs=self.stop_tenant(tenant_id))
+
+        self._tenant_stops = await self._connection().subscribe(
+            subjects.CHAT_TENANT_RUNS_STOPS, cb=on_stop
+        )
 
     def _on_cancel(self, run: LiveRun) -> Callable[[Msg], Coroutine[Any, Any, None]]:
         async def on_cancel(msg: Msg) -> None:

@@ -3,8 +3,9 @@
 A run goes through three steps:
 
 1. :meth:`ChatService.accept` — scope, agent, quota (402/429 before any
-   model call), the run's reservation (its place among the tenant's and
-   user's live runs, 429 past the caps, and its message against the plan),
+   model call), the feature picking the agent needs (403 ``feature_not_in_plan``),
+   the run's reservation (its place among the tenant's and user's live runs,
+   429 past the caps, and its message against the plan),
    the conversation (created or owned), its lease (409 while another run
    writes into it), the run row and the user's message, in one transaction.
 2. :meth:`ChatService.execute` — once the run has one of the replica's run
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import nats.errors
@@ -57,7 +58,14 @@ from agentbus_chat.metrics import REFUSED, RUN_SECONDS, RUN_TOKENS, RUNS
 from agentbus_chat.models import outbox
 from agentbus_chat.runs import repository as runs
 from agentbus_chat.runs.frames import FrameSink, SilentSink
-from agentbus_chat.runs.outcome import MESSAGES, REPLY_STATUS, AcceptedRun, Outcome, error_for
+from agentbus_chat.runs.outcome import (
+    MESSAGES,
+    REPLY_STATUS,
+    STOPPED,
+    AcceptedRun,
+    Outcome,
+    error_for,
+)
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRun, LiveRuns
 from agentbus_chat.runs.reservations import RunReservations
@@ -73,6 +81,7 @@ from agentbus_shared.contracts.chat import (
     Usage,
 )
 from agentbus_shared.contracts.common import Principal
+from agentbus_shared.contracts.features import Feature, FeatureSet
 from agentbus_shared.db import Database, after_commit
 from agentbus_shared.errors import AgentbusError, GatewayTimeout
 from agentbus_shared.ids import new_id
@@ -96,10 +105,12 @@ class ChatService:
         live: LiveRuns,
         connection: Callable[[], NatsClient],
         instance: str,
+        features_to_pick: Mapping[str, Feature] | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
         self._team = team
+        self._features_to_pick = features_to_pick or {}
         self._backend = backend
         self._quota = quota
         self._reservations = reservations
@@ -120,7 +131,12 @@ class ChatService:
         while the run waited for one of the replica's ``run_slots``.
         """
         async with self._live.waiting(run_ref), self._run_slots:
-            live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=run_ref)
+            live = LiveRun(
+                run_id=new_id("run"),
+                conversation_id="",
+                stream_id=run_ref,
+                tenant_id=principal.tenant_id,
+            )
             sink = SilentSink()
             run = await self.accept(principal, request, live, sink)
             try:
@@ -142,7 +158,12 @@ class ChatService:
         """Accept a streamed run and run it in the background (``stream.start``), once it has
         one of the replica's run slots; meanwhile it is ``running`` to ``stream.status`` and can
         be cancelled."""
-        live = LiveRun(run_id=new_id("run"), conversation_id="", stream_id=stream_id)
+        live = LiveRun(
+            run_id=new_id("run"),
+            conversation_id="",
+            stream_id=stream_id,
+            tenant_id=principal.tenant_id,
+        )
         run = await self.accept(principal, request, live, sink)
 
         async def work() -> None:
@@ -239,6 +260,9 @@ class ChatService:
             if agent not in self._team:
                 raise UnknownAgent(details={"agent": agent, "known": sorted(self._team)})
             entitlements = await self._quota.check(principal)
+            needed = self._features_to_pick.get(agent)
+            if needed is not None:
+                FeatureSet.of(entitlements).require(needed)
             live.reservation = await self._reservations.reserve(
                 live.run_id, principal.tenant_id, principal.subject, entitlements
             )
@@ -394,8 +418,7 @@ class ChatService:
         usage = Usage(input_tokens=ledger.input_tokens, output_tokens=ledger.output_tokens)
         agent = tracker.agent
         if live.cancel_reason is not None and error is None and final_output is None:
-            status: RunEnd = "cancelled" if live.cancel_reason == "cancelled" else "interrupted"
-            code = "cancelled" if status == "cancelled" else "shutdown"
+            status, code = STOPPED[live.cancel_reason]
             return Outcome(status, agent, tracker.reply, usage, code, MESSAGES[code])
         if error is not None:
             code, message = error
