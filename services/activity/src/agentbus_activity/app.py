@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from nats.js.client import JetStreamContext
 
+from agentbus_activity.deprovision import handlers as deprovision_handlers
+from agentbus_activity.deprovision.service import tenant_data_deletion
 from agentbus_activity.feed import handlers as feed_handlers
 from agentbus_activity.feed.service import FeedService
 from agentbus_activity.manifest import MANIFEST
@@ -18,6 +20,7 @@ from agentbus_activity.rebuild.service import FeedRebuild
 from agentbus_activity.retention.service import RetentionSweep
 from agentbus_activity.settings import ActivitySettings
 from agentbus_shared.db import Database, OutboxRelay
+from agentbus_shared.db.tenant_deletion import TenantDataDeletion
 from agentbus_shared.runtime import ServiceRuntime
 
 
@@ -32,6 +35,7 @@ class ActivityParts:
     feed: FeedService
     retention: RetentionSweep
     rebuild: FeedRebuild
+    deprovisioning: TenantDataDeletion
 
 
 def build(
@@ -43,7 +47,7 @@ def build(
     runtime = ServiceRuntime.for_service(MANIFEST, settings, configure_process=configure_process)
     parts = assemble(runtime, settings)
     runtime.attach(parts)
-    for feature in (projection_handlers, feed_handlers):
+    for feature in (projection_handlers, feed_handlers, deprovision_handlers):
         feature.register(runtime, parts)
     runtime.background("outbox-relay", OutboxRelay(parts.db, outbox.table, runtime.publisher).run)
     runtime.background("retention", parts.retention.run)
@@ -73,4 +77,5 @@ def assemble(runtime: ServiceRuntime, settings: ActivitySettings) -> ActivityPar
             db, projection.cutoff, interval=tuning.retention_interval, batch=tuning.retention_batch
         ),
         rebuild=FeedRebuild(db, projection, replay),
+        deprovisioning=tenant_data_deletion(db),
     )

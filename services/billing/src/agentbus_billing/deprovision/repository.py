@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentbus_billing.models import (
     customers,
     entitlements_pending,
+    feature_overrides,
     invoices,
     subscriptions,
     usage_counters,
@@ -18,6 +19,7 @@ from agentbus_shared.db.tenant_deletion import delete_tenant_rows
 
 TENANT_TABLES: tuple[Table, ...] = (
     entitlements_pending,
+    feature_overrides,
     usage_thresholds,
     usage_counters,
     usage_records,

@@ -1,0 +1,1 @@
+"""Activity's part of deprovisioning a tenant: its feed, read state and people go."""
