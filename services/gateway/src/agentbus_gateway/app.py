@@ -1,7 +1,8 @@
 """The gateway's FastAPI application: wiring only.
 
-The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked
-consumer and the per-replica subscription that ends revoked sessions' streams,
+The process is a :class:`ServiceRuntime` (NATS, Redis, the session-revoked and
+tenant-suspension consumers and the per-replica subscription that ends revoked
+sessions' and suspended tenants' streams,
 the key-set refresher, the internal ``/metrics`` listener) serving a FastAPI
 app on the public port: the edge routes, the two streams, one generic
 endpoint per declared route, and the web app for every other page.
@@ -9,9 +10,10 @@ endpoint per declared route, and the web app for every other page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
+from nats.js.client import JetStreamContext
 from starlette.middleware.cors import CORSMiddleware
 
 from agentbus_gateway.browser_sessions import (
@@ -35,6 +37,11 @@ from agentbus_gateway.revocation import SESSION_REVOKED_CONSUMER, RevokedSession
 from agentbus_gateway.settings import EDGE_GROUP, GatewaySettings
 from agentbus_gateway.sso import SingleSignOn
 from agentbus_gateway.streams import StreamRoutes
+from agentbus_gateway.suspension import (
+    TENANT_REACTIVATED_CONSUMER,
+    TENANT_SUSPENDED_CONSUMER,
+    SuspendedTenants,
+)
 from agentbus_gateway.tokens import TokenVerifier
 from agentbus_gateway.webapp import install_web_app
 from agentbus_gateway.webhooks import StripeIntake
@@ -43,12 +50,17 @@ from agentbus_shared.contracts import ROUTES, Route
 from agentbus_shared.contracts import auth as auth_contract
 from agentbus_shared.contracts.auth import Jwks, SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
+from agentbus_shared.features import TenantFeatureReader
 from agentbus_shared.runtime import (
     ReadinessCheck,
     ServiceRuntime,
     check_readiness,
     metrics_route,
 )
+
+FEATURES_TTL = 5.0
+"""Seconds a replica keeps a tenant's features before reading the ENTITLEMENTS bucket again."""
 
 DESCRIPTION = """The public HTTP API of Agentbus.
 
@@ -91,12 +103,21 @@ def create_app(
     metrics_listener = runtime.serve_internally([metrics_route()], port=settings.metrics_port)
 
     revoked = RevokedSessions(redis)
-    session_ends = SessionEnds(revoked)
+    suspended = SuspendedTenants(redis)
+    session_ends = SessionEnds(revoked, suspended)
     runtime.include(session_ends.router())
 
     @runtime.consumer(SESSION_REVOKED_CONSUMER)
     async def on_session_revoked(event: CloudEvent[SessionRevoked]) -> None:
         await revoked.on_session_revoked(event)
+
+    @runtime.consumer(TENANT_SUSPENDED_CONSUMER)
+    async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
+        await suspended.on_suspended(event)
+
+    @runtime.consumer(TENANT_REACTIVATED_CONSUMER)
+    async def on_tenant_reactivated(event: CloudEvent[TenantReactivated]) -> None:
+        await suspended.on_reactivated(event)
 
     guard = Guard(
         redis,
@@ -110,10 +131,12 @@ def create_app(
         revoked,
         RateLimiter(redis),
         settings.tuning.rate_limits,
+        suspended=suspended,
         fail_open_groups=frozenset({EDGE_GROUP})
         if settings.tuning.rate_limit_fail_open_edge
         else frozenset(),
         session_ends=session_ends,
+        features=TenantFeatureReader(_jetstream(runtime), ttl=FEATURES_TTL),
     )
 
     checks: dict[str, ReadinessCheck] = dict(runtime.readiness)
@@ -211,6 +234,15 @@ def create_app(
     app.state.keys = keys
     app.state.metrics_listener = metrics_listener
     return app
+
+
+def _jetstream(runtime: ServiceRuntime) -> Callable[[], JetStreamContext]:
+    """JetStream on the runtime's connection, once it is open (after start-up)."""
+
+    def jetstream() -> JetStreamContext:
+        return runtime.broker.connection.jetstream()
+
+    return jetstream
 
 
 def _service_ping(runtime: ServiceRuntime, service: str, timeout: float) -> ReadinessCheck:

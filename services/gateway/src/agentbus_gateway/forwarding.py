@@ -130,6 +130,8 @@ class Forwarder:
             status = route.status
         if route.ends_session:
             await self._guard.end_session(admission)
+        if route.changes_tenant_status:
+            await self._guard.apply_tenant_status(reply.data)
         return reply_response(reply.data, status, dict(admission.rate_headers))
 
     def _endpoint(self, route: Route) -> Callable[..., Awaitable[Response]]:

@@ -16,7 +16,12 @@ watch). A stream ends with an ``error`` event, then closes:
   put under watch after it ends at once, and the guard refuses the session even
   before the revocation reaches Redis. A replica that misses an event (its NATS
   connection was down) still ends the stream at the next heartbeat, when the
-  stream's session is checked against the revocations in Redis.
+  stream's session is checked against the revocations in Redis;
+- ``tenant_suspended`` as soon as an operator suspends its tenant (auth publishes
+  ``tenant.suspended``; every replica hears it the same way, and the replica that
+  forwarded the suspension ends its streams before the event arrives). An operator's
+  own streams are not watched for it. A missed event is caught at the next heartbeat
+  too, against the suspensions in Redis.
 """
 
 from __future__ import annotations
@@ -27,21 +32,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from faststream.nats import NatsRouter
+from redis.exceptions import RedisError
 
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.sse import Inbox, SseEvent, error_event
+from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.bus.consumers import decode_json_types
 from agentbus_shared.contracts.auth import SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.platform import TenantSuspended
 from agentbus_shared.errors import ServiceUnavailable
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 SESSION_ENDS_SUBJECT = SessionRevoked.filter_subject()
+TENANT_SUSPENSIONS_SUBJECT = TenantSuspended.filter_subject()
 
 SESSION_REVOKED = "session_revoked"
 TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a secret
+TENANT_SUSPENDED = "tenant_suspended"
 
 
 def session_revoked() -> SseEvent:
@@ -59,6 +69,13 @@ def token_expired() -> SseEvent:
     )
 
 
+def tenant_suspended() -> SseEvent:
+    return error_event(
+        TENANT_SUSPENDED,
+        "This team has been suspended by the platform's operators; its streams have ended.",
+    )
+
+
 class StreamLifetime:
     """The watch over one open stream; :meth:`release` once the stream has closed."""
 
@@ -66,12 +83,14 @@ class StreamLifetime:
         self,
         inbox: Inbox,
         session_id: str | None,
-        revoked: RevokedSessions,
+        tenant_id: str | None,
+        checks: tuple[RevokedSessions, SuspendedTenants],
         forget: Callable[[StreamLifetime], None],
     ) -> None:
         self.inbox = inbox
         self.session_id = session_id
-        self._revoked = revoked
+        self.tenant_id = tenant_id
+        self._revoked, self._suspended = checks
         self._forget = forget
         self._expiry: asyncio.TimerHandle | None = None
 
@@ -87,16 +106,24 @@ class StreamLifetime:
         self.inbox.end(ending)
 
     async def recheck(self) -> None:
-        """End the stream if its session was revoked without this replica hearing of it.
-        Redis out of reach keeps the stream open: the revocation events still end it."""
-        if self.session_id is None or self.inbox.ending is not None:
+        """End the stream if its session was revoked, or its tenant suspended, without this
+        replica hearing of it. Redis out of reach keeps the stream open: the events still end
+        it."""
+        if self.inbox.ending is not None:
             return
         try:
-            revoked = await self._revoked.is_revoked(self.session_id)
-        except ServiceUnavailable:
+            revoked = self.session_id is not None and await self._revoked.is_revoked(
+                self.session_id
+            )
+            suspended = self.tenant_id is not None and await self._suspended.is_suspended(
+                self.tenant_id
+            )
+        except (ServiceUnavailable, RedisError, OSError):
             return
         if revoked:
             self.end(session_revoked())
+        elif suspended:
+            self.end(tenant_suspended())
 
     def release(self) -> None:
         if self._expiry is not None:
@@ -106,24 +133,40 @@ class StreamLifetime:
 
 class SessionEnds:
     """The sessions this replica has heard end (until their tokens expire), and the streams
-    open on this replica by session id."""
+    open on this replica by session id and by tenant."""
 
-    def __init__(self, revoked: RevokedSessions) -> None:
-        self._revoked = revoked
+    def __init__(self, revoked: RevokedSessions, suspended: SuspendedTenants) -> None:
+        self._checks = (revoked, suspended)
         self._streams: defaultdict[str, set[StreamLifetime]] = defaultdict(set)
+        self._tenants: defaultdict[str, set[StreamLifetime]] = defaultdict(set)
         self._ended: dict[str, datetime] = {}
 
-    def watch(self, inbox: Inbox, *, session_id: str | None, until: datetime) -> StreamLifetime:
+    def watch(
+        self,
+        inbox: Inbox,
+        *,
+        session_id: str | None,
+        until: datetime,
+        tenant_id: str | None = None,
+    ) -> StreamLifetime:
         """Watch the stream fed by ``inbox``: end it at ``until`` (when its token stops being
-        accepted) or when ``session_id`` ends, whichever comes first."""
-        lifetime = StreamLifetime(inbox, session_id, self._revoked, self._forget)
+        accepted), when ``session_id`` ends or when ``tenant_id`` is suspended, whichever comes
+        first (``tenant_id`` ``None``: an operator's stream, never ended by a suspension)."""
+        lifetime = StreamLifetime(inbox, session_id, tenant_id, self._checks, self._forget)
         lifetime.expire_at(until)
         if session_id is not None:
             if self.has_ended(session_id):
                 lifetime.end(session_revoked())
             else:
                 self._streams[session_id].add(lifetime)
+        if tenant_id is not None:
+            self._tenants[tenant_id].add(lifetime)
         return lifetime
+
+    def end_tenant(self, tenant_id: str) -> None:
+        """End the tenant's streams open on this replica at once (it was suspended)."""
+        for lifetime in self._tenants.pop(tenant_id, set()):
+            lifetime.end(tenant_suspended())
 
     def end(self, session_id: str, *, until: datetime) -> None:
         """Remember until ``until`` (its tokens' expiry) that ``session_id`` has ended, and
@@ -154,22 +197,37 @@ class SessionEnds:
         async def on_session_revoked(event: CloudEvent[SessionRevoked]) -> None:
             self.end(event.data.session_id, until=event.data.expires_at)
 
+        @router.subscriber(
+            TENANT_SUSPENSIONS_SUBJECT,
+            decoder=decode_json_types,
+            title="gateway.open-streams-tenant-suspended",
+            description="Every replica (no queue group): ends the open streams of a suspended "
+            "tenant at once.",
+        )
+        async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
+            self.end_tenant(event.data.tenant_id)
+
         return router
 
     def _forget(self, lifetime: StreamLifetime) -> None:
-        if lifetime.session_id is None:
-            return
-        watched = self._streams.get(lifetime.session_id)
-        if watched is None:
-            return
-        watched.discard(lifetime)
-        if not watched:
-            del self._streams[lifetime.session_id]
+        _discard(self._streams, lifetime.session_id, lifetime)
+        _discard(self._tenants, lifetime.tenant_id, lifetime)
+
+
+def _discard(
+    index: defaultdict[str, set[StreamLifetime]], key: str | None, lifetime: StreamLifetime
+) -> None:
+    if key is None or key not in index:
+        return
+    index[key].discard(lifetime)
+    if not index[key]:
+        del index[key]
 
 
 __all__ = [
     "SESSION_ENDS_SUBJECT",
     "SESSION_REVOKED",
+    "TENANT_SUSPENDED",
     "TOKEN_EXPIRED",
     "SessionEnds",
     "StreamLifetime",

@@ -43,6 +43,7 @@ from agentbus_gateway.limits import StreamSlots
 from agentbus_gateway.openapi import error_statuses, problem_responses, security
 from agentbus_gateway.runs import RunWatch
 from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
+from agentbus_gateway.suspension import suspendable_tenant
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
 from agentbus_shared.contracts.common import Principal, Role, Scope
@@ -392,7 +393,10 @@ class StreamRoutes:
                 raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
             raise
         lifetime = self._session_ends.watch(
-            inbox, session_id=principal.session_id, until=admission.token_accepted_until
+            inbox,
+            session_id=principal.session_id,
+            until=admission.token_accepted_until,
+            tenant_id=suspendable_tenant(principal),
         )
         OPEN_STREAMS.labels(kind).inc()
         closed = False

@@ -1,0 +1,115 @@
+"""Suspended tenants, shared by every gateway replica through Redis.
+
+Auth publishes ``TenantSuspended`` and ``TenantReactivated`` when an operator suspends or
+reactivates a tenant. Durable consumers (shared by the replicas) set and delete
+``gateway:suspended-tenant:<id>``; the guard checks that key in the same Redis round trip as
+the session revocation and refuses every token of the tenant (users and service accounts
+alike) with 403 ``tenant_suspended``, failing closed like the revocation check. Operators'
+tokens are never refused by it: they must reach the tenant to reactivate it.
+
+The two events travel through two consumers and may be applied out of order; each change is
+applied only if it is newer than the last one applied (``gateway:tenant-status-at:<id>``),
+so a late suspension never undoes a later reactivation. The gateway that forwards an
+operator's suspend or reactivate applies the answer at once (``Route.changes_tenant_status``),
+ahead of the event, so the tenant's very next request meets it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+from agentbus_shared.bus import DurableConsumer, RetryPolicy
+from agentbus_shared.contracts.common import Principal, Scope
+from agentbus_shared.contracts.events import CloudEvent
+from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
+from agentbus_shared.contracts.streams import AUTH_EVENTS
+from agentbus_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+KEY_PREFIX = "gateway:suspended-tenant:"
+STATUS_AT_PREFIX = "gateway:tenant-status-at:"
+
+_RETRY = RetryPolicy(max_deliver=8, backoff=(0.5, 1.0, 2.0, 5.0, 15.0, 60.0))
+
+TENANT_SUSPENDED_CONSUMER = DurableConsumer(
+    service="gateway",
+    name="gateway-tenant-suspended",
+    stream=AUTH_EVENTS,
+    subject=TenantSuspended.filter_subject(),
+    retry=_RETRY,
+    max_workers=2,
+    ack_wait=30.0,
+)
+TENANT_REACTIVATED_CONSUMER = DurableConsumer(
+    service="gateway",
+    name="gateway-tenant-reactivated",
+    stream=AUTH_EVENTS,
+    subject=TenantReactivated.filter_subject(),
+    retry=_RETRY,
+    max_workers=2,
+    ack_wait=30.0,
+)
+
+# KEYS: the suspension, the time of the newest change applied. ARGV: the change's time (ms),
+# "1" to suspend or "0" to reactivate. Older than the newest applied: nothing changes.
+_APPLY = """
+local applied = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) < applied then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], '1') else redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
+def suspendable_tenant(principal: Principal | None) -> str | None:
+    """The tenant whose suspension refuses this caller: its token's, unless it is an operator's."""
+    if principal is None or principal.has(Scope.PLATFORM_OPERATE):
+        return None
+    return principal.tenant_id
+
+
+class SuspendedTenants:
+    """The set of suspended tenant ids."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._apply = redis.register_script(_APPLY)
+
+    @staticmethod
+    def key(tenant_id: str) -> str:
+        return KEY_PREFIX + tenant_id
+
+    def queue_check(self, pipe: Pipeline, tenant_id: str) -> None:
+        """Queue the check on a pipeline; its result is truthy when the tenant is suspended."""
+        pipe.exists(self.key(tenant_id))
+
+    async def is_suspended(self, tenant_id: str) -> bool:
+        return bool(await self._redis.exists(self.key(tenant_id)))
+
+    async def apply_now(self, tenant_id: str, *, suspended: bool) -> None:
+        """An operator's change as this gateway forwarded it: applied at once (the event
+        confirms it, in order, a moment later)."""
+        if suspended:
+            await self._redis.set(self.key(tenant_id), b"1")
+        else:
+            await self._redis.delete(self.key(tenant_id))
+
+    async def on_suspended(self, event: CloudEvent[TenantSuspended]) -> None:
+        """Consumer handler; a redelivery applies the same change again (idempotent)."""
+        applied = await self._change(event.data.tenant_id, event.data.suspended_at, True)
+        log.info("tenant.suspended", tenant_id=event.data.tenant_id, applied=applied)
+
+    async def on_reactivated(self, event: CloudEvent[TenantReactivated]) -> None:
+        applied = await self._change(event.data.tenant_id, event.data.reactivated_at, False)
+        log.info("tenant.reactivated", tenant_id=event.data.tenant_id, applied=applied)
+
+    async def _change(self, tenant_id: str, at: datetime, suspended: bool) -> bool:
+        applied = await self._apply(
+            keys=[self.key(tenant_id), STATUS_AT_PREFIX + tenant_id],
+            args=[int(at.timestamp() * 1000), "1" if suspended else "0"],
+        )
+        return bool(applied)

@@ -1,0 +1,157 @@
+"""A suspended tenant at the gateway: every token of it refused with 403 ``tenant_suspended``
+(at once when the suspension came through this gateway), its open streams ended, operators
+never refused, reactivation restoring access, Redis out of reach failing closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from gateway_support import (
+    FakeAuth,
+    Payload,
+    RunningGateway,
+    SpawnFake,
+    StartGateway,
+    TokenFactory,
+    last_event,
+)
+
+from agentbus_gateway.suspension import SuspendedTenants
+from agentbus_shared.contracts.common import Principal, RequestMeta
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
+from agentbus_shared.servers import free_port
+from agentbus_shared.testing.waiting import eventually
+
+ME = "/api/v1/auth/me"
+TENANT = "/api/v1/tenants/current"
+BILLING = "/api/v1/billing/stream"
+MEMBER_SCOPES = "tenant:read billing:read conversations:read"
+
+
+def member(tokens: TokenFactory, tenant: str = "t_acme", **claims: Any) -> dict[str, str]:
+    return tokens.bearer(tid=tenant, scope=MEMBER_SCOPES, **claims)
+
+
+async def announce(fake_auth: FakeAuth, tenant: str, *, suspended: bool, at: datetime) -> None:
+    """Publish what auth publishes when an operator suspends or reactivates ``tenant``."""
+    data = (
+        TenantSuspended(tenant_id=tenant, reason="unpaid", suspended_by="u_op", suspended_at=at)
+        if suspended
+        else TenantReactivated(tenant_id=tenant, reactivated_by="u_op", reactivated_at=at)
+    )
+    await fake_auth.runtime.publisher.publish(make_event(data, tenant_id=tenant))
+
+
+async def status_of(client: httpx.AsyncClient, headers: dict[str, str], expected: int) -> bool:
+    return (await client.get(ME, headers=headers)).status_code == expected
+
+
+async def test_a_suspended_tenants_tokens_are_refused_until_it_is_reactivated(
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    user = member(tokens)
+    robot = member(tokens, sub="sa_1", sid="sa_1", typ="service_account", roles=[])
+    operator = tokens.bearer(tid="t_acme")  # holds platform:operate
+    neighbour = member(tokens, tenant="t_other")
+    assert (await client.get(ME, headers=user)).status_code == 200
+    await announce(fake_auth, "t_acme", suspended=True, at=datetime.now(UTC))
+
+    await eventually(lambda: status_of(client, user, 403), what="the suspension", timeout=5)
+    refused = await client.get(TENANT, headers=robot)
+    assert (refused.status_code, refused.json()["code"]) == (403, "tenant_suspended")
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(ME, headers=operator)).status_code == 200
+    assert (await client.get(ME, headers=neighbour)).status_code == 200
+
+    await announce(fake_auth, "t_acme", suspended=False, at=datetime.now(UTC))
+    await eventually(lambda: status_of(client, user, 200), what="the reactivation", timeout=5)
+    assert (await client.get(TENANT, headers=robot)).status_code == 200
+
+
+async def operator_answers(spawn_fake: SpawnFake) -> None:
+    """Auth's answers to an operator's suspend and reactivate (the tenant's page)."""
+
+    def page(status: str) -> Any:
+        async def answer(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
+            return {"id": body["tenant_id"], "status": status}
+
+        return answer
+
+    await spawn_fake(
+        "auth",
+        {
+            "platform.tenants.suspend": page("suspended"),
+            "platform.tenants.reactivate": page("active"),
+        },
+    )
+
+
+async def test_a_suspension_through_the_gateway_refuses_the_very_next_request(
+    start_gateway: StartGateway, fake_auth: FakeAuth, spawn_fake: SpawnFake, tokens: TokenFactory
+) -> None:
+    await operator_answers(spawn_fake)
+    operator = tokens.bearer(tid="t_ops")
+    user = member(tokens, tenant="t_target")
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=user) as stream,
+    ):
+        assert stream.status_code == 200
+        # The fake auth publishes no event: only the gateway's own record can refuse it.
+        suspended = await gw.client.post(
+            "/api/v1/platform/tenants/t_target/suspend", json={"reason": "fraud"}, headers=operator
+        )
+        assert suspended.status_code == 200, suspended.text
+        refused = await gw.client.get(ME, headers=user)
+        ended = await last_event(stream)
+        reactivated = await gw.client.post(
+            "/api/v1/platform/tenants/t_target/reactivate", headers=operator
+        )
+        assert reactivated.status_code == 200
+        admitted = await gw.client.get(ME, headers=user)
+    assert (refused.status_code, refused.json()["code"]) == (403, "tenant_suspended")
+    assert ended["event"] == "error"
+    assert ended["data"]["code"] == "tenant_suspended"
+    assert admitted.status_code == 200
+
+
+async def test_the_suspension_event_ends_the_tenants_open_streams(
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
+) -> None:
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=member(tokens, tenant="t_streams")) as stream,
+    ):
+        assert stream.status_code == 200
+        await announce(fake_auth, "t_streams", suspended=True, at=datetime.now(UTC))
+        ended = await last_event(stream)
+    assert ended["data"]["code"] == "tenant_suspended"
+
+
+async def test_a_late_suspension_never_undoes_a_later_reactivation(
+    gateway: RunningGateway, redis_client: aioredis.Redis
+) -> None:
+    tenants = SuspendedTenants(redis_client)
+    now = datetime.now(UTC)
+    reactivated = TenantReactivated(tenant_id="t_late", reactivated_by="u_op", reactivated_at=now)
+    earlier = TenantSuspended(
+        tenant_id="t_late",
+        reason="x",
+        suspended_by="u_op",
+        suspended_at=now - timedelta(seconds=1),
+    )
+    await tenants.on_reactivated(make_event(reactivated, tenant_id="t_late"))
+    await tenants.on_suspended(make_event(earlier, tenant_id="t_late"))
+    assert not await tenants.is_suspended("t_late")
+
+
+async def test_redis_out_of_reach_fails_closed(
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
+) -> None:
+    async with start_gateway(redis_url=f"redis://127.0.0.1:{free_port()}/0") as gw:
+        response = await gw.client.get(ME, headers=member(tokens))
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
