@@ -15,6 +15,8 @@ from agentbus_chat.agents.team import build_team
 from agentbus_chat.agents.tools import BillingSummaryClient, build_tools
 from agentbus_chat.conversations import handlers as conversation_handlers
 from agentbus_chat.conversations.service import ConversationService
+from agentbus_chat.deprovision import handlers as deprovision_handlers
+from agentbus_chat.deprovision.service import tenant_data_deletion
 from agentbus_chat.llm.backends import ModelBackend, build_backend
 from agentbus_chat.manifest import MANIFEST
 from agentbus_chat.models import outbox
@@ -28,6 +30,7 @@ from agentbus_shared.contracts.billing import BillingSummary
 from agentbus_shared.contracts.billing import Operation as Billing
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.db import Database, OutboxRelay
+from agentbus_shared.db.tenant_deletion import TenantDataDeletion
 from agentbus_shared.runtime import ServiceRuntime
 
 
@@ -44,6 +47,7 @@ class ChatParts:
     reservations: RunReservations
     live: LiveRuns
     chat: ChatService
+    deprovisioning: TenantDataDeletion
 
 
 def build(
@@ -60,7 +64,7 @@ def build(
     set_tracing_disabled(not settings.tracing)
     parts = assemble(runtime, settings, agents=agents, backend=backend)
     runtime.attach(parts)
-    for feature in (agent_handlers, conversation_handlers, run_handlers):
+    for feature in (agent_handlers, conversation_handlers, run_handlers, deprovision_handlers):
         feature.register(runtime, parts)
     runtime.background("outbox-relay", OutboxRelay(parts.db, outbox.table, runtime.publisher).run)
     runtime.background("run-leases", parts.live.keep_leases)
@@ -131,6 +135,7 @@ def assemble(
         reservations=reservations,
         live=live,
         chat=chat,
+        deprovisioning=tenant_data_deletion(db),
     )
 
 

@@ -1,0 +1,65 @@
+"""Deprovisioning a tenant: chat deletes its conversations, messages, runs and agent memory,
+answers ``tenant.data_deleted`` once, and leaves other tenants alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from chat_support import ChatClient, Sql, principal
+from faststream.nats import NatsBroker
+
+from agentbus_chat.app import ChatParts
+from agentbus_shared.bus import EventPublisher
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested
+from agentbus_shared.runtime import ServiceRuntime
+from agentbus_shared.testing.tenant_data import tenant_rows
+from agentbus_shared.testing.waiting import eventually
+
+
+async def chat_rows(chat_service: ServiceRuntime, tenant_id: str) -> dict[str, int]:
+    async with chat_service.parts_as(ChatParts).db.session() as session:
+        rows = await tenant_rows(session, tenant_id)
+    return {table: n for table, n in rows.items() if table.startswith("chat.")}
+
+
+async def request_deprovision(broker: NatsBroker, tenant_id: str) -> None:
+    requested = TenantDeprovisionRequested(
+        tenant_id=tenant_id, requested_by="u_operator", requested_at=datetime.now(UTC)
+    )
+    await EventPublisher(broker).publish(make_event(requested, tenant_id=tenant_id))
+
+
+async def test_deprovision_deletes_every_chat_row_of_the_tenant_and_answers_once(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, sql: Sql
+) -> None:
+    opening = await client.chat("Remember that my dog is called Rex.")
+    await client.chat("What is my dog called?", conversation_id=opening["conversation_id"])
+    other = ChatClient(broker, principal(tenant="t_beta", user="u_bea"))
+    await other.chat("Hello from another tenant.")
+    assert set(await chat_rows(chat_service, "t_alpha")) >= {"chat.conversations", "chat.runs"}
+    kept = await chat_rows(chat_service, "t_beta")
+
+    await request_deprovision(broker, "t_alpha")
+    await request_deprovision(broker, "t_alpha")
+
+    async def answers() -> list[int]:
+        rows = await sql(
+            "SELECT payload FROM chat.outbox WHERE subject = 'events.chat.t_alpha.tenant.data_deleted'"
+        )
+        return [json.loads(row.payload)["data"]["rows_deleted"] for row in rows]
+
+    async def both_consumed() -> bool:
+        done = await sql(
+            "SELECT count(*) AS n FROM chat.processed_events "
+            "WHERE consumer = 'chat-tenant-deprovision'"
+        )
+        return int(done[0].n) == 2
+
+    await eventually(both_consumed, what="both requests consumed")
+    answered = await answers()
+    assert len(answered) == 1
+    assert answered[0] > 0
+    assert await chat_rows(chat_service, "t_alpha") == {}
+    assert await chat_rows(chat_service, "t_beta") == kept
