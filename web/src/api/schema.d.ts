@@ -686,6 +686,8 @@ export interface paths {
          *     Needs a user's access token (not a service account's).
          *
          *     Scopes: `service_accounts:manage`.
+         *
+         *     Needs the tenant's plan to include `service_accounts` (403 `feature_not_in_plan` otherwise).
          */
         post: operations["auth.service_accounts.create"];
         delete?: never;
@@ -2281,6 +2283,11 @@ export interface components {
         AgentView: {
             /** Description */
             description: string;
+            /**
+             * Feature
+             * @description the feature a tenant's plan needs to pick this agent (contracts.features)
+             */
+            feature?: string | null;
             /** Handoffs */
             handoffs: string[];
             /** Model */
@@ -3716,12 +3723,13 @@ export interface components {
              */
             status: "active" | "suspended" | "deprovisioning" | "deleted";
         };
-        /** TenantSuspend */
-        TenantSuspend: {
+        /**
+         * TenantSuspension
+         * @description Body of ``POST /tenants/{tenant_id}/suspend``: why, for the tenant's page and the audit.
+         */
+        TenantSuspension: {
             /** Reason */
             reason: string;
-            /** Tenant Id */
-            tenant_id: string;
         };
         /**
          * TenantUpdate
@@ -11975,7 +11983,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TenantSuspend"];
+                "application/json": components["schemas"]["TenantSuspension"];
             };
         };
         responses: {
