@@ -38,6 +38,7 @@ from agentbus_gateway.settings import EDGE_GROUP, GatewaySettings
 from agentbus_gateway.sso import SingleSignOn
 from agentbus_gateway.streams import StreamRoutes
 from agentbus_gateway.suspension import (
+    TENANT_DEPROVISION_CONSUMER,
     TENANT_REACTIVATED_CONSUMER,
     TENANT_SUSPENDED_CONSUMER,
     SuspendedTenants,
@@ -50,7 +51,11 @@ from agentbus_shared.contracts import ROUTES, Route
 from agentbus_shared.contracts import auth as auth_contract
 from agentbus_shared.contracts.auth import Jwks, SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
+from agentbus_shared.contracts.platform import (
+    TenantDeprovisionRequested,
+    TenantReactivated,
+    TenantSuspended,
+)
 from agentbus_shared.features import TenantFeatureReader
 from agentbus_shared.runtime import (
     ReadinessCheck,
@@ -118,6 +123,12 @@ def create_app(
     @runtime.consumer(TENANT_REACTIVATED_CONSUMER)
     async def on_tenant_reactivated(event: CloudEvent[TenantReactivated]) -> None:
         await suspended.on_reactivated(event)
+
+    @runtime.consumer(TENANT_DEPROVISION_CONSUMER)
+    async def on_tenant_deprovision_requested(
+        event: CloudEvent[TenantDeprovisionRequested],
+    ) -> None:
+        await suspended.on_deprovision_requested(event)
 
     guard = Guard(
         redis,

@@ -1,7 +1,8 @@
 """Suspended tenants, shared by every gateway replica through Redis.
 
 Auth publishes ``TenantSuspended`` and ``TenantReactivated`` when an operator suspends or
-reactivates a tenant. Durable consumers (shared by the replicas) set and delete
+reactivates a tenant, and ``TenantDeprovisionRequested`` when one deprovisions it (refused like a
+suspended tenant from then on, for good). Durable consumers (shared by the replicas) set and delete
 ``gateway:suspended-tenant:<id>``; the guard checks that key in the same Redis round trip as
 the session revocation and refuses every token of the tenant (users and service accounts
 alike) with 403 ``tenant_suspended``, failing closed like the revocation check. Operators'
@@ -24,7 +25,11 @@ from redis.asyncio.client import Pipeline
 from agentbus_shared.bus import DurableConsumer, RetryPolicy
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
+from agentbus_shared.contracts.platform import (
+    TenantDeprovisionRequested,
+    TenantReactivated,
+    TenantSuspended,
+)
 from agentbus_shared.contracts.streams import AUTH_EVENTS
 from agentbus_shared.logging import get_logger
 
@@ -49,6 +54,15 @@ TENANT_REACTIVATED_CONSUMER = DurableConsumer(
     name="gateway-tenant-reactivated",
     stream=AUTH_EVENTS,
     subject=TenantReactivated.filter_subject(),
+    retry=_RETRY,
+    max_workers=2,
+    ack_wait=30.0,
+)
+TENANT_DEPROVISION_CONSUMER = DurableConsumer(
+    service="gateway",
+    name="gateway-tenant-deprovision",
+    stream=AUTH_EVENTS,
+    subject=TenantDeprovisionRequested.filter_subject(),
     retry=_RETRY,
     max_workers=2,
     ack_wait=30.0,
@@ -106,6 +120,11 @@ class SuspendedTenants:
     async def on_reactivated(self, event: CloudEvent[TenantReactivated]) -> None:
         applied = await self._change(event.data.tenant_id, event.data.reactivated_at, False)
         log.info("tenant.reactivated", tenant_id=event.data.tenant_id, applied=applied)
+
+    async def on_deprovision_requested(self, event: CloudEvent[TenantDeprovisionRequested]) -> None:
+        """A tenant being deprovisioned is refused as a suspended one, for good."""
+        applied = await self._change(event.data.tenant_id, event.data.requested_at, True)
+        log.info("tenant.deprovision_requested", tenant_id=event.data.tenant_id, applied=applied)
 
     async def _change(self, tenant_id: str, at: datetime, suspended: bool) -> bool:
         applied = await self._apply(

@@ -62,9 +62,9 @@ class Route:
     """The request runs an agent in chat and waits for its reply: the gateway names the run
     and answers 503 ``run_lost`` as soon as the run's replica is found lost."""
     changes_tenant_status: bool = False
-    """Success changes a tenant's lifecycle status (an operator's suspend or reactivate): the
-    gateway applies the answer's ``id`` and ``status`` before it answers, so the tenant's very
-    next request meets the change, without waiting for the event."""
+    """Success changes a tenant's lifecycle status (an operator's suspend, reactivate or
+    deprovision): the gateway applies the answer's ``id`` and ``status`` before it answers, so
+    the tenant's very next request meets the change, without waiting for the event."""
     feature: str | None = None
     """A feature (``contracts.features.Feature``) the caller's tenant must have: the gateway
     refuses the route with 403 ``feature_not_in_plan`` otherwise, from the ENTITLEMENTS bucket."""

@@ -1,0 +1,58 @@
+"""A tenant being deprovisioned at the gateway: refused like a suspended one, at once when the
+operator's request came through this gateway and on auth's ``tenant.deprovision_requested``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from gateway_support import FakeAuth, Payload, SpawnFake, StartGateway, TokenFactory
+
+from agentbus_shared.contracts.common import Principal, RequestMeta
+from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested
+from agentbus_shared.testing.waiting import eventually
+
+ME = "/api/v1/auth/me"
+MEMBER_SCOPES = "tenant:read billing:read conversations:read"
+
+
+def member(tokens: TokenFactory, tenant: str) -> dict[str, str]:
+    return tokens.bearer(tid=tenant, scope=MEMBER_SCOPES)
+
+
+async def refused(client: httpx.AsyncClient, headers: dict[str, str]) -> bool:
+    response = await client.get(ME, headers=headers)
+    return (response.status_code, response.json().get("code")) == (403, "tenant_suspended")
+
+
+async def test_the_deprovision_request_refuses_the_tenants_tokens(
+    client: httpx.AsyncClient, tokens: TokenFactory, fake_auth: FakeAuth
+) -> None:
+    user = member(tokens, "t_leaving")
+    assert (await client.get(ME, headers=user)).status_code == 200
+    requested = TenantDeprovisionRequested(
+        tenant_id="t_leaving", requested_by="u_op", requested_at=datetime.now(UTC)
+    )
+    await fake_auth.runtime.publisher.publish(make_event(requested, tenant_id="t_leaving"))
+
+    await eventually(lambda: refused(client, user), what="the tenant refused", timeout=5)
+    assert (await client.get(ME, headers=member(tokens, "t_staying"))).status_code == 200
+
+
+async def test_a_deprovision_through_the_gateway_refuses_the_very_next_request(
+    start_gateway: StartGateway, fake_auth: FakeAuth, spawn_fake: SpawnFake, tokens: TokenFactory
+) -> None:
+    async def page(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
+        return {"id": body["tenant_id"], "status": "deprovisioning"}
+
+    await spawn_fake("auth", {"platform.tenants.delete": page})
+    user = member(tokens, "t_target")
+    async with start_gateway() as gw:
+        # The fake auth publishes no event: only the gateway's own record can refuse it.
+        answer = await gw.client.delete(
+            "/api/v1/platform/tenants/t_target", headers=tokens.bearer(tid="t_ops")
+        )
+        assert answer.status_code == 202, answer.text
+        assert await refused(gw.client, user)
