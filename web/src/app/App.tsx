@@ -25,6 +25,8 @@ import { logOut } from "./api";
 import { NotFoundPage } from "./NotFoundPage";
 import { OperatorNavItem } from "../operator/OperatorNavItem";
 import { SignupsPage } from "../operator/SignupsPage";
+import { TenantPage } from "../operator/TenantPage";
+import { TenantsPage } from "../operator/TenantsPage";
 import { RequestAccessPage } from "../signup/RequestAccessPage";
 
 const queries = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 30_000 } } });
@@ -91,6 +93,8 @@ const router = createBrowserRouter([
           { path: "/team", element: <TeamPage /> },
           { path: "/team/audit", element: <AuditLogPage /> },
           { path: "/operator/signups", element: <SignupsPage /> },
+          { path: "/operator/tenants", element: <TenantsPage /> },
+          { path: "/operator/tenants/:tenantId", element: <TenantPage /> },
           { path: "/chat", element: <ChatPage /> },
           { path: "/chat/:conversationId", element: <ChatPage /> },
         ],

@@ -4,13 +4,21 @@ import { createApi, requestHeaders } from "../api/client";
 import { csrfProof } from "../session/cookies";
 import { renewingFetch } from "../session/renewing";
 import { session } from "../session/session";
+import { watchingSuspension } from "../session/suspension";
 
 /** Signs a request sent again after a renewal with the new token and the rotated cookie's proof. */
 function signAnew(request: Request): void {
   for (const [name, value] of Object.entries(requestHeaders(session, document.cookie))) request.headers.set(name, value);
 }
 
-export const api = createApi(session, renewingFetch(session, signAnew, (input, init) => fetch(input, init)));
+export const api = createApi(
+  session,
+  renewingFetch(
+    session,
+    signAnew,
+    watchingSuspension((input, init) => fetch(input, init)),
+  ),
+);
 
 session.renewWith(async () => {
   // Without the readable CSRF cookie there is no refresh cookie either: nothing to ask.

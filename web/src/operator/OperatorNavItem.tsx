@@ -1,4 +1,4 @@
-// The operator screen's place in the navigation, shown only to a person holding platform:operate.
+// The operator screens' places in the navigation, shown only to a person holding platform:operate.
 import { useMe } from "../account/me";
 import { NavItem } from "../ui/Layout";
 
@@ -7,5 +7,10 @@ export const OPERATE = "platform:operate";
 export function OperatorNavItem() {
   const me = useMe();
   if (!me.data?.scopes.includes(OPERATE)) return null;
-  return <NavItem to="/operator/signups">Sign-ups</NavItem>;
+  return (
+    <>
+      <NavItem to="/operator/tenants">Tenants</NavItem>
+      <NavItem to="/operator/signups">Sign-ups</NavItem>
+    </>
+  );
 }
