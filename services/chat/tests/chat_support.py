@@ -58,10 +58,15 @@ def principal(
 
 
 def entitlements(
-    tenant: str, *, messages: int | None = 100, used_messages: int = 0, plan: str = "pro"
+    tenant: str,
+    *,
+    messages: int | None = 100,
+    used_messages: int = 0,
+    plan: str = "pro",
+    features: tuple[str, ...] = ("chat",),
 ) -> Entitlements:
     """``tenant``'s entitlements in a billing period that began yesterday (the same period on
-    every call, as billing's are)."""
+    every call, as billing's are), with ``features``."""
     now = datetime.now(UTC)
     period_start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     return Entitlements(
@@ -72,6 +77,7 @@ def entitlements(
         used={"messages": used_messages},
         period_start=period_start,
         period_end=period_start + timedelta(days=30),
+        features=list(features),
         updated_at=now,
     )
 

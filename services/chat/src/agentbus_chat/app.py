@@ -124,6 +124,7 @@ def assemble(
         live=live,
         connection=connection,
         instance=runtime.instance,
+        features_to_pick=catalog.features_to_pick(),
     )
     return ChatParts(
         settings=settings,

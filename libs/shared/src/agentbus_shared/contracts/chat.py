@@ -128,6 +128,10 @@ class AgentView(Contract):
     handoffs: list[str]
     tools: list[str]
     model: str | None = None
+    feature: str | None = Field(
+        None,
+        description="the feature a tenant's plan needs to pick this agent (contracts.features)",
+    )
 
 
 class ToolView(Contract):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from agentbus_chat.agents.tools import ToolSpec
 from agentbus_shared.contracts.chat import AgentView, ToolView
+from agentbus_shared.contracts.features import Feature
 
 TRIAGE = "triage"
 
@@ -28,6 +29,8 @@ class AgentSpec:
     """Model name for this agent; ``None`` uses the service's configured model."""
     intents: tuple[str, ...] = ()
     """Word stems that route a request to this agent (the builtin model routes by them)."""
+    feature: Feature | None = None
+    """The feature a tenant needs to pick this agent to start with (handoffs need none)."""
 
 
 DEFAULT_AGENTS: tuple[AgentSpec, ...] = (
@@ -127,6 +130,7 @@ DEFAULT_AGENTS: tuple[AgentSpec, ...] = (
             "how much is",
             "how many",
         ),
+        feature=Feature.RESEARCH_AGENT,
     ),
 )
 
@@ -170,9 +174,14 @@ class AgentCatalog:
                 handoffs=list(a.handoffs),
                 tools=[t.key for t in self.tools_of(a.name)],
                 model=a.model,
+                feature=a.feature,
             )
             for a in self.agents.values()
         ]
+
+    def features_to_pick(self) -> dict[str, Feature]:
+        """Agent name -> the feature a tenant needs to pick it, for the agents that need one."""
+        return {a.name: a.feature for a in self.agents.values() if a.feature is not None}
 
     def tool_views(self, agent: str | None = None) -> list[ToolView]:
         keys = [t.key for t in self.tools_of(agent)] if agent else list(self.tools)
