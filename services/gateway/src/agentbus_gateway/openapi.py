@@ -71,9 +71,16 @@ def operation_docs(route: Route) -> dict[str, Any]:
         lines.append("Needs an access token of a user or a service account.")
     if route.scopes:
         lines.append("Scopes: " + ", ".join(f"`{s}`" for s in route.scopes) + ".")
+    if route.feature:
+        lines.append(
+            f"Needs the tenant's plan to include `{route.feature}` "
+            "(403 `feature_not_in_plan` otherwise)."
+        )
     extra: dict[str, Any] = {"security": security(authenticated), "x-rate-group": route.rate_group}
     if route.scopes:
         extra["x-scopes"] = list(route.scopes)
+    if route.feature:
+        extra["x-feature"] = route.feature
     cookie_mode = cookie_mode_parameters(route)
     if cookie_mode:
         extra["parameters"] = cookie_mode
