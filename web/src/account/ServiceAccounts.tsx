@@ -1,5 +1,5 @@
-// The team's service accounts: listed, created (the secret shown once) and revoked after a
-// confirmation, by owners and admins; others see why not.
+// The team's service accounts: listed, created (the secret shown once, while the plan includes
+// them) and revoked after a confirmation, by owners and admins; others see why not.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { unwrap } from "../api/problem";
@@ -9,6 +9,9 @@ import { ConfirmButton } from "../ui/dialogs";
 import { Table } from "../ui/Table";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
+import { hasFeature } from "../features/features";
+import { useFeatures } from "../features/queries";
+import { NotInPlan } from "../features/NotInPlan";
 import { NewServiceAccount, SecretShownOnce } from "./NewServiceAccount";
 import {
   accountStatus,
@@ -80,8 +83,10 @@ function AccountList() {
 
 export function ServiceAccounts({ scopes }: { scopes: string[] }) {
   const cache = useQueryClient();
+  const features = useFeatures();
   const [created, setCreated] = useState<CreatedServiceAccount | null>(null);
   if (!managesServiceAccounts(scopes)) return <p className="text-sm">{NOT_YOURS}</p>;
+  const included = hasFeature(features.data, "service_accounts");
   const showOnce = (account: CreatedServiceAccount) => {
     setCreated(account);
     void cache.invalidateQueries({ queryKey: KEY });
@@ -91,8 +96,10 @@ export function ServiceAccounts({ scopes }: { scopes: string[] }) {
       <p className="text-sm">Programs sign in as a service account with its client ID and secret (the client-credentials grant).</p>
       {created ? (
         <SecretShownOnce created={created} onDone={() => setCreated(null)} />
-      ) : (
+      ) : included ? (
         <NewServiceAccount grantable={grantableScopes(scopes)} onCreated={showOnce} />
+      ) : (
+        <NotInPlan feature="service_accounts" what="Creating service accounts" />
       )}
       <AccountList />
     </div>

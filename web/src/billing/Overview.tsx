@@ -1,4 +1,6 @@
-// The plan in force and this period's usage, each meter against its limit.
+// The plan in force with the features it gives the team, and this period's usage, each meter
+// against its limit.
+import { useFeatures } from "../features/queries";
 import { featureName, price, type Plan } from "../pricing/plans";
 import { ErrorState, Loading } from "../ui/states";
 import { useUsage } from "./queries";
@@ -15,10 +17,21 @@ export function CurrentPlan({ plan, subscription }: { plan: Plan; subscription: 
         {price(plan)} · {statusWords(subscription.status)}
         {period && ` · ${period}`}
       </p>
-      {plan.features && plan.features.length > 0 && (
-        <p className="text-sm">Includes: {plan.features.map(featureName).join(", ")}</p>
-      )}
+      <PlanFeatures />
     </div>
+  );
+}
+
+/** The features in force for the team: the plan's, with any an operator turned on or off. */
+function PlanFeatures() {
+  const features = useFeatures();
+  if (features.isPending) return <Loading label="Loading your plan's features" />;
+  if (features.isError) return <ErrorState error={features.error} retry={() => void features.refetch()} />;
+  if (features.data.features.length === 0) return <p className="text-sm">Your plan includes no features.</p>;
+  return (
+    <p className="text-sm" data-testid="plan-features">
+      Your plan includes: {features.data.features.map(featureName).join(", ")}
+    </p>
   );
 }
 

@@ -5,6 +5,9 @@ import { useNavigate, useParams } from "react-router";
 import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button, FOCUS_RING } from "../ui/Button";
+import { hasFeature } from "../features/features";
+import { useFeatures } from "../features/queries";
+import { NotInPlan } from "../features/NotInPlan";
 import { formValues } from "../ui/forms";
 import { Page } from "../ui/Layout";
 import { ProblemMessage } from "../ui/states";
@@ -18,19 +21,33 @@ function AgentPicker() {
     queryFn: async () => unwrap(await api.GET("/api/v1/agents")).items,
     staleTime: Infinity,
   });
+  const features = useFeatures();
+  const outOfPlan = (agents.data ?? []).filter((agent) => agent.feature && !hasFeature(features.data, agent.feature));
   return (
     <div className="flex flex-col gap-1">
       <label htmlFor="agent" className="text-sm font-medium">
         Agent
       </label>
-      <select id="agent" name="agent" className={`min-h-11 rounded-md border border-slate-300 bg-white px-2 dark:border-slate-600 dark:bg-slate-900 ${FOCUS_RING}`}>
+      <select
+        id="agent"
+        name="agent"
+        aria-describedby={outOfPlan.length > 0 ? "agents-out-of-plan" : undefined}
+        className={`min-h-11 rounded-md border border-slate-300 bg-white px-2 dark:border-slate-600 dark:bg-slate-900 ${FOCUS_RING}`}
+      >
         <option value="">Automatic</option>
         {(agents.data ?? []).map((agent) => (
-          <option key={agent.name} value={agent.name}>
-            {agent.name}
+          <option key={agent.name} value={agent.name} disabled={outOfPlan.includes(agent)}>
+            {outOfPlan.includes(agent) ? `${agent.name} (not in your plan)` : agent.name}
           </option>
         ))}
       </select>
+      {outOfPlan.length > 0 && (
+        <div id="agents-out-of-plan" className="flex flex-col gap-2">
+          {outOfPlan.map((agent) => (
+            <NotInPlan key={agent.name} feature={agent.feature ?? ""} what={`Picking the ${agent.name} agent`} />
+          ))}
+        </div>
+      )}
     </div>
   );
 }
