@@ -13,18 +13,14 @@ for the feature it proves.
 
 from __future__ import annotations
 
-import re
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import pyotp
 import pytest
-from e2e_support import FREE_MESSAGES, STARTER_MESSAGES
+from e2e_support import FREE_MESSAGES, STARTER_MESSAGES, StreamWatch, pay_at_checkout
 
 from agentbus_shared.testing.stack import SseEvent, Stack, read_sse
 from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
@@ -92,70 +88,18 @@ def wait_for_usage(
     return eventually_blocking(counted, what=f"{messages} messages counted on {plan}")
 
 
-class BillingWatch:
+class BillingWatch(StreamWatch):
     """Reads a tenant's ``/billing/stream`` on a thread from now until stopped."""
 
     def __init__(self, stack: Stack, person: Person) -> None:
-        self.events: list[SseEvent] = []
-        self.error: httpx.HTTPError | None = None
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._status = 0
-        self._thread = threading.Thread(
-            target=self._read, args=(stack, dict(person.headers)), daemon=True
+        super().__init__(stack, person.headers, "/api/v1/billing/stream")
+
+    def wait_for_event(self, event: str, **data: Any) -> SseEvent:
+        """The first ``event`` whose CloudEvent data holds ``data``."""
+        return self.wait_for(
+            lambda e: e.event == event and data.items() <= e.data["data"].items(),
+            f"{event} {data}",
         )
-        self._thread.start()
-        assert self._ready.wait(30), "the billing stream did not open"
-        assert self._status == 200, f"the billing stream answered {self._status}"
-
-    def _read(self, stack: Stack, headers: dict[str, str]) -> None:
-        try:
-            with (
-                stack.client() as client,
-                client.stream("GET", "/api/v1/billing/stream", headers=headers) as reply,
-            ):
-                self._status = reply.status_code
-                self._ready.set()
-                if reply.status_code == 200:
-                    self.events.extend(read_sse(_Until(reply, self._stop)))
-        except httpx.HTTPError as exc:
-            self.error = exc  # the stack went away under the reader (a failed run's teardown)
-            self._ready.set()
-
-    def wait_for(self, event: str, **data: Any) -> SseEvent:
-        def seen() -> SseEvent | None:
-            return next(
-                (
-                    e
-                    for e in list(self.events)
-                    if e.event == event and data.items() <= e.data["data"].items()
-                ),
-                None,
-            )
-
-        return eventually_blocking(seen, what=f"{event} {data} on the billing stream")
-
-    def stop(self) -> list[SseEvent]:
-        """Stop at the next line (the gateway sends a heartbeat every second here)."""
-        self._stop.set()
-        self._thread.join(10)
-        assert not self._thread.is_alive(), "the billing stream did not stop"
-        assert self.error is None, repr(self.error)
-        return list(self.events)
-
-
-class _Until:
-    """A response whose lines end once ``stop`` is set (heartbeats wake the reader)."""
-
-    def __init__(self, response: httpx.Response, stop: threading.Event) -> None:
-        self._response = response
-        self._stop = stop
-
-    def iter_lines(self) -> Iterator[str]:
-        for line in self._response.iter_lines():
-            if self._stop.is_set():
-                return
-            yield line
 
 
 def chat_stream(client: httpx.Client, person: Person, message: str) -> list[SseEvent]:
@@ -317,17 +261,11 @@ def subscribe_to_a_paid_plan_at_checkout(
     assert started.json()["subscription"] is None
     checkout_url = started.json()["checkout_url"]
 
-    # At "Stripe": the checkout page, and its pay button (a form post, then back to the app).
-    page = httpx.get(checkout_url, timeout=30)
-    assert page.status_code == 200 and "19.00 USD per month" in page.text, page.text
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action, page.text
-    paid = httpx.post(urljoin(checkout_url, action.group(1)), timeout=30)
-    assert paid.status_code == 303, paid.text
-    assert paid.headers["location"].startswith(f"{stack.gateway_url}/billing?checkout=success")
+    assert "19.00 USD per month" in httpx.get(checkout_url, timeout=30).text
+    pay_at_checkout(stack, checkout_url)
 
     # The signed checkout.session.completed webhook went through /webhooks/stripe to billing.
-    changed = watch.wait_for("subscription.changed", plan="starter", status="active")
+    changed = watch.wait_for_event("subscription.changed", plan="starter", status="active")
     assert changed.data["tenantid"] == ada.tenant_id
     assert any(
         "webhook.stored" in line and "checkout.session.completed" in line
@@ -364,7 +302,7 @@ def usage_is_counted_on_the_paid_plan(client: httpx.Client, ada: Person) -> None
 
 
 def the_quota_is_enforced(client: httpx.Client, ada: Person, watch: BillingWatch) -> None:
-    watch.wait_for("usage.threshold", meter="messages", percent=100)
+    watch.wait_for_event("usage.threshold", meter="messages", percent=100)
     # Billing rewrites the entitlements right after counting; wait out chat's cache of them
     # (CHAT_TUNING__ENTITLEMENTS_TTL=0.5 here) with room to spare.
     time.sleep(1.5)

@@ -3,32 +3,13 @@ their statuses and problems, and disabling an account ends its sessions at the g
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import pytest
-from e2e_support import PASSWORD, bearer, register
+from e2e_support import PASSWORD, bearer, member_of, verified_owner
 
 from agentbus_shared.testing.stack import Stack
 from agentbus_shared.testing.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
-
-
-def verified_owner(client: httpx.Client, stack: Stack, email: str) -> dict[str, Any]:
-    """A new tenant's owner with a verified email (who may invite); their tokens."""
-    tokens: dict[str, Any] = register(client, email, "Mills").json()["tokens"]
-    code = stack.mailed_code(email, "verify_email")
-    client.post("/api/v1/auth/email/verify", json={"code": code}, headers=bearer(tokens))
-    return tokens
-
-
-def member_of(client: httpx.Client, stack: Stack, owner: dict[str, Any], email: str) -> Any:
-    """``email`` invited into the owner's tenant and joined; the answer with its tokens."""
-    invite = {"email": email, "role": "member"}
-    client.post("/api/v1/tenants/invites", json=invite, headers=bearer(owner))
-    accept = {"token": stack.mailed_invite(email), "password": PASSWORD}
-    return client.post("/api/v1/tenants/invites/accept", json=accept).json()
 
 
 def test_profile_routes_answer_through_the_gateway(stack: Stack) -> None:
