@@ -14,6 +14,8 @@ from agentbus_auth.audit.service import AuditTrail
 from agentbus_auth.audit.tenant_log import TenantAuditLog
 from agentbus_auth.codes.service import OneTimeCodes
 from agentbus_auth.crypto import CodeKey, SecretBox
+from agentbus_auth.deprovision import handlers as deprovision_handlers
+from agentbus_auth.deprovision.service import TenantDeprovisioning
 from agentbus_auth.keys import handlers as keys_handlers
 from agentbus_auth.keys.service import KeyRing, KeyTimings
 from agentbus_auth.login import handlers as login_handlers
@@ -92,6 +94,7 @@ class AuthParts:
     account_changes: AccountChanges
     signup: SignupService
     tenant_lifecycle: TenantLifecycle
+    deprovisioning: TenantDeprovisioning
 
 
 def build(
@@ -116,6 +119,7 @@ def build(
         profile_handlers,
         signup_handlers,
         platform_handlers,
+        deprovision_handlers,
     ):
         feature.register(runtime, parts)
 
@@ -271,6 +275,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
             code_key,
             invite_ttl=tuning.invite_ttl,
         ),
+        deprovisioning=TenantDeprovisioning(db),
     )
 
 
