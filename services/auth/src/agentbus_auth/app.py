@@ -61,6 +61,7 @@ from agentbus_auth.tenants.support import SupportActions
 from agentbus_auth.tenants.webhooks import WebhookTargets
 from agentbus_auth.throttle import LockoutPolicy, LoginThrottle
 from agentbus_shared.db import Database, OutboxRelay
+from agentbus_shared.features import TenantFeatureReader
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.settings import Environment
 
@@ -166,7 +167,7 @@ def assemble(runtime: ServiceRuntime, settings: AuthSettings) -> AuthParts:
     login = LoginService(
         db, hasher, throttle, sessions, mfa, challenge_attempts=tuning.mfa_challenge_attempts
     )
-    service_accounts = ServiceAccountService(db, tokens)
+    service_accounts = ServiceAccountService(db, tokens, TenantFeatureReader(_jetstream(runtime)))
     locations = Locations(settings.geoip_database)
     required_consents = RequiredConsents(
         terms=settings.terms_version,

@@ -5,7 +5,8 @@ A service account's tokens carry its id as ``sid``: revoking the account
 publishes ``session.revoked`` for that id, so the gateway refuses its
 outstanding tokens immediately, exactly as for a user's session. An account
 lives no longer than its creator's right to manage service accounts: removing
-the creator from the tenant, or demoting them below admin, revokes it too.
+the creator from the tenant, or demoting them below admin, revokes it too. Creating one needs the
+tenant's features (billing's ``ENTITLEMENTS`` entry) to include ``service_accounts``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agentbus_auth.tenants.membership import acting_member
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import SERVICE_ACCOUNT_FORBIDDEN, granted_scopes
 from agentbus_shared.contracts.common import Page, PageQuery, Principal, RequestMeta, Scope
+from agentbus_shared.contracts.features import Feature
 from agentbus_shared.contracts.service_accounts import (
     ClientCredentialsGrant,
     ClientCredentialsToken,
@@ -35,6 +37,8 @@ from agentbus_shared.contracts.service_accounts import (
 )
 from agentbus_shared.contracts.tenants import RevokedServiceAccount
 from agentbus_shared.db import Database
+from agentbus_shared.errors import TenantSuspended
+from agentbus_shared.features import TenantFeatureReader
 from agentbus_shared.ids import new_id
 from agentbus_shared.pagination import cut_page, decode_cursor
 
@@ -58,13 +62,17 @@ def _view(account: repo.ServiceAccount) -> ServiceAccountView:
 
 
 class ServiceAccountService:
-    def __init__(self, db: Database, tokens: AccessTokens) -> None:
+    def __init__(self, db: Database, tokens: AccessTokens, features: TenantFeatureReader) -> None:
         self._db = db
         self._tokens = tokens
+        self._features = features
 
     async def create(
         self, principal: Principal, cmd: ServiceAccountCreate, meta: RequestMeta
     ) -> ServiceAccountCreated:
+        """A new account with its secret (shown this once); ``FeatureNotInPlan`` unless the
+        tenant's features include ``service_accounts``."""
+        await self._features.require(principal.tenant_id, Feature.SERVICE_ACCOUNTS)
         requested = sorted(set(cmd.scopes))
         unknown = [s for s in requested if s not in _KNOWN_SCOPES]
         if unknown:
@@ -188,9 +196,11 @@ class ServiceAccountService:
     async def token(
         self, grant: ClientCredentialsGrant, meta: RequestMeta
     ) -> ClientCredentialsToken:
-        """The client-credentials grant: an access token for a live account with a right secret."""
+        """The client-credentials grant: an access token for a live account with a right secret
+        (``TenantSuspended`` while its tenant is not active)."""
         async with self._db.session() as session:
             account = await repo.by_client_id(session, grant.client_id)
+            tenant = await tenants_repo.tenant(session, account.tenant_id) if account else None
         presented = token_hash(grant.client_secret)
         secret_ok = same(account.secret_hash if account else _DECOY_HASH, presented)
         if account is None or not secret_ok or account.revoked_at is not None:
@@ -203,6 +213,8 @@ class ServiceAccountService:
                     client_id=grant.client_id[:128],
                 )
             raise InvalidClient()
+        if tenant is None or tenant.status != "active":
+            raise TenantSuspended()
         scopes = sorted(set(grant.scope.split())) if grant.scope else account.scopes
         beyond = [s for s in scopes if s not in account.scopes]
         if beyond:
