@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Activity: rebuild the feed by replay.", no_args_is_help=True)
 
 
+@app.callback()
+def activity() -> None:
+    """Activity: rebuild the feed by replay (a group, so ``agentbus activity rebuild`` reads as
+    it does for the other services' commands)."""
+
+
 @asynccontextmanager
 async def _activity() -> AsyncIterator[ActivityParts]:
     from agentbus_activity.app import ActivityParts, build

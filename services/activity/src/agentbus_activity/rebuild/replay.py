@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from agentbus_shared.bus import DurableConsumer
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BILLING_EVENTS, CHAT_EVENTS
@@ -79,22 +78,23 @@ class StreamReplay:
         return opened
 
     async def batches(self, replay: OpenReplay) -> AsyncIterator[list[dict[str, Any]]]:
-        """The stream's events in stream order, a batch at a time, up to the last one stored
-        when the replay was opened and possibly a few after."""
-        js = self._js()
+        """The stream's events in stream order, a batch at a time: those stored when the replay
+        was opened (later ones reach the rebuild through the live projection), so a busy
+        stream cannot keep a rebuild from ending."""
+        remaining = replay.pending
+        if remaining == 0:
+            return
         name, stream = replay.consumer.name, replay.consumer.stream.name
-        subscription = await js.pull_subscribe_bind(durable=name, stream=stream)
+        subscription = await self._js().pull_subscribe_bind(durable=name, stream=stream)
         try:
-            while True:
+            while remaining > 0:
                 try:
-                    messages = await subscription.fetch(self._batch, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    if (await js.consumer_info(stream, name)).num_pending == 0:
-                        return
+                    messages = await subscription.fetch(min(self._batch, remaining), timeout=5.0)
+                except ServiceUnavailableError:
+                    await asyncio.sleep(0.1)  # the new consumer does not answer pulls yet
                     continue
+                remaining -= len(messages)
                 yield [json.loads(message.data) for message in messages]
-                if messages[-1].metadata.num_pending == 0:
-                    return
         finally:
             await subscription.unsubscribe()
 

@@ -1,0 +1,122 @@
+"""Rebuild by replay: the feed made again from the streams while live events keep arriving."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activity_support import (
+    MEMBER,
+    OTHER_TENANT,
+    OWNER,
+    TENANT,
+    RunningActivity,
+    principal,
+)
+from typer.testing import CliRunner
+
+from agentbus_activity.cli import app as cli
+from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
+from agentbus_activity.rebuild.service import FeedRebuild
+from agentbus_shared.contracts.activity import Operation
+from agentbus_shared.contracts.tenants import MemberChanged
+from agentbus_shared.testing.waiting import eventually
+
+START = datetime.now(UTC) - timedelta(hours=5)
+
+
+def _joined(n: int, tenant: str = TENANT) -> MemberChanged:
+    return MemberChanged(tenant_id=tenant, user_id=f"usr_m{n}", role="member", changed_by=OWNER)
+
+
+async def _publish_joins(activity: RunningActivity, numbers: range, tenant: str = TENANT) -> None:
+    for n in numbers:
+        await activity.publish(_joined(n, tenant), tenant=tenant, time=START + timedelta(seconds=n))
+
+
+async def _ids_when(activity: RunningActivity, count: int, tenant: str = TENANT) -> list[str]:
+    owner = activity.feed_of(principal(OWNER, tenant=tenant, role="owner"))
+
+    async def all_there() -> list[str] | None:
+        ids = [item["id"] for item in await owner.items(limit=100)]
+        return ids if len(ids) >= count else None
+
+    return await eventually(all_there, what=f"{count} items in the feed", timeout=20)
+
+
+class HeldReplay(StreamReplay):
+    """A replay that waits, after its first batch, until the test says live events have landed."""
+
+    def __init__(
+        self, activity: RunningActivity, resume: asyncio.Event, paused: asyncio.Event
+    ) -> None:
+        connection = activity.runtime.broker.connection
+        super().__init__(connection.jetstream, batch=20, idle_expiry=1.0)
+        self._resume = resume
+        self._paused = paused
+
+    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[dict[str, Any]]]:
+        async for batch in super().batches(replay):
+            yield batch
+            if not self._paused.is_set():
+                self._paused.set()
+                await self._resume.wait()
+
+
+async def test_a_rebuild_while_live_events_arrive_loses_and_doubles_nothing_and_keeps_marks(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(60))
+    before = await _ids_when(activity, 60)
+    member = activity.feed_of(principal(MEMBER))
+    await member.call(Operation.ITEM_READ, {"item_id": before[0]})
+    await member.call(Operation.ITEM_DISMISS, {"item_id": before[1]})
+    # The projection went wrong: items lost, one summary spoiled.
+    await sql("DELETE FROM activity.feed_items WHERE id = ANY(:ids)", ids=before[10:20])
+    await sql("UPDATE activity.feed_items SET summary = 'spoiled' WHERE id = :id", id=before[2])
+
+    parts = activity.parts
+    paused, resume = asyncio.Event(), asyncio.Event()
+    rebuild = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
+    running = asyncio.create_task(rebuild.run())
+    await asyncio.wait_for(paused.wait(), 20)
+    await _publish_joins(activity, range(60, 100))  # live, while the rebuild is half way
+    await _ids_when(activity, 100 - 10)
+    resume.set()
+    result = await asyncio.wait_for(running, 60)
+
+    after = await _ids_when(activity, 100)
+    assert len(after) == len(set(after)) == 100
+    assert set(before) <= set(after)
+    assert result.items == 100
+    assert result.replayed == 60  # the 40 live ones reached the rebuild through the live path
+    member_items = {item["id"]: item for item in await member.items(limit=100)}
+    assert member_items[before[0]]["read"] is True
+    assert before[1] not in member_items  # still dismissed
+    assert "spoiled" not in {item["summary"] for item in member_items.values()}
+    assert await member.unread() == 98
+
+
+async def test_the_operator_rebuilds_one_tenant_from_a_time_with_the_cli(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(5))
+    await _publish_joins(activity, range(5), tenant=OTHER_TENANT)
+    ours = await _ids_when(activity, 5)
+    theirs = await _ids_when(activity, 5, tenant=OTHER_TENANT)
+    await sql("DELETE FROM activity.feed_items")
+
+    since = (START + timedelta(seconds=2)).isoformat()
+    outcome = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["rebuild", "--tenant", TENANT, "--since", since]
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip().endswith("events replayed, 3 feed items rebuilt")
+    rows = await sql("SELECT id, tenant_id FROM activity.feed_items")
+    assert {row.id for row in rows} == set(ours[:3])  # newest first: the three since the time
+    assert not set(theirs) & {row.id for row in rows}
+    runs = await sql("SELECT status, replayed FROM activity.rebuilds")
+    assert [(row.status, row.replayed >= 3) for row in runs] == [("done", True)]
