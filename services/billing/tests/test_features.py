@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from billing_support import RunningBilling, kv_entitlements, operator, principal
 from faststream.nats import NatsBroker
 
+from agentbus_billing.plans.catalog import load_catalog
 from agentbus_shared.contracts.billing import Entitlements
+from agentbus_shared.contracts.features import FEATURES_WHEN_UNKNOWN
 from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.errors import AgentbusError
 from agentbus_shared.testing.waiting import eventually
@@ -124,3 +127,21 @@ async def test_overriding_a_tenant_billing_does_not_know_is_not_found(
 
     assert missing.value.status == 404
     assert missing.value.code == "tenant_not_found"
+
+
+def test_services_assume_the_shipped_free_plans_features_for_a_tenant_not_yet_published() -> None:
+    catalog = load_catalog()
+
+    assert catalog.default.code == FEATURES_WHEN_UNKNOWN.plan
+    assert frozenset(catalog.default.features) == FEATURES_WHEN_UNKNOWN.features
+
+
+def test_a_catalog_naming_a_feature_outside_the_registry_is_refused(tmp_path: Path) -> None:
+    catalog = tmp_path / "plans.toml"
+    catalog.write_text(
+        'default_plan = "free"\n[[plans]]\ncode = "free"\nname = "Free"\nprice_cents = 0\n'
+        'features = ["chat", "teleportation"]\n'
+    )
+
+    with pytest.raises(ValueError, match="teleportation"):
+        load_catalog(catalog)
