@@ -11,6 +11,8 @@ import { fieldErrorsOf, formValues } from "../ui/forms";
 import { Page, Section } from "../ui/Layout";
 import { TextArea } from "../ui/TextArea";
 import { ErrorState, Loading, ProblemMessage } from "../ui/states";
+import { DeprovisionPanel } from "./DeprovisionPanel";
+import { FeatureOverrides } from "./FeatureOverrides";
 import { OperatorOnly } from "./OperatorOnly";
 import { tenantStatusName, usageSummary, useTenant, useTenantLifecycle, type TenantDetail } from "./tenants";
 
@@ -110,6 +112,10 @@ function TenantSections({ tenant }: { tenant: TenantDetail }) {
       </Link>
       <LifecycleSection tenant={tenant} />
       <FactsSection tenant={tenant} />
+      <Section id="tenant-features" title="Feature overrides">
+        <FeatureOverrides tenantId={tenant.id} />
+      </Section>
+      <DeprovisionPanel tenant={tenant} />
     </Page>
   );
 }
