@@ -53,31 +53,27 @@ function rewrite(
   cache.setQueryData<number>(ACTIVITY_KEYS.unread, count);
 }
 
-function itemPath(item: ActivityItem) {
-  return { params: { path: { item_id: item.id } } };
+type ItemChangePath = "/api/v1/activity/{item_id}/read" | "/api/v1/activity/{item_id}/dismiss";
+
+/** A change of one item (read, dismissed), written into every cached feed by ``change`` once the
+ * server took it. */
+function useItemChange(path: ItemChangePath, change: (feed: Feed | undefined, id: string) => Feed | undefined) {
+  const cache = useQueryClient();
+  return useMutation({
+    mutationFn: async (item: ActivityItem) => unwrap(await api.POST(path, { params: { path: { item_id: item.id } } })),
+    onSuccess: (_nothing, item) => {
+      rewrite(cache, (feed) => change(feed, item.id), (unread) => unreadWithout(unread, item));
+      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
+    },
+  });
 }
 
 export function useMarkRead() {
-  const cache = useQueryClient();
-  return useMutation({
-    mutationFn: async (item: ActivityItem) => unwrap(await api.POST("/api/v1/activity/{item_id}/read", itemPath(item))),
-    onSuccess: (_nothing, item) => {
-      rewrite(cache, (feed) => withItemRead(feed, item.id), (unread) => unreadWithout(unread, item));
-      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
-    },
-  });
+  return useItemChange("/api/v1/activity/{item_id}/read", withItemRead);
 }
 
 export function useDismiss() {
-  const cache = useQueryClient();
-  return useMutation({
-    mutationFn: async (item: ActivityItem) =>
-      unwrap(await api.POST("/api/v1/activity/{item_id}/dismiss", itemPath(item))),
-    onSuccess: (_nothing, item) => {
-      rewrite(cache, (feed) => withoutItem(feed, item.id), (unread) => unreadWithout(unread, item));
-      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
-    },
-  });
+  return useItemChange("/api/v1/activity/{item_id}/dismiss", withoutItem);
 }
 
 export function useReadAll() {

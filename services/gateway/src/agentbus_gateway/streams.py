@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -239,8 +239,6 @@ class StreamRoutes:
         self._run_check = run_check
         self.router = APIRouter(tags=["streams"])
         chat_admission = Annotated[Admission, Depends(guard.dependency(CHAT_POLICY))]
-        billing_admission = Annotated[Admission, Depends(guard.dependency(BILLING_POLICY))]
-        activity_admission = Annotated[Admission, Depends(guard.dependency(ACTIVITY_POLICY))]
 
         @self.router.post(
             "/api/v1/chat/stream",
@@ -259,37 +257,53 @@ class StreamRoutes:
         ) -> EventStreamResponse:
             return await self.chat(body, admission)
 
-        @self.router.get(
+        self._token_only_stream(
+            guard,
             "/api/v1/billing/stream",
             summary="The tenant's billing events as server-sent events",
             operation_id="billing.stream",
-            response_class=EventStreamResponse,
-            status_code=200,
-            responses={
-                **_BILLING_SSE_DOC,
-                **problem_responses(*error_statuses(authenticated=True, has_input=False)),
-            },
-            openapi_extra={"security": security(True), "x-scopes": list(BILLING_POLICY.scopes)},
+            doc=_BILLING_SSE_DOC,
+            policy=BILLING_POLICY,
+            open_stream=self.billing,
         )
-        async def billing_stream(
-            request: Request, admission: billing_admission
-        ) -> EventStreamResponse:
-            return await self.billing(admission)
-
-        @self.router.get(
+        self._token_only_stream(
+            guard,
             "/api/v1/activity/stream",
             summary="New items of the tenant's activity feed as server-sent events",
             operation_id="activity.stream",
+            doc=_ACTIVITY_SSE_DOC,
+            policy=ACTIVITY_POLICY,
+            open_stream=self.activity,
+        )
+
+    def _token_only_stream(
+        self,
+        guard: Guard,
+        path: str,
+        *,
+        summary: str,
+        operation_id: str,
+        doc: dict[int | str, dict[str, Any]],
+        policy: AccessPolicy,
+        open_stream: Callable[[Admission], Awaitable[EventStreamResponse]],
+    ) -> None:
+        """Declare ``GET path``: a stream that takes no input but the token ``policy`` admits."""
+        admission = Annotated[Admission, Depends(guard.dependency(policy))]
+
+        @self.router.get(
+            path,
+            summary=summary,
+            operation_id=operation_id,
             response_class=EventStreamResponse,
             status_code=200,
             responses={
-                **_ACTIVITY_SSE_DOC,
+                **doc,
                 **problem_responses(*error_statuses(authenticated=True, has_input=False)),
             },
-            openapi_extra={"security": security(True), "x-scopes": list(ACTIVITY_POLICY.scopes)},
+            openapi_extra={"security": security(True), "x-scopes": list(policy.scopes)},
         )
-        async def activity_stream(admission: activity_admission) -> EventStreamResponse:
-            return await self.activity(admission)
+        async def stream(admitted: admission) -> EventStreamResponse:
+            return await open_stream(admitted)
 
     async def chat(self, body: chat.ChatRequest, admission: Admission) -> EventStreamResponse:
         principal = admission.caller
