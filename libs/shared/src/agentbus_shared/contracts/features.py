@@ -20,6 +20,7 @@ from pydantic import Field
 from agentbus_shared.contracts.billing import SERVICE, Entitlements
 from agentbus_shared.contracts.common import Contract, Scope
 from agentbus_shared.contracts.http import Route, RouteTable
+from agentbus_shared.contracts.platform import TenantRef
 from agentbus_shared.errors import FeatureNotInPlan
 
 
@@ -55,12 +56,8 @@ class FeatureOverrides(Contract):
     overrides: dict[Feature, bool] = Field(default_factory=dict, max_length=len(Feature))
 
 
-class FeatureOverridesUpdate(FeatureOverrides):
-    tenant_id: str = Field(min_length=1, max_length=64)
-
-
-class TenantFeaturesQuery(Contract):
-    tenant_id: str = Field(min_length=1, max_length=64)
+class FeatureOverridesUpdate(FeatureOverrides, TenantRef):
+    pass
 
 
 class Operation:

@@ -10,8 +10,8 @@ from agentbus_shared.contracts.features import (
     FeatureOverridesUpdate,
     Operation,
     TenantFeatures,
-    TenantFeaturesQuery,
 )
+from agentbus_shared.contracts.platform import TenantRef
 from agentbus_shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
         user_only=True,
         description="A tenant's plan features and overrides (operators).",
     )
-    async def tenant_features_get(query: TenantFeaturesQuery) -> TenantFeatures:
+    async def tenant_features_get(query: TenantRef) -> TenantFeatures:
         return await parts.features.of_known_tenant(query.tenant_id)
 
     @ops.operation(
