@@ -57,7 +57,7 @@ class FeatureOverrides(Contract):
 
 
 class FeatureOverridesUpdate(FeatureOverrides, TenantRef):
-    pass
+    """The operators' command: the tenant (from the path) and its whole set of overrides."""
 
 
 class Operation:
