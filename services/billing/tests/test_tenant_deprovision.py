@@ -4,10 +4,17 @@ its entitlements, answers ``tenant.data_deleted``, and leaves other tenants alon
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import nats
-from billing_support import RunningBilling, StandinServer, kv_entitlements
+from billing_support import (
+    RunningBilling,
+    StandinServer,
+    kv_entitlements,
+    quiet,
+    stripe_event,
+)
 from faststream.nats import NatsBroker
 from test_subscriptions import subscribed, tenant_created
 
@@ -92,3 +99,23 @@ async def test_a_repeated_request_answers_again_and_deletes_nothing_more(
     # The same answer (one event id per tenant): the stream keeps it once.
     assert len(await answers(broker, "t_twice")) == 1
     assert await billing_rows(billing, "t_twice") == {}
+
+
+async def test_stripes_later_event_about_the_cancelled_subscription_stores_nothing_again(
+    billing_with_stripe: RunningBilling, stripe_standin: StandinServer, broker: NatsBroker
+) -> None:
+    billing = billing_with_stripe
+    await subscribed(billing, stripe_standin, broker, "t_late")
+    stripe_id = (
+        await billing.sql(
+            "SELECT stripe_subscription_id FROM billing.subscriptions WHERE tenant_id = 't_late'"
+        )
+    )[0][0]
+    await billing.publish_event(deprovision_requested("t_late"), tenant_id="t_late")
+    await eventually(lambda: answers(broker, "t_late"), what="billing answered")
+
+    remote = await stripe_standin.client().v1.subscriptions.retrieve_async(stripe_id)
+    late = stripe_event("customer.subscription.deleted", remote.to_dict(), created=int(time.time()))
+    await billing.publish_stripe(late)
+    await quiet(billing, broker)
+    assert await billing_rows(billing, "t_late") == {}

@@ -126,6 +126,12 @@ def _with_price(export: dict[str, Any], state: StandinState) -> dict[str, Any]:
     return export
 
 
+def _update_metadata(obj: Any, metadata: dict[str, Any]) -> None:
+    """Stripe's metadata update: each key given is set, and a key given as "" is unset."""
+    merged = {**(obj.metadata or {}), **metadata}
+    obj.metadata = {key: value for key, value in merged.items() if value != ""}
+
+
 def _items_on_plans(params: dict[str, Any]) -> dict[str, Any]:
     for item in params.get("items") or []:
         if isinstance(item, dict) and "price" in item:
@@ -256,7 +262,9 @@ class Standin:
         p.pop("expand", None)
         if p.pop("proration_behavior", None) == "none":
             p["prorate"] = False
+        metadata = p.pop("metadata", None) or {}
         sub = ls.Subscription._api_update(match["id"], **p)
+        _update_metadata(sub, metadata)
         schedule_webhook(ls.Event("customer.subscription.updated", sub))
         return _json(self._sub_export(sub))
 

@@ -2,9 +2,11 @@
 cancelled (when the request asks), then its customers, subscriptions, invoices, usage and
 entitlements are deleted and ``tenant.data_deleted`` is announced, in one transaction.
 
-The cancellation comes first and is repeatable (one idempotency key per subscription; a
-subscription Stripe no longer knows counts as cancelled), so a failure before the commit is
-simply retried.
+The cancellation comes first and is repeatable (idempotency keys of the tenant and the
+subscription; a subscription Stripe no longer knows counts as cancelled), so a failure before the
+commit is simply retried. The subscription's ``tenant_id`` metadata is unset before it is
+cancelled: with the customer and subscription rows gone too, Stripe's later events about it
+name no tenant, and billing ignores them instead of storing the tenant again.
 """
 
 from __future__ import annotations
@@ -69,9 +71,10 @@ class BillingDeprovisioning:
         subscription_id = row.state.stripe_subscription_id
         if subscription_id is None:
             return
+        key = f"deprovision-{tenant_id}-{subscription_id}"
         try:
-            await self._stripe.cancel_subscription(
-                subscription_id, idempotency_key=f"deprovision-{tenant_id}-{subscription_id}"
-            )
+            # Stripe's events about it after the deletion then name no tenant billing knows.
+            await self._stripe.forget_tenant(subscription_id, idempotency_key=f"{key}-forget")
+            await self._stripe.cancel_subscription(subscription_id, idempotency_key=key)
         except StripeNotFound:
             log.info("tenant.subscription_already_gone", tenant_id=tenant_id)

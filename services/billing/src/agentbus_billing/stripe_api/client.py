@@ -223,6 +223,17 @@ class StripeApi:
             ),
         )
 
+    async def forget_tenant(self, subscription_id: str, *, idempotency_key: str) -> StripeDict:
+        """Unset the subscription's ``tenant_id`` metadata: its later events name no tenant."""
+        return await self.call(
+            "subscriptions.update",
+            lambda: self.client.v1.subscriptions.update_async(
+                subscription_id,
+                {"metadata": {"tenant_id": ""}},
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+
     async def cancel_subscription(
         self, subscription_id: str, *, idempotency_key: str
     ) -> StripeDict:
