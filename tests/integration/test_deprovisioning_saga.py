@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from auth_support import AuthClient
 from faststream.nats import NatsBroker
@@ -24,26 +23,13 @@ from agentbus_billing.settings import BillingSettings
 from agentbus_chat.app import build as build_chat
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.bus import RpcClient
-from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.platform import DATA_PARTS
-from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
 from agentbus_shared.testing.tenant_data import tenant_rows
 from agentbus_shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def streams(nats_url: str) -> None:
-    """Every stream and bucket, as ``agentbus streams apply`` creates them before the services."""
-    nc = await nats.connect(nats_url)
-    try:
-        await apply_streams(nc.jetstream(), STREAMS)
-        await apply_buckets(nc.jetstream(), BUCKETS)
-    finally:
-        await nc.close()
 
 
 def chat_runtime(bus_logins: BusLogins) -> ServiceRuntime:
@@ -53,7 +39,7 @@ def chat_runtime(bus_logins: BusLogins) -> ServiceRuntime:
 
 @pytest.fixture
 async def services(
-    service_env: dict[str, str], streams: None, bus_logins: BusLogins, tmp_path: Path
+    service_env: dict[str, str], every_stream: None, bus_logins: BusLogins, tmp_path: Path
 ) -> AsyncIterator[dict[str, ServiceRuntime]]:
     """Auth, billing, chat and activity running, each logged in as itself."""
     auth_settings = AuthSettings(mail_dir=str(tmp_path / "mail"), **bus_logins.settings("auth"))
@@ -78,12 +64,6 @@ async def services(
         await runtime.stop()
 
 
-async def operator_token(client: AuthClient) -> str:
-    account = await client.register_verified(tenant_name="Operations")
-    await client.parts.operators.grant(account.email, actor="cli")
-    return str((await client.login(account.email, client.password)).data["access_token"])
-
-
 async def tenant_page(client: AuthClient, operator: str, tenant_id: str) -> dict[str, Any]:
     reply = await client.call("platform.tenants.get", {"tenant_id": tenant_id}, token=operator)
     return dict(reply.data)
@@ -103,7 +83,7 @@ async def test_a_deprovision_completes_once_a_service_that_was_down_is_back(
     client = AuthClient(broker, auth, tmp_path / "mail")
     owner = await client.register_verified(tenant_name="Leaving")
     tenant_id = owner.tenant_id
-    operator = await operator_token(client)
+    operator = await client.operator_token()
     chat = RpcClient(broker, timeout=30)
     reply = await eventually(
         lambda: chat.call(

@@ -205,6 +205,13 @@ class AuthClient:
         reply = await self.call("oauth.token", client_credentials(account))
         return str(reply.data["access_token"])
 
+    async def operator_token(self) -> str:
+        """An access token of a new platform operator (granted as ``agentbus auth operators
+        grant`` does, then logged in again)."""
+        account = await self.register_verified(tenant_name="Operations")
+        await self.parts.operators.grant(account.email, actor="cli")
+        return str((await self.login(account.email, self.password)).data["access_token"])
+
 
 def client_credentials(account: ServiceAccount, **extra: str) -> dict[str, str]:
     """The client-credentials grant of ``account`` (``scope=…`` to narrow it)."""

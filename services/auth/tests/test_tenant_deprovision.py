@@ -26,14 +26,6 @@ TOMBSTONE = {"auth.tenant_data_parts": len(DATA_PARTS)}
 """What auth keeps of a deleted tenant beside its row: each service's part of the deletion."""
 
 
-async def operator_token(client: AuthClient) -> str:
-    """An access token of a platform operator (granted as ``agentbus auth operators grant``
-    does, then logged in again)."""
-    account = await client.register_verified(tenant_name="Operations")
-    await client.parts.operators.grant(account.email, actor="cli")
-    return str((await client.login(account.email, client.password)).data["access_token"])
-
-
 async def detail(client: AuthClient, operator: str, tenant_id: str) -> dict[str, Any]:
     reply = await client.call("platform.tenants.get", {"tenant_id": tenant_id}, token=operator)
     return dict(reply.data)
@@ -66,7 +58,7 @@ async def test_deprovisioning_deletes_the_tenant_once_every_service_has_answered
     member = await client.join(owner, "member")
     elsewhere = await client.register_verified(tenant_name="Elsewhere")
     await client.join(owner, "admin", email=elsewhere.email)
-    operator = await operator_token(client)
+    operator = await client.operator_token()
     tenant_id = owner.tenant_id
 
     started = await client.call("platform.tenants.delete", {"tenant_id": tenant_id}, token=operator)
@@ -141,7 +133,7 @@ async def test_only_operators_deprovision_and_an_unknown_tenant_is_not_found(
         "platform.tenants.delete", {"tenant_id": owner.tenant_id}, token=owner.access_token
     )
     assert refused.status == 403
-    operator = await operator_token(client)
+    operator = await client.operator_token()
     unknown = await client.error(
         "platform.tenants.delete", {"tenant_id": "t_nobody"}, token=operator
     )

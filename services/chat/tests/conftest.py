@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import nats
 import pytest
 from chat_support import ChatClient, FakeBilling, Sql, principal, running
 from faststream.nats import NatsBroker
@@ -13,8 +12,6 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentbus_chat.settings import ChatSettings
-from agentbus_shared.bus.streams import apply_streams
-from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.db import async_url
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
@@ -32,18 +29,7 @@ async def billing(broker: NatsBroker) -> AsyncIterator[FakeBilling]:
 
 
 @pytest.fixture
-async def streams(nats_url: str) -> None:
-    """Every stream, as ``agentbus streams apply`` creates them before the services start (chat
-    consumes auth's deprovisioning requests)."""
-    nc = await nats.connect(nats_url)
-    try:
-        await apply_streams(nc.jetstream(), STREAMS)
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-def settings(service_env: dict[str, str], streams: None) -> ChatSettings:
+def settings(service_env: dict[str, str], every_stream: None) -> ChatSettings:
     return ChatSettings().tuned(builtin_token_delay=0.0, entitlements_ttl=0.0, lease_seconds=6.0)
 
 

@@ -42,6 +42,8 @@ from faststream.nats import NatsBroker
 
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus import permissions
+from agentbus_shared.bus.streams import apply_buckets, apply_streams
+from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, secured_nats_server
 from agentbus_shared.testing.waiting import eventually_blocking
 
@@ -177,6 +179,15 @@ def bus_logins(_test_nats: tuple[NatsServer | SharedServer, BusLogins]) -> BusLo
 def nats_url(bus_logins: BusLogins) -> str:
     """The test's NATS, logged in as the harness (every right)."""
     return bus_logins.url_for(permissions.HARNESS)
+
+
+@pytest.fixture
+async def every_stream(broker: NatsBroker) -> None:
+    """Every stream and bucket of the contracts, as ``agentbus streams apply`` creates them before
+    the services start (a service consuming another's stream needs it there)."""
+    js = broker.connection.jetstream()
+    await apply_streams(js, STREAMS)
+    await apply_buckets(js, BUCKETS)
 
 
 @pytest.fixture
