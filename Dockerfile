@@ -2,7 +2,7 @@
 #
 # One image per service, all from this file and the same uv.lock:
 #
-#   docker build --target gateway -t agentbus-gateway .     (also: auth, chat, billing)
+#   docker build --target gateway -t agentbus-gateway .     (also: auth, chat, billing, activity)
 #   docker build --target ops     -t agentbus-ops .          (agentbus CLI: migrate, streams, db backup)
 #
 # Build: uv installs each target's packages, compiled, into /opt/venv, for an interpreter that is
@@ -128,6 +128,11 @@ ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --no-dev --no-editable --package agentbus-billing
 
+FROM build AS build-activity
+ARG SSL_CERT_FILE
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --no-dev --no-editable --package agentbus-activity
+
 FROM build AS build-ops
 ARG SSL_CERT_FILE
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -184,6 +189,12 @@ COPY --from=build-chat /opt/venv /opt/venv
 ENV HTTP_PORT=8103
 EXPOSE 8103
 CMD ["python", "-m", "agentbus_chat"]
+
+FROM runtime AS activity
+COPY --from=build-activity /opt/venv /opt/venv
+ENV HTTP_PORT=8104
+EXPOSE 8104
+CMD ["python", "-m", "agentbus_activity"]
 
 # ------------------------------------------------------------------ ops
 # The operator CLI with every service installed (migrations, streams, backups). Based on the

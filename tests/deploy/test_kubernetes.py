@@ -250,6 +250,8 @@ def test_every_secret_setting_comes_from_a_secret(
             continue
         if setting.env == "DATABASE_URL" and not service.schema:
             continue  # a service without a schema never connects to PostgreSQL
+        if setting.env == "REDIS_URL" and not service.needs_redis:
+            continue  # nor one without needs_redis to Redis
         assert setting.env not in configmap, f"{setting.env} is a secret: not in the ConfigMap"
         assert setting.env in env, (
             f"Deployment {service.name} does not set secret {setting.env}: add an env entry "
@@ -413,7 +415,11 @@ def test_services_reach_only_nats_redis_and_their_database(
 ) -> None:
     network, peers = _network(overlay)
     source = peers[service.name]
-    allowed = {"nats", "redis", "dns"} | ({"postgres"} if service.schema else set())
+    allowed = (
+        {"nats", "dns"}
+        | ({"redis"} if service.needs_redis else set())
+        | ({"postgres"} if service.schema else set())
+    )
     for engine, port in ENGINE_PORTS.items():
         reached = network.can_connect(source, peers[engine], port)
         assert reached == (engine in allowed), f"{service.name} -> {engine}:{port}: {reached}"
