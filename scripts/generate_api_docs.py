@@ -20,6 +20,7 @@ from typing import Any
 
 from agentbus_shared import apidocs
 from agentbus_shared.contracts import subjects
+from agentbus_shared.contracts.activity import ActivityItem
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.contracts.streams import ENTITLEMENTS
@@ -38,6 +39,8 @@ DESCRIPTIONS = {
     "events.chat.*.",
     "billing": "Plans, subscriptions, Stripe webhooks, usage and entitlements: rpc.billing.v1.*, "
     "events.billing.*, the ENTITLEMENTS bucket.",
+    "activity": "Each tenant's activity feed, projected from every service's events: "
+    "rpc.activity.v1.*, activity.feed.* (new items, core pub/sub), events.activity.*.",
     "gateway": "The public edge: consumes session revocations, publishes verified Stripe "
     "webhooks to STRIPE_WEBHOOKS, and calls every service's public operations.",
 }
@@ -64,6 +67,17 @@ def extra_publications(service: str) -> list[apidocs.Publication]:
                 description=ENTITLEMENTS.description,
             )
         ]
+    if service == "activity":
+        return [
+            apidocs.Publication(
+                subject="activity.feed.{tenant_id}.{audience}",
+                payload=ActivityItem,
+                title="activity.feed.item",
+                description="A new feed item (core pub/sub; the gateway relays it as SSE): "
+                "audience members or admins, and activity.feed.{tenant_id}.user.{user_id} for "
+                "an admins item about one user.",
+            )
+        ]
     if service == "gateway":
         return [
             apidocs.Publication(
@@ -79,6 +93,8 @@ def extra_publications(service: str) -> list[apidocs.Publication]:
 
 def build_runtimes() -> dict[str, ServiceRuntime]:
     """Every service's process as built, not connected (imports each service)."""
+    from agentbus_activity.app import build as build_activity
+    from agentbus_activity.settings import ActivitySettings
     from agentbus_auth.app import build as build_auth
     from agentbus_auth.settings import AuthSettings
     from agentbus_billing.app import build as build_billing
@@ -90,6 +106,7 @@ def build_runtimes() -> dict[str, ServiceRuntime]:
         "auth": build_auth(AuthSettings(**_SETTINGS), configure_process=False),
         "billing": build_billing(BillingSettings(**_SETTINGS), configure_process=False),
         "chat": build_chat(ChatSettings(**_SETTINGS), configure_process=False),
+        "activity": build_activity(ActivitySettings(**_SETTINGS), configure_process=False),
         "gateway": _gateway_app().state.runtime,
     }
 
