@@ -41,6 +41,7 @@ async def test_path_parameters_reach_the_operation_by_name(client: AuthClient) -
         "signup_invite_id": ("signup.invites.revoke", "signup_invite_not_found"),
         "invite_id": ("tenants.invites.revoke", "invite_not_found"),
         "identity_id": ("sso.identities.unlink", "sso_identity_not_found"),
+        "tenant_id": ("platform.tenants.get", "tenant_not_found"),
     }
     for route in ROUTES:
         for name in re.findall(r"{(\w+)}", route.path):

@@ -59,7 +59,12 @@ async def test_an_invite_brings_a_new_member_in_once(
         "tenants.invites.accept",
         {"token": token, "password": client.password, "display_name": "Newbie"},
     )
-    assert accepted.data["tenant"] == {"id": owner.tenant_id, "name": "Guild", "role": "member"}
+    assert accepted.data["tenant"] == {
+        "id": owner.tenant_id,
+        "name": "Guild",
+        "role": "member",
+        "status": "active",
+    }
     assert accepted.data["user"]["email_verified"] is True
     claims = client.claims(accepted.data["tokens"]["access_token"])
     assert (claims.tid, claims.roles) == (owner.tenant_id, ["member"])

@@ -11,22 +11,21 @@ and announces nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_auth.accounts import repository as accounts_repo
 from agentbus_auth.audit.repository import AuditKind, record
-from agentbus_auth.crypto import CodeKey, token_hash
+from agentbus_auth.crypto import CodeKey
 from agentbus_auth.errors import TenantNotActive, TenantNotFound
 from agentbus_auth.events import emit
-from agentbus_auth.mail.requests import request_mail
 from agentbus_auth.platform import repository as repo
 from agentbus_auth.platform.plans import PlanChoice
 from agentbus_auth.platform.repository import TenantRow
 from agentbus_auth.platform.usage import TenantUsageReader
 from agentbus_auth.tenants import repository as tenants_repo
-from agentbus_auth.tenants.invites import invite_token
+from agentbus_auth.tenants.invites import InviteLetter, send_invite
 from agentbus_shared.contracts.common import Page, RequestMeta, Role
 from agentbus_shared.contracts.platform import (
     DataPart,
@@ -133,29 +132,19 @@ class TenantLifecycle:
     async def _invite_owner(
         self, session: AsyncSession, operator: str, tenant_id: str, tenant_name: str, email: str
     ) -> None:
-        invite_id = new_id("inv")
-        expires_at = datetime.now(UTC) + timedelta(seconds=self._invite_ttl)
-        await tenants_repo.add_invite(
-            session,
-            invite_id=invite_id,
-            tenant_id=tenant_id,
-            email=email,
-            role=Role.OWNER,
-            token_hash=token_hash(invite_token(self._code_key, invite_id)),
-            created_by=operator,
-            expires_at=expires_at,
-        )
         inviter = await accounts_repo.by_id(session, operator)
-        await request_mail(
+        await send_invite(
             session,
-            to=email,
-            template="invite",
-            tenant_id=tenant_id,
-            secret_ref=invite_id,
-            inviter=(inviter.display_name or inviter.email) if inviter else "An operator",
-            tenant_name=tenant_name,
-            role=Role.OWNER.value,
-            expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            self._code_key,
+            InviteLetter(
+                tenant_id=tenant_id,
+                tenant_name=tenant_name,
+                email=email,
+                role=Role.OWNER,
+                inviter=(inviter.display_name or inviter.email) if inviter else "An operator",
+                created_by=operator,
+            ),
+            ttl=self._invite_ttl,
         )
 
     # ---------------------------------------------------------------- suspending

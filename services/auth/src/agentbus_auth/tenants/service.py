@@ -34,7 +34,6 @@ from agentbus_auth.errors import (
 )
 from agentbus_auth.events import emit
 from agentbus_auth.login.service import LoginService
-from agentbus_auth.mail.requests import request_mail
 from agentbus_auth.mfa import repository as mfa_repo
 from agentbus_auth.models import processed_events
 from agentbus_auth.passwords.hasher import PasswordHasher
@@ -43,7 +42,12 @@ from agentbus_auth.profile.service import RequiredConsents, record_consents
 from agentbus_auth.service_accounts.service import ServiceAccountService
 from agentbus_auth.sessions.service import SessionService
 from agentbus_auth.tenants import repository as repo
-from agentbus_auth.tenants.invites import INVITES_PER_DAY, PENDING_INVITES, invite_token
+from agentbus_auth.tenants.invites import (
+    INVITES_PER_DAY,
+    PENDING_INVITES,
+    InviteLetter,
+    send_invite,
+)
 from agentbus_auth.tenants.membership import MANAGERS, acting_member, require_belonging
 from agentbus_auth.tenants.repository import Member, Tenant
 from agentbus_shared.contracts.auth import RegisterResult, TenantRef, UserRegistered, UserView
@@ -255,8 +259,6 @@ class TenantService:
         Refused while the inviter's own email is unverified, and beyond the tenant's caps
         (``INVITES_PER_DAY``, ``PENDING_INVITES``): invites are mail to strangers.
         """
-        invite_id = new_id("inv")
-        expires_at = datetime.now(UTC) + timedelta(seconds=self._invite_ttl)
         async with self._db.transaction() as session:
             await repo.tenant(session, principal.tenant_id, for_update=True)  # counts stay true
             actor = await self._actor(session, principal)
@@ -268,26 +270,18 @@ class TenantService:
             existing = await accounts_repo.by_email(session, cmd.email)
             if existing and await repo.member(session, principal.tenant_id, existing.id):
                 raise AlreadyMember()
-            await repo.add_invite(
+            sent = await send_invite(
                 session,
-                invite_id=invite_id,
-                tenant_id=principal.tenant_id,
-                email=str(cmd.email),
-                role=cmd.role,
-                token_hash=token_hash(invite_token(self._code_key, invite_id)),
-                created_by=principal.user_id,
-                expires_at=expires_at,
-            )
-            await request_mail(
-                session,
-                to=str(cmd.email),
-                template="invite",
-                tenant_id=principal.tenant_id,
-                secret_ref=invite_id,
-                inviter=actor.display_name or actor.email,
-                tenant_name=actor.tenant_name,
-                role=cmd.role.value,
-                expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+                self._code_key,
+                InviteLetter(
+                    tenant_id=principal.tenant_id,
+                    tenant_name=actor.tenant_name,
+                    email=str(cmd.email),
+                    role=cmd.role,
+                    inviter=actor.display_name or actor.email,
+                    created_by=principal.user_id,
+                ),
+                ttl=self._invite_ttl,
             )
             await record(
                 session,
@@ -295,11 +289,11 @@ class TenantService:
                 tenant_id=principal.tenant_id,
                 actor_id=principal.user_id,
                 meta=meta,
-                invite_id=invite_id,
+                invite_id=sent.id,
                 role=cmd.role.value,
             )
         return InviteCreated(
-            id=invite_id, email=str(cmd.email), role=cmd.role, expires_at=expires_at
+            id=sent.id, email=str(cmd.email), role=cmd.role, expires_at=sent.expires_at
         )
 
     @staticmethod
