@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from faststream.nats import NatsBroker
 from gateway_support import FakeAuth, TokenFactory, last_event, sse
 
@@ -17,6 +18,7 @@ from agentbus_shared.contracts.activity import ActivityItem
 from agentbus_shared.contracts.subjects import ActivityAudience
 
 FEED = "/api/v1/activity/stream"
+BILLING = "/api/v1/billing/stream"
 TENANT = "t_acme"
 
 
@@ -121,6 +123,27 @@ async def test_the_feed_is_for_people_not_service_accounts(
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
     assert (await client.get(FEED)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"tuning": {"sse_max_per_user": 1, "sse_max_per_tenant": 1}}]
+)
+async def test_open_feeds_leave_the_other_streams_slots_alone(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    # Every signed-in page holds a feed: it must not use up the person's or the team's streams.
+    bob = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
+    alice = tokens.bearer(sub="u_alice", sid="s_alice", roles=["owner"])
+    async with (
+        client.stream("GET", FEED, headers=bob) as bobs_feed,
+        client.stream("GET", FEED, headers=alice) as alices_feed,
+        client.stream("GET", BILLING, headers=bob) as bobs_billing,
+    ):
+        assert bobs_feed.status_code == alices_feed.status_code == 200
+        assert bobs_billing.status_code == 200
+        second_feed = await client.get(FEED, headers=bob)
+    assert second_feed.status_code == 429
+    assert second_feed.json()["code"] == "too_many_streams"
 
 
 async def test_the_feed_ends_at_once_when_its_session_is_revoked(

@@ -187,6 +187,14 @@ def create_app(
                 per_user=settings.tuning.sse_max_per_user,
                 per_tenant=settings.tuning.sse_max_per_tenant,
             ),
+            # Every signed-in page follows its person's feed: a pool apart, capped per person
+            # only (a tenant's people are bounded by its seats).
+            feed_slots=StreamSlots(
+                redis,
+                per_user=settings.tuning.sse_max_per_user,
+                per_tenant=None,
+                pool="sse:feed",
+            ),
             session_ends=session_ends,
             heartbeat=settings.tuning.sse_heartbeat,
             queue_size=settings.tuning.sse_queue_size,

@@ -207,28 +207,35 @@ class TooManyStreams(RateLimited):
 
 
 class StreamSlots:
-    """Caps on concurrently open streams, per user and per tenant (leases renewed while open)."""
+    """Caps on concurrently open streams of one ``pool``, per user and, unless ``per_tenant`` is
+    ``None``, per tenant (leases renewed while open)."""
 
     def __init__(
-        self, redis: aioredis.Redis, *, per_user: int, per_tenant: int, lease: float = 60.0
+        self,
+        redis: aioredis.Redis,
+        *,
+        per_user: int,
+        per_tenant: int | None,
+        pool: str = "sse",
+        lease: float = 60.0,
     ) -> None:
         self._redis = redis
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
-        self._per_user = per_user
-        self._per_tenant = per_tenant
+        self._pool = pool
+        self._caps = [per_user] if per_tenant is None else [per_user, per_tenant]
         self.lease = lease
 
-    @staticmethod
-    def _keys(user: str, tenant: str) -> list[str]:
-        return [f"gateway:sse:user:{user}", f"gateway:sse:tenant:{tenant}"]
+    def _keys(self, user: str, tenant: str) -> list[str]:
+        keys = [f"gateway:{self._pool}:user:{user}", f"gateway:{self._pool}:tenant:{tenant}"]
+        return keys[: len(self._caps)]
 
     async def acquire(self, stream_id: str, *, user: str, tenant: str) -> None:
         """Take a slot for ``stream_id`` (or renew its lease); 429 when a cap is reached."""
         try:
             refused = await self._acquire(
                 keys=self._keys(user, tenant),
-                args=[stream_id, self.lease, self._per_user, self._per_tenant],
+                args=[stream_id, self.lease, *self._caps],
             )
         except (RedisError, OSError) as exc:
             log.warning("streams.slots_unavailable", error=type(exc).__name__)

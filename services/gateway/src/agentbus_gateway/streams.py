@@ -28,7 +28,7 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, TypeVar, get_args
 
 from fastapi import APIRouter, Depends
 from nats.aio.client import Client as NatsClient
@@ -46,13 +46,16 @@ from agentbus_gateway.sse import EventStreamResponse, Inbox, SseEvent, relay
 from agentbus_gateway.suspension import suspendable_tenant
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts import chat, subjects
-from agentbus_shared.contracts.common import Principal, Role, Scope
+from agentbus_shared.contracts.activity import sees_admins_items
+from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import EventRef
 from agentbus_shared.errors import AgentbusError, BadRequest, ServiceUnavailable
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+_Message = TypeVar("_Message", bound=BaseModel)
 
 OPEN_STREAMS = Gauge(
     "agentbus_gateway_open_streams", "Server-sent event streams open now, by kind.", ["kind"]
@@ -72,8 +75,6 @@ ACTIVITY_POLICY = AccessPolicy(access="user", scopes=(Scope.TENANT_READ,))
 
 ACTIVITY_ITEM = "activity.item"
 """The SSE event of one new feed item."""
-FEED_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
-"""The roles that hear the ``admins`` part of the live feed."""
 RECENT_ITEMS = 64
 """Item ids a feed stream remembers to relay an item heard on two subjects once."""
 
@@ -141,22 +142,27 @@ _ACTIVITY_SSE_DOC = _sse_doc(
 )
 
 
+def _read(model: type[_Message], msg: Msg, what: str) -> _Message | None:
+    """``msg`` read as ``model``; ``None`` (and a warning ``what``) when it is malformed."""
+    try:
+        return model.model_validate_json(msg.data)
+    except ValidationError:
+        log.warning(what, subject=msg.subject, size=len(msg.data))
+        return None
+
+
 def chat_frame_event(msg: Msg) -> SseEvent | None:
     """The SSE event of one chat frame; a malformed frame is skipped (and logged)."""
-    try:
-        frame = chat.StreamFrame.model_validate_json(msg.data)
-    except ValidationError:
-        log.warning("stream.bad_frame", subject=msg.subject, size=len(msg.data))
+    frame = _read(chat.StreamFrame, msg, "stream.bad_frame")
+    if frame is None:
         return None
     return SseEvent(frame.event, frame.data, id=str(frame.seq), terminal=frame.terminal)
 
 
 def billing_event(prefix: str) -> Callable[[Msg], SseEvent | None]:
     def to_event(msg: Msg) -> SseEvent | None:
-        try:
-            ref = EventRef.model_validate_json(msg.data)
-        except ValidationError:
-            log.warning("stream.bad_event", subject=msg.subject, size=len(msg.data))
+        ref = _read(EventRef, msg, "stream.bad_event")
+        if ref is None:
             return None
         return SseEvent(msg.subject.removeprefix(prefix), msg.data, id=ref.id)
 
@@ -177,7 +183,7 @@ def activity_feed_subjects(principal: Principal) -> tuple[str, ...]:
     be subject tokens."""
     tenant = principal.tenant_id
     audiences: list[subjects.ActivityAudience] = ["members"]
-    if FEED_ADMINS.intersection(principal.roles):
+    if sees_admins_items(principal.roles):
         audiences.append("admins")
     return (
         *(subjects.activity_feed(tenant, audience) for audience in audiences),
@@ -191,12 +197,8 @@ def activity_item_event() -> Callable[[Msg], SseEvent | None]:
     recent: deque[str] = deque(maxlen=RECENT_ITEMS)
 
     def to_event(msg: Msg) -> SseEvent | None:
-        try:
-            item = _FeedItemRef.model_validate_json(msg.data)
-        except ValidationError:
-            log.warning("stream.bad_feed_item", subject=msg.subject, size=len(msg.data))
-            return None
-        if item.id in recent:
+        item = _read(_FeedItemRef, msg, "stream.bad_feed_item")
+        if item is None or item.id in recent:
             return None
         recent.append(item.id)
         return SseEvent(ACTIVITY_ITEM, msg.data, id=item.id)
@@ -221,6 +223,7 @@ class StreamRoutes:
         rpc: RpcClient,
         connection: Callable[[], NatsClient],
         slots: StreamSlots,
+        feed_slots: StreamSlots,
         session_ends: SessionEnds,
         heartbeat: float,
         queue_size: int,
@@ -231,6 +234,7 @@ class StreamRoutes:
         self._rpc = rpc
         self._connection = connection
         self._slots = slots
+        self._feed_slots = feed_slots
         self._session_ends = session_ends
         self._heartbeat = heartbeat
         self._queue_size = queue_size
@@ -310,7 +314,12 @@ class StreamRoutes:
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
         stream = await self._open(
-            "chat", stream_id, (subjects.chat_stream(stream_id),), inbox, admission
+            "chat",
+            stream_id,
+            (subjects.chat_stream(stream_id),),
+            inbox,
+            admission,
+            slots=self._slots,
         )
         try:
             await self._rpc.call(
@@ -350,30 +359,36 @@ class StreamRoutes:
             subject = subjects.event("billing", tenant, ">")
         except ValueError:
             raise BadRequest("The token's tenant cannot be streamed.") from None
-        stream_id = new_id("stm")
-        inbox = Inbox(self._queue_size)
-        stream = await self._open("billing", stream_id, (subject,), inbox, admission)
-        return EventStreamResponse(
-            relay(
-                inbox,
-                billing_event(subject.removesuffix(">")),
-                heartbeat=self._heartbeat,
-                on_tick=stream.tick,
-            ),
-            on_close=stream.close,
-            headers=dict(admission.rate_headers),
-        )
+        to_event = billing_event(subject.removesuffix(">"))
+        return await self._relay("billing", (subject,), to_event, admission, slots=self._slots)
 
     async def activity(self, admission: Admission) -> EventStreamResponse:
+        """The caller's live feed. Its slots are apart from the other streams': every signed-in
+        page holds one, and it must not leave a person or their team unable to chat."""
         try:
             feed = activity_feed_subjects(admission.caller)
         except ValueError:
             raise BadRequest("The token's tenant cannot be streamed.") from None
+        return await self._relay(
+            "activity", feed, activity_item_event(), admission, slots=self._feed_slots
+        )
+
+    async def _relay(
+        self,
+        kind: str,
+        feed: Sequence[str],
+        to_event: Callable[[Msg], SseEvent | None],
+        admission: Admission,
+        *,
+        slots: StreamSlots,
+    ) -> EventStreamResponse:
+        """A stream relaying what ``feed`` carries (``to_event`` of each message) until the client
+        leaves or the stream's lifetime ends."""
         stream_id = new_id("stm")
         inbox = Inbox(self._queue_size)
-        stream = await self._open("activity", stream_id, feed, inbox, admission)
+        stream = await self._open(kind, stream_id, feed, inbox, admission, slots=slots)
         return EventStreamResponse(
-            relay(inbox, activity_item_event(), heartbeat=self._heartbeat, on_tick=stream.tick),
+            relay(inbox, to_event, heartbeat=self._heartbeat, on_tick=stream.tick),
             on_close=stream.close,
             headers=dict(admission.rate_headers),
         )
@@ -385,13 +400,16 @@ class StreamRoutes:
         feed: Sequence[str],
         inbox: Inbox,
         admission: Admission,
+        *,
+        slots: StreamSlots,
     ) -> OpenStream:
-        """Take a stream slot, subscribe to each subject of ``feed`` into one inbox, and watch the
-        stream's lifetime (its token's expiry, its session); ``close`` undoes all three."""
+        """Take a stream slot of ``slots``, subscribe to each subject of ``feed`` into one inbox,
+        and watch the stream's lifetime (its token's expiry, its session); ``close`` undoes all
+        three."""
         principal = admission.caller
         assert admission.token_accepted_until is not None, "streams need a token"
         owner = {"user": principal.subject, "tenant": principal.tenant_id}
-        await self._slots.acquire(stream_id, **owner)
+        await slots.acquire(stream_id, **owner)
         subscriptions: list[Subscription] = []
         try:
             connection = self._connection()
@@ -402,7 +420,7 @@ class StreamRoutes:
             await connection.flush(timeout=2)
         except BaseException as exc:
             await _unsubscribe(subscriptions)
-            await self._slots.release(stream_id, **owner)
+            await slots.release(stream_id, **owner)
             if isinstance(exc, Exception) and not isinstance(exc, AgentbusError):
                 raise ServiceUnavailable("The message bus is unavailable.", retry_after=2) from exc
             raise
@@ -416,7 +434,7 @@ class StreamRoutes:
         closed = False
 
         async def tick() -> None:
-            await self._slots.renew(stream_id, **owner)
+            await slots.renew(stream_id, **owner)
             await lifetime.recheck()
 
         async def close() -> None:
@@ -427,7 +445,7 @@ class StreamRoutes:
             lifetime.release()
             OPEN_STREAMS.labels(kind).dec()
             await _unsubscribe(subscriptions)
-            await self._slots.release(stream_id, **owner)
+            await slots.release(stream_id, **owner)
 
         return OpenStream(tick=tick, close=close)
 

@@ -3,16 +3,27 @@ live feed items it publishes on ``activity.feed.*`` (:mod:`agentbus_shared.contr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from agentbus_shared.contracts.common import Contract, Page, PageQuery, Scope
+from agentbus_shared.contracts.common import Contract, Page, PageQuery, Role, Scope
 from agentbus_shared.contracts.http import Route, RouteTable
 from agentbus_shared.contracts.subjects import ActivityAudience
 
 SERVICE = "activity"
+
+FEED_ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+"""The roles that see a feed's ``admins`` items (and hear them live), besides the user an item
+concerns."""
+
+
+def sees_admins_items(roles: Iterable[str]) -> bool:
+    """Whether a person with ``roles`` sees the ``admins`` part of their tenant's feed."""
+    return any(role in FEED_ADMIN_ROLES for role in roles)
+
 
 SubjectType = Literal["conversation", "member", "tenant", "subscription", "invoice", "usage"]
 """What a feed item is about; the web app picks its icon and wording by it."""

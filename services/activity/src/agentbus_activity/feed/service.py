@@ -9,11 +9,9 @@ from agentbus_activity.errors import ActivityItemNotFound
 from agentbus_activity.feed import repository as feed
 from agentbus_activity.feed.repository import FeedFilter, Mark, Viewer
 from agentbus_activity.projection import repository as people
-from agentbus_shared.contracts.activity import ActivityItem
-from agentbus_shared.contracts.common import Principal, Role
+from agentbus_shared.contracts.activity import ActivityItem, sees_admins_items
+from agentbus_shared.contracts.common import Principal
 from agentbus_shared.db import Database
-
-ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
 def viewer_of(principal: Principal) -> Viewer:
@@ -21,7 +19,7 @@ def viewer_of(principal: Principal) -> Viewer:
     return Viewer(
         tenant_id=principal.tenant_id,
         user_id=principal.user_id,
-        admin=any(role in ADMIN_ROLES for role in principal.roles),
+        admin=sees_admins_items(principal.roles),
     )
 
 
