@@ -1,5 +1,5 @@
-import { QueryClient } from "@tanstack/react-query";
-import { describe, expect, it } from "vitest";
+import { QueryClient, QueryObserver } from "@tanstack/react-query";
+import { describe, expect, it, vi } from "vitest";
 import {
   ACTIVITY_KEYS,
   ALL_ACTIVITY,
@@ -17,6 +17,7 @@ import {
   withoutItem,
   activityItem,
   addNewItem,
+  liveFeedFollower,
   type ActivityItem,
   type Feed,
 } from "./feed";
@@ -41,6 +42,16 @@ function feed(...pages: ActivityItem[][]): Feed {
     pages: pages.map((items, n) => ({ items, next_cursor: n < pages.length - 1 ? `c${n}` : null })),
     pageParams: pages.map((_, n) => (n === 0 ? null : `c${n - 1}`)),
   };
+}
+
+/** The unfiltered feed as a page shows it: ``answer`` settles each fetch, in order. */
+function watchedFeed(cache: QueryClient) {
+  const fetches: Array<(answer: Feed) => void> = [];
+  const shown = new QueryObserver<Feed>(cache, {
+    queryKey: ACTIVITY_KEYS.feed(ALL_ACTIVITY),
+    queryFn: () => new Promise<Feed>((resolve) => fetches.push(resolve)),
+  });
+  return { fetches, stop: shown.subscribe(() => undefined) };
 }
 
 const ids = (shown: Feed | undefined) => (shown ? itemsOf(shown).map((shownItem) => shownItem.id) : []);
@@ -121,6 +132,25 @@ describe("live items in the cache", () => {
     expect(cache.getQueryData(ACTIVITY_KEYS.unread)).toBe(2);
   });
 
+  it("ask for the unread count again, which may already have held them", async () => {
+    const cache = new QueryClient();
+    cache.setQueryData(ACTIVITY_KEYS.unread, 1);
+    addNewItem(cache, item("a1"));
+    await vi.waitFor(() => expect(cache.getQueryState(ACTIVITY_KEYS.unread)?.isInvalidated).toBe(true));
+  });
+
+  it("have a feed being fetched fetched again, not written into the older answer on its way", async () => {
+    const cache = new QueryClient();
+    const { fetches, stop } = watchedFeed(cache);
+    expect(fetches).toHaveLength(1); // the page's first fetch, answered after the item came live
+    addNewItem(cache, item("a2"));
+    await vi.waitFor(() => expect(fetches).toHaveLength(2));
+    fetches[0]?.(feed([item("a1")]));
+    fetches[1]?.(feed([item("a2"), item("a1")]));
+    await vi.waitFor(() => expect(ids(cache.getQueryData<Feed>(ACTIVITY_KEYS.feed(ALL_ACTIVITY)))).toEqual(["a2", "a1"]));
+    stop();
+  });
+
   it("forget the oldest ids past their size", () => {
     const recent = new RecentItems(2);
     expect(["a1", "a2", "a1", "a3", "a1"].map((id) => recent.firstTime(id))).toEqual([true, true, false, true, true]);
@@ -130,6 +160,42 @@ describe("live items in the cache", () => {
     const data = JSON.stringify(item("a1"));
     expect(activityItem({ event: "activity.item", id: "a1", data })?.id).toBe("a1");
     expect(activityItem({ event: "error", id: undefined, data: '{"code":"session_revoked"}' })).toBeNull();
+  });
+});
+
+describe("the live feed's follower", () => {
+  it("has the feeds and the count fetched again each time the stream is live", async () => {
+    const cache = new QueryClient();
+    const everything = ACTIVITY_KEYS.feed(ALL_ACTIVITY);
+    const follower = liveFeedFollower(cache);
+    const invalidated = () => [everything, ACTIVITY_KEYS.unread].map((key) => cache.getQueryState(key)?.isInvalidated);
+    for (const liveness of ["connecting", "live", "reconnecting", "live"] as const) {
+      cache.setQueryData(everything, feed([item("a1")]));
+      cache.setQueryData(ACTIVITY_KEYS.unread, 1);
+      follower.onLiveness(liveness);
+      if (liveness === "live") await vi.waitFor(() => expect(invalidated()).toEqual([true, true]));
+      else expect(invalidated()).toEqual([false, false]);
+    }
+  });
+
+  it("asks again for a first page still on its way when the stream opens", async () => {
+    const cache = new QueryClient();
+    const { fetches, stop } = watchedFeed(cache);
+    liveFeedFollower(cache).onLiveness("live");
+    await vi.waitFor(() => expect(fetches).toHaveLength(2));
+    fetches[0]?.(feed([item("a1")]));
+    fetches[1]?.(feed([item("a2"), item("a1")]));
+    await vi.waitFor(() => expect(ids(cache.getQueryData<Feed>(ACTIVITY_KEYS.feed(ALL_ACTIVITY)))).toEqual(["a2", "a1"]));
+    stop();
+  });
+
+  it("takes an item heard twice once", () => {
+    const cache = new QueryClient();
+    cache.setQueryData(ACTIVITY_KEYS.unread, 0);
+    const follower = liveFeedFollower(cache);
+    follower.onEvent(item("a1"));
+    follower.onEvent(item("a1"));
+    expect(cache.getQueryData(ACTIVITY_KEYS.unread)).toBe(1);
   });
 });
 

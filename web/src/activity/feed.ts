@@ -2,6 +2,7 @@
 // new (live) item, a read, a dismissal and "mark all read" make to the cached pages and count.
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import type { ServerEvent } from "../api/events";
+import type { StreamFollower } from "../api/follow";
 import type { components } from "../api/schema";
 
 export type ActivityItem = components["schemas"]["ActivityItem"];
@@ -91,13 +92,43 @@ export function activityItem(event: ServerEvent): ActivityItem | null {
   return event.event === "activity.item" ? (JSON.parse(event.data) as ActivityItem) : null;
 }
 
-/** Write a new item into the cache: on top of each feed it belongs on, and into the unread count. */
+/** The cached queries under ``queryKey`` asked again, any answer on its way dropped: it may predate
+ * what the stream just told (and a refetch alone waits for a first answer instead of asking again). */
+async function askAgain(cache: QueryClient, queryKey: readonly unknown[], exact = false): Promise<void> {
+  await cache.cancelQueries({ queryKey, exact });
+  await cache.invalidateQueries({ queryKey, exact });
+}
+
+/** Write a new item into the cache: on top of each feed it belongs on, and into the unread count.
+ * A feed being fetched is fetched again instead (the answer on its way may predate the item and
+ * would replace it), and the count is asked again (the one cached may already hold the item). */
 export function addNewItem(cache: QueryClient, item: ActivityItem): void {
   for (const [key, feed] of cache.getQueriesData<Feed>({ queryKey: ACTIVITY_KEYS.feeds })) {
     const filters = filtersOfKey(key);
-    if (filters) cache.setQueryData<Feed>(key, withNewItem(feed, item, filters));
+    if (!filters || !belongs(item, filters)) continue;
+    if (cache.getQueryState(key)?.fetchStatus === "fetching") {
+      void askAgain(cache, key, true);
+    } else {
+      cache.setQueryData<Feed>(key, withNewItem(feed, item, filters));
+    }
   }
   cache.setQueryData<number>(ACTIVITY_KEYS.unread, (unread) => unreadWithNew(unread, item));
+  void askAgain(cache, ACTIVITY_KEYS.unread, true);
+}
+
+/** What the live feed does to the cache: each new item written in once, and the feeds and count
+ * fetched again each time the stream is live, since it brings nothing from before it opened (the
+ * first time, a page fetched just before; after a reconnect, what came while it was down). */
+export function liveFeedFollower(cache: QueryClient): Pick<StreamFollower<ActivityItem>, "onEvent" | "onLiveness"> {
+  const recent = new RecentItems();
+  return {
+    onEvent: (item) => {
+      if (recent.firstTime(item.id)) addNewItem(cache, item);
+    },
+    onLiveness: (liveness) => {
+      if (liveness === "live") void askAgain(cache, ACTIVITY_KEYS.all);
+    },
+  };
 }
 
 /** Ids of the items heard last, to take each live item once: an item about an admin reaches them

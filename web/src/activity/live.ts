@@ -3,39 +3,25 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { openStream } from "../api/events";
-import { abortableWait, followStream, type Liveness } from "../api/follow";
+import { abortableWait, followStream } from "../api/follow";
 import { api } from "../app/api";
 import { useSessionStatus } from "../session/session";
-import { ACTIVITY_KEYS, RecentItems, activityItem, addNewItem } from "./feed";
+import { activityItem, liveFeedFollower } from "./feed";
 
 function openActivityStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   return openStream(api.GET("/api/v1/activity/stream", { parseAs: "stream", signal }));
 }
 
-/** Follows the live feed while the person is signed in. Items missed while the stream was down
- * are fetched again once it is back. */
+/** Follows the live feed while the person is signed in. What came before the stream was (again)
+ * live is fetched again once it is. */
 export function useActivityStream(): void {
   const cache = useQueryClient();
   const signedIn = useSessionStatus() === "signed-in";
   useEffect(() => {
     if (!signedIn) return;
     const stop = new AbortController();
-    const recent = new RecentItems();
-    let last: Liveness = "connecting";
     void followStream(
-      {
-        open: openActivityStream,
-        onEvent: (item) => {
-          if (recent.firstTime(item.id)) addNewItem(cache, item);
-        },
-        onLiveness: (liveness) => {
-          if (last === "reconnecting" && liveness === "live") {
-            void cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.all });
-          }
-          last = liveness;
-        },
-        wait: abortableWait,
-      },
+      { open: openActivityStream, wait: abortableWait, ...liveFeedFollower(cache) },
       activityItem,
       stop.signal,
     );
