@@ -47,6 +47,10 @@ class PlanView(Contract):
     features: list[str] = Field(default_factory=list)
 
 
+class PlanRef(Contract):
+    code: str = Field(min_length=1, max_length=40)
+
+
 class SubscriptionView(Contract):
     plan: str
     status: SubscriptionStatus
@@ -186,6 +190,9 @@ class ReplayResult(Contract):
 class Operation:
     PING = "ping"
     PLANS_LIST = "plans.list"
+    PLAN_GET = "plans.get"
+    """One plan of the catalog, for other services (no public route): auth checks the plan an
+    operator gives a tenant it creates."""
     SUBSCRIPTION_GET = "subscription.get"
     SUBSCRIPTION_CREATE = "subscription.create"
     SUBSCRIPTION_CHANGE = "subscription.change"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from agentbus_auth.errors import PlanNeedsPayment, UnknownPlan
 from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts.billing import Operation as Billing
-from agentbus_shared.contracts.billing import PlanView
-from agentbus_shared.contracts.common import Page
+from agentbus_shared.contracts.billing import PlanRef, PlanView
+from agentbus_shared.errors import NotFound
 
 
 class PlanChoice:
@@ -17,11 +17,11 @@ class PlanChoice:
     async def check(self, plan: str) -> None:
         """Raise ``UnknownPlan`` for a plan billing does not sell, ``PlanNeedsPayment`` for a
         paid one; 503 when billing cannot answer."""
-        catalog: Page[PlanView] = await self._rpc.request(
-            "billing", Billing.PLANS_LIST, None, Page[PlanView]
-        )
-        chosen = next((p for p in catalog.items if p.code == plan), None)
-        if chosen is None:
-            raise UnknownPlan(plan)
+        try:
+            chosen: PlanView = await self._rpc.request(
+                "billing", Billing.PLAN_GET, PlanRef(code=plan), PlanView
+            )
+        except NotFound:
+            raise UnknownPlan(plan) from None
         if chosen.price_cents > 0:
             raise PlanNeedsPayment(plan)

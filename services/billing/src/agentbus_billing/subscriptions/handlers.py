@@ -10,6 +10,7 @@ from agentbus_shared.contracts.billing import (
     CancelCommand,
     Operation,
     PlanChoice,
+    PlanRef,
     PlanView,
     PortalSession,
     SubscribeResult,
@@ -43,6 +44,12 @@ def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
     @ops.operation(Operation.PLANS_LIST, description="The plan catalog (public).")
     async def plans_list() -> Page[PlanView]:
         return Page[PlanView](items=[plan.view() for plan in parts.catalog.plans])
+
+    @ops.operation(
+        Operation.PLAN_GET, description="One plan of the catalog, for services (404 unknown)."
+    )
+    async def plan_get(ref: PlanRef) -> PlanView:
+        return parts.catalog.get(ref.code).view()
 
     @ops.operation(
         Operation.SUBSCRIPTION_GET, scopes=READ, description="The tenant's subscription."
