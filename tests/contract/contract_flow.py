@@ -61,6 +61,7 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         signup(stack, client, owner)
         member = _team(stack, client, owner)
         _administer(client, owner, member)
+        _features(client, owner)
         _service_account(client, owner)
         stream = _chat(client, owner, capture)
         _billing(stack, client, owner)
@@ -182,6 +183,17 @@ def _administer(client: httpx.Client, owner: dict[str, Any], member: dict[str, A
     ok(client.get("/api/v1/auth/audit", params={"limit": 5}, headers=auth))
     reset = {"user_id": member["user_id"]}
     ok(client.post("/api/v1/auth/password/admin-reset", json=reset, headers=auth), 204)
+
+
+def _features(client: httpx.Client, owner: dict[str, Any]) -> None:
+    """The team's features, and an operator's override of them (the owner is an operator)."""
+    auth = bearer(owner["tokens"])
+    assert "service_accounts" in ok(client.get("/api/v1/features", headers=auth))["features"]
+    tenant_features = f"/api/v1/platform/tenants/{owner['tenant_id']}/features"
+    ok(client.get(tenant_features, headers=auth))
+    on = ok(client.put(tenant_features, json={"overrides": {"research_agent": True}}, headers=auth))
+    assert "research_agent" in on["features"]
+    ok(client.put(tenant_features, json={"overrides": {}}, headers=auth))
 
 
 def _service_account(client: httpx.Client, owner: dict[str, Any]) -> None:
