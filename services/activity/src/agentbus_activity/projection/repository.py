@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
@@ -32,6 +33,10 @@ class FeedItemRecord:
     subject_label: str | None = None
     subject_href: str | None = None
     concerns_user_id: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The item as the row to insert (a shallow copy: its values are immutable)."""
+        return dict(vars(self))
 
     def mentioned(self) -> set[str]:
         """The users whose names the item needs."""
@@ -79,11 +84,20 @@ async def insert_items(
         return set()
     result = await session.execute(
         insert(table)
-        .values([asdict(item) for item in items])
+        .values([item.row() for item in items])
         .on_conflict_do_nothing(index_elements=[table.c.id])
         .returning(table.c.id)
     )
     return set(result.scalars())
+
+
+async def add_items(session: AsyncSession, table: Table, items: Sequence[FeedItemRecord]) -> None:
+    """Add ``items`` to ``table`` unless already there, in bulk (a rebuild's batch)."""
+    if items:
+        await session.execute(
+            insert(table).on_conflict_do_nothing(index_elements=[table.c.id]),
+            [item.row() for item in items],
+        )
 
 
 async def remember_people(

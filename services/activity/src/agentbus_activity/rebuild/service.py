@@ -10,6 +10,7 @@ no event is lost or doubled. Read and dismiss marks are keyed by item id and sta
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ from agentbus_activity.models import feed_items_rebuild
 from agentbus_activity.projection import repository as projection_items
 from agentbus_activity.projection.service import FeedEvent, Projection
 from agentbus_activity.rebuild import repository as rebuilds
-from agentbus_activity.rebuild.replay import StreamReplay
+from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
@@ -98,17 +99,33 @@ class FeedRebuild:
         progress.started(sum(replay.pending for replay in opened))
         replayed = 0
         for replay in opened:
+            replayed += await self._replay_stream(replay, progress)
+        return replayed
+
+    async def _replay_stream(self, replay: OpenReplay, progress: RebuildProgress) -> int:
+        """One stream's events into the rebuild table, the next batch fetched while the last
+        one is written."""
+        replayed = 0
+        writing: asyncio.Task[None] | None = None
+        try:
             async for batch in self._replay.batches(replay):
-                await self._write(batch)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._write(batch))
                 replayed += len(batch)
                 progress.advanced(len(batch))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         return replayed
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         events = [event for raw in batch if (event := self._readable(raw)) is not None]
         async with self._db.transaction() as session:
             items = await self._projection.items_of(session, events)
-            await projection_items.insert_items(session, feed_items_rebuild, items)
+            await projection_items.add_items(session, feed_items_rebuild, items)
 
     def _readable(self, raw: dict[str, Any]) -> FeedEvent | None:
         try:
