@@ -1,9 +1,10 @@
 """The activity feed in Chromium against the running system: an owner finds a teammate's joining
 in the feed and marks everything read; the teammate renames the team and the item appears on top
 of the open feed without a reload, announced politely, while the header's unread badge rises;
-the owner marks it read (the badge falls), dismisses it, filters the feed by kind and unread,
-and opens an item's subject. The feed passes axe-core at 375 and 1280 px without a sideways
-scroll. Screenshots of each stage are kept in ``test-output/browser/<test>/``."""
+the owner marks it read (the badge falls) and dismisses it from the keyboard, the focus staying in
+the feed, filters the feed by kind and unread, and opens an item's subject. The feed passes axe-core
+at 375 and 1280 px without a sideways scroll. Screenshots of each stage are kept in
+``test-output/browser/<test>/``."""
 
 from __future__ import annotations
 
@@ -81,11 +82,16 @@ def the_rename_appears_live(page: Page, stages: Stages) -> None:
 
 def mark_it_read_then_dismiss_it(page: Page, stages: Stages) -> None:
     first = feed(page).get_by_role("listitem").first
-    first.get_by_role("button", name=re.compile(f"^Mark read: .*{RENAMED}")).click()
+    first.get_by_role("button", name=re.compile(f"^Mark read: .*{RENAMED}")).press("Enter")
     expect(activity_link(page)).to_have_accessible_name("Activity")
     expect(first.get_by_role("button", name=re.compile("^Mark read"))).to_have_count(0)
-    first.get_by_role("button", name=re.compile(f"^Dismiss: .*{RENAMED}")).click()
+    # The focus stays in the feed: on the item's Dismiss, then on the next item's.
+    dismiss = first.get_by_role("button", name=re.compile(f"^Dismiss: .*{RENAMED}"))
+    expect(dismiss).to_be_focused()
+    page.keyboard.press("Enter")
     expect(feed(page)).not_to_contain_text(RENAMED)
+    next_item = feed(page).get_by_role("listitem").first
+    expect(next_item.get_by_role("button", name=re.compile("^Dismiss: "))).to_be_focused()
     stages.done("dismissed")
 
 

@@ -2,14 +2,22 @@
 // by the live feed (new items appear on top and are announced politely), each item read or
 // dismissed, or all read at once.
 import { useEffect, useRef, useState } from "react";
-import { Button } from "../ui/Button";
+import { Button, FOCUS_RING } from "../ui/Button";
 import { Checkbox } from "../ui/Checkbox";
 import { Page } from "../ui/Layout";
 import { Select } from "../ui/Select";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
-import { ActivityItemRow } from "./ActivityItemRow";
-import { ALL_ACTIVITY, arrivalWords, arrivedOnTop, itemsOf, type ActivityItem, type FeedFilters } from "./feed";
+import { ActivityItemRow, type FocusRequest } from "./ActivityItemRow";
+import {
+  ALL_ACTIVITY,
+  arrivalWords,
+  arrivedOnTop,
+  itemsOf,
+  neighbourOf,
+  type ActivityItem,
+  type FeedFilters,
+} from "./feed";
 import { FILTER_KINDS, kindName } from "./kinds";
 import { useActivityFeed, useDismiss, useMarkRead, useReadAll, useUnreadCount } from "./queries";
 
@@ -89,30 +97,65 @@ function noItemsTitle({ kind, actor, unreadOnly }: FeedFilters): string {
   return unreadOnly ? "You have read everything." : "No activity yet.";
 }
 
-function Items({ filters }: { filters: FeedFilters }) {
-  const feed = useActivityFeed(filters);
+/** Read and dismiss, each leaving the focus where the person can go on: a read item's Dismiss button
+ * (its Mark read is gone), the Dismiss button of the item taking a dismissed one's place, or the
+ * empty feed once none is left. */
+function useItemActions(items: ActivityItem[]) {
   const markRead = useMarkRead();
   const dismiss = useDismiss();
+  const [focusRequest, setFocusRequest] = useState<FocusRequest | null>(null);
+  const focusOn = (item: ActivityItem | null) => setFocusRequest({ itemId: item?.id ?? null });
+  return {
+    focusRequest,
+    error: markRead.error ?? dismiss.error,
+    acting: (item: ActivityItem) =>
+      (markRead.isPending && markRead.variables.id === item.id) || (dismiss.isPending && dismiss.variables.id === item.id),
+    open: (item: ActivityItem) => markRead.mutate(item),
+    read: (item: ActivityItem) => markRead.mutate(item, { onSettled: () => focusOn(item) }),
+    dismiss: (item: ActivityItem) => {
+      const neighbour = neighbourOf(items, item.id);
+      dismiss.mutate(item, { onSuccess: () => focusOn(neighbour), onError: () => focusOn(item) });
+    },
+  };
+}
+
+/** The empty feed, taking the focus when the last item shown was dismissed. */
+function NoItems({ filters, focusRequest }: { filters: FeedFilters; focusRequest: FocusRequest | null }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (focusRequest?.itemId === null) box.current?.focus();
+  }, [focusRequest]);
+  return (
+    <div ref={box} tabIndex={-1} className={`rounded-lg ${FOCUS_RING}`}>
+      <Empty title={noItemsTitle(filters)} />
+    </div>
+  );
+}
+
+function Items({ filters }: { filters: FeedFilters }) {
+  const feed = useActivityFeed(filters);
+  const items = feed.data ? itemsOf(feed.data) : [];
+  const actions = useItemActions(items);
   if (feed.isPending) return <Loading label="Loading the activity" />;
   if (feed.isError) return <ErrorState error={feed.error} retry={() => void feed.refetch()} />;
-  const items = itemsOf(feed.data);
-  const acting = (item: ActivityItem) =>
-    (markRead.isPending && markRead.variables.id === item.id) || (dismiss.isPending && dismiss.variables.id === item.id);
+  const { focusRequest } = actions;
   return (
     <div className="flex flex-col gap-3">
       <ArrivalNotice items={items} />
-      <ProblemMessage error={markRead.error ?? dismiss.error} />
+      <ProblemMessage error={actions.error} />
       {items.length === 0 ? (
-        <Empty title={noItemsTitle(filters)} />
+        <NoItems filters={filters} focusRequest={focusRequest} />
       ) : (
         <ul aria-label="Activity feed" className="flex flex-col gap-2">
           {items.map((item) => (
             <ActivityItemRow
               key={item.id}
               item={item}
-              busy={acting(item)}
-              onRead={(read) => markRead.mutate(read)}
-              onDismiss={(dismissed) => dismiss.mutate(dismissed)}
+              busy={actions.acting(item)}
+              focusRequest={focusRequest?.itemId === item.id ? focusRequest : null}
+              onOpen={actions.open}
+              onRead={actions.read}
+              onDismiss={actions.dismiss}
             />
           ))}
         </ul>

@@ -17,6 +17,7 @@ import {
   withoutItem,
   activityItem,
   addNewItem,
+  neighbourOf,
   liveFeedFollower,
   type ActivityItem,
   type Feed,
@@ -44,17 +45,28 @@ function feed(...pages: ActivityItem[][]): Feed {
   };
 }
 
-/** The unfiltered feed as a page shows it: ``answer`` settles each fetch, in order. */
+const ids = (shown: Feed | undefined) => (shown ? itemsOf(shown).map((shownItem) => shownItem.id) : []);
+
+/** The unfiltered feed as a page shows it, its first fetch on its way: ``askedAgain`` answers that
+ * one without item a2 (it predates a2) and the next with it, and resolves to what the feed shows. */
 function watchedFeed(cache: QueryClient) {
   const fetches: Array<(answer: Feed) => void> = [];
+  const key = ACTIVITY_KEYS.feed(ALL_ACTIVITY);
   const shown = new QueryObserver<Feed>(cache, {
-    queryKey: ACTIVITY_KEYS.feed(ALL_ACTIVITY),
+    queryKey: key,
     queryFn: () => new Promise<Feed>((resolve) => fetches.push(resolve)),
   });
-  return { fetches, stop: shown.subscribe(() => undefined) };
+  const stop = shown.subscribe(() => undefined);
+  const askedAgain = async (): Promise<string[]> => {
+    await vi.waitFor(() => expect(fetches).toHaveLength(2));
+    fetches[0]?.(feed([item("a1")]));
+    fetches[1]?.(feed([item("a2"), item("a1")]));
+    await vi.waitFor(() => expect(cache.getQueryState(key)?.fetchStatus).toBe("idle"));
+    stop();
+    return ids(cache.getQueryData<Feed>(key));
+  };
+  return { fetches, askedAgain };
 }
-
-const ids = (shown: Feed | undefined) => (shown ? itemsOf(shown).map((shownItem) => shownItem.id) : []);
 
 describe("a new item in a cached feed", () => {
   it("goes on top of the first page, the older pages untouched", () => {
@@ -92,6 +104,12 @@ describe("reading and dismissing", () => {
 
   it("takes a dismissed item off the feed", () => {
     expect(ids(withoutItem(feed([item("a2"), item("a1")]), "a2"))).toEqual(["a1"]);
+  });
+
+  it("leaves the next item in a dismissed one's place, or the one before the last", () => {
+    const shown = [item("a3"), item("a2"), item("a1")];
+    expect(["a3", "a2", "a1"].map((id) => neighbourOf(shown, id)?.id)).toEqual(["a2", "a1", "a2"]);
+    expect(neighbourOf([item("a1")], "a1")).toBeNull();
   });
 
   it("shows no dismissed item", () => {
@@ -141,14 +159,10 @@ describe("live items in the cache", () => {
 
   it("have a feed being fetched fetched again, not written into the older answer on its way", async () => {
     const cache = new QueryClient();
-    const { fetches, stop } = watchedFeed(cache);
-    expect(fetches).toHaveLength(1); // the page's first fetch, answered after the item came live
+    const { fetches, askedAgain } = watchedFeed(cache);
+    expect(fetches).toHaveLength(1);
     addNewItem(cache, item("a2"));
-    await vi.waitFor(() => expect(fetches).toHaveLength(2));
-    fetches[0]?.(feed([item("a1")]));
-    fetches[1]?.(feed([item("a2"), item("a1")]));
-    await vi.waitFor(() => expect(ids(cache.getQueryData<Feed>(ACTIVITY_KEYS.feed(ALL_ACTIVITY)))).toEqual(["a2", "a1"]));
-    stop();
+    expect(await askedAgain()).toEqual(["a2", "a1"]);
   });
 
   it("forget the oldest ids past their size", () => {
@@ -180,13 +194,9 @@ describe("the live feed's follower", () => {
 
   it("asks again for a first page still on its way when the stream opens", async () => {
     const cache = new QueryClient();
-    const { fetches, stop } = watchedFeed(cache);
+    const { askedAgain } = watchedFeed(cache);
     liveFeedFollower(cache).onLiveness("live");
-    await vi.waitFor(() => expect(fetches).toHaveLength(2));
-    fetches[0]?.(feed([item("a1")]));
-    fetches[1]?.(feed([item("a2"), item("a1")]));
-    await vi.waitFor(() => expect(ids(cache.getQueryData<Feed>(ACTIVITY_KEYS.feed(ALL_ACTIVITY)))).toEqual(["a2", "a1"]));
-    stop();
+    expect(await askedAgain()).toEqual(["a2", "a1"]);
   });
 
   it("takes an item heard twice once", () => {

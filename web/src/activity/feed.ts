@@ -77,6 +77,14 @@ export function withoutItem(feed: Feed | undefined, id: string): Feed | undefine
   return feed && mapItems(feed, (items) => items.filter((item) => item.id !== id));
 }
 
+/** The item that takes the place of ``id`` once it is dismissed: the next (older) one, else the one
+ * before it; null when it was the only one. */
+export function neighbourOf(items: readonly ActivityItem[], id: string): ActivityItem | null {
+  const at = items.findIndex((item) => item.id === id);
+  if (at < 0) return null;
+  return items[at + 1] ?? items[at - 1] ?? null;
+}
+
 /** The unread count once a new item arrived (unknown stays unknown until fetched). */
 export function unreadWithNew(count: number | undefined, item: ActivityItem): number | undefined {
   return count === undefined || item.read ? count : count + 1;

@@ -56,14 +56,14 @@ function rewrite(
 type ItemChangePath = "/api/v1/activity/{item_id}/read" | "/api/v1/activity/{item_id}/dismiss";
 
 /** A change of one item (read, dismissed), written into every cached feed by ``change`` once the
- * server took it. */
+ * server took it; the count asked again is not waited for. */
 function useItemChange(path: ItemChangePath, change: (feed: Feed | undefined, id: string) => Feed | undefined) {
   const cache = useQueryClient();
   return useMutation({
     mutationFn: async (item: ActivityItem) => unwrap(await api.POST(path, { params: { path: { item_id: item.id } } })),
     onSuccess: (_nothing, item) => {
       rewrite(cache, (feed) => change(feed, item.id), (unread) => unreadWithout(unread, item));
-      return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
+      void cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
     },
   });
 }

@@ -1,6 +1,6 @@
 // The one button of the app (also as a link, through asChild), with a visible focus ring.
 import { Slot } from "@radix-ui/react-slot";
-import type { ButtonHTMLAttributes } from "react";
+import type { ComponentPropsWithRef } from "react";
 
 const LOOKS = {
   primary: "bg-indigo-600 text-white hover:bg-indigo-500 disabled:bg-indigo-400",
@@ -11,7 +11,7 @@ const LOOKS = {
 export const FOCUS_RING =
   "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500";
 
-interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
+interface ButtonProps extends ComponentPropsWithRef<"button"> {
   look?: keyof typeof LOOKS;
   asChild?: boolean;
   busy?: boolean;
