@@ -37,6 +37,11 @@ async def publish_item(
         await broker.publish(item.model_dump_json().encode(), subject)
 
 
+def person(tokens: TokenFactory, user: str, role: str) -> dict[str, str]:
+    """The bearer header of ``user``, with ``role`` in the tenant, in a session of their own."""
+    return tokens.bearer(sub=user, sid=f"s_{user.removeprefix('u_')}", roles=[role])
+
+
 def members() -> str:
     return subjects.activity_feed(TENANT, "members")
 
@@ -70,11 +75,9 @@ async def ids_until(response: httpx.Response, *last: str) -> list[str]:
 async def test_a_member_hears_the_members_items_and_an_admin_the_admins_too(
     client: httpx.AsyncClient, tokens: TokenFactory, broker: NatsBroker
 ) -> None:
-    member = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
-    admin = tokens.bearer(sub="u_alice", sid="s_alice", roles=["admin"])
     async with (
-        client.stream("GET", FEED, headers=member) as bobs,
-        client.stream("GET", FEED, headers=admin) as alices,
+        client.stream("GET", FEED, headers=person(tokens, "u_bob", "member")) as bobs,
+        client.stream("GET", FEED, headers=person(tokens, "u_alice", "admin")) as alices,
     ):
         assert bobs.status_code == alices.status_code == 200
         assert bobs.headers["content-type"].startswith("text/event-stream")
@@ -91,8 +94,7 @@ async def test_a_member_hears_the_members_items_and_an_admin_the_admins_too(
 async def test_a_person_hears_the_items_about_themselves_only(
     client: httpx.AsyncClient, tokens: TokenFactory, broker: NatsBroker
 ) -> None:
-    member = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
-    async with client.stream("GET", FEED, headers=member) as bobs:
+    async with client.stream("GET", FEED, headers=person(tokens, "u_bob", "member")) as bobs:
         assert bobs.status_code == 200
         await publish_item(broker, "act_carols", "admins", admins(), about("u_carol"))
         await publish_item(broker, "act_bobs", "admins", admins(), about("u_bob"))
@@ -103,8 +105,7 @@ async def test_a_person_hears_the_items_about_themselves_only(
 async def test_an_admin_hears_an_item_about_themselves_once(
     client: httpx.AsyncClient, tokens: TokenFactory, broker: NatsBroker
 ) -> None:
-    owner = tokens.bearer(sub="u_alice", roles=["owner"])
-    async with client.stream("GET", FEED, headers=owner) as stream:
+    async with client.stream("GET", FEED, headers=person(tokens, "u_alice", "owner")) as stream:
         assert stream.status_code == 200
         await publish_item(broker, "act_alices", "admins", admins(), about("u_alice"))
         # One more item on each subject: each subscription has delivered its copy before it.
@@ -132,11 +133,10 @@ async def test_open_feeds_leave_the_other_streams_slots_alone(
     client: httpx.AsyncClient, tokens: TokenFactory
 ) -> None:
     # Every signed-in page holds a feed: it must not use up the person's or the team's streams.
-    bob = tokens.bearer(sub="u_bob", sid="s_bob", roles=["member"])
-    alice = tokens.bearer(sub="u_alice", sid="s_alice", roles=["owner"])
+    bob = person(tokens, "u_bob", "member")
     async with (
         client.stream("GET", FEED, headers=bob) as bobs_feed,
-        client.stream("GET", FEED, headers=alice) as alices_feed,
+        client.stream("GET", FEED, headers=person(tokens, "u_alice", "owner")) as alices_feed,
         client.stream("GET", BILLING, headers=bob) as bobs_billing,
     ):
         assert bobs_feed.status_code == alices_feed.status_code == 200
