@@ -19,6 +19,7 @@ const MESSAGES: Record<string, string> = {
     "Your account has two-factor sign-in, so this provider is not linked to it automatically. Log in with your password and code.",
   account_pending: "Your account is waiting for approval.",
   account_disabled: "This account is disabled.",
+  tenant_suspended: "Your team is suspended by the platform's operators. Contact support to have it reactivated.",
 };
 
 /** What to tell a person whose single sign-on was refused with ``code``. */
