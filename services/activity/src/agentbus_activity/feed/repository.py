@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     Row,
     and_,
-    delete,
     exists,
     func,
     literal,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_activity.models import feed_items, feed_items_rebuild, item_states, people
+from agentbus_activity.models import feed_items, item_states
 from agentbus_activity.projection.repository import FeedItemRecord
 from agentbus_shared.pagination import newest_first
 
@@ -170,12 +169,3 @@ async def mark_all_read(session: AsyncSession, viewer: Viewer, at: datetime) -> 
         ).returning(item_states.c.item_id)
     )
     return len(result.all())
-
-
-async def forget_tenant(session: AsyncSession, tenant_id: str) -> int:
-    """Delete everything the service holds of ``tenant_id``; how many rows."""
-    deleted = 0
-    for table in (item_states, feed_items, feed_items_rebuild, people):
-        result = await session.execute(delete(table).where(table.c.tenant_id == tenant_id))
-        deleted += result.rowcount  # type: ignore[attr-defined]
-    return deleted
