@@ -2,8 +2,10 @@
 
 One tenant's owner signs up, verifies the email, turns on TOTP, logs in with it, rotates tokens,
 renews the recovery codes, decides access requests as an operator (another person edits a
-profile in between: identity_flow), invites a member, manages a service account, chats (a
-handoff and a tool in a stream), reaches the plan's quota, pays for a plan at the Stripe
+profile in between: identity_flow), deprovisions another tenant (deprovision_flow), suspends
+and reactivates a third and creates one for someone (lifecycle_flow), invites a
+member, reads the team's features and overrides one as an operator, manages a service account,
+chats (a handoff and a tool in a stream), reaches the plan's quota, pays for a plan at the Stripe
 stand-in, changes and cancels it, and leaves by resetting the password and logging out.
 """
 
@@ -17,7 +19,9 @@ import httpx
 import pyotp
 from contract_capture import BusCapture
 from contract_support import bearer, ok
+from deprovision_flow import deprovision
 from identity_flow import profile, second_factors, signup
+from lifecycle_flow import create_for_someone, suspend_and_reactivate
 
 from agentbus_shared.contracts.billing import UsageThresholdReached
 from agentbus_shared.testing.stack import Stack, read_sse
@@ -59,6 +63,9 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         second_factors(client, owner)
         profile(stack, client, PASSWORD)
         signup(stack, client, owner)
+        deprovision(client, bearer(owner["tokens"]))
+        suspend_and_reactivate(client, bearer(owner["tokens"]))
+        create_for_someone(client, bearer(owner["tokens"]))
         member = _team(stack, client, owner)
         _administer(client, owner, member)
         _features(client, owner)
