@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 import psutil
 from sqlalchemy import text
@@ -43,7 +42,7 @@ from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
 from agentbus_shared.db import async_url
 from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, free_port
-from bench.common import Result, write_results
+from bench.common import Result, wait_ready, write_results
 
 TENANTS = 200
 IN_FLIGHT = 50
@@ -130,20 +129,6 @@ async def processed_at_least(database_url: str, count: int, *, interval: float) 
         await asyncio.sleep(interval)
 
 
-async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError("billing exited during start-up")
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("billing did not become ready")
-
-
 async def replay(env: dict[str, str], *, dry_run: bool) -> tuple[float, dict[str, Any]]:
     from agentbus_billing.app import assemble
     from agentbus_billing.manifest import MANIFEST
@@ -203,7 +188,7 @@ async def main(count: int, workers: int) -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            await wait_ready(port, process)
+            await wait_ready(port, process, "billing")
             await processed_at_least(database_url, count, interval=0.2)
 
             burst = events(count, prefix="e2e", start=now + count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -12,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 OUT = Path(__file__).parent / "out"
 
@@ -106,3 +109,18 @@ class Stopwatch:
 
     def __exit__(self, *_: object) -> None:
         self.elapsed = time.perf_counter() - self.started
+
+
+async def wait_ready(port: int, process: subprocess.Popen[bytes], name: str) -> None:
+    """Wait until the service ``name`` started as ``process`` answers ``/health/ready``."""
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited during start-up")
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} did not become ready")

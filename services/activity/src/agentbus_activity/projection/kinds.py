@@ -91,6 +91,11 @@ def _member(user_id: str, names: Names) -> ActivitySubject:
     return ActivitySubject(type="member", id=user_id, label=names.of(user_id), href=WORKSPACE_HREF)
 
 
+def _account(user_id: str, names: Names) -> ActivitySubject:
+    """A member as the subject of their own security event: their account's page."""
+    return ActivitySubject(type="member", id=user_id, label=names.of(user_id), href=ACCOUNT_HREF)
+
+
 def _workspace(tenant_id: str, label: str) -> ActivitySubject:
     return ActivitySubject(type="tenant", id=tenant_id, label=label, href=WORKSPACE_HREF)
 
@@ -169,9 +174,7 @@ def _session_revoked(data: auth_contract.SessionRevoked, names: Names) -> FeedEn
         summary=f"{names.who(data.user_id)} {what}",
         audience="admins",
         actor_id=data.user_id,
-        subject=ActivitySubject(
-            type="member", id=data.user_id, label=names.of(data.user_id), href=ACCOUNT_HREF
-        ),
+        subject=_account(data.user_id, names),
         concerns_user_id=data.user_id,
     )
 
@@ -186,9 +189,7 @@ def _profile_changed(data: users.UserProfileChanged, names: Names) -> FeedEntry:
         summary=f"{names.who(data.user_id)} {what}",
         audience="admins",
         actor_id=data.user_id,
-        subject=ActivitySubject(
-            type="member", id=data.user_id, label=names.of(data.user_id), href=ACCOUNT_HREF
-        ),
+        subject=_account(data.user_id, names),
         concerns_user_id=data.user_id,
     )
 
