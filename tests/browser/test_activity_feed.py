@@ -48,6 +48,9 @@ def open_the_feed(page: Page, stages: Stages) -> None:
     expect(page.get_by_role("heading", name="Activity", level=1)).to_be_visible()
     expect(feed(page)).to_contain_text("joined the workspace")
     expect(activity_link(page)).to_have_accessible_name(re.compile(r"\d+ unread activity items?$"))
+    expect(page.get_by_role("status").filter(has_text="Live:")).to_have_text(
+        "Live: changes show here as they happen."
+    )
     stages.done("feed")
 
 

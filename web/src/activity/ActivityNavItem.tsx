@@ -1,12 +1,10 @@
 // The feed's place in the navigation, with the unread count as a badge (read out in words), kept
-// current by the live feed it follows while the person is signed in.
+// current by the live feed (LiveFeed).
 import { NavItem } from "../ui/Layout";
 import { unreadWords } from "./feed";
-import { useActivityStream } from "./live";
 import { useUnreadCount } from "./queries";
 
 export function ActivityNavItem() {
-  useActivityStream();
   const unread = useUnreadCount().data ?? 0;
   return (
     <NavItem to="/activity">

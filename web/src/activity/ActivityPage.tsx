@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import { Button, FOCUS_RING } from "../ui/Button";
 import { Checkbox } from "../ui/Checkbox";
 import { Page } from "../ui/Layout";
+import { LiveStatus } from "../ui/LiveStatus";
 import { Select } from "../ui/Select";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { useNotify } from "../ui/toasts";
@@ -19,6 +20,7 @@ import {
   type FeedFilters,
 } from "./feed";
 import { FILTER_KINDS, kindName } from "./kinds";
+import { useFeedLiveness } from "./LiveFeed";
 import { useActivityFeed, useDismiss, useMarkRead, useReadAll, useUnreadCount } from "./queries";
 
 /** The people the unfiltered feed shows so far, each once: the choices of the "By" filter. */
@@ -172,7 +174,8 @@ function Items({ filters }: { filters: FeedFilters }) {
 export function ActivityPage() {
   const [filters, setFilters] = useState<FeedFilters>(ALL_ACTIVITY);
   return (
-    <Page title="Activity" lead="What happens in your team, newest first. New activity appears here as it happens.">
+    <Page title="Activity" lead="What happens in your team, newest first.">
+      <LiveStatus liveness={useFeedLiveness()} />
       <Filters filters={filters} onChange={setFilters} />
       <ReadAll />
       <Items key={JSON.stringify(filters)} filters={filters} />

@@ -1,9 +1,9 @@
 // The live feed: GET /activity/stream followed while the person is signed in, each new item written
 // on top of every cached feed it belongs on and counted as unread, each item once.
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { openStream } from "../api/events";
-import { abortableWait, followStream } from "../api/follow";
+import { abortableWait, followStream, type Liveness } from "../api/follow";
 import { api } from "../app/api";
 import { useSessionStatus } from "../session/session";
 import { activityItem, liveFeedFollower } from "./feed";
@@ -12,19 +12,30 @@ function openActivityStream(signal: AbortSignal): Promise<ReadableStream<Uint8Ar
   return openStream(api.GET("/api/v1/activity/stream", { parseAs: "stream", signal }));
 }
 
-/** Follows the live feed while the person is signed in. What came before the stream was (again)
- * live is fetched again once it is. */
-export function useActivityStream(): void {
+/** Follows the live feed while the person is signed in; its liveness. What came before the stream
+ * was (again) live is fetched again once it is. */
+export function useActivityStream(): Liveness {
   const cache = useQueryClient();
   const signedIn = useSessionStatus() === "signed-in";
+  const [liveness, setLiveness] = useState<Liveness>("connecting");
   useEffect(() => {
     if (!signedIn) return;
     const stop = new AbortController();
+    const follower = liveFeedFollower(cache);
     void followStream(
-      { open: openActivityStream, wait: abortableWait, ...liveFeedFollower(cache) },
+      {
+        open: openActivityStream,
+        wait: abortableWait,
+        onEvent: follower.onEvent,
+        onLiveness: (now) => {
+          setLiveness(now);
+          follower.onLiveness(now);
+        },
+      },
       activityItem,
       stop.signal,
     );
     return () => stop.abort();
   }, [signedIn, cache]);
+  return liveness;
 }

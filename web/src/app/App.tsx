@@ -4,6 +4,7 @@ import { createBrowserRouter, RouterProvider, useNavigate } from "react-router";
 import { AccountPage } from "../account/AccountPage";
 import { ActivityNavItem } from "../activity/ActivityNavItem";
 import { ActivityPage } from "../activity/ActivityPage";
+import { LiveFeed } from "../activity/LiveFeed";
 import { ForgotPasswordPage, ResetPasswordPage } from "../auth/PasswordPages";
 import { BillingPage } from "../billing/BillingPage";
 import { LoginPage } from "../auth/LoginPage";
@@ -72,7 +73,11 @@ function Navigation() {
 
 const router = createBrowserRouter([
   {
-    element: <Layout navigation={<Navigation />} />,
+    element: (
+      <LiveFeed>
+        <Layout navigation={<Navigation />} />
+      </LiveFeed>
+    ),
     children: [
       { path: "/", element: <LandingPage /> },
       { path: "/pricing", element: <PricingPage /> },

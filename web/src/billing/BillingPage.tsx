@@ -7,6 +7,7 @@ import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import { Button } from "../ui/Button";
 import { Page, Section } from "../ui/Layout";
+import { LiveStatus } from "../ui/LiveStatus";
 import { Empty, ErrorState, Loading, ProblemMessage } from "../ui/states";
 import { Invoices } from "./Invoices";
 import { useBillingStream } from "./live";
@@ -14,13 +15,6 @@ import { CurrentPlan, Meters } from "./Overview";
 import { checkoutOutcome } from "./planChange";
 import { PlanChoices } from "./PlanChoices";
 import { usePlans, useSubscription } from "./queries";
-import type { Liveness } from "../api/follow";
-
-const LIVENESS_WORDS: Record<Liveness, string> = {
-  connecting: "Connecting for live updates…",
-  live: "Live: changes show here as they happen.",
-  reconnecting: "Live updates interrupted; reconnecting…",
-};
 
 function CheckoutReturn() {
   const [params] = useSearchParams();
@@ -82,9 +76,7 @@ export function BillingPage() {
   const allowed = me.data?.scopes.includes("billing:manage") ?? false;
   return (
     <Page title="Billing" lead="Your team's plan, usage and invoices.">
-      <p role="status" className="text-sm text-slate-600 dark:text-slate-400">
-        {LIVENESS_WORDS[liveness]}
-      </p>
+      <LiveStatus liveness={liveness} />
       <CheckoutReturn />
       <PlanSections allowed={allowed} />
       {allowed && (
