@@ -63,10 +63,10 @@ async def start(
 
 async def mark_part_deleted(
     session: AsyncSession, tenant_id: str, service: str, *, at: datetime, rows_deleted: int
-) -> bool:
-    """Record that ``service`` deleted its part; False when it was no pending part."""
+) -> None:
+    """Record that ``service`` deleted its part (a part already deleted keeps its record)."""
     parts = tenant_data_parts
-    result = await session.execute(
+    await session.execute(
         update(parts)
         .where(
             parts.c.tenant_id == tenant_id,
@@ -75,7 +75,6 @@ async def mark_part_deleted(
         )
         .values(deleted_at=at, rows_deleted=rows_deleted)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def pending_parts(session: AsyncSession, tenant_id: str) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from agentbus_auth.audit.repository import AuditKind, record
 from agentbus_auth.deprovision import repository as repo
 from agentbus_auth.errors import TenantNotFound
@@ -98,14 +100,16 @@ class TenantDeprovisioning:
             )
             if await repo.pending_parts(session, tenant_id):
                 return
-            now = datetime.now(UTC)
-            await repo.finish(session, tenant_id, at=now)
-            await outbox.emit(
-                session,
-                make_event(
-                    TenantDeprovisioned(tenant_id=tenant_id, deleted_at=now),
-                    tenant_id=tenant_id,
-                    event_id=f"evt_deprovisioned_{tenant_id}",
-                ),
-            )
+            await _complete(session, tenant_id)
         log.info("tenant.deprovisioned", tenant_id=tenant_id)
+
+
+async def _complete(session: AsyncSession, tenant_id: str) -> None:
+    """Every part answered: the tenant is deleted and ``tenant.deprovisioned`` announced."""
+    now = datetime.now(UTC)
+    await repo.finish(session, tenant_id, at=now)
+    deprovisioned = TenantDeprovisioned(tenant_id=tenant_id, deleted_at=now)
+    await outbox.emit(
+        session,
+        make_event(deprovisioned, tenant_id=tenant_id, event_id=f"evt_deprovisioned_{tenant_id}"),
+    )
