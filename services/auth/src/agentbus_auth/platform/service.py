@@ -70,18 +70,17 @@ class TenantLifecycle:
         return Page[TenantSummary](items=[_summary(r) for r in rows], next_cursor=next_cursor)
 
     async def detail(self, tenant_id: str) -> TenantDetail:
-        """The tenant's page; raises ``TenantNotFound``."""
+        """The tenant's page as stored now, with this period's usage (read after the database,
+        outside any transaction); raises ``TenantNotFound``."""
         async with self._db.session() as session:
-            return await self._detail(session, tenant_id)
-
-    async def _detail(self, session: AsyncSession, tenant_id: str) -> TenantDetail:
-        tenant = await repo.tenant(session, tenant_id)
-        if tenant is None:
-            raise TenantNotFound()
-        parts = await repo.data_parts(session, tenant_id)
+            tenant = await repo.tenant(session, tenant_id)
+            if tenant is None:
+                raise TenantNotFound()
+            parts = await repo.data_parts(session, tenant_id)
+            members = await repo.members_count(session, tenant_id)
         return TenantDetail(
             **_summary(tenant).model_dump(),
-            members_count=await repo.members_count(session, tenant_id),
+            members_count=members,
             usage=await self._usage.usage(tenant_id),
             suspended_at=tenant.suspended_at,
             suspension_reason=tenant.suspension_reason,
@@ -127,7 +126,7 @@ class TenantLifecycle:
                 meta=meta,
                 plan=cmd.plan,
             )
-            return await self._detail(session, tenant.id)
+        return await self.detail(tenant.id)
 
     async def _invite_owner(
         self, session: AsyncSession, operator: str, tenant_id: str, tenant_name: str, email: str
@@ -172,7 +171,7 @@ class TenantLifecycle:
                     meta=meta,
                     reason=cmd.reason,
                 )
-            return await self._detail(session, tenant.id)
+        return await self.detail(tenant.id)
 
     async def reactivate(self, operator: str, tenant_id: str, meta: RequestMeta) -> TenantDetail:
         """Reactivate a suspended tenant and announce it. Raises ``TenantNotFound``,
@@ -197,7 +196,7 @@ class TenantLifecycle:
                     actor_id=operator,
                     meta=meta,
                 )
-            return await self._detail(session, tenant.id)
+        return await self.detail(tenant.id)
 
 
 async def _open_tenant(session: AsyncSession, tenant_id: str) -> TenantRow:
