@@ -21,6 +21,7 @@ from agentbus_activity.cli import app as cli
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
 from agentbus_activity.rebuild.service import FeedRebuild
 from agentbus_shared.contracts.activity import Operation
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.contracts.tenants import MemberChanged
 from agentbus_shared.testing.waiting import eventually
 
@@ -120,3 +121,24 @@ async def test_the_operator_rebuilds_one_tenant_from_a_time_with_the_cli(
     assert not set(theirs) & {row.id for row in rows}
     runs = await sql("SELECT status, replayed FROM activity.rebuilds")
     assert [(row.status, row.replayed >= 3) for row in runs] == [("done", True)]
+
+
+async def test_a_rebuild_brings_back_nothing_of_a_tenant_being_deprovisioned(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(3), tenant=OTHER_TENANT)
+    await _ids_when(activity, 3, tenant=OTHER_TENANT)
+    await activity.publish(
+        TenantDeprovisionRequested(
+            tenant_id=OTHER_TENANT, requested_by="usr_operator", requested_at=START
+        ),
+        tenant=OTHER_TENANT,
+    )
+    await _publish_joins(activity, range(2))
+    await _ids_when(activity, 2)
+
+    result = await activity.parts.rebuild.run()
+
+    assert result.items == 2
+    rows = await sql("SELECT DISTINCT tenant_id FROM activity.feed_items")
+    assert [row.tenant_id for row in rows] == [TENANT]

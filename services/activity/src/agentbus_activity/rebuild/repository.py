@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -79,14 +80,18 @@ async def swap(
     tenant_id: str | None,
     since: datetime | None,
     replayed: int,
+    gone: Collection[str] = (),
 ) -> int:
     """Replace the feed's items in scope by the replayed ones, at once for every reader; the
-    number of items in scope after it.
+    number of items in scope after it. Tenants in ``gone`` (being deprovisioned) get none back.
 
     The feed is locked against writes first: a live event being applied commits before (and
     has written its item to both tables), the next one after (to the feed only)."""
     await session.execute(text(f"LOCK TABLE {SCHEMA}.{feed_items.name} IN EXCLUSIVE MODE"))
     await session.execute(delete(feed_items).where(_scope(feed_items, tenant_id, since)))
+    if gone:
+        staged = feed_items_rebuild.c.tenant_id
+        await session.execute(delete(feed_items_rebuild).where(staged.in_(sorted(gone))))
     rebuilt = select(*(feed_items_rebuild.c[name] for name in _COLUMNS)).where(
         _scope(feed_items_rebuild, tenant_id, since)
     )

@@ -11,7 +11,7 @@ no event is lost or doubled. Read and dismiss marks are keyed by item id and sta
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from agentbus_activity.projection import repository as projection_items
 from agentbus_activity.projection.service import FeedEvent, Projection
 from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.db import Database
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
@@ -45,6 +46,26 @@ class _Silent:
 
     def advanced(self, count: int) -> None:
         pass
+
+
+@dataclass
+class _Tally:
+    """What one rebuild's replay has read: how many events, and the tenants being
+    deprovisioned (their items must not come back)."""
+
+    events: int = 0
+    deprovisioned: set[str] = field(default_factory=set)
+
+    def count(self, batch: list[dict[str, Any]]) -> None:
+        self.events += len(batch)
+        self.deprovisioned |= {
+            str(raw.get("tenantid"))
+            for raw in batch
+            if isinstance(raw, dict) and raw.get("type") == _DEPROVISIONING
+        }
+
+
+_DEPROVISIONING = TenantDeprovisionRequested.cloud_type()
 
 
 @dataclass(frozen=True)
@@ -80,46 +101,51 @@ class FeedRebuild:
                 raise RebuildRunning()
         log.info("rebuild.started", rebuild=rebuild_id, tenant=tenant_id, since=since)
         try:
-            replayed = await self._replay_streams(tenant_id, since, progress)
+            tally = await self._replay_streams(tenant_id, since, progress)
             async with self._db.transaction() as session:
                 items = await rebuilds.swap(
-                    session, rebuild_id, tenant_id=tenant_id, since=since, replayed=replayed
+                    session,
+                    rebuild_id,
+                    tenant_id=tenant_id,
+                    since=since,
+                    replayed=tally.events,
+                    gone=tally.deprovisioned,
                 )
         except BaseException:
             async with self._db.transaction() as session:
                 await rebuilds.discard(session, rebuild_id)
             raise
-        log.info("rebuild.done", rebuild=rebuild_id, replayed=replayed, items=items)
-        return RebuildResult(replayed=replayed, items=items)
+        log.info("rebuild.done", rebuild=rebuild_id, replayed=tally.events, items=items)
+        return RebuildResult(replayed=tally.events, items=items)
 
     async def _replay_streams(
         self, tenant_id: str | None, since: datetime | None, progress: RebuildProgress
-    ) -> int:
+    ) -> _Tally:
         opened = await self._replay.open(tenant_id=tenant_id, since=since)
         progress.started(sum(replay.pending for replay in opened))
-        replayed = 0
+        tally = _Tally()
         for replay in opened:
-            replayed += await self._replay_stream(replay, progress)
-        return replayed
+            await self._replay_stream(replay, progress, tally)
+        return tally
 
-    async def _replay_stream(self, replay: OpenReplay, progress: RebuildProgress) -> int:
+    async def _replay_stream(
+        self, replay: OpenReplay, progress: RebuildProgress, tally: _Tally
+    ) -> None:
         """One stream's events into the rebuild table, the next batch fetched while the last
         one is written."""
-        replayed = 0
         writing: asyncio.Task[None] | None = None
         try:
             async for batch in self._replay.batches(replay):
                 if writing is not None:
                     await writing
                 writing = asyncio.create_task(self._write(batch))
-                replayed += len(batch)
+                tally.count(batch)
                 progress.advanced(len(batch))
             if writing is not None:
                 await writing
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
-        return replayed
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         events = [event for raw in batch if (event := self._readable(raw)) is not None]
