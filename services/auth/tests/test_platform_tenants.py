@@ -249,6 +249,20 @@ async def test_a_member_of_a_suspended_tenant_logs_in_to_their_other_tenant(
     assert refused.code == "tenant_suspended"
 
 
+async def test_an_operator_of_a_suspended_tenant_still_logs_in_to_reactivate_it(
+    client: AuthClient,
+) -> None:
+    operator = await operator_of(client)
+    await suspend(client, operator, operator.tenant_id)
+    tokens = (await client.login(operator.email, client.password)).data
+    reply = await client.call(
+        Operation.TENANTS_REACTIVATE,
+        {"tenant_id": operator.tenant_id},
+        token=tokens["access_token"],
+    )
+    assert reply.data["status"] == "active"
+
+
 async def test_a_tenant_being_deprovisioned_can_be_neither_suspended_nor_reactivated(
     client: AuthClient,
 ) -> None:

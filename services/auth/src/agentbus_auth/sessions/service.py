@@ -20,13 +20,12 @@ from agentbus_auth.errors import InvalidRefreshToken, RefreshTokenReused, Sessio
 from agentbus_auth.events import emit
 from agentbus_auth.sessions import repository as repo
 from agentbus_auth.sessions.tokens import AccessTokens, IssuedToken
-from agentbus_auth.tenants.membership import active_membership
+from agentbus_auth.tenants.membership import active_membership, refuse_suspended
 from agentbus_auth.tenants.repository import Member
 from agentbus_auth.tenants.roles import granted_scopes
 from agentbus_shared.contracts.auth import RevokeReason, SessionRevoked, SessionView, TokenPair
 from agentbus_shared.contracts.common import Page, PageQuery, RequestMeta
 from agentbus_shared.db import Database
-from agentbus_shared.errors import TenantSuspended
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 from agentbus_shared.pagination import cut_page, decode_cursor
@@ -114,8 +113,7 @@ class SessionService:
     def _access_token(self, member: Member, session_id: str) -> IssuedToken:
         """The member's access token; ``TenantSuspended`` while its tenant is not active (the
         caller's transaction then rolls back: no session opened, no refresh token spent)."""
-        if member.tenant_status != "active":
-            raise TenantSuspended()
+        refuse_suspended(member)
         scopes = granted_scopes(member.role, platform_operator=member.platform_operator)
         return self._tokens.issue(
             subject=member.user_id,

@@ -51,9 +51,15 @@ async def usable_membership(
         member = await repo.first_membership(session, user_id)
     if member is None:
         raise NoMembership()
-    if member.tenant_status != "active":
-        raise TenantSuspended()
+    refuse_suspended(member)
     return member
+
+
+def refuse_suspended(member: Member) -> None:
+    """``TenantSuspended`` unless the member's tenant is active or the member is a platform
+    operator (who must reach a suspended tenant to reactivate it, as the gateway lets them)."""
+    if member.tenant_status != "active" and not member.platform_operator:
+        raise TenantSuspended()
 
 
 async def require_belonging(session: AsyncSession, principal: Principal) -> None:
