@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { openStream } from "../api/events";
 import { api } from "../app/api";
 import { ACCOUNT_KEYS } from "../account/me";
+import { FEATURE_KEYS } from "../features/features";
 import { useSessionStatus } from "../session/session";
 import { useNotify } from "../ui/toasts";
 import { abortableWait, type Liveness } from "../api/follow";
@@ -28,6 +29,8 @@ function apply(event: BillingEvent, cache: QueryClient, notify: (title: string, 
     void cache.invalidateQueries({ queryKey: ACCOUNT_KEYS.me });
   } else if (event.event === "invoice.changed") {
     void cache.invalidateQueries({ queryKey: BILLING_KEYS.invoices });
+  } else if (event.event === "entitlements.updated") {
+    void cache.invalidateQueries({ queryKey: FEATURE_KEYS.mine });
   } else if (event.event === "usage.threshold") {
     void cache.invalidateQueries({ queryKey: BILLING_KEYS.usage });
     notify(`${event.data.percent}% of this period's ${event.data.meter} used`, readMeter(event.data).text);

@@ -44,7 +44,11 @@ describe("billingEvent", () => {
       event: "subscription.changed",
       data: { plan: "pro" },
     });
-    expect(billingEvent({ event: "entitlements.updated", id: "e", data: "{}" })).toBeNull();
+    expect(billingEvent({ event: "entitlements.updated", id: "e", data: '{"data":{"entitlements":{"features":["chat"]}}}' })).toEqual({
+      event: "entitlements.updated",
+      data: { entitlements: { features: ["chat"] } },
+    });
+    expect(billingEvent({ event: "customer.updated", id: "e", data: "{}" })).toBeNull();
     expect(billingEvent({ event: "error", id: undefined, data: '{"code":"token_expired","message":"m"}' })).toEqual({
       event: "error",
       data: { code: "token_expired", message: "m" },

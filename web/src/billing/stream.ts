@@ -20,9 +20,10 @@ export type BillingEvent =
   | { event: "subscription.changed"; data: Subscription }
   | { event: "invoice.changed"; data: { invoice_id: string; status: string } }
   | { event: "usage.threshold"; data: UsageThreshold }
+  | { event: "entitlements.updated"; data: { entitlements: { features: string[] } } }
   | { event: "error"; data: { code: string; message: string } };
 
-const KINDS = new Set(["subscription.changed", "invoice.changed", "usage.threshold"]);
+const KINDS = new Set(["subscription.changed", "invoice.changed", "usage.threshold", "entitlements.updated"]);
 
 /** The billing event an SSE event carries; null for events this app does not show. */
 export function billingEvent(event: ServerEvent): BillingEvent | null {
