@@ -1,8 +1,8 @@
 """Garbage on the subjects of every durable consumer: dead-lettered at once, nothing stalls.
 
 For each durable consumer the services declare (the auth mailer and plan follower, billing's
-tenant, usage and Stripe consumers, the gateway's session revocations), malformed messages are
-published straight to its stream: not JSON, invalid UTF-8, deep nesting, an empty body, JSON of
+tenant, usage and Stripe consumers, the gateway's session revocations, the activity feed's readers
+of whole streams), malformed messages are published straight to its stream: not JSON, invalid UTF-8, deep nesting, an empty body, JSON of
 the wrong shape, a CloudEvent with the wrong data. Each must be copied to ``DEAD_LETTERS`` on its
 first delivery (no retry loop on a poison message), and the valid events the system produces
 afterwards (a sign-up, a chat, a logout, a signed Stripe webhook) must still be processed: every
@@ -73,24 +73,44 @@ def consumers() -> list[DurableConsumer]:
     return found
 
 
+def matches(filter_subject: str, subject: str) -> bool:
+    """Whether a consumer filtered to ``filter_subject`` receives ``subject`` (NATS wildcards)."""
+    wanted, tokens = filter_subject.split("."), subject.split(".")
+    for n, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > n
+        if n >= len(tokens) or token not in ("*", tokens[n]):
+            return False
+    return len(tokens) == len(wanted)
+
+
 async def publish_garbage(nats_url: str, targets: list[DurableConsumer]) -> dict[str, set[int]]:
-    """Every garbage message to every consumer's subject; the stream sequences, by consumer."""
+    """Every garbage message to every consumer's subject; the stream sequences each consumer
+    receives (a consumer of a whole stream, as the activity feed's, receives the others' too)."""
     client = await nats.connect(nats_url)
     js = client.jetstream()
-    sequences: dict[str, set[int]] = {}
+    published: list[tuple[str, str, int]] = []
     try:
         for consumer in targets:
+            subject = concrete(consumer.subject)
             for _name, body, content_type in GARBAGE:
                 ack = await js.publish(
-                    concrete(consumer.subject),
+                    subject,
                     body,
                     timeout=5,
                     headers={"content-type": content_type, "Nats-Msg-Id": uuid.uuid4().hex},
                 )
-                sequences.setdefault(consumer.name, set()).add(ack.seq)
+                published.append((ack.stream, subject, ack.seq))
     finally:
         await client.close()
-    return sequences
+    return {
+        consumer.name: {
+            seq
+            for stream, subject, seq in published
+            if stream == consumer.stream.name and matches(consumer.subject, subject)
+        }
+        for consumer in targets
+    }
 
 
 def charge_succeeded() -> dict[str, Any]:
