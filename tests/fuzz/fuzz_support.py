@@ -10,7 +10,7 @@ from typing import Any
 import nats
 from pydantic import ValidationError
 
-from agentbus_shared.contracts import AUTH_MODULES, billing, chat, subjects
+from agentbus_shared.contracts import AUTH_MODULES, activity, billing, chat, features, subjects
 from agentbus_shared.errors import ErrorEnvelope
 from agentbus_shared.testing.stack import Stack
 
@@ -23,7 +23,7 @@ def contract_subjects() -> set[str]:
     """``rpc.<service>.v1.<operation>`` of every operation the contracts name, and every
     process's ``ping`` (the gateway's included)."""
     found = {subjects.rpc(name, "ping") for name in subjects.SERVICES}
-    for contract in (*AUTH_MODULES, chat, billing):
+    for contract in (*AUTH_MODULES, chat, billing, features, activity):
         operations = contract.Operation
         found |= {
             subjects.rpc(contract.SERVICE, value)
