@@ -133,25 +133,26 @@ class FeedRebuild:
     ) -> None:
         """One stream's events into the rebuild table, the next batch fetched while the last
         one is written."""
-        writing: asyncio.Task[None] | None = None
+        writing: asyncio.Task[int] | None = None
         try:
             async for batch in self._replay.batches(replay):
                 if writing is not None:
-                    await writing
+                    progress.advanced(await writing)
                 writing = asyncio.create_task(self._write(batch))
                 tally.count(batch)
-                progress.advanced(len(batch))
             if writing is not None:
-                await writing
+                progress.advanced(await writing)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
 
-    async def _write(self, batch: list[dict[str, Any]]) -> None:
+    async def _write(self, batch: list[dict[str, Any]]) -> int:
+        """The batch's items into the rebuild table; how many events the batch had."""
         events = [event for raw in batch if (event := self._readable(raw)) is not None]
         async with self._db.transaction() as session:
             items = await self._projection.items_of(session, events)
             await projection_items.add_items(session, feed_items_rebuild, items)
+        return len(batch)
 
     def _readable(self, raw: dict[str, Any]) -> FeedEvent | None:
         try:
