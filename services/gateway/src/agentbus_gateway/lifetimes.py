@@ -187,9 +187,12 @@ class SessionEnds:
         """The core subscription every replica holds to auth's ``session.revoked`` events."""
         router = NatsRouter()
 
+        # no_reply: the events are published to JetStream as requests, and an empty answer
+        # from a subscriber could reach the publisher ahead of the stream's acknowledgement.
         @router.subscriber(
             SESSION_ENDS_SUBJECT,
             decoder=decode_json_types,
+            no_reply=True,
             title="gateway.open-streams-session-revoked",
             description="Every replica (no queue group): ends the open streams of a revoked "
             "session at once.",
@@ -200,6 +203,7 @@ class SessionEnds:
         @router.subscriber(
             TENANT_SUSPENSIONS_SUBJECT,
             decoder=decode_json_types,
+            no_reply=True,
             title="gateway.open-streams-tenant-suspended",
             description="Every replica (no queue group): ends the open streams of a suspended "
             "tenant at once.",
