@@ -77,6 +77,10 @@ async def test_operators_search_tenants_by_name_slug_owner_email_and_status(
     assert await listed(client, operator, q=slug) == [other.tenant_id]
     assert await listed(client, operator, q="zebra", status="suspended") == [suspended.tenant_id]
     assert await listed(client, operator, q="100%_") == []
+    literal = await client.register(tenant_name="Half_Price 50%")
+    await client.register(tenant_name="HalfXPrice 500")
+    # "_" and "%" are searched for as themselves, not as LIKE wildcards.
+    assert await listed(client, operator, q="f_price 50%") == [literal.tenant_id]
 
     first = await client.call(
         Operation.TENANTS_LIST, {"q": "zebra", "limit": 1}, token=operator.access_token
@@ -197,6 +201,10 @@ async def test_a_suspended_tenant_gets_no_token_until_reactivated(
     (event,) = await events(f"events.auth.{owner.tenant_id}.tenant.suspended", 1)
     assert event["data"]["reason"] == "unpaid invoices"
     assert event["data"]["suspended_by"] == operator.user_id
+    # The gateway orders the answer's suspension against the events by this moment.
+    assert datetime.fromisoformat(event["data"]["suspended_at"]) == datetime.fromisoformat(
+        page["suspended_at"]
+    )
 
     refusals = [
         await client.error("login", {"email": owner.email, "password": client.password}),

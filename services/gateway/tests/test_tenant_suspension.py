@@ -4,10 +4,12 @@ never refused, reactivation restoring access, Redis out of reach failing closed.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import nats
 import redis.asyncio as aioredis
 from gateway_support import (
     FakeAuth,
@@ -18,6 +20,7 @@ from gateway_support import (
     TokenFactory,
     last_event,
 )
+from nats.aio.msg import Msg
 
 from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.contracts.common import Principal, RequestMeta
@@ -56,6 +59,8 @@ async def test_a_suspended_tenants_tokens_are_refused_until_it_is_reactivated(
     user = member(tokens)
     robot = member(tokens, sub="sa_1", sid="sa_1", typ="service_account", roles=[])
     operator = tokens.bearer(tid="t_acme")  # holds platform:operate
+    # A service account is never let through as an operator, whatever its token's scopes say.
+    robot_operator = tokens.bearer(tid="t_acme", sub="sa_2", sid="sa_2", typ="service_account")
     neighbour = member(tokens, tenant="t_other")
     assert (await client.get(ME, headers=user)).status_code == 200
     await announce(fake_auth, "t_acme", suspended=True, at=datetime.now(UTC))
@@ -65,6 +70,7 @@ async def test_a_suspended_tenants_tokens_are_refused_until_it_is_reactivated(
     assert (refused.status_code, refused.json()["code"]) == (403, "tenant_suspended")
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert (await client.get(ME, headers=operator)).status_code == 200
+    assert (await client.get(TENANT, headers=robot_operator)).json()["code"] == "tenant_suspended"
     assert (await client.get(ME, headers=neighbour)).status_code == 200
 
     await announce(fake_auth, "t_acme", suspended=False, at=datetime.now(UTC))
@@ -132,6 +138,45 @@ async def test_the_suspension_event_ends_the_tenants_open_streams(
     assert ended["data"]["code"] == "tenant_suspended"
 
 
+async def test_the_replicas_hear_a_suspension_without_answering_its_publisher(
+    client: httpx.AsyncClient, tokens: TokenFactory, nats_url: str
+) -> None:
+    """Auth publishes to JetStream with a request: only the stream may answer it. An answer
+    from the replicas' own subscription could reach auth ahead of the acknowledgement."""
+    connection = await nats.connect(nats_url)
+    answers: list[bytes] = []
+    inbox = connection.new_inbox()
+
+    async def note(msg: Msg) -> None:
+        answers.append(msg.data)
+
+    await connection.subscribe(inbox, cb=note)
+    try:
+        async with client.stream("GET", BILLING, headers=member(tokens, "t_watched")) as stream:
+            assert stream.status_code == 200
+            for tenant in ("t_first", "t_watched"):  # heard in this order by each replica
+                event = make_event(
+                    TenantSuspended(
+                        tenant_id=tenant,
+                        reason="x",
+                        suspended_by="u_op",
+                        suspended_at=datetime.now(UTC),
+                    ),
+                    tenant_id=tenant,
+                )
+                await connection.publish(event.nats_subject, event.to_bytes(), reply=inbox)
+            assert (await last_event(stream))["data"]["code"] == "tenant_suspended"
+        await eventually(lambda: _count(answers, 2), what="the stream's acknowledgements")
+        await connection.flush()
+    finally:
+        await connection.close()
+    assert all(json.loads(answer).get("stream") for answer in answers), answers
+
+
+async def _count(answers: list[bytes], expected: int) -> bool:
+    return len(answers) >= expected
+
+
 async def test_a_late_suspension_never_undoes_a_later_reactivation(
     gateway: RunningGateway, redis_client: aioredis.Redis
 ) -> None:
@@ -147,6 +192,25 @@ async def test_a_late_suspension_never_undoes_a_later_reactivation(
     await tenants.on_reactivated(make_event(reactivated, tenant_id="t_late"))
     await tenants.on_suspended(make_event(earlier, tenant_id="t_late"))
     assert not await tenants.is_suspended("t_late")
+
+
+async def test_a_held_up_answer_never_suspends_a_tenant_reactivated_since(
+    gateway: RunningGateway, redis_client: aioredis.Redis
+) -> None:
+    """One operator's suspension answered late, after another operator reactivated the
+    tenant and the gateway heard it: the answer's older suspension is not applied."""
+    tenants = SuspendedTenants(redis_client)
+    suspended_at = datetime.now(UTC)
+    reactivated = TenantReactivated(
+        tenant_id="t_held",
+        reactivated_by="u_op",
+        reactivated_at=suspended_at + timedelta(milliseconds=5),
+    )
+    await tenants.on_reactivated(make_event(reactivated, tenant_id="t_held"))
+    await tenants.apply_now("t_held", suspended=True, at=suspended_at)
+    assert not await tenants.is_suspended("t_held")
+    await tenants.apply_now("t_held", suspended=True, at=suspended_at + timedelta(seconds=1))
+    assert await tenants.is_suspended("t_held")
 
 
 async def test_redis_out_of_reach_fails_closed(

@@ -12,7 +12,9 @@ The two events travel through two consumers and may be applied out of order; eac
 applied only if it is newer than the last one applied (``gateway:tenant-status-at:<id>``),
 so a late suspension never undoes a later reactivation. The gateway that forwards an
 operator's suspend or reactivate applies the answer at once (``Route.changes_tenant_status``),
-ahead of the event, so the tenant's very next request meets it.
+ahead of the event, so the tenant's very next request meets it; a suspension answered is applied
+by the same rule with its ``suspended_at`` (auth's moment of the event), so an answer held up
+while another operator reactivated the tenant cannot leave it suspended for good.
 """
 
 from __future__ import annotations
@@ -80,10 +82,26 @@ return 1
 
 
 def suspendable_tenant(principal: Principal | None) -> str | None:
-    """The tenant whose suspension refuses this caller: its token's, unless it is an operator's."""
-    if principal is None or principal.has(Scope.PLATFORM_OPERATE):
+    """The tenant whose suspension refuses this caller: its token's, unless it is an operator's
+    (a person's token holding ``platform:operate``; a service account's never passes)."""
+    if principal is None:
+        return None
+    if principal.kind == "user" and principal.has(Scope.PLATFORM_OPERATE):
         return None
     return principal.tenant_id
+
+
+def suspension_time(page: dict[str, object]) -> datetime | None:
+    """When the tenant of an operator's answer (its page) was suspended, if it says."""
+    at = page.get("suspended_at")
+    if isinstance(at, datetime):
+        return at
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at)
+        except ValueError:
+            return None
+    return None
 
 
 class SuspendedTenants:
@@ -104,10 +122,15 @@ class SuspendedTenants:
     async def is_suspended(self, tenant_id: str) -> bool:
         return bool(await self._redis.exists(self.key(tenant_id)))
 
-    async def apply_now(self, tenant_id: str, *, suspended: bool) -> None:
+    async def apply_now(
+        self, tenant_id: str, *, suspended: bool, at: datetime | None = None
+    ) -> None:
         """An operator's change as this gateway forwarded it: applied at once (the event
-        confirms it, in order, a moment later)."""
-        if suspended:
+        confirms it, in order, a moment later); with ``at``, only if newer than the last change
+        applied, as the events are."""
+        if at is not None:
+            await self._change(tenant_id, at, suspended)
+        elif suspended:
             await self._redis.set(self.key(tenant_id), b"1")
         else:
             await self._redis.delete(self.key(tenant_id))

@@ -156,13 +156,13 @@ async def data_parts(session: AsyncSession, tenant_id: str) -> list[DataPartRow]
     return [DataPartRow(**row._mapping) for row in rows]
 
 
-async def suspend(session: AsyncSession, tenant_id: str, *, by: str, reason: str) -> None:
+async def suspend(
+    session: AsyncSession, tenant_id: str, *, by: str, reason: str, at: datetime
+) -> None:
     await session.execute(
         update(tenants)
         .where(tenants.c.id == tenant_id)
-        .values(
-            status="suspended", suspended_at=func.now(), suspended_by=by, suspension_reason=reason
-        )
+        .values(status="suspended", suspended_at=at, suspended_by=by, suspension_reason=reason)
     )
 
 

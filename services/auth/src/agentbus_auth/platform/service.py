@@ -152,14 +152,17 @@ class TenantLifecycle:
         async with self._db.transaction() as session:
             tenant = await _open_tenant(session, cmd.tenant_id)
             if tenant.status == "active":
-                await repo.suspend(session, tenant.id, by=operator, reason=cmd.reason)
+                # One moment for the row and the event: the gateway orders the suspension it
+                # applies from the answer against the events by this time.
+                at = datetime.now(UTC)
+                await repo.suspend(session, tenant.id, by=operator, reason=cmd.reason, at=at)
                 await emit(
                     session,
                     TenantSuspended(
                         tenant_id=tenant.id,
                         reason=cmd.reason,
                         suspended_by=operator,
-                        suspended_at=datetime.now(UTC),
+                        suspended_at=at,
                     ),
                     tenant_id=tenant.id,
                 )
