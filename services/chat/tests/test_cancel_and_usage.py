@@ -23,6 +23,7 @@ from faststream.nats import NatsBroker
 from sqlalchemy import Row
 
 from agentbus_chat.settings import ChatSettings
+from agentbus_shared.contracts import subjects
 from agentbus_shared.contracts.chat import StreamFrame
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.platform import TenantSuspended
@@ -385,3 +386,30 @@ async def test_suspending_a_tenant_ends_its_running_streams_on_every_replica(
         )
     )[0]
     assert (run.status, run.error_code) == ("cancelled", "tenant_suspended")
+
+
+async def test_a_stop_heard_late_leaves_runs_begun_after_the_suspension_alone(
+    settings: ChatSettings, billing: FakeBilling, client: ChatClient, broker: NatsBroker
+) -> None:
+    """A suspension heard a minute late (the tenant reactivated since) stops none of the runs
+    begun after it; the stop of another tenant, sent after it, shows it was heard."""
+    neighbour = ChatClient(broker, principal(tenant="t_beta", user="u_eve"))
+    async with running(settings.tuned(builtin_token_delay=0.05)):
+        _, queue, unsubscribe = await client.open_stream(SUPPORT_QUESTION)
+        _, other_queue, other_unsubscribe = await neighbour.open_stream(SUPPORT_QUESTION)
+        await _deltas(queue, 3)
+        await _deltas(other_queue, 3)
+        a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)
+        await broker.publish(
+            a_minute_ago.isoformat().encode(), subjects.chat_tenant_runs_stop("t_alpha")
+        )
+        await broker.publish(
+            datetime.now(UTC).isoformat().encode(), subjects.chat_tenant_runs_stop("t_beta")
+        )
+        other_terminal = await _until_terminal(other_queue)
+        terminal = await _until_terminal(queue)
+        await unsubscribe()
+        await other_unsubscribe()
+
+    assert other_terminal.data["code"] == "tenant_suspended"
+    assert terminal.event == "final"

@@ -69,7 +69,7 @@ CHAT_TENANT_RUNS_STOPS = "chat.runs.tenants.*.stop"
 
 def chat_tenant_runs_stop(tenant_id: str) -> str:
     """``chat.runs.tenants.<tenant_id>.stop``: every chat replica stops the tenant's live runs
-    (its tenant was suspended)."""
+    (its tenant was suspended; the body is the suspension's moment, ISO 8601)."""
     return f"chat.runs.tenants.{_token(tenant_id, 'tenant id')}.stop"
 
 

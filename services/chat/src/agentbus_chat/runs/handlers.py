@@ -92,7 +92,9 @@ def register(runtime: ServiceRuntime, parts: ChatParts) -> None:
     @runtime.consumer(TENANT_SUSPENDED_CONSUMER)
     async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
         """One replica hears the event (again on a redelivery: stopping twice is harmless) and
-        tells every replica to stop the tenant's runs."""
+        tells every replica to stop the tenant's runs begun before it (a late event leaves the
+        runs of a tenant reactivated since alone)."""
         await runtime.broker.connection.publish(
-            subjects.chat_tenant_runs_stop(event.data.tenant_id), b""
+            subjects.chat_tenant_runs_stop(event.data.tenant_id),
+            event.data.suspended_at.isoformat().encode(),
         )

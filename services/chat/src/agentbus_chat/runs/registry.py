@@ -5,7 +5,9 @@ the queue group). The replica running a streamed run therefore listens on
 ``chat.runs.<stream_id>.cancel`` for as long as the run lives; the replica
 that got the RPC checks the caller owns the run and requests that subject.
 Nobody answering means no replica runs it any more. A suspended tenant's runs are stopped on
-every replica at once: each listens on ``chat.runs.tenants.<tenant_id>.stop``.
+every replica at once: each listens on ``chat.runs.tenants.<tenant_id>.stop``, whose body is
+the moment of the suspension; a run begun well after it (a stop heard late, once the tenant
+was reactivated) goes on.
 
 Each run holds a lease on its conversation (one run at a time per
 conversation) and a reservation (its place among the tenant's and user's live
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from agents import RunResultStreaming
@@ -39,6 +42,10 @@ log = get_logger(__name__)
 
 CancelReason = Literal["cancelled", "shutdown", "tenant_suspended"]
 
+SUSPENSION_GRACE = timedelta(seconds=5)
+"""Runs begun up to this long after a suspension are stopped with it: the gateway may have
+admitted them as the suspension was made, and the clocks of auth and chat may differ."""
+
 
 @dataclass
 class LiveRun:
@@ -48,6 +55,7 @@ class LiveRun:
     conversation_id: str
     stream_id: str | None = None
     tenant_id: str = ""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     cancel_reason: CancelReason | None = None
     task: asyncio.Task[None] | None = None
     reservation: Reservation | None = None
@@ -163,9 +171,15 @@ class LiveRuns:
 
         run.task = asyncio.create_task(supervised(), name=f"run-{run.run_id}")
 
-    def stop_tenant(self, tenant_id: str) -> int:
-        """Stop the tenant's live runs on this replica (it was suspended); how many."""
-        runs = [r for r in self._runs.values() if r.tenant_id == tenant_id]
+    def stop_tenant(self, tenant_id: str, suspended_at: datetime | None = None) -> int:
+        """Stop the tenant's live runs on this replica (it was suspended at ``suspended_at``;
+        runs begun later than its grace go on); how many."""
+        latest = suspended_at + SUSPENSION_GRACE if suspended_at is not None else None
+        runs = [
+            r
+            for r in self._runs.values()
+            if r.tenant_id == tenant_id and (latest is None or r.started_at <= latest)
+        ]
         for run in runs:
             run.cancel("tenant_suspended")
         return len(runs)
@@ -176,7 +190,8 @@ class LiveRuns:
 
         async def on_stop(msg: Msg) -> None:
             tenant_id = msg.subject.split(".")[3]
-            log.info("runs.tenant_stopped", tenant_id=tenant_id, runs=self.stop_tenant(tenant_id))
+            stopped = self.stop_tenant(tenant_id, _moment(msg.data))
+            log.info("runs.tenant_stopped", tenant_id=tenant_id, runs=stopped)
 
         self._tenant_stops = await self._connection().subscribe(
             subjects.CHAT_TENANT_RUNS_STOPS, cb=on_stop
@@ -240,3 +255,11 @@ class LiveRuns:
             _, pending = await asyncio.wait(tasks, timeout=self._shutdown_grace)
             for task in pending:
                 task.cancel()
+
+
+def _moment(body: bytes) -> datetime | None:
+    """The suspension's moment a stop carries (none, or unreadable: every run stops)."""
+    try:
+        return datetime.fromisoformat(body.decode()) if body else None
+    except (UnicodeDecodeError, ValueError):
+        return None
