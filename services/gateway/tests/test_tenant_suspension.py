@@ -213,6 +213,20 @@ async def test_a_held_up_answer_never_suspends_a_tenant_reactivated_since(
     assert await tenants.is_suspended("t_held")
 
 
+async def test_a_suspensions_event_after_a_quick_reactivation_changes_nothing(
+    gateway: RunningGateway, redis_client: aioredis.Redis
+) -> None:
+    """Suspended from the answer, reactivated from the next answer, then the suspension's own
+    event is consumed: the tenant stays active."""
+    tenants = SuspendedTenants(redis_client)
+    at = datetime.now(UTC)
+    await tenants.apply_now("t_quick", suspended=True, at=at)
+    await tenants.apply_now("t_quick", suspended=False)
+    event = TenantSuspended(tenant_id="t_quick", reason="x", suspended_by="u_op", suspended_at=at)
+    await tenants.on_suspended(make_event(event, tenant_id="t_quick"))
+    assert not await tenants.is_suspended("t_quick")
+
+
 async def test_redis_out_of_reach_fails_closed(
     start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
 ) -> None:

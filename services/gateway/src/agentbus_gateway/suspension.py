@@ -71,10 +71,11 @@ TENANT_DEPROVISION_CONSUMER = DurableConsumer(
 )
 
 # KEYS: the suspension, the time of the newest change applied. ARGV: the change's time (ms),
-# "1" to suspend or "0" to reactivate. Older than the newest applied: nothing changes.
+# "1" to suspend or "0" to reactivate. Not newer than the newest applied (a redelivery, or the
+# event of a suspension applied from its answer): nothing changes.
 _APPLY = """
 local applied = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) < applied then return 0 end
+if tonumber(ARGV[1]) <= applied then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
 if ARGV[2] == '1' then redis.call('SET', KEYS[1], '1') else redis.call('DEL', KEYS[1]) end
 return 1
