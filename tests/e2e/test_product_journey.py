@@ -21,6 +21,7 @@ import httpx
 import pyotp
 import pytest
 from e2e_support import FREE_MESSAGES, STARTER_MESSAGES, StreamWatch, pay_at_checkout
+from test_tenant_lifecycle import PLATFORM, operator
 
 from agentbus_shared.testing.stack import SseEvent, Stack, read_sse
 from agentbus_shared.testing.waiting import eventually_blocking, in_previous_totp_step
@@ -155,7 +156,12 @@ def sign_up_and_verify_the_email(stack: Stack, client: httpx.Client, ada: Person
     assert verified.status_code == 204, verified.text
     me = client.get("/api/v1/auth/me", headers=ada.headers).json()
     assert me["user"]["email_verified"] is True
-    assert me["tenant"] == {"id": ada.tenant_id, "name": ada.tenant_name, "role": "owner"}
+    assert me["tenant"] == {
+        "id": ada.tenant_id,
+        "name": ada.tenant_name,
+        "role": "owner",
+        "status": "active",
+    }
 
 
 def enable_totp(client: httpx.Client, ada: Person) -> None:
@@ -191,6 +197,27 @@ def log_in_with_totp(client: httpx.Client, ada: Person, journey: Journey) -> Non
     assert_problem(wrong, 401, "invalid_credentials")
     ada.tokens = log_in_with_second_factor(client, ada, ada.totp.now())
     journey.session_id = current_session_id(client, ada)
+
+
+def an_operator_lets_the_team_use_the_research_agent(
+    stack: Stack, client: httpx.Client, ada: Person
+) -> None:
+    """The free plan leaves the research agent out; an operator's override turns it on for Ada's
+    team (whatever its plan later), in force for chat once the operator is answered."""
+    ops = operator(client, stack, "ops@journey.example")
+    features = f"{PLATFORM}/{ada.tenant_id}/features"
+
+    def billing_knows_the_team() -> httpx.Response | None:
+        found = client.get(features, headers=ops)
+        return found if found.status_code == 200 else None
+
+    plan = eventually_blocking(billing_knows_the_team, what="billing knows Ada's team").json()
+    assert "research_agent" not in plan["features"]
+    on = client.put(features, json={"overrides": {"research_agent": True}}, headers=ops)
+    assert on.status_code == 200, on.text
+    mine = client.get("/api/v1/features", headers=ada.headers).json()
+    assert (mine["plan"], mine["overrides"]) == ("free", {"research_agent": True})
+    assert "research_agent" in mine["features"]
 
 
 def chat_with_a_handoff_and_a_tool_over_sse(
@@ -421,6 +448,7 @@ def test_the_product_journey_from_sign_up_to_the_plan_limit(stack: Stack) -> Non
         sign_up_and_verify_the_email(stack, client, ada)
         enable_totp(client, ada)
         log_in_with_totp(client, ada, journey)
+        an_operator_lets_the_team_use_the_research_agent(stack, client, ada)
         chat_with_a_handoff_and_a_tool_over_sse(client, ada, journey)
         search_the_conversation(client, ada, journey)
         usage_is_counted_on_the_free_plan(client, ada, journey)

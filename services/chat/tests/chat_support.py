@@ -57,13 +57,17 @@ def principal(
     return Principal(subject=user, tenant_id=tenant, scopes=scopes, roles=("member",))
 
 
+PRO_FEATURES = ("chat", "tools", "service_accounts", "research_agent", "priority_support")
+"""The shipped pro plan's features (with the research agent triage may hand off to)."""
+
+
 def entitlements(
     tenant: str,
     *,
     messages: int | None = 100,
     used_messages: int = 0,
     plan: str = "pro",
-    features: tuple[str, ...] = ("chat",),
+    features: tuple[str, ...] = PRO_FEATURES,
 ) -> Entitlements:
     """``tenant``'s entitlements in a billing period that began yesterday (the same period on
     every call, as billing's are), with ``features``."""

@@ -1,4 +1,5 @@
-"""Picking an agent that needs a feature: refused (403) unless the tenant's features include it."""
+"""An agent that needs a feature: picking it is refused (403) unless the tenant's features include
+it, and no other agent hands a conversation to it either."""
 
 from __future__ import annotations
 
@@ -32,6 +33,44 @@ async def test_picking_the_research_agent_without_the_feature_is_refused_before_
 async def test_a_tenant_with_the_feature_picks_the_research_agent(
     chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker
 ) -> None:
+    await put_entitlements(broker, entitlements("t_alpha", features=("chat", "research_agent")))
+
+    result = await client.chat("What is 2 + 2?", agent="research")
+
+    assert result["agent"] == "research"
+
+
+async def test_triage_hands_nothing_to_the_research_agent_without_the_feature(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker
+) -> None:
+    await put_entitlements(
+        broker, entitlements("t_alpha", plan="free", features=("chat", "service_accounts"))
+    )
+
+    stream = await client.stream("Please calculate (12 * 7) + 3 for my garden budget")
+
+    assert stream.of("handoff") == []
+    assert stream.of("tool_call") == []
+    assert stream.terminal.event == "final"
+    assert stream.terminal.data["agent"] == "triage"
+
+
+async def test_with_the_feature_triage_hands_research_to_the_research_agent(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker
+) -> None:
+    await put_entitlements(broker, entitlements("t_alpha", features=("chat", "research_agent")))
+
+    stream = await client.stream("Please calculate (12 * 7) + 3 for my garden budget")
+
+    assert [f.data for f in stream.of("handoff")] == [{"from": "triage", "to": "research"}]
+    assert stream.terminal.data["agent"] == "research"
+
+
+async def test_a_paying_tenants_entry_decides_while_billing_is_down(
+    chat_service: ServiceRuntime, client: ChatClient, broker: NatsBroker, billing: FakeBilling
+) -> None:
+    """Billing being down leaves its entries in the bucket: the tenant keeps its plan's features."""
+    billing.unreachable = True
     await put_entitlements(broker, entitlements("t_alpha", features=("chat", "research_agent")))
 
     result = await client.chat("What is 2 + 2?", agent="research")

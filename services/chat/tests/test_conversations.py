@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from chat_support import ChatClient, Sql, principal
+from chat_support import ChatClient, FakeBilling, Sql, entitlements, principal
 from faststream.nats import NatsBroker
 
 from agentbus_shared.contracts.chat import MATCH_END, MATCH_START
@@ -57,8 +57,10 @@ async def test_a_conversation_and_its_messages_in_order(
 
 
 async def test_tool_results_are_kept_in_the_conversation(
-    chat_service: ServiceRuntime, client: ChatClient
+    chat_service: ServiceRuntime, client: ChatClient, billing: FakeBilling
 ) -> None:
+    billing.plans["t_alpha"] = entitlements("t_alpha", messages=None)  # with the research agent
+
     result = await client.chat("Please calculate 2^10")
 
     messages = await client.call(

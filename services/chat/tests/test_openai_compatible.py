@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from chat_support import ChatClient, FakeBilling, running
+from chat_support import ChatClient, FakeBilling, entitlements, running
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -128,6 +128,7 @@ async def test_openai_compatible_server_drives_handoffs_tools_and_streamed_text_
     standin: tuple[StandIn, str],
 ) -> None:
     fake, base_url = standin
+    billing.plans["t_alpha"] = entitlements("t_alpha", messages=None)  # with the research agent
     configured = settings.model_copy(update={"model_base_url": base_url, "model_name": MODEL})
     assert configured.resolved_backend() == "openai_compatible"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chat_support import ChatClient, FakeBilling, Sql, principal, running
+from chat_support import ChatClient, FakeBilling, Sql, entitlements, principal, running
 from sqlalchemy import Row
 
 from agentbus_chat.settings import ChatSettings
@@ -60,8 +60,10 @@ async def test_stream_frames_are_numbered_and_end_with_exactly_one_terminal_fram
 
 
 async def test_chat_answers_with_the_whole_reply_and_its_usage(
-    chat_service: ServiceRuntime, client: ChatClient
+    chat_service: ServiceRuntime, client: ChatClient, billing: FakeBilling
 ) -> None:
+    billing.plans["t_alpha"] = entitlements("t_alpha", messages=None)  # with the research agent
+
     result = await client.chat("What is 12 * (3 + 4)?")
 
     assert result["agent"] == "research"

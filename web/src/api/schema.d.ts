@@ -2285,7 +2285,7 @@ export interface components {
             description: string;
             /**
              * Feature
-             * @description the feature a tenant's plan needs to pick this agent (contracts.features)
+             * @description the feature a tenant needs to pick this agent or be handed to it (contracts.features)
              */
             feature?: string | null;
             /** Handoffs */

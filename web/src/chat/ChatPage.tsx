@@ -44,7 +44,7 @@ function AgentPicker() {
       {outOfPlan.length > 0 && (
         <div id="agents-out-of-plan" className="flex flex-col gap-2">
           {outOfPlan.map((agent) => (
-            <NotInPlan key={agent.name} feature={agent.feature ?? ""} what={`Picking the ${agent.name} agent`} />
+            <NotInPlan key={agent.name} feature={agent.feature ?? ""} what={`The ${agent.name} agent`} />
           ))}
         </div>
       )}

@@ -130,7 +130,8 @@ class AgentView(Contract):
     model: str | None = None
     feature: str | None = Field(
         None,
-        description="the feature a tenant's plan needs to pick this agent (contracts.features)",
+        description="the feature a tenant needs to pick this agent or be handed to it "
+        "(contracts.features)",
     )
 
 

@@ -33,7 +33,7 @@ class Feature(StrEnum):
     SERVICE_ACCOUNTS = "service_accounts"
     """Create service accounts (programs calling the API with client credentials)."""
     RESEARCH_AGENT = "research_agent"
-    """Pick the research agent to start a chat with."""
+    """The research agent: picked to start a chat with, or handed a conversation by triage."""
 
 
 class TenantFeatures(Contract):
@@ -91,9 +91,13 @@ class FeatureSet:
             return FEATURES_WHEN_UNKNOWN
         return cls(entitlements.plan, frozenset(entitlements.features))
 
+    def includes(self, feature: Feature) -> bool:
+        """Whether ``feature`` is among these."""
+        return feature.value in self.features
+
     def require(self, feature: Feature) -> None:
         """Raise ``FeatureNotInPlan`` (403) unless ``feature`` is among these."""
-        if feature.value not in self.features:
+        if not self.includes(feature):
             raise FeatureNotInPlan(
                 f"The {self.plan} plan does not include {feature.value}.",
                 details={"feature": feature.value, "plan": self.plan},

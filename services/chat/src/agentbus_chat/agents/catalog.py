@@ -30,7 +30,7 @@ class AgentSpec:
     intents: tuple[str, ...] = ()
     """Word stems that route a request to this agent (the builtin model routes by them)."""
     feature: Feature | None = None
-    """The feature a tenant needs to pick this agent to start with (handoffs need none)."""
+    """The feature a tenant needs to pick this agent or to be handed to it by another."""
 
 
 DEFAULT_AGENTS: tuple[AgentSpec, ...] = (

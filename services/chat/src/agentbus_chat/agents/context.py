@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentbus_shared.contracts.common import Principal
+from agentbus_shared.contracts.features import FEATURES_WHEN_UNKNOWN, FeatureSet
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class ChatContext:
     principal: Principal
     conversation_id: str
     run_id: str
+    features: FeatureSet = FEATURES_WHEN_UNKNOWN
+    """The tenant's features when the run was accepted: which handoffs the agents are offered."""
 
     @property
     def tenant_id(self) -> str:

@@ -1,17 +1,24 @@
 """The SDK agents built once from the catalog; runs never change them.
 
 Each agent gets exactly the function tools its catalog entry allows and a
-``handoff(...)`` per specialist it may pass the conversation to. Tenant and
-user reach the tools through the run context, so the same agent objects
-serve every tenant.
+``handoff(...)`` per specialist it may pass the conversation to; a handoff to a
+specialist that needs a feature is offered only in runs of tenants that have it.
+Tenant, user and features reach the tools and handoffs through the run context,
+so the same agent objects serve every tenant.
 """
 
 from __future__ import annotations
 
-from agents import Agent, handoff
+from collections.abc import Callable
+from typing import Any
 
-from agentbus_chat.agents.catalog import AgentCatalog
+from agents import Agent, Handoff, RunContextWrapper, handoff
+
+from agentbus_chat.agents.catalog import AgentCatalog, AgentSpec
 from agentbus_chat.agents.context import ChatContext
+from agentbus_shared.contracts.features import Feature
+
+HandoffCheck = Callable[[RunContextWrapper[ChatContext], Agent[ChatContext]], bool]
 
 
 def build_team(catalog: AgentCatalog, *, default_model: str) -> dict[str, Agent[ChatContext]]:
@@ -25,5 +32,21 @@ def build_team(catalog: AgentCatalog, *, default_model: str) -> dict[str, Agent[
             model=spec.model or default_model,
         )
     for spec in catalog.agents.values():
-        team[spec.name].handoffs = [handoff(team[target]) for target in spec.handoffs]
+        team[spec.name].handoffs = [
+            _handoff_to(team[target], catalog.agents[target]) for target in spec.handoffs
+        ]
     return team
+
+
+def _handoff_to(agent: Agent[ChatContext], spec: AgentSpec) -> Handoff[ChatContext, Any]:
+    """A handoff to ``agent``, offered only where the tenant has the feature its spec needs."""
+    if spec.feature is None:
+        return handoff(agent)
+    return handoff(agent, is_enabled=_with(spec.feature))
+
+
+def _with(feature: Feature) -> HandoffCheck:
+    def enabled(run: RunContextWrapper[ChatContext], _agent: Agent[ChatContext]) -> bool:
+        return run.context.features.includes(feature)
+
+    return enabled

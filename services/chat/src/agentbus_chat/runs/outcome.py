@@ -13,6 +13,7 @@ from agentbus_chat.llm.backends import UsageLedger
 from agentbus_shared.contracts.chat import MessageStatus, RunEnd, Usage, UsageRecorded
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.contracts.events import CloudEvent, make_event
+from agentbus_shared.contracts.features import FEATURES_WHEN_UNKNOWN, FeatureSet
 from agentbus_shared.errors import AgentbusError, GatewayTimeout, TenantSuspended
 
 REPLY_STATUS: dict[RunEnd, MessageStatus] = {
@@ -42,6 +43,8 @@ class AcceptedRun:
     message: str
     user_message_id: str
     stream_id: str | None = None
+    features: FeatureSet = FEATURES_WHEN_UNKNOWN
+    """The tenant's features that accepted the run; its agents hand off within them."""
 
     @property
     def owner(self) -> Owner:

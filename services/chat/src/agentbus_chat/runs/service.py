@@ -3,7 +3,8 @@
 A run goes through three steps:
 
 1. :meth:`ChatService.accept` — scope, agent, quota (402/429 before any
-   model call), the feature picking the agent needs (403 ``feature_not_in_plan``),
+   model call), the feature picking the agent needs (403 ``feature_not_in_plan``; the
+   tenant's features also decide which handoffs the agents are offered),
    the run's reservation (its place among the tenant's and user's live runs,
    429 past the caps, and its message against the plan),
    the conversation (created or owned), its lease (409 while another run
@@ -260,15 +261,16 @@ class ChatService:
             if agent not in self._team:
                 raise UnknownAgent(details={"agent": agent, "known": sorted(self._team)})
             entitlements = await self._quota.check(principal)
+            features = FeatureSet.of(entitlements)
             needed = self._features_to_pick.get(agent)
             if needed is not None:
-                FeatureSet.of(entitlements).require(needed)
+                features.require(needed)
             live.reservation = await self._reservations.reserve(
                 live.run_id, principal.tenant_id, principal.subject, entitlements
             )
             try:
                 await self._live.register(live)
-                run = await self._record_start(principal, request, live, agent)
+                run = await self._record_start(principal, request, live, agent, features)
             except BaseException:
                 await self._live.unregister(live)
                 raise
@@ -282,7 +284,12 @@ class ChatService:
         return run
 
     async def _record_start(
-        self, principal: Principal, request: ChatRequest, live: LiveRun, agent: str
+        self,
+        principal: Principal,
+        request: ChatRequest,
+        live: LiveRun,
+        agent: str,
+        features: FeatureSet,
     ) -> AcceptedRun:
         owner = Owner.of(principal)
         try:
@@ -335,6 +342,7 @@ class ChatService:
             message=request.message,
             user_message_id=message_id,
             stream_id=live.stream_id,
+            features=features,
         )
 
     # ------------------------------------------------------------ step 2
@@ -380,7 +388,7 @@ class ChatService:
             workflow_name="agentbus-chat",
             group_id=run.conversation_id,
         )
-        context = ChatContext(run.principal, run.conversation_id, run.run_id)
+        context = ChatContext(run.principal, run.conversation_id, run.run_id, run.features)
         error: tuple[str, str | None] | None = None
         blocked: Screening | None = None
         final_output: Any = None
