@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from billing_support import RunningBilling, kv_entitlements, operator, principal
 from faststream.nats import NatsBroker
 
+from agentbus_billing.app import BillingParts
+from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.plans.catalog import load_catalog
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.features import FEATURES_WHEN_UNKNOWN
@@ -81,6 +84,51 @@ async def test_overrides_change_the_effective_features_and_the_published_entitle
     await published_features(broker, "t_over", FREE)
     again = await billing.call("features.tenant.get", {"tenant_id": "t_over"}, operator())
     assert again.data["overrides"] == {}
+
+
+async def test_an_override_is_in_the_bucket_when_the_operator_is_answered(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    await new_tenant(billing, broker, "t_now")
+
+    await billing.call(
+        "features.tenant.set", {"tenant_id": "t_now", "overrides": {"tools": True}}, operator()
+    )
+
+    published = await kv_entitlements(broker, "t_now")
+    assert published is not None
+    assert published.features == ["chat", "tools", "service_accounts"]
+
+
+async def test_an_override_waits_for_a_plan_change_of_the_tenant_in_progress(
+    billing: RunningBilling, broker: NatsBroker
+) -> None:
+    """Ordered with plan changes (and deprovisioning) by the subscription's lock, an override
+    computes the entitlements it announces after the other change committed."""
+    await new_tenant(billing, broker, "t_order")
+    parts = billing.runtime.parts_as(BillingParts)
+
+    async with parts.db.transaction() as session:
+        await lock_for_transaction(session, "subscription:t_order")
+        override = asyncio.create_task(
+            billing.call(
+                "features.tenant.set",
+                {"tenant_id": "t_order", "overrides": {"research_agent": True}},
+                operator(),
+            )
+        )
+
+        async def waiting_for_the_lock() -> bool:
+            return bool(
+                await billing.sql(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+            )
+
+        await eventually(waiting_for_the_lock, what="the override at the subscription's lock")
+        assert not override.done()
+
+    assert (await override).data["features"] == ["chat", "service_accounts", "research_agent"]
 
 
 async def test_only_operators_read_or_override_a_tenants_features(

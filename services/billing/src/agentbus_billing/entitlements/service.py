@@ -108,28 +108,32 @@ class EntitlementsService:
             updated_at=now,
         )
 
-    async def publish(self, tenant_ids: Iterable[str]) -> None:
-        """Write the current entitlements of each tenant to KV; failures stay marked for the loop."""
+    async def publish(self, tenant_ids: Iterable[str], *, only_marked: bool = False) -> None:
+        """Write the current entitlements of each tenant to KV; failures stay marked for the loop.
+
+        ``only_marked`` leaves a tenant no longer marked (written meanwhile, or deleted since):
+        how a change is written at once, before its answer, rather than when the loop wakes."""
         for tenant_id in dict.fromkeys(tenant_ids):
             try:
-                await self._publish_one(tenant_id)
+                await self._publish_one(tenant_id, only_marked=only_marked)
             except Exception as exc:
                 log.warning("entitlements.publish_failed", tenant_id=tenant_id, error=repr(exc))
 
-    async def _publish_one(self, tenant_id: str) -> Entitlements:
+    async def _publish_one(self, tenant_id: str, *, only_marked: bool) -> None:
         # One writer per tenant at a time across every replica (an in-process lock let two
         # replicas interleave: the older read landed last and its stale write stayed, unmarked),
         # each reading after taking the lock: the last write is the newest.
         async with self._db.transaction() as session:
             await lock_for_transaction(session, f"entitlements:{tenant_id}")
             marked_at = await pending.marked_at(session, tenant_id)
+            if marked_at is None and only_marked:
+                return
             entitlements = await self.compute(session, tenant_id)
             bucket = await self._bucket()
             await bucket.put(tenant_id, entitlements.model_dump_json().encode())
             if marked_at is not None:
                 # A change marked after our read has a newer mark and stays for the next pass.
                 await pending.clear_mark(session, tenant_id, marked_at)
-        return entitlements
 
     async def publish_pending(self, limit: int = PASS_SIZE) -> int:
         """Publish up to ``limit`` marked tenants; return how many were marked."""

@@ -10,6 +10,7 @@ from agentbus_billing.features import repository as overrides
 from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.plans.catalog import Catalog
 from agentbus_billing.subscriptions import repository as subscriptions
+from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.features import Feature, TenantFeatures
 from agentbus_shared.db import Database
 from agentbus_shared.errors import NotFound
@@ -38,31 +39,40 @@ class FeatureService:
     async def override(
         self, tenant_id: str, chosen: dict[Feature, bool], *, by: str
     ) -> TenantFeatures:
-        """Make ``chosen`` the tenant's overrides and publish its new entitlements.
+        """Make ``chosen`` the tenant's overrides and publish its new entitlements, in the
+        bucket before this answers. ``NotFound`` when billing does not know the tenant.
 
-        ``NotFound`` when billing does not know the tenant."""
+        The subscription's lock orders the change with plan changes and the tenant's
+        deprovisioning: each computes the entitlements it announces after the other committed,
+        so the last ``entitlements.updated`` is the newest, and no override outlives the tenant.
+        """
         async with self._db.transaction() as session:
-            await lock_for_transaction(session, f"features:{tenant_id}")
+            await lock_for_transaction(session, f"subscription:{tenant_id}")
             await self._require_known(session, tenant_id)
             await overrides.replace(session, tenant_id, chosen, by=by)
-            await self._entitlements.changed(session, tenant_id)
-            features = await self._features_of(session, tenant_id)
+            entitlements = await self._entitlements.changed(session, tenant_id)
+        await self._entitlements.publish([tenant_id], only_marked=True)
         log.info(
             "billing.features_overridden",
             tenant_id=tenant_id,
             overrides={f.value: on for f, on in chosen.items()},
             by=by,
         )
-        return features
+        return self._view(entitlements, chosen)
 
     async def _features_of(self, session: AsyncSession, tenant_id: str) -> TenantFeatures:
         entitlements = await self._entitlements.compute(session, tenant_id)
+        return self._view(entitlements, await overrides.of_tenant(session, tenant_id))
+
+    def _view(self, entitlements: Entitlements, chosen: dict[Feature, bool]) -> TenantFeatures:
+        """The tenant's plan features, overrides and the effective features ``entitlements``
+        carry (computed once, as published)."""
         plan = self._catalog.get(entitlements.plan)
         return TenantFeatures(
-            tenant_id=tenant_id,
+            tenant_id=entitlements.tenant_id,
             plan=plan.code,
             plan_features=[Feature(f) for f in plan.features],
-            overrides=await overrides.of_tenant(session, tenant_id),
+            overrides=chosen,
             features=[Feature(f) for f in entitlements.features],
         )
 
