@@ -2,8 +2,10 @@
 checks and the services that enforce a feature of their own.
 
 What was read is kept for ``ttl`` seconds (the gateway's requests do not each read the bucket);
-a tenant without a readable entry has :data:`FEATURES_WHEN_UNKNOWN`, and that answer is not kept,
-so billing's first write for a new tenant counts at once.
+a tenant without an entry has :data:`FEATURES_WHEN_UNKNOWN`, and that answer is not kept, so
+billing's first write for a new tenant counts at once. While the bucket cannot be read (the bus
+failing; billing being down does not empty it), the last features read for the tenant still
+decide, however old, and only a tenant never read has the free plan's.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ class TenantFeatureReader:
         *,
         ttl: float = 0.0,
         max_tenants: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._jetstream = jetstream
         self._ttl = ttl
+        self._clock = clock
         self._max_tenants = max_tenants
         self._cache: OrderedDict[str, tuple[float, FeatureSet]] = OrderedDict()
         self._bucket: KeyValue | None = None
@@ -52,9 +56,13 @@ class TenantFeatureReader:
     async def of(self, tenant_id: str) -> FeatureSet:
         """The tenant's features (the default plan's while billing has published none)."""
         cached = self._cache.get(tenant_id)
-        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+        if cached is not None and self._clock() - cached[0] < self._ttl:
             return cached[1]
-        entitlements = await self._read(tenant_id)
+        try:
+            entitlements = await self._read(tenant_id)
+        except _BUS_ERRORS as exc:
+            log.warning("features.unreadable", tenant_id=tenant_id, error=type(exc).__name__)
+            return cached[1] if cached is not None else FeatureSet.of(None)
         if entitlements is None:
             return FeatureSet.of(None)
         found = FeatureSet.of(entitlements)
@@ -62,21 +70,20 @@ class TenantFeatureReader:
         return found
 
     async def _read(self, tenant_id: str) -> Entitlements | None:
+        """The tenant's entitlements in the bucket (None without a usable entry); raises the
+        bus's errors."""
         try:
             if self._bucket is None:
                 self._bucket = await self._jetstream().key_value(ENTITLEMENTS.name)
             entry = await self._bucket.get(tenant_id)
         except _NO_ENTRY:
             return None
-        except _BUS_ERRORS as exc:
-            log.warning("features.unreadable", tenant_id=tenant_id, error=type(exc).__name__)
-            return None
         return _entitlements_in(tenant_id, entry.value or b"")
 
     def _remember(self, tenant_id: str, features: FeatureSet) -> None:
         if self._ttl <= 0:
             return
-        self._cache[tenant_id] = (time.monotonic(), features)
+        self._cache[tenant_id] = (self._clock(), features)
         self._cache.move_to_end(tenant_id)
         while len(self._cache) > self._max_tenants:
             self._cache.popitem(last=False)

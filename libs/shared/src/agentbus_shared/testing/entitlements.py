@@ -12,13 +12,10 @@ from agentbus_shared.contracts.billing import Entitlements, PlanLimits
 from agentbus_shared.contracts.streams import ENTITLEMENTS
 
 
-async def publish_features(
-    jetstream: JetStreamContext, tenant_id: str, *features: str, plan: str = "free"
-) -> Entitlements:
-    """Write ``tenant_id``'s entitlements with ``features`` of ``plan`` (creating the bucket when
-    billing has not); answer what was written."""
+def entitlements_with(tenant_id: str, *features: str, plan: str = "free") -> Entitlements:
+    """``tenant_id``'s entitlements with ``features`` of ``plan``, unlimited, in a period begun now."""
     now = datetime.now(UTC)
-    entitlements = Entitlements(
+    return Entitlements(
         tenant_id=tenant_id,
         plan=plan,
         status="active",
@@ -28,6 +25,14 @@ async def publish_features(
         features=list(features),
         updated_at=now,
     )
+
+
+async def publish_features(
+    jetstream: JetStreamContext, tenant_id: str, *features: str, plan: str = "free"
+) -> Entitlements:
+    """Write ``tenant_id``'s entitlements with ``features`` of ``plan`` (creating the bucket when
+    billing has not); answer what was written."""
+    entitlements = entitlements_with(tenant_id, *features, plan=plan)
     try:
         bucket = await jetstream.key_value(ENTITLEMENTS.name)
     except BucketNotFoundError:
