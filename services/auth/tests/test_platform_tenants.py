@@ -113,6 +113,10 @@ async def test_a_tenants_page_shows_its_members_and_this_periods_usage(
     await _entitlements(nats_url, owner.tenant_id, used={"messages": 7, "tokens": 1200})
     after = await tenant_page(client, operator, owner.tenant_id)
     assert after["usage"]["used"] == {"messages": 7, "tokens": 1200}
+    # Billing has written nothing since its period ended: that was not this period's usage.
+    await _entitlements(nats_url, owner.tenant_id, used={"messages": 9}, ended=True)
+    stale = await tenant_page(client, operator, owner.tenant_id)
+    assert stale["usage"] == {"period_start": None, "period_end": None, "used": {}}
 
     missing = await client.error(
         Operation.TENANTS_GET, {"tenant_id": "t_nobody"}, token=operator.access_token
@@ -120,9 +124,11 @@ async def test_a_tenants_page_shows_its_members_and_this_periods_usage(
     assert (missing.status, missing.code) == (404, "tenant_not_found")
 
 
-async def _entitlements(nats_url: str, tenant_id: str, *, used: dict[str, int]) -> None:
-    """What billing writes to its bucket after a usage change."""
-    now = datetime.now(UTC)
+async def _entitlements(
+    nats_url: str, tenant_id: str, *, used: dict[str, int], ended: bool = False
+) -> None:
+    """What billing writes to its bucket after a usage change (of a period now over: ``ended``)."""
+    now = datetime.now(UTC) - timedelta(days=31 if ended else 0)
     value = {
         "tenant_id": tenant_id,
         "plan": "free",

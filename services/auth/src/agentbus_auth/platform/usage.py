@@ -2,13 +2,15 @@
 
 Billing writes each tenant's entitlements there after every plan or usage change (key = tenant
 id). The operators' tenant page shows what it finds; when the bucket, the key or the bus cannot
-answer in time the page shows no usage rather than failing.
+answer in time the page shows no usage rather than failing. Entitlements of a period that has
+ended (billing has written nothing since) are not this period's usage: the page shows none.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import nats.errors
 from nats.js.client import JetStreamContext
@@ -45,6 +47,9 @@ class TenantUsageReader:
             entitlements = Entitlements.model_validate_json(value)
         except ValidationError:
             log.warning("platform.usage_unreadable", tenant_id=tenant_id)
+            return TenantUsage()
+        if entitlements.period_end <= datetime.now(UTC):
+            log.info("platform.usage_period_over", tenant_id=tenant_id)
             return TenantUsage()
         return TenantUsage(
             period_start=entitlements.period_start,
