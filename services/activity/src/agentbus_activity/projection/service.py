@@ -82,23 +82,25 @@ class Projection:
 
         Raises ``ValidationError`` for a body that is no event, or a known kind whose data does
         not match its contract (the consumer dead-letters it)."""
-        ref = EventRef.model_validate(raw)
-        kind = kind_of(ref.type)
-        data_type = event_class(ref.type)
+        event_type = raw.get("type") if isinstance(raw, dict) else None
+        data_type = event_class(event_type) if isinstance(event_type, str) else None
         describe = kinds.describer(data_type) if data_type else None
         if data_type is None or describe is None:
+            kind = kind_of(EventRef.model_validate(raw).type)  # a body that is no event raises
             # A kind the feed has not decided on yet (even one a contract declares) is unknown.
             reason = "not_in_feed" if data_type in kinds.NOT_IN_FEED else "unknown"
             EVENTS_SKIPPED.labels(kind, reason).inc()
             return None
-        if not ref.tenantid or ref.tenantid == SYSTEM_TENANT:
+        envelope = parse_event(raw, data_type)
+        kind = kind_of(envelope.type)
+        if not envelope.tenantid or envelope.tenantid == SYSTEM_TENANT:
             EVENTS_SKIPPED.labels(kind, "no_tenant").inc()
             return None
-        if ref.time < self.cutoff():
+        if envelope.time < self.cutoff():
             EVENTS_SKIPPED.labels(kind, "expired").inc()
             return None
         EVENTS_PROJECTED.labels(kind, path).inc()
-        return FeedEvent(parse_event(raw, data_type), kind, describe)
+        return FeedEvent(envelope, kind, describe)
 
     def cutoff(self) -> datetime:
         """Items of events older than this are past the retention."""
