@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
 from agentbus_shared.testing.checkout import ROOT
 from agentbus_shared.testing.stack import Stack
@@ -120,6 +120,33 @@ def log_in_again(page: Page, stack: Stack, email: str) -> None:
     page.goto(stack.gateway_url + "/login")
     log_in(page, email)
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def open_the_team_as_operator(
+    page: Page, stack: Stack, operator: str, owner: str, team: str = "Engines"
+) -> None:
+    """``operator`` signs up, is granted platform:operate, finds ``owner``'s team (``sign_up``
+    names it Engines) by the owner's email and opens its tenant page."""
+    sign_up(page, stack, operator)
+    verify_email(page, stack, operator)
+    stack.agentbus("auth", "operators", "grant", operator)
+    log_in_again(page, stack, operator)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tenants").click()
+    page.get_by_label("Name, slug or owner email").fill(owner)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("table", name="Tenants").get_by_role("link", name=team).click()
+    expect(page.get_by_role("heading", name=team, level=1)).to_be_visible()
+
+
+def feature_overrides(page: Page) -> Locator:
+    """The feature overrides form of the tenant page open."""
+    return page.get_by_role("form", name="Feature overrides")
+
+
+def save_feature_overrides(page: Page, overrides: Locator) -> None:
+    """Save the overrides form; answered once billing has the overrides in force."""
+    overrides.get_by_role("button", name="Save overrides").click()
+    expect(page.get_by_text("Feature overrides saved", exact=True)).to_be_visible()
 
 
 def open_account(page: Page) -> None:

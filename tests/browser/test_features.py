@@ -15,10 +15,12 @@ from agentbus_shared.testing.stack import Stack
 from .browser_support import (
     BrowserErrors,
     Stages,
+    feature_overrides,
     findings_at_every_width,
-    log_in_again,
     open_account,
     open_billing,
+    open_the_team_as_operator,
+    save_feature_overrides,
     sign_up,
     verify_email,
 )
@@ -44,15 +46,8 @@ def the_owner_has_service_accounts(owner: Page, stack: Stack) -> None:
 def the_operator_turns_service_accounts_off(
     page: Page, stack: Stack, stages: Stages
 ) -> dict[str, list[str]]:
-    sign_up(page, stack, OPERATOR)
-    verify_email(page, stack, OPERATOR)
-    stack.agentbus("auth", "operators", "grant", OPERATOR)
-    log_in_again(page, stack, OPERATOR)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tenants").click()
-    page.get_by_label("Name, slug or owner email").fill(OWNER)
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("table", name="Tenants").get_by_role("link", name="Engines").click()
-    overrides = page.get_by_role("form", name="Feature overrides")
+    open_the_team_as_operator(page, stack, OPERATOR, OWNER)
+    overrides = feature_overrides(page)
     override = overrides.get_by_label("Override for Service accounts")
     expect(override).to_have_value("plan")
     override.select_option("off")
@@ -61,8 +56,7 @@ def the_operator_turns_service_accounts_off(
         for w, v in findings_at_every_width(page, lambda: expect(override).to_be_visible()).items()
     }
     stages.done("feature-overrides")
-    overrides.get_by_role("button", name="Save overrides").click()
-    expect(page.get_by_text("Feature overrides saved", exact=True)).to_be_visible()
+    save_feature_overrides(page, overrides)
     return found
 
 

@@ -28,10 +28,13 @@ from .browser_support import (
     Stages,
     accept_the_terms,
     accessibility_findings,
+    feature_overrides,
     findings_at_every_width,
     invite_a_teammate,
     log_in,
     open_billing,
+    open_the_team_as_operator,
+    save_feature_overrides,
     sign_up,
     verify_email,
 )
@@ -50,6 +53,7 @@ PUBLIC_PAGES = (
 )
 PRIVATE_PAGES = ("/app", "/verify-email", "/account", "/chat")
 TEAMMATE = "lin.browser@example.com"
+OPERATOR = "olga.browser-operator@example.com"
 CANCELLED = "The run was cancelled; the partial reply was saved."
 """What the page shows for the ``error`` event that ends a run its person stopped: a run that
 ends by itself (or fails) says something else."""
@@ -111,6 +115,23 @@ def create_and_revoke_a_service_account(
     expect(table).to_contain_text("Revoked")
     stages.done("service-account-revoked")
     assert httpx.post(token_url, data=credentials, timeout=10).status_code == 401
+
+
+def an_operator_lets_the_team_use_the_research_agent(
+    context: BrowserContext, stack: Stack, owner: str
+) -> None:
+    """The free plan leaves the research agent out; an operator's override turns it on for the
+    owner's team, in force for chat once saved (docs/operations/feature-flags.md)."""
+    assert context.browser is not None
+    theirs = context.browser.new_context()
+    try:
+        page = theirs.new_page()
+        open_the_team_as_operator(page, stack, OPERATOR, owner)
+        overrides = feature_overrides(page)
+        overrides.get_by_label("Override for Research agent").select_option("on")
+        save_feature_overrides(page, overrides)
+    finally:
+        theirs.close()
 
 
 def ask_and_watch_the_answer_stream_in(page: Page, stages: Stages) -> None:
@@ -272,6 +293,7 @@ def test_a_persons_journey_from_sign_up_to_chat_billing_and_team(
     assert page.url == stack.gateway_url + "/app"
     stages.done("back-where-they-were")
 
+    an_operator_lets_the_team_use_the_research_agent(context, stack, email)
     ask_and_watch_the_answer_stream_in(page, stages)
     stop_a_long_answer(page, stages)
     find_by_search(page, stages)
