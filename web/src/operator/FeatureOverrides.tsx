@@ -46,6 +46,7 @@ function OverridesForm({ tenantId, features }: { tenantId: string; features: Ten
       ),
     onSuccess: (saved) => {
       cache.setQueryData(FEATURE_KEYS.tenant(tenantId), saved);
+      setChoices(choicesOf(saved));
       notify("Feature overrides saved", "The tenant's services apply them within seconds.");
     },
   });
@@ -111,5 +112,6 @@ export function FeatureOverrides({ tenantId }: { tenantId: string }) {
   });
   if (features.isPending) return <Loading label="Loading the tenant's features" />;
   if (features.isError) return <ErrorState error={features.error} retry={() => void features.refetch()} />;
-  return <OverridesForm key={features.dataUpdatedAt} tenantId={tenantId} features={features.data} />;
+  // Keyed by the tenant only: a refetch (the window focused again) keeps the choices not yet saved.
+  return <OverridesForm key={tenantId} tenantId={tenantId} features={features.data} />;
 }
