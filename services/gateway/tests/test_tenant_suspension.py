@@ -22,9 +22,12 @@ from gateway_support import (
 )
 from nats.aio.msg import Msg
 
+from agentbus_gateway.lifetimes import SessionEnds
+from agentbus_gateway.revocation import RevokedSessions
+from agentbus_gateway.sse import Inbox
 from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.contracts.common import Principal, RequestMeta
-from agentbus_shared.contracts.events import make_event
+from agentbus_shared.contracts.events import CloudEvent, make_event
 from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
 from agentbus_shared.servers import free_port
 from agentbus_shared.testing.waiting import eventually
@@ -225,6 +228,30 @@ async def test_a_suspensions_event_after_a_quick_reactivation_changes_nothing(
     event = TenantSuspended(tenant_id="t_quick", reason="x", suspended_by="u_op", suspended_at=at)
     await tenants.on_suspended(make_event(event, tenant_id="t_quick"))
     assert not await tenants.is_suspended("t_quick")
+
+
+async def test_a_suspension_heard_after_the_reactivation_ends_no_stream_opened_since(
+    gateway: RunningGateway, redis_client: aioredis.Redis
+) -> None:
+    tenants = SuspendedTenants(redis_client)
+    ends = SessionEnds(RevokedSessions(redis_client), tenants)
+    now = datetime.now(UTC)
+    opened_since = Inbox(4)
+    ends.watch(opened_since, session_id=None, until=now + timedelta(minutes=5), tenant_id="t_again")
+    reactivated = TenantReactivated(tenant_id="t_again", reactivated_by="u_op", reactivated_at=now)
+    await tenants.on_reactivated(make_event(reactivated, tenant_id="t_again"))
+
+    def suspension(at: datetime) -> CloudEvent[TenantSuspended]:
+        data = TenantSuspended(
+            tenant_id="t_again", reason="x", suspended_by="u_op", suspended_at=at
+        )
+        return make_event(data, tenant_id="t_again")
+
+    await ends.hear_suspension(suspension(now - timedelta(seconds=1)))
+    assert opened_since.ending is None
+    await ends.hear_suspension(suspension(now + timedelta(seconds=1)))
+    assert opened_since.ending is not None
+    assert opened_since.ending.data["code"] == "tenant_suspended"
 
 
 async def test_redis_out_of_reach_fails_closed(

@@ -19,9 +19,10 @@ watch). A stream ends with an ``error`` event, then closes:
   stream's session is checked against the revocations in Redis;
 - ``tenant_suspended`` as soon as an operator suspends its tenant (auth publishes
   ``tenant.suspended``; every replica hears it the same way, and the replica that
-  forwarded the suspension ends its streams before the event arrives). An operator's
-  own streams are not watched for it. A missed event is caught at the next heartbeat
-  too, against the suspensions in Redis.
+  forwarded the suspension ends its streams before the event arrives; a suspension
+  heard after a newer change was applied in Redis, its reactivation, ends nothing).
+  An operator's own streams are not watched for it. A missed event is caught at the
+  next heartbeat too, against the suspensions in Redis.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class SessionEnds:
 
     def __init__(self, revoked: RevokedSessions, suspended: SuspendedTenants) -> None:
         self._checks = (revoked, suspended)
+        self._suspended = suspended
         self._streams: defaultdict[str, set[StreamLifetime]] = defaultdict(set)
         self._tenants: defaultdict[str, set[StreamLifetime]] = defaultdict(set)
         self._ended: dict[str, datetime] = {}
@@ -167,6 +169,19 @@ class SessionEnds:
         """End the tenant's streams open on this replica at once (it was suspended)."""
         for lifetime in self._tenants.pop(tenant_id, set()):
             lifetime.end(tenant_suspended())
+
+    async def hear_suspension(self, event: CloudEvent[TenantSuspended]) -> None:
+        """End the suspended tenant's streams, unless a newer change (its reactivation) was
+        applied already: a suspension heard late ends none of the streams opened since. Redis
+        out of reach: they end (fail closed)."""
+        tenant_id, at = event.data.tenant_id, event.data.suspended_at
+        try:
+            if await self._suspended.changed_since(tenant_id, at):
+                log.info("tenant.suspension_outdated", tenant_id=tenant_id)
+                return
+        except (RedisError, OSError) as exc:
+            log.warning("tenant.suspension_unchecked", error=type(exc).__name__)
+        self.end_tenant(tenant_id)
 
     def end(self, session_id: str, *, until: datetime) -> None:
         """Remember until ``until`` (its tokens' expiry) that ``session_id`` has ended, and
@@ -209,7 +224,7 @@ class SessionEnds:
             "tenant at once.",
         )
         async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
-            self.end_tenant(event.data.tenant_id)
+            await self.hear_suspension(event)
 
         return router
 

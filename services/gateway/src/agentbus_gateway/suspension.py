@@ -123,6 +123,11 @@ class SuspendedTenants:
     async def is_suspended(self, tenant_id: str) -> bool:
         return bool(await self._redis.exists(self.key(tenant_id)))
 
+    async def changed_since(self, tenant_id: str, at: datetime) -> bool:
+        """Whether a change newer than ``at`` (a reactivation, say) was applied to the tenant."""
+        applied = await self._redis.get(STATUS_AT_PREFIX + tenant_id)
+        return applied is not None and int(applied) > _millis(at)
+
     async def apply_now(
         self, tenant_id: str, *, suspended: bool, at: datetime | None = None
     ) -> None:
@@ -153,6 +158,10 @@ class SuspendedTenants:
     async def _change(self, tenant_id: str, at: datetime, suspended: bool) -> bool:
         applied = await self._apply(
             keys=[self.key(tenant_id), STATUS_AT_PREFIX + tenant_id],
-            args=[int(at.timestamp() * 1000), "1" if suspended else "0"],
+            args=[_millis(at), "1" if suspended else "0"],
         )
         return bool(applied)
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
