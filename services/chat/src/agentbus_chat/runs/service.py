@@ -37,7 +37,6 @@ from agents import (
     Runner,
 )
 from nats.aio.client import Client as NatsClient
-from sqlalchemy.exc import IntegrityError
 
 from agentbus_chat.agents.catalog import TRIAGE
 from agentbus_chat.agents.context import ChatContext
@@ -45,12 +44,8 @@ from agentbus_chat.agents.guardrails import Screening, input_screen
 from agentbus_chat.conversations import repository as conversations
 from agentbus_chat.conversations.memory import ConversationMemory
 from agentbus_chat.conversations.repository import Owner
-from agentbus_chat.conversations.service import title_from
 from agentbus_chat.errors import (
-    ConversationBusy,
-    ConversationNotFound,
     ShuttingDown,
-    StreamExists,
     StreamNotFound,
     UnknownAgent,
 )
@@ -70,6 +65,7 @@ from agentbus_chat.runs.outcome import (
 from agentbus_chat.runs.quota import QuotaGate
 from agentbus_chat.runs.registry import LiveRun, LiveRuns
 from agentbus_chat.runs.reservations import RunReservations
+from agentbus_chat.runs.start import RunStart, record_start
 from agentbus_chat.runs.tracker import RunTracker
 from agentbus_chat.settings import ChatSettings
 from agentbus_shared.contracts import subjects
@@ -270,7 +266,10 @@ class ChatService:
             )
             try:
                 await self._live.register(live)
-                run = await self._record_start(principal, request, live, agent, features)
+                start = RunStart(
+                    self._instance, self._settings.tuning.lease_seconds, agent, features
+                )
+                run = await record_start(self._db, principal, request, live, start)
             except BaseException:
                 await self._live.unregister(live)
                 raise
@@ -282,68 +281,6 @@ class ChatService:
             "conversation", {"conversation_id": run.conversation_id, "stream_id": run.stream_id}
         )
         return run
-
-    async def _record_start(
-        self,
-        principal: Principal,
-        request: ChatRequest,
-        live: LiveRun,
-        agent: str,
-        features: FeatureSet,
-    ) -> AcceptedRun:
-        owner = Owner.of(principal)
-        try:
-            async with self._db.transaction() as session:
-                if request.conversation_id:
-                    conversation_id = request.conversation_id
-                    claimed = await conversations.claim_lease(
-                        session,
-                        owner,
-                        conversation_id,
-                        live.run_id,
-                        self._settings.tuning.lease_seconds,
-                    )
-                    if not claimed:
-                        if await conversations.by_id(session, owner, conversation_id) is None:
-                            raise ConversationNotFound()
-                        raise ConversationBusy(retry_after=1)
-                else:
-                    conversation_id = await conversations.create(
-                        session,
-                        owner,
-                        title=title_from(request.message),
-                        run_id=live.run_id,
-                        lease_seconds=self._settings.tuning.lease_seconds,
-                    )
-                await runs.start(
-                    session,
-                    owner,
-                    run_id=live.run_id,
-                    conversation_id=conversation_id,
-                    stream_id=live.stream_id,
-                    agent=agent,
-                    instance=self._instance,
-                )
-                message_id = await conversations.add_message(
-                    session,
-                    owner,
-                    conversation_id,
-                    role="user",
-                    content=request.message,
-                    run_id=live.run_id,
-                )
-        except IntegrityError:
-            raise StreamExists() from None
-        return AcceptedRun(
-            run_id=live.run_id,
-            principal=principal,
-            conversation_id=conversation_id,
-            agent=agent,
-            message=request.message,
-            user_message_id=message_id,
-            stream_id=live.stream_id,
-            features=features,
-        )
 
     # ------------------------------------------------------------ step 2
     async def execute(self, run: AcceptedRun, sink: FrameSink, live: LiveRun) -> Outcome:
