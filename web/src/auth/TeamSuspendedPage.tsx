@@ -1,18 +1,30 @@
 // What a member of a suspended team sees instead of the app: the team is suspended, what that
-// means, and two ways on (check again once it may be reactivated, or log out).
+// means, and two ways on (check again once it may be reactivated, or log out). Checking again
+// asks once; the app comes back only when the team is active again, else the page says it still
+// is suspended (instead of the app flashing up and its requests failing).
 import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useNavigate } from "react-router";
-import { logOut } from "../app/api";
-import { forgetSuspension } from "../session/suspension";
+import { api, logOut } from "../app/api";
+import { checkTeamAgain, type TeamCheck } from "../session/suspension";
 import { Button } from "../ui/Button";
 import { FormPage } from "../ui/Layout";
+
+type Check = "idle" | "checking" | Exclude<TeamCheck, "active">;
 
 export function TeamSuspendedPage() {
   const cache = useQueryClient();
   const navigate = useNavigate();
-  const checkAgain = () => {
-    forgetSuspension();
-    void cache.invalidateQueries();
+  const [check, setCheck] = useState<Check>("idle");
+  const checkAgain = async () => {
+    if (check === "checking") return;
+    setCheck("checking");
+    const result = await checkTeamAgain(async () => (await api.GET("/api/v1/auth/me")).response);
+    if (result === "active") {
+      void cache.invalidateQueries();
+      return;
+    }
+    setCheck(result);
   };
   const leave = async () => {
     await logOut();
@@ -27,8 +39,13 @@ export function TeamSuspendedPage() {
         </p>
         <p>If you think this is a mistake, contact support or the person who manages your team's account.</p>
       </div>
+      <p role="status" className="min-h-6">
+        {check === "checking" && "Checking…"}
+        {check === "still-suspended" && "The team is still suspended."}
+        {check === "failed" && "The check did not go through; try again in a moment."}
+      </p>
       <div className="flex flex-wrap gap-2">
-        <Button onClick={checkAgain}>Check again</Button>
+        <Button onClick={() => void checkAgain()}>Check again</Button>
         <Button look="secondary" onClick={() => void leave()}>
           Log out
         </Button>

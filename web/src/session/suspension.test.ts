@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { forgetSuspension, refusesSuspendedTeam, watchingSuspension } from "./suspension";
+import { checkTeamAgain, forgetSuspension, isTeamSuspended, refusesSuspendedTeam, watchingSuspension } from "./suspension";
 
 function problem(status: number, code: string): Response {
   return new Response(JSON.stringify({ status, code, title: "Forbidden", detail: "No." }), {
@@ -25,5 +25,26 @@ describe("watchingSuspension", () => {
     const response = await fetchImpl("/api/v1/auth/me");
     expect(response.status).toBe(403);
     expect(((await response.json()) as { code: string }).code).toBe("tenant_suspended");
+  });
+});
+
+describe("checkTeamAgain", () => {
+  async function suspend(): Promise<void> {
+    await watchingSuspension(() => Promise.resolve(problem(403, "tenant_suspended")))("/api/v1/auth/me");
+  }
+
+  it("forgets the suspension only once the team answers again", async () => {
+    await suspend();
+    expect(await checkTeamAgain(() => Promise.resolve(problem(403, "tenant_suspended")))).toBe("still-suspended");
+    expect(isTeamSuspended()).toBe(true);
+    expect(await checkTeamAgain(() => Promise.resolve(new Response("{}", { status: 200 })))).toBe("active");
+    expect(isTeamSuspended()).toBe(false);
+  });
+
+  it("keeps the suspension when the check itself fails", async () => {
+    await suspend();
+    expect(await checkTeamAgain(() => Promise.reject(new TypeError("offline")))).toBe("failed");
+    expect(await checkTeamAgain(() => Promise.resolve(problem(503, "service_unavailable")))).toBe("failed");
+    expect(isTeamSuspended()).toBe(true);
   });
 });

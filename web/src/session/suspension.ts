@@ -41,12 +41,30 @@ export function watchingSuspension(fetchImpl: typeof fetch): typeof fetch {
   };
 }
 
+/** Whether an answer said the team is suspended (and it was not forgotten since). */
+export function isTeamSuspended(): boolean {
+  return suspended;
+}
+
+export type TeamCheck = "active" | "still-suspended" | "failed";
+
+/** Ask once, with ``ask``, whether the team is active again; only then is the suspension
+ * forgotten (so the app comes back without flashing up while the team is still suspended). */
+export async function checkTeamAgain(ask: () => Promise<Response>): Promise<TeamCheck> {
+  const response = await ask().catch(() => null);
+  if (response?.ok) {
+    forgetSuspension();
+    return "active";
+  }
+  return response !== null && (await refusesSuspendedTeam(response)) ? "still-suspended" : "failed";
+}
+
 export function useTeamSuspended(): boolean {
   return useSyncExternalStore(
     (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    () => suspended,
+    isTeamSuspended,
   );
 }
