@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from agentbus_gateway.lifetimes import SessionEnds
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.sse import Inbox
-from agentbus_gateway.suspension import SuspendedTenants
+from agentbus_gateway.suspension import STATUS_AT_PREFIX, SuspendedTenants
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.events import CloudEvent, make_event
 from agentbus_shared.contracts.platform import TenantReactivated, TenantSuspended
@@ -81,12 +81,19 @@ async def test_a_suspended_tenants_tokens_are_refused_until_it_is_reactivated(
     assert (await client.get(TENANT, headers=robot)).status_code == 200
 
 
+SUSPENDED_AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
 async def operator_answers(spawn_fake: SpawnFake) -> None:
-    """Auth's answers to an operator's suspend and reactivate (the tenant's page)."""
+    """Auth's answers to an operator's suspend and reactivate (the tenant's page, its moment of
+    suspension written as auth's JSON writes it)."""
 
     def page(status: str) -> Any:
         async def answer(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
-            return {"id": body["tenant_id"], "status": status}
+            moment = SUSPENDED_AT.isoformat().replace("+00:00", "Z")
+            return {"id": body["tenant_id"], "status": status} | (
+                {"suspended_at": moment} if status == "suspended" else {}
+            )
 
         return answer
 
@@ -100,7 +107,11 @@ async def operator_answers(spawn_fake: SpawnFake) -> None:
 
 
 async def test_a_suspension_through_the_gateway_refuses_the_very_next_request(
-    start_gateway: StartGateway, fake_auth: FakeAuth, spawn_fake: SpawnFake, tokens: TokenFactory
+    start_gateway: StartGateway,
+    fake_auth: FakeAuth,
+    spawn_fake: SpawnFake,
+    tokens: TokenFactory,
+    redis_client: aioredis.Redis,
 ) -> None:
     await operator_answers(spawn_fake)
     operator = tokens.bearer(tid="t_ops")
@@ -117,6 +128,9 @@ async def test_a_suspension_through_the_gateway_refuses_the_very_next_request(
         assert suspended.status_code == 200, suspended.text
         refused = await gw.client.get(ME, headers=user)
         ended = await last_event(stream)
+        # Applied by the events' newest-wins rule, with the answer's moment of suspension.
+        applied_at = await redis_client.get(STATUS_AT_PREFIX + "t_target")
+        assert applied_at == str(int(SUSPENDED_AT.timestamp() * 1000)).encode()
         reactivated = await gw.client.post(
             "/api/v1/platform/tenants/t_target/reactivate", headers=operator
         )
