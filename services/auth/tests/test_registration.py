@@ -20,7 +20,12 @@ async def test_register_creates_tenant_and_owner_with_tokens(
     assert reply.status == 201
     data = reply.data
     assert data["user"]["email"] == "Ada@example.com"  # the domain part is case-insensitive
-    assert data["tenant"] == {"id": data["tenant"]["id"], "name": "Analytical", "role": "owner"}
+    assert data["tenant"] == {
+        "id": data["tenant"]["id"],
+        "name": "Analytical",
+        "role": "owner",
+        "status": "active",
+    }
     assert data["status"] == "active"
     claims = client.claims(data["tokens"]["access_token"])
     assert claims.sub == data["user"]["id"]
@@ -139,7 +144,12 @@ async def test_me_tells_the_user_their_tenant_and_scopes(client: AuthClient) -> 
         "email_verified": False,
         "mfa_enabled": False,
     }
-    assert me["tenant"] == {"id": account.tenant_id, "name": "Engines", "role": "owner"}
+    assert me["tenant"] == {
+        "id": account.tenant_id,
+        "name": "Engines",
+        "role": "owner",
+        "status": "active",
+    }
     assert Scope.SERVICE_ACCOUNTS_MANAGE in me["scopes"]
     assert Scope.PLATFORM_OPERATE not in me["scopes"]
 
