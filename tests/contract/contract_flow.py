@@ -4,9 +4,10 @@ One tenant's owner signs up, verifies the email, turns on TOTP, logs in with it,
 renews the recovery codes, decides access requests as an operator (another person edits a
 profile in between: identity_flow), deprovisions another tenant (deprovision_flow), suspends
 and reactivates a third and creates one for someone (lifecycle_flow), invites a
-member, reads the team's features and overrides one as an operator, manages a service account,
-chats (a handoff and a tool in a stream), reaches the plan's quota, pays for a plan at the Stripe
-stand-in, changes and cancels it, and leaves by resetting the password and logging out.
+member, reads the team's activity feed (activity_flow), reads the team's features and overrides
+one as an operator, manages a service account, chats (a handoff and a tool in a stream),
+reaches the plan's quota, pays for a plan at the Stripe stand-in, changes and cancels it, and
+leaves by resetting the password and logging out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pyotp
+from activity_flow import read_the_feed
 from contract_capture import BusCapture
 from contract_support import bearer, ok
 from deprovision_flow import deprovision
@@ -68,6 +70,7 @@ def run_flow(stack: Stack, capture: BusCapture) -> dict[str, Any]:
         create_for_someone(client, bearer(owner["tokens"]))
         member = _team(stack, client, owner)
         _administer(client, owner, member)
+        read_the_feed(client, bearer(owner["tokens"]))
         _features(client, owner)
         _service_account(client, owner)
         stream = _chat(client, owner, capture)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from agentbus_shared.apidocs import RpcSignature, rpc_signatures
 from agentbus_shared.bus import headers
 from agentbus_shared.contracts import ROUTES, Principal, chat, subjects
+from agentbus_shared.contracts.activity import ActivityItem
 from agentbus_shared.contracts.billing import Entitlements
 from agentbus_shared.contracts.chat import TERMINAL_EVENTS, StreamFrame
 from agentbus_shared.contracts.events import CloudEvent, event_class, registered_events
@@ -39,6 +40,9 @@ NOT_EXERCISED = {
     "ENTITLEMENTS bucket; billing writes the key when the tenant is created, before any chat",
     "rpc.gateway.v1.ping": "every process answers ping on the bus, but only the services are "
     "pinged (by the gateway's readiness); the gateway's own readiness is its HTTP endpoint",
+    "rpc.activity.v1.ping": "the gateway's readiness pings only the services in "
+    "GATEWAY_TUNING__SERVICES (auth, chat and billing): the activity feed being down answers its "
+    "own routes 503 rather than take the whole API out of service",
     "rpc.chat.v1.stream.status": "the gateway asks only when a chat stream stays silent for "
     "GATEWAY_TUNING__SSE_RUN_CHECK seconds; the flow's runs never do (tests/fault/test_chat_crash.py "
     "kills chat mid-stream to exercise it)",
@@ -215,6 +219,28 @@ def frame_problems(recording: Recording) -> list[str]:
     return problems
 
 
+def live_feed_problems(recording: Recording) -> list[str]:
+    """Live feed items are ActivityItems, new (unread, not dismissed), on their audience's subject."""
+    problems, tenant = [], recording.outcome["tenant_id"]
+    live = [m for m in recording.messages if m.subject.startswith("activity.feed.")]
+    for message in live:
+        try:
+            sent, accepted = round_trip(TypeAdapter(ActivityItem), message.data)
+        except ValidationError as exc:
+            problems.append(f"{message.subject}: {exc}")
+            continue
+        if sent != accepted:
+            problems.append(f"{message.subject}: item does not survive a round trip: {sent}")
+        if sent["read"] or sent["dismissed"]:
+            problems.append(f"{message.subject}: a new item already read or dismissed: {sent}")
+        audience = "members" if message.subject.endswith(".members") else "admins"
+        if sent["audience"] != audience:
+            problems.append(f"{message.subject}: carries an item for {sent['audience']}")
+    if not any(m.subject == subjects.activity_feed(tenant, "members") for m in live):
+        problems.append("the flow's tenant got no live feed item")
+    return problems
+
+
 def entitlement_problems(recording: Recording) -> list[str]:
     """Entries of the ENTITLEMENTS bucket are Entitlements, under their tenant's key."""
     prefix = f"$KV.{ENTITLEMENTS.name}."
@@ -282,6 +308,7 @@ def test_every_captured_payload_matches_its_contract(
         "rpc reply": rpc_reply_problems(recording, operations),
         "event": event_problems(recording),
         "stream frame": frame_problems(recording),
+        "live feed": live_feed_problems(recording),
         "entitlements": entitlement_problems(recording),
         "stripe webhook": webhook_problems(recording),
         "coverage": coverage_problems(recording, operations),
