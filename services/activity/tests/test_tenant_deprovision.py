@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activity_support import MEMBER, OTHER_TENANT, OWNER, TENANT, RunningActivity, principal
+from prometheus_client import REGISTRY
 
 from agentbus_shared.contracts.activity import Operation
 from agentbus_shared.contracts.auth import UserRegistered
@@ -63,3 +64,35 @@ async def test_deprovision_deletes_the_tenants_feed_and_read_state_and_answers_o
     assert len(answers) == 1
     assert await activity_rows(activity, TENANT) == {}
     assert await activity_rows(activity, OTHER_TENANT) == kept
+
+
+def _skipped_as_deleted() -> float:
+    value = REGISTRY.get_sample_value(
+        "agentbus_activity_events_skipped_total",
+        {"kind": "user.registered", "reason": "tenant_deleted"},
+    )
+    return value or 0.0
+
+
+async def test_an_event_of_the_tenant_projected_after_its_deletion_adds_nothing(
+    activity: RunningActivity, sql: Any
+) -> None:
+    gone = "t_gone_late"
+    requested = TenantDeprovisionRequested(
+        tenant_id=gone, requested_by="u_operator", requested_at=datetime.now(UTC)
+    )
+    await activity.publish(requested, tenant=gone)
+
+    async def answered() -> bool:
+        rows = await sql(
+            "SELECT id FROM activity.outbox WHERE subject = :subject",
+            subject=f"events.activity.{gone}.tenant.data_deleted",
+        )
+        return bool(rows)
+
+    await eventually(answered, what="activity answered")
+    before = _skipped_as_deleted()
+    # An event the tenant's people caused before the deletion, heard by the projection after it.
+    await activity.publish(registered("usr_late", gone), tenant=gone)
+    await eventually(lambda: _skipped_as_deleted() > before, what="the late event left out")
+    assert await activity_rows(activity, gone) == {}

@@ -11,12 +11,14 @@ import nats
 from billing_support import (
     RunningBilling,
     StandinServer,
+    consumer_drained,
     kv_entitlements,
     quiet,
     stripe_event,
 )
 from faststream.nats import NatsBroker
 from test_subscriptions import subscribed, tenant_created
+from test_usage_and_entitlements import usage
 
 from agentbus_shared.contracts.platform import BillingTenantDataDeleted, TenantDeprovisionRequested
 from agentbus_shared.testing.tenant_data import tenant_rows
@@ -119,3 +121,34 @@ async def test_stripes_later_event_about_the_cancelled_subscription_stores_nothi
     await billing.publish_stripe(late)
     await quiet(billing, broker)
     assert await billing_rows(billing, "t_late") == {}
+
+
+async def test_what_billing_hears_of_a_deleted_tenant_late_stores_nothing_of_it_again(
+    billing_with_stripe: RunningBilling, stripe_standin: StandinServer, broker: NatsBroker
+) -> None:
+    """A run metered after the deletion, tenant.created heard again and a Stripe event sent
+    before the subscription's metadata was unset (it still names the tenant) are ignored."""
+    billing = billing_with_stripe
+    await subscribed(billing, stripe_standin, broker, "t_after")
+    remote = await stripe_standin.client().v1.subscriptions.retrieve_async(
+        (
+            await billing.sql(
+                "SELECT stripe_subscription_id FROM billing.subscriptions "
+                "WHERE tenant_id = 't_after'"
+            )
+        )[0][0]
+    )
+    named = remote.to_dict() | {"metadata": {"tenant_id": "t_after"}, "status": "past_due"}
+    await billing.publish_event(deprovision_requested("t_after"), tenant_id="t_after")
+    await eventually(lambda: answers(broker, "t_after"), what="billing answered")
+
+    await billing.publish_event(usage("run_late", "t_after"), tenant_id="t_after")
+    await billing.publish_event(tenant_created("t_after"), tenant_id="t_after")
+    await billing.publish_stripe(
+        stripe_event("customer.subscription.updated", named, created=int(time.time()) + 5)
+    )
+    for stream, durable in (("CHAT_EVENTS", "usage-recorded"), ("AUTH_EVENTS", "tenant-created")):
+        await eventually(lambda: consumer_drained(broker, stream, durable), what=durable)  # noqa: B023
+    await quiet(billing, broker)
+    assert await billing_rows(billing, "t_after") == {}
+    assert await kv_entitlements(broker, "t_after") is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from chat_support import ChatClient, Sql, principal
 from faststream.nats import NatsBroker
 
@@ -13,6 +14,7 @@ from agentbus_chat.app import ChatParts
 from agentbus_shared.bus import EventPublisher
 from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
+from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.tenant_data import tenant_rows
 from agentbus_shared.testing.waiting import eventually
@@ -63,3 +65,20 @@ async def test_deprovision_deletes_every_chat_row_of_the_tenant_and_answers_once
     assert answered[0] > 0
     assert await chat_rows(chat_service, "t_alpha") == {}
     assert await chat_rows(chat_service, "t_beta") == kept
+
+
+async def test_a_run_admitted_as_the_tenant_was_deleted_records_nothing(
+    chat_service: ServiceRuntime, broker: NatsBroker, sql: Sql
+) -> None:
+    await request_deprovision(broker, "t_gone")
+
+    async def answered() -> bool:
+        rows = await sql("SELECT id FROM chat.outbox WHERE subject LIKE 'events.chat.t_gone.%'")
+        return bool(rows)
+
+    await eventually(answered, what="chat answered")
+    late = ChatClient(broker, principal(tenant="t_gone", user="u_late"))
+    with pytest.raises(Forbidden) as refused:
+        await late.chat("Anyone there?")
+    assert refused.value.code == "tenant_suspended"
+    assert await chat_rows(chat_service, "t_gone") == {}

@@ -13,7 +13,7 @@ EVENTS_SKIPPED = Counter(
     "agentbus_activity_events_skipped_total",
     "Events the feed left out, by event kind and reason (unknown: a kind it does not know yet; "
     "not_in_feed: known and left out by design; no_tenant: platform-wide; expired: older than "
-    "the retention).",
+    "the retention; tenant_deleted: of a tenant whose data was deleted).",
     ["kind", "reason"],
 )
 ITEMS_EXPIRED = Counter(

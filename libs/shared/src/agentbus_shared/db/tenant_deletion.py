@@ -5,6 +5,12 @@ Each data-holding service builds one ``TenantDataDeletion`` with its own answer 
 own deletion (SQL on its own schema only) and hands it the ``tenant.deprovision_requested`` its
 durable consumer receives. The answer's event id is the same for every request of one tenant,
 so a repeated request deletes what is left and JetStream keeps one answer.
+
+The deletion also marks the tenant deleted in the service's ``processed_events`` and holds the
+tenant's data lock while it runs. A writer about to store something of a tenant (an event a
+consumer applies late, a run finishing, a late Stripe event) asks ``tenant_data_deleted`` first
+in its transaction and stores nothing when it says so; the lock orders the two, so the writer's
+rows are either deleted with the rest or never written.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_shared.contracts.events import CloudEvent, make_event
@@ -23,6 +29,11 @@ from agentbus_shared.db.outbox import Outbox
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+DELETED_TENANTS = "tenant-data-deleted"
+"""The ``processed_events`` consumer under which a service marks each tenant it deleted."""
+
+_LOCK = "SELECT {function}(hashtextextended(:key, 0))"
 
 DeleteTenantRows = Callable[[AsyncSession, str], Awaitable[int]]
 """Deletes a tenant's rows in the caller's transaction and says how many went."""
@@ -35,6 +46,29 @@ async def delete_tenant_rows(session: AsyncSession, tables: Iterable[Table], ten
         result = await session.execute(delete(table).where(table.c.tenant_id == tenant_id))
         deleted += result.rowcount  # type: ignore[attr-defined]
     return deleted
+
+
+async def _lock_tenant_data(session: AsyncSession, tenant_id: str, *, shared: bool) -> None:
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(
+        text(_LOCK.format(function=function)), {"key": f"tenant-data:{tenant_id}"}
+    )
+
+
+async def tenant_data_deleted(
+    session: AsyncSession, processed_events: Table, tenant_id: str
+) -> bool:
+    """Whether this service deleted ``tenant_id``'s data (nothing of it may be stored again).
+
+    Ask first in the transaction that would store the tenant's rows: it holds the tenant's data
+    lock shared until it ends, so a deletion waits for it, and it waits for a deletion running.
+    """
+    await _lock_tenant_data(session, tenant_id, shared=True)
+    query = select(processed_events.c.event_id).where(
+        processed_events.c.consumer == DELETED_TENANTS,
+        processed_events.c.event_id == tenant_id,
+    )
+    return (await session.execute(query)).first() is not None
 
 
 class TenantDataDeletion:
@@ -61,10 +95,17 @@ class TenantDataDeletion:
         if service not in request.parts:
             return
         async with self._db.transaction() as session:
+            await _lock_tenant_data(session, request.tenant_id, shared=False)
             if not await record_once(
                 session, self._processed_events, consumer=consumer, event_id=event.id
             ):
                 return
+            await record_once(
+                session,
+                self._processed_events,
+                consumer=DELETED_TENANTS,
+                event_id=request.tenant_id,
+            )
             rows = await self._delete_rows(session, request.tenant_id)
             answer = self._answer(
                 tenant_id=request.tenant_id, deleted_at=datetime.now(UTC), rows_deleted=rows

@@ -3,7 +3,8 @@
 An item's id is derived from its event's type and id, so applying an event twice (a
 redelivery, a replay) finds the item there and changes nothing. Items are ordered by the
 event's time, never by arrival, so events arriving out of order take their place. Events
-the feed does not show are counted and skipped, never failed.
+the feed does not show are counted and skipped, never failed; so is every event of a tenant
+whose data was deleted (deprovisioning), however late a consumer hears it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_activity.metrics import EVENTS_PROJECTED, EVENTS_SKIPPED
-from agentbus_activity.models import feed_items, feed_items_rebuild
+from agentbus_activity.models import feed_items, feed_items_rebuild, processed_events
 from agentbus_activity.projection import kinds
 from agentbus_activity.projection import repository as projection
 from agentbus_activity.projection.live import LiveFeed
@@ -34,6 +35,7 @@ from agentbus_shared.contracts.events import (
 )
 from agentbus_shared.contracts.subjects import SYSTEM_TENANT
 from agentbus_shared.db import Database, after_commit
+from agentbus_shared.db.tenant_deletion import tenant_data_deleted
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -114,6 +116,9 @@ class Projection:
             return
         tenant_id = event.envelope.tenantid
         async with self._db.transaction() as session:
+            if await tenant_data_deleted(session, processed_events, tenant_id):
+                EVENTS_SKIPPED.labels(event.kind, "tenant_deleted").inc()
+                return
             items = await self.items_of(session, [event])
             # The feed first: its lock is what a rebuild's swap waits for (rebuild/service.py).
             added = await projection.insert_items(session, feed_items, items)

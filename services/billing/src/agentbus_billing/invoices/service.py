@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentbus_billing.deprovision import repository as deprovisioned
 from agentbus_billing.invoices import repository as invoices
 from agentbus_billing.invoices.repository import InvoiceRecord
 from agentbus_billing.locks import lock_for_transaction
@@ -44,7 +45,7 @@ class InvoiceService:
     ) -> Outcome:
         """Apply a Stripe invoice, in the caller's transaction, unless newer state is stored."""
         tenant_id = await self._tenant_for(session, obj)
-        if tenant_id is None:
+        if tenant_id is None or await deprovisioned.tenant_deleted(session, tenant_id):
             return "ignored"
         record = _record(obj, tenant_id)
         await lock_for_transaction(session, f"invoice:{record.id}")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentbus_billing.deprovision import repository as deprovisioned
 from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.models import outbox
@@ -75,6 +76,8 @@ class SubscriptionService:
         """Give a new tenant the default plan (once; False when it already has a plan)."""
         state = SubscriptionState(plan=self._catalog.default.code, status="active")
         async with self._db.transaction() as session:
+            if await deprovisioned.tenant_deleted(session, tenant_id):
+                return False
             if not await subscriptions.insert_if_absent(session, tenant_id, state):
                 return False
             await self._changed(session, tenant_id, state)
@@ -181,7 +184,13 @@ class SubscriptionService:
     # ------------------------------------------------------------ Stripe state
     async def tenant_for(self, session: AsyncSession, obj: StripeDict) -> str | None:
         """Whose subscription this is (in the caller's transaction): its metadata, its
-        customer, or a subscription we track."""
+        customer, or a subscription we track; nobody's once its tenant's data was deleted."""
+        tenant_id = await self._named_tenant(session, obj)
+        if tenant_id is None or await deprovisioned.tenant_deleted(session, tenant_id):
+            return None
+        return tenant_id
+
+    async def _named_tenant(self, session: AsyncSession, obj: StripeDict) -> str | None:
         tenant_id = (obj.get("metadata") or {}).get("tenant_id")
         if tenant_id:
             return str(tenant_id)
@@ -199,7 +208,10 @@ class SubscriptionService:
         await self._prices.load()
 
     async def link_customer(self, session: AsyncSession, tenant_id: str, customer_id: str) -> bool:
-        """Remember the tenant's Stripe customer (in the caller's transaction); False if known."""
+        """Remember the tenant's Stripe customer (in the caller's transaction); False if known
+        or the tenant's data was deleted."""
+        if await deprovisioned.tenant_deleted(session, tenant_id):
+            return False
         return await subscriptions.link_customer(session, tenant_id, customer_id)
 
     async def apply_stripe(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentbus_billing.deprovision import repository as deprovisioned
 from agentbus_billing.entitlements.service import EntitlementsService
 from agentbus_billing.models import outbox
 from agentbus_billing.periods import period_at
@@ -32,6 +33,8 @@ class UsageService:
             raise PermanentFailure("The usage event's tenant does not match its envelope.")
         tenant_id = data.tenant_id
         async with self._db.transaction() as session:
+            if await deprovisioned.tenant_deleted(session, tenant_id):
+                return False
             row = await subscriptions.of_tenant(session, tenant_id)
             start = row.state.current_period_start if row else None
             end = row.state.current_period_end if row else None

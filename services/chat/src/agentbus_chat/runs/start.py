@@ -1,5 +1,5 @@
 """Recording an accepted run: its conversation (claimed, or created), the run row and the user's
-message, in one transaction."""
+message, in one transaction (none for a tenant whose chat data was deleted)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from agentbus_chat.conversations import repository as conversations
 from agentbus_chat.conversations.repository import Owner
 from agentbus_chat.conversations.service import title_from
 from agentbus_chat.errors import ConversationBusy, ConversationNotFound, StreamExists
+from agentbus_chat.models import processed_events
 from agentbus_chat.runs import repository as runs
 from agentbus_chat.runs.outcome import AcceptedRun
 from agentbus_chat.runs.registry import LiveRun
@@ -18,6 +19,8 @@ from agentbus_shared.contracts.chat import ChatRequest
 from agentbus_shared.contracts.common import Principal
 from agentbus_shared.contracts.features import FeatureSet
 from agentbus_shared.db import Database
+from agentbus_shared.db.tenant_deletion import tenant_data_deleted
+from agentbus_shared.errors import TenantSuspended
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,13 @@ async def record_start(
     db: Database, principal: Principal, request: ChatRequest, live: LiveRun, start: RunStart
 ) -> AcceptedRun:
     """The run recorded; ``ConversationNotFound``/``ConversationBusy`` for a conversation not the
-    caller's or written into by another run, ``StreamExists`` for a stream id already taken."""
+    caller's or written into by another run, ``StreamExists`` for a stream id already taken,
+    ``TenantSuspended`` for a tenant whose data was deleted (a request admitted just before)."""
     owner = Owner.of(principal)
     try:
         async with db.transaction() as session:
+            if await tenant_data_deleted(session, processed_events, owner.tenant_id):
+                raise TenantSuspended()
             if request.conversation_id:
                 conversation_id = request.conversation_id
                 claimed = await conversations.claim_lease(
