@@ -1,12 +1,14 @@
 """Garbage on the subjects of every durable consumer: dead-lettered at once, nothing stalls.
 
 For each durable consumer the services declare (the auth mailer and plan follower, billing's
-tenant, usage and Stripe consumers, the gateway's session revocations, the activity feed's readers
-of whole streams), malformed messages are published straight to its stream: not JSON, invalid UTF-8, deep nesting, an empty body, JSON of
-the wrong shape, a CloudEvent with the wrong data. Each must be copied to ``DEAD_LETTERS`` on its
-first delivery (no retry loop on a poison message), and the valid events the system produces
-afterwards (a sign-up, a chat, a logout, a signed Stripe webhook) must still be processed: every
-consumer drains past the garbage and dead-letters nothing else. No process dies.
+tenant, usage and Stripe consumers, the gateway's session revocations and tenant status, the
+deprovisioning's steps, the activity feed's readers of whole streams), malformed messages are
+published straight to its stream: not JSON, invalid UTF-8, deep nesting, an empty body, JSON of the
+wrong shape, a CloudEvent with the wrong data. Each must be copied to ``DEAD_LETTERS`` on its first
+delivery (no retry loop on a poison message), and the valid events the system produces afterwards
+(a sign-up, a tenant suspended, reactivated and deprovisioned, a chat, a logout, a signed Stripe
+webhook) must still be processed: every consumer drains past the garbage and dead-letters nothing
+else. No process dies.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import nats
 import pytest
 from fuzz_support import WEBHOOK_SECRET, assert_still_whole, service_pids
@@ -32,6 +35,7 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(300)]
 
 TENANT = "t_01JFUZZP0150N000000000000"
 EMAIL = "poison@example.com"
+LEAVING = "leaving@example.com"
 PASSWORD = "glacier-violin-tangerine-42"
 
 GARBAGE: list[tuple[str, bytes, str]] = [
@@ -137,12 +141,33 @@ def valid_activity(stack: Stack) -> None:
         code = stack.mailed_code(EMAIL, "verify_email")
         verified = client.post("/api/v1/auth/email/verify", json={"code": code}, headers=auth)
         assert verified.status_code == 204, verified.text
+        tenant_lifecycle(stack, client)
         chatted = client.post("/api/v1/chat", json={"message": "Hello!"}, headers=auth)
         assert chatted.status_code == 200, chatted.text
         body, headers = signed_stripe_event(charge_succeeded(), WEBHOOK_SECRET)
         hook = client.post("/webhooks/stripe", content=body, headers=headers)
         assert hook.status_code == 200, hook.text
         assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
+
+
+def tenant_lifecycle(stack: Stack, client: httpx.Client) -> None:
+    """Another tenant suspended, reactivated and deprovisioned by the poison tenant's owner made
+    an operator: the events the tenant lifecycle's and the deprovisioning's consumers read."""
+    stack.agentbus("auth", "operators", "grant", EMAIL)
+    login = client.post("/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    operator = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    leaving = client.post(
+        "/api/v1/auth/register",
+        json={"email": LEAVING, "password": PASSWORD, "tenant_name": "Leaving"},
+    )
+    assert leaving.status_code == 201, leaving.text
+    page = f"/api/v1/platform/tenants/{leaving.json()['tenant']['id']}"
+    for step, body in (("suspend", {"reason": "poison"}), ("reactivate", None)):
+        answer = client.post(f"{page}/{step}", json=body, headers=operator)
+        assert answer.status_code == 200, answer.text
+    deleting = client.delete(page, headers=operator)
+    assert deleting.status_code == 202, deleting.text
 
 
 async def consumer_states(nats_url: str, targets: list[DurableConsumer]) -> dict[str, ConsumerInfo]:
