@@ -1,8 +1,8 @@
 """An operator deprovisions a tenant through the gateway: the tenant is refused at once, every
 service deletes its part, the tenant's page follows each part until the tenant is deleted, and
 afterwards nothing of it is readable in any schema: no table with a ``tenant_id`` column holds a
-row of it, but auth's record of each part's deletion, and auth's tombstone row of the tenant
-keeps no name, slug or person."""
+row of it but auth's record of each part's deletion, no outbox keeps an event of it but the
+saga's own, and auth's tombstone row of the tenant keeps no name, slug or person."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from test_tenant_lifecycle import PLATFORM, operator
 
 from agentbus_shared.contracts.platform import DATA_PARTS
 from agentbus_shared.testing.stack import Stack
-from agentbus_shared.testing.tenant_data import TENANT_TABLES_SQL, tenant_rows_sql
+from agentbus_shared.testing.tenant_data import (
+    OUTBOX_TABLES_SQL,
+    TENANT_TABLES_SQL,
+    outbox_events_sql,
+    tenant_rows_sql,
+)
 from agentbus_shared.testing.waiting import eventually_blocking
 
 OWNER = "owner@deprovision.example"
@@ -21,9 +26,12 @@ MEMBER = "member@deprovision.example"
 
 
 def rows_left(stack: Stack, tenant_id: str) -> dict[str, int]:
-    """``schema.table`` -> the tenant's rows in it, for every table holding some."""
+    """``schema.table`` -> the tenant's rows in it, for every table holding some, and
+    ``schema.outbox`` -> the tenant's events it keeps (the saga's own aside)."""
     tables = [row[0] for row in stack.psql(TENANT_TABLES_SQL)]
+    outboxes = [row[0] for row in stack.psql(OUTBOX_TABLES_SQL)]
     counts = stack.psql(tenant_rows_sql(tables, tenant_id))
+    counts += stack.psql(outbox_events_sql(outboxes, tenant_id))
     return {table: int(n) for table, n in counts if int(n)}
 
 

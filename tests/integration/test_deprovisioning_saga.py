@@ -26,7 +26,7 @@ from agentbus_shared.bus import RpcClient
 from agentbus_shared.contracts.platform import DATA_PARTS
 from agentbus_shared.runtime import ServiceRuntime
 from agentbus_shared.testing.plugin import BusLogins
-from agentbus_shared.testing.tenant_data import tenant_rows
+from agentbus_shared.testing.tenant_data import tenant_events, tenant_rows
 from agentbus_shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -127,3 +127,4 @@ async def test_a_deprovision_completes_once_a_service_that_was_down_is_back(
     assert set(parts_of(gone).values()) == {"deleted"}
     async with auth.parts_as(AuthParts).db.session() as session:
         assert await tenant_rows(session, tenant_id) == {"auth.tenant_data_parts": len(DATA_PARTS)}
+        assert await tenant_events(session, tenant_id) == {}

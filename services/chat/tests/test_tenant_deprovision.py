@@ -16,13 +16,14 @@ from agentbus_shared.contracts.events import make_event
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.errors import Forbidden
 from agentbus_shared.runtime import ServiceRuntime
-from agentbus_shared.testing.tenant_data import tenant_rows
+from agentbus_shared.testing.tenant_data import tenant_events, tenant_rows
 from agentbus_shared.testing.waiting import eventually
 
 
 async def chat_rows(chat_service: ServiceRuntime, tenant_id: str) -> dict[str, int]:
+    """The tenant's rows in chat's tables and its events chat's outbox keeps."""
     async with chat_service.parts_as(ChatParts).db.session() as session:
-        rows = await tenant_rows(session, tenant_id)
+        rows = await tenant_rows(session, tenant_id) | await tenant_events(session, tenant_id)
     return {table: n for table, n in rows.items() if table.startswith("chat.")}
 
 
@@ -40,7 +41,17 @@ async def test_deprovision_deletes_every_chat_row_of_the_tenant_and_answers_once
     await client.chat("What is my dog called?", conversation_id=opening["conversation_id"])
     other = ChatClient(broker, principal(tenant="t_beta", user="u_bea"))
     await other.chat("Hello from another tenant.")
-    assert set(await chat_rows(chat_service, "t_alpha")) >= {"chat.conversations", "chat.runs"}
+
+    async def all_published() -> bool:
+        unsent = await sql("SELECT count(*) AS n FROM chat.outbox WHERE published_at IS NULL")
+        return int(unsent[0].n) == 0
+
+    await eventually(all_published, what="chat's events published")
+    assert set(await chat_rows(chat_service, "t_alpha")) >= {
+        "chat.conversations",
+        "chat.runs",
+        "chat.outbox",
+    }
     kept = await chat_rows(chat_service, "t_beta")
 
     await request_deprovision(broker, "t_alpha")

@@ -10,7 +10,8 @@ The deletion also marks the tenant deleted in the service's ``processed_events``
 tenant's data lock while it runs. A writer about to store something of a tenant (an event a
 consumer applies late, a run finishing, a late Stripe event) asks ``tenant_data_deleted`` first
 in its transaction and stores nothing when it says so; the lock orders the two, so the writer's
-rows are either deleted with the rest or never written.
+rows are either deleted with the rest or never written. The tenant's events the service's
+outbox still keeps once published (their payloads hold the tenant's data) go too.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_shared.contracts.events import CloudEvent, make_event
-from agentbus_shared.contracts.platform import TenantDataDeletedBase, TenantDeprovisionRequested
+from agentbus_shared.contracts.platform import (
+    DATA_DELETED_EVENTS,
+    TenantDataDeletedBase,
+    TenantDeprovisioned,
+    TenantDeprovisionRequested,
+)
 from agentbus_shared.db.database import Database
 from agentbus_shared.db.idempotency import record_once
 from agentbus_shared.db.outbox import Outbox
@@ -32,6 +38,13 @@ log = get_logger(__name__)
 
 DELETED_TENANTS = "tenant-data-deleted"
 """The ``processed_events`` consumer under which a service marks each tenant it deleted."""
+
+SAGA_EVENTS = tuple(
+    event.event_type
+    for event in (TenantDeprovisionRequested, DATA_DELETED_EVENTS[0], TenantDeprovisioned)
+)
+"""The saga's own events: they name the tenant by its id only, and an outbox keeps them (a
+repeated request's answer is then the first one, kept once)."""
 
 _LOCK = "SELECT {function}(hashtextextended(:key, 0))"
 
@@ -71,6 +84,21 @@ async def tenant_data_deleted(
     return (await session.execute(query)).first() is not None
 
 
+async def delete_published_events(session: AsyncSession, outbox: Table, tenant_id: str) -> int:
+    """Delete the tenant's published events from ``outbox`` (the subject's third token names the
+    tenant, ``events.<service>.<tenant>.<type>``) but the saga's own; the unpublished ones are
+    still to be sent."""
+    kind = func.regexp_replace(outbox.c.subject, "^([^.]*[.]){3}", "")
+    result = await session.execute(
+        delete(outbox).where(
+            outbox.c.published_at.is_not(None),
+            func.split_part(outbox.c.subject, ".", 3) == tenant_id,
+            kind.not_in(SAGA_EVENTS),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 class TenantDataDeletion:
     def __init__(
         self,
@@ -107,6 +135,7 @@ class TenantDataDeletion:
                 event_id=request.tenant_id,
             )
             rows = await self._delete_rows(session, request.tenant_id)
+            events = await delete_published_events(session, self._outbox.table, request.tenant_id)
             answer = self._answer(
                 tenant_id=request.tenant_id, deleted_at=datetime.now(UTC), rows_deleted=rows
             )
@@ -118,4 +147,9 @@ class TenantDataDeletion:
                     event_id=f"evt_gone_{service}_{request.tenant_id}",
                 ),
             )
-        log.info("tenant.data_deleted", tenant_id=request.tenant_id, rows_deleted=rows)
+        log.info(
+            "tenant.data_deleted",
+            tenant_id=request.tenant_id,
+            rows_deleted=rows,
+            events_deleted=events,
+        )
