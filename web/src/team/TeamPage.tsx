@@ -10,21 +10,17 @@ import { Members, useMembers } from "./Members";
 import { PendingInvites } from "./PendingInvites";
 import { TenantIdentityForm, TenantSettingsPanel } from "./TenantForms";
 import { managesMembers, roleName } from "./roles";
+import { seatsWords } from "./seats";
 
-/** "2 of 3 seats used" on the team's plan, once the members and the plan are known. */
+/** "2 of 3 seats used" on the team's plan: a line from the first render, so nothing below it moves. */
 function Seats() {
   const members = useMembers();
   const plans = usePlans();
   const subscription = useSubscription();
   const plan = plans.data?.find((candidate) => candidate.code === subscription.data?.plan);
-  if (!members.data || !plan) return null;
-  const seats = plan.limits.seats;
-  const used = members.data.length;
-  return (
-    <p className="text-sm">
-      {seats == null ? `${used} seats used, no limit on ${plan.name}` : `${used} of ${seats} seats used on ${plan.name}`}
-    </p>
-  );
+  const unplanned = plans.isSuccess && subscription.isSuccess && !plan;
+  const failed = members.isError || plans.isError || subscription.isError || unplanned;
+  return <p className="text-sm">{seatsWords({ used: members.data?.length, plan, failed })}</p>;
 }
 
 export function TeamPage() {
