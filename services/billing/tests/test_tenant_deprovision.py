@@ -37,6 +37,15 @@ async def billing_rows(billing: RunningBilling, tenant_id: str) -> dict[str, int
     return {table: n for table, n in rows.items() if table.startswith("billing.")}
 
 
+async def stripe_events_naming(billing: RunningBilling, tenant_id: str) -> int:
+    """Stripe events billing keeps whose payload names the tenant."""
+    rows = await billing.sql(
+        "SELECT count(*) AS n FROM billing.stripe_events WHERE strpos(payload::text, :t) > 0",
+        t=f'"{tenant_id}"',
+    )
+    return int(rows[0].n)
+
+
 async def answers(broker: NatsBroker, tenant_id: str) -> list[dict[str, object]]:
     """The ``tenant.data_deleted`` answers billing published for ``tenant_id`` so far."""
     js = broker.connection.jetstream()
@@ -66,6 +75,7 @@ async def test_deprovision_cancels_the_subscription_and_leaves_nothing_of_the_te
         )
     )[0][0]
     assert await billing_rows(billing, "t_gone")
+    assert await stripe_events_naming(billing, "t_gone") > 0
     kept_before = await billing_rows(billing, "t_kept")
 
     await billing.publish_event(deprovision_requested("t_gone"), tenant_id="t_gone")
@@ -74,6 +84,7 @@ async def test_deprovision_cancels_the_subscription_and_leaves_nothing_of_the_te
     assert answered[0]["data"]["rows_deleted"] > 0
     assert await billing_rows(billing, "t_gone") == {}
     assert await kv_entitlements(broker, "t_gone") is None
+    assert await stripe_events_naming(billing, "t_gone") == 0
     remote = await stripe_standin.client().v1.subscriptions.retrieve_async(stripe_id)
     assert remote["status"] == "canceled"
     assert await billing_rows(billing, "t_kept") == kept_before

@@ -1,8 +1,9 @@
-"""All SQL of billing's part of deprovisioning: every row of one tenant in schema ``billing``."""
+"""All SQL of billing's part of deprovisioning: every row of one tenant in schema ``billing``,
+with the Stripe events about it that billing keeps (they have no ``tenant_id`` column)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_billing.models import (
@@ -11,6 +12,7 @@ from agentbus_billing.models import (
     feature_overrides,
     invoices,
     processed_events,
+    stripe_events,
     subscriptions,
     usage_counters,
     usage_records,
@@ -32,8 +34,35 @@ TENANT_TABLES: tuple[Table, ...] = (
 
 
 async def delete_tenant_data(session: AsyncSession, tenant_id: str) -> int:
-    """Delete every row of ``tenant_id``; return how many went."""
-    return await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+    """Delete every row of ``tenant_id`` and Stripe's events about it; return how many went."""
+    events = await _delete_stripe_events(session, tenant_id)
+    return events + await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+
+
+async def _delete_stripe_events(session: AsyncSession, tenant_id: str) -> int:
+    """Stripe's events whose object names the tenant (metadata, checkout reference) or is, or
+    belongs to, its customer or subscription: their payloads hold the tenant's billing details."""
+    obj = stripe_events.c.payload[("data", "object")]
+    ids = (
+        select(customers.c.stripe_customer_id)
+        .where(customers.c.tenant_id == tenant_id)
+        .union(
+            select(subscriptions.c.stripe_subscription_id).where(
+                subscriptions.c.tenant_id == tenant_id,
+                subscriptions.c.stripe_subscription_id.is_not(None),
+            )
+        )
+    )
+    names_tenant = or_(
+        obj[("metadata", "tenant_id")].astext == tenant_id,
+        obj[("subscription_details", "metadata", "tenant_id")].astext == tenant_id,
+        obj["client_reference_id"].astext == tenant_id,
+        obj["id"].astext.in_(ids),
+        obj["customer"].astext.in_(ids),
+        obj["subscription"].astext.in_(ids),
+    )
+    result = await session.execute(delete(stripe_events).where(names_tenant))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def tenant_deleted(session: AsyncSession, tenant_id: str) -> bool:
