@@ -33,6 +33,7 @@ from agentbus_shared.bus.permissions import (
 )
 from agentbus_shared.contracts import ROUTES, subjects
 from agentbus_shared.contracts import billing as billing_contract
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.contracts.streams import AUTH_EVENTS, BUCKETS, STREAMS
 from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.runtime import ServiceRuntime
@@ -162,10 +163,12 @@ def test_a_consumers_filter_is_read_from_its_contract_event() -> None:
 
 def test_a_consumer_of_another_services_stream_is_granted_only_its_own_filter() -> None:
     [billing] = [u for u in bus_users() if u.name == "billing"]
-    creates = [s for s in billing.publish if ".CONSUMER.CREATE.AUTH_EVENTS." in s]
-    assert creates == [
-        f"$JS.API.CONSUMER.CREATE.AUTH_EVENTS.tenant-created.{TenantCreated.filter_subject()}"
-    ]
+    creates = {s for s in billing.publish if ".CONSUMER.CREATE.AUTH_EVENTS." in s}
+    assert creates == {
+        f"$JS.API.CONSUMER.CREATE.AUTH_EVENTS.tenant-created.{TenantCreated.filter_subject()}",
+        "$JS.API.CONSUMER.CREATE.AUTH_EVENTS.billing-tenant-deprovision."
+        f"{TenantDeprovisionRequested.filter_subject()}",
+    }
     assert not [s for s in billing.publish if "DURABLE.CREATE.AUTH_EVENTS" in s]
 
 
