@@ -18,9 +18,7 @@ from .browser_support import (
     Stages,
     accessibility_findings,
     findings_at_every_width,
-    log_in_again,
-    sign_up,
-    verify_email,
+    open_the_team_as_operator,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -30,25 +28,13 @@ OWNER = "quinn.owner@example.com"
 TEAM = "Quarry Works"
 
 
-def the_operator_opens_the_team(page: Page, stack: Stack) -> None:
-    sign_up(page, stack, OPERATOR)
-    verify_email(page, stack, OPERATOR)
-    stack.agentbus("auth", "operators", "grant", OPERATOR)
-    log_in_again(page, stack, OPERATOR)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tenants").click()
-    page.get_by_label("Name, slug or owner email").fill(OWNER)
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("table", name="Tenants").get_by_role("link", name=TEAM).click()
-    expect(page.get_by_role("heading", name=TEAM, level=1)).to_be_visible()
-
-
 def test_an_operator_deprovisions_a_team_after_typing_its_name_and_follows_the_progress(
     page: Page, stack: Stack, stages: Stages
 ) -> None:
     with stack.client() as client:
         owner = {"email": OWNER, "password": PASSWORD, "tenant_name": TEAM}
         assert client.post("/api/v1/auth/register", json=owner).status_code == 201
-    the_operator_opens_the_team(page, stack)
+    open_the_team_as_operator(page, stack, OPERATOR, OWNER, TEAM)
 
     page.get_by_role("button", name="Deprovision tenant").click()
     dialog = page.get_by_role("dialog", name=f"Deprovision {TEAM}?")
