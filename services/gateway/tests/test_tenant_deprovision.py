@@ -3,15 +3,17 @@ operator's request came through this gateway and on auth's ``tenant.deprovision_
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 from gateway_support import FakeAuth, Payload, SpawnFake, StartGateway, TokenFactory
 
+from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.contracts.common import Principal, RequestMeta
 from agentbus_shared.contracts.events import make_event
-from agentbus_shared.contracts.platform import TenantDeprovisionRequested
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested, TenantReactivated
 from agentbus_shared.testing.waiting import eventually
 
 ME = "/api/v1/auth/me"
@@ -55,4 +57,40 @@ async def test_a_deprovision_through_the_gateway_refuses_the_very_next_request(
             "/api/v1/platform/tenants/t_target", headers=tokens.bearer(tid="t_ops")
         )
         assert answer.status_code == 202, answer.text
+        assert await refused(gw.client, user)
+
+
+async def test_a_reactivation_heard_after_the_deprovision_answer_refuses_still(
+    start_gateway: StartGateway,
+    fake_auth: FakeAuth,
+    spawn_fake: SpawnFake,
+    tokens: TokenFactory,
+    redis_client: aioredis.Redis,
+) -> None:
+    """The answer is applied with its request's moment, so an older reactivation's event,
+    consumed after it, does not let the tenant's tokens through again."""
+    requested_at = datetime.now(UTC)
+
+    async def page(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
+        return {
+            "id": body["tenant_id"],
+            "status": "deprovisioning",
+            "deprovision_requested_at": requested_at.isoformat(),
+        }
+
+    await spawn_fake("auth", {"platform.tenants.delete": page})
+    user = member(tokens, "t_back")
+    async with start_gateway() as gw:
+        answer = await gw.client.delete(
+            "/api/v1/platform/tenants/t_back", headers=tokens.bearer(tid="t_ops")
+        )
+        assert answer.status_code == 202, answer.text
+        reactivated = TenantReactivated(
+            tenant_id="t_back",
+            reactivated_by="u_op",
+            reactivated_at=requested_at - timedelta(seconds=1),
+        )
+        await SuspendedTenants(redis_client).on_reactivated(
+            make_event(reactivated, tenant_id="t_back")
+        )
         assert await refused(gw.client, user)

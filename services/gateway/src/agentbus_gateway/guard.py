@@ -22,7 +22,7 @@ from agentbus_gateway.lifetimes import SessionEnds
 from agentbus_gateway.limits import Bucket, Decision, RateLimiter
 from agentbus_gateway.revocation import RevokedSessions
 from agentbus_gateway.settings import GroupLimits
-from agentbus_gateway.suspension import SuspendedTenants, suspendable_tenant, suspension_time
+from agentbus_gateway.suspension import SuspendedTenants, change_time, suspendable_tenant
 from agentbus_gateway.tokens import TokenVerifier, principal_of, token_rejected
 from agentbus_shared.contracts.auth import TenantStatus
 from agentbus_shared.contracts.common import Principal, RequestMeta
@@ -171,7 +171,7 @@ class Guard:
         suspended = data["status"] != "active"
         if suspended and self._session_ends is not None:
             self._session_ends.end_tenant(tenant_id)
-        at = suspension_time(data) if data["status"] == "suspended" else None
+        at = change_time(data)
         try:
             await self._suspended.apply_now(tenant_id, suspended=suspended, at=at)
         except (RedisError, OSError) as exc:

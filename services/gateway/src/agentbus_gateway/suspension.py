@@ -14,7 +14,9 @@ so a late suspension never undoes a later reactivation. The gateway that forward
 operator's suspend or reactivate applies the answer at once (``Route.changes_tenant_status``),
 ahead of the event, so the tenant's very next request meets it; a suspension answered is applied
 by the same rule with its ``suspended_at`` (auth's moment of the event), so an answer held up
-while another operator reactivated the tenant cannot leave it suspended for good.
+while another operator reactivated the tenant cannot leave it suspended for good; a deprovisioning
+answered is applied with its ``deprovision_requested_at``, so an older reactivation's event heard
+after it lets none of the tenant's tokens through.
 """
 
 from __future__ import annotations
@@ -92,9 +94,15 @@ def suspendable_tenant(principal: Principal | None) -> str | None:
     return principal.tenant_id
 
 
-def suspension_time(page: dict[str, object]) -> datetime | None:
-    """When the tenant of an operator's answer (its page) was suspended, if it says."""
-    at = page.get("suspended_at")
+_CHANGE_TIMES = {"suspended": "suspended_at", "deprovisioning": "deprovision_requested_at"}
+"""The field of a tenant's page holding the moment of the change that left it in a status."""
+
+
+def change_time(page: dict[str, object]) -> datetime | None:
+    """When the change an operator's answer (the tenant's page) reports was made: the tenant's
+    suspension or its deprovisioning request, if it says (a reactivation carries none)."""
+    field = _CHANGE_TIMES.get(str(page.get("status")))
+    at = page.get(field) if field else None
     if isinstance(at, datetime):
         return at
     if isinstance(at, str):
