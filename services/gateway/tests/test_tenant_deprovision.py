@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from gateway_support import FakeAuth, Payload, SpawnFake, StartGateway, TokenFactory
+from gateway_support import FakeAuth, Payload, SpawnFake, StartGateway, TokenFactory, last_event
 
 from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.contracts.common import Principal, RequestMeta
@@ -17,6 +17,7 @@ from agentbus_shared.contracts.platform import TenantDeprovisionRequested, Tenan
 from agentbus_shared.testing.waiting import eventually
 
 ME = "/api/v1/auth/me"
+BILLING = "/api/v1/billing/stream"
 MEMBER_SCOPES = "tenant:read billing:read conversations:read"
 
 
@@ -94,3 +95,20 @@ async def test_a_reactivation_heard_after_the_deprovision_answer_refuses_still(
             make_event(reactivated, tenant_id="t_back")
         )
         assert await refused(gw.client, user)
+
+
+async def test_the_deprovision_request_ends_the_tenants_open_streams(
+    start_gateway: StartGateway, fake_auth: FakeAuth, tokens: TokenFactory
+) -> None:
+    """Every replica hears the request on its own subscription: none keeps a stream open."""
+    async with (
+        start_gateway() as gw,
+        gw.client.stream("GET", BILLING, headers=member(tokens, "t_streaming")) as stream,
+    ):
+        assert stream.status_code == 200
+        requested = TenantDeprovisionRequested(
+            tenant_id="t_streaming", requested_by="u_op", requested_at=datetime.now(UTC)
+        )
+        await fake_auth.runtime.publisher.publish(make_event(requested, tenant_id="t_streaming"))
+        ended = await last_event(stream)
+    assert ended["data"]["code"] == "tenant_suspended"

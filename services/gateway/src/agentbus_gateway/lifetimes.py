@@ -20,7 +20,8 @@ watch). A stream ends with an ``error`` event, then closes:
 - ``tenant_suspended`` as soon as an operator suspends its tenant (auth publishes
   ``tenant.suspended``; every replica hears it the same way, and the replica that
   forwarded the suspension ends its streams before the event arrives; a suspension
-  heard after a newer change was applied in Redis, its reactivation, ends nothing).
+  heard after a newer change was applied in Redis, its reactivation, ends nothing),
+  or asks to deprovision it (``tenant.deprovision_requested``, heard the same way).
   An operator's own streams are not watched for it. A missed event is caught at the
   next heartbeat too, against the suspensions in Redis.
 """
@@ -41,7 +42,7 @@ from agentbus_gateway.suspension import SuspendedTenants
 from agentbus_shared.bus.consumers import decode_json_types
 from agentbus_shared.contracts.auth import SessionRevoked
 from agentbus_shared.contracts.events import CloudEvent
-from agentbus_shared.contracts.platform import TenantSuspended
+from agentbus_shared.contracts.platform import TenantDeprovisionRequested, TenantSuspended
 from agentbus_shared.errors import ServiceUnavailable
 from agentbus_shared.logging import get_logger
 
@@ -49,6 +50,7 @@ log = get_logger(__name__)
 
 SESSION_ENDS_SUBJECT = SessionRevoked.filter_subject()
 TENANT_SUSPENSIONS_SUBJECT = TenantSuspended.filter_subject()
+TENANT_DEPROVISIONS_SUBJECT = TenantDeprovisionRequested.filter_subject()
 
 SESSION_REVOKED = "session_revoked"
 TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a secret
@@ -225,6 +227,17 @@ class SessionEnds:
         )
         async def on_tenant_suspended(event: CloudEvent[TenantSuspended]) -> None:
             await self.hear_suspension(event)
+
+        @router.subscriber(
+            TENANT_DEPROVISIONS_SUBJECT,
+            decoder=decode_json_types,
+            no_reply=True,
+            title="gateway.open-streams-tenant-deprovision",
+            description="Every replica (no queue group): ends the open streams of a tenant "
+            "being deprovisioned at once (for good: no change comes after it).",
+        )
+        async def on_tenant_deprovision(event: CloudEvent[TenantDeprovisionRequested]) -> None:
+            self.end_tenant(event.data.tenant_id)
 
         return router
 

@@ -153,6 +153,13 @@ CORE_FLOWS: tuple[CoreFlow, ...] = (
         description="Suspended tenants, heard by every gateway replica (no queue group) to end "
         "the tenant's open streams at once (auth publishes them to its stream).",
     ),
+    CoreFlow(
+        events_of("auth", "tenant.deprovision_requested"),
+        publishers=(),
+        subscribers=("gateway",),
+        description="Tenants being deprovisioned, heard by every gateway replica (no queue "
+        "group) to end the tenant's open streams at once (auth publishes them to its stream).",
+    ),
 )
 """The bus permissions (:mod:`agentbus_shared.bus.permissions`) grant exactly these."""
 
