@@ -44,32 +44,32 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def tenant_rows_sql(tables: Sequence[str], tenant_id: str) -> str:
-    """One statement: ``schema.table`` and the number of ``tenant_id``'s rows in it, per table."""
+def _counts_sql(tables: Sequence[str], where: str) -> str:
+    """One statement: each ``schema.table`` and the number of its rows matching ``where``."""
     counts = []
     for table in tables:
         schema, name = table.split(".", 1)
         counts.append(
             f"SELECT {_quoted(table)} AS tab, count(*) AS n "  # noqa: S608 - names from the catalog
-            f'FROM "{schema}"."{name}" WHERE tenant_id = {_quoted(tenant_id)}'
+            f'FROM "{schema}"."{name}" WHERE {where}'
         )
     return " UNION ALL ".join(counts)
+
+
+def tenant_rows_sql(tables: Sequence[str], tenant_id: str) -> str:
+    """One statement: ``schema.table`` and the number of ``tenant_id``'s rows in it, per table."""
+    return _counts_sql(tables, f"tenant_id = {_quoted(tenant_id)}")
 
 
 def outbox_events_sql(outboxes: Sequence[str], tenant_id: str) -> str:
     """One statement: ``schema.outbox`` and the number of ``tenant_id``'s events in it (its
     subjects' third token), the saga's own aside, per outbox."""
     saga = ", ".join(_quoted(kind) for kind in SAGA_EVENTS)
-    counts = []
-    for table in outboxes:
-        schema, name = table.split(".", 1)
-        counts.append(
-            f"SELECT {_quoted(table)} AS tab, count(*) AS n "  # noqa: S608 - names from the catalog
-            f'FROM "{schema}"."{name}" '
-            f"WHERE split_part(subject, '.', 3) = {_quoted(tenant_id)} "
-            f"AND regexp_replace(subject, '^([^.]*[.]){{3}}', '') NOT IN ({saga})"
-        )
-    return " UNION ALL ".join(counts)
+    return _counts_sql(
+        outboxes,
+        f"split_part(subject, '.', 3) = {_quoted(tenant_id)} "
+        f"AND regexp_replace(subject, '^([^.]*[.]){{3}}', '') NOT IN ({saga})",
+    )
 
 
 async def tenant_rows(session: AsyncSession, tenant_id: str) -> dict[str, int]:
