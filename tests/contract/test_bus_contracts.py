@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -75,6 +76,22 @@ def round_trip(adapter: TypeAdapter[Any], raw: bytes, **dump: Any) -> tuple[Any,
     """(what the producer sent, what the consumer's model makes of it when serialised again)."""
     parsed = adapter.validate_json(raw)
     return json.loads(raw), adapter.dump_python(parsed, mode="json", **dump)
+
+
+def survivors(
+    messages: list[Captured], model: type[BaseModel], problems: list[str]
+) -> Iterator[tuple[Captured, dict[str, Any]]]:
+    """Each message that is a ``model`` (with what it carries), after noting in ``problems`` the
+    ones that are not or do not survive a round trip through it."""
+    for message in messages:
+        try:
+            sent, accepted = round_trip(TypeAdapter(model), message.data)
+        except ValidationError as exc:
+            problems.append(f"{message.subject}: {exc}")
+            continue
+        if sent != accepted:
+            problems.append(f"{message.subject}: does not survive a round trip: {sent}")
+        yield message, sent
 
 
 def rpc_requests(recording: Recording) -> list[Captured]:
@@ -190,18 +207,11 @@ def event_problems(recording: Recording) -> list[str]:
 
 def frame_problems(recording: Recording) -> list[str]:
     """Frames are StreamFrames with the documented data, numbered, opened and closed once."""
-    problems, by_stream = [], {}
-    for message in recording.messages:
-        if not message.subject.startswith("streams.chat."):
-            continue
-        try:
-            sent, accepted = round_trip(TypeAdapter(StreamFrame), message.data)
-        except ValidationError as exc:
-            problems.append(f"{message.subject}: {exc}")
-            continue
+    problems: list[str] = []
+    by_stream: dict[str, list[StreamFrame]] = {}
+    frames = [m for m in recording.messages if m.subject.startswith("streams.chat.")]
+    for message, sent in survivors(frames, StreamFrame, problems):
         frame = StreamFrame.model_validate(sent)
-        if sent != accepted:
-            problems.append(f"{message.subject}: frame does not survive a round trip: {sent}")
         if set(frame.data) != FRAME_FIELDS[frame.event]:
             problems.append(f"{message.subject}: {frame.event} frame with data {frame.data}")
         by_stream.setdefault(message.subject, []).append(frame)
@@ -221,22 +231,16 @@ def frame_problems(recording: Recording) -> list[str]:
 
 def live_feed_problems(recording: Recording) -> list[str]:
     """Live feed items are ActivityItems, new (unread, not dismissed), on their audience's subject."""
-    problems, tenant = [], recording.outcome["tenant_id"]
+    problems: list[str] = []
     live = [m for m in recording.messages if m.subject.startswith("activity.feed.")]
-    for message in live:
-        try:
-            sent, accepted = round_trip(TypeAdapter(ActivityItem), message.data)
-        except ValidationError as exc:
-            problems.append(f"{message.subject}: {exc}")
-            continue
-        if sent != accepted:
-            problems.append(f"{message.subject}: item does not survive a round trip: {sent}")
+    for message, sent in survivors(live, ActivityItem, problems):
         if sent["read"] or sent["dismissed"]:
             problems.append(f"{message.subject}: a new item already read or dismissed: {sent}")
         audience = "members" if message.subject.endswith(".members") else "admins"
         if sent["audience"] != audience:
             problems.append(f"{message.subject}: carries an item for {sent['audience']}")
-    if not any(m.subject == subjects.activity_feed(tenant, "members") for m in live):
+    members = subjects.activity_feed(recording.outcome["tenant_id"], "members")
+    if not any(m.subject == members for m in live):
         problems.append("the flow's tenant got no live feed item")
     return problems
 
@@ -245,15 +249,8 @@ def entitlement_problems(recording: Recording) -> list[str]:
     """Entries of the ENTITLEMENTS bucket are Entitlements, under their tenant's key."""
     prefix = f"$KV.{ENTITLEMENTS.name}."
     entries = [m for m in recording.messages if m.subject.startswith(prefix) and m.data]
-    problems = []
-    for message in entries:
-        try:
-            sent, accepted = round_trip(TypeAdapter(Entitlements), message.data)
-        except ValidationError as exc:
-            problems.append(f"{message.subject}: {exc}")
-            continue
-        if sent != accepted:
-            problems.append(f"{message.subject}: entry does not survive a round trip: {sent}")
+    problems: list[str] = []
+    for message, sent in survivors(entries, Entitlements, problems):
         if sent["tenant_id"] != message.subject.removeprefix(prefix):
             problems.append(f"{message.subject}: holds the entitlements of {sent['tenant_id']}")
     if not any(m.subject == prefix + recording.outcome["tenant_id"] for m in entries):
