@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from activity_support import (
     MEMBER,
     OTHER_TENANT,
@@ -18,9 +19,12 @@ from activity_support import (
 from typer.testing import CliRunner
 
 from agentbus_activity.cli import app as cli
+from agentbus_activity.errors import RebuildTakenOver
+from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
 from agentbus_activity.rebuild.service import FeedRebuild
 from agentbus_shared.contracts.activity import Operation
+from agentbus_shared.contracts.auth import UserRegistered
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.contracts.tenants import MemberChanged
 from agentbus_shared.testing.waiting import eventually
@@ -58,7 +62,7 @@ class HeldReplay(StreamReplay):
         self._resume = resume
         self._paused = paused
 
-    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[dict[str, Any]]]:
+    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[bytes]]:
         async for batch in super().batches(replay):
             yield batch
             if not self._paused.is_set():
@@ -142,3 +146,89 @@ async def test_a_rebuild_brings_back_nothing_of_a_tenant_being_deprovisioned(
     assert result.items == 2
     rows = await sql("SELECT DISTINCT tenant_id FROM activity.feed_items")
     assert [row.tenant_id for row in rows] == [TENANT]
+
+
+async def test_a_rebuild_keeps_items_older_than_the_streams_keep_events_and_their_marks(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(2))
+    await _ids_when(activity, 2)
+    # Its event is older than the streams keep (30 days); the feed keeps it 90.
+    await sql(
+        "INSERT INTO activity.feed_items (id, tenant_id, kind, summary, occurred_at, audience) "
+        "VALUES ('act_old', :tenant, 'member.changed', 'An old one', :at, 'members')",
+        tenant=TENANT,
+        at=datetime.now(UTC) - timedelta(days=40),
+    )
+    await activity.feed_of(principal(MEMBER)).call(Operation.ITEM_READ, {"item_id": "act_old"})
+
+    result = await activity.parts.rebuild.run()
+
+    assert result.items == 3
+    marks = await sql("SELECT item_id, read_at FROM activity.item_states")
+    assert [(row.item_id, row.read_at is not None) for row in marks] == [("act_old", True)]
+
+
+async def test_a_rebuild_taken_over_while_it_ran_leaves_the_feed_to_the_newer_one(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(30))
+    before = await _ids_when(activity, 30)
+    await sql("UPDATE activity.feed_items SET summary = 'spoiled' WHERE id = :id", id=before[0])
+    parts = activity.parts
+    paused, resume = asyncio.Event(), asyncio.Event()
+    stale = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
+    running = asyncio.create_task(stale.run())
+    await asyncio.wait_for(paused.wait(), 20)
+    async with parts.db.transaction() as session:  # as ``rebuild --take-over`` does
+        await rebuilds.abandon_running(session)
+        assert await rebuilds.start(session, "rbd_newer", tenant_id=None, since=None)
+    resume.set()
+
+    with pytest.raises(RebuildTakenOver):
+        await asyncio.wait_for(running, 60)
+
+    runs = await sql("SELECT id, status FROM activity.rebuilds ORDER BY status")
+    assert [row.status for row in runs] == ["failed", "running"]
+    assert runs[1].id == "rbd_newer"
+    spoiled = await sql("SELECT summary FROM activity.feed_items WHERE id = :id", id=before[0])
+    assert [row.summary for row in spoiled] == ["spoiled"]  # the stale one swapped nothing in
+
+
+async def test_a_rebuild_brings_back_nothing_of_a_tenant_whose_data_was_deleted(
+    activity: RunningActivity, sql: Any
+) -> None:
+    gone = "t_gone"
+    await activity.publish(
+        UserRegistered(user_id="usr_gina", tenant_id=gone, email="gina@gone.test"), tenant=gone
+    )
+    await _publish_joins(activity, range(2), tenant=gone)
+    await _ids_when(activity, 2, tenant=gone)
+    # Its data was deleted; the request to do so is no longer among the events replayed.
+    await sql("DELETE FROM activity.feed_items WHERE tenant_id = :t", t=gone)
+    await sql("DELETE FROM activity.people WHERE tenant_id = :t", t=gone)
+    await sql(
+        "INSERT INTO activity.processed_events (consumer, event_id) "
+        "VALUES ('tenant-data-deleted', :t)",
+        t=gone,
+    )
+
+    await activity.parts.rebuild.run()
+
+    assert await sql("SELECT id FROM activity.feed_items WHERE tenant_id = :t", t=gone) == []
+    assert await sql("SELECT user_id FROM activity.people WHERE tenant_id = :t", t=gone) == []
+
+
+async def test_a_rebuild_leaves_out_a_stored_body_that_is_no_json_and_goes_on(
+    activity: RunningActivity,
+) -> None:
+    await _publish_joins(activity, range(2))
+    await activity.publisher.publish_raw(
+        f"events.auth.{TENANT}.member.changed", b"{not json", msg_id="evt_garbled"
+    )
+    await _publish_joins(activity, range(2, 4))
+    await _ids_when(activity, 4)
+
+    result = await activity.parts.rebuild.run()
+
+    assert result.items == 4

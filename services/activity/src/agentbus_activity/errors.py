@@ -16,3 +16,11 @@ class RebuildRunning(Conflict):
         "A rebuild of the feed is already running; wait for it, or take over an interrupted one "
         "with --take-over."
     )
+
+
+class RebuildTakenOver(Conflict):
+    code = "rebuild_taken_over"
+    default_message = (
+        "This rebuild is no longer the running one (another took over, or its tenant was "
+        "deprovisioned); its work was dropped and the feed left as it was."
+    )

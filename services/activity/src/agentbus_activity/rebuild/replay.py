@@ -10,13 +10,13 @@ creates it afresh at the position it asks for.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError, ServiceUnavailableError
@@ -47,12 +47,23 @@ REPLAY_CONSUMERS: tuple[DurableConsumer, ...] = (
 """Declared here, never started by the service: ``agentbus activity rebuild`` creates them."""
 
 
-@dataclass(frozen=True)
+SINCE_MARGIN = timedelta(minutes=5)
+"""How long before ``since`` a replay opens: ``since`` speaks of when events happened, the
+stream's position of when they were stored, and the two clocks differ a little."""
+
+_UNANSWERED_PULLS = 50
+"""How many pulls in a row a new replay consumer may leave unanswered before the replay fails."""
+
+
+@dataclass
 class OpenReplay:
-    """One stream's replay consumer, created, with the events it has to deliver."""
+    """One stream's replay consumer, created, with the events it has to deliver and the time
+    from which the stream still keeps every event (older ones it may have dropped)."""
 
     consumer: DurableConsumer
     pending: int
+    kept_from: datetime
+    from_start: bool
 
 
 class StreamReplay:
@@ -74,27 +85,34 @@ class StreamReplay:
             info = await self._js().add_consumer(
                 consumer.stream.name, self._config(consumer, tenant_id, since)
             )
-            opened.append(OpenReplay(consumer, info.num_pending or 0))
+            kept_from = datetime.now(UTC) - timedelta(seconds=consumer.stream.max_age)
+            opened.append(OpenReplay(consumer, info.num_pending or 0, kept_from, since is None))
         return opened
 
-    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[dict[str, Any]]]:
+    async def batches(self, replay: OpenReplay) -> AsyncIterator[list[bytes]]:
         """The stream's events in stream order, a batch at a time: those stored when the replay
         was opened (later ones reach the rebuild through the live projection), so a busy
-        stream cannot keep a rebuild from ending."""
+        stream cannot keep a rebuild from ending. Each body as stored: a rebuild decodes it."""
         remaining = replay.pending
         if remaining == 0:
             return
         name, stream = replay.consumer.name, replay.consumer.stream.name
         subscription = await self._js().pull_subscribe_bind(durable=name, stream=stream)
+        unanswered = 0
         try:
             while remaining > 0:
                 try:
                     messages = await subscription.fetch(min(self._batch, remaining), timeout=5.0)
                 except ServiceUnavailableError:
+                    unanswered += 1
+                    if unanswered >= _UNANSWERED_PULLS:
+                        raise
                     await asyncio.sleep(0.1)  # the new consumer does not answer pulls yet
                     continue
+                if remaining == replay.pending and messages:
+                    _note_first(replay, messages[0].metadata)
                 remaining -= len(messages)
-                yield [json.loads(message.data) for message in messages]
+                yield [message.data for message in messages]
         finally:
             await subscription.unsubscribe()
 
@@ -108,7 +126,7 @@ class StreamReplay:
         if since is not None:
             position = {
                 "deliver_policy": DeliverPolicy.BY_START_TIME,
-                "opt_start_time": since.astimezone(UTC),
+                "opt_start_time": (since - SINCE_MARGIN).astimezone(UTC),
             }
         return ConsumerConfig(
             name=consumer.name,
@@ -131,3 +149,10 @@ class StreamReplay:
         raise TimeoutError(
             f"the replay consumer {consumer.name} of an earlier rebuild is still there"
         )
+
+
+def _note_first(replay: OpenReplay, metadata: Msg.Metadata) -> None:
+    """A replay from the start whose first event is not the stream's first: the stream dropped
+    the earlier ones, so it keeps every event only from this one's storage time on."""
+    if replay.from_start and metadata.sequence.stream > 1:
+        replay.kept_from = max(replay.kept_from, metadata.timestamp)

@@ -22,7 +22,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentbus_activity.models import SCHEMA, feed_items, feed_items_rebuild, item_states, rebuilds
+from agentbus_activity.errors import RebuildTakenOver
+from agentbus_activity.models import (
+    SCHEMA,
+    feed_items,
+    feed_items_rebuild,
+    item_states,
+    processed_events,
+    rebuilds,
+)
+from agentbus_shared.db.tenant_deletion import DELETED_TENANTS
 
 _COLUMNS = tuple(column.name for column in feed_items.c)
 
@@ -57,11 +66,22 @@ async def abandon_running(session: AsyncSession) -> int:
 
 async def collects(session: AsyncSession, tenant_id: str) -> bool:
     """Whether a running rebuild collects ``tenant_id``'s new items in its table too."""
-    running = select(rebuilds.c.id).where(
-        rebuilds.c.status == "running",
-        or_(rebuilds.c.tenant_id.is_(None), rebuilds.c.tenant_id == tenant_id),
+    return bool(await collecting(session, [tenant_id]))
+
+
+async def collecting(session: AsyncSession, tenant_ids: Collection[str]) -> set[str]:
+    """Which of ``tenant_ids`` a running rebuild collects new items of (``collects`` for a
+    batch, in one statement)."""
+    if not tenant_ids:
+        return set()
+    running = await session.execute(
+        select(rebuilds.c.tenant_id).where(
+            rebuilds.c.status == "running",
+            or_(rebuilds.c.tenant_id.is_(None), rebuilds.c.tenant_id.in_(list(tenant_ids))),
+        )
     )
-    return (await session.execute(running)).first() is not None
+    scopes = set(running.scalars())
+    return set(tenant_ids) if None in scopes else {scope for scope in scopes if scope}
 
 
 def _scope(table: Table, tenant_id: str | None, since: datetime | None) -> ColumnElement[bool]:
@@ -81,31 +101,45 @@ async def swap(
     since: datetime | None,
     replayed: int,
     gone: Collection[str] = (),
+    kept_from: datetime | None = None,
 ) -> int:
     """Replace the feed's items in scope by the replayed ones, at once for every reader; the
-    number of items in scope after it. Tenants in ``gone`` (being deprovisioned) get none back.
+    number of items in scope after it. :class:`RebuildTakenOver` when the rebuild is no longer
+    the running one. Tenants in ``gone`` (being deprovisioned) or whose data was deleted get
+    none back. Items older than ``kept_from`` (events the streams no longer keep) stay.
 
     The feed is locked against writes first: a live event being applied commits before (and
     has written its item to both tables), the next one after (to the feed only)."""
+    await _close(session, rebuild_id, status="done", replayed=replayed)
     await session.execute(text(f"LOCK TABLE {SCHEMA}.{feed_items.name} IN EXCLUSIVE MODE"))
-    await session.execute(delete(feed_items).where(_scope(feed_items, tenant_id, since)))
-    if gone:
-        staged = feed_items_rebuild.c.tenant_id
-        await session.execute(delete(feed_items_rebuild).where(staged.in_(sorted(gone))))
+    floor = max((time for time in (since, kept_from) if time is not None), default=None)
+    await session.execute(delete(feed_items).where(_scope(feed_items, tenant_id, floor)))
+    await _leave_out(session, gone)
     rebuilt = select(*(feed_items_rebuild.c[name] for name in _COLUMNS)).where(
         _scope(feed_items_rebuild, tenant_id, since)
     )
-    result = await session.execute(
+    await session.execute(
         insert(feed_items)
         .from_select(list(_COLUMNS), rebuilt)
         .on_conflict_do_nothing(index_elements=[feed_items.c.id])
-        .returning(feed_items.c.id)
     )
-    count = len(result.all())
     await _forget_states_of_gone_items(session, tenant_id)
-    await finish(session, rebuild_id, status="done", replayed=replayed)
     await session.execute(text(f"TRUNCATE {SCHEMA}.{feed_items_rebuild.name}"))
-    return count
+    in_scope = (
+        select(func.count()).select_from(feed_items).where(_scope(feed_items, tenant_id, since))
+    )
+    return int((await session.execute(in_scope)).scalar_one())
+
+
+async def _leave_out(session: AsyncSession, gone: Collection[str]) -> None:
+    """No replayed item of a tenant being deprovisioned or whose data was deleted."""
+    staged = feed_items_rebuild.c.tenant_id
+    deleted = select(processed_events.c.event_id).where(
+        processed_events.c.consumer == DELETED_TENANTS
+    )
+    await session.execute(delete(feed_items_rebuild).where(staged.in_(deleted)))
+    if gone:
+        await session.execute(delete(feed_items_rebuild).where(staged.in_(sorted(gone))))
 
 
 async def _forget_states_of_gone_items(session: AsyncSession, tenant_id: str | None) -> None:
@@ -116,13 +150,25 @@ async def _forget_states_of_gone_items(session: AsyncSession, tenant_id: str | N
     await session.execute(delete(item_states).where(*where))
 
 
-async def finish(session: AsyncSession, rebuild_id: str, *, status: str, replayed: int) -> None:
-    """Close the rebuild's mark with ``status`` and the number of events it replayed."""
+async def _close(session: AsyncSession, rebuild_id: str, *, status: str, replayed: int) -> None:
+    """Close the rebuild's mark with ``status`` and the number of events it replayed;
+    :class:`RebuildTakenOver` when it is no longer running (another rebuild took over)."""
     values: dict[str, Any] = {"status": status, "replayed": replayed, "finished_at": func.now()}
-    await session.execute(update(rebuilds).where(rebuilds.c.id == rebuild_id).values(**values))
+    closed = await session.execute(
+        update(rebuilds)
+        .where(rebuilds.c.id == rebuild_id, rebuilds.c.status == "running")
+        .values(**values)
+        .returning(rebuilds.c.id)
+    )
+    if closed.first() is None:
+        raise RebuildTakenOver()
 
 
 async def discard(session: AsyncSession, rebuild_id: str) -> None:
-    """A failed rebuild: its mark says so and its table is emptied; the feed stays as it was."""
-    await finish(session, rebuild_id, status="failed", replayed=0)
+    """A failed rebuild: its mark says so and its table is emptied; the feed stays as it was.
+    A rebuild no longer running leaves the table alone: it is another rebuild's now."""
+    try:
+        await _close(session, rebuild_id, status="failed", replayed=0)
+    except RebuildTakenOver:
+        return
     await session.execute(text(f"TRUNCATE {SCHEMA}.{feed_items_rebuild.name}"))

@@ -11,21 +11,24 @@ no event is lost or doubled. Read and dismiss marks are keyed by item id and sta
 from __future__ import annotations
 
 import asyncio
+import json
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentbus_activity.errors import RebuildRunning
 from agentbus_activity.metrics import EVENTS_SKIPPED
-from agentbus_activity.models import feed_items_rebuild
+from agentbus_activity.models import feed_items_rebuild, processed_events
 from agentbus_activity.projection import repository as projection_items
 from agentbus_activity.projection.service import FeedEvent, Projection
 from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.db import Database
+from agentbus_shared.db.tenant_deletion import tenant_data_deleted
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
@@ -55,13 +58,15 @@ class _Tally:
 
     events: int = 0
     deprovisioned: set[str] = field(default_factory=set)
+    kept_from: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
+    """The streams replayed keep every event from this time on; older items are not rebuilt."""
 
-    def count(self, batch: list[dict[str, Any]]) -> None:
+    def count(self, batch: list[dict[str, Any] | None]) -> None:
         self.events += len(batch)
         self.deprovisioned |= {
             str(raw.get("tenantid"))
             for raw in batch
-            if isinstance(raw, dict) and raw.get("type") == _DEPROVISIONING
+            if raw is not None and raw.get("type") == _DEPROVISIONING
         }
 
 
@@ -110,6 +115,7 @@ class FeedRebuild:
                     since=since,
                     replayed=tally.events,
                     gone=tally.deprovisioned,
+                    kept_from=tally.kept_from,
                 )
         except BaseException:
             async with self._db.transaction() as session:
@@ -126,6 +132,7 @@ class FeedRebuild:
         tally = _Tally()
         for replay in opened:
             await self._replay_stream(replay, progress, tally)
+        tally.kept_from = max(replay.kept_from for replay in opened)
         return tally
 
     async def _replay_stream(
@@ -138,26 +145,48 @@ class FeedRebuild:
             async for batch in self._replay.batches(replay):
                 if writing is not None:
                     progress.advanced(await writing)
-                writing = asyncio.create_task(self._write(batch))
-                tally.count(batch)
+                writing = asyncio.create_task(self._write(batch, tally))
             if writing is not None:
                 progress.advanced(await writing)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
 
-    async def _write(self, batch: list[dict[str, Any]]) -> int:
-        """The batch's items into the rebuild table; how many events the batch had."""
-        events = [event for raw in batch if (event := self._readable(raw)) is not None]
+    async def _write(self, batch: list[bytes], tally: _Tally) -> int:
+        """The batch's items into the rebuild table, but those of tenants whose data was
+        deleted (nor their people's names); how many events the batch had."""
+        raws = [_decoded(data) for data in batch]
+        tally.count(raws)
+        events = [event for raw in raws if (event := self._readable(raw)) is not None]
         async with self._db.transaction() as session:
-            items = await self._projection.items_of(session, events)
+            deleted = await self._deleted_tenants(session, {e.envelope.tenantid for e in events})
+            kept = [event for event in events if event.envelope.tenantid not in deleted]
+            items = await self._projection.items_of(session, kept)
             await projection_items.add_items(session, feed_items_rebuild, items)
         return len(batch)
 
-    def _readable(self, raw: dict[str, Any]) -> FeedEvent | None:
-        try:
-            return self._projection.readable(raw, path="rebuild")
-        except ValidationError:
-            # The live consumer dead-lettered it; a rebuild leaves it out and goes on.
-            EVENTS_SKIPPED.labels("undecodable", "invalid").inc()
-            return None
+    @staticmethod
+    async def _deleted_tenants(session: AsyncSession, tenants: set[str]) -> set[str]:
+        return {
+            tenant
+            for tenant in sorted(tenants)
+            if await tenant_data_deleted(session, processed_events, tenant)
+        }
+
+    def _readable(self, raw: dict[str, Any] | None) -> FeedEvent | None:
+        if raw is not None:
+            with suppress(ValueError):  # a ValidationError is one
+                return self._projection.readable(raw, path="rebuild")
+        # No JSON, or no event of its kind: the live consumer dead-lettered it; a rebuild
+        # leaves it out and goes on.
+        EVENTS_SKIPPED.labels("undecodable", "invalid").inc()
+        return None
+
+
+def _decoded(data: bytes) -> dict[str, Any] | None:
+    """The stored body as a JSON object; None when it is none."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return None
+    return raw if isinstance(raw, dict) else None
