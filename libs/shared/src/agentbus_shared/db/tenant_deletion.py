@@ -84,6 +84,29 @@ async def tenant_data_deleted(
     return (await session.execute(query)).first() is not None
 
 
+_LOCK_MANY = (
+    "SELECT count(pg_advisory_xact_lock_shared(hashtextextended(key, 0)))"
+    " FROM (SELECT unnest(CAST(:keys AS text[])) AS key ORDER BY 1) AS keys"
+)
+
+
+async def tenants_data_deleted(
+    session: AsyncSession, processed_events: Table, tenant_ids: Iterable[str]
+) -> set[str]:
+    """Which of ``tenant_ids`` this service deleted: ``tenant_data_deleted`` for a batch, in
+    two statements whatever its size (each tenant's data lock is taken shared, in order)."""
+    wanted = sorted(set(tenant_ids))
+    if not wanted:
+        return set()
+    keys = [f"tenant-data:{tenant_id}" for tenant_id in wanted]
+    await session.execute(text(_LOCK_MANY), {"keys": keys})
+    query = select(processed_events.c.event_id).where(
+        processed_events.c.consumer == DELETED_TENANTS,
+        processed_events.c.event_id.in_(wanted),
+    )
+    return set((await session.execute(query)).scalars())
+
+
 async def delete_published_events(session: AsyncSession, outbox: Table, tenant_id: str) -> int:
     """Delete the tenant's published events from ``outbox`` (the subject's third token names the
     tenant, ``events.<service>.<tenant>.<type>``) but the saga's own; the unpublished ones are

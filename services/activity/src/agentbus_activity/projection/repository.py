@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,3 +132,21 @@ async def labels_of(
         )
     )
     return {row.user_id: row.label for row in rows}
+
+
+async def labels_by_tenant(
+    session: AsyncSession, mentioned: Iterable[tuple[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The labels known for ``(tenant_id, user_id)`` pairs, by tenant then user, in one query."""
+    wanted = sorted(set(mentioned))
+    found: dict[str, dict[str, str]] = {}
+    if not wanted:
+        return found
+    rows = await session.execute(
+        select(people.c.tenant_id, people.c.user_id, people.c.label).where(
+            tuple_(people.c.tenant_id, people.c.user_id).in_(wanted)
+        )
+    )
+    for row in rows:
+        found.setdefault(row.tenant_id, {})[row.user_id] = row.label
+    return found

@@ -21,6 +21,7 @@ from agentbus_activity.metrics import EVENTS_PROJECTED, EVENTS_SKIPPED
 from agentbus_activity.models import feed_items, feed_items_rebuild, processed_events
 from agentbus_activity.projection import kinds
 from agentbus_activity.projection import repository as projection
+from agentbus_activity.projection.batches import Batches
 from agentbus_activity.projection.live import LiveFeed
 from agentbus_activity.projection.repository import FeedItemRecord
 from agentbus_activity.rebuild import repository as rebuilds
@@ -35,7 +36,7 @@ from agentbus_shared.contracts.events import (
 )
 from agentbus_shared.contracts.subjects import SYSTEM_TENANT
 from agentbus_shared.db import Database, after_commit
-from agentbus_shared.db.tenant_deletion import tenant_data_deleted
+from agentbus_shared.db.tenant_deletion import tenants_data_deleted
 from agentbus_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -73,11 +74,13 @@ class Projection:
         *,
         retention_days: int,
         clock: Clock = lambda: datetime.now(UTC),
+        batch_limit: int = 64,
     ) -> None:
         self._db = db
         self._live = live
         self._retention = timedelta(days=retention_days)
         self._clock = clock
+        self._batches = Batches(self.apply_many, limit=batch_limit)
 
     def readable(self, raw: dict[str, Any], *, path: str) -> FeedEvent | None:
         """The event decoded when the feed shows its kind; None (counted) when it does not.
@@ -110,24 +113,36 @@ class Projection:
 
     async def apply(self, raw: dict[str, Any]) -> None:
         """One event from a live consumer: its item in the feed (and in a running rebuild's
-        table), published on the live feed once committed if it is new."""
+        table), published on the live feed once committed if it is new. Events applied at the
+        same time share a transaction (``Batches``); each caller still gets its own outcome."""
         event = self.readable(raw, path="live")
-        if event is None:
-            return
-        tenant_id = event.envelope.tenantid
+        if event is not None:
+            await self._batches.submit(event)
+
+    async def apply_many(self, events: Sequence[FeedEvent]) -> None:
+        """Live events' items in one transaction: the feed, a running rebuild's table, and each
+        new item published once committed."""
         async with self._db.transaction() as session:
-            if await tenant_data_deleted(session, processed_events, tenant_id):
-                EVENTS_SKIPPED.labels(event.kind, "tenant_deleted").inc()
-                return
-            items = await self.items_of(session, [event])
+            tenants = {event.envelope.tenantid for event in events}
+            deleted = await tenants_data_deleted(session, processed_events, tenants)
+            kept = [event for event in events if event.envelope.tenantid not in deleted]
+            for event in events:
+                if event.envelope.tenantid in deleted:
+                    EVENTS_SKIPPED.labels(event.kind, "tenant_deleted").inc()
+            items = _distinct(await self.items_of(session, kept))
             # The feed first: its lock is what a rebuild's swap waits for (rebuild/service.py).
             added = await projection.insert_items(session, feed_items, items)
-            if await rebuilds.collects(session, tenant_id):
-                await projection.insert_items(session, feed_items_rebuild, items)
-            for item in items:
-                if item.id in added:
-                    labels = await projection.labels_of(session, tenant_id, item.mentioned())
-                    after_commit(session, self._live.announcer(item, item.view(labels)))
+            collected = await rebuilds.collecting(session, {item.tenant_id for item in items})
+            await projection.insert_items(
+                session, feed_items_rebuild, [item for item in items if item.tenant_id in collected]
+            )
+            new = [item for item in items if item.id in added]
+            labels = await projection.labels_by_tenant(
+                session, ((item.tenant_id, user) for item in new for user in item.mentioned())
+            )
+            for item in new:
+                view = item.view(labels.get(item.tenant_id, {}))
+                after_commit(session, self._live.announcer(item, view))
 
     async def items_of(
         self, session: AsyncSession, events: Sequence[FeedEvent]
@@ -141,6 +156,14 @@ class Projection:
                     session, event.envelope.tenantid, [(data.user_id, label)]
                 )
         return [_item(event) for event in events]
+
+
+def _distinct(items: Sequence[FeedItemRecord]) -> list[FeedItemRecord]:
+    """``items`` without repeats (one event delivered twice at once), first kept."""
+    first: dict[str, FeedItemRecord] = {}
+    for item in items:
+        first.setdefault(item.id, item)
+    return list(first.values())
 
 
 def _item(event: FeedEvent) -> FeedItemRecord:
