@@ -109,9 +109,11 @@ async def test_the_operator_rebuilds_one_tenant_from_a_time_with_the_cli(
 ) -> None:
     await _publish_joins(activity, range(5))
     await _publish_joins(activity, range(5), tenant=OTHER_TENANT)
-    ours = await _ids_when(activity, 5)
+    ours = await _ids_when(activity, 5)  # newest first: ours[:3] since the time, ours[3:] before
     theirs = await _ids_when(activity, 5, tenant=OTHER_TENANT)
-    await sql("DELETE FROM activity.feed_items")
+    await activity.feed_of(principal(MEMBER)).call(Operation.ITEM_READ, {"item_id": ours[4]})
+    spoil = "UPDATE activity.feed_items SET summary = 'spoiled' WHERE id = ANY(:ids)"
+    await sql(spoil, ids=[ours[0], ours[3], theirs[0]])
 
     since = (START + timedelta(seconds=2)).isoformat()
     outcome = await asyncio.to_thread(
@@ -120,11 +122,27 @@ async def test_the_operator_rebuilds_one_tenant_from_a_time_with_the_cli(
 
     assert outcome.exit_code == 0, outcome.output
     assert outcome.output.strip().endswith("events replayed, 3 feed items rebuilt")
-    rows = await sql("SELECT id, tenant_id FROM activity.feed_items")
-    assert {row.id for row in rows} == set(ours[:3])  # newest first: the three since the time
-    assert not set(theirs) & {row.id for row in rows}
+    rows = {row.id: row.summary for row in await sql("SELECT id, summary FROM activity.feed_items")}
+    assert set(rows) == set(ours) | set(theirs)
+    spoiled = {item_id for item_id, summary in rows.items() if summary == "spoiled"}
+    assert spoiled == {ours[3], theirs[0]}  # before the time, or another tenant's: left alone
+    marks = await sql("SELECT item_id FROM activity.item_states WHERE read_at IS NOT NULL")
+    assert [row.item_id for row in marks] == [ours[4]]
     runs = await sql("SELECT status, replayed FROM activity.rebuilds")
     assert [(row.status, row.replayed >= 3) for row in runs] == [("done", True)]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--tenant", f"{TENANT}.>"), ("--since", "2026-12-01T00:00:00"), ("--since", "yesterday")],
+)
+def test_the_cli_refuses_a_tenant_that_is_no_subject_token_or_a_time_without_its_zone(
+    option: str, value: str
+) -> None:
+    outcome = CliRunner().invoke(cli, ["rebuild", option, value])
+
+    assert outcome.exit_code == 2
+    assert f"Invalid value for '{option}'" in outcome.output
 
 
 async def test_a_rebuild_brings_back_nothing_of_a_tenant_being_deprovisioned(

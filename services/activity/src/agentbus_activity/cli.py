@@ -66,14 +66,45 @@ class _Bar:
                 self._bar.__exit__(None, None, None)
 
 
+def _tenant(value: str | None) -> str | None:
+    from agentbus_shared.contracts.subjects import tenant_token
+
+    try:
+        return None if value is None else tenant_token(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is no tenant id") from None
+
+
+def _since(value: str | None) -> datetime | None:
+    """``--since`` as a time with its zone: one without says nothing of when it was."""
+    if value is None:
+        return None
+    try:
+        since = datetime.fromisoformat(value)
+    except ValueError:
+        since = None
+    if since is None or since.utcoffset() is None:
+        raise typer.BadParameter(
+            "give an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z",
+            param_hint="'--since'",
+        )
+    return since
+
+
 @app.command()
 def rebuild(
     tenant: Annotated[
-        str | None, typer.Option("--tenant", help="Rebuild only this tenant's part of the feed.")
+        str | None,
+        typer.Option(
+            "--tenant", help="Rebuild only this tenant's part of the feed.", callback=_tenant
+        ),
     ] = None,
     since: Annotated[
-        datetime | None,
-        typer.Option(help="Replay events stored since this time (ISO 8601); default: all."),
+        str | None,
+        typer.Option(
+            help="Rebuild the items of events since this time (ISO 8601 with its zone); "
+            "default: all."
+        ),
     ] = None,
     take_over: Annotated[
         bool,
@@ -83,18 +114,20 @@ def rebuild(
     """Replay the event streams into a fresh table and swap it in, while the service serves.
 
     Read and dismissed marks survive; items past the retention are not brought back."""
-    from agentbus_activity.errors import RebuildRunning
+    from agentbus_activity.errors import RebuildRunning, RebuildTakenOver
+
+    since_time = _since(since)
 
     async def run() -> None:
         async with _activity() as activity:
             with _Bar().shown() as bar:
                 result = await activity.rebuild.run(
-                    tenant_id=tenant, since=since, take_over=take_over, progress=bar
+                    tenant_id=tenant, since=since_time, take_over=take_over, progress=bar
                 )
         typer.echo(f"{result.replayed} events replayed, {result.items} feed items rebuilt")
 
     try:
         asyncio.run(run())
-    except RebuildRunning as exc:
+    except (RebuildRunning, RebuildTakenOver) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

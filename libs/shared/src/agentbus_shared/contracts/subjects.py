@@ -18,6 +18,11 @@ def _token(value: str, what: str) -> str:
     return value
 
 
+def tenant_token(tenant_id: str) -> str:
+    """``tenant_id`` when it is one subject token; ``ValueError`` otherwise."""
+    return _token(tenant_id, "tenant id")
+
+
 def rpc(service: str, operation: str) -> str:
     """``rpc.<service>.v1.<operation>``: core request-reply, queue group = service."""
     return f"rpc.{_token(service, 'service')}.v1.{operation}"
