@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,10 @@ from activity_support import (
     running,
 )
 from faststream.nats import NatsBroker
+from sqlalchemy import text
 
 from agentbus_activity.app import ActivityParts
+from agentbus_activity.retention import repository as retention
 from agentbus_shared.bus import EventPublisher
 from agentbus_shared.contracts.activity import Operation
 from agentbus_shared.contracts.tenants import MemberChanged
@@ -61,3 +64,27 @@ async def test_the_sweep_deletes_items_past_the_retention_with_their_marks(
         marks = await sql("SELECT item_id FROM activity.item_states")
         assert [row.item_id for row in marks] == [left[0]["id"]]
         assert runtime.parts_as(ActivityParts).settings.retention_days == 1
+
+
+async def test_a_sweep_skips_the_items_another_replica_is_sweeping(
+    activity: RunningActivity, sql: Any
+) -> None:
+    for item_id in ("act_taken", "act_free"):
+        await sql(
+            "INSERT INTO activity.feed_items (id, tenant_id, kind, summary, occurred_at, audience) "
+            "VALUES (:id, 't_acme', 'member.changed', 'Old', now() - interval '1 hour', 'members')",
+            id=item_id,
+        )
+    db = activity.parts.db
+    async with db.transaction() as other_replica:
+        await other_replica.execute(
+            text("SELECT id FROM activity.feed_items WHERE id = 'act_taken' FOR UPDATE")
+        )
+        async with db.transaction() as session:
+            swept = await asyncio.wait_for(
+                retention.delete_older_than(session, datetime.now(UTC), limit=10), 5
+            )
+
+    assert swept == 1
+    rows = await sql("SELECT id FROM activity.feed_items")
+    assert [row.id for row in rows] == ["act_taken"]

@@ -12,11 +12,13 @@ from agentbus_activity.models import feed_items, item_states
 
 async def delete_older_than(session: AsyncSession, cutoff: datetime, *, limit: int) -> int:
     """Delete up to ``limit`` items whose event happened before ``cutoff``, with every
-    viewer's marks on them; how many items."""
+    viewer's marks on them; how many items. Items another replica's sweep is deleting are
+    skipped, not waited for."""
     oldest = (
         select(feed_items.c.id)
         .where(feed_items.c.occurred_at < cutoff)
         .limit(limit)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     result = await session.execute(
