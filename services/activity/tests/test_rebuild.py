@@ -16,9 +16,11 @@ from activity_support import (
     RunningActivity,
     principal,
 )
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from agentbus_activity.cli import app as cli
+from agentbus_activity.deprovision.repository import delete_tenant_data
 from agentbus_activity.errors import RebuildTakenOver
 from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
@@ -273,3 +275,31 @@ async def test_a_rebuild_leaves_out_a_stored_body_that_is_no_json_and_goes_on(
     result = await activity.parts.rebuild.run()
 
     assert result.items == 4
+
+
+async def test_a_rebuild_of_a_tenant_deprovisioned_while_it_ran_fails_and_brings_nothing_back(
+    activity: RunningActivity, sql: Any
+) -> None:
+    await _publish_joins(activity, range(30), tenant=OTHER_TENANT)
+    await _ids_when(activity, 30, tenant=OTHER_TENANT)
+    parts = activity.parts
+    paused, resume = asyncio.Event(), asyncio.Event()
+    rebuild = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
+    running = asyncio.create_task(rebuild.run(tenant_id=OTHER_TENANT))
+    await asyncio.wait_for(paused.wait(), 20)
+    async with parts.db.transaction() as session:  # as the deprovisioning consumer does
+        await delete_tenant_data(session, OTHER_TENANT)
+        await session.execute(
+            text(
+                "INSERT INTO activity.processed_events (consumer, event_id) "
+                "VALUES ('tenant-data-deleted', :t)"
+            ),
+            {"t": OTHER_TENANT},
+        )
+    resume.set()
+
+    with pytest.raises(RebuildTakenOver):
+        await asyncio.wait_for(running, 60)
+
+    for table in ("feed_items", "feed_items_rebuild", "rebuilds"):
+        assert await sql(f"SELECT id FROM activity.{table}") == [], table
