@@ -24,7 +24,7 @@ from agentbus_activity.deprovision.repository import delete_tenant_data
 from agentbus_activity.errors import RebuildTakenOver
 from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
-from agentbus_activity.rebuild.service import FeedRebuild
+from agentbus_activity.rebuild.service import FeedRebuild, RebuildResult
 from agentbus_shared.contracts.activity import Operation
 from agentbus_shared.contracts.auth import UserRegistered
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
@@ -72,6 +72,18 @@ class HeldReplay(StreamReplay):
                 await self._resume.wait()
 
 
+async def _held_rebuild(
+    activity: RunningActivity, tenant_id: str | None = None
+) -> tuple[asyncio.Task[RebuildResult], asyncio.Event]:
+    """A rebuild started and paused after its first batch; the event that resumes it."""
+    parts = activity.parts
+    paused, resume = asyncio.Event(), asyncio.Event()
+    rebuild = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
+    running = asyncio.create_task(rebuild.run(tenant_id=tenant_id))
+    await asyncio.wait_for(paused.wait(), 20)
+    return running, resume
+
+
 async def test_a_rebuild_while_live_events_arrive_loses_and_doubles_nothing_and_keeps_marks(
     activity: RunningActivity, sql: Any
 ) -> None:
@@ -84,11 +96,7 @@ async def test_a_rebuild_while_live_events_arrive_loses_and_doubles_nothing_and_
     await sql("DELETE FROM activity.feed_items WHERE id = ANY(:ids)", ids=before[10:20])
     await sql("UPDATE activity.feed_items SET summary = 'spoiled' WHERE id = :id", id=before[2])
 
-    parts = activity.parts
-    paused, resume = asyncio.Event(), asyncio.Event()
-    rebuild = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
-    running = asyncio.create_task(rebuild.run())
-    await asyncio.wait_for(paused.wait(), 20)
+    running, resume = await _held_rebuild(activity)
     await _publish_joins(activity, range(60, 100))  # live, while the rebuild is half way
     await _ids_when(activity, 100 - 10)
     resume.set()
@@ -218,12 +226,8 @@ async def test_a_rebuild_taken_over_while_it_ran_leaves_the_feed_to_the_newer_on
     await _publish_joins(activity, range(30))
     before = await _ids_when(activity, 30)
     await sql("UPDATE activity.feed_items SET summary = 'spoiled' WHERE id = :id", id=before[0])
-    parts = activity.parts
-    paused, resume = asyncio.Event(), asyncio.Event()
-    stale = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
-    running = asyncio.create_task(stale.run())
-    await asyncio.wait_for(paused.wait(), 20)
-    async with parts.db.transaction() as session:  # as ``rebuild --take-over`` does
+    running, resume = await _held_rebuild(activity)
+    async with activity.parts.db.transaction() as session:  # as ``rebuild --take-over`` does
         await rebuilds.abandon_running(session)
         assert await rebuilds.start(session, "rbd_newer", tenant_id=None, since=None)
     resume.set()
@@ -282,12 +286,12 @@ async def test_a_rebuild_of_a_tenant_deprovisioned_while_it_ran_fails_and_brings
 ) -> None:
     await _publish_joins(activity, range(30), tenant=OTHER_TENANT)
     await _ids_when(activity, 30, tenant=OTHER_TENANT)
-    parts = activity.parts
-    paused, resume = asyncio.Event(), asyncio.Event()
-    rebuild = FeedRebuild(parts.db, parts.projection, HeldReplay(activity, resume, paused))
-    running = asyncio.create_task(rebuild.run(tenant_id=OTHER_TENANT))
-    await asyncio.wait_for(paused.wait(), 20)
-    async with parts.db.transaction() as session:  # as the deprovisioning consumer does
+    running, resume = await _held_rebuild(activity, tenant_id=OTHER_TENANT)
+    async with activity.parts.db.transaction() as session:  # as the deprovisioning consumer does
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"tenant-data:{OTHER_TENANT}"},
+        )
         await delete_tenant_data(session, OTHER_TENANT)
         await session.execute(
             text(
