@@ -64,14 +64,8 @@ async def abandon_running(session: AsyncSession) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def collects(session: AsyncSession, tenant_id: str) -> bool:
-    """Whether a running rebuild collects ``tenant_id``'s new items in its table too."""
-    return bool(await collecting(session, [tenant_id]))
-
-
 async def collecting(session: AsyncSession, tenant_ids: Collection[str]) -> set[str]:
-    """Which of ``tenant_ids`` a running rebuild collects new items of (``collects`` for a
-    batch, in one statement)."""
+    """Which of ``tenant_ids`` a running rebuild collects new items of, in one statement."""
     if not tenant_ids:
         return set()
     running = await session.execute(

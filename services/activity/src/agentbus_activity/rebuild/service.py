@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from agentbus_activity.errors import RebuildRunning
 from agentbus_activity.metrics import EVENTS_SKIPPED
 from agentbus_activity.models import feed_items_rebuild, processed_events
@@ -28,7 +26,7 @@ from agentbus_activity.rebuild import repository as rebuilds
 from agentbus_activity.rebuild.replay import OpenReplay, StreamReplay
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
 from agentbus_shared.db import Database
-from agentbus_shared.db.tenant_deletion import tenant_data_deleted
+from agentbus_shared.db.tenant_deletion import tenants_data_deleted
 from agentbus_shared.ids import new_id
 from agentbus_shared.logging import get_logger
 
@@ -159,19 +157,12 @@ class FeedRebuild:
         tally.count(raws)
         events = [event for raw in raws if (event := self._readable(raw)) is not None]
         async with self._db.transaction() as session:
-            deleted = await self._deleted_tenants(session, {e.envelope.tenantid for e in events})
+            tenants = {event.envelope.tenantid for event in events}
+            deleted = await tenants_data_deleted(session, processed_events, tenants)
             kept = [event for event in events if event.envelope.tenantid not in deleted]
             items = await self._projection.items_of(session, kept)
             await projection_items.add_items(session, feed_items_rebuild, items)
         return len(batch)
-
-    @staticmethod
-    async def _deleted_tenants(session: AsyncSession, tenants: set[str]) -> set[str]:
-        return {
-            tenant
-            for tenant in sorted(tenants)
-            if await tenant_data_deleted(session, processed_events, tenant)
-        }
 
     def _readable(self, raw: dict[str, Any] | None) -> FeedEvent | None:
         if raw is not None:
