@@ -68,7 +68,8 @@ def the_teammate_renames_the_team(stack: Stack) -> None:
         assert tokens.status_code == 200, tokens.text
         renamed = client.patch(
             "/api/v1/tenants/current",
-            json={"name": "Engines Ltd", "slug": "engines-ltd"},
+            # Slugs are unique across the browser suite's one stack: not another test's.
+            json={"name": "Engines Ltd", "slug": "engines-activity"},
             headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
         )
         assert renamed.status_code == 200, renamed.text
