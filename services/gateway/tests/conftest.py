@@ -33,6 +33,7 @@ from agentbus_shared.bus import apply_streams
 from agentbus_shared.contracts.streams import STREAMS
 from agentbus_shared.servers import RedisServer
 from agentbus_shared.testing.plugin import BusLogins, SharedServer, secured_nats
+from agentbus_shared.testing.waiting import eventually
 
 
 @pytest.fixture
@@ -78,6 +79,13 @@ async def gateway(
 ) -> AsyncIterator[RunningGateway]:
     overrides = bus_logins.login("gateway") | settings_overrides
     async with serve_gateway(gateway_settings(nats_url, redis_url, **overrides)) as gw:
+        # Its first key fetch may outlast the tests' short RPC timeout on a busy machine; a
+        # test's first request must not be the one that finds the gateway without auth's keys.
+        await eventually(
+            lambda: gw.app.state.keys.snapshot is not None,
+            what="the gateway holds auth's keys",
+            timeout=30,
+        )
         yield gw
 
 
