@@ -303,8 +303,13 @@ def subscribe_to_a_paid_plan_at_checkout(
     assert (subscription["plan"], subscription["status"]) == ("starter", "active")
     assert subscription["current_period_end"] is not None
     assert subscription["cancel_at_period_end"] is False
-    current = client.get("/api/v1/tenants/current", headers=ada.headers).json()
-    assert current["plan"] == "starter"
+    # Auth learns the plan from billing's event through its own consumer: a moment later.
+    eventually_blocking(
+        lambda: (
+            client.get("/api/v1/tenants/current", headers=ada.headers).json()["plan"] == "starter"
+        ),
+        what="the tenant's plan in auth",
+    )
     invoices = eventually_blocking(
         lambda: client.get("/api/v1/billing/invoices", headers=ada.headers).json()["items"],
         what="the first invoice",
