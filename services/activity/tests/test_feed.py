@@ -18,8 +18,9 @@ from activity_support import (
 from agentbus_shared.contracts.activity import Operation
 from agentbus_shared.contracts.auth import SessionRevoked, UserRegistered
 from agentbus_shared.contracts.billing import UsageThresholdReached
+from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.tenants import MemberChanged
-from agentbus_shared.errors import BadRequest, NotFound
+from agentbus_shared.errors import AgentbusError, BadRequest, NotFound
 from agentbus_shared.testing.waiting import eventually
 
 NOW = datetime.now(UTC)
@@ -127,3 +128,26 @@ async def test_items_a_viewer_may_not_see_are_not_found(activity: RunningActivit
                 await viewer.call(operation, {"item_id": item_id})
             assert refused.value.code == "activity_item_not_found"
     assert [i["kind"] for i in await stranger.items()] == ["member.changed"]
+
+
+async def test_only_people_with_tenant_read_reach_the_feed(activity: RunningActivity) -> None:
+    service_account = Principal(
+        kind="service_account",
+        subject="sa_robot",
+        tenant_id=TENANT,
+        scopes=frozenset({Scope.TENANT_READ}),
+    )
+    without_scope = Principal(subject=MEMBER, tenant_id=TENANT, roles=("member",))
+    refusals = (
+        Operation.FEED_LIST,
+        Operation.UNREAD_COUNT,
+        Operation.READ_ALL,
+        Operation.ITEM_READ,
+        Operation.ITEM_DISMISS,
+    )
+    for caller in (service_account, without_scope):
+        viewer = activity.feed_of(caller)
+        for operation in refusals:
+            with pytest.raises(AgentbusError) as refused:
+                await viewer.call(operation, {"item_id": "act_x"} if "item" in operation else {})
+            assert refused.value.status == 403, (caller.kind, operation)

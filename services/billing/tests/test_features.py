@@ -15,6 +15,7 @@ from agentbus_billing.app import BillingParts
 from agentbus_billing.locks import lock_for_transaction
 from agentbus_billing.plans.catalog import load_catalog
 from agentbus_shared.contracts.billing import Entitlements
+from agentbus_shared.contracts.common import Scope
 from agentbus_shared.contracts.features import FEATURES_WHEN_UNKNOWN
 from agentbus_shared.contracts.tenants import TenantCreated
 from agentbus_shared.errors import AgentbusError
@@ -45,7 +46,7 @@ async def test_a_tenant_sees_its_plans_features(
 ) -> None:
     await new_tenant(billing, broker, "t_feat")
 
-    reply = await billing.call("features.get", {}, principal("t_feat"))
+    reply = await billing.call("features.get", {}, principal("t_feat", Scope.TENANT_READ))
 
     assert reply.data == {
         "tenant_id": "t_feat",
@@ -76,7 +77,7 @@ async def test_overrides_change_the_effective_features_and_the_published_entitle
     )
     event = json.loads(announced[0].payload)
     assert event["data"]["entitlements"]["features"] == ["chat", "research_agent"]
-    seen = await billing.call("features.get", {}, principal("t_over"))
+    seen = await billing.call("features.get", {}, principal("t_over", Scope.TENANT_READ))
     assert seen.data["features"] == ["chat", "research_agent"]
 
     await billing.call("features.tenant.set", {"tenant_id": "t_over", "overrides": {}}, operator())
@@ -175,6 +176,22 @@ async def test_overriding_a_tenant_billing_does_not_know_is_not_found(
 
     assert missing.value.status == 404
     assert missing.value.code == "tenant_not_found"
+
+
+async def test_reading_the_tenants_features_needs_tenant_read(billing: RunningBilling) -> None:
+    with pytest.raises(AgentbusError) as refused:
+        await billing.call("features.get", {}, principal("t_feat", Scope.BILLING_READ))
+
+    assert (refused.value.status, refused.value.code) == (403, "forbidden")
+
+
+async def test_an_operator_reading_a_tenant_billing_does_not_know_is_not_found(
+    billing: RunningBilling,
+) -> None:
+    with pytest.raises(AgentbusError) as missing:
+        await billing.call("features.tenant.get", {"tenant_id": "t_nobody"}, operator())
+
+    assert (missing.value.status, missing.value.code) == (404, "tenant_not_found")
 
 
 def test_services_assume_the_shipped_free_plans_features_for_a_tenant_not_yet_published() -> None:

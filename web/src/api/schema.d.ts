@@ -1536,6 +1536,8 @@ export interface paths {
          *     Rate group: `authenticated`.
          *
          *     Needs an access token of a user or a service account.
+         *
+         *     Scopes: `tenant:read`.
          */
         get: operations["billing.features.get"];
         put?: never;

@@ -119,6 +119,7 @@ ROUTES: tuple[Route, ...] = (
         "/features",
         Operation.FEATURES_GET,
         "The caller's tenant's features",
+        scopes=(Scope.TENANT_READ,),
         response=TenantFeatures,
     ),
     _routes.get(

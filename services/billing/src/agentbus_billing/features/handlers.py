@@ -23,7 +23,11 @@ OPERATE = {Scope.PLATFORM_OPERATE}
 def register(runtime: ServiceRuntime, parts: BillingParts) -> None:
     ops = runtime.rpc_router
 
-    @ops.operation(Operation.FEATURES_GET, description="The caller's tenant's features.")
+    @ops.operation(
+        Operation.FEATURES_GET,
+        scopes={Scope.TENANT_READ},
+        description="The caller's tenant's features.",
+    )
     async def features_get(principal: CallerPrincipal) -> TenantFeatures:
         return await parts.features.of_tenant(principal.tenant_id)
 
