@@ -28,12 +28,16 @@ log = get_logger(__name__)
 
 KEY_PREFIX = "gateway:revoked-session:"
 
+EDGE_STATE_RETRY = RetryPolicy(max_deliver=8, backoff=(0.5, 1.0, 2.0, 5.0, 15.0, 60.0))
+"""How the gateway's consumers of the state it holds in Redis (revoked sessions, suspended
+tenants) retry an event Redis could not store."""
+
 SESSION_REVOKED_CONSUMER = DurableConsumer(
     service="gateway",
     name="gateway-session-revoked",
     stream=AUTH_EVENTS,
     subject=SessionRevoked.filter_subject(),
-    retry=RetryPolicy(max_deliver=8, backoff=(0.5, 1.0, 2.0, 5.0, 15.0, 60.0)),
+    retry=EDGE_STATE_RETRY,
     max_workers=4,
     ack_wait=30.0,
 )

@@ -26,7 +26,8 @@ from datetime import datetime
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from agentbus_shared.bus import DurableConsumer, RetryPolicy
+from agentbus_gateway.revocation import EDGE_STATE_RETRY
+from agentbus_shared.bus import DurableConsumer
 from agentbus_shared.contracts.common import Principal, Scope
 from agentbus_shared.contracts.events import CloudEvent
 from agentbus_shared.contracts.platform import (
@@ -42,14 +43,13 @@ log = get_logger(__name__)
 KEY_PREFIX = "gateway:suspended-tenant:"
 STATUS_AT_PREFIX = "gateway:tenant-status-at:"
 
-_RETRY = RetryPolicy(max_deliver=8, backoff=(0.5, 1.0, 2.0, 5.0, 15.0, 60.0))
 
 TENANT_SUSPENDED_CONSUMER = DurableConsumer(
     service="gateway",
     name="gateway-tenant-suspended",
     stream=AUTH_EVENTS,
     subject=TenantSuspended.filter_subject(),
-    retry=_RETRY,
+    retry=EDGE_STATE_RETRY,
     max_workers=2,
     ack_wait=30.0,
 )
@@ -58,7 +58,7 @@ TENANT_REACTIVATED_CONSUMER = DurableConsumer(
     name="gateway-tenant-reactivated",
     stream=AUTH_EVENTS,
     subject=TenantReactivated.filter_subject(),
-    retry=_RETRY,
+    retry=EDGE_STATE_RETRY,
     max_workers=2,
     ack_wait=30.0,
 )
@@ -67,7 +67,7 @@ TENANT_DEPROVISION_CONSUMER = DurableConsumer(
     name="gateway-tenant-deprovision",
     stream=AUTH_EVENTS,
     subject=TenantDeprovisionRequested.filter_subject(),
-    retry=_RETRY,
+    retry=EDGE_STATE_RETRY,
     max_workers=2,
     ack_wait=30.0,
 )
