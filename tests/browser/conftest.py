@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from agentbus_shared.testing.host_network import interfaces_steady
 from agentbus_shared.testing.oidc import OidcProviderServer
 from agentbus_shared.testing.stack import Stack, generous_rate_limits, start_stack
 from agentbus_shared.webapp import WebApp
@@ -81,6 +82,15 @@ def browser(playwright: Playwright, browser_type_launch_args: dict[str, Any]) ->
 def browser_context_args() -> dict[str, Any]:
     """Each test's browser context: the defaults (the tests open full URLs of the stack)."""
     return {}
+
+
+@pytest.fixture(autouse=True)
+def _interfaces_steady() -> Iterator[None]:
+    """No network interface of the machine appears or goes while a browser test runs: Chromium
+    would abort the requests in flight (``net::ERR_NETWORK_CHANGED``), even those to 127.0.0.1.
+    The container tests' compose project waits for the test to end before it changes any."""
+    with interfaces_steady():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ import psutil
 import yaml
 
 from agentbus_shared.servers import find_binary, free_port
+from agentbus_shared.testing.host_network import changing_interfaces
 from agentbus_shared.testing.waiting import eventually_blocking
 
 from . import containers, derive
@@ -116,7 +117,13 @@ class ComposeStack:
         return names[0]
 
     def up(self) -> None:
-        """Every layer of the start order, started and healthy (or, for a job, done)."""
+        """Every layer of the start order, started and healthy (or, for a job, done); the
+        browser tests wait meanwhile, since each container brings a network interface (and a
+        job's takes it away again when it exits)."""
+        with changing_interfaces():
+            self._up()
+
+    def _up(self) -> None:
         services = self.services()
         jobs = {
             dependency
@@ -185,7 +192,8 @@ class ComposeStack:
         ).strip()
 
     def down(self) -> None:
-        self.compose("down", "--volumes", "--timeout", "20")
+        with changing_interfaces():
+            self.compose("down", "--volumes", "--timeout", "20")
 
     def leftovers(self) -> dict[str, list[str]]:
         """What of the project is still on this machine (nothing, after ``down``)."""
@@ -228,7 +236,8 @@ def remove_abandoned_projects() -> None:
 
 def compose_stack(directory: Path, images: containers.Images) -> Iterator[ComposeStack]:
     """deploy/compose.yml up on ``images``, yielded running, then down with its volumes."""
-    remove_abandoned_projects()
+    with changing_interfaces():
+        remove_abandoned_projects()
     shutil.copytree(derive.DEPLOY, directory / "deploy")
     shutil.copy(OVERRIDE, directory / "deploy" / OVERRIDE.name)
     (directory / ".env").write_text(env_file())
