@@ -34,8 +34,6 @@ from pathlib import Path
 import nats
 import psutil
 from nats.js.api import AckPolicy, ConsumerConfig
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
@@ -50,9 +48,8 @@ from agentbus_shared.contracts.streams import (
     STREAMS,
 )
 from agentbus_shared.contracts.tenants import MemberChanged
-from agentbus_shared.db import async_url
 from agentbus_shared.servers import NatsServer, PostgresServer, free_port
-from bench.common import Result, wait_ready, write_results
+from bench.common import Result, rows_at_least, wait_ready, write_results
 
 TENANTS = 100
 ROUNDS = 3
@@ -142,19 +139,7 @@ async def raw_consume(nats_url: str, round_: int) -> tuple[float, int]:
     return elapsed, read
 
 
-async def feed_items(database_url: str) -> int:
-    engine = create_async_engine(async_url(database_url))
-    try:
-        async with engine.connect() as conn:
-            query = text("SELECT count(*) FROM activity.feed_items")
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-async def items_at_least(database_url: str, count: int, *, interval: float) -> None:
-    while await feed_items(database_url) < count:  # noqa: ASYNC110 - polling another process's database
-        await asyncio.sleep(interval)
+FEED_ITEMS = "SELECT count(*) FROM activity.feed_items"
 
 
 async def forget_replay_consumers(nats_url: str) -> None:
@@ -239,7 +224,7 @@ async def main(count: int) -> None:
             cpu_before = sum(service_cpu.cpu_times()[:2])
             started = time.perf_counter()
             publish_task = asyncio.create_task(publish_all(nats_server.url, count, start=0))
-            await items_at_least(database_url, shown, interval=0.05)
+            await rows_at_least(database_url, FEED_ITEMS, shown, interval=0.05)
             live_seconds = time.perf_counter() - started
             cpu_per_event = (sum(service_cpu.cpu_times()[:2]) - cpu_before) / count
             publish_seconds = await publish_task

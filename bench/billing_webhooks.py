@@ -34,15 +34,12 @@ from typing import Any
 
 import nats
 import psutil
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentbus_shared import manifest, migrations
 from agentbus_shared.bus.streams import apply_buckets, apply_streams
 from agentbus_shared.contracts.streams import BUCKETS, STREAMS
-from agentbus_shared.db import async_url
 from agentbus_shared.servers import NatsServer, PostgresServer, RedisServer, free_port
-from bench.common import Result, wait_ready, write_results
+from bench.common import Result, rows_at_least, wait_ready, write_results
 
 TENANTS = 200
 IN_FLIGHT = 50
@@ -114,19 +111,7 @@ async def publish_all(nats_url: str, burst: list[dict[str, Any]]) -> float:
     return elapsed
 
 
-async def processed(database_url: str) -> int:
-    engine = create_async_engine(async_url(database_url))
-    try:
-        async with engine.connect() as conn:
-            query = text("SELECT count(*) FROM billing.stripe_events WHERE status = 'processed'")
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-async def processed_at_least(database_url: str, count: int, *, interval: float) -> None:
-    while await processed(database_url) < count:  # noqa: ASYNC110 - polling another process's database
-        await asyncio.sleep(interval)
+PROCESSED = "SELECT count(*) FROM billing.stripe_events WHERE status = 'processed'"
 
 
 async def replay(env: dict[str, str], *, dry_run: bool) -> tuple[float, dict[str, Any]]:
@@ -189,14 +174,14 @@ async def main(count: int, workers: int) -> None:
                 stderr=subprocess.DEVNULL,
             )
             await wait_ready(port, process, "billing")
-            await processed_at_least(database_url, count, interval=0.2)
+            await rows_at_least(database_url, PROCESSED, count, interval=0.2)
 
             burst = events(count, prefix="e2e", start=now + count)
             billing_cpu = psutil.Process(process.pid)
             cpu_before = sum(billing_cpu.cpu_times()[:2])
             started = time.perf_counter()
             publish_task = asyncio.create_task(publish_all(nats_server.url, burst))
-            await processed_at_least(database_url, 2 * count, interval=0.05)
+            await rows_at_least(database_url, PROCESSED, 2 * count, interval=0.05)
             end_to_end = time.perf_counter() - started
             cpu_per_event = (sum(billing_cpu.cpu_times()[:2]) - cpu_before) / count
             await publish_task

@@ -44,8 +44,8 @@ from agentbus_shared.testing.stack import (
     start_stack,
     stripe_customer_created,
 )
-from bench.billing_webhooks import processed_at_least
-from bench.common import Result, describe, write_results
+from bench.billing_webhooks import PROCESSED
+from bench.common import Result, describe, rows_at_least, write_results
 from bench.gateway_forwarding import http_request, load
 
 MODULE = "cluster_replicas"
@@ -172,7 +172,7 @@ def measure_webhooks(layout: Layout, stack: Stack, count: int) -> list[Result]:
     async def deliver_and_apply() -> tuple[float, float, int]:
         started = time.perf_counter()
         _, failed, accepted_in = await spread_load(gateway_ports(stack), requests, seconds=None)
-        await processed_at_least(database_url, count, interval=0.05)
+        await rows_at_least(database_url, PROCESSED, count, interval=0.05)
         return accepted_in, time.perf_counter() - started, failed
 
     accepted_in, applied_in, failed = asyncio.run(deliver_and_apply())

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from agentbus_shared.db import async_url
 
 OUT = Path(__file__).parent / "out"
 
@@ -124,3 +128,22 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes], name: str) -> 
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{name} did not become ready")
+
+
+async def rows(database_url: str, count_query: str) -> int:
+    """What ``count_query`` (a ``SELECT count(*)``) counts in the database now."""
+    engine = create_async_engine(async_url(database_url))
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(count_query))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def rows_at_least(
+    database_url: str, count_query: str, count: int, *, interval: float
+) -> None:
+    """Returns once ``count_query`` counts ``count`` rows: the service under measurement, another
+    process, has written them."""
+    while await rows(database_url, count_query) < count:  # noqa: ASYNC110 - polling another process's database
+        await asyncio.sleep(interval)

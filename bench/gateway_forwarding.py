@@ -116,6 +116,7 @@ def serve_monolith(port: int, redis_url: str, key_file: Path) -> None:
     from agentbus_gateway.problems import install_error_handlers
     from agentbus_gateway.revocation import RevokedSessions
     from agentbus_gateway.settings import GatewaySettings, GroupLimits
+    from agentbus_gateway.suspension import SuspendedTenants
     from agentbus_gateway.tokens import TokenVerifier
     from agentbus_shared.contracts import ROUTES
 
@@ -139,6 +140,7 @@ def serve_monolith(port: int, redis_url: str, key_file: Path) -> None:
         RevokedSessions(redis),
         RateLimiter(redis),
         {group: GroupLimits.model_validate(v) for group, v in BENCH_LIMITS.items()},
+        suspended=SuspendedTenants(redis),
     )
     app = FastAPI()
     install_error_handlers(app)
