@@ -33,6 +33,7 @@ both get their replies while the services roll, then the final file takes the ol
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import secrets
@@ -188,7 +189,7 @@ def rpc_calls(service: manifest.ServiceManifest) -> list[RpcCall]:
     return [
         call
         for path in source_files(service)
-        for call in calls_in_source(service.name, path.read_text(), str(path))
+        for call in _calls_in_file(service.name, str(path), _version(path))
     ]
 
 
@@ -197,8 +198,26 @@ def consumers(service: manifest.ServiceManifest) -> list[ConsumerUse]:
     return [
         use
         for path in source_files(service)
-        for use in consumers_in_source(path.read_text(), str(path))
+        for use in _consumers_in_file(str(path), _version(path))
     ]
+
+
+def _version(path: Path) -> tuple[int, int]:
+    """What tells one content of a file from another without reading it: its change time and
+    size. Every bus server a stack or a test starts derives the users again from the source;
+    parsed once per content, that costs nothing after the first."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4096)
+def _calls_in_file(caller: str, path: str, version: tuple[int, int]) -> tuple[RpcCall, ...]:
+    return tuple(calls_in_source(caller, Path(path).read_text(), path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _consumers_in_file(path: str, version: tuple[int, int]) -> tuple[ConsumerUse, ...]:
+    return tuple(consumers_in_source(Path(path).read_text(), path))
 
 
 def calls_in_source(caller: str, source: str, where: str) -> list[RpcCall]:
