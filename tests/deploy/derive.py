@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from agentbus_shared import manifest, settings_catalog
-from agentbus_shared.bus import permissions
+from agentbus_shared.bus import permissions, uses
 from agentbus_shared.contracts.events import registered_events
 from agentbus_shared.manifest import ServiceManifest
 from agentbus_shared.settings_catalog import Kind, Setting
@@ -56,7 +56,7 @@ def service_settings(service: str) -> list[Setting]:
 # What each service does on the bus is read by the generator of the bus permissions; the tests
 # use the same reading.
 def public_subjects() -> set[str]:
-    return permissions.public_subjects()
+    return uses.public_subjects()
 
 
 def event_subjects() -> dict[str, str]:
@@ -67,7 +67,7 @@ def event_subjects() -> dict[str, str]:
     }
 
 
-rpc_calls = permissions.rpc_calls
-calls_in_source = permissions.calls_in_source
-RpcCall = permissions.RpcCall
-UnresolvedCall = permissions.UnresolvedUse
+rpc_calls = uses.rpc_calls
+calls_in_source = uses.calls_in_source
+RpcCall = uses.RpcCall
+UnresolvedCall = uses.UnresolvedUse

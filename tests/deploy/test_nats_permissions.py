@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 
-from agentbus_shared.bus import permissions
+from agentbus_shared.bus import permissions, uses
 from agentbus_shared.bus.consumers import DurableConsumer
 from agentbus_shared.bus.permissions import (
     DEFAULT_INBOX_PREFIX,
@@ -389,7 +389,7 @@ def _others_stream_requests(user: str) -> list[str]:
         use.stream
         for service in derive.services()
         if service.name == user
-        for use in permissions.consumers(service)
+        for use in uses.consumers(service)
     }
     foreign = [s.name for s in STREAMS if s.owner != user and s.name not in consumed]
     requests = ["$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES"]
@@ -421,7 +421,7 @@ async def test_a_consumer_of_another_services_stream_reaches_only_its_own_durabl
     as_user: dict[str, Session],
 ) -> None:
     for service in derive.services():
-        for use in permissions.consumers(service):
+        for use in uses.consumers(service):
             if next(s for s in STREAMS if s.name == use.stream).owner == service.name:
                 continue
             own = f"$JS.API.CONSUMER.INFO.{use.stream}.{use.durable}"
@@ -507,13 +507,13 @@ async def test_a_consumer_of_another_services_stream_reads_its_events(
         assert not reader.denied, f"{use.where}: {reader.denied}"
 
 
-def _foreign_consumers() -> list[permissions.ConsumerUse]:
+def _foreign_consumers() -> list[uses.ConsumerUse]:
     """The durable consumers services declare on streams they do not own."""
     owners = {s.name: s.owner for s in STREAMS}
     return [
         use
         for service in derive.services()
-        for use in permissions.consumers(service)
+        for use in uses.consumers(service)
         if owners[use.stream] != service.name
     ]
 
@@ -525,7 +525,7 @@ async def test_each_service_reaches_its_own_streams_and_consumers_through_the_ap
         js = as_user[service.name].client.jetstream(timeout=2)
         for stream in streams_owned_by(service.name):
             assert (await js.stream_info(stream.name)).config.name == stream.name
-        for use in permissions.consumers(service):
+        for use in uses.consumers(service):
             stream = next(s for s in STREAMS if s.name == use.stream)
             consumer = DurableConsumer(use.service, use.durable, stream, use.subject)
             await js.add_consumer(use.stream, consumer.config())

@@ -21,16 +21,14 @@ from agentbus_shared.bus.permissions import (
     HARNESS,
     OPS,
     PREVIOUS_INBOXES,
-    UnresolvedUse,
     bus_users,
-    calls_in_source,
-    consumers_in_source,
     deployed_accounts,
     inbox_prefix_of,
     render_accounts,
     reply_window,
     transitional_accounts,
 )
+from agentbus_shared.bus.uses import UnresolvedUse, calls_in_source, consumers_in_source
 from agentbus_shared.contracts import ROUTES, subjects
 from agentbus_shared.contracts import billing as billing_contract
 from agentbus_shared.contracts.platform import TenantDeprovisionRequested
