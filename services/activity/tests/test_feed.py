@@ -111,6 +111,39 @@ async def test_each_viewer_reads_and_dismisses_for_themselves(activity: RunningA
     assert (await member.call(Operation.READ_ALL))["marked"] == 0
 
 
+async def test_read_all_up_to_an_item_leaves_the_newer_ones_unread(
+    activity: RunningActivity,
+) -> None:
+    await _feed_with(activity)
+    member = activity.feed_of(principal(MEMBER))
+    newest, on_screen, *older = await member.items()
+
+    marked = await member.call(Operation.READ_ALL, {"up_to": on_screen["id"]})
+
+    assert marked["marked"] == 1 + len(older)
+    assert [i["id"] for i in await member.items(unread=True)] == [newest["id"]]
+    assert (await member.call(Operation.READ_ALL, {"up_to": None}))["marked"] == 1
+    assert await member.unread() == 0
+
+
+async def test_read_all_up_to_an_item_the_viewer_may_not_see_marks_nothing(
+    activity: RunningActivity,
+) -> None:
+    await _feed_with(activity)
+    owner_items = await activity.feed_of(principal(OWNER, role="owner")).items()
+    admins_only = next(i for i in owner_items if i["audience"] == "admins")
+    foreign = await activity.feed_of(
+        principal("usr_zed", tenant=OTHER_TENANT, role="owner")
+    ).items()
+    member = activity.feed_of(principal(MEMBER))
+
+    for item_id in (admins_only["id"], foreign[0]["id"], "act_nothing"):
+        with pytest.raises(NotFound) as refused:
+            await member.call(Operation.READ_ALL, {"up_to": item_id})
+        assert refused.value.code == "activity_item_not_found"
+    assert await member.unread() == 4
+
+
 async def test_items_a_viewer_may_not_see_are_not_found(activity: RunningActivity) -> None:
     await _feed_with(activity)
     owner_items = await activity.feed_of(principal(OWNER, role="owner")).items()

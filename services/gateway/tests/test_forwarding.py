@@ -131,6 +131,23 @@ async def test_invalid_body_is_refused_with_field_errors(
     assert not [call for call in fake_auth.calls if call[0] == "register"]
 
 
+async def test_an_optional_body_may_be_left_out_and_a_required_one_may_not(
+    client: httpx.AsyncClient, spawn_fake: SpawnFake, tokens: TokenFactory
+) -> None:
+    await spawn_fake("activity", {"feed.read_all": None})
+    read_all = "/api/v1/activity/read-all"
+    without = await client.post(read_all, headers=tokens.bearer())
+    assert without.status_code == 200, without.text
+    assert without.json()["payload"] == {}
+    up_to = await client.post(read_all, json={"up_to": "act_1"}, headers=tokens.bearer())
+    assert up_to.json()["payload"] == {"up_to": "act_1"}
+    wrong = await client.post(read_all, json={"up_to": 7}, headers=tokens.bearer())
+    assert wrong.status_code == 422
+
+    missing = await client.patch("/api/v1/tenants/members/u_carol", headers=tokens.bearer())
+    assert missing.status_code == 422
+
+
 async def test_body_that_is_not_json_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/auth/register", content=b"{nope", headers={"Content-Type": "application/json"}
@@ -237,6 +254,7 @@ async def test_openapi_documents_every_declared_route_with_its_models(
         if route.body is not None:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert body["$ref"] == f"#/components/schemas/{route.body.__name__}"
+            assert operation["requestBody"].get("required", False) is not route.optional_body
         if route.access != "public":
             assert operation["security"] == [{"bearerAuth": []}]
             assert "401" in responses

@@ -105,7 +105,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark every feed item the caller may see read
+         * Mark every feed item the caller may see read, or those up to one item
          * @description Forwarded to `rpc.activity.v1.feed.read_all`.
          *
          *     Rate group: `authenticated`.
@@ -3085,6 +3085,17 @@ export interface components {
              */
             timezone?: string | null;
         };
+        /**
+         * ReadAllRequest
+         * @description ``POST /activity/read-all``: without ``up_to``, every item the caller may see.
+         */
+        ReadAllRequest: {
+            /**
+             * Up To
+             * @description the id of the newest item the caller has seen: only it and the items before it in the feed's order are marked read, not those that came after
+             */
+            up_to?: string | null;
+        };
         /** ReadAllResult */
         ReadAllResult: {
             /**
@@ -4329,7 +4340,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReadAllRequest"];
+            };
+        };
         responses: {
             /** @description Success */
             200: {
@@ -4387,6 +4402,15 @@ export interface operations {
             };
             /** @description The request body is too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

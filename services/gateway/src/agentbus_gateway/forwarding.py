@@ -174,6 +174,7 @@ class Forwarder:
                     "body",
                     inspect.Parameter.KEYWORD_ONLY,
                     annotation=Annotated[route.body, body_source],
+                    default=None if route.optional_body else inspect.Parameter.empty,
                 )
             )
 

@@ -81,6 +81,18 @@ class UnreadCount(Contract):
     unread: int = Field(ge=0)
 
 
+class ReadAllRequest(Contract):
+    """``POST /activity/read-all``: without ``up_to``, every item the caller may see."""
+
+    up_to: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="the id of the newest item the caller has seen: only it and the items "
+        "before it in the feed's order are marked read, not those that came after",
+    )
+
+
 class ReadAllResult(Contract):
     marked: int = Field(ge=0, description="items that were unread and are now read")
 
@@ -135,9 +147,11 @@ ROUTES: tuple[Route, ...] = (
     _routes.post(
         "/read-all",
         Operation.READ_ALL,
-        "Mark every feed item the caller may see read",
+        "Mark every feed item the caller may see read, or those up to one item",
         access="user",
         scopes=(Scope.TENANT_READ,),
+        body=ReadAllRequest,
+        optional_body=True,
         response=ReadAllResult,
     ),
 )

@@ -42,6 +42,9 @@ class Route:
     access: Access = "principal"
     scopes: tuple[str, ...] = ()
     body: type[BaseModel] | None = None
+    optional_body: bool = False
+    """The body may be left out: the operation then gets an empty payload (the body model's
+    defaults), as clients that predate the body send it."""
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -80,6 +83,7 @@ class RouteOptions(TypedDict, total=False):
     access: Access
     scopes: tuple[str, ...]
     body: type[BaseModel] | None
+    optional_body: bool
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int

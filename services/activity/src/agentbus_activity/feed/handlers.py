@@ -12,6 +12,7 @@ from agentbus_shared.contracts.activity import (
     ActivityItemRef,
     ActivityQuery,
     Operation,
+    ReadAllRequest,
     ReadAllResult,
     UnreadCount,
 )
@@ -70,7 +71,8 @@ def register(runtime: ServiceRuntime, parts: ActivityParts) -> None:
         Operation.READ_ALL,
         scopes=READERS,
         user_only=True,
-        description="Mark every item the caller may see read.",
+        description="Mark every item the caller may see read, or those up to one item.",
     )
-    async def read_all(principal: CallerPrincipal) -> ReadAllResult:
-        return ReadAllResult(marked=await parts.feed.read_all(viewer_of(principal)))
+    async def read_all(request: ReadAllRequest, principal: CallerPrincipal) -> ReadAllResult:
+        marked = await parts.feed.read_all(viewer_of(principal), request.up_to)
+        return ReadAllResult(marked=marked)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,14 @@ class Viewer:
     tenant_id: str
     user_id: str
     admin: bool
+
+
+@dataclass(frozen=True)
+class FeedPlace:
+    """An item's place in the feed's order: its time, then its id breaking ties."""
+
+    occurred_at: datetime
+    item_id: str
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,16 @@ async def unread_count(session: AsyncSession, viewer: Viewer) -> int:
 
 async def visible(session: AsyncSession, viewer: Viewer, item_id: str) -> bool:
     """Whether ``item_id`` is an item of the viewer's tenant they may see."""
-    query = select(feed_items.c.id).where(feed_items.c.id == item_id, _visible(viewer))
-    return (await session.execute(query)).first() is not None
+    return await place(session, viewer, item_id) is not None
+
+
+async def place(session: AsyncSession, viewer: Viewer, item_id: str) -> FeedPlace | None:
+    """Where ``item_id`` stands in the feed's order, if it is an item the viewer may see."""
+    query = select(feed_items.c.occurred_at, feed_items.c.id).where(
+        feed_items.c.id == item_id, _visible(viewer)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else FeedPlace(row.occurred_at, row.id)
 
 
 async def mark(
@@ -146,8 +163,20 @@ async def mark(
     )
 
 
-async def mark_all_read(session: AsyncSession, viewer: Viewer, at: datetime) -> int:
-    """Mark read every item the viewer may see and has neither read nor dismissed; how many."""
+def _up_to(place: FeedPlace | None) -> ColumnElement[bool]:
+    if place is None:
+        return and_(true())
+    row = tuple_(feed_items.c.occurred_at, feed_items.c.id)
+    return row <= tuple_(
+        literal(place.occurred_at, DateTime(timezone=True)), literal(place.item_id)
+    )
+
+
+async def mark_all_read(
+    session: AsyncSession, viewer: Viewer, at: datetime, up_to: FeedPlace | None = None
+) -> int:
+    """Mark read every item the viewer may see and has neither read nor dismissed, only those
+    at or before ``up_to`` in the feed's order when given; how many."""
     seen = exists().where(
         item_states.c.item_id == feed_items.c.id,
         item_states.c.user_id == viewer.user_id,
@@ -158,7 +187,7 @@ async def mark_all_read(session: AsyncSession, viewer: Viewer, at: datetime) -> 
         literal(viewer.user_id),
         literal(viewer.tenant_id),
         literal(at, DateTime(timezone=True)),
-    ).where(_visible(viewer), ~seen)
+    ).where(_visible(viewer), _up_to(up_to), ~seen)
     statement = insert(item_states).from_select(
         ["item_id", "user_id", "tenant_id", "read_at"], unread
     )

@@ -51,10 +51,17 @@ class FeedService:
         may see it."""
         await self._mark(viewer, item_id, "dismissed_at")
 
-    async def read_all(self, viewer: Viewer) -> int:
-        """Mark read every item the viewer may see; how many were unread."""
+    async def read_all(self, viewer: Viewer, up_to: str | None = None) -> int:
+        """Mark read every item the viewer may see, or only those up to ``up_to`` in the feed's
+        order; how many were unread. :class:`ActivityItemNotFound` unless they may see
+        ``up_to``."""
         async with self._db.transaction() as session:
-            return await feed.mark_all_read(session, viewer, self._clock())
+            place = None
+            if up_to is not None:
+                place = await feed.place(session, viewer, up_to)
+                if place is None:
+                    raise ActivityItemNotFound()
+            return await feed.mark_all_read(session, viewer, self._clock(), place)
 
     async def _mark(self, viewer: Viewer, item_id: str, what: Mark) -> None:
         async with self._db.transaction() as session:
