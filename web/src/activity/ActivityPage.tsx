@@ -16,6 +16,7 @@ import {
   arrivedOnTop,
   itemsOf,
   neighbourOf,
+  newestShown,
   type ActivityItem,
   type FeedFilters,
 } from "./feed";
@@ -76,12 +77,14 @@ function ArrivalNotice({ items }: { items: ActivityItem[] }) {
   );
 }
 
-function ReadAll() {
+/** "Mark all read" up to the newest item the shown feed holds, so what arrives meanwhile stays unread. */
+function ReadAll({ filters }: { filters: FeedFilters }) {
   const unread = useUnreadCount();
+  const shown = useActivityFeed(filters);
   const readAll = useReadAll();
   const notify = useNotify();
   const markAll = () =>
-    readAll.mutate(undefined, {
+    readAll.mutate(newestShown(shown.data), {
       onSuccess: ({ marked }) => notify(marked === 1 ? "1 item marked read" : `${marked} items marked read`),
     });
   return (
@@ -177,7 +180,7 @@ export function ActivityPage() {
     <Page title="Activity" lead="What happens in your team, newest first.">
       <LiveStatus liveness={useFeedLiveness()} />
       <Filters filters={filters} onChange={setFilters} />
-      <ReadAll />
+      <ReadAll filters={filters} />
       <Items key={JSON.stringify(filters)} filters={filters} />
     </Page>
   );

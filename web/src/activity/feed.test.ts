@@ -18,7 +18,10 @@ import {
   activityItem,
   addNewItem,
   neighbourOf,
+  newestShown,
   liveFeedFollower,
+  unreadAfterReadAll,
+  withReadUpTo,
   type ActivityItem,
   type Feed,
 } from "./feed";
@@ -100,6 +103,23 @@ describe("reading and dismissing", () => {
     const shown = feed([item("a2"), item("a1")], [item("a0", { read: true })]);
     expect(itemsOf(withItemRead(shown, "a1") as Feed).map((read) => read.read)).toEqual([false, true, true]);
     expect(itemsOf(withAllRead(shown) as Feed).every((read) => read.read)).toBe(true);
+  });
+
+  it("marks all read up to the newest item shown, live ones on top included", () => {
+    const shown = withNewItem(feed([item("a2"), item("a1")]), item("a3"), ALL_ACTIVITY);
+    const upTo = newestShown(shown);
+    expect(upTo?.id).toBe("a3");
+    expect(newestShown(feed([]))).toBeNull();
+    const later = item("a4", { occurred_at: "2026-12-07T04:00:00.000001Z" });
+    const read = withReadUpTo(withNewItem(shown, later, ALL_ACTIVITY), upTo as ActivityItem);
+    expect(itemsOf(read as Feed).map((each) => [each.id, each.read])).toEqual([
+      ["a4", false],
+      ["a3", true],
+      ["a2", true],
+      ["a1", true],
+    ]);
+    expect(unreadAfterReadAll(5, 3)).toBe(2);
+    expect(unreadAfterReadAll(undefined, 3)).toBeUndefined();
   });
 
   it("takes a dismissed item off the feed", () => {

@@ -1,5 +1,6 @@
 // The activity feed in the cache: its keys, which feed a new item belongs on, and the changes a
-// new (live) item, a read, a dismissal and "mark all read" make to the cached pages and count.
+// new (live) item, a read, a dismissal and "mark all read" (up to the newest item shown) make to the
+// cached pages and count.
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import type { ServerEvent } from "../api/events";
 import type { StreamFollower } from "../api/follow";
@@ -72,6 +73,29 @@ export function withAllRead(feed: Feed | undefined): Feed | undefined {
   return feed && mapItems(feed, (items) => items.map((item) => (item.read ? item : { ...item, read: true })));
 }
 
+/** The newest item a feed shows (live items come on top of its first page); null when empty. */
+export function newestShown(feed: { pages: readonly FeedPage[] } | undefined): ActivityItem | null {
+  return feed?.pages[0]?.items[0] ?? null;
+}
+
+/** An item's place in the feed's order as one comparable string: its UTC time to the microsecond
+ * (the server's order; a Date keeps only milliseconds), then its id breaking ties. */
+function placeOf(item: ActivityItem): string {
+  const seconds = new Date(item.occurred_at).toISOString().slice(0, 19);
+  const fraction = /\.(\d+)/.exec(item.occurred_at)?.[1] ?? "";
+  return `${seconds}.${fraction.padEnd(6, "0").slice(0, 6)} ${item.id}`;
+}
+
+/** ``feed`` with ``upTo`` and every item before it in the feed's order read; newer ones stay as
+ * they are (the server marked only those: "mark all read" up to the newest item shown). */
+export function withReadUpTo(feed: Feed | undefined, upTo: ActivityItem): Feed | undefined {
+  const last = placeOf(upTo);
+  return (
+    feed &&
+    mapItems(feed, (items) => items.map((item) => (item.read || placeOf(item) > last ? item : { ...item, read: true })))
+  );
+}
+
 /** ``feed`` without the dismissed item ``id``. */
 export function withoutItem(feed: Feed | undefined, id: string): Feed | undefined {
   return feed && mapItems(feed, (items) => items.filter((item) => item.id !== id));
@@ -88,6 +112,11 @@ export function neighbourOf(items: readonly ActivityItem[], id: string): Activit
 /** The unread count once a new item arrived (unknown stays unknown until fetched). */
 export function unreadWithNew(count: number | undefined, item: ActivityItem): number | undefined {
   return count === undefined || item.read ? count : count + 1;
+}
+
+/** The unread count once ``marked`` items were marked read at once, never below zero. */
+export function unreadAfterReadAll(count: number | undefined, marked: number): number | undefined {
+  return count === undefined ? count : Math.max(0, count - marked);
 }
 
 /** The unread count once one item was read or dismissed, never below zero. */

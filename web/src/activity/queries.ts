@@ -5,10 +5,12 @@ import { unwrap } from "../api/problem";
 import { api } from "../app/api";
 import {
   ACTIVITY_KEYS,
+  unreadAfterReadAll,
   unreadWithout,
   withAllRead,
   withItemRead,
   withoutItem,
+  withReadUpTo,
   type ActivityItem,
   type Feed,
   type FeedFilters,
@@ -76,12 +78,16 @@ export function useDismiss() {
   return useItemChange("/api/v1/activity/{item_id}/dismiss", withoutItem);
 }
 
+/** Mark read every item up to ``upTo``, the newest one shown (items that arrive after it stay
+ * unread), or every item when the feed shows none. */
 export function useReadAll() {
   const cache = useQueryClient();
   return useMutation({
-    mutationFn: async () => unwrap(await api.POST("/api/v1/activity/read-all")),
-    onSuccess: () => {
-      rewrite(cache, withAllRead, () => 0);
+    mutationFn: async (upTo: ActivityItem | null) =>
+      unwrap(await api.POST("/api/v1/activity/read-all", { body: { up_to: upTo?.id ?? null } })),
+    onSuccess: ({ marked }, upTo) => {
+      if (upTo) rewrite(cache, (feed) => withReadUpTo(feed, upTo), (unread) => unreadAfterReadAll(unread, marked));
+      else rewrite(cache, withAllRead, () => 0);
       return cache.invalidateQueries({ queryKey: ACTIVITY_KEYS.unread });
     },
   });
