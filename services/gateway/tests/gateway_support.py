@@ -257,7 +257,11 @@ def make_fake_auth(nats_url: str, signing_key: OKPKey) -> FakeAuth:
     async def refresh(body: Payload, principal: Principal | None, meta: RequestMeta) -> Any:
         return fake.refresh_tokens.rotate(body["refresh_token"])
 
+    async def accepted(body: Payload, principal: Principal | None, meta: RequestMeta) -> None:
+        return None
+
     fake.operation("login", login)
+    fake.operation("password.forgot", accepted)
     fake.operation("mfa.complete", mfa_complete)
     fake.operation("refresh", refresh)
     fake.operation("logout", logout)

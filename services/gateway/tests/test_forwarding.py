@@ -103,6 +103,15 @@ async def test_no_content_route_answers_204_without_body(
     assert response.content == b""
 
 
+async def test_an_accepted_request_with_no_result_answers_202_with_no_content(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/v1/auth/password/forgot", json={"email": "ann@example.com"})
+    assert response.status_code == 202
+    assert response.content == b""
+    assert "content-type" not in response.headers
+
+
 async def test_service_error_becomes_a_problem_with_its_code(
     client: httpx.AsyncClient, tokens: TokenFactory
 ) -> None:
@@ -251,6 +260,8 @@ async def test_openapi_documents_every_declared_route_with_its_models(
             assert schema["$ref"].endswith(
                 route.response.__name__.replace("[", "_").replace("]", "_")
             )
+        if route.response is None:
+            assert "content" not in responses[str(route.status)], route.path
         if route.body is not None:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert body["$ref"] == f"#/components/schemas/{route.body.__name__}"

@@ -6417,14 +6417,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success */
+            /** @description Accepted; no content */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description The request is malformed */
             400: {
@@ -6888,14 +6886,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success */
+            /** @description Accepted; no content */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description The request is malformed */
             400: {
@@ -14011,14 +14007,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success */
+            /** @description Accepted; no content */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description The request is malformed */
             400: {

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from agentbus_gateway.guard import AccessPolicy, Admission, Guard
 from agentbus_gateway.openapi import operation_docs
@@ -62,8 +62,10 @@ def merge_payload(
 
 
 def reply_response(data: Any, status: int, headers: dict[str, str]) -> Response:
-    if status == 204:
-        return Response(status_code=204, headers=headers)
+    """The operation's answer as HTTP: JSON, or no content at all for a 204 and for an answer
+    that is nothing (a 202 that accepts a request and promises no result)."""
+    if status == 204 or data is None:
+        return Response(status_code=status, headers=headers)
     return Response(to_json(data), status_code=status, headers=headers, media_type=JSON)
 
 
@@ -93,6 +95,8 @@ class Forwarder:
                 methods=[route.method],
                 status_code=route.status,
                 response_model=None,
+                # Documents an answer with no content (no JSON media type) when there is none.
+                response_class=JSONResponse if route.response is not None else Response,
                 summary=route.summary,
                 tags=list(route.tags) or [route.service],
                 operation_id=operation_id,

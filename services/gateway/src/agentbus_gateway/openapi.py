@@ -57,7 +57,8 @@ def operation_docs(route: Route) -> dict[str, Any]:
         elif route.response is not None:
             responses[status] = {"model": route.response, "description": "Success"}
         else:
-            responses[status] = {"description": "Success"}
+            done = "Accepted" if status == 202 else "Done"
+            responses[status] = {"description": f"{done}; no content"}
     has_input = bool(route.body or route.query or "{" in route.path)
     responses.update(
         problem_responses(
