@@ -1,28 +1,32 @@
-// The live feed: GET /activity/stream followed while the person is signed in, each new item written
-// on top of every cached feed it belongs on and counted as unread, each item once.
+// The live feed: GET /activity/stream followed while the person is signed in (once per browser, its
+// tabs sharing it), each new item written on top of every cached feed it belongs on and counted as
+// unread, each item once.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { openStream } from "../api/events";
-import { abortableWait, followStream, type Liveness } from "../api/follow";
+import { abortableWait, type Liveness } from "../api/follow";
+import { browserTabs, followSharedStream } from "../api/sharedStream";
 import { api } from "../app/api";
-import { useSessionStatus } from "../session/session";
+import { useSessionPerson, useSessionStatus } from "../session/session";
 import { activityItem, liveFeedFollower } from "./feed";
 
 function openActivityStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   return openStream(api.GET("/api/v1/activity/stream", { parseAs: "stream", signal }));
 }
 
-/** Follows the live feed while the person is signed in; its liveness. What came before the stream
- * was (again) live is fetched again once it is. */
+/** Follows the live feed while the person is signed in, one stream per person and browser; its
+ * liveness. What came before the stream was (again) live is fetched again once it is, in each tab. */
 export function useActivityStream(): Liveness {
   const cache = useQueryClient();
   const signedIn = useSessionStatus() === "signed-in";
+  const person = useSessionPerson();
   const [liveness, setLiveness] = useState<Liveness>("connecting");
   useEffect(() => {
     if (!signedIn) return;
     const stop = new AbortController();
     const follower = liveFeedFollower(cache);
-    void followStream(
+    void followSharedStream(
+      `agentbus-activity-stream:${person}`,
       {
         open: openActivityStream,
         wait: abortableWait,
@@ -34,8 +38,9 @@ export function useActivityStream(): Liveness {
       },
       activityItem,
       stop.signal,
+      person ? browserTabs() : null,
     );
     return () => stop.abort();
-  }, [signedIn, cache]);
+  }, [signedIn, person, cache]);
   return liveness;
 }

@@ -55,6 +55,11 @@ export class Session {
     return this.current;
   }
 
+  /** The person signed in (the access token's subject), or null when no one is. */
+  person(): string | null {
+    return this.current === "signed-in" ? this.subject : null;
+  }
+
   /** Tokens from a login, registration or refresh: keep the access token, plan its renewal. */
   start(tokens: Tokens): void {
     this.token = tokens.access_token;
@@ -112,4 +117,9 @@ export const session = new Session();
 /** The session's status, re-rendering when it changes. */
 export function useSessionStatus(): SessionStatus {
   return useSyncExternalStore(session.subscribe, () => session.status());
+}
+
+/** The person signed in in this tab (null when no one is), re-rendering when it changes. */
+export function useSessionPerson(): string | null {
+  return useSyncExternalStore(session.subscribe, () => session.person());
 }
