@@ -3,15 +3,16 @@ in the feed and marks everything read; the teammate renames the team and the ite
 of the open feed without a reload, announced politely, while the header's unread badge rises;
 the owner marks it read (the badge falls) and dismisses it from the keyboard, the focus staying in
 the feed, filters the feed by kind and unread, and opens an item's subject. The feed passes axe-core
-at 375 and 1280 px without a sideways scroll. Screenshots of each stage are kept in
-``test-output/browser/<test>/``."""
+at 375 and 1280 px without a sideways scroll. Two tabs of one person share one stream: both show a
+new item live, and when the tab holding the stream closes, the other opens its own. Screenshots of
+each stage are kept in ``test-output/browser/<test>/``."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from agentbus_shared.testing.stack import Stack
 
@@ -29,6 +30,8 @@ from .browser_support import (
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 OWNER = "ada.feed@example.com"
+TAB_OWNER = "grace.tabs@example.com"
+STREAM = "/api/v1/activity/stream"
 TEAMMATE = "lin.feed@example.com"
 RENAMED = "renamed the workspace to Engines Ltd"
 
@@ -61,18 +64,23 @@ def mark_everything_read(page: Page) -> None:
     expect(page.get_by_role("button", name="Mark all read")).to_be_disabled()
 
 
-def the_teammate_renames_the_team(stack: Stack) -> None:
-    """The teammate (an admin) acts from elsewhere: through the API with their own session."""
+def rename_the_team(stack: Stack, email: str, name: str, slug: str) -> None:
+    """``email`` (an admin) renames their team from elsewhere: through the API with their own
+    session."""
     with stack.client() as client:
-        tokens = client.post("/api/v1/auth/token", json={"email": TEAMMATE, "password": PASSWORD})
+        tokens = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
         assert tokens.status_code == 200, tokens.text
         renamed = client.patch(
             "/api/v1/tenants/current",
-            # Slugs are unique across the browser suite's one stack: not another test's.
-            json={"name": "Engines Ltd", "slug": "engines-activity"},
+            json={"name": name, "slug": slug},
             headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
         )
         assert renamed.status_code == 200, renamed.text
+
+
+def the_teammate_renames_the_team(stack: Stack) -> None:
+    # Slugs are unique across the browser suite's one stack: not another test's.
+    rename_the_team(stack, TEAMMATE, "Engines Ltd", "engines-activity")
 
 
 def the_rename_appears_live(page: Page, stages: Stages) -> None:
@@ -138,3 +146,41 @@ def test_the_owner_follows_the_teams_activity_live(
 
     assert findings_at_every_width(page, feed_shown) == {}
     open_an_items_subject(page)
+
+
+def the_feed_is_live(page: Page) -> None:
+    expect(page.get_by_role("status").filter(has_text="Live:")).to_have_text(
+        "Live: changes show here as they happen."
+    )
+
+
+def shown_live(page: Page, summary: str) -> None:
+    expect(feed(page).get_by_role("listitem").first).to_contain_text(summary)
+
+
+def test_the_tabs_of_one_person_share_one_live_stream(page: Page, stack: Stack) -> None:
+    streams: list[str] = []
+
+    def opened(request: Request) -> None:
+        if STREAM in request.url:
+            streams.append(request.url)
+
+    page.context.on("request", opened)
+    sign_up(page, stack, TAB_OWNER)
+    verify_email(page, stack, TAB_OWNER)
+    activity_link(page).click()
+    the_feed_is_live(page)
+    other = page.context.new_page()
+    other.goto(stack.gateway_url + "/activity")
+    the_feed_is_live(other)
+
+    rename_the_team(stack, TAB_OWNER, "Engines Tabs", "engines-tabs")
+    for tab in (page, other):
+        shown_live(tab, "renamed the workspace to Engines Tabs")
+    assert len(streams) == 1, streams
+
+    with other.expect_response(lambda response: STREAM in response.url):
+        page.close()
+    rename_the_team(stack, TAB_OWNER, "Engines Alone", "engines-alone")
+    shown_live(other, "renamed the workspace to Engines Alone")
+    assert len(streams) == 2, streams
