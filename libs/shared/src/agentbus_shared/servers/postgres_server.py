@@ -140,19 +140,15 @@ class PostgresServer(ManagedServer):
         if not port_open(self.host, self.port):
             return False
         result = subprocess.run(  # noqa: S603
-            [
-                str(postgres_bin("pg_isready")),
-                "-h",
-                self.host,
-                "-p",
-                str(self.port),
-                "-U",
-                self.user,
-            ],
+            [str(postgres_bin("pg_isready")), *self._client_args()],
             capture_output=True,
             check=False,
         )
         return result.returncode == 0
+
+    def _client_args(self) -> list[str]:
+        """Where a client program (psql, pg_isready) finds the server, and as whom."""
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user]
 
     def url_for(self, database: str) -> str:
         auth = quote(self.user, safe="")
@@ -168,12 +164,7 @@ class PostgresServer(ManagedServer):
         result = subprocess.run(  # noqa: S603
             [
                 str(postgres_bin("psql")),
-                "-h",
-                self.host,
-                "-p",
-                str(self.port),
-                "-U",
-                self.user,
+                *self._client_args(),
                 "-d",
                 database,
                 "-v",
