@@ -46,7 +46,7 @@ SAGA_EVENTS = tuple(
 """The saga's own events: they name the tenant by its id only, and an outbox keeps them (a
 repeated request's answer is then the first one, kept once)."""
 
-_LOCK = "SELECT {function}(hashtextextended(:key, 0))"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
 
 DeleteTenantRows = Callable[[AsyncSession, str], Awaitable[int]]
 """Deletes a tenant's rows in the caller's transaction and says how many went."""
@@ -61,11 +61,14 @@ async def delete_tenant_rows(session: AsyncSession, tables: Iterable[Table], ten
     return deleted
 
 
-async def _lock_tenant_data(session: AsyncSession, tenant_id: str, *, shared: bool) -> None:
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    await session.execute(
-        text(_LOCK.format(function=function)), {"key": f"tenant-data:{tenant_id}"}
-    )
+def _data_lock_key(tenant_id: str) -> str:
+    return f"tenant-data:{tenant_id}"
+
+
+async def _lock_tenant_data(session: AsyncSession, tenant_id: str) -> None:
+    """The tenant's data lock, exclusively: the deletion waits for every writer holding it
+    shared (``tenants_data_deleted``), and they for the deletion."""
+    await session.execute(text(_LOCK), {"key": _data_lock_key(tenant_id)})
 
 
 async def tenant_data_deleted(
@@ -76,12 +79,7 @@ async def tenant_data_deleted(
     Ask first in the transaction that would store the tenant's rows: it holds the tenant's data
     lock shared until it ends, so a deletion waits for it, and it waits for a deletion running.
     """
-    await _lock_tenant_data(session, tenant_id, shared=True)
-    query = select(processed_events.c.event_id).where(
-        processed_events.c.consumer == DELETED_TENANTS,
-        processed_events.c.event_id == tenant_id,
-    )
-    return (await session.execute(query)).first() is not None
+    return tenant_id in await tenants_data_deleted(session, processed_events, [tenant_id])
 
 
 _LOCK_MANY = (
@@ -93,12 +91,13 @@ _LOCK_MANY = (
 async def tenants_data_deleted(
     session: AsyncSession, processed_events: Table, tenant_ids: Iterable[str]
 ) -> set[str]:
-    """Which of ``tenant_ids`` this service deleted: ``tenant_data_deleted`` for a batch, in
-    two statements whatever its size (each tenant's data lock is taken shared, in order)."""
+    """Which of ``tenant_ids`` this service deleted, in two statements whatever their number:
+    each tenant's data lock is taken shared (in order, so two batches cannot deadlock) and held
+    until the transaction ends, as ``tenant_data_deleted`` describes."""
     wanted = sorted(set(tenant_ids))
     if not wanted:
         return set()
-    keys = [f"tenant-data:{tenant_id}" for tenant_id in wanted]
+    keys = [_data_lock_key(tenant_id) for tenant_id in wanted]
     await session.execute(text(_LOCK_MANY), {"keys": keys})
     query = select(processed_events.c.event_id).where(
         processed_events.c.consumer == DELETED_TENANTS,
@@ -146,7 +145,7 @@ class TenantDataDeletion:
         if service not in request.parts:
             return
         async with self._db.transaction() as session:
-            await _lock_tenant_data(session, request.tenant_id, shared=False)
+            await _lock_tenant_data(session, request.tenant_id)
             if not await record_once(
                 session, self._processed_events, consumer=consumer, event_id=event.id
             ):
