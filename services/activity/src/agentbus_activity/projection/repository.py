@@ -123,15 +123,8 @@ async def labels_of(
     session: AsyncSession, tenant_id: str, user_ids: Iterable[str]
 ) -> dict[str, str]:
     """The labels known for ``user_ids`` of ``tenant_id``, by user id."""
-    wanted = sorted(set(user_ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(people.c.user_id, people.c.label).where(
-            people.c.tenant_id == tenant_id, people.c.user_id.in_(wanted)
-        )
-    )
-    return {row.user_id: row.label for row in rows}
+    found = await labels_by_tenant(session, ((tenant_id, user_id) for user_id in user_ids))
+    return found.get(tenant_id, {})
 
 
 async def labels_by_tenant(
